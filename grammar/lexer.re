@@ -418,7 +418,7 @@ static int scan(tg_parser *p, TG_YYSTYPE *val, tg_span *loc)
 				goto done;
 			}
 			"\""		{
-				const char *end;
+				const char *end = (const char *)t + 1;
 				tok = scan_string(p, (const char *)t, &val->name, &end);
 				YYCURSOR = (const unsigned char *)end;
 				goto done;
