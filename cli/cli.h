@@ -1,0 +1,111 @@
+/*
+ * cli.h - declarations shared by the toolgate command's files.
+ *
+ * main.c only dispatches: `toolgate COMMAND ARGS...` calls the command's
+ * entry point with argv[0] = the command name ("check", "eval", ...) and the
+ * rest of the arguments after it, like git's builtins. An entry point returns
+ * the process exit status:
+ *
+ *   0  success
+ *   1  the policy or a test is wrong (compile error, failed test, check errors)
+ *   2  usage or I/O error, or an invalid request
+ *
+ * Commands print their own diagnostics; messages that are not compiler
+ * diagnostics go to stderr as "toolgate: MESSAGE".
+ */
+#ifndef TG_CLI_H
+#define TG_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "toolgate/toolgate.h"
+
+#define TG_EXIT_OK    0
+#define TG_EXIT_FAIL  1
+#define TG_EXIT_USAGE 2
+
+/* One entry point per command (cli/cmd_<name>.c). */
+int tg_cmd_check(int argc, char **argv);
+int tg_cmd_fmt(int argc, char **argv);
+int tg_cmd_compile(int argc, char **argv);
+int tg_cmd_eval(int argc, char **argv);
+int tg_cmd_test(int argc, char **argv);
+int tg_cmd_disasm(int argc, char **argv);
+
+/* Prints "toolgate: MESSAGE\n" to stderr. */
+void tg_cli_error(const char *fmt, ...)
+#if defined(__GNUC__)
+	__attribute__((format(printf, 1, 2)))
+#endif
+	;
+
+/* Prints "toolgate CMD: MESSAGE" and a pointer to --help to stderr; returns
+ * TG_EXIT_USAGE so callers can `return tg_cli_usage(...)`. */
+int tg_cli_usage(const char *cmd, const char *fmt, ...)
+#if defined(__GNUC__)
+	__attribute__((format(printf, 2, 3)))
+#endif
+	;
+
+/* True when arg is "-h" or "--help". */
+bool tg_cli_is_help(const char *arg);
+
+/* ---- source.c: reading policies ---------------------------------------- */
+
+/* Bytecode is read whole before verification; anything larger than this
+ * could not have come from the compiler. */
+#define TG_CLI_MAX_BYTECODE (64u * 1024 * 1024)
+
+/* Reads a whole file into a malloc'd, NUL-terminated buffer (*len excludes
+ * the NUL). Returns NULL with errno set; errno is EFBIG past max bytes. */
+unsigned char *tg_cli_read_file(const char *path, size_t max, size_t *len);
+
+/* True when path names bytecode (ends in ".tgb"); anything else is source. */
+bool tg_cli_is_bytecode_path(const char *path);
+
+/* Parses and checks the policy source at `path`, printing diagnostics to
+ * stderr. Returns TG_EXIT_OK, TG_EXIT_FAIL (errors; with `strict`, warnings
+ * too) or TG_EXIT_USAGE (unreadable file). */
+int tg_cli_check_file(const char *path, bool strict);
+
+/*
+ * Compiles the policy source at `path` to bytecode: read, parse, check,
+ * codegen. Diagnostics are printed to stderr. With `strict`, warnings count as
+ * errors. On success stores a malloc'd buffer in *out (caller frees) and
+ * returns TG_EXIT_OK; otherwise returns TG_EXIT_FAIL (the policy is wrong) or
+ * TG_EXIT_USAGE (the file could not be read) and leaves *out untouched.
+ */
+int tg_cli_compile_file(const char *path, bool strict, unsigned char **out, size_t *out_len);
+
+/*
+ * Loads a policy for evaluation: a .tgb file is read and verified by the
+ * runtime loader, anything else is compiled in memory first. Errors are
+ * printed to stderr. On success stores the policy in *out (release it with
+ * tg_policy_free) and returns TG_EXIT_OK; otherwise TG_EXIT_FAIL (bad source
+ * or bytecode that fails verification) or TG_EXIT_USAGE (unreadable file).
+ */
+int tg_cli_load_policy(const char *path, tg_policy **out);
+
+/*
+ * Writes buf[0..len) to `path` atomically: a temporary file in the same
+ * directory, fsync'd, then renamed over the target. `mode_from`, when not
+ * NULL, names an existing file whose permission bits the new file takes.
+ * Returns 0, or -1 with a message printed.
+ */
+int tg_cli_write_atomic(const char *path, const void *buf, size_t len, const char *mode_from);
+
+/* ---- explain.c ---------------------------------------------------------- */
+
+/*
+ * Evaluates req with tg_eval_trace, filling *d and *status exactly as
+ * tg_eval would, and returns a malloc'd text describing the evaluation: one
+ * line per candidate rule (whether its subject and action matched, what its
+ * condition gave, whether it applied), then the outcome. Every line starts
+ * with two spaces and ends with a newline. NULL when out of memory (*d and
+ * *status are still filled).
+ */
+char *tg_cli_explain(const tg_policy *p, const tg_request *req, tg_decision *d,
+		     tg_status *status);
+
+#endif

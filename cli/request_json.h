@@ -1,0 +1,103 @@
+/*
+ * request_json.h - requests as JSON (DESIGN.md "Request model") to the
+ * runtime's tg_request, and decisions back to JSON.
+ *
+ * `toolgate eval` parses request text; `toolgate test` builds a json_t from
+ * YAML and hands over the tree. Both go through the same checks:
+ *
+ *   - the limits: request body 1 MiB (text only), nesting 64, any string
+ *     (object keys included) 64 KiB, any list 4,096 elements. The top-level
+ *     object is at depth 1, so 64 nested objects/arrays are accepted and 65
+ *     are not;
+ *   - every rule of DESIGN's "A request is invalid" list: unknown top-level
+ *     keys, a missing or non-string principal.id or method, a missing target
+ *     for a method that needs one, roles/scopes that are not lists of
+ *     strings, a non-boolean tool annotation, principal/token/tool/args/
+ *     context that are not objects, duplicate keys at any depth, U+0000 or
+ *     invalid UTF-8 in any string, and, through tg_request_check, resource
+ *     URIs with dot segments or encoded separators.
+ *
+ * Values are typed by DESIGN's value rules: a number written without
+ * fraction or exponent and within int64 is an int; strings and booleans are
+ * themselves; an array of only strings is a string list, of only integers an
+ * int list (an empty array takes the slot's declared list type, string list
+ * when undeclared); anything else (floats, out-of-range integers, null,
+ * objects, mixed arrays) is OTHER. A non-string `server` or
+ * `token.client_id` is absent for the fixed fields; a `target` on a method
+ * that needs none is ignored.
+ */
+#ifndef TG_REQUEST_JSON_H
+#define TG_REQUEST_JSON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "toolgate/toolgate.h"
+
+#define TG_JSON_MAX_BODY  (1024u * 1024)	/* request text, bytes */
+#define TG_JSON_MAX_DEPTH 64			/* nested objects and arrays */
+/* Strings and lists use TG_MAX_STRING_BYTES and TG_MAX_LIST_ITEMS. */
+
+/*
+ * A request and everything its borrowed pointers point into. `req` is the
+ * filled request, valid until tg_json_request_free; the other members are
+ * private.
+ */
+typedef struct tg_json_request {
+	tg_request req;
+	json_t *root;		/* one reference, owned */
+	tg_str *roles;		/* malloc'd: req.roles */
+	tg_str *scopes;		/* malloc'd: req.scopes */
+	tg_value *slots;	/* malloc'd: req.slots, with their list items */
+	size_t nslots;
+} tg_json_request;
+
+/*
+ * Parses one JSON request (text need not be NUL-terminated) and fills *out
+ * for policy `p`'s attribute slots (p may be NULL: no slots). Returns 0; or
+ * -1 when the request is invalid or memory ran out, with `err` (errlen
+ * bytes, may be 0) holding a message that starts with "invalid request: ".
+ * *out is always initialised: tg_json_request_free on it is correct after
+ * either result.
+ */
+int tg_json_request_parse(const tg_policy *p, const char *text, size_t len, tg_json_request *out,
+			  char *err, size_t errlen);
+
+/*
+ * The same from a tree built elsewhere (YAML suites). *out takes its own
+ * reference to `root`; the caller keeps its own. Duplicate keys cannot be
+ * detected in a tree, so the builder must reject them.
+ */
+int tg_json_request_from_json(const tg_policy *p, json_t *root, tg_json_request *out, char *err,
+			      size_t errlen);
+
+/* Releases what *r holds (not r itself) and leaves it empty. */
+void tg_json_request_free(tg_json_request *r);
+
+/* ---- decisions ---------------------------------------------------------- */
+
+/* Makes *d the decision for a request that could not be read: deny, no
+ * rule, `reason` (borrowed; a "invalid request: ..." message), invalid. */
+void tg_decision_set_invalid(tg_decision *d, const char *reason);
+
+/*
+ * Writes the decision as one compact JSON object, no newline:
+ *   {"decision":"allow"|"deny","rule":ID|null,"reason":TEXT|null,
+ *    "errors":[{"rule":ID,"message":TEXT},...]}
+ * and, for an invalid request, with "errors":[] and a trailing
+ * "invalid":true. Invalid UTF-8 in policy text is written as U+FFFD.
+ * Returns 0, or -1 on a write error.
+ */
+int tg_decision_write_json(FILE *out, const tg_decision *d);
+
+/* The same line in a malloc'd NUL-terminated string, or NULL when out of
+ * memory. */
+char *tg_decision_to_json(const tg_decision *d);
+
+/* Writes s[0..len) as a JSON string literal, quotes included. */
+void tg_json_write_string(FILE *out, const char *s, size_t len);
+
+#endif

@@ -1,0 +1,290 @@
+/*
+ * source.c - what every command needs to get from a file name to a policy:
+ * reading files, running the compiler stages with diagnostics printed once
+ * at the end, loading bytecode through the runtime's verifier, and writing
+ * outputs atomically so an interrupted command never leaves half a file.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "compiler.h"
+#include "toolgate/toolgate.h"
+
+void tg_cli_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("toolgate: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+int tg_cli_usage(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "toolgate%s%s: ", cmd ? " " : "", cmd ? cmd : "");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nrun 'toolgate%s%s --help' for usage\n", cmd ? " " : "",
+		cmd ? cmd : "");
+	return TG_EXIT_USAGE;
+}
+
+bool tg_cli_is_help(const char *arg)
+{
+	return strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0;
+}
+
+bool tg_cli_is_bytecode_path(const char *path)
+{
+	size_t n = strlen(path);
+
+	return n >= 4 && strcmp(path + n - 4, ".tgb") == 0;
+}
+
+unsigned char *tg_cli_read_file(const char *path, size_t max, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	unsigned char *buf = NULL, *grown;
+	size_t n = 0, cap = 0, got;
+	int saved;
+
+	if (!f)
+		return NULL;
+	errno = 0;
+	for (;;) {
+		if (n == cap) {
+			size_t ncap = cap ? cap * 2 : 65536;
+
+			if (cap > max) {
+				errno = EFBIG;
+				goto fail;
+			}
+			grown = realloc(buf, ncap + 1);
+			if (!grown)
+				goto fail;
+			buf = grown;
+			cap = ncap;
+		}
+		got = fread(buf + n, 1, cap - n, f);
+		n += got;
+		if (got == 0) {
+			if (ferror(f)) {
+				if (errno == 0)
+					errno = EIO;
+				goto fail;
+			}
+			break;
+		}
+	}
+	if (n > max) {
+		errno = EFBIG;
+		goto fail;
+	}
+	fclose(f);
+	buf[n] = '\0';
+	*len = n;
+	return buf;
+fail:
+	saved = errno;
+	fclose(f);
+	free(buf);
+	errno = saved;
+	return NULL;
+}
+
+/* In strict mode a warning is reported, and counted, as an error. */
+static void promote_warnings(tg_diags *d)
+{
+	size_t i;
+
+	for (i = 0; i < d->n; i++) {
+		if (d->items[i].severity == TG_SEV_WARNING) {
+			d->items[i].severity = TG_SEV_ERROR;
+			d->nwarnings--;
+			d->nerrors++;
+		}
+	}
+}
+
+/*
+ * The shared pipeline behind check, compile and eval of a source file.
+ * Stages stop at the first one that reports an error, so later stages never
+ * see a tree that failed an earlier one (no cascades of follow-on errors).
+ */
+static int compile_source(const char *path, bool strict, bool want_code, unsigned char **out,
+			  size_t *out_len)
+{
+	tg_arena arena;
+	tg_diags diags;
+	tg_ast *ast;
+	char *src;
+	size_t len;
+	int rc = TG_EXIT_FAIL;
+
+	src = (char *)tg_cli_read_file(path, TG_MAX_SOURCE_BYTES, &len);
+	if (!src) {
+		if (errno == EFBIG) {
+			fprintf(stderr, "%s: error: policy source is larger than %u bytes\n", path,
+				TG_MAX_SOURCE_BYTES);
+			return TG_EXIT_FAIL;
+		}
+		tg_cli_error("cannot read '%s': %s", path, strerror(errno));
+		return TG_EXIT_USAGE;
+	}
+	tg_arena_init(&arena);
+	tg_diags_init(&diags, &arena);
+	ast = tg_parse(&arena, path, src, len, &diags);
+	if (ast && diags.nerrors == 0)
+		tg_check(ast, &diags);
+	if (strict)
+		promote_warnings(&diags);
+	if (ast && diags.nerrors == 0 && !diags.oom) {
+		if (!want_code || tg_codegen(ast, &diags, out, out_len))
+			rc = TG_EXIT_OK;
+	}
+	if (!ast || diags.oom)
+		tg_cli_error("%s: out of memory", path);
+	tg_diags_sort(&diags);
+	tg_diags_print(stderr, path, src, len, &diags);
+	tg_arena_free(&arena);
+	free(src);
+	return rc;
+}
+
+int tg_cli_check_file(const char *path, bool strict)
+{
+	return compile_source(path, strict, false, NULL, NULL);
+}
+
+int tg_cli_compile_file(const char *path, bool strict, unsigned char **out, size_t *out_len)
+{
+	return compile_source(path, strict, true, out, out_len);
+}
+
+/* The verifier's verdict, with where and why, for a human. */
+static int load_bytecode(const char *path, const unsigned char *code, size_t len,
+			 tg_policy **out)
+{
+	tg_load_error err;
+	tg_status st;
+
+	memset(&err, 0, sizeof err);
+	err.pc = -1;
+	st = tg_policy_load(code, len, out, &err);
+	if (st == TG_OK)
+		return TG_EXIT_OK;
+	if (st == TG_ENOMEM) {
+		tg_cli_error("%s: out of memory", path);
+		return TG_EXIT_USAGE;
+	}
+	fprintf(stderr, "%s: error: bytecode rejected: %s at offset %lu", path, tg_strerror(st),
+		(unsigned long)err.offset);
+	if (err.pc >= 0)
+		fprintf(stderr, ", pc %lld", (long long)err.pc);
+	if (err.reason[0] != '\0')
+		fprintf(stderr, ": %.*s", (int)sizeof err.reason, err.reason);
+	fputc('\n', stderr);
+	return TG_EXIT_FAIL;
+}
+
+int tg_cli_load_policy(const char *path, tg_policy **out)
+{
+	unsigned char *code;
+	size_t len;
+	int rc;
+
+	if (tg_cli_is_bytecode_path(path)) {
+		code = tg_cli_read_file(path, TG_CLI_MAX_BYTECODE, &len);
+		if (!code) {
+			if (errno == EFBIG) {
+				tg_cli_error("%s: bytecode is larger than %u bytes", path,
+					     TG_CLI_MAX_BYTECODE);
+				return TG_EXIT_FAIL;
+			}
+			tg_cli_error("cannot read '%s': %s", path, strerror(errno));
+			return TG_EXIT_USAGE;
+		}
+	} else {
+		rc = tg_cli_compile_file(path, false, &code, &len);
+		if (rc != TG_EXIT_OK)
+			return rc;
+	}
+	rc = load_bytecode(path, code, len, out);
+	free(code);
+	return rc;
+}
+
+int tg_cli_write_atomic(const char *path, const void *buf, size_t len, const char *mode_from)
+{
+	const char *slash = strrchr(path, '/');
+	size_t dirlen = slash ? (size_t)(slash - path) + 1 : 0;
+	const unsigned char *p = buf;
+	struct stat st;
+	mode_t mask;
+	char *tmp;
+	int fd;
+
+	tmp = malloc(strlen(path) + sizeof ".XXXXXX" + 1);
+	if (!tmp) {
+		tg_cli_error("%s: out of memory", path);
+		return -1;
+	}
+	/* dir/.base.XXXXXX: same directory, so rename(2) is atomic. */
+	memcpy(tmp, path, dirlen);
+	sprintf(tmp + dirlen, ".%s.XXXXXX", path + dirlen);
+	fd = mkstemp(tmp);
+	if (fd < 0) {
+		tg_cli_error("cannot create a temporary file beside '%s': %s", path,
+			     strerror(errno));
+		free(tmp);
+		return -1;
+	}
+	if (mode_from && stat(mode_from, &st) == 0) {
+		(void)fchmod(fd, st.st_mode & 07777);
+	} else {
+		mask = umask(0);
+		umask(mask);
+		(void)fchmod(fd, 0666 & ~mask);
+	}
+	while (len > 0) {
+		ssize_t w = write(fd, p, len);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			goto fail;
+		}
+		p += w;
+		len -= (size_t)w;
+	}
+	if (fsync(fd) != 0)
+		goto fail;
+	if (close(fd) != 0) {
+		fd = -1;
+		goto fail;
+	}
+	fd = -1;
+	if (rename(tmp, path) != 0)
+		goto fail;
+	free(tmp);
+	return 0;
+fail:
+	tg_cli_error("cannot write '%s': %s", path, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	unlink(tmp);
+	free(tmp);
+	return -1;
+}

@@ -1,0 +1,82 @@
+# compile_eval.sh - `toolgate compile`, then `toolgate eval` of the source and
+# of the bytecode: same decisions, JSON lines in, JSON lines out.
+. "$TG_SOURCE_DIR/tests/cli/data/lib.sh"
+
+cp "$DATA/basic.tg" "$TMP/basic.tg"
+
+# Default output: beside the input, .tg replaced by .tgb.
+run 0 compile "$TMP/basic.tg"
+empty "$TMP/out"
+[ -s "$TMP/basic.tgb" ] || fail "compile did not write basic.tgb"
+run 0 compile "$TMP/basic.tg" -o "$TMP/other.tgb"
+same "$TMP/basic.tgb" "$TMP/other.tgb"	# byte-identical output
+ls -a "$TMP" | grep -q '^\.basic' && fail "compile left a temporary file"
+
+# eval of source and of bytecode agree, line for line.
+run_in "$DATA/requests.jsonl" 0 eval "$TMP/basic.tg"
+cp "$TMP/out" "$TMP/from-source"
+run_in "$DATA/requests.jsonl" 0 eval "$TMP/basic.tgb"
+cp "$TMP/out" "$TMP/from-bytecode"
+same "$TMP/from-source" "$TMP/from-bytecode"
+
+# One line per non-blank request, in order.
+[ "$(wc -l <"$TMP/from-source")" -eq 8 ] || fail "want 8 decision lines"
+head -n 4 "$TMP/from-source" >"$TMP/first4"
+same "$TMP/first4" "$DATA/expected.jsonl"
+sed -n 5p "$TMP/from-source" >"$TMP/l5"
+has "$TMP/l5" '^{"decision":"deny","rule":"no-prod","reason":"prod is admin only","errors":\[{"rule":"no-prod","message":"[^"]*"}\]}$'
+sed -n 6p "$TMP/from-source" >"$TMP/l6"
+has "$TMP/l6" '^{"decision":"allow","rule":"basic.tg:26","reason":null,"errors":\[\]}$'
+sed -n 7p "$TMP/from-source" >"$TMP/l7"
+has "$TMP/l7" '^{"decision":"deny","rule":null,"reason":null,"errors":\[\]}$'
+sed -n 8p "$TMP/from-source" >"$TMP/l8"
+has "$TMP/l8" '^{"decision":"deny","rule":null,"reason":null,"errors":\[{"rule":"eng-sql","message":"[^"]*"}\]}$'
+
+# --request reads one object, which may span lines.
+cat >"$TMP/req.json" <<'JSON'
+{
+  "principal": {"id": "erin", "roles": ["engineer"]},
+  "method": "tools/call", "target": "postgres.query",
+  "args": {"limit": 10}, "context": {"environment": "staging"}
+}
+JSON
+run 0 eval "$TMP/basic.tgb" --request "$TMP/req.json"
+head -n 1 "$DATA/expected.jsonl" >"$TMP/want"
+same "$TMP/out" "$TMP/want"
+
+# --explain and --audit write to stderr; stdout is unchanged.
+run 0 eval "$TMP/basic.tg" --request "$TMP/req.json" --explain
+same "$TMP/out" "$TMP/want"
+has "$TMP/err" "allow rule 'eng-sql' (line 17): condition true, applies"
+has "$TMP/err" "=> allow by rule 'eng-sql'"
+run 0 eval "$TMP/basic.tg" --request "$TMP/req.json" --audit
+same "$TMP/out" "$TMP/want"
+has "$TMP/err" '"principal":"erin"'
+has "$TMP/err" '"decision":"allow"'
+has "$TMP/err" '"rule":"eng-sql"'
+
+# A policy with errors: exit 1, no output file.
+printf 'rule "x": allow role ghost to call tool "a";\n' >"$TMP/bad.tg"
+run 1 compile "$TMP/bad.tg"
+has "$TMP/err" "unknown role 'ghost'"
+[ -e "$TMP/bad.tgb" ] && fail "compile wrote bytecode for a bad policy"
+run 1 eval "$TMP/bad.tg" --request "$TMP/req.json"
+empty "$TMP/out"
+
+# Missing files are I/O errors.
+run 2 compile "$TMP/missing.tg"
+run 2 eval "$TMP/missing.tg" --request "$TMP/req.json"
+run 2 eval "$TMP/missing.tgb" --request "$TMP/req.json"
+run 2 eval "$TMP/basic.tgb" --request "$TMP/missing.json"
+run 2 compile "$TMP/basic.tg" -o "$TMP/no/such/dir/x.tgb"
+
+# Bytecode that fails verification is a wrong policy (1) with a reason.
+head -c 20 "$TMP/basic.tgb" >"$TMP/short.tgb"
+run 1 eval "$TMP/short.tgb" --request "$TMP/req.json"
+has "$TMP/err" 'short.tgb: error: bytecode rejected: '
+empty "$TMP/out"
+printf 'not bytecode at all' >"$TMP/junk.tgb"
+run 1 eval "$TMP/junk.tgb" --request "$TMP/req.json"
+has "$TMP/err" 'junk.tgb: error: bytecode rejected: '
+
+finish

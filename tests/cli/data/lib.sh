@@ -1,0 +1,77 @@
+# lib.sh - helpers sourced by the CLI scripts in tests/cli (not a test).
+#
+# Each script runs the built CLI ($TOOLGATE) in a private temporary
+# directory, counts failures instead of stopping at the first, and exits 1
+# when any check failed.
+set -u
+: "${TOOLGATE:?TOOLGATE must name the toolgate binary}"
+: "${TG_SOURCE_DIR:?TG_SOURCE_DIR must name the source tree}"
+DATA="$TG_SOURCE_DIR/tests/cli/data"
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/tgcli.XXXXXX") || exit 1
+trap 'rm -rf "$TMP"' EXIT
+trap 'exit 2' INT TERM
+failures=0
+
+fail() {
+	echo "FAIL: $*" >&2
+	failures=$((failures + 1))
+}
+
+# run_in STDIN WANT ARGS...: toolgate ARGS with stdin from STDIN; stdout to
+# $TMP/out, stderr to $TMP/err; the exit status must be WANT.
+run_in() {
+	_in=$1 _want=$2
+	shift 2
+	"$TOOLGATE" "$@" <"$_in" >"$TMP/out" 2>"$TMP/err"
+	_got=$?
+	if [ "$_got" -ne "$_want" ]; then
+		fail "toolgate $*: exit status $_got, want $_want"
+		sed 's/^/    stdout: /' "$TMP/out" >&2
+		sed 's/^/    stderr: /' "$TMP/err" >&2
+	fi
+}
+
+# run WANT ARGS...: the same with stdin from /dev/null.
+run() {
+	run_in /dev/null "$@"
+}
+
+# has FILE PATTERN: FILE has a line matching the basic regular expression.
+has() {
+	grep -q -- "$2" "$1" || {
+		fail "$(basename "$1") lacks /$2/"
+		sed 's/^/    | /' "$1" >&2
+	}
+}
+
+# lacks FILE PATTERN
+lacks() {
+	if grep -q -- "$2" "$1"; then
+		fail "$(basename "$1") has /$2/"
+		sed 's/^/    | /' "$1" >&2
+	fi
+}
+
+# empty FILE
+empty() {
+	if [ -s "$1" ]; then
+		fail "$(basename "$1") is not empty"
+		sed 's/^/    | /' "$1" >&2
+	fi
+}
+
+# same A B: the files are byte-identical.
+same() {
+	cmp -s "$1" "$2" || {
+		fail "$1 and $2 differ"
+		diff "$1" "$2" | sed 's/^/    /' >&2
+	}
+}
+
+finish() {
+	if [ "$failures" -ne 0 ]; then
+		echo "$failures check(s) failed" >&2
+		exit 1
+	fi
+	exit 0
+}
