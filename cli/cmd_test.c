@@ -1,0 +1,251 @@
+/*
+ * cmd_test.c - `toolgate test SUITE.yaml... [--format text|junit]
+ *              [--output FILE] [--explain] [--verbose]`
+ *
+ * Each suite is read (suite_yaml.c), its policy loaded the way `eval` loads
+ * one, and its cases run (suite_run.c). Suites are independent: a bad one is
+ * reported and the others still run. The exit status is the worst outcome:
+ * 2 when a suite or its policy file could not be read (or on a usage error),
+ * else 1 when a case failed or a policy did not compile, else 0.
+ *
+ * Text output goes to stdout: each failing case with its location and the
+ * evaluation trace, and the last line "N passed, M failed". Suite problems
+ * and policy diagnostics go to stderr. With --format junit the XML goes to
+ * stdout (or --output FILE) and the summary line to stderr.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "suite.h"
+#include "toolgate/toolgate.h"
+
+typedef struct tg_test_opts {
+	bool junit;
+	bool explain;
+	bool verbose;
+	const char *output;
+	char **suites;
+	size_t nsuites;
+} tg_test_opts;
+
+static int tg_test_parse_args(int argc, char **argv, tg_test_opts *o)
+{
+	int i;
+	bool dashdash = false;
+
+	o->suites = calloc((size_t)argc + 1, sizeof *o->suites);
+	if (!o->suites) {
+		tg_cli_error("out of memory");
+		return TG_EXIT_USAGE;
+	}
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		const char *val = NULL;
+
+		if (dashdash || a[0] != '-' || strcmp(a, "-") == 0) {
+			o->suites[o->nsuites++] = argv[i];
+			continue;
+		}
+		if (strcmp(a, "--") == 0) {
+			dashdash = true;
+		} else if (strcmp(a, "--explain") == 0) {
+			o->explain = true;
+		} else if (strcmp(a, "--verbose") == 0 || strcmp(a, "-v") == 0) {
+			o->verbose = true;
+		} else if (strcmp(a, "--format") == 0 || strncmp(a, "--format=", 9) == 0) {
+			val = a[8] == '=' ? a + 9 : (i + 1 < argc ? argv[++i] : NULL);
+			if (!val)
+				return tg_cli_usage("test", "option '%s' needs a value (text or junit)", a);
+			if (strcmp(val, "junit") == 0)
+				o->junit = true;
+			else if (strcmp(val, "text") == 0)
+				o->junit = false;
+			else
+				return tg_cli_usage("test", "unknown format '%s' (expected text or junit)",
+						     val);
+		} else if (strcmp(a, "--output") == 0 || strcmp(a, "-o") == 0 ||
+			   strncmp(a, "--output=", 9) == 0) {
+			val = a[8] == '=' ? a + 9 : (i + 1 < argc ? argv[++i] : NULL);
+			if (!val || !*val)
+				return tg_cli_usage("test", "option '%s' needs a file name", a);
+			o->output = val;
+		} else {
+			return tg_cli_usage("test", "unknown option '%s'", a);
+		}
+	}
+	if (o->nsuites == 0)
+		return tg_cli_usage("test", "expected at least one SUITE.yaml");
+	return TG_EXIT_OK;
+}
+
+static void tg_test_help(void)
+{
+	fputs("usage: toolgate test SUITE.yaml... [--format text|junit] [--output FILE]\n"
+	      "                     [--explain] [--verbose]\n"
+	      "\n"
+	      "Runs YAML test suites against their policies (docs/testing.md).\n"
+	      "  --format junit  write JUnit XML instead of text\n"
+	      "  --output FILE   write the report to FILE instead of stdout\n"
+	      "  --explain       show the evaluation trace of passing cases too\n"
+	      "  --verbose, -v   list passing cases, one line each\n"
+	      "Exit status: 0 all cases passed, 1 a case failed or a policy did not compile,\n"
+	      "2 usage error or a suite or policy that could not be read.\n",
+	      stdout);
+}
+
+/* Reads a memstream's text into a malloc'd string owned by the caller. */
+static char *tg_test_take(FILE *f, char **buf)
+{
+	if (!f)
+		return NULL;
+	fclose(f);
+	return *buf;
+}
+
+/* Loads and runs one suite into *res. Problems with the suite itself are
+ * printed to stderr and also kept in res->error for the JUnit report. */
+static void tg_test_one(const char *path, const tg_test_opts *o, tg_suite **suite_out,
+			tg_suite_result *res)
+{
+	char *errbuf = NULL;
+	size_t errlen = 0;
+	FILE *err = open_memstream(&errbuf, &errlen);
+	tg_suite *s = NULL;
+	tg_suite_status st;
+	struct tg_policy *policy = NULL;
+	FILE *probe;
+	int rc;
+
+	memset(res, 0, sizeof *res);
+	res->path = path;
+	*suite_out = NULL;
+	st = tg_suite_load(path, err ? err : stderr, &s);
+	if (st != TG_SUITE_OK) {
+		res->status = TG_EXIT_USAGE;
+		res->error = tg_test_take(err, &errbuf);
+		if (res->error)
+			fputs(res->error, stderr);
+		return;
+	}
+	/* The policy path is checked here so a missing file is reported at
+	 * the suite line that names it. */
+	probe = fopen(s->policy_path, "rb");
+	if (!probe) {
+		fprintf(err ? err : stderr, "%s:%u:%u: error: cannot read policy '%s': %s\n", path,
+			s->policy_loc.line, s->policy_loc.col, s->policy_path, strerror(errno));
+		res->status = TG_EXIT_USAGE;
+		res->error = tg_test_take(err, &errbuf);
+		if (res->error)
+			fputs(res->error, stderr);
+		tg_suite_free(s);
+		return;
+	}
+	fclose(probe);
+	if (err) {
+		fclose(err);
+		free(errbuf);
+	}
+	*suite_out = s;
+	rc = tg_cli_load_policy(s->policy_path, &policy);
+	if (rc != TG_EXIT_OK) {
+		char why[512];
+
+		snprintf(why, sizeof why, "policy '%s' did not load (see its diagnostics)",
+			 s->policy_path);
+		if (tg_suite_fail_all(s, why, res) < 0)
+			tg_cli_error("out of memory");
+		res->status = rc == TG_EXIT_USAGE ? TG_EXIT_USAGE : TG_EXIT_FAIL;
+		return;
+	}
+	if (tg_suite_run(s, policy, o->explain, res) < 0) {
+		tg_cli_error("out of memory running '%s'", path);
+		res->status = TG_EXIT_USAGE;
+	}
+	tg_policy_free(policy);
+}
+
+static void tg_test_print_text(FILE *out, const tg_suite_result *r, const tg_test_opts *o)
+{
+	size_t i;
+
+	for (i = 0; i < r->ncases; i++) {
+		const tg_case_result *c = &r->cases[i];
+
+		if (c->passed && !o->verbose && !o->explain)
+			continue;
+		fprintf(out, "%s %s:%u:%u: %s\n", c->passed ? "PASS" : "FAIL", r->path,
+			c->c->loc.line, c->c->loc.col, c->c->name);
+		if (!c->passed && c->summary)
+			fprintf(out, "  %s\n", c->summary);
+		if (c->detail && (!c->passed || o->explain))
+			fputs(c->detail, out);
+	}
+}
+
+int tg_cmd_test(int argc, char **argv)
+{
+	tg_test_opts o = {0};
+	tg_suite_result *results = NULL;
+	tg_suite **suites = NULL;
+	size_t i, passed = 0, failed = 0;
+	int status = TG_EXIT_OK, rc;
+	FILE *out = stdout;
+
+	for (i = 1; i < (size_t)argc; i++)
+		if (tg_cli_is_help(argv[i])) {
+			tg_test_help();
+			return TG_EXIT_OK;
+		}
+	rc = tg_test_parse_args(argc, argv, &o);
+	if (rc != TG_EXIT_OK) {
+		free(o.suites);
+		return rc;
+	}
+	results = calloc(o.nsuites, sizeof *results);
+	suites = calloc(o.nsuites, sizeof *suites);
+	if (!results || !suites) {
+		tg_cli_error("out of memory");
+		status = TG_EXIT_USAGE;
+		goto done;
+	}
+	if (o.output && !(out = fopen(o.output, "w"))) {
+		tg_cli_error("cannot write '%s': %s", o.output, strerror(errno));
+		status = TG_EXIT_USAGE;
+		out = stdout;
+		goto done;
+	}
+	for (i = 0; i < o.nsuites; i++) {
+		tg_test_one(o.suites[i], &o, &suites[i], &results[i]);
+		if (!o.junit)
+			tg_test_print_text(out, &results[i], &o);
+		if (results[i].status > status)
+			status = results[i].status;
+		passed += results[i].passed;
+		failed += results[i].failed;
+	}
+	if (o.junit && tg_junit_write(out, results, o.nsuites) < 0) {
+		tg_cli_error("cannot write the report: %s", strerror(errno));
+		status = TG_EXIT_USAGE;
+	}
+	fprintf(o.junit ? stderr : out, "%zu passed, %zu failed\n", passed, failed);
+	if (failed && status == TG_EXIT_OK)
+		status = TG_EXIT_FAIL;
+done:
+	if (out != stdout && fclose(out) != 0) {
+		tg_cli_error("cannot write '%s': %s", o.output, strerror(errno));
+		status = TG_EXIT_USAGE;
+	} else if (out == stdout && fflush(stdout) != 0) {
+		status = TG_EXIT_USAGE;
+	}
+	for (i = 0; results && suites && i < o.nsuites; i++) {
+		tg_suite_result_free(&results[i]);
+		tg_suite_free(suites[i]);
+	}
+	free(results);
+	free(suites);
+	free(o.suites);
+	return status;
+}

@@ -1,0 +1,420 @@
+/*
+ * suite_run.c - evaluates the cases of a suite and judges them.
+ *
+ * A request case goes through the same JSON request reader as `toolgate
+ * eval`, then the same explained evaluation as `eval --explain`
+ * (tg_cli_explain over tg_eval_trace): the decision is compared with what
+ * the case expects and the trace (every candidate rule and what its
+ * condition gave) is kept for the report. A request the reader refuses
+ * decides deny with rule null and reason "invalid request: ...", exactly
+ * eval's answer, so a suite can pin that invalid requests are refused.
+ *
+ * A visibility case reads its principal/token/context as a tools/list
+ * request and asks tg_visible about each catalogue entry, in catalogue
+ * order; the names shown must equal the expected list exactly.
+ *
+ * Results are text built in memory (open_memstream), so the text and JUnit
+ * writers print the same words.
+ */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "request_json.h"
+#include "suite.h"
+#include "toolgate/toolgate.h"
+
+/* ---- helpers -------------------------------------------------------------- */
+
+static void tg_sr_quoted(FILE *o, const char *s)
+{
+	if (s)
+		fprintf(o, "'%s'", s);
+	else
+		fputs("null", o);
+}
+
+static const char *tg_sr_access(bool allow)
+{
+	return allow ? "allow" : "deny";
+}
+
+/* Appends "; "-separated reasons to the one-line summary. */
+static void tg_sr_why(FILE *sum, bool *first, const char *fmt, ...)
+#if defined(__GNUC__)
+	__attribute__((format(printf, 3, 4)))
+#endif
+	;
+
+static void tg_sr_why(FILE *sum, bool *first, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!*first)
+		fputs("; ", sum);
+	*first = false;
+	va_start(ap, fmt);
+	vfprintf(sum, fmt, ap);
+	va_end(ap);
+}
+
+/* ---- reading requests ----------------------------------------------------- */
+
+/* The request reader's output for one case: a tg_request whose strings and
+ * slot values live in `rj`, or why it was refused. */
+typedef struct tg_sr_req {
+	tg_json_request rj;
+	bool ok;
+	char why[512];
+} tg_sr_req;
+
+static void tg_sr_read(const tg_policy *p, json_t *j, tg_sr_req *r)
+{
+	r->ok = tg_json_request_from_json(p, j, &r->rj, r->why, sizeof r->why) == 0;
+}
+
+static void tg_sr_release(tg_sr_req *r)
+{
+	tg_json_request_free(&r->rj);
+}
+
+/* ---- request cases ------------------------------------------------------- */
+
+typedef struct tg_sr_out {
+	FILE *sum, *det;
+	char *sumbuf, *detbuf;
+	size_t sumlen, detlen;
+} tg_sr_out;
+
+static int tg_sr_open(tg_sr_out *o)
+{
+	memset(o, 0, sizeof *o);
+	o->sum = open_memstream(&o->sumbuf, &o->sumlen);
+	o->det = open_memstream(&o->detbuf, &o->detlen);
+	if (!o->sum || !o->det) {
+		if (o->sum)
+			fclose(o->sum);
+		if (o->det)
+			fclose(o->det);
+		free(o->sumbuf);
+		free(o->detbuf);
+		return -1;
+	}
+	return 0;
+}
+
+/* Closes the streams and moves their text into the result. */
+static int tg_sr_close(tg_sr_out *o, tg_case_result *res, bool keep_detail)
+{
+	int bad = fclose(o->sum) != 0;
+
+	if (fclose(o->det) != 0)
+		bad = 1;
+	if (bad || !o->sumbuf || !o->detbuf) {
+		free(o->sumbuf);
+		free(o->detbuf);
+		return -1;
+	}
+	if (res->passed) {
+		free(o->sumbuf);
+	} else {
+		res->summary = o->sumbuf;
+	}
+	if (keep_detail || !res->passed)
+		res->detail = o->detbuf;
+	else
+		free(o->detbuf);
+	return 0;
+}
+
+static void tg_sr_expected(FILE *o, const tg_suite_expect *e)
+{
+	size_t i;
+
+	fprintf(o, "  expected: %s", tg_sr_access(e->allow));
+	if (e->check_rule) {
+		fputs(", rule ", o);
+		tg_sr_quoted(o, e->rule);
+	}
+	if (e->reason)
+		fprintf(o, ", reason containing '%s'", e->reason);
+	if (e->errors_mode == TG_EXPECT_ERRORS_COUNT)
+		fprintf(o, ", %zu error%s", e->nerrors, e->nerrors == 1 ? "" : "s");
+	if (e->errors_mode == TG_EXPECT_ERRORS_LIST) {
+		fprintf(o, ", errors [");
+		for (i = 0; i < e->nerrors; i++)
+			fprintf(o, "%s'%s'", i ? ", " : "", e->errors[i]);
+		fputc(']', o);
+	}
+	fputc('\n', o);
+}
+
+static void tg_sr_actual(FILE *o, const tg_decision *d)
+{
+	size_t i, shown = d->nerrors < TG_DECISION_MAX_ERRORS ? d->nerrors : TG_DECISION_MAX_ERRORS;
+
+	fprintf(o, "  actual:   %s", tg_sr_access(d->effect == TG_ALLOW));
+	if (d->rule_id)
+		fprintf(o, " by rule '%s'\n", d->rule_id);
+	else if (d->invalid)
+		fputs(" (invalid request)\n", o);
+	else
+		fputs(" by default (no rule applied)\n", o);
+	fputs("  reason:   ", o);
+	tg_sr_quoted(o, d->reason);
+	fputc('\n', o);
+	if (d->nerrors == 0) {
+		fputs("  errors:   none\n", o);
+		return;
+	}
+	fprintf(o, "  errors:   %zu\n", d->nerrors);
+	for (i = 0; i < shown; i++)
+		fprintf(o, "    - %s: %s\n", d->errors[i].rule_id ? d->errors[i].rule_id : "?",
+			d->errors[i].message);
+	if (d->nerrors > shown)
+		fprintf(o, "    ... %zu more\n", d->nerrors - shown);
+}
+
+/* Compares decision d with expectation e, writing every mismatch. */
+static bool tg_sr_judge(FILE *sum, const tg_suite_expect *e, const tg_decision *d)
+{
+	bool first = true;
+	bool allow = d->effect == TG_ALLOW;
+	size_t i;
+
+	if (allow != e->allow)
+		tg_sr_why(sum, &first, "expected %s, got %s", tg_sr_access(e->allow),
+			  tg_sr_access(allow));
+	if (e->check_rule) {
+		bool same = e->rule ? d->rule_id && strcmp(e->rule, d->rule_id) == 0 : !d->rule_id;
+
+		if (!same) {
+			tg_sr_why(sum, &first, "expected rule ");
+			tg_sr_quoted(sum, e->rule);
+			fputs(", got ", sum);
+			tg_sr_quoted(sum, d->rule_id);
+		}
+	}
+	if (e->reason && (!d->reason || !strstr(d->reason, e->reason))) {
+		tg_sr_why(sum, &first, "expected a reason containing '%s', got ", e->reason);
+		tg_sr_quoted(sum, d->reason);
+	}
+	if (e->errors_mode != TG_EXPECT_ERRORS_ANY && d->nerrors != e->nerrors) {
+		tg_sr_why(sum, &first, "expected %zu error%s, got %zu", e->nerrors,
+			  e->nerrors == 1 ? "" : "s", d->nerrors);
+	} else if (e->errors_mode == TG_EXPECT_ERRORS_LIST) {
+		for (i = 0; i < e->nerrors && i < TG_DECISION_MAX_ERRORS; i++)
+			if (!strstr(d->errors[i].message, e->errors[i]))
+				tg_sr_why(sum, &first,
+					  "expected error %zu to contain '%s', got '%s'", i + 1,
+					  e->errors[i], d->errors[i].message);
+	}
+	return first;
+}
+
+static int tg_sr_request_case(const tg_policy *p, const tg_suite_case *c, bool explain,
+			      tg_case_result *res)
+{
+	tg_sr_out o;
+	tg_sr_req r;
+	tg_decision d;
+
+	if (tg_sr_open(&o) < 0)
+		return -1;
+	memset(&d, 0, sizeof d);
+	tg_sr_read(p, c->request, &r);
+	if (r.ok) {
+		tg_status st;
+		char *trace = tg_cli_explain(p, &r.rj.req, &d, &st);
+		const char *line;
+
+		if (!trace) {
+			tg_sr_release(&r);
+			tg_sr_close(&o, res, false);
+			return -1;
+		}
+		res->passed = tg_sr_judge(o.sum, &c->expect, &d);
+		tg_sr_expected(o.det, &c->expect);
+		tg_sr_actual(o.det, &d);
+		fputs("  trace:\n", o.det);
+		for (line = trace; *line;) {
+			size_t n = strcspn(line, "\n");
+
+			fprintf(o.det, "  %.*s\n", (int)n, line);
+			line += n + (line[n] == '\n');
+		}
+		free(trace);
+	} else {
+		/* eval's answer for a request it cannot read. */
+		tg_decision_set_invalid(&d, r.why);
+		res->passed = tg_sr_judge(o.sum, &c->expect, &d);
+		tg_sr_expected(o.det, &c->expect);
+		tg_sr_actual(o.det, &d);
+	}
+	tg_sr_release(&r);
+	return tg_sr_close(&o, res, explain);
+}
+
+/* ---- visibility cases ------------------------------------------------------ */
+
+static tg_hint tg_sr_hint(bool b)
+{
+	return b ? TG_HINT_TRUE : TG_HINT_FALSE;
+}
+
+static void tg_sr_list(FILE *o, const char *label, const char *const *names, size_t n)
+{
+	size_t i;
+
+	fprintf(o, "  %s [", label);
+	for (i = 0; i < n; i++)
+		fprintf(o, "%s%s", i ? ", " : "", names[i]);
+	fputs("]\n", o);
+}
+
+static bool tg_sr_has(const char *const *names, size_t n, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(names[i], name) == 0)
+			return true;
+	return false;
+}
+
+static int tg_sr_visible_case(const tg_policy *p, const tg_suite *s, const tg_suite_case *c,
+			      bool explain, tg_case_result *res)
+{
+	const char **shown = calloc(s->ntools ? s->ntools : 1, sizeof *shown);
+	const char **failed = calloc(s->ntools ? s->ntools : 1, sizeof *failed);
+	size_t nshown = 0, nfailed = 0, i;
+	tg_sr_out o;
+	tg_sr_req r;
+	bool first = true;
+
+	if (!shown || !failed || tg_sr_open(&o) < 0) {
+		free(shown);
+		free(failed);
+		return -1;
+	}
+	tg_sr_read(p, c->request, &r);
+	for (i = 0; r.ok && i < s->ntools; i++) {
+		const tg_suite_tool *t = &s->tools[i];
+		tg_entry e;
+		bool vis = false;
+		tg_status st;
+
+		memset(&e, 0, sizeof e);
+		e.kind = TG_ENTRY_TOOL;
+		e.name.ptr = t->name;
+		e.name.len = strlen(t->name);
+		if (t->server) {
+			e.server.ptr = t->server;
+			e.server.len = strlen(t->server);
+		}
+		e.read_only = tg_sr_hint(t->hints[TG_SUITE_HINT_READ_ONLY]);
+		e.destructive = tg_sr_hint(t->hints[TG_SUITE_HINT_DESTRUCTIVE]);
+		e.idempotent = tg_sr_hint(t->hints[TG_SUITE_HINT_IDEMPOTENT]);
+		e.open_world = tg_sr_hint(t->hints[TG_SUITE_HINT_OPEN_WORLD]);
+		st = tg_visible(p, &r.rj.req, &e, &vis);
+		if (st != TG_OK && st != TG_EINVALID_REQUEST)
+			failed[nfailed++] = t->name;
+		if (vis)
+			shown[nshown++] = t->name;
+	}
+	res->passed = nshown == c->expect.nvisible;
+	for (i = 0; res->passed && i < nshown; i++)
+		res->passed = strcmp(shown[i], c->expect.visible[i]) == 0;
+
+	if (!res->passed) {
+		tg_sr_why(o.sum, &first, "expected %zu visible tool%s, got %zu",
+			  c->expect.nvisible, c->expect.nvisible == 1 ? "" : "s", nshown);
+		for (i = 0; i < c->expect.nvisible; i++)
+			if (!tg_sr_has(shown, nshown, c->expect.visible[i]))
+				tg_sr_why(o.sum, &first, "'%s' is hidden", c->expect.visible[i]);
+		for (i = 0; i < nshown; i++)
+			if (!tg_sr_has(c->expect.visible, c->expect.nvisible, shown[i]))
+				tg_sr_why(o.sum, &first, "'%s' is visible", shown[i]);
+	}
+	tg_sr_list(o.det, "expected:", c->expect.visible, c->expect.nvisible);
+	tg_sr_list(o.det, "actual:  ", shown, nshown);
+	if (!r.ok)
+		fprintf(o.det, "  the requester is invalid, so nothing is visible: %s\n", r.why);
+	for (i = 0; i < nfailed; i++)
+		fprintf(o.det, "  tg_visible failed for '%s'\n", failed[i]);
+	tg_sr_release(&r);
+	free(shown);
+	free(failed);
+	return tg_sr_close(&o, res, explain);
+}
+
+/* ---- entry points ------------------------------------------------------- */
+
+static int tg_sr_begin(const tg_suite *suite, tg_suite_result *res)
+{
+	memset(res, 0, sizeof *res);
+	res->suite = suite;
+	res->path = suite->path;
+	res->ncases = suite->ncases;
+	res->cases = calloc(suite->ncases ? suite->ncases : 1, sizeof *res->cases);
+	return res->cases ? 0 : -1;
+}
+
+int tg_suite_run(const tg_suite *suite, const tg_policy *policy, bool explain,
+		 tg_suite_result *res)
+{
+	size_t i;
+
+	if (tg_sr_begin(suite, res) < 0)
+		return -1;
+	for (i = 0; i < suite->ncases; i++) {
+		const tg_suite_case *c = &suite->cases[i];
+		tg_case_result *cr = &res->cases[i];
+		int rc;
+
+		cr->c = c;
+		if (c->kind == TG_CASE_VISIBLE)
+			rc = tg_sr_visible_case(policy, suite, c, explain, cr);
+		else
+			rc = tg_sr_request_case(policy, c, explain, cr);
+		if (rc < 0)
+			return -1;
+		if (cr->passed)
+			res->passed++;
+		else
+			res->failed++;
+	}
+	res->status = res->failed ? TG_EXIT_FAIL : TG_EXIT_OK;
+	return 0;
+}
+
+int tg_suite_fail_all(const tg_suite *suite, const char *why, tg_suite_result *res)
+{
+	size_t i;
+
+	if (tg_sr_begin(suite, res) < 0)
+		return -1;
+	for (i = 0; i < suite->ncases; i++) {
+		res->cases[i].c = &suite->cases[i];
+		res->cases[i].summary = strdup(why);
+		if (!res->cases[i].summary)
+			return -1;
+	}
+	res->failed = suite->ncases;
+	res->status = TG_EXIT_FAIL;
+	return 0;
+}
+
+void tg_suite_result_free(tg_suite_result *res)
+{
+	size_t i;
+
+	for (i = 0; res->cases && i < res->ncases; i++) {
+		free(res->cases[i].summary);
+		free(res->cases[i].detail);
+	}
+	free(res->cases);
+	free(res->error);
+	memset(res, 0, sizeof *res);
+}

@@ -1,0 +1,1232 @@
+/*
+ * suite_yaml.c - reads a YAML test suite into a tg_suite.
+ *
+ * Two passes. The first turns libyaml's event stream into a small tree of
+ * scalars, lists and mappings, each node keeping where it was written;
+ * anchors, aliases and tags are refused there (aliases are how "billion
+ * laughs" documents grow, and nothing in a suite needs them), as are
+ * duplicate keys, nesting deeper than TG_SUITE_MAX_DEPTH and a second
+ * document. The second pass checks the tree against the suite format and
+ * builds the suite: every request becomes a jansson object with the defaults
+ * merged in, so the request reader sees exactly what `toolgate eval` sees.
+ *
+ * Every problem is reported, not just the first, as
+ * FILE:LINE:COL: error: MESSAGE followed by the source line and a caret.
+ * libyaml counts columns in characters; the reader converts them to bytes so
+ * suite locations agree with policy diagnostics. A suite with any error is
+ * not run at all: nothing in it is silently skipped.
+ */
+#include <errno.h>
+#include <float.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <yaml.h>
+
+#include "diag.h"
+#include "suite.h"
+
+/* Messages past this many are counted, not shown. */
+#define TG_SUITE_MAX_ERRORS 100
+
+/* ---- the node tree ------------------------------------------------------ */
+
+typedef enum tg_yn_kind {
+	TG_YN_SCALAR,
+	TG_YN_SEQ,
+	TG_YN_MAP,
+	TG_YN_BAD		/* an alias or other refused node, already reported */
+} tg_yn_kind;
+
+typedef struct tg_yn tg_yn;
+
+struct tg_yn {
+	tg_yn_kind kind;
+	tg_suite_loc loc;
+	size_t off;		/* byte offset, for the caret */
+	bool plain;		/* scalar written without quotes or block style */
+	const char *s;		/* scalar text, NUL-terminated */
+	size_t len;
+	tg_yn **kids;		/* list items, or key, value, key, value, ... */
+	size_t n, cap;
+};
+
+typedef struct tg_ys {
+	const char *path;
+	const char *text;
+	size_t len;
+	FILE *err;
+	tg_arena *arena;
+	unsigned nerrors;
+	bool oom;
+	/* Messages are collected and printed in source order at the end, so
+	 * problems found by the two passes read top to bottom. */
+	struct tg_ys_msg {
+		size_t off;
+		char *text;
+	} *msgs;
+	size_t nmsgs, capmsgs;
+	FILE *buf;		/* the message being written */
+	char *bufp;
+	size_t buflen;
+	/* Character index -> byte offset cursor: marks mostly increase, so
+	 * converting from the last position keeps the walk linear. */
+	size_t cur_char, cur_byte;
+} tg_ys;
+
+/* ---- locations and messages --------------------------------------------- */
+
+static size_t tg_ys_byte_of_char(tg_ys *y, size_t ch)
+{
+	if (ch < y->cur_char) {
+		y->cur_char = 0;
+		y->cur_byte = 0;
+	}
+	while (y->cur_char < ch && y->cur_byte < y->len) {
+		y->cur_byte++;
+		while (y->cur_byte < y->len && ((unsigned char)y->text[y->cur_byte] & 0xC0) == 0x80)
+			y->cur_byte++;
+		y->cur_char++;
+	}
+	return y->cur_byte;
+}
+
+static void tg_ys_mark(tg_ys *y, const yaml_mark_t *m, tg_suite_loc *loc, size_t *off)
+{
+	size_t line_start = tg_ys_byte_of_char(y, m->index - m->column);
+	size_t at = tg_ys_byte_of_char(y, m->index);
+
+	loc->line = (unsigned)m->line + 1;
+	loc->col = (unsigned)(at - line_start) + 1;
+	*off = at;
+}
+
+static void tg_ys_oom(tg_ys *y);
+
+/* Starts a message in y->buf, an in-memory stream, which tg_ys_end_msg
+ * files under `off`. */
+static void tg_ys_begin_msg(tg_ys *y)
+{
+	y->bufp = NULL;
+	y->buflen = 0;
+	y->buf = open_memstream(&y->bufp, &y->buflen);
+}
+
+static void tg_ys_end_msg(tg_ys *y, size_t off)
+{
+	if (!y->buf) {
+		tg_ys_oom(y);
+		return;
+	}
+	fclose(y->buf);
+	y->buf = NULL;
+	if (y->nmsgs == y->capmsgs) {
+		size_t cap = y->capmsgs ? y->capmsgs * 2 : 16;
+		struct tg_ys_msg *m = realloc(y->msgs, cap * sizeof *m);
+
+		if (!m) {
+			free(y->bufp);
+			tg_ys_oom(y);
+			return;
+		}
+		y->msgs = m;
+		y->capmsgs = cap;
+	}
+	y->msgs[y->nmsgs].off = off;
+	y->msgs[y->nmsgs].text = y->bufp;
+	y->nmsgs++;
+}
+
+static void tg_ys_flush(tg_ys *y)
+{
+	size_t i, j;
+
+	/* Insertion sort: stable, so messages at one position keep the
+	 * order they were found in; there are few of them. */
+	for (i = 0; i < y->nmsgs; i++) {
+		for (j = i; j > 0 && y->msgs[j - 1].off > y->msgs[j].off; j--) {
+			struct tg_ys_msg t = y->msgs[j];
+
+			y->msgs[j] = y->msgs[j - 1];
+			y->msgs[j - 1] = t;
+		}
+	}
+	for (i = 0; i < y->nmsgs; i++) {
+		fputs(y->msgs[i].text, y->err);
+		free(y->msgs[i].text);
+	}
+	if (y->nerrors > TG_SUITE_MAX_ERRORS)
+		fprintf(y->err, "%s: %u more errors not shown\n", y->path,
+			y->nerrors - TG_SUITE_MAX_ERRORS);
+	free(y->msgs);
+	y->msgs = NULL;
+	y->nmsgs = y->capmsgs = 0;
+}
+
+static void tg_ys_show_line(tg_ys *y, FILE *o, const tg_suite_loc *loc, size_t off)
+{
+	size_t start, end, i;
+
+	if (off > y->len)
+		return;
+	start = off - (loc->col - 1);
+	end = start;
+	while (end < y->len && y->text[end] != '\n' && y->text[end] != '\r')
+		end++;
+	fprintf(o, "%5u | %.*s\n", loc->line, (int)(end - start), y->text + start);
+	fputs("      | ", o);
+	for (i = start; i < off; i++)
+		fputc(y->text[i] == '\t' ? '\t' : ' ', o);
+	fputs("^\n", o);
+}
+
+#if defined(__GNUC__)
+__attribute__((format(printf, 5, 0)))
+#endif
+static void tg_ys_verror(tg_ys *y, const tg_suite_loc *loc, size_t off, const char *hint,
+			 const char *fmt, va_list ap)
+{
+	FILE *o;
+
+	if (y->nerrors++ >= TG_SUITE_MAX_ERRORS)
+		return;
+	tg_ys_begin_msg(y);
+	if (!(o = y->buf)) {
+		tg_ys_oom(y);
+		return;
+	}
+	fprintf(o, "%s:%u:%u: error: ", y->path, loc->line, loc->col);
+	vfprintf(o, fmt, ap);
+	fputc('\n', o);
+	tg_ys_show_line(y, o, loc, off);
+	if (hint)
+		fprintf(o, "      = hint: %s\n", hint);
+	tg_ys_end_msg(y, off);
+}
+
+#if defined(__GNUC__)
+__attribute__((format(printf, 3, 4)))
+#endif
+static void tg_ys_error(tg_ys *y, const tg_yn *at, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	tg_ys_verror(y, &at->loc, at->off, NULL, fmt, ap);
+	va_end(ap);
+}
+
+#if defined(__GNUC__)
+__attribute__((format(printf, 4, 5)))
+#endif
+static void tg_ys_error_hint(tg_ys *y, const tg_yn *at, const char *hint, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	tg_ys_verror(y, &at->loc, at->off, hint, fmt, ap);
+	va_end(ap);
+}
+
+static void tg_ys_oom(tg_ys *y)
+{
+	if (!y->oom)
+		fprintf(y->err, "%s: error: out of memory\n", y->path);
+	y->oom = true;
+	y->nerrors++;
+}
+
+/* ---- pass 1: events -> tree ------------------------------------------- */
+
+static tg_yn *tg_ys_node(tg_ys *y, tg_yn_kind kind, const yaml_mark_t *m)
+{
+	tg_yn *n = tg_arena_alloc(y->arena, sizeof *n);
+
+	if (!n) {
+		tg_ys_oom(y);
+		return NULL;
+	}
+	n->kind = kind;
+	tg_ys_mark(y, m, &n->loc, &n->off);
+	return n;
+}
+
+static int tg_ys_add_kid(tg_ys *y, tg_yn *parent, tg_yn *kid)
+{
+	if (parent->n == parent->cap &&
+	    tg_arena_grow(y->arena, (void **)&parent->kids, &parent->cap, parent->n + 1,
+			  sizeof *parent->kids) < 0) {
+		tg_ys_oom(y);
+		return -1;
+	}
+	parent->kids[parent->n++] = kid;
+	return 0;
+}
+
+static int tg_ys_keycmp(const void *a, const void *b)
+{
+	const tg_yn *x = *(tg_yn *const *)a, *y = *(tg_yn *const *)b;
+	int c;
+
+	if (x->len != y->len)
+		return x->len < y->len ? -1 : 1;
+	c = memcmp(x->s, y->s, x->len);
+	if (c)
+		return c;
+	return x->off < y->off ? -1 : x->off > y->off;
+}
+
+/* Reports each key written a second time in `map`, at the later one. */
+static void tg_ys_check_duplicates(tg_ys *y, tg_yn *map)
+{
+	size_t nkeys = map->n / 2, i, k = 0;
+	tg_yn **keys;
+
+	if (nkeys < 2)
+		return;
+	keys = tg_arena_alloc(y->arena, nkeys * sizeof *keys);
+	if (!keys) {
+		tg_ys_oom(y);
+		return;
+	}
+	for (i = 0; i < map->n; i += 2)
+		if (map->kids[i]->kind == TG_YN_SCALAR)
+			keys[k++] = map->kids[i];
+	qsort(keys, k, sizeof *keys, tg_ys_keycmp);
+	for (i = 1; i < k; i++)
+		if (keys[i]->len == keys[i - 1]->len &&
+		    memcmp(keys[i]->s, keys[i - 1]->s, keys[i]->len) == 0)
+			tg_ys_error(y, keys[i], "duplicate key '%s'", keys[i]->s);
+}
+
+/* Refuses what a suite never needs and could be abused: anchors (and with
+ * them aliases) and explicit tags. Returns true when the node is acceptable. */
+static bool tg_ys_plain_node(tg_ys *y, tg_yn *n, const yaml_char_t *anchor,
+			     const yaml_char_t *tag, bool implicit_tag)
+{
+	if (anchor) {
+		tg_ys_error(y, n, "anchors and aliases are not supported");
+		return false;
+	}
+	if (tag && !implicit_tag) {
+		tg_ys_error(y, n, "tags are not supported");
+		return false;
+	}
+	return true;
+}
+
+static tg_yn *tg_ys_read_tree(tg_ys *y)
+{
+	yaml_parser_t parser;
+	yaml_event_t ev;
+	tg_yn *stack[TG_SUITE_MAX_DEPTH + 1];
+	size_t depth = 0;
+	tg_yn *root = NULL;
+	int docs = 0;
+	bool done = false;
+
+	if (!yaml_parser_initialize(&parser)) {
+		tg_ys_oom(y);
+		return NULL;
+	}
+	yaml_parser_set_encoding(&parser, YAML_UTF8_ENCODING);
+	yaml_parser_set_input_string(&parser, (const unsigned char *)y->text, y->len);
+
+	while (!done) {
+		tg_yn *n = NULL;
+
+		if (!yaml_parser_parse(&parser, &ev)) {
+			tg_suite_loc loc;
+			size_t off;
+
+			tg_ys_mark(y, &parser.problem_mark, &loc, &off);
+			if (parser.error == YAML_MEMORY_ERROR) {
+				tg_ys_oom(y);
+			} else {
+				y->nerrors++;
+				tg_ys_begin_msg(y);
+				if (y->buf) {
+					fprintf(y->buf, "%s:%u:%u: error: %s%s%s\n", y->path,
+						loc.line, loc.col,
+						parser.problem ? parser.problem : "invalid YAML",
+						parser.context ? " " : "",
+						parser.context ? parser.context : "");
+					tg_ys_show_line(y, y->buf, &loc, off);
+				}
+				tg_ys_end_msg(y, off);
+			}
+			break;
+		}
+		switch (ev.type) {
+		case YAML_STREAM_START_EVENT:
+		case YAML_DOCUMENT_END_EVENT:
+		case YAML_NO_EVENT:
+			break;
+		case YAML_STREAM_END_EVENT:
+			done = true;
+			break;
+		case YAML_DOCUMENT_START_EVENT:
+			if (++docs > 1) {
+				n = tg_ys_node(y, TG_YN_BAD, &ev.start_mark);
+				if (n)
+					tg_ys_error(y, n, "a suite file holds one YAML document");
+				done = true;
+				n = NULL;
+			}
+			break;
+		case YAML_ALIAS_EVENT:
+			n = tg_ys_node(y, TG_YN_BAD, &ev.start_mark);
+			if (n)
+				tg_ys_error(y, n, "anchors and aliases are not supported");
+			break;
+		case YAML_SCALAR_EVENT:
+			n = tg_ys_node(y, TG_YN_SCALAR, &ev.start_mark);
+			if (!n)
+				break;
+			if (!tg_ys_plain_node(y, n, ev.data.scalar.anchor, ev.data.scalar.tag,
+					      ev.data.scalar.plain_implicit ||
+					      ev.data.scalar.quoted_implicit)) {
+				n->kind = TG_YN_BAD;
+				break;
+			}
+			n->plain = ev.data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+			n->len = ev.data.scalar.length;
+			n->s = tg_arena_strndup(y->arena, (const char *)ev.data.scalar.value,
+						n->len);
+			if (!n->s)
+				tg_ys_oom(y);
+			break;
+		case YAML_SEQUENCE_START_EVENT:
+		case YAML_MAPPING_START_EVENT: {
+			bool seq = ev.type == YAML_SEQUENCE_START_EVENT;
+
+			n = tg_ys_node(y, seq ? TG_YN_SEQ : TG_YN_MAP, &ev.start_mark);
+			if (!n)
+				break;
+			/* A refused container still collects its contents, so
+			 * the rest of the file is checked too. */
+			tg_ys_plain_node(y, n,
+					 seq ? ev.data.sequence_start.anchor
+					     : ev.data.mapping_start.anchor,
+					 seq ? ev.data.sequence_start.tag : ev.data.mapping_start.tag,
+					 seq ? ev.data.sequence_start.implicit
+					     : ev.data.mapping_start.implicit);
+			if (depth == TG_SUITE_MAX_DEPTH) {
+				tg_ys_error(y, n, "nesting deeper than %d levels",
+					    TG_SUITE_MAX_DEPTH);
+				done = true;
+				n = NULL;
+				break;
+			}
+			break;
+		}
+		case YAML_SEQUENCE_END_EVENT:
+		case YAML_MAPPING_END_EVENT:
+			if (depth == 0)
+				break;
+			n = stack[--depth];
+			if (n->kind == TG_YN_MAP)
+				tg_ys_check_duplicates(y, n);
+			/* The finished container is attached below, like a
+			 * scalar. */
+			break;
+		}
+		if (n && (ev.type == YAML_SEQUENCE_START_EVENT ||
+			  ev.type == YAML_MAPPING_START_EVENT)) {
+			/* Open: attached to its parent when it closes. */
+			stack[depth++] = n;
+			n = NULL;
+		}
+		yaml_event_delete(&ev);
+		if (n) {
+			if (depth == 0) {
+				root = n;
+			} else {
+				tg_yn *parent = stack[depth - 1];
+
+				if (parent->kind == TG_YN_MAP && parent->n % 2 == 0 &&
+				    n->kind != TG_YN_SCALAR && n->kind != TG_YN_BAD)
+					tg_ys_error(y, n, "a mapping key must be a scalar");
+				if (tg_ys_add_kid(y, parent, n) < 0)
+					done = true;
+			}
+		}
+		if (y->oom)
+			done = true;
+	}
+	yaml_parser_delete(&parser);
+	return root;
+}
+
+/* ---- scalar typing -------------------------------------------------------- */
+
+static bool tg_ys_digits(const char *s, size_t len, size_t *i)
+{
+	size_t start = *i;
+
+	while (*i < len && s[*i] >= '0' && s[*i] <= '9')
+		(*i)++;
+	return *i > start;
+}
+
+/* -?(0|[1-9][0-9]*) */
+static bool tg_ys_is_int(const char *s, size_t len)
+{
+	size_t i = 0;
+
+	if (i < len && s[i] == '-')
+		i++;
+	if (i < len && s[i] == '0')
+		return i + 1 == len;
+	return tg_ys_digits(s, len, &i) && i == len;
+}
+
+/* -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)? with a fraction or an
+ * exponent. */
+static bool tg_ys_is_float(const char *s, size_t len)
+{
+	size_t i = 0;
+	bool more = false;
+
+	if (i < len && s[i] == '-')
+		i++;
+	if (i < len && s[i] == '0')
+		i++;
+	else if (i >= len || s[i] < '1' || s[i] > '9' || !tg_ys_digits(s, len, &i))
+		return false;
+	if (i < len && s[i] == '.') {
+		i++;
+		if (!tg_ys_digits(s, len, &i))
+			return false;
+		more = true;
+	}
+	if (i < len && (s[i] == 'e' || s[i] == 'E')) {
+		i++;
+		if (i < len && (s[i] == '-' || s[i] == '+'))
+			i++;
+		if (!tg_ys_digits(s, len, &i))
+			return false;
+		more = true;
+	}
+	return more && i == len;
+}
+
+static bool tg_ys_is_null(const char *s, size_t len)
+{
+	return len == 0 || (len == 1 && s[0] == '~') || (len == 4 && memcmp(s, "null", 4) == 0);
+}
+
+json_t *tg_suite_plain_scalar(const char *s, size_t len)
+{
+	if (tg_ys_is_null(s, len))
+		return json_null();
+	if (len == 4 && memcmp(s, "true", 4) == 0)
+		return json_true();
+	if (len == 5 && memcmp(s, "false", 5) == 0)
+		return json_false();
+	if (tg_ys_is_int(s, len) || tg_ys_is_float(s, len)) {
+		char buf[64];
+		double d;
+
+		if (len < sizeof buf && tg_ys_is_int(s, len)) {
+			long long v;
+
+			memcpy(buf, s, len);
+			buf[len] = '\0';
+			errno = 0;
+			v = strtoll(buf, NULL, 10);
+			if (errno == 0)
+				return json_integer(v);
+		}
+		/* A float, or an integer past 64 bits: a present value of
+		 * type other either way, like the same number in JSON. */
+		if (len >= sizeof buf)
+			return json_real(0.0);
+		memcpy(buf, s, len);
+		buf[len] = '\0';
+		d = strtod(buf, NULL);
+		if (!isfinite(d))
+			d = d < 0 ? -DBL_MAX : DBL_MAX;
+		return json_real(d);
+	}
+	return json_stringn(s, len);
+}
+
+typedef enum tg_ys_type {
+	TG_YT_STRING,
+	TG_YT_INT,
+	TG_YT_FLOAT,
+	TG_YT_BOOL,
+	TG_YT_NULL,
+	TG_YT_LIST,
+	TG_YT_MAP,
+	TG_YT_BAD
+} tg_ys_type;
+
+static tg_ys_type tg_ys_type_of(const tg_yn *n)
+{
+	switch (n->kind) {
+	case TG_YN_SEQ:
+		return TG_YT_LIST;
+	case TG_YN_MAP:
+		return TG_YT_MAP;
+	case TG_YN_BAD:
+		return TG_YT_BAD;
+	case TG_YN_SCALAR:
+		break;
+	}
+	if (!n->plain)
+		return TG_YT_STRING;
+	if (tg_ys_is_null(n->s, n->len))
+		return TG_YT_NULL;
+	if ((n->len == 4 && memcmp(n->s, "true", 4) == 0) ||
+	    (n->len == 5 && memcmp(n->s, "false", 5) == 0))
+		return TG_YT_BOOL;
+	if (tg_ys_is_int(n->s, n->len))
+		return TG_YT_INT;
+	if (tg_ys_is_float(n->s, n->len))
+		return TG_YT_FLOAT;
+	return TG_YT_STRING;
+}
+
+static const char *tg_ys_type_name(const tg_yn *n)
+{
+	static const char *const names[] = {
+		[TG_YT_STRING] = "a string",	[TG_YT_INT] = "an integer",
+		[TG_YT_FLOAT] = "a number",	[TG_YT_BOOL] = "a boolean",
+		[TG_YT_NULL] = "null",		[TG_YT_LIST] = "a list",
+		[TG_YT_MAP] = "a mapping",	[TG_YT_BAD] = "invalid",
+	};
+	return names[tg_ys_type_of(n)];
+}
+
+static json_t *tg_ys_to_json(tg_ys *y, const tg_yn *n)
+{
+	json_t *j = NULL;
+	size_t i;
+
+	switch (n->kind) {
+	case TG_YN_BAD:
+		return json_null();
+	case TG_YN_SCALAR:
+		j = n->plain ? tg_suite_plain_scalar(n->s, n->len) : json_stringn(n->s, n->len);
+		break;
+	case TG_YN_SEQ:
+		j = json_array();
+		for (i = 0; j && i < n->n; i++)
+			if (json_array_append_new(j, tg_ys_to_json(y, n->kids[i])) < 0) {
+				json_decref(j);
+				j = NULL;
+			}
+		break;
+	case TG_YN_MAP:
+		j = json_object();
+		for (i = 0; j && i + 1 < n->n; i += 2) {
+			const tg_yn *k = n->kids[i];
+
+			if (k->kind != TG_YN_SCALAR)
+				continue;	/* already reported */
+			if (json_object_setn_new(j, k->s, k->len,
+						 tg_ys_to_json(y, n->kids[i + 1])) < 0) {
+				json_decref(j);
+				j = NULL;
+			}
+		}
+		break;
+	}
+	if (!j)
+		tg_ys_oom(y);
+	return j;
+}
+
+/* ---- pass 2: tree -> suite ------------------------------------------------ */
+
+static bool tg_ys_key_is(const tg_yn *k, const char *name)
+{
+	return k->kind == TG_YN_SCALAR && k->len == strlen(name) && memcmp(k->s, name, k->len) == 0;
+}
+
+static const tg_yn *tg_ys_get(const tg_yn *map, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < map->n; i += 2)
+		if (tg_ys_key_is(map->kids[i], name))
+			return map->kids[i + 1];
+	return NULL;
+}
+
+/* Reports every key of `map` that is not in `allowed`, with a suggestion. */
+static void tg_ys_check_keys(tg_ys *y, const tg_yn *map, const char *const *allowed,
+			     size_t nallowed, const char *where)
+{
+	size_t i, j;
+
+	for (i = 0; i + 1 < map->n; i += 2) {
+		const tg_yn *k = map->kids[i];
+		const char *best;
+		char hint[128];
+
+		if (k->kind != TG_YN_SCALAR)
+			continue;
+		for (j = 0; j < nallowed; j++)
+			if (tg_ys_key_is(k, allowed[j]))
+				break;
+		if (j < nallowed)
+			continue;
+		best = tg_suggest(k->s, k->len, allowed, nallowed);
+		if (best) {
+			snprintf(hint, sizeof hint, "did you mean '%s'?", best);
+			tg_ys_error_hint(y, k, hint, "unknown key '%s' in %s", k->s, where);
+		} else {
+			tg_ys_error(y, k, "unknown key '%s' in %s", k->s, where);
+		}
+	}
+}
+
+static const tg_yn *tg_ys_require(tg_ys *y, const tg_yn *map, const char *key, const char *where)
+{
+	const tg_yn *v = tg_ys_get(map, key);
+
+	if (!v)
+		tg_ys_error(y, map, "missing required key '%s' in %s", key, where);
+	return v;
+}
+
+static bool tg_ys_want(tg_ys *y, const tg_yn *v, tg_ys_type t, const char *what,
+		       const char *key)
+{
+	static const char *const names[] = {
+		[TG_YT_STRING] = "a string",	[TG_YT_INT] = "an integer",
+		[TG_YT_FLOAT] = "a number",	[TG_YT_BOOL] = "true or false",
+		[TG_YT_NULL] = "null",		[TG_YT_LIST] = "a list",
+		[TG_YT_MAP] = "a mapping",	[TG_YT_BAD] = "invalid",
+	};
+	tg_ys_type got = tg_ys_type_of(v);
+
+	if (got == t)
+		return true;
+	if (got != TG_YT_BAD)
+		tg_ys_error(y, v, "%s'%s' must be %s, not %s", what, key, names[t],
+			    tg_ys_type_name(v));
+	return false;
+}
+
+/* A string field; NULL (reported) when it is not one. */
+static const char *tg_ys_string(tg_ys *y, const tg_yn *v, const char *what, const char *key)
+{
+	if (!tg_ys_want(y, v, TG_YT_STRING, what, key))
+		return NULL;
+	if (strlen(v->s) != v->len) {
+		tg_ys_error(y, v, "%s'%s' must not contain U+0000", what, key);
+		return NULL;
+	}
+	return v->s;
+}
+
+static const char *const tg_ys_suite_keys[] = {"policy", "defaults", "tools", "cases"};
+static const char *const tg_ys_request_keys[] = {
+	"principal", "token", "method", "target", "server", "tool", "args", "context",
+};
+static const char *const tg_ys_visible_keys[] = {"principal", "token", "context"};
+static const char *const tg_ys_tool_keys[] = {"name", "server", "annotations"};
+static const char *const tg_ys_hint_keys[TG_SUITE_HINT_COUNT] = {
+	[TG_SUITE_HINT_READ_ONLY] = "read_only",
+	[TG_SUITE_HINT_DESTRUCTIVE] = "destructive",
+	[TG_SUITE_HINT_IDEMPOTENT] = "idempotent",
+	[TG_SUITE_HINT_OPEN_WORLD] = "open_world",
+};
+/* MCP's defaults for absent annotation hints. */
+static const bool tg_ys_hint_defaults[TG_SUITE_HINT_COUNT] = {false, true, false, true};
+static const char *const tg_ys_case_keys[] = {"name", "request", "visible", "expect"};
+static const char *const tg_ys_expect_keys[] = {"decision", "rule", "reason", "errors"};
+
+#define TG_NKEYS(a) (sizeof(a) / sizeof((a)[0]))
+
+static bool tg_ys_decision(tg_ys *y, const tg_yn *v, const char *key, bool *allow)
+{
+	if (tg_ys_type_of(v) == TG_YT_STRING) {
+		if (strcmp(v->s, "allow") == 0 && v->len == 5) {
+			*allow = true;
+			return true;
+		}
+		if (strcmp(v->s, "deny") == 0 && v->len == 4) {
+			*allow = false;
+			return true;
+		}
+	}
+	if (tg_ys_type_of(v) != TG_YT_BAD)
+		tg_ys_error(y, v, "'%s' must be 'allow' or 'deny'", key);
+	return false;
+}
+
+static void tg_ys_defaults(tg_ys *y, const tg_yn *v, json_t **out)
+{
+	size_t i;
+
+	if (!tg_ys_want(y, v, TG_YT_MAP, "", "defaults"))
+		return;
+	tg_ys_check_keys(y, v, tg_ys_request_keys, TG_NKEYS(tg_ys_request_keys), "defaults");
+	for (i = 0; i < 3; i++) {
+		static const char *const merged[] = {"principal", "token", "context"};
+		const tg_yn *m = tg_ys_get(v, merged[i]);
+
+		if (m)
+			tg_ys_want(y, m, TG_YT_MAP, "defaults ", merged[i]);
+	}
+	*out = tg_ys_to_json(y, v);
+}
+
+static void tg_ys_tools(tg_ys *y, tg_suite *s, const tg_yn *v)
+{
+	size_t i, j, h;
+
+	if (!tg_ys_want(y, v, TG_YT_LIST, "", "tools"))
+		return;
+	s->tools = tg_arena_alloc(y->arena, (v->n ? v->n : 1) * sizeof *s->tools);
+	if (!s->tools) {
+		tg_ys_oom(y);
+		return;
+	}
+	for (i = 0; i < v->n; i++) {
+		const tg_yn *t = v->kids[i], *f;
+		tg_suite_tool *tool = &s->tools[s->ntools];
+
+		memset(tool, 0, sizeof *tool);
+		if (!tg_ys_want(y, t, TG_YT_MAP, "", "tools[]"))
+			continue;
+		tg_ys_check_keys(y, t, tg_ys_tool_keys, TG_NKEYS(tg_ys_tool_keys), "tool");
+		tool->loc = t->loc;
+		memcpy(tool->hints, tg_ys_hint_defaults, sizeof tool->hints);
+		f = tg_ys_require(y, t, "name", "tool");
+		if (f && (tool->name = tg_ys_string(y, f, "tool ", "name")) != NULL) {
+			for (j = 0; j < s->ntools; j++)
+				if (strcmp(s->tools[j].name, tool->name) == 0) {
+					tg_ys_error(y, f, "duplicate tool '%s' (first at line %u)",
+						    tool->name, s->tools[j].loc.line);
+					break;
+				}
+		}
+		if ((f = tg_ys_get(t, "server")) != NULL)
+			tool->server = tg_ys_string(y, f, "tool ", "server");
+		if ((f = tg_ys_get(t, "annotations")) != NULL &&
+		    tg_ys_want(y, f, TG_YT_MAP, "tool ", "annotations")) {
+			tg_ys_check_keys(y, f, tg_ys_hint_keys, TG_SUITE_HINT_COUNT, "annotations");
+			for (h = 0; h < TG_SUITE_HINT_COUNT; h++) {
+				const tg_yn *b = tg_ys_get(f, tg_ys_hint_keys[h]);
+
+				if (b && tg_ys_want(y, b, TG_YT_BOOL, "annotation ",
+						    tg_ys_hint_keys[h]))
+					tool->hints[h] = b->s[0] == 't';
+			}
+		}
+		if (tool->name)
+			s->ntools++;
+	}
+}
+
+/* `errors: N` or `errors: [substring, ...]`. */
+static void tg_ys_expect_errors(tg_ys *y, const tg_yn *v, tg_suite_expect *e)
+{
+	size_t i;
+
+	if (tg_ys_type_of(v) == TG_YT_INT && v->s[0] != '-') {
+		errno = 0;
+		e->nerrors = (size_t)strtoull(v->s, NULL, 10);
+		if (errno == 0) {
+			e->errors_mode = TG_EXPECT_ERRORS_COUNT;
+			return;
+		}
+	}
+	if (tg_ys_type_of(v) != TG_YT_LIST) {
+		if (tg_ys_type_of(v) != TG_YT_BAD)
+			tg_ys_error(y, v,
+				    "'errors' must be a count or a list of strings, not %s",
+				    tg_ys_type_of(v) == TG_YT_INT ? "a negative integer"
+								  : tg_ys_type_name(v));
+		return;
+	}
+	e->errors_mode = TG_EXPECT_ERRORS_LIST;
+	e->nerrors = v->n;
+	e->errors = tg_arena_alloc(y->arena, (v->n ? v->n : 1) * sizeof *e->errors);
+	if (!e->errors) {
+		tg_ys_oom(y);
+		return;
+	}
+	for (i = 0; i < v->n; i++)
+		e->errors[i] = tg_ys_string(y, v->kids[i], "", "errors[]");
+}
+
+static void tg_ys_expect_decision(tg_ys *y, const tg_yn *v, tg_suite_expect *e)
+{
+	const tg_yn *f;
+
+	if (tg_ys_type_of(v) != TG_YT_MAP) {
+		tg_ys_decision(y, v, "expect", &e->allow);
+		return;
+	}
+	tg_ys_check_keys(y, v, tg_ys_expect_keys, TG_NKEYS(tg_ys_expect_keys), "expect");
+	if ((f = tg_ys_require(y, v, "decision", "expect")) != NULL)
+		tg_ys_decision(y, f, "decision", &e->allow);
+	if ((f = tg_ys_get(v, "rule")) != NULL) {
+		e->check_rule = true;
+		if (tg_ys_type_of(f) != TG_YT_NULL) {
+			if (tg_ys_type_of(f) == TG_YT_STRING)
+				e->rule = tg_ys_string(y, f, "", "rule");
+			else if (tg_ys_type_of(f) != TG_YT_BAD)
+				tg_ys_error(y, f, "'rule' must be a rule id or null, not %s",
+					    tg_ys_type_name(f));
+		}
+	}
+	if ((f = tg_ys_get(v, "reason")) != NULL)
+		e->reason = tg_ys_string(y, f, "", "reason");
+	if ((f = tg_ys_get(v, "errors")) != NULL)
+		tg_ys_expect_errors(y, f, e);
+}
+
+static void tg_ys_expect_visible(tg_ys *y, const tg_suite *s, const tg_yn *v, tg_suite_expect *e)
+{
+	size_t i, j;
+	const char **names;
+
+	if (!tg_ys_want(y, v, TG_YT_LIST, "visibility case ", "expect"))
+		return;
+	e->visible = tg_arena_alloc(y->arena, (v->n ? v->n : 1) * sizeof *e->visible);
+	names = tg_arena_alloc(y->arena, (s->ntools ? s->ntools : 1) * sizeof *names);
+	if (!e->visible || !names) {
+		tg_ys_oom(y);
+		return;
+	}
+	for (j = 0; j < s->ntools; j++)
+		names[j] = s->tools[j].name;
+	for (i = 0; i < v->n; i++) {
+		const char *name = tg_ys_string(y, v->kids[i], "", "expect[]");
+		const char *best;
+		char hint[256];
+
+		if (!name)
+			continue;
+		for (j = 0; j < s->ntools; j++)
+			if (strcmp(names[j], name) == 0)
+				break;
+		if (j == s->ntools) {
+			best = tg_suggest(name, strlen(name), (const char *const *)names, s->ntools);
+			if (best) {
+				snprintf(hint, sizeof hint, "did you mean '%s'?", best);
+				tg_ys_error_hint(y, v->kids[i], hint,
+						 "unknown tool '%s' (not in 'tools')", name);
+			} else {
+				tg_ys_error(y, v->kids[i], "unknown tool '%s' (not in 'tools')",
+					    name);
+			}
+			continue;
+		}
+		e->visible[e->nvisible++] = name;
+	}
+}
+
+static void tg_ys_case(tg_ys *y, tg_suite *s, const tg_yn *c, const json_t *defaults,
+		       const tg_yn *tools_node)
+{
+	tg_suite_case *tc = &s->cases[s->ncases];
+	const tg_yn *name, *req, *vis, *exp;
+	json_t *fields = NULL;
+	size_t i;
+
+	memset(tc, 0, sizeof *tc);
+	if (!tg_ys_want(y, c, TG_YT_MAP, "", "cases[]"))
+		return;
+	tg_ys_check_keys(y, c, tg_ys_case_keys, TG_NKEYS(tg_ys_case_keys), "case");
+	tc->loc = c->loc;
+	if ((name = tg_ys_require(y, c, "name", "case")) != NULL &&
+	    (tc->name = tg_ys_string(y, name, "case ", "name")) != NULL) {
+		tc->loc = name->loc;
+		for (i = 0; i < s->ncases; i++)
+			if (strcmp(s->cases[i].name, tc->name) == 0) {
+				tg_ys_error(y, name, "duplicate case name '%s' (first at line %u)",
+					    tc->name, s->cases[i].loc.line);
+				break;
+			}
+	}
+	req = tg_ys_get(c, "request");
+	vis = tg_ys_get(c, "visible");
+	exp = tg_ys_require(y, c, "expect", "case");
+	if ((req && vis) || (!req && !vis)) {
+		if (req)
+			tg_ys_error(y, vis, "a case has either 'request' or 'visible', not both");
+		else
+			tg_ys_error(y, c, "missing required key 'request' or 'visible' in case");
+		/* Still check `expect`, read as the shape it has. */
+		if (exp && tg_ys_type_of(exp) == TG_YT_LIST)
+			tg_ys_expect_visible(y, s, exp, &tc->expect);
+		else if (exp)
+			tg_ys_expect_decision(y, exp, &tc->expect);
+		return;
+	}
+	if (req) {
+		tc->kind = TG_CASE_REQUEST;
+		if (tg_ys_want(y, req, TG_YT_MAP, "", "request"))
+			fields = tg_ys_to_json(y, req);
+		if (exp) {
+			tc->expect.loc = exp->loc;
+			tg_ys_expect_decision(y, exp, &tc->expect);
+		}
+	} else {
+		tc->kind = TG_CASE_VISIBLE;
+		if (!tools_node)
+			tg_ys_error(y, vis, "a visibility case needs a 'tools' catalogue");
+		if (tg_ys_want(y, vis, TG_YT_MAP, "", "visible")) {
+			tg_ys_check_keys(y, vis, tg_ys_visible_keys,
+					 TG_NKEYS(tg_ys_visible_keys), "visible");
+			fields = tg_ys_to_json(y, vis);
+		}
+		if (exp) {
+			tc->expect.loc = exp->loc;
+			tg_ys_expect_visible(y, s, exp, &tc->expect);
+		}
+	}
+	if (!fields)
+		return;
+	if (tc->kind == TG_CASE_VISIBLE) {
+		/* Only the identity and context apply to a catalogue; the
+		 * rest of each request comes from the tool entry. */
+		json_t *base = json_object();
+		const char *k;
+		json_t *dv;
+
+		json_object_foreach((json_t *)defaults, k, dv)
+			if (strcmp(k, "principal") == 0 || strcmp(k, "token") == 0 ||
+			    strcmp(k, "context") == 0)
+				json_object_set(base, k, dv);
+		tc->request = tg_suite_merge(base, fields);
+		json_decref(base);
+		if (tc->request)
+			json_object_set_new(tc->request, "method", json_string("tools/list"));
+	} else {
+		tc->request = tg_suite_merge(defaults, fields);
+	}
+	json_decref(fields);
+	if (!tc->request)
+		tg_ys_oom(y);
+	if (tc->name)
+		s->ncases++;
+	else {
+		json_decref(tc->request);
+		tc->request = NULL;
+	}
+}
+
+static void tg_ys_suite(tg_ys *y, tg_suite *s, const tg_yn *root)
+{
+	const tg_yn *policy, *defaults, *tools, *cases;
+	json_t *djson = NULL;
+	size_t i;
+
+	if (root->kind != TG_YN_MAP) {
+		if (root->kind != TG_YN_BAD)
+			tg_ys_error(y, root, "a suite must be a mapping, not %s",
+				    tg_ys_type_name(root));
+		return;
+	}
+	tg_ys_check_keys(y, root, tg_ys_suite_keys, TG_NKEYS(tg_ys_suite_keys), "suite");
+	if ((policy = tg_ys_require(y, root, "policy", "suite")) != NULL) {
+		s->policy = tg_ys_string(y, policy, "", "policy");
+		s->policy_loc = policy->loc;
+		if (s->policy && !*s->policy) {
+			tg_ys_error(y, policy, "'policy' must not be empty");
+			s->policy = NULL;
+		}
+	}
+	if ((defaults = tg_ys_get(root, "defaults")) != NULL)
+		tg_ys_defaults(y, defaults, &djson);
+	if (!djson && !(djson = json_object())) {
+		tg_ys_oom(y);
+		return;
+	}
+	if ((tools = tg_ys_get(root, "tools")) != NULL)
+		tg_ys_tools(y, s, tools);
+	cases = tg_ys_require(y, root, "cases", "suite");
+	if (cases && tg_ys_want(y, cases, TG_YT_LIST, "", "cases")) {
+		if (cases->n == 0)
+			tg_ys_error(y, cases, "a suite needs at least one case");
+		s->cases = tg_arena_alloc(y->arena, (cases->n ? cases->n : 1) * sizeof *s->cases);
+		if (!s->cases)
+			tg_ys_oom(y);
+		for (i = 0; s->cases && i < cases->n && !y->oom; i++)
+			tg_ys_case(y, s, cases->kids[i], djson, tools);
+	}
+	json_decref(djson);
+}
+
+/* The policy path, relative to the suite file's directory unless absolute. */
+static const char *tg_ys_resolve(tg_arena *a, const char *suite_path, const char *policy)
+{
+	const char *slash;
+
+	if (policy[0] == '/')
+		return policy;
+	slash = strrchr(suite_path, '/');
+	if (!slash)
+		return policy;
+	return tg_arena_printf(a, "%.*s/%s", (int)(slash - suite_path), suite_path, policy);
+}
+
+/* ---- merging ------------------------------------------------------------ */
+
+static bool tg_suite_merged_key(const char *k)
+{
+	return strcmp(k, "principal") == 0 || strcmp(k, "token") == 0 ||
+	       strcmp(k, "context") == 0;
+}
+
+json_t *tg_suite_merge(const json_t *defaults, const json_t *fields)
+{
+	json_t *out = defaults ? json_deep_copy(defaults) : json_object();
+	const char *k;
+	json_t *v;
+
+	if (!out)
+		return NULL;
+	json_object_foreach((json_t *)fields, k, v) {
+		json_t *base = json_object_get(out, k);
+
+		if (json_is_null(v)) {
+			json_object_del(out, k);
+		} else if (tg_suite_merged_key(k) && json_is_object(base) && json_is_object(v)) {
+			const char *sk;
+			json_t *sv;
+
+			json_object_foreach(v, sk, sv) {
+				if (json_is_null(sv))
+					json_object_del(base, sk);
+				else if (json_object_set_new(base, sk, json_deep_copy(sv)) < 0)
+					goto oom;
+			}
+		} else if (json_object_set_new(out, k, json_deep_copy(v)) < 0) {
+			goto oom;
+		}
+	}
+	return out;
+oom:
+	json_decref(out);
+	return NULL;
+}
+
+/* ---- entry points ------------------------------------------------------- */
+
+void tg_suite_free(tg_suite *suite)
+{
+	size_t i;
+
+	if (!suite)
+		return;
+	for (i = 0; i < suite->ncases; i++)
+		json_decref(suite->cases[i].request);
+	tg_arena_free(&suite->arena);
+	free(suite);
+}
+
+tg_suite_status tg_suite_parse(const char *path, const char *text, size_t len, FILE *err,
+			       tg_suite **out)
+{
+	tg_suite *s = calloc(1, sizeof *s);
+	tg_ys y = {0};
+	tg_yn *root;
+
+	*out = NULL;
+	if (!s) {
+		fprintf(err, "%s: error: out of memory\n", path);
+		return TG_SUITE_INVALID;
+	}
+	tg_arena_init(&s->arena);
+	y.path = path;
+	y.text = text;
+	y.len = len;
+	y.err = err;
+	y.arena = &s->arena;
+	s->path = tg_arena_strndup(&s->arena, path, strlen(path));
+	if (!s->path)
+		tg_ys_oom(&y);
+
+	root = y.oom ? NULL : tg_ys_read_tree(&y);
+	if (!root && y.nerrors == 0) {
+		static const tg_yn empty = {.kind = TG_YN_BAD, .loc = {1, 1}};
+
+		tg_ys_error(&y, &empty, "empty suite (expected 'policy' and 'cases')");
+	}
+	if (root)
+		tg_ys_suite(&y, s, root);
+	if (y.nerrors == 0 && s->policy) {
+		s->policy_path = tg_ys_resolve(&s->arena, path, s->policy);
+		if (!s->policy_path)
+			tg_ys_oom(&y);
+	}
+	tg_ys_flush(&y);
+	if (y.nerrors) {
+		tg_suite_free(s);
+		return TG_SUITE_INVALID;
+	}
+	*out = s;
+	return TG_SUITE_OK;
+}
+
+tg_suite_status tg_suite_load(const char *path, FILE *err, tg_suite **out)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	size_t len = 0, cap = 0;
+	tg_suite_status st;
+
+	*out = NULL;
+	if (!f) {
+		fprintf(err, "toolgate: cannot read suite '%s': %s\n", path, strerror(errno));
+		return TG_SUITE_IO;
+	}
+	for (;;) {
+		size_t got;
+
+		if (len == cap) {
+			char *nb;
+
+			cap = cap ? cap * 2 : 8192;
+			if (cap > TG_SUITE_MAX_BYTES + 1)
+				cap = TG_SUITE_MAX_BYTES + 1;
+			if (len == cap) {
+				fprintf(err, "toolgate: suite '%s' is larger than %u bytes\n", path,
+					TG_SUITE_MAX_BYTES);
+				goto fail;
+			}
+			nb = realloc(buf, cap);
+			if (!nb) {
+				fprintf(err, "toolgate: out of memory reading '%s'\n", path);
+				goto fail;
+			}
+			buf = nb;
+		}
+		got = fread(buf + len, 1, cap - len, f);
+		len += got;
+		if (got == 0)
+			break;
+	}
+	if (ferror(f)) {
+		fprintf(err, "toolgate: cannot read suite '%s': %s\n", path, strerror(errno));
+		goto fail;
+	}
+	if (len > TG_SUITE_MAX_BYTES) {
+		fprintf(err, "toolgate: suite '%s' is larger than %u bytes\n", path,
+			TG_SUITE_MAX_BYTES);
+		goto fail;
+	}
+	fclose(f);
+	st = tg_suite_parse(path, buf ? buf : "", len, err, out);
+	free(buf);
+	return st;
+fail:
+	fclose(f);
+	free(buf);
+	return TG_SUITE_IO;
+}
