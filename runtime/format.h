@@ -1,0 +1,338 @@
+/*
+ * format.h - the toolgate bytecode format, version 1.0.
+ *
+ * Shared by the writer (compiler/emit.c), the loader and verifier
+ * (runtime/load.c, runtime/verify.c), the interpreter and the disassembler.
+ * docs/bytecode.md is the prose version of this file.
+ *
+ * Layout. Every integer is little-endian and read byte by byte, so the file
+ * means the same on every host and no read depends on alignment.
+ *
+ *   header        TG_FMT_HEADER_LEN bytes (below)
+ *   section table nsections x 16 bytes: {u32 kind, u32 offset, u32 size, u32 count}
+ *   sections      each kind exactly once, 4-byte aligned, in bounds, disjoint
+ *
+ * References between sections are u32 indices checked once by the verifier
+ * (index < count, and every range first + n <= count), so the interpreter
+ * never bounds-checks a reference again. TG_FMT_NONE marks an absent one.
+ *
+ * Sections:
+ *   STRINGS   count x {u32 off, u32 len}, then the bytes; string i is
+ *             data[off, off+len) followed by a NUL (checked), so the runtime
+ *             can hand out C strings (rule ids, reasons).
+ *   REFS      count x u32: a pool of index lists (string, role or pattern
+ *             indices, rule indices of the index postings), each user
+ *             naming a (first, n) range of it.
+ *   INTS      count x i64: list<int> literals and int domains.
+ *   ROLES     count = nroles. nroles x u32 name string; nroles x W x u64
+ *             closure bitsets (W = (nroles + 63) / 64; bit a of role r set
+ *             when r holds a, r itself included); u32 nbuckets (a power of
+ *             two, > nroles); nbuckets x u32 hash table of role index + 1
+ *             (0 = empty), linear probing, hash tg_fmt_hash(name).
+ *   SLOTS     count x 24 bytes: {u8 root, u8 type, u16 0, u32 name string,
+ *             u32 component first, u32 n (REFS -> strings), u32 domain
+ *             first, u32 n (REFS -> strings for string types, INTS for int
+ *             types; n = 0 when no domain)}.
+ *   PATTERNS  count x 16 bytes: {u32 glob string (as written, `\` escapes
+ *             kept), u32 literal prefix string (escapes applied: the bytes
+ *             every match starts with), u32 rest (byte offset in the glob
+ *             where its first wildcard starts; = glob length when EXACT),
+ *             u32 flags (TG_PAT_EXACT)}. The glob from `rest` on is at most
+ *             TG_FMT_GLOB_MAX bytes.
+ *   RULES     count x 40 bytes, source order: {u32 id string, u32 reason
+ *             string or NONE, u32 line, u8 effect, u8 subject kind, u8
+ *             action kind, u8 flags (TG_RULE_ANY), u32 subject first, u32 n
+ *             (REFS -> role indices for ROLE, strings otherwise), u32 pattern
+ *             first, u32 n (REFS -> patterns: targets, or method globs for
+ *             INVOKE), u32 code offset, u32 code length}. Code ranges are
+ *             contiguous in rule order and cover CODE exactly.
+ *   INDEX     count = nentries. u32 nbuckets (a power of two, > nentries),
+ *             u32 nentries, nbuckets x u32 (entry + 1, 0 = empty), then
+ *             nentries x 16 bytes {u8 class, u8 kind, u16 0, u32 key string,
+ *             u32 postings first, u32 n (REFS -> rule indices, strictly
+ *             increasing)}. Hash tg_fmt_index_hash(class, kind, key).
+ *   CODE      instructions: one opcode byte (opcodes.def) and its operand.
+ *
+ * The index maps a request's method class and target to candidate rules:
+ * an EXACT entry keyed by a full target name, PREFIX entries keyed by the
+ * first min(TG_INDEX_PREFIX, n) bytes of a glob's literal prefix (n >= 1),
+ * and ALL entries (empty key) for rules that match every target of a class
+ * (`any`, globs with an empty prefix, list actions) or, under
+ * TG_CLASS_EVERY, every method (`invoke`, `do anything`). A lookup probes
+ * at most TG_INDEX_PREFIX + 3 keys and merges the sorted postings, so the
+ * candidates come out in source order without a scan of every rule. The
+ * index only narrows: each candidate's subject and action are checked in
+ * full.
+ */
+#ifndef TG_FORMAT_H
+#define TG_FORMAT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* PNG-style: a high byte, then CR LF, ^Z and LF reveal transfer damage. */
+#define TG_FMT_MAGIC "\x89TGB\r\n\x1a\n"
+#define TG_FMT_MAGIC_LEN 8
+#define TG_FMT_MAJOR 1
+#define TG_FMT_MINOR 0
+#define TG_FMT_FLAGS_KNOWN 0u	/* no header flags defined yet: any set bit is rejected */
+#define TG_FMT_NONE 0xFFFFFFFFu
+
+/* Header field offsets. */
+enum {
+	TG_HDR_MAGIC = 0,		/* 8 bytes */
+	TG_HDR_MAJOR = 8,		/* u16 */
+	TG_HDR_MINOR = 10,		/* u16: readers accept any minor of their major */
+	TG_HDR_HEADER_LEN = 12,		/* u32 = TG_FMT_HEADER_LEN */
+	TG_HDR_FLAGS = 16,		/* u32 */
+	TG_HDR_TOTAL_LEN = 20,		/* u32: the whole file */
+	TG_HDR_CHECKSUM = 24,		/* u32: CRC-32 of the file with this field zero */
+	TG_HDR_MAX_STACK = 28,		/* u32: operand stack bound over every rule */
+	TG_HDR_MAX_INSNS = 32,		/* u32: instructions one evaluation may execute */
+	TG_HDR_NAME = 36,		/* u32 string: policy name ("" when none) */
+	TG_HDR_VERSION = 40,		/* u32 string or NONE */
+	TG_HDR_DEFAULT = 44,		/* u32: 0 deny, 1 allow */
+	TG_HDR_NSECTIONS = 48,		/* u32 = TG_SEC_COUNT */
+	TG_HDR_RESERVED = 52,		/* u32: 0 */
+	TG_HDR_SOURCE_HASH = 56,	/* 32 bytes: SHA-256 of the policy source */
+	TG_FMT_HEADER_LEN = 88
+};
+
+#define TG_FMT_SECTION_ENTRY 16
+
+typedef enum tg_section_kind {
+	TG_SEC_STRINGS = 1,
+	TG_SEC_REFS,
+	TG_SEC_INTS,
+	TG_SEC_ROLES,
+	TG_SEC_SLOTS,
+	TG_SEC_PATTERNS,
+	TG_SEC_RULES,
+	TG_SEC_INDEX,
+	TG_SEC_CODE,
+	TG_SEC_LAST = TG_SEC_CODE
+} tg_section_kind;
+#define TG_SEC_COUNT 9
+
+#define TG_FMT_SLOT_SIZE 24
+#define TG_FMT_PATTERN_SIZE 16
+#define TG_FMT_RULE_SIZE 40
+#define TG_FMT_INDEX_ENTRY_SIZE 16
+
+/* Runtime limits; the writer refuses to exceed them, the loader rejects
+ * them with TG_ELIMIT. They size the interpreter's fixed state. */
+#define TG_FMT_MAX_STACK 32	/* operand stack entries */
+#define TG_FMT_MAX_ROLES 1024	/* declared roles (held-role bitset) */
+#define TG_FMT_GLOB_MAX 512	/* bytes of a glob from its first wildcard */
+#define TG_INDEX_PREFIX 4	/* bytes of a glob prefix used as index key */
+
+/* Rule fields. The numbering mirrors the AST's but is the format's own. */
+typedef enum tg_bc_effect { TG_BC_DENY = 0, TG_BC_ALLOW = 1 } tg_bc_effect;
+
+typedef enum tg_bc_subject {
+	TG_BC_SUBJ_ANYONE = 0,
+	TG_BC_SUBJ_ROLE,	/* REFS -> role indices: holds any (inheritance included) */
+	TG_BC_SUBJ_SCOPE,	/* REFS -> strings: token.scopes carries any */
+	TG_BC_SUBJ_PRINCIPAL,	/* REFS -> strings: principal.id is one */
+	TG_BC_SUBJ_CLIENT,	/* REFS -> strings: client id is one */
+	TG_BC_SUBJ_LAST = TG_BC_SUBJ_CLIENT
+} tg_bc_subject;
+
+typedef enum tg_bc_action {
+	TG_BC_ACT_CALL_TOOL = 0,	/* tools/call: target patterns, or RULE_ANY */
+	TG_BC_ACT_READ_RESOURCE,	/* resources/read|subscribe|unsubscribe */
+	TG_BC_ACT_GET_PROMPT,		/* prompts/get */
+	TG_BC_ACT_LIST_TOOLS,
+	TG_BC_ACT_LIST_RESOURCES,
+	TG_BC_ACT_LIST_PROMPTS,
+	TG_BC_ACT_LIST_RESOURCE_TEMPLATES,
+	TG_BC_ACT_INVOKE,		/* patterns are method globs */
+	TG_BC_ACT_ANYTHING,
+	TG_BC_ACT_LAST = TG_BC_ACT_ANYTHING
+} tg_bc_action;
+
+#define TG_RULE_ANY 0x01u	/* call any tool / read any resource / get any prompt */
+#define TG_RULE_FLAGS_KNOWN 0x01u
+
+#define TG_PAT_EXACT 0x01u	/* no wildcard: matches the prefix string exactly */
+#define TG_PAT_FLAGS_KNOWN 0x01u
+
+/* Method classes: what the index and action matching dispatch on. */
+typedef enum tg_bc_class {
+	TG_CLASS_TOOL = 0,		/* tools/call */
+	TG_CLASS_RESOURCE,		/* resources/read, resources/subscribe, resources/unsubscribe */
+	TG_CLASS_PROMPT,		/* prompts/get */
+	TG_CLASS_LIST_TOOLS,		/* tools/list */
+	TG_CLASS_LIST_RESOURCES,	/* resources/list */
+	TG_CLASS_LIST_PROMPTS,		/* prompts/list */
+	TG_CLASS_LIST_TEMPLATES,	/* resources/templates/list */
+	TG_CLASS_OTHER,			/* any other method (never an index key) */
+	TG_CLASS_EVERY,			/* index key only: rules for every method */
+	TG_CLASS_LAST = TG_CLASS_EVERY
+} tg_bc_class;
+
+typedef enum tg_bc_index_kind {
+	TG_INDEX_EXACT = 0,
+	TG_INDEX_PREFIX_KEY,
+	TG_INDEX_ALL,
+	TG_INDEX_KIND_LAST = TG_INDEX_ALL
+} tg_bc_index_kind;
+
+/* Slot roots and types use the public tg_slot_root / tg_attr_type numbers
+ * (toolgate.h): principal 0, token 1, context 2, args 3; any 0, string 1,
+ * int 2, bool 3, list<string> 4, list<int> 5. */
+#define TG_BC_ROOT_LAST 3
+#define TG_BC_TYPE_LAST 5
+
+/* Built-in request fields (LOADB/HASB operand). */
+typedef enum tg_bc_builtin {
+	TG_BI_PRINCIPAL_ID = 0,
+	TG_BI_PRINCIPAL_ROLES,
+	TG_BI_TOKEN_SCOPES,
+	TG_BI_TOOL_NAME,	/* tools/call only */
+	TG_BI_TOOL_SERVER,	/* tools/call only; absent when no server */
+	TG_BI_TOOL_READ_ONLY,	/* tools/call only; bool hints */
+	TG_BI_TOOL_DESTRUCTIVE,
+	TG_BI_TOOL_IDEMPOTENT,
+	TG_BI_TOOL_OPEN_WORLD,
+	TG_BI_RESOURCE_URI,	/* resources/read|subscribe|unsubscribe only */
+	TG_BI_PROMPT_NAME,	/* prompts/get only */
+	TG_BI_REQUEST_METHOD,
+	TG_BI_LAST = TG_BI_REQUEST_METHOD
+} tg_bc_builtin;
+
+/* CMP / ALL / ANY operand. */
+typedef enum tg_bc_cmp {
+	TG_BC_EQ = 0,
+	TG_BC_NE,
+	TG_BC_LT,
+	TG_BC_LE,
+	TG_BC_GT,
+	TG_BC_GE,
+	TG_BC_IN,		/* a in list b */
+	TG_BC_CONTAINS,		/* list a has element b, or string a has substring b */
+	TG_BC_STARTS_WITH,
+	TG_BC_ENDS_WITH,
+	TG_BC_CMP_LAST = TG_BC_ENDS_WITH
+} tg_bc_cmp;
+
+/* Operand kinds; each opcode has one (opcodes.def). */
+typedef enum tg_operand_kind {
+	TG_OPND_NONE = 0,	/* 0 bytes */
+	TG_OPND_I64,		/* 8 bytes: signed integer */
+	TG_OPND_STR,		/* 4 bytes: string index */
+	TG_OPND_STRS,		/* 8 bytes: REFS first, n; each a string index */
+	TG_OPND_INTS,		/* 8 bytes: INTS first, n */
+	TG_OPND_SLOT,		/* 4 bytes: slot index */
+	TG_OPND_BUILTIN,	/* 1 byte: tg_bc_builtin */
+	TG_OPND_ROLE,		/* 4 bytes: role index */
+	TG_OPND_JUMP,		/* 4 bytes: forward distance from the next instruction */
+	TG_OPND_CMP,		/* 1 byte: tg_bc_cmp */
+	TG_OPND_PAT		/* 4 bytes: pattern index */
+} tg_operand_kind;
+
+static inline unsigned tg_operand_width(tg_operand_kind k)
+{
+	switch (k) {
+	case TG_OPND_NONE: return 0;
+	case TG_OPND_I64: return 8;
+	case TG_OPND_STRS: return 8;
+	case TG_OPND_INTS: return 8;
+	case TG_OPND_BUILTIN: return 1;
+	case TG_OPND_CMP: return 1;
+	case TG_OPND_STR:
+	case TG_OPND_SLOT:
+	case TG_OPND_ROLE:
+	case TG_OPND_JUMP:
+	case TG_OPND_PAT: return 4;
+	}
+	return 0;
+}
+
+typedef enum tg_opcode {
+#define TG_OP(name, opnd, pops, pushes, synopsis) TG_OP_##name,
+#include "opcodes.def"
+#undef TG_OP
+	TG_OP_COUNT
+} tg_opcode;
+
+/* One row of opcodes.def. */
+typedef struct tg_opinfo {
+	const char *name;		/* "JFALSE" */
+	tg_operand_kind operand;
+	uint8_t pops, pushes;
+	const char *synopsis;
+} tg_opinfo;
+
+/* The table, indexed by opcode (runtime/opcodes.c). */
+extern const tg_opinfo tg_opinfo_table[TG_OP_COUNT];
+
+/* Little-endian access; callers have bounds-checked p. */
+static inline uint16_t tg_rd16(const unsigned char *p)
+{
+	return (uint16_t)(p[0] | (p[1] << 8));
+}
+
+static inline uint32_t tg_rd32(const unsigned char *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static inline uint64_t tg_rd64(const unsigned char *p)
+{
+	return (uint64_t)tg_rd32(p) | (uint64_t)tg_rd32(p + 4) << 32;
+}
+
+static inline void tg_wr16(unsigned char *p, uint16_t v)
+{
+	p[0] = (unsigned char)v;
+	p[1] = (unsigned char)(v >> 8);
+}
+
+static inline void tg_wr32(unsigned char *p, uint32_t v)
+{
+	p[0] = (unsigned char)v;
+	p[1] = (unsigned char)(v >> 8);
+	p[2] = (unsigned char)(v >> 16);
+	p[3] = (unsigned char)(v >> 24);
+}
+
+static inline void tg_wr64(unsigned char *p, uint64_t v)
+{
+	tg_wr32(p, (uint32_t)v);
+	tg_wr32(p + 4, (uint32_t)(v >> 32));
+}
+
+/* FNV-1a, 32 bits: the role table's and the index's hash. */
+static inline uint32_t tg_fmt_hash_add(uint32_t h, const void *data, size_t len)
+{
+	const unsigned char *p = data;
+	for (size_t i = 0; i < len; i++) {
+		h ^= p[i];
+		h *= 16777619u;
+	}
+	return h;
+}
+
+#define TG_FMT_HASH_INIT 2166136261u
+
+static inline uint32_t tg_fmt_hash(const void *data, size_t len)
+{
+	return tg_fmt_hash_add(TG_FMT_HASH_INIT, data, len);
+}
+
+static inline uint32_t tg_fmt_index_hash(unsigned cls, unsigned kind, const void *key, size_t len)
+{
+	unsigned char ck[2] = { (unsigned char)cls, (unsigned char)kind };
+	return tg_fmt_hash_add(tg_fmt_hash_add(TG_FMT_HASH_INIT, ck, 2), key, len);
+}
+
+/* CRC-32 (IEEE 802.3, reflected) of the file with the checksum field
+ * counted as zero (runtime/checksum.c). */
+uint32_t tg_fmt_checksum(const unsigned char *buf, size_t len);
+
+/* Method name -> class (runtime/method.c). */
+tg_bc_class tg_fmt_method_class(const char *method, size_t len);
+
+#endif

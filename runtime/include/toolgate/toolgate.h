@@ -1,0 +1,416 @@
+/*
+ * toolgate.h - the toolgate runtime: load verified policy bytecode and
+ * authorize MCP requests with it. Depends on libc only.
+ *
+ * The life of a server using it:
+ *
+ *   tg_policy *p;  tg_load_error err;
+ *   tg_policy_load_file("policy.tgb", &p, &err);      // verify once
+ *   // resolve the attribute slots the policy reads, once per policy:
+ *   int32_t env = tg_policy_slot_find(p, "context.environment");
+ *   // per request: fill a tg_request and the slot values, then
+ *   tg_decision d;
+ *   tg_eval(p, &req, &d);                               // no allocation
+ *
+ * Ownership: every string a request carries is borrowed from the caller for
+ * the duration of the call. Every string a decision or a getter returns is
+ * borrowed from the policy and lives as long as the policy does.
+ *
+ * Thread safety: a loaded policy is immutable. Any number of threads may call
+ * the tg_policy_* getters, tg_eval, tg_eval_trace, tg_visible and
+ * tg_audit_format on one policy at once. A tg_holder may be used from any
+ * thread.
+ *
+ * The library never prints and never aborts.
+ */
+#ifndef TOOLGATE_H
+#define TOOLGATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(TG_BUILDING_LIBRARY) && defined(__GNUC__)
+#define TG_API __attribute__((visibility("default")))
+#else
+#define TG_API
+#endif
+
+#define TG_VERSION_MAJOR 0
+#define TG_VERSION_MINOR 1
+#define TG_VERSION_PATCH 0
+#define TG_VERSION_STRING "0.1.0"
+#define TG_VERSION_NUMBER (TG_VERSION_MAJOR * 10000 + TG_VERSION_MINOR * 100 + TG_VERSION_PATCH)
+
+/* The library's version, e.g. "0.1.0"; a static string. Thread-safe. */
+TG_API const char *tg_version(void);
+
+/* ---- status codes ------------------------------------------------------
+ * Part of the ABI: new codes are appended, existing ones never renumbered. */
+typedef enum tg_status {
+	TG_OK = 0,
+	TG_EINVAL,		/* a NULL or otherwise unusable argument */
+	TG_ENOMEM,		/* out of memory (loading only; eval never allocates) */
+	TG_EIO,			/* a file could not be read */
+	TG_EBADMAGIC,		/* not toolgate bytecode */
+	TG_EVERSION,		/* bytecode of an unsupported format version */
+	TG_ETRUNCATED,		/* bytecode shorter than its header says */
+	TG_ECHECKSUM,		/* bytecode checksum mismatch */
+	TG_EMALFORMED,		/* a header, section, table entry or index is out of bounds or inconsistent */
+	TG_EVERIFY,		/* code failed verification (opcode, operand, jump, stack, cost) */
+	TG_ELIMIT,		/* bytecode exceeds a runtime limit (stack depth, roles, glob size) */
+	TG_EINVALID_REQUEST,	/* the request is invalid (DESIGN "A request is invalid"); decision is deny */
+	TG_EINTERNAL,		/* the interpreter met an impossible state; decision is deny */
+	TG_ENOSPC,		/* an output buffer is too small */
+	TG_EEMPTY		/* a holder has no policy */
+} tg_status;
+
+/* A static English description of a status, e.g. "bytecode checksum
+ * mismatch"; never NULL (unknown codes give "unknown status"). */
+TG_API const char *tg_strerror(tg_status status);
+
+/* ---- limits (the same numbers the compiler and the CLI enforce) ------- */
+#define TG_MAX_STRING_BYTES	(64u * 1024)	/* any request string */
+#define TG_MAX_LIST_ITEMS	4096u		/* any request list */
+
+/* ---- loading ------------------------------------------------------------ */
+
+typedef struct tg_policy tg_policy;
+
+/* Why bytecode was rejected. `offset` is the byte offset in the bytecode
+ * where the problem was found; `pc` is the offset of the offending
+ * instruction inside the code section, or -1 when the problem is not in
+ * code. `reason` is a NUL-terminated lowercase message such as
+ * "jump at pc 17 targets the middle of an instruction". */
+typedef struct tg_load_error {
+	tg_status status;
+	uint32_t offset;
+	int64_t pc;
+	char reason[128];
+} tg_load_error;
+
+/*
+ * Verifies bytes[0..len) and, when it is valid bytecode, stores a new policy
+ * in *out. The bytes are copied: the caller may free them on return. `err`
+ * may be NULL; when given it is always filled (status TG_OK on success).
+ * Returns TG_OK, or an error with *out untouched. The new policy holds one
+ * reference, dropped by tg_policy_free.
+ */
+TG_API tg_status tg_policy_load(const void *bytes, size_t len, tg_policy **out,
+				tg_load_error *err);
+
+/* tg_policy_load on the contents of a file. TG_EIO when it cannot be read. */
+TG_API tg_status tg_policy_load_file(const char *path, tg_policy **out, tg_load_error *err);
+
+/* Drops one reference to p (the one tg_policy_load gave, or one from
+ * tg_holder_acquire via tg_holder_release); frees it with the last one.
+ * NULL is ignored. */
+TG_API void tg_policy_free(tg_policy *p);
+
+/* Getters. Returned strings belong to the policy. */
+TG_API const char *tg_policy_name(const tg_policy *p);		/* "" when unnamed */
+TG_API const char *tg_policy_version(const tg_policy *p);	/* NULL when none */
+TG_API const char *tg_policy_hash(const tg_policy *p);		/* SHA-256 of the bytecode, 64 hex digits */
+TG_API const char *tg_policy_source_hash(const tg_policy *p);	/* SHA-256 of the source, 64 hex digits */
+TG_API bool tg_policy_default_allow(const tg_policy *p);
+TG_API size_t tg_policy_rule_count(const tg_policy *p);
+TG_API const char *tg_policy_rule_id(const tg_policy *p, size_t rule);	/* NULL when out of range */
+TG_API uint32_t tg_policy_rule_line(const tg_policy *p, size_t rule);	/* 0 when out of range */
+TG_API uint32_t tg_policy_max_stack(const tg_policy *p);
+/* Worst-case number of instructions one tg_eval or tg_visible executes. */
+TG_API uint32_t tg_policy_max_instructions(const tg_policy *p);
+
+/* ---- attribute slots ---------------------------------------------------
+ * The policy lists the request attributes it reads under principal, token,
+ * context and args (built-ins such as principal.id, token.scopes, tool.*,
+ * resource.uri come from tg_request's fixed fields instead). A transport
+ * resolves the slots once per policy and fills values by index per request. */
+
+typedef enum tg_slot_root {
+	TG_SLOT_PRINCIPAL = 0,
+	TG_SLOT_TOKEN = 1,
+	TG_SLOT_CONTEXT = 2,
+	TG_SLOT_ARGS = 3
+} tg_slot_root;
+
+/* The declared type of a slot; TG_ATTR_ANY when the policy reads the path
+ * without an `attribute` declaration (its value is type-checked when an
+ * operator uses it). */
+typedef enum tg_attr_type {
+	TG_ATTR_ANY = 0,
+	TG_ATTR_STRING,
+	TG_ATTR_INT,
+	TG_ATTR_BOOL,
+	TG_ATTR_STRING_LIST,
+	TG_ATTR_INT_LIST
+} tg_attr_type;
+
+/* A byte string; not NUL-terminated in general. ptr == NULL means absent
+ * where a field is optional. */
+typedef struct tg_str {
+	const char *ptr;
+	size_t len;
+} tg_str;
+
+typedef struct tg_slot_info {
+	tg_slot_root root;
+	size_t ncomponents;		/* path components after the root, >= 1 */
+	const tg_str *components;	/* e.g. {"options", "force"} for args.options.force */
+	const char *name;		/* display name: "args.options.force", `args["content-type"]` */
+	tg_attr_type type;
+} tg_slot_info;
+
+TG_API size_t tg_policy_slot_count(const tg_policy *p);
+
+/* Fills *info for slot i (pointers into the policy). TG_EINVAL when i is out
+ * of range. */
+TG_API tg_status tg_policy_slot_info(const tg_policy *p, size_t i, tg_slot_info *info);
+
+/* The slot whose display name is `name` ("context.environment"), or -1. */
+TG_API int32_t tg_policy_slot_find(const tg_policy *p, const char *name);
+
+/* ---- values and requests ------------------------------------------------ */
+
+/* A request value. A zero-initialised tg_value is absent. OTHER is a
+ * present value of no policy type (a float, null, an object, a mixed list):
+ * `has` sees it, every operator on it is an error. */
+typedef enum tg_value_type {
+	TG_VALUE_ABSENT = 0,
+	TG_VALUE_STRING,
+	TG_VALUE_INT,
+	TG_VALUE_BOOL,
+	TG_VALUE_STRING_LIST,
+	TG_VALUE_INT_LIST,
+	TG_VALUE_OTHER
+} tg_value_type;
+
+typedef struct tg_value {
+	tg_value_type type;
+	union {
+		tg_str s;			/* STRING */
+		int64_t i;			/* INT */
+		bool b;				/* BOOL */
+		struct {
+			const tg_str *items;
+			size_t n;
+		} strs;				/* STRING_LIST */
+		struct {
+			const int64_t *items;
+			size_t n;
+		} ints;				/* INT_LIST */
+	} u;
+} tg_value;
+
+/* A tool annotation hint: absent, false or true. */
+typedef enum tg_hint {
+	TG_HINT_ABSENT = 0,
+	TG_HINT_FALSE,
+	TG_HINT_TRUE
+} tg_hint;
+
+/*
+ * One request, owned by the caller; every pointer is borrowed for the call.
+ * Strings need not be NUL-terminated. Absent optional strings have
+ * ptr == NULL.
+ *
+ * client_id: the token's `client_id` claim as used by `client` subjects.
+ * Set it from token.client_id when that claim is a string; leave it absent
+ * otherwise (a non-string claim counts as absent). An expression that reads
+ * token.client_id reads its slot like any other token claim.
+ */
+typedef struct tg_request {
+	tg_str principal_id;		/* required */
+	const tg_str *roles;		/* principal.roles; NULL/0 = empty */
+	size_t nroles;
+	const tg_str *scopes;		/* token.scopes; NULL/0 = empty */
+	size_t nscopes;
+	tg_str client_id;		/* optional, see above */
+	tg_str method;			/* required: "tools/call", ... */
+	tg_str target;			/* tool name, resource URI or prompt name */
+	tg_str server;			/* optional upstream server name */
+	tg_hint read_only, destructive, idempotent, open_world;	/* `tool` */
+	const tg_value *slots;		/* indexed by slot; entries past nslots are absent */
+	size_t nslots;			/* normally tg_policy_slot_count() */
+} tg_request;
+
+/* Zeroes *req: every field absent. */
+TG_API void tg_request_init(tg_request *req);
+
+/*
+ * Checks a request against DESIGN's validity rules that apply to the C
+ * struct: principal_id and method present; target present for tools/call,
+ * resources/read|subscribe|unsubscribe and prompts/get; resource URIs free
+ * of `.`/`..` segments and %2F %5C %2E %25; every string (slot values
+ * included) valid UTF-8 without U+0000 and at most TG_MAX_STRING_BYTES;
+ * every list at most TG_MAX_LIST_ITEMS. Returns TG_OK or
+ * TG_EINVALID_REQUEST with *why (if given) set to a static message such as
+ * "invalid request: missing principal.id". tg_eval runs the same check.
+ */
+TG_API tg_status tg_request_check(const tg_request *req, const char **why);
+
+/* ---- decisions ---------------------------------------------------------- */
+
+typedef enum tg_access {
+	TG_DENY = 0,
+	TG_ALLOW = 1
+} tg_access;
+
+#define TG_DECISION_MAX_ERRORS 16
+#define TG_ERROR_MESSAGE_MAX 120
+
+/* One rule's error: a rule records only the first error it meets. */
+typedef struct tg_rule_error {
+	const char *rule_id;		/* borrowed from the policy */
+	uint32_t rule_index;
+	char message[TG_ERROR_MESSAGE_MAX];	/* e.g. "'context.tenant' is absent" */
+} tg_rule_error;
+
+/*
+ * The outcome of tg_eval, owned by the caller. effect is TG_DENY whenever
+ * tg_eval returns anything but TG_OK.
+ */
+typedef struct tg_decision {
+	tg_access effect;
+	const char *rule_id;	/* deciding rule (borrowed), NULL for the default */
+	const char *reason;	/* its `because` text, a static "invalid request: ..."
+				 * message, or NULL */
+	int32_t rule_index;	/* deciding rule, -1 for the default */
+	bool invalid;		/* the request was invalid */
+	size_t nerrors;		/* errors listed by DESIGN rule 4, all counted */
+	bool truncated;		/* nerrors > TG_DECISION_MAX_ERRORS */
+	tg_rule_error errors[TG_DECISION_MAX_ERRORS];	/* the first ones, source order */
+} tg_decision;
+
+/*
+ * Authorizes one request. Fills *out (always, also on error) and returns
+ * TG_OK; TG_EINVALID_REQUEST for an invalid request (deny, out->invalid);
+ * TG_EINVAL for NULL arguments (deny when out is given); TG_EINTERNAL if
+ * the interpreter meets an impossible state (deny). Thread-safe; allocates
+ * nothing; uses a fixed-size state on the C stack.
+ */
+TG_API tg_status tg_eval(const tg_policy *p, const tg_request *req, tg_decision *out);
+
+/* ---- explain ------------------------------------------------------------ */
+
+typedef enum tg_cond_result {
+	TG_COND_NOT_EVALUATED = 0,	/* subject or action did not match */
+	TG_COND_TRUE,
+	TG_COND_FALSE,
+	TG_COND_ERROR,
+	TG_COND_UNKNOWN			/* visibility only */
+} tg_cond_result;
+
+/* What happened to one candidate rule. Pointers are valid during the
+ * callback only (rule_id: as long as the policy). */
+typedef struct tg_trace_event {
+	uint32_t rule_index;
+	const char *rule_id;
+	tg_access effect;
+	uint32_t line;
+	bool subject_matched;
+	bool action_matched;
+	tg_cond_result condition;
+	const char *message;	/* the error when condition == TG_COND_ERROR */
+	bool applied;		/* the rule applies (DESIGN rule 2) */
+} tg_trace_event;
+
+typedef void (*tg_trace_fn)(const tg_trace_event *ev, void *userdata);
+
+/* tg_eval that also reports, in source order, every candidate rule the
+ * index found for the request's method and target. Evaluation does not stop
+ * at the first applying deny, so every candidate is reported; the decision
+ * is the same as tg_eval's. */
+TG_API tg_status tg_eval_trace(const tg_policy *p, const tg_request *req, tg_decision *out,
+			       tg_trace_fn fn, void *userdata);
+
+/* ---- visibility (tools/list, resources/list, prompts/list) ------------- */
+
+typedef enum tg_entry_kind {
+	TG_ENTRY_TOOL = 0,	/* evaluated as tools/call of name */
+	TG_ENTRY_RESOURCE,	/* evaluated as resources/read of name (the URI) */
+	TG_ENTRY_PROMPT		/* evaluated as prompts/get of name */
+} tg_entry_kind;
+
+typedef struct tg_entry {
+	tg_entry_kind kind;
+	tg_str name;		/* tool name, resource URI or prompt name */
+	tg_str server;		/* tools: optional upstream server */
+	/* Tools: annotations with MCP defaults already filled in by the caller
+	 * (read_only false, destructive true, idempotent false, open_world
+	 * true); an absent hint is read as absent. */
+	tg_hint read_only, destructive, idempotent, open_world;
+} tg_entry;
+
+/*
+ * Decides whether `entry` is shown to the requester of a list request. `req`
+ * gives principal, token, context (its method, target, server and tool
+ * fields are ignored); every `args` read is UNKNOWN and combined with
+ * Kleene logic (DESIGN "Visibility"). Stores the answer in *visible and
+ * returns TG_OK; on TG_EINVALID_REQUEST (invalid request or an entry URI a
+ * read would reject) and every other error *visible is false. Thread-safe,
+ * allocates nothing.
+ */
+TG_API tg_status tg_visible(const tg_policy *p, const tg_request *req, const tg_entry *entry,
+			    bool *visible);
+
+/* ---- audit -------------------------------------------------------------- */
+
+/*
+ * Writes one JSON audit line (no trailing newline) for a decision:
+ *   {"time":"2026-11-26T06:40:00Z","principal":"alice","method":"tools/call",
+ *    "target":"postgres.query","decision":"allow","rule":"eng-sql",
+ *    "reason":null,"errors":[{"rule":"r","message":"m"}],"errors_total":1,
+ *    "invalid":false,
+ *    "policy":{"name":"platform","version":"2026.11","hash":"<64 hex>"},
+ *    "request_digest":"<64 hex>"}
+ * `unix_time` is seconds since the epoch (UTC). Like snprintf: writes at
+ * most len bytes including the NUL (when len > 0) and returns the length the
+ * whole line needs, excluding the NUL; the output is complete when the
+ * result is < len. Strings are JSON-escaped; invalid UTF-8 is written as
+ * U+FFFD. Thread-safe, allocates nothing.
+ */
+TG_API size_t tg_audit_format(const tg_policy *p, const tg_request *req, const tg_decision *d,
+			      int64_t unix_time, char *buf, size_t len);
+
+/* SHA-256 over the request's canonical fields (principal id, roles,
+ * scopes, client id, method, target, server, annotations, slot values in
+ * slot order; each length-prefixed), as 64 hex digits plus NUL in hex[65].
+ * The digest an audit line carries. */
+TG_API void tg_request_digest(const tg_request *req, char hex[65]);
+
+/* ---- hot reload ----------------------------------------------------------
+ * A holder publishes the current policy. Requests acquire a reference,
+ * evaluate, release; tg_holder_swap installs a new policy, and the old one
+ * is freed when its last user releases it. */
+
+typedef struct tg_holder tg_holder;
+
+/* Creates an empty holder. TG_ENOMEM or TG_OK. */
+TG_API tg_status tg_holder_create(tg_holder **out);
+
+/* Drops the holder's reference to its policy and frees the holder. Policies
+ * acquired from it stay valid until released. NULL is ignored. */
+TG_API void tg_holder_free(tg_holder *h);
+
+/* Returns the current policy with one more reference, or NULL when the
+ * holder is empty. Pair with tg_holder_release. Thread-safe. */
+TG_API const tg_policy *tg_holder_acquire(tg_holder *h);
+
+/* Drops a reference from tg_holder_acquire; frees a swapped-out policy on
+ * its last release. Thread-safe. */
+TG_API void tg_holder_release(tg_holder *h, const tg_policy *p);
+
+/* Installs p (may be NULL to empty the holder), taking over the caller's
+ * reference to it; the previous policy loses the holder's reference.
+ * Thread-safe. */
+TG_API void tg_holder_swap(tg_holder *h, tg_policy *p);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,232 @@
+/*
+ * load.c - loading verified bytecode into a policy, and the policy getters.
+ *
+ * Loading copies the bytes, verifies the copy (so what was verified is what
+ * is evaluated: the caller's buffer may change afterwards), hashes it and
+ * builds the slot descriptions a transport reads. This is the only place
+ * the runtime allocates besides the holder.
+ */
+#include "policy.h"
+#include "sha256.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int32_t tg_role_find(const tg_layout *l, const char *s, size_t len)
+{
+	if (l->nroles == 0)
+		return -1;
+	uint32_t mask = l->role_nbuckets - 1;
+	uint32_t h = tg_fmt_hash(s, len) & mask;
+	for (uint32_t probe = 0; probe < l->role_nbuckets; probe++, h = (h + 1) & mask) {
+		uint32_t e = tg_rd32(l->role_buckets + (size_t)h * 4);
+		if (e == 0)
+			return -1;
+		tg_str name = tg_pol_str(l, tg_rd32(l->roles + (size_t)(e - 1) * 4));
+		if (name.len == len && memcmp(name.ptr, s, len) == 0)
+			return (int32_t)(e - 1);
+	}
+	return -1;
+}
+
+static tg_status build_slots(tg_policy *p)
+{
+	const tg_layout *l = &p->l;
+	size_t ncomp = 0;
+	for (uint32_t i = 0; i < l->nslots; i++)
+		ncomp += tg_rd32(l->slots + (size_t)i * TG_FMT_SLOT_SIZE + 12);
+	p->slot_info = calloc(l->nslots ? l->nslots : 1, sizeof *p->slot_info);
+	p->components = calloc(ncomp ? ncomp : 1, sizeof *p->components);
+	if (!p->slot_info || !p->components)
+		return TG_ENOMEM;
+	size_t c = 0;
+	for (uint32_t i = 0; i < l->nslots; i++) {
+		const unsigned char *s = l->slots + (size_t)i * TG_FMT_SLOT_SIZE;
+		tg_slot_info *info = &p->slot_info[i];
+		uint32_t first = tg_rd32(s + 8), n = tg_rd32(s + 12);
+		info->root = (tg_slot_root)s[0];
+		info->type = (tg_attr_type)s[1];
+		info->name = tg_pol_cstr(l, tg_rd32(s + 4));
+		info->ncomponents = n;
+		info->components = &p->components[c];
+		for (uint32_t k = 0; k < n; k++)
+			p->components[c++] = tg_pol_str(l, tg_pol_ref(l, first + k));
+	}
+	return TG_OK;
+}
+
+static void release(tg_policy *p)
+{
+	free(p->slot_info);
+	free(p->components);
+	free(p->buf);
+	free(p);
+}
+
+static tg_status load_fail(tg_load_error *err, tg_status st, const char *reason)
+{
+	if (err) {
+		err->status = st;
+		err->offset = 0;
+		err->pc = -1;
+		snprintf(err->reason, sizeof err->reason, "%s", reason);
+	}
+	return st;
+}
+
+tg_status tg_policy_load(const void *bytes, size_t len, tg_policy **out, tg_load_error *err)
+{
+	tg_policy *p;
+	tg_status st;
+	unsigned char digest[32];
+
+	if (!bytes || !out)
+		return load_fail(err, TG_EINVAL, "no bytecode or no output given");
+	p = calloc(1, sizeof *p);
+	if (!p)
+		return load_fail(err, TG_ENOMEM, "out of memory");
+	p->buf = malloc(len ? len : 1);
+	if (!p->buf) {
+		free(p);
+		return load_fail(err, TG_ENOMEM, "out of memory");
+	}
+	memcpy(p->buf, bytes, len);
+	st = tg_verify(p->buf, len, &p->l, err);
+	if (st == TG_OK && (st = build_slots(p)) != TG_OK)
+		load_fail(err, st, "out of memory");
+	if (st != TG_OK) {
+		release(p);
+		return st;
+	}
+	tg_sha256(p->buf, len, digest);
+	tg_sha256_hex(digest, p->hash);
+	tg_sha256_hex(p->buf + TG_HDR_SOURCE_HASH, p->source_hash);
+	atomic_init(&p->refs, 1);
+	*out = p;
+	return TG_OK;
+}
+
+tg_status tg_policy_load_file(const char *path, tg_policy **out, tg_load_error *err)
+{
+	if (!path || !out)
+		return load_fail(err, TG_EINVAL, "no path or no output given");
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		char why[128];
+		snprintf(why, sizeof why, "cannot open: %s", strerror(errno));
+		return load_fail(err, TG_EIO, why);
+	}
+	unsigned char *buf = NULL;
+	size_t len = 0, cap = 0;
+	for (;;) {
+		if (len == cap) {
+			size_t ncap = cap ? cap * 2 : 64 * 1024;
+			unsigned char *nb = ncap > cap ? realloc(buf, ncap) : NULL;
+			if (!nb) {
+				free(buf);
+				fclose(f);
+				return load_fail(err, TG_ENOMEM, "out of memory");
+			}
+			buf = nb;
+			cap = ncap;
+		}
+		size_t got = fread(buf + len, 1, cap - len, f);
+		len += got;
+		if (got == 0)
+			break;
+	}
+	bool bad = ferror(f) != 0;
+	fclose(f);
+	if (bad) {
+		free(buf);
+		return load_fail(err, TG_EIO, "read error");
+	}
+	tg_status st = tg_policy_load(buf, len, out, err);
+	free(buf);
+	return st;
+}
+
+void tg_policy_free(tg_policy *p)
+{
+	if (p && atomic_fetch_sub(&p->refs, 1) == 1)
+		release(p);
+}
+
+const char *tg_policy_name(const tg_policy *p)
+{
+	return p ? tg_pol_cstr(&p->l, p->l.name) : NULL;
+}
+
+const char *tg_policy_version(const tg_policy *p)
+{
+	return p ? tg_pol_cstr(&p->l, p->l.version) : NULL;
+}
+
+const char *tg_policy_hash(const tg_policy *p)
+{
+	return p ? p->hash : NULL;
+}
+
+const char *tg_policy_source_hash(const tg_policy *p)
+{
+	return p ? p->source_hash : NULL;
+}
+
+bool tg_policy_default_allow(const tg_policy *p)
+{
+	return p && p->l.default_allow;
+}
+
+size_t tg_policy_rule_count(const tg_policy *p)
+{
+	return p ? p->l.nrules : 0;
+}
+
+const char *tg_policy_rule_id(const tg_policy *p, size_t rule)
+{
+	if (!p || rule >= p->l.nrules)
+		return NULL;
+	return tg_pol_cstr(&p->l, tg_pol_rule(&p->l, (uint32_t)rule).id);
+}
+
+uint32_t tg_policy_rule_line(const tg_policy *p, size_t rule)
+{
+	if (!p || rule >= p->l.nrules)
+		return 0;
+	return tg_pol_rule(&p->l, (uint32_t)rule).line;
+}
+
+uint32_t tg_policy_max_stack(const tg_policy *p)
+{
+	return p ? p->l.max_stack : 0;
+}
+
+uint32_t tg_policy_max_instructions(const tg_policy *p)
+{
+	return p ? p->l.max_insns : 0;
+}
+
+size_t tg_policy_slot_count(const tg_policy *p)
+{
+	return p ? p->l.nslots : 0;
+}
+
+tg_status tg_policy_slot_info(const tg_policy *p, size_t i, tg_slot_info *info)
+{
+	if (!p || !info || i >= p->l.nslots)
+		return TG_EINVAL;
+	*info = p->slot_info[i];
+	return TG_OK;
+}
+
+int32_t tg_policy_slot_find(const tg_policy *p, const char *name)
+{
+	if (!p || !name)
+		return -1;
+	for (uint32_t i = 0; i < p->l.nslots; i++)
+		if (strcmp(p->slot_info[i].name, name) == 0)
+			return (int32_t)i;
+	return -1;
+}

@@ -1,0 +1,142 @@
+/*
+ * policy.h - the runtime's internal view of a verified policy.
+ *
+ * tg_layout is what the verifier proves about a buffer: where each section
+ * is and how many entries it has. Once verify.c has accepted a buffer, every
+ * index stored in it is in bounds, so the accessors below do no checks of
+ * their own. The policy owns a private copy of the bytes; nothing in it
+ * changes after load (only the reference count), which is what makes
+ * concurrent evaluation safe.
+ */
+#ifndef TG_POLICY_H
+#define TG_POLICY_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "format.h"
+#include "toolgate/toolgate.h"
+
+typedef struct tg_layout {
+	const unsigned char *base;
+	size_t len;
+	uint32_t max_stack, max_insns;
+	uint32_t name, version;	/* string indices (version may be NONE) */
+	bool default_allow;
+
+	const unsigned char *str_tab, *str_data;
+	uint32_t nstrings, str_data_len;
+	const unsigned char *refs;
+	uint32_t nrefs;
+	const unsigned char *ints;
+	uint32_t nints;
+	const unsigned char *roles, *closure, *role_buckets;
+	uint32_t nroles, role_words, role_nbuckets;
+	const unsigned char *slots;
+	uint32_t nslots;
+	const unsigned char *pats;
+	uint32_t npats;
+	const unsigned char *rules;
+	uint32_t nrules;
+	const unsigned char *ix_buckets, *ix_entries;
+	uint32_t ix_nbuckets, ix_nentries;
+	const unsigned char *code;
+	uint32_t code_len;
+} tg_layout;
+
+/*
+ * Verifies buf[0..len) (verify.c). On success fills *lay with views into
+ * buf and returns TG_OK; otherwise fills *err (status, offset, pc, reason).
+ * Reads buf only; no other side effects.
+ */
+tg_status tg_verify(const unsigned char *buf, size_t len, tg_layout *lay, tg_load_error *err);
+
+struct tg_policy {
+	tg_layout l;
+	unsigned char *buf;
+	atomic_long refs;
+	char hash[65], source_hash[65];
+	tg_slot_info *slot_info;	/* nslots entries */
+	tg_str *components;		/* backing for slot_info[].components */
+};
+
+/* A decoded rule record. */
+typedef struct tg_rule_view {
+	uint32_t id, reason, line;
+	uint8_t effect, subject, action, flags;
+	uint32_t subj_first, subj_n, pat_first, pat_n, code_off, code_len;
+} tg_rule_view;
+
+static inline tg_str tg_pol_str(const tg_layout *l, uint32_t i)
+{
+	const unsigned char *e = l->str_tab + (size_t)i * 8;
+	tg_str s = { (const char *)l->str_data + tg_rd32(e), tg_rd32(e + 4) };
+	return s;
+}
+
+static inline const char *tg_pol_cstr(const tg_layout *l, uint32_t i)
+{
+	return i == TG_FMT_NONE ? NULL : (const char *)l->str_data + tg_rd32(l->str_tab + (size_t)i * 8);
+}
+
+static inline uint32_t tg_pol_ref(const tg_layout *l, uint32_t i)
+{
+	return tg_rd32(l->refs + (size_t)i * 4);
+}
+
+static inline int64_t tg_pol_int(const tg_layout *l, uint32_t i)
+{
+	return (int64_t)tg_rd64(l->ints + (size_t)i * 8);
+}
+
+static inline tg_rule_view tg_pol_rule(const tg_layout *l, uint32_t i)
+{
+	const unsigned char *r = l->rules + (size_t)i * TG_FMT_RULE_SIZE;
+	tg_rule_view v;
+	v.id = tg_rd32(r);
+	v.reason = tg_rd32(r + 4);
+	v.line = tg_rd32(r + 8);
+	v.effect = r[12];
+	v.subject = r[13];
+	v.action = r[14];
+	v.flags = r[15];
+	v.subj_first = tg_rd32(r + 16);
+	v.subj_n = tg_rd32(r + 20);
+	v.pat_first = tg_rd32(r + 24);
+	v.pat_n = tg_rd32(r + 28);
+	v.code_off = tg_rd32(r + 32);
+	v.code_len = tg_rd32(r + 36);
+	return v;
+}
+
+/* ---- glob.c ------------------------------------------------------------ */
+
+/* Whole-string match of s against glob g from byte `from` on (the bytes
+ * before `from` are the already-matched literal prefix; they are consulted
+ * only to recognise a slash-star-star-slash run). The part from `from` must be at most
+ * TG_FMT_GLOB_MAX bytes (verified); longer input simply does not match. */
+bool tg_glob_match_from(const char *g, size_t glen, size_t from, const char *s, size_t slen);
+
+/* s matches pattern i of the policy. */
+bool tg_pattern_match(const tg_layout *l, uint32_t pat, const char *s, size_t slen);
+
+/* `X under DIR`: 1 when under, 0 when not, -1 when X is not a clean
+ * absolute path (an error). */
+int tg_under(const char *x, size_t xlen, const char *dir, size_t dlen);
+
+/* ---- request.c --------------------------------------------------------- */
+
+bool tg_utf8_valid(const char *s, size_t len);
+
+/* The resource-URI rule of DESIGN "Precise rules"; NULL when acceptable,
+ * else a static reason. */
+const char *tg_uri_problem(const char *uri, size_t len);
+
+/* ---- roles ---------------------------------------------------------------- */
+
+/* Index of the declared role named s, or -1. */
+int32_t tg_role_find(const tg_layout *l, const char *s, size_t len);
+
+#endif

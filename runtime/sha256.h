@@ -1,0 +1,29 @@
+/*
+ * sha256.h - SHA-256 (FIPS 180-4), for the bytecode hash, the source hash
+ * and request digests. Internal to the runtime; the compiler's writer uses
+ * it too.
+ */
+#ifndef TG_SHA256_H
+#define TG_SHA256_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct tg_sha256_ctx {
+	uint32_t h[8];
+	uint64_t nbytes;
+	unsigned char buf[64];
+	size_t nbuf;
+} tg_sha256_ctx;
+
+void tg_sha256_init(tg_sha256_ctx *c);
+void tg_sha256_update(tg_sha256_ctx *c, const void *data, size_t len);
+void tg_sha256_final(tg_sha256_ctx *c, unsigned char out[32]);
+
+/* One call: out = SHA-256(data). */
+void tg_sha256(const void *data, size_t len, unsigned char out[32]);
+
+/* 64 lowercase hex digits and a NUL. */
+void tg_sha256_hex(const unsigned char digest[32], char hex[65]);
+
+#endif

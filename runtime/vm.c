@@ -1,0 +1,738 @@
+/*
+ * vm.c - the interpreter: one rule's condition on a small stack machine.
+ *
+ * The code of a rule is straight-line with forward jumps for short-circuit
+ * `and`/`or` (opcodes.def has the instruction set). It was verified at load
+ * time, so operands index the policy without checks and the stack stays in
+ * bounds; the guards left in here turn an impossible state into an
+ * internal error (deny), never a crash.
+ *
+ * Fail closed: reading an absent attribute, a value of the wrong type or
+ * outside its declared domain, an operator on the wrong types, an integer
+ * overflow, an unclean path under `under` - each is an error that ends the
+ * condition at once (DESIGN "Decision" 1: an error makes the whole
+ * condition an error unless short-circuit skipped it). In visibility mode
+ * `args` reads yield UNKNOWN, which operators propagate (Kleene logic for
+ * and/or/not), while errors on the other operand still count.
+ *
+ * Dispatch goes through vmcase/vmbreak so a computed-goto table could
+ * replace the switch; no benchmark has asked for it.
+ */
+#include "vm.h"
+
+#include <string.h>
+
+#define vmdispatch(op) switch (op)
+#define vmcase(name) case TG_OP_##name:
+#define vmbreak break
+
+static const char *const builtin_names[] = {
+	[TG_BI_PRINCIPAL_ID] = "principal.id",
+	[TG_BI_PRINCIPAL_ROLES] = "principal.roles",
+	[TG_BI_TOKEN_SCOPES] = "token.scopes",
+	[TG_BI_TOOL_NAME] = "tool.name",
+	[TG_BI_TOOL_SERVER] = "tool.server",
+	[TG_BI_TOOL_READ_ONLY] = "tool.read_only",
+	[TG_BI_TOOL_DESTRUCTIVE] = "tool.destructive",
+	[TG_BI_TOOL_IDEMPOTENT] = "tool.idempotent",
+	[TG_BI_TOOL_OPEN_WORLD] = "tool.open_world",
+	[TG_BI_RESOURCE_URI] = "resource.uri",
+	[TG_BI_PROMPT_NAME] = "prompt.name",
+	[TG_BI_REQUEST_METHOD] = "request.method",
+};
+
+void tg_vm_say(tg_vm *vm, const char *a, const char *b, const char *c, const char *d)
+{
+	const char *parts[4] = { a, b, c, d };
+	size_t n = 0;
+	for (int i = 0; i < 4; i++) {
+		const char *s = parts[i];
+		while (s && *s && n + 1 < sizeof vm->msg)
+			vm->msg[n++] = *s++;
+	}
+	vm->msg[n] = 0;
+}
+
+static const char *origin_name(const tg_vm *vm, uint16_t origin)
+{
+	if (origin & TG_VM_ORIGIN_BUILTIN) {
+		unsigned bi = origin & ~TG_VM_ORIGIN_BUILTIN;
+		return bi <= TG_BI_LAST ? builtin_names[bi] : NULL;
+	}
+	if (origin == 0 || origin - 1u >= vm->l->nslots)
+		return NULL;
+	return tg_pol_cstr(vm->l, tg_rd32(vm->l->slots + (size_t)(origin - 1) * TG_FMT_SLOT_SIZE + 4));
+}
+
+static bool is_list(const tg_vm_val *v)
+{
+	return v->t == TG_V_LSTR || v->t == TG_V_LINT || v->t == TG_V_PSTR || v->t == TG_V_PINT;
+}
+
+static bool is_strs(const tg_vm_val *v)
+{
+	return v->t == TG_V_LSTR || v->t == TG_V_PSTR;
+}
+
+static const char *type_name(const tg_vm_val *v)
+{
+	switch (v->t) {
+	case TG_V_BOOL: return "a bool";
+	case TG_V_INT: return "an int";
+	case TG_V_STR: return "a string";
+	case TG_V_LSTR:
+	case TG_V_PSTR: return "a list<string>";
+	case TG_V_LINT:
+	case TG_V_PINT: return "a list<int>";
+	default: return "a value of another type";
+	}
+}
+
+/* "'args.limit' is a string, expected an int" */
+static int type_err(tg_vm *vm, const tg_vm_val *v, const char *expected)
+{
+	const char *name = origin_name(vm, v->origin);
+	char head[TG_ERROR_MESSAGE_MAX];
+	size_t n = 0;
+	const char *parts[3] = { name ? "'" : "", name ? name : "", name ? "' is " : "" };
+	for (int i = 0; i < 3; i++)
+		for (const char *s = parts[i]; *s && n + 1 < sizeof head; s++)
+			head[n++] = *s;
+	head[n] = 0;
+	if (name)
+		tg_vm_say(vm, head, type_name(v), ", expected ", expected);
+	else
+		tg_vm_say(vm, "type mismatch: got ", type_name(v), ", expected ", expected);
+	return -1;
+}
+
+static tg_str elem_str(const tg_vm *vm, const tg_vm_val *v, size_t i)
+{
+	if (v->t == TG_V_LSTR)
+		return v->u.strs[i];
+	return tg_pol_str(vm->l, tg_pol_ref(vm->l, v->u.first + (uint32_t)i));
+}
+
+static int64_t elem_int(const tg_vm *vm, const tg_vm_val *v, size_t i)
+{
+	if (v->t == TG_V_LINT)
+		return v->u.ints[i];
+	return tg_pol_int(vm->l, v->u.first + (uint32_t)i);
+}
+
+static tg_vm_val elem(const tg_vm *vm, const tg_vm_val *list, size_t i)
+{
+	tg_vm_val e;
+	memset(&e, 0, sizeof e);
+	e.origin = list->origin;
+	if (is_strs(list)) {
+		tg_str s = elem_str(vm, list, i);
+		e.t = TG_V_STR;
+		e.u.s = s.ptr;
+		e.n = (uint32_t)s.len;
+	} else {
+		e.t = TG_V_INT;
+		e.u.i = elem_int(vm, list, i);
+	}
+	return e;
+}
+
+static bool str_eq(const char *a, size_t an, const char *b, size_t bn)
+{
+	return an == bn && (an == 0 || memcmp(a, b, an) == 0);
+}
+
+/* Substring search. O(|hay| x |needle|) at worst; both are bounded by the
+ * request's string limit. */
+static bool has_substring(const char *h, size_t hn, const char *nd, size_t nn)
+{
+	if (nn == 0)
+		return true;
+	for (size_t i = 0; i + nn <= hn; i++) {
+		const char *p = memchr(h + i, nd[0], hn - nn - i + 1);
+		if (!p)
+			return false;
+		i = (size_t)(p - h);
+		if (memcmp(p, nd, nn) == 0)
+			return true;
+	}
+	return false;
+}
+
+static bool list_has(const tg_vm *vm, const tg_vm_val *list, const tg_vm_val *x)
+{
+	for (size_t i = 0; i < list->n; i++) {
+		if (x->t == TG_V_STR) {
+			tg_str s = elem_str(vm, list, i);
+			if (str_eq(s.ptr, s.len, x->u.s, x->n))
+				return true;
+		} else if (elem_int(vm, list, i) == x->u.i) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Element type check for `x in list` / `list contains x`: 0 ok, -1 error. */
+static int member_types(tg_vm *vm, const tg_vm_val *list, const tg_vm_val *x)
+{
+	if (!is_list(list))
+		return type_err(vm, list, "a list");
+	if (x->t != TG_V_STR && x->t != TG_V_INT)
+		return type_err(vm, x, "a string or an int");
+	if (list->n && (x->t == TG_V_STR) != is_strs(list))
+		return type_err(vm, x, is_strs(list) ? "a string" : "an int");
+	return 0;
+}
+
+static int compare_eq(tg_vm *vm, const tg_vm_val *a, const tg_vm_val *b)
+{
+	if (is_list(a) && is_list(b)) {
+		if (a->n == 0 || b->n == 0)
+			return a->n == b->n;
+		if (is_strs(a) != is_strs(b))
+			return type_err(vm, b, type_name(a));
+		if (a->n != b->n)
+			return 0;
+		for (size_t i = 0; i < a->n; i++) {
+			tg_vm_val x = elem(vm, a, i), y = elem(vm, b, i);
+			if (x.t == TG_V_STR ? !str_eq(x.u.s, x.n, y.u.s, y.n) : x.u.i != y.u.i)
+				return 0;
+		}
+		return 1;
+	}
+	if (a->t == TG_V_OTHER)
+		return type_err(vm, a, type_name(b));
+	if (a->t != b->t)
+		return type_err(vm, b, type_name(a));
+	switch (a->t) {
+	case TG_V_BOOL: return a->b == b->b;
+	case TG_V_INT: return a->u.i == b->u.i;
+	case TG_V_STR: return str_eq(a->u.s, a->n, b->u.s, b->n);
+	default: return type_err(vm, a, "a comparable value");
+	}
+}
+
+/* a OP b: 1 true, 0 false, -1 error (vm->msg set). */
+static int compare(tg_vm *vm, unsigned op, const tg_vm_val *a, const tg_vm_val *b)
+{
+	int r;
+	switch (op) {
+	case TG_BC_EQ:
+		return compare_eq(vm, a, b);
+	case TG_BC_NE:
+		r = compare_eq(vm, a, b);
+		return r < 0 ? r : !r;
+	case TG_BC_LT:
+	case TG_BC_LE:
+	case TG_BC_GT:
+	case TG_BC_GE:
+		if (a->t != TG_V_INT)
+			return type_err(vm, a, "an int");
+		if (b->t != TG_V_INT)
+			return type_err(vm, b, "an int");
+		switch (op) {
+		case TG_BC_LT: return a->u.i < b->u.i;
+		case TG_BC_LE: return a->u.i <= b->u.i;
+		case TG_BC_GT: return a->u.i > b->u.i;
+		default: return a->u.i >= b->u.i;
+		}
+	case TG_BC_IN:
+		if (member_types(vm, b, a))
+			return -1;
+		return list_has(vm, b, a);
+	case TG_BC_CONTAINS:
+		if (a->t == TG_V_STR) {
+			if (b->t != TG_V_STR)
+				return type_err(vm, b, "a string");
+			return has_substring(a->u.s, a->n, b->u.s, b->n);
+		}
+		if (member_types(vm, a, b))
+			return -1;
+		return list_has(vm, a, b);
+	case TG_BC_STARTS_WITH:
+	case TG_BC_ENDS_WITH:
+		if (a->t != TG_V_STR)
+			return type_err(vm, a, "a string");
+		if (b->t != TG_V_STR)
+			return type_err(vm, b, "a string");
+		if (b->n > a->n)
+			return 0;
+		return op == TG_BC_STARTS_WITH ? str_eq(a->u.s, b->n, b->u.s, b->n)
+					       : str_eq(a->u.s + (a->n - b->n), b->n, b->u.s, b->n);
+	}
+	tg_vm_say(vm, "internal error: bad comparison", NULL, NULL, NULL);
+	vm->internal = true;
+	return -1;
+}
+
+static int like(tg_vm *vm, uint32_t pat, const tg_vm_val *a)
+{
+	if (a->t != TG_V_STR)
+		return type_err(vm, a, "a string");
+	return tg_pattern_match(vm->l, pat, a->u.s, a->n);
+}
+
+static int under(tg_vm *vm, uint32_t dir, const tg_vm_val *a)
+{
+	if (a->t != TG_V_STR)
+		return type_err(vm, a, "a string");
+	tg_str d = tg_pol_str(vm->l, dir);
+	int r = tg_under(a->u.s, a->n, d.ptr, d.len);
+	if (r < 0) {
+		const char *name = origin_name(vm, a->origin);
+		if (name)
+			tg_vm_say(vm, "'", name, "' is not a clean absolute path", NULL);
+		else
+			tg_vm_say(vm, "not a clean absolute path", NULL, NULL, NULL);
+	}
+	return r;
+}
+
+/* all/any over list a: kind 0 CMP with b, 1 LIKE pattern, 2 UNDER dir. */
+static int quantify(tg_vm *vm, bool all, int kind, unsigned arg, const tg_vm_val *a,
+		    const tg_vm_val *b)
+{
+	if (!is_list(a))
+		return type_err(vm, a, "a list");
+	for (size_t i = 0; i < a->n; i++) {
+		tg_vm_val e = elem(vm, a, i);
+		int r = kind == 0 ? compare(vm, arg, &e, b) : kind == 1 ? like(vm, arg, &e)
+									: under(vm, arg, &e);
+		if (r < 0)
+			return r;
+		if (all && !r)
+			return 0;
+		if (!all && r)
+			return 1;
+	}
+	return all;
+}
+
+/* Reads slot i of the request, applying its declared type and domain. */
+static int load_slot(tg_vm *vm, uint32_t i, tg_vm_val *out)
+{
+	const unsigned char *s = vm->l->slots + (size_t)i * TG_FMT_SLOT_SIZE;
+	const tg_request *r = vm->req;
+	const tg_value *v = i < r->nslots ? &r->slots[i] : NULL;
+	const char *name = tg_pol_cstr(vm->l, tg_rd32(s + 4));
+	unsigned type = s[1];
+
+	memset(out, 0, sizeof *out);
+	out->origin = i < 0x7FFF ? (uint16_t)(i + 1) : 0;
+	if (vm->visibility && s[0] == TG_SLOT_ARGS) {
+		out->t = TG_V_UNKNOWN;
+		return 0;
+	}
+	if (!v || v->type == TG_VALUE_ABSENT) {
+		tg_vm_say(vm, "'", name, "' is absent", NULL);
+		return -1;
+	}
+	switch (v->type) {
+	case TG_VALUE_STRING:
+		out->t = TG_V_STR;
+		out->u.s = v->u.s.ptr;
+		out->n = (uint32_t)v->u.s.len;
+		break;
+	case TG_VALUE_INT:
+		out->t = TG_V_INT;
+		out->u.i = v->u.i;
+		break;
+	case TG_VALUE_BOOL:
+		out->t = TG_V_BOOL;
+		out->b = v->u.b;
+		break;
+	case TG_VALUE_STRING_LIST:
+		out->t = TG_V_LSTR;
+		out->u.strs = v->u.strs.items;
+		out->n = (uint32_t)v->u.strs.n;
+		break;
+	case TG_VALUE_INT_LIST:
+		out->t = TG_V_LINT;
+		out->u.ints = v->u.ints.items;
+		out->n = (uint32_t)v->u.ints.n;
+		break;
+	default:
+		out->t = TG_V_OTHER;
+	}
+	bool ok;
+	const char *want = "";
+	switch (type) {
+	case TG_ATTR_STRING:
+		ok = out->t == TG_V_STR;
+		want = "' is not a string";
+		break;
+	case TG_ATTR_INT:
+		ok = out->t == TG_V_INT;
+		want = "' is not an int";
+		break;
+	case TG_ATTR_BOOL:
+		ok = out->t == TG_V_BOOL;
+		want = "' is not a bool";
+		break;
+	case TG_ATTR_STRING_LIST:
+		ok = out->t == TG_V_LSTR || (out->t == TG_V_LINT && out->n == 0);
+		want = "' is not a list<string>";
+		break;
+	case TG_ATTR_INT_LIST:
+		ok = out->t == TG_V_LINT || (out->t == TG_V_LSTR && out->n == 0);
+		want = "' is not a list<int>";
+		break;
+	default:
+		ok = true;
+	}
+	if (!ok) {
+		tg_vm_say(vm, "'", name, want, NULL);
+		return -1;
+	}
+	uint32_t df = tg_rd32(s + 16), dn = tg_rd32(s + 20);
+	if (dn == 0)
+		return 0;
+	tg_vm_val dom;
+	memset(&dom, 0, sizeof dom);
+	dom.u.first = df;
+	dom.n = dn;
+	dom.t = (type == TG_ATTR_STRING || type == TG_ATTR_STRING_LIST) ? TG_V_PSTR : TG_V_PINT;
+	if (is_list(out)) {
+		for (size_t k = 0; k < out->n; k++) {
+			tg_vm_val e = elem(vm, out, k);
+			if ((e.t == TG_V_STR) == (dom.t == TG_V_PSTR) && !list_has(vm, &dom, &e))
+				goto outside;
+		}
+	} else if ((out->t == TG_V_STR && dom.t == TG_V_PSTR) || (out->t == TG_V_INT && dom.t == TG_V_PINT)) {
+		if (!list_has(vm, &dom, out))
+			goto outside;
+	}
+	return 0;
+outside:
+	tg_vm_say(vm, "'", name, "' is outside its declared domain", NULL);
+	return -1;
+}
+
+static bool builtin_defined(const tg_vm *vm, unsigned bi)
+{
+	switch (bi) {
+	case TG_BI_TOOL_NAME:
+	case TG_BI_TOOL_SERVER:
+	case TG_BI_TOOL_READ_ONLY:
+	case TG_BI_TOOL_DESTRUCTIVE:
+	case TG_BI_TOOL_IDEMPOTENT:
+	case TG_BI_TOOL_OPEN_WORLD:
+		return vm->cls == TG_CLASS_TOOL;
+	case TG_BI_RESOURCE_URI:
+		return vm->cls == TG_CLASS_RESOURCE;
+	case TG_BI_PROMPT_NAME:
+		return vm->cls == TG_CLASS_PROMPT;
+	default:
+		return true;
+	}
+}
+
+static tg_hint hint_of(const tg_request *r, unsigned bi)
+{
+	switch (bi) {
+	case TG_BI_TOOL_READ_ONLY: return r->read_only;
+	case TG_BI_TOOL_DESTRUCTIVE: return r->destructive;
+	case TG_BI_TOOL_IDEMPOTENT: return r->idempotent;
+	default: return r->open_world;
+	}
+}
+
+/* Pushes built-in `bi` (load) or whether it is present (has). */
+static int load_builtin(tg_vm *vm, unsigned bi, bool has, tg_vm_val *out)
+{
+	const tg_request *r = vm->req;
+	memset(out, 0, sizeof *out);
+	out->origin = (uint16_t)(TG_VM_ORIGIN_BUILTIN | bi);
+	bool defined = builtin_defined(vm, bi), present = defined;
+	if (bi == TG_BI_TOOL_SERVER)
+		present = defined && r->server.ptr;
+	else if (bi >= TG_BI_TOOL_READ_ONLY && bi <= TG_BI_TOOL_OPEN_WORLD)
+		present = defined && hint_of(r, bi) != TG_HINT_ABSENT;
+	if (has) {
+		out->t = TG_V_BOOL;
+		out->b = present;
+		return 0;
+	}
+	if (!defined) {
+		tg_vm_say(vm, "'", builtin_names[bi], "' is not defined for this method", NULL);
+		return -1;
+	}
+	if (!present) {
+		tg_vm_say(vm, "'", builtin_names[bi], "' is absent", NULL);
+		return -1;
+	}
+	tg_str s = { NULL, 0 };
+	switch (bi) {
+	case TG_BI_PRINCIPAL_ID: s = r->principal_id; break;
+	case TG_BI_PRINCIPAL_ROLES:
+		out->t = TG_V_LSTR;
+		out->u.strs = r->roles;
+		out->n = (uint32_t)r->nroles;
+		return 0;
+	case TG_BI_TOKEN_SCOPES:
+		out->t = TG_V_LSTR;
+		out->u.strs = r->scopes;
+		out->n = (uint32_t)r->nscopes;
+		return 0;
+	case TG_BI_TOOL_SERVER: s = r->server; break;
+	case TG_BI_TOOL_READ_ONLY:
+	case TG_BI_TOOL_DESTRUCTIVE:
+	case TG_BI_TOOL_IDEMPOTENT:
+	case TG_BI_TOOL_OPEN_WORLD:
+		out->t = TG_V_BOOL;
+		out->b = hint_of(r, bi) == TG_HINT_TRUE;
+		return 0;
+	case TG_BI_REQUEST_METHOD: s = r->method; break;
+	default: s = r->target; break;	/* tool.name, resource.uri, prompt.name */
+	}
+	out->t = TG_V_STR;
+	out->u.s = s.ptr;
+	out->n = (uint32_t)s.len;
+	return 0;
+}
+
+void tg_vm_init(tg_vm *vm, const tg_layout *l, const tg_request *req, bool visibility)
+{
+	vm->l = l;
+	vm->req = req;
+	vm->cls = (uint8_t)tg_fmt_method_class(req->method.ptr, req->method.len);
+	vm->visibility = visibility;
+	vm->internal = false;
+	vm->msg[0] = 0;
+	memset(vm->held, 0, sizeof vm->held);
+	for (size_t i = 0; i < req->nroles; i++) {
+		int32_t r = tg_role_find(l, req->roles[i].ptr, req->roles[i].len);
+		if (r < 0)
+			continue;	/* undeclared roles are ignored */
+		const unsigned char *bits = l->closure + (size_t)r * l->role_words * 8;
+		for (uint32_t w = 0; w < l->role_words; w++)
+			vm->held[w] |= tg_rd64(bits + (size_t)w * 8);
+	}
+}
+
+static bool truth_ok(tg_vm *vm, const tg_vm_val *v)
+{
+	if (v->t == TG_V_BOOL || v->t == TG_V_UNKNOWN)
+		return true;
+	type_err(vm, v, "a bool");
+	return false;
+}
+
+#define PUSH() (sp < TG_FMT_MAX_STACK ? &st[sp++] : NULL)
+#define POP() (sp > 0 ? &st[--sp] : NULL)
+
+tg_cond_result tg_vm_run(tg_vm *vm, uint32_t code_off, uint32_t code_len)
+{
+	const tg_layout *l = vm->l;
+	const unsigned char *code = l->code;
+	tg_vm_val *st = vm->stack, *a, *b, *out;
+	uint32_t pc = code_off, end = code_off + code_len;
+	size_t sp = 0;
+	int r;
+
+	vm->msg[0] = 0;
+	while (pc < end) {
+		unsigned op = code[pc];
+		const unsigned char *o = code + pc + 1;
+		if (op >= TG_OP_COUNT)
+			goto internal;
+		pc += 1 + tg_operand_width(tg_opinfo_table[op].operand);
+		vmdispatch((tg_opcode)op) {
+		vmcase(RET)
+			if (!(a = POP()) || !truth_ok(vm, a))
+				goto fail_or_internal;
+			if (a->t == TG_V_UNKNOWN)
+				return TG_COND_UNKNOWN;
+			return a->b ? TG_COND_TRUE : TG_COND_FALSE;
+		vmcase(TRUE)
+		vmcase(FALSE)
+			if (!(out = PUSH()))
+				goto internal;
+			memset(out, 0, sizeof *out);
+			out->t = TG_V_BOOL;
+			out->b = op == TG_OP_TRUE;
+			vmbreak;
+		vmcase(INT)
+			if (!(out = PUSH()))
+				goto internal;
+			memset(out, 0, sizeof *out);
+			out->t = TG_V_INT;
+			out->u.i = (int64_t)tg_rd64(o);
+			vmbreak;
+		vmcase(STR) {
+			tg_str s = tg_pol_str(l, tg_rd32(o));
+			if (!(out = PUSH()))
+				goto internal;
+			memset(out, 0, sizeof *out);
+			out->t = TG_V_STR;
+			out->u.s = s.ptr;
+			out->n = (uint32_t)s.len;
+			vmbreak;
+		}
+		vmcase(STRS)
+		vmcase(INTS)
+			if (!(out = PUSH()))
+				goto internal;
+			memset(out, 0, sizeof *out);
+			out->t = op == TG_OP_STRS ? TG_V_PSTR : TG_V_PINT;
+			out->u.first = tg_rd32(o);
+			out->n = tg_rd32(o + 4);
+			vmbreak;
+		vmcase(LOAD)
+			if (!(out = PUSH()))
+				goto internal;
+			if (load_slot(vm, tg_rd32(o), out) < 0)
+				return TG_COND_ERROR;
+			vmbreak;
+		vmcase(HAS) {
+			uint32_t i = tg_rd32(o);
+			const tg_request *rq = vm->req;
+			if (!(out = PUSH()))
+				goto internal;
+			memset(out, 0, sizeof *out);
+			if (vm->visibility && l->slots[(size_t)i * TG_FMT_SLOT_SIZE] == TG_SLOT_ARGS) {
+				out->t = TG_V_UNKNOWN;
+			} else {
+				out->t = TG_V_BOOL;
+				out->b = i < rq->nslots && rq->slots[i].type != TG_VALUE_ABSENT;
+			}
+			vmbreak;
+		}
+		vmcase(LOADB)
+		vmcase(HASB)
+			if (!(out = PUSH()))
+				goto internal;
+			if (load_builtin(vm, o[0], op == TG_OP_HASB, out) < 0)
+				return TG_COND_ERROR;
+			vmbreak;
+		vmcase(IS) {
+			uint32_t role = tg_rd32(o);
+			if (!(out = PUSH()))
+				goto internal;
+			memset(out, 0, sizeof *out);
+			out->t = TG_V_BOOL;
+			out->b = role < TG_FMT_MAX_ROLES && ((vm->held[role / 64] >> (role % 64)) & 1);
+			vmbreak;
+		}
+		vmcase(NOT)
+			if (!(a = POP()) || !truth_ok(vm, a))
+				goto fail_or_internal;
+			if (a->t == TG_V_BOOL)
+				a->b = !a->b;
+			a->origin = 0;
+			sp++;
+			vmbreak;
+		vmcase(AND)
+		vmcase(OR) {
+			if (!(b = POP()) || !(a = POP()) || !truth_ok(vm, a) || !truth_ok(vm, b))
+				goto fail_or_internal;
+			bool dominant = op == TG_OP_OR;	/* true absorbs `or`, false `and` */
+			if ((a->t == TG_V_BOOL && a->b == dominant) || (b->t == TG_V_BOOL && b->b == dominant)) {
+				a->t = TG_V_BOOL;
+				a->b = dominant;
+			} else if (a->t == TG_V_UNKNOWN || b->t == TG_V_UNKNOWN) {
+				a->t = TG_V_UNKNOWN;
+			} else {
+				a->b = !dominant;
+			}
+			a->origin = 0;
+			sp++;
+			vmbreak;
+		}
+		vmcase(JFALSE)
+		vmcase(JTRUE)
+			if (sp == 0)
+				goto internal;
+			a = &st[sp - 1];
+			if (!truth_ok(vm, a))
+				return TG_COND_ERROR;
+			if (a->t == TG_V_BOOL && a->b == (op == TG_OP_JTRUE))
+				pc += tg_rd32(o);
+			vmbreak;
+		vmcase(CMP)
+		vmcase(ALL)
+		vmcase(ANY)
+			if (!(b = POP()) || !(a = POP()))
+				goto internal;
+			if (a->t == TG_V_UNKNOWN || b->t == TG_V_UNKNOWN) {
+				a->t = TG_V_UNKNOWN;
+			} else {
+				r = op == TG_OP_CMP ? compare(vm, o[0], a, b)
+						    : quantify(vm, op == TG_OP_ALL, 0, o[0], a, b);
+				if (r < 0)
+					goto fail_or_internal;
+				a->t = TG_V_BOOL;
+				a->b = (uint8_t)r;
+			}
+			a->origin = 0;
+			sp++;
+			vmbreak;
+		vmcase(LIKE)
+		vmcase(UNDER)
+		vmcase(ALL_LIKE)
+		vmcase(ANY_LIKE)
+		vmcase(ALL_UNDER)
+		vmcase(ANY_UNDER)
+			if (!(a = POP()))
+				goto internal;
+			if (a->t != TG_V_UNKNOWN) {
+				uint32_t arg = tg_rd32(o);
+				switch (op) {
+				case TG_OP_LIKE: r = like(vm, arg, a); break;
+				case TG_OP_UNDER: r = under(vm, arg, a); break;
+				case TG_OP_ALL_LIKE: r = quantify(vm, true, 1, arg, a, NULL); break;
+				case TG_OP_ANY_LIKE: r = quantify(vm, false, 1, arg, a, NULL); break;
+				case TG_OP_ALL_UNDER: r = quantify(vm, true, 2, arg, a, NULL); break;
+				default: r = quantify(vm, false, 2, arg, a, NULL); break;
+				}
+				if (r < 0)
+					goto fail_or_internal;
+				a->t = TG_V_BOOL;
+				a->b = (uint8_t)r;
+			}
+			a->origin = 0;
+			sp++;
+			vmbreak;
+		vmcase(ADD)
+		vmcase(SUB) {
+			if (!(b = POP()) || !(a = POP()))
+				goto internal;
+			if (a->t == TG_V_UNKNOWN || b->t == TG_V_UNKNOWN) {
+				a->t = TG_V_UNKNOWN;
+			} else {
+				int64_t v;
+				if (a->t != TG_V_INT) {
+					type_err(vm, a, "an int");
+					return TG_COND_ERROR;
+				}
+				if (b->t != TG_V_INT) {
+					type_err(vm, b, "an int");
+					return TG_COND_ERROR;
+				}
+				bool ovf = op == TG_OP_ADD ? __builtin_add_overflow(a->u.i, b->u.i, &v)
+							   : __builtin_sub_overflow(a->u.i, b->u.i, &v);
+				if (ovf) {
+					tg_vm_say(vm, "integer overflow in '", op == TG_OP_ADD ? "+" : "-",
+						  "'", NULL);
+					return TG_COND_ERROR;
+				}
+				a->u.i = v;
+			}
+			a->origin = 0;
+			sp++;
+			vmbreak;
+		}
+		default:
+			goto internal;
+		}
+	}
+internal:
+	vm->internal = true;
+	tg_vm_say(vm, "internal error: the interpreter met an impossible state", NULL, NULL, NULL);
+	return TG_COND_ERROR;
+fail_or_internal:
+	if (!vm->msg[0])
+		goto internal;
+	return TG_COND_ERROR;
+}

@@ -1,0 +1,92 @@
+/*
+ * vm.h - the interpreter's state and entry points (internal).
+ *
+ * One tg_vm lives on the C stack of tg_eval / tg_visible and is reused for
+ * every rule of that evaluation. Its size is fixed by the format's limits
+ * (TG_FMT_MAX_STACK operand entries, TG_FMT_MAX_ROLES held-role bits); the
+ * verifier has proved each rule stays within the policy's declared depth,
+ * which is at most that.
+ */
+#ifndef TG_VM_H
+#define TG_VM_H
+
+#include "policy.h"
+
+/* Value tags. Lists are borrowed: from the request (LSTR, LINT) or from
+ * the policy's pools (PSTR: a REFS range of strings, PINT: an INTS range). */
+enum {
+	TG_V_BOOL,
+	TG_V_INT,
+	TG_V_STR,
+	TG_V_LSTR,
+	TG_V_LINT,
+	TG_V_PSTR,
+	TG_V_PINT,
+	TG_V_OTHER,
+	TG_V_UNKNOWN
+};
+
+/* Where a value was read from, for error messages: 0 nowhere (a constant
+ * or a result), slot + 1, or TG_VM_ORIGIN_BUILTIN | builtin. */
+#define TG_VM_ORIGIN_BUILTIN 0x8000u
+
+typedef struct tg_vm_val {
+	uint8_t t;
+	uint8_t b;		/* TG_V_BOOL */
+	uint16_t origin;
+	uint32_t n;		/* string length, list length */
+	union {
+		const char *s;
+		int64_t i;
+		const tg_str *strs;
+		const int64_t *ints;
+		uint32_t first;	/* PSTR / PINT */
+	} u;
+} tg_vm_val;
+
+typedef struct tg_vm {
+	const tg_layout *l;
+	const tg_request *req;
+	uint8_t cls;		/* tg_bc_class of req->method */
+	bool visibility;	/* args reads are UNKNOWN */
+	bool internal;		/* an impossible state was met */
+	uint64_t held[TG_FMT_MAX_ROLES / 64];	/* declared roles the principal holds */
+	tg_vm_val stack[TG_FMT_MAX_STACK];
+	char msg[TG_ERROR_MESSAGE_MAX];		/* the last error */
+} tg_vm;
+
+/* Prepares vm for evaluating rules of p on req (a valid request). */
+void tg_vm_init(tg_vm *vm, const tg_layout *l, const tg_request *req, bool visibility);
+
+/* Runs one rule's condition. TRUE, FALSE, UNKNOWN (visibility only) or
+ * ERROR with vm->msg set (vm->internal too for an impossible state). */
+tg_cond_result tg_vm_run(tg_vm *vm, uint32_t code_off, uint32_t code_len);
+
+/* Writes a, b, c, d (NULLs skipped) into vm->msg, truncating. */
+void tg_vm_say(tg_vm *vm, const char *a, const char *b, const char *c, const char *d);
+
+/* ---- match.c: candidate rules, subjects, actions ------------------------ */
+
+#define TG_CANDS_MAX_LISTS (TG_INDEX_PREFIX + 3)
+
+/* Merges the index postings that apply to a request into one ascending
+ * sequence of rule indices (source order, no duplicates). */
+typedef struct tg_cands {
+	const tg_layout *l;
+	uint32_t first[TG_CANDS_MAX_LISTS], n[TG_CANDS_MAX_LISTS], pos[TG_CANDS_MAX_LISTS];
+	int nlists;
+	int64_t last;
+} tg_cands;
+
+void tg_cands_init(tg_cands *c, const tg_layout *l, unsigned cls, const char *target, size_t tlen);
+bool tg_cands_next(tg_cands *c, uint32_t *rule);
+
+enum { TG_SUBJ_NO = 0, TG_SUBJ_YES = 1, TG_SUBJ_NO_CLIENT = 2 };
+
+/* Whether the rule's subject matches: TG_SUBJ_NO_CLIENT for a `client`
+ * subject when the request has no client id (DESIGN: a deny rule then
+ * applies with an error, an allow rule does not match). */
+int tg_subject_match(const tg_vm *vm, const tg_rule_view *r);
+bool tg_action_match(const tg_vm *vm, const tg_rule_view *r);
+
+#endif
