@@ -6,6 +6,8 @@ ASAN_BUILD ?= build-asan
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_ARGS ?=
 
+MAKEFLAGS  += --no-print-directory
+
 .PHONY: all deps build test demo asan valgrind clean
 
 all: build
