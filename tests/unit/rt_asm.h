@@ -213,6 +213,10 @@ static inline tg_policy *rt_policy(void (*setup)(tg_emit *), const rt_rule *rule
 	tg_policy *p = NULL;
 	tg_load_error err;
 
+	if (bytes) {
+		*bytes = NULL;
+		*nbytes = 0;
+	}
 	if (!e)
 		return NULL;
 	tg_emit_policy(e, "test", 4, "1.0", 3);

@@ -53,7 +53,7 @@ static const rt_rule embed_rules[] = {
 
 static unsigned char *build(size_t *len)
 {
-	unsigned char *b;
+	unsigned char *b = NULL;
 	tg_policy *p = rt_policy(setup_embed, embed_rules, 4, false, &b, len);
 	assert_non_null(p);
 	tg_policy_free(p);
