@@ -13,7 +13,8 @@
 
 #include <string.h>
 
-#include "policy.h"	/* the runtime's own glob and `under` matchers */
+#include "format.h"	/* TG_FMT_GLOB_MAX */
+#include "toolgate/toolgate.h"	/* the runtime's own glob and `under` matchers */
 
 const tg_expr *tg_cg_strip(const tg_expr *e)
 {
@@ -138,11 +139,11 @@ static int cmp_const(tg_cmp_op op, const tg_cg_const *a, const tg_cg_const *b)
 	case TG_CMP_LIKE:
 		if (a->kind != TG_CG_STR || b->kind != TG_CG_STR || b->len > TG_FMT_GLOB_MAX)
 			return -1;
-		return tg_glob_match_from(b->s, b->len, 0, a->s, a->len);
+		return tg_glob_match(b->s, b->len, a->s, a->len);
 	case TG_CMP_UNDER:
 		if (a->kind != TG_CG_STR || b->kind != TG_CG_STR)
 			return -1;
-		return tg_under(a->s, a->len, b->s, b->len);	/* -1: an error, not folded */
+		return tg_path_under(a->s, a->len, b->s, b->len);	/* -1: an error, not folded */
 	}
 	return -1;
 }

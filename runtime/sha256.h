@@ -1,7 +1,8 @@
 /*
  * sha256.h - SHA-256 (FIPS 180-4), for the bytecode hash, the source hash
- * and request digests. Internal to the runtime; the compiler's writer uses
- * it too.
+ * and request digests. Like format.h it is part of the bytecode format's
+ * definition, so the compiler's writer shares it; nothing else of the
+ * runtime's internals is visible to the compiler.
  */
 #ifndef TG_SHA256_H
 #define TG_SHA256_H

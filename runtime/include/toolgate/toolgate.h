@@ -283,6 +283,8 @@ typedef struct tg_decision {
 	size_t nerrors;		/* errors listed by DESIGN rule 4, all counted */
 	bool truncated;		/* nerrors > TG_DECISION_MAX_ERRORS */
 	tg_rule_error errors[TG_DECISION_MAX_ERRORS];	/* the first ones, source order */
+	uint32_t instructions;	/* instructions this evaluation executed; never more
+				 * than tg_policy_max_instructions() */
 } tg_decision;
 
 /*
@@ -408,6 +410,21 @@ TG_API void tg_holder_release(tg_holder *h, const tg_policy *p);
  * reference to it; the previous policy loses the holder's reference.
  * Thread-safe. */
 TG_API void tg_holder_swap(tg_holder *h, tg_policy *p);
+
+/* ---- the language's matchers -------------------------------------------
+ * `like` and `under` exactly as policies evaluate them, for transports that
+ * pre-filter and for the compiler's constant folding. Thread-safe; no
+ * allocation. */
+
+/* true when subject[0..subject_len) matches the glob (language reference,
+ * "Globs"). A glob whose part from its first wildcard exceeds 512 bytes
+ * matches nothing. */
+TG_API bool tg_glob_match(const char *glob, size_t glob_len, const char *subject,
+			  size_t subject_len);
+
+/* `path under dir`: 1 when path equals or lies below dir, 0 when not, -1
+ * when path is not a clean absolute path (an error in a policy). */
+TG_API int tg_path_under(const char *path, size_t path_len, const char *dir, size_t dir_len);
 
 #ifdef __cplusplus
 }
