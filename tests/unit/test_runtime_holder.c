@@ -11,8 +11,10 @@
 #include <cmocka.h>
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <time.h>
 
 #include "rt_asm.h"
 
@@ -53,6 +55,21 @@ static void *reader(void *arg)
 	return NULL;
 }
 
+/* Waits (a bounded time) until the readers have done more evaluations than
+ * `target`, so swaps really happen while readers are running, however the
+ * threads are scheduled. */
+static void wait_for_evals(long target)
+{
+	struct timespec start, now;
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	while (atomic_load(&evals) <= target) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec - start.tv_sec > 10)
+			return;
+		sched_yield();
+	}
+}
+
 static void test_swap_under_load(void **state)
 {
 	(void)state;
@@ -65,8 +82,11 @@ static void test_swap_under_load(void **state)
 	for (int i = 0; i < SWAPS; i++) {
 		tg_policy *p = make(i % 2 == 0);
 		assert_non_null(p);
+		if (i % 10 == 0)
+			wait_for_evals(atomic_load(&evals));
 		tg_holder_swap(H, p);
 	}
+	wait_for_evals(atomic_load(&evals));
 	atomic_store(&stop, 1);
 	for (int i = 0; i < READERS; i++)
 		pthread_join(t[i], NULL);
