@@ -119,11 +119,12 @@ static void promote_warnings(tg_diags *d)
 }
 
 /*
- * The shared pipeline behind check, compile and eval of a source file.
+ * The pipeline behind compile and eval of a source file (check has its own,
+ * which adds lint and the machine-readable formats).
  * Stages stop at the first one that reports an error, so later stages never
  * see a tree that failed an earlier one (no cascades of follow-on errors).
  */
-static int compile_source(const char *path, bool strict, bool want_code, unsigned char **out,
+static int compile_source(const char *path, bool strict, unsigned char **out,
 			  size_t *out_len)
 {
 	tg_arena arena;
@@ -151,7 +152,7 @@ static int compile_source(const char *path, bool strict, bool want_code, unsigne
 	if (strict)
 		promote_warnings(&diags);
 	if (ast && diags.nerrors == 0 && !diags.oom) {
-		if (!want_code || tg_codegen(ast, &diags, out, out_len))
+		if (tg_codegen(ast, &diags, out, out_len))
 			rc = TG_EXIT_OK;
 	}
 	if (!ast || diags.oom)
@@ -163,14 +164,9 @@ static int compile_source(const char *path, bool strict, bool want_code, unsigne
 	return rc;
 }
 
-int tg_cli_check_file(const char *path, bool strict)
-{
-	return compile_source(path, strict, false, NULL, NULL);
-}
-
 int tg_cli_compile_file(const char *path, bool strict, unsigned char **out, size_t *out_len)
 {
-	return compile_source(path, strict, true, out, out_len);
+	return compile_source(path, strict, out, out_len);
 }
 
 /* The verifier's verdict, with where and why, for a human. */

@@ -48,6 +48,23 @@ int tg_fmt(const tg_ast *ast, FILE *out);
  */
 bool tg_codegen(const tg_ast *ast, tg_diags *diags, unsigned char **out, size_t *out_len);
 
+/*
+ * Lints a checked, error-free AST: findings are warnings carrying a stable
+ * lint id (tg_diag.id), except those a `# toolgate: allow(ID) -- REASON`
+ * comment suppresses (docs/lints.md). Returns true when it reported nothing.
+ */
+bool tg_lint(const tg_ast *ast, tg_diags *diags);
+
+/* One lint id with what the documentation and SARIF say about it. */
+typedef struct tg_lint_info {
+	const char *id;		/* kebab-case, stable */
+	const char *summary;	/* one line */
+	const char *description;	/* why it matters, a few sentences */
+} tg_lint_info;
+
+/* Every lint id, in documentation order; *n receives the count. */
+const tg_lint_info *tg_lint_catalog(size_t *n);
+
 /* Reads a whole file into a malloc'd buffer (NUL-terminated, for
  * convenience; *len excludes the NUL). Returns NULL with errno set, or with
  * errno = EFBIG when it exceeds max bytes. */

@@ -29,8 +29,6 @@ for cmd in check fmt compile eval disasm; do
 	has "$TMP/err" "unknown option '--no-such-option'"
 done
 
-run 2 check --format json "$DATA/basic.tg"
-has "$TMP/err" 'not supported'
 run 2 check --format xml "$DATA/basic.tg"
 run 2 check "$DATA/basic.tg" --format
 run 2 fmt --check -w "$DATA/basic.tg"
