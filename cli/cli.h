@@ -18,6 +18,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "toolgate/toolgate.h"
 
@@ -32,6 +33,7 @@ int tg_cmd_compile(int argc, char **argv);
 int tg_cmd_eval(int argc, char **argv);
 int tg_cmd_test(int argc, char **argv);
 int tg_cmd_disasm(int argc, char **argv);
+int tg_cmd_proxy(int argc, char **argv);
 
 /* Prints "toolgate: MESSAGE\n" to stderr. */
 void tg_cli_error(const char *fmt, ...)
@@ -64,11 +66,6 @@ unsigned char *tg_cli_read_file(const char *path, size_t max, size_t *len);
 /* True when path names bytecode (ends in ".tgb"); anything else is source. */
 bool tg_cli_is_bytecode_path(const char *path);
 
-/* Parses and checks the policy source at `path`, printing diagnostics to
- * stderr. Returns TG_EXIT_OK, TG_EXIT_FAIL (errors; with `strict`, warnings
- * too) or TG_EXIT_USAGE (unreadable file). */
-int tg_cli_check_file(const char *path, bool strict);
-
 /*
  * Compiles the policy source at `path` to bytecode: read, parse, check,
  * codegen. Diagnostics are printed to stderr. With `strict`, warnings count as
@@ -94,6 +91,29 @@ int tg_cli_load_policy(const char *path, tg_policy **out);
  * Returns 0, or -1 with a message printed.
  */
 int tg_cli_write_atomic(const char *path, const void *buf, size_t len, const char *mode_from);
+
+/* ---- diag_json.c, diag_sarif.c: machine-readable `check` output ---------- */
+
+struct tg_diags;
+
+/* What `check` found in one file, for the JSON and SARIF writers. */
+typedef struct tg_check_result {
+	const char *path;		/* as given on the command line */
+	const char *src;		/* the source, NULL when unreadable */
+	size_t len;
+	const struct tg_diags *diags;	/* NULL when unreadable */
+	const char *io_error;		/* why it could not be read, else NULL */
+} tg_check_result;
+
+/* A JSON string of s, bytes that are not valid UTF-8 replaced by U+FFFD
+ * (jansson refuses them). NULL when out of memory. */
+struct json_t *tg_cli_json_string(const char *s, size_t len);
+
+/* Write the results as the documented JSON (docs/check-output.md) or as a
+ * SARIF 2.1.0 log, to out. Return 0, or -1 when out of memory or on a write
+ * error (a message is printed). */
+int tg_cli_write_check_json(FILE *out, const tg_check_result *files, size_t n, bool strict);
+int tg_cli_write_check_sarif(FILE *out, const tg_check_result *files, size_t n);
 
 /* ---- explain.c ---------------------------------------------------------- */
 

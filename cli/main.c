@@ -28,6 +28,8 @@ static const tg_command commands[] = {
 	 "run YAML test suites against their policies"},
 	{"disasm", tg_cmd_disasm, "disasm POLICY.tgb",
 	 "print the bytecode of a compiled policy"},
+	{"proxy", tg_cmd_proxy, "proxy --policy POLICY.tgb [IDENTITY...] -- COMMAND [ARGS...]",
+	 "run an MCP stdio server behind the policy"},
 };
 
 static void usage(FILE *out)

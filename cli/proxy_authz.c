@@ -1,0 +1,232 @@
+/*
+ * proxy_authz.c - authorizing one client request.
+ *
+ * An MCP request becomes a toolgate request by DESIGN's adapter rules: the
+ * identity supplies principal, token and context (context.time is the
+ * proxy's clock unless the identity fixes it); tools/call targets
+ * params.name with params.arguments as args and the tool's annotations from
+ * the server's latest tools/list; resources/read, subscribe and unsubscribe
+ * target params.uri; prompts/get targets params.name; completion/complete is
+ * rewritten to the prompts/get or resources/read it completes for; every
+ * other method is decided by its name alone.
+ *
+ * The request is built as a JSON tree and handed to the same reader
+ * `toolgate eval` uses (tg_json_request_from_json), so the proxy and eval
+ * cannot disagree about what a request means or whether it is valid.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "proxy.h"
+#include "request_json.h"
+
+static json_t *hints_json(const tg_tool_hints *h)
+{
+	return json_pack("{s:b,s:b,s:b,s:b}", "read_only", h->read_only == TG_HINT_TRUE,
+			 "destructive", h->destructive == TG_HINT_TRUE, "idempotent",
+			 h->idempotent == TG_HINT_TRUE, "open_world", h->open_world == TG_HINT_TRUE);
+}
+
+/* params.KEY as a string, or NULL. */
+static json_t *param_string(const json_t *params, const char *key)
+{
+	json_t *v = json_is_object(params) ? json_object_get(params, key) : NULL;
+
+	return json_is_string(v) ? v : NULL;
+}
+
+json_t *tg_authz_request_json(const tg_identity *id, const char *method, const json_t *params,
+			      const tg_tool_hints *hints, int64_t now, char *err, size_t errlen)
+{
+	json_t *root = json_object(), *context, *target = NULL, *args = NULL;
+	const char *eff = method;
+
+	if (!root)
+		goto oom;
+	if (strcmp(method, "tools/call") == 0) {
+		target = param_string(params, "name");
+		if (!target) {
+			snprintf(err, errlen, "invalid request: tools/call needs a string params.name");
+			goto fail;
+		}
+		args = json_object_get(params, "arguments");
+		if (hints && json_object_set_new(root, "tool", hints_json(hints)) != 0)
+			goto oom;
+	} else if (strcmp(method, "resources/read") == 0 ||
+		   strcmp(method, "resources/subscribe") == 0 ||
+		   strcmp(method, "resources/unsubscribe") == 0) {
+		target = param_string(params, "uri");
+		if (!target) {
+			snprintf(err, errlen, "invalid request: %s needs a string params.uri", method);
+			goto fail;
+		}
+	} else if (strcmp(method, "prompts/get") == 0) {
+		target = param_string(params, "name");
+		if (!target) {
+			snprintf(err, errlen, "invalid request: prompts/get needs a string params.name");
+			goto fail;
+		}
+	} else if (strcmp(method, "completion/complete") == 0) {
+		json_t *ref = json_is_object(params) ? json_object_get(params, "ref") : NULL;
+		json_t *type = json_is_object(ref) ? json_object_get(ref, "type") : NULL;
+
+		if (json_is_string(type) && strcmp(json_string_value(type), "ref/prompt") == 0) {
+			eff = "prompts/get";
+			target = param_string(ref, "name");
+		} else if (json_is_string(type) &&
+			   strcmp(json_string_value(type), "ref/resource") == 0) {
+			eff = "resources/read";
+			target = param_string(ref, "uri");
+		}
+		if (!target) {
+			snprintf(err, errlen, "invalid request: completion/complete needs params.ref "
+					      "of type ref/prompt with a name or ref/resource with a uri");
+			goto fail;
+		}
+	}
+
+	if (json_object_set(root, "principal", id->principal) != 0 ||
+	    json_object_set(root, "token", id->token) != 0 ||
+	    json_object_set_new(root, "method", json_string(eff)) != 0)
+		goto oom;
+	if (target && json_object_set(root, "target", target) != 0)
+		goto oom;
+	if (args && json_object_set(root, "args", args) != 0)
+		goto oom;
+	if (id->server && json_object_set(root, "server", id->server) != 0)
+		goto oom;
+	if (json_object_get(id->context, "time")) {
+		context = json_incref(id->context);
+	} else {
+		/* The proxy's own clock; a shallow copy keeps the identity shared. */
+		context = json_copy(id->context);
+		if (!context || json_object_set_new(context, "time", json_integer(now)) != 0) {
+			json_decref(context);
+			goto oom;
+		}
+	}
+	if (json_object_set_new(root, "context", context) != 0)
+		goto oom;
+	return root;
+oom:
+	snprintf(err, errlen, "invalid request: out of memory");
+fail:
+	json_decref(root);
+	return NULL;
+}
+
+const char *tg_authz_tool_name(const tg_msg *m, size_t *len)
+{
+	json_t *name;
+
+	if (!m->method || strcmp(m->method, "tools/call") != 0)
+		return NULL;
+	name = param_string(json_object_get(m->root, "params"), "name");
+	if (!name)
+		return NULL;
+	*len = json_string_length(name);
+	return json_string_value(name);
+}
+
+void tg_authz_audit(FILE *audit, const tg_policy *p, const tg_request *req,
+		    const tg_decision *d, int64_t now)
+{
+	char small[2048], *buf = small;
+	size_t need;
+
+	if (!audit || !p)
+		return;
+	need = tg_audit_format(p, req, d, now, small, sizeof small);
+	if (need >= sizeof small) {
+		buf = malloc(need + 1);
+		if (!buf)
+			return;
+		tg_audit_format(p, req, d, now, buf, need + 1);
+	}
+	fwrite(buf, 1, need, audit);
+	fputc('\n', audit);
+	fflush(audit);
+	if (buf != small)
+		free(buf);
+}
+
+static void copy_str(char *dst, size_t size, const char *src)
+{
+	snprintf(dst, size, "%s", src ? src : "");
+}
+
+/* An invalid request: answered, and audited with what is known. */
+static void invalid(const tg_policy *p, const tg_identity *id, const char *method, int64_t now,
+		    FILE *audit, tg_authz_out *out, const char *why)
+{
+	json_t *pid = json_object_get(id->principal, "id");
+	tg_request req;
+	tg_decision d;
+
+	out->verdict = TG_VERDICT_INVALID;
+	copy_str(out->reason, sizeof out->reason, why);
+	out->has_reason = true;
+	tg_request_init(&req);
+	if (json_is_string(pid)) {
+		req.principal_id.ptr = json_string_value(pid);
+		req.principal_id.len = json_string_length(pid);
+	}
+	req.method.ptr = method;
+	req.method.len = strlen(method);
+	tg_decision_set_invalid(&d, out->reason);
+	tg_authz_audit(audit, p, &req, &d, now);
+}
+
+void tg_authz_decide(const tg_policy *p, const tg_identity *id, const tg_tool_cache *tools,
+		     const tg_msg *m, int64_t now, FILE *audit, tg_authz_out *out)
+{
+	const json_t *params = json_object_get(m->root, "params");
+	const tg_tool_hints *hints = NULL;
+	char err[512];
+	tg_json_request jr;
+	tg_decision d;
+	tg_status st;
+	json_t *root;
+
+	memset(out, 0, sizeof *out);
+	if (tg_frame_is_lifecycle(m->method)) {
+		out->verdict = TG_VERDICT_PASS;
+		return;
+	}
+	out->tool = tg_authz_tool_name(m, &out->tool_len);
+	if (out->tool) {
+		hints = tg_tools_get(tools, out->tool, out->tool_len);
+		if (!hints) {
+			out->verdict = TG_VERDICT_NEED_TOOLS;
+			return;
+		}
+	}
+	root = tg_authz_request_json(id, m->method, params, hints, now, err, sizeof err);
+	if (!root) {
+		invalid(p, id, m->method, now, audit, out, err);
+		return;
+	}
+	if (tg_json_request_from_json(p, root, &jr, err, sizeof err) != 0) {
+		json_decref(root);
+		invalid(p, id, m->method, now, audit, out, err);
+		return;
+	}
+	json_decref(root);
+	st = tg_eval(p, &jr.req, &d);
+	tg_authz_audit(audit, p, &jr.req, &d, now);
+	if (st == TG_EINVALID_REQUEST || d.invalid) {
+		out->verdict = TG_VERDICT_INVALID;
+		copy_str(out->reason, sizeof out->reason, d.reason ? d.reason : "invalid request");
+		out->has_reason = true;
+	} else if (st == TG_OK && d.effect == TG_ALLOW) {
+		out->verdict = TG_VERDICT_ALLOW;
+	} else {
+		out->verdict = TG_VERDICT_DENY;
+		out->has_rule = d.rule_id != NULL;
+		copy_str(out->rule, sizeof out->rule, d.rule_id);
+		out->has_reason = d.reason != NULL || st != TG_OK;
+		copy_str(out->reason, sizeof out->reason,
+			 st != TG_OK ? tg_strerror(st) : d.reason);
+	}
+	tg_json_request_free(&jr);
+}

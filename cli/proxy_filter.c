@@ -1,0 +1,125 @@
+/*
+ * proxy_filter.c - list results as the requester may see them.
+ *
+ * Which tools, resources and prompts a client sees is a policy decision
+ * (DESIGN "Visibility"): each entry of a tools/list, resources/list or
+ * prompts/list result is kept only when tg_visible says so for the proxy's
+ * identity. Entries the proxy cannot judge (not an object, no string name or
+ * uri) are dropped: fail closed. The rest of the result is untouched, so
+ * pagination (nextCursor) and any other member pass as the server sent
+ * them. resources/templates/list is not filtered per entry.
+ */
+#include <string.h>
+
+#include "proxy.h"
+#include "request_json.h"
+
+static const char *list_key(tg_pend_kind kind)
+{
+	switch (kind) {
+	case TG_PEND_TOOLS_LIST:
+	case TG_PEND_FETCH:
+		return "tools";
+	case TG_PEND_RESOURCES_LIST:
+		return "resources";
+	case TG_PEND_PROMPTS_LIST:
+		return "prompts";
+	case TG_PEND_PLAIN:
+		break;
+	}
+	return NULL;
+}
+
+static const char *list_method(tg_pend_kind kind)
+{
+	switch (kind) {
+	case TG_PEND_RESOURCES_LIST:
+		return "resources/list";
+	case TG_PEND_PROMPTS_LIST:
+		return "prompts/list";
+	default:
+		return "tools/list";
+	}
+}
+
+static bool entry_visible(const tg_policy *p, const tg_request *req, tg_tool_cache *tools,
+			  tg_pend_kind kind, const json_t *item, bool have_req)
+{
+	const json_t *name;
+	tg_entry e;
+	bool visible = false;
+
+	if (!json_is_object(item))
+		return false;
+	memset(&e, 0, sizeof e);
+	name = json_object_get(item, kind == TG_PEND_RESOURCES_LIST ? "uri" : "name");
+	if (!json_is_string(name))
+		return false;
+	e.name.ptr = json_string_value(name);
+	e.name.len = json_string_length(name);
+	if (kind == TG_PEND_TOOLS_LIST || kind == TG_PEND_FETCH) {
+		tg_tool_hints h = tg_tools_hints_of(item);
+
+		(void)tg_tools_put(tools, e.name.ptr, e.name.len, &h);
+		e.kind = TG_ENTRY_TOOL;
+		e.server = req->server;
+		e.read_only = h.read_only;
+		e.destructive = h.destructive;
+		e.idempotent = h.idempotent;
+		e.open_world = h.open_world;
+	} else {
+		e.kind = kind == TG_PEND_RESOURCES_LIST ? TG_ENTRY_RESOURCE : TG_ENTRY_PROMPT;
+	}
+	if (!have_req)
+		return false;
+	return tg_visible(p, req, &e, &visible) == TG_OK && visible;
+}
+
+long tg_filter_list(const tg_policy *p, const tg_identity *id, tg_tool_cache *tools,
+		    tg_pend_kind kind, json_t *response, int64_t now)
+{
+	const char *key = list_key(kind);
+	json_t *result = json_object_get(response, "result");
+	json_t *list = json_is_object(result) && key ? json_object_get(result, key) : NULL;
+	json_t *root, *kept;
+	tg_json_request jr;
+	char err[256];
+	bool have_req;
+	size_t i;
+	long removed = 0;
+
+	if (!json_is_array(list))
+		return -1;
+	/* The list request itself: principal, token, context for tg_visible.
+	 * If it cannot be built, nothing is visible (but tools are still
+	 * cached). */
+	root = tg_authz_request_json(id, list_method(kind), NULL, NULL, now, err, sizeof err);
+	have_req = root && tg_json_request_from_json(p, root, &jr, err, sizeof err) == 0;
+	json_decref(root);
+	if (!have_req)
+		memset(&jr, 0, sizeof jr);
+	kept = json_array();
+	if (!kept) {
+		if (have_req)
+			tg_json_request_free(&jr);
+		json_array_clear(list);
+		return 0;
+	}
+	for (i = 0; i < json_array_size(list); i++) {
+		json_t *item = json_array_get(list, i);
+
+		if (kind != TG_PEND_FETCH &&
+		    entry_visible(p, &jr.req, tools, kind, item, have_req))
+			json_array_append(kept, item);
+		else if (kind == TG_PEND_FETCH)
+			(void)entry_visible(p, &jr.req, tools, kind, item, false);
+		else
+			removed++;
+	}
+	if (kind != TG_PEND_FETCH)
+		json_object_set(result, key, kept);
+	json_decref(kept);
+	if (have_req)
+		tg_json_request_free(&jr);
+	return removed;
+}

@@ -1,0 +1,246 @@
+/*
+ * proxy_frame.c - one line of newline-delimited JSON-RPC to one checked
+ * message.
+ *
+ * The line is parsed exactly once, by jansson with JSON_REJECT_DUPLICATES,
+ * and the proxy decides on that tree; what it forwards is the same line,
+ * byte for byte. Anything that a second reader could read differently is
+ * refused here rather than interpreted: duplicate keys, invalid UTF-8, NUL
+ * bytes, batches (a JSON array holding several messages), a method that is
+ * not a string, an id that is not a string or an integer.
+ *
+ * When a line is refused, the requester should still get an answer if it
+ * can be found: a second, lenient parse looks for an id. That parse never
+ * decides anything; the line is dropped whatever it says.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "proxy.h"
+
+static bool utf8_ok(const unsigned char *s, size_t len, size_t *bad)
+{
+	size_t i = 0;
+
+	while (i < len) {
+		unsigned char c = s[i];
+		unsigned cp, n, k;
+
+		if (c == 0)
+			goto fail;
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf)
+			n = 1, cp = c & 0x1fu;
+		else if (c >= 0xe0 && c <= 0xef)
+			n = 2, cp = c & 0x0fu;
+		else if (c >= 0xf0 && c <= 0xf4)
+			n = 3, cp = c & 0x07u;
+		else
+			goto fail;
+		if (len - i <= n)
+			goto fail;
+		for (k = 1; k <= n; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				goto fail;
+			cp = cp << 6 | (s[i + k] & 0x3fu);
+		}
+		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
+		    (cp >= 0xd800 && cp <= 0xdfff))
+			goto fail;
+		i += n + 1;
+	}
+	return true;
+fail:
+	*bad = i;
+	return false;
+}
+
+static bool blank(const char *s, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r')
+			return false;
+	return true;
+}
+
+/* jansson cannot hold the number (an integer past int64, a real past
+ * double). */
+static bool number_range(const json_error_t *e)
+{
+	return json_error_code(e) == json_error_numeric_overflow;
+}
+
+static bool valid_id(const json_t *id)
+{
+	return id && (json_is_string(id) || json_is_integer(id));
+}
+
+char *tg_frame_id_key(const json_t *id)
+{
+	return json_dumps(id, JSON_COMPACT | JSON_ENCODE_ANY);
+}
+
+bool tg_frame_is_lifecycle(const char *method)
+{
+	return strcmp(method, "initialize") == 0 || strcmp(method, "ping") == 0 ||
+	       strcmp(method, "server/discover") == 0 ||
+	       strncmp(method, "notifications/", 14) == 0;
+}
+
+static tg_frame_result refuse(tg_frame_error *err, int code, const char *what, size_t col)
+{
+	err->code = code;
+	if (col)
+		snprintf(err->message, sizeof err->message, "%s at byte %zu", what, col);
+	else
+		snprintf(err->message, sizeof err->message, "%s", what);
+	return TG_FRAME_ERROR;
+}
+
+/* Ids worth answering in a refused message (or in each batch element). */
+static void collect_ids(const json_t *v, json_t *ids)
+{
+	size_t i;
+
+	if (json_is_array(v)) {
+		for (i = 0; i < json_array_size(v); i++) {
+			const json_t *e = json_array_get(v, i);
+
+			/* Only elements that are requests: a response must not be
+			 * answered. */
+			if (json_is_object(e) && json_object_get(e, "method"))
+				collect_ids(e, ids);
+		}
+		return;
+	}
+	if (json_is_object(v) && json_object_get(v, "method") &&
+	    valid_id(json_object_get(v, "id")))
+		json_array_append(ids, json_object_get(v, "id"));
+}
+
+static void lenient_ids(const char *line, size_t len, json_t *ids)
+{
+	json_t *root = json_loadb(line, len, 0, NULL);
+
+	if (root) {
+		collect_ids(root, ids);
+		json_decref(root);
+	}
+}
+
+tg_frame_result tg_frame_parse(const char *line, size_t len, bool lenient_numbers, tg_msg *m,
+			       tg_frame_error *err)
+{
+	json_error_t jerr;
+	json_t *root, *v;
+	size_t bad = 0;
+
+	memset(m, 0, sizeof *m);
+	memset(err, 0, sizeof *err);
+	if (blank(line, len))
+		return TG_FRAME_BLANK;
+	err->reply_ids = json_array();
+	if (!utf8_ok((const unsigned char *)line, len, &bad))
+		return refuse(err, TG_RPC_PARSE_ERROR, "invalid UTF-8 or a NUL byte", bad + 1);
+	root = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!root && lenient_numbers && number_range(&jerr)) {
+		root = json_loadb(line, len, JSON_REJECT_DUPLICATES | JSON_DECODE_INT_AS_REAL,
+				  &jerr);
+		m->lossy = root != NULL;
+	}
+	if (!root) {
+		if (err->reply_ids)
+			lenient_ids(line, len, err->reply_ids);
+		if (json_error_code(&jerr) == json_error_duplicate_key)
+			return refuse(err, TG_RPC_INVALID_REQUEST, "duplicate key",
+				      (size_t)jerr.position);
+		if (number_range(&jerr))
+			return refuse(err, TG_RPC_INVALID_REQUEST,
+				      "a number is out of range", (size_t)jerr.position);
+		return refuse(err, TG_RPC_PARSE_ERROR, "malformed JSON", (size_t)jerr.position);
+	}
+	if (json_is_array(root)) {
+		if (err->reply_ids)
+			collect_ids(root, err->reply_ids);
+		json_decref(root);
+		return refuse(err, TG_RPC_INVALID_REQUEST, "batches are not supported", 0);
+	}
+	if (!json_is_object(root)) {
+		json_decref(root);
+		return refuse(err, TG_RPC_INVALID_REQUEST, "a message must be a JSON object", 0);
+	}
+	m->root = root;
+	if (err->reply_ids)
+		collect_ids(root, err->reply_ids);
+	v = json_object_get(root, "jsonrpc");
+	if (!json_is_string(v) || strcmp(json_string_value(v), "2.0") != 0) {
+		refuse(err, TG_RPC_INVALID_REQUEST, "\"jsonrpc\" must be \"2.0\"", 0);
+		goto fail;
+	}
+	m->id = json_object_get(root, "id");
+	if (m->lossy && json_is_real(m->id)) {
+		/* Parsed with integers as reals: an integral id was an integer. */
+		double d = json_real_value(m->id);
+
+		if (d >= -9007199254740992.0 && d <= 9007199254740992.0 && d == (double)(json_int_t)d)
+			json_object_set_new(root, "id", json_integer((json_int_t)d));
+		m->id = json_object_get(root, "id");
+	}
+	if (m->id && !valid_id(m->id)) {
+		refuse(err, TG_RPC_INVALID_REQUEST, "an id must be a string or an integer", 0);
+		goto fail;
+	}
+	v = json_object_get(root, "method");
+	if (v) {
+		if (!json_is_string(v)) {
+			refuse(err, TG_RPC_INVALID_REQUEST, "method must be a string", 0);
+			goto fail;
+		}
+		m->method = json_string_value(v);
+		if (strlen(m->method) != json_string_length(v)) {
+			refuse(err, TG_RPC_INVALID_REQUEST, "method contains U+0000", 0);
+			goto fail;
+		}
+		m->kind = m->id ? TG_MSG_REQUEST : TG_MSG_NOTIFICATION;
+		v = json_object_get(root, "params");
+		if (v && !json_is_object(v) && !json_is_array(v)) {
+			refuse(err, TG_RPC_INVALID_REQUEST, "params must be an object", 0);
+			goto fail;
+		}
+	} else {
+		bool has_result = json_object_get(root, "result") != NULL;
+		bool has_error = json_object_get(root, "error") != NULL;
+
+		if (!m->id || has_result == has_error) {
+			refuse(err, TG_RPC_INVALID_REQUEST,
+			       "a response needs an id and exactly one of result and error", 0);
+			goto fail;
+		}
+		m->kind = TG_MSG_RESPONSE;
+	}
+	if (m->id) {
+		m->idkey = tg_frame_id_key(m->id);
+		if (!m->idkey) {
+			refuse(err, TG_RPC_INVALID_REQUEST, "out of memory", 0);
+			goto fail;
+		}
+	}
+	json_decref(err->reply_ids);
+	err->reply_ids = NULL;
+	return TG_FRAME_OK;
+fail:
+	tg_msg_free(m);
+	return TG_FRAME_ERROR;
+}
+
+void tg_msg_free(tg_msg *m)
+{
+	json_decref(m->root);
+	free(m->idkey);
+	memset(m, 0, sizeof *m);
+}

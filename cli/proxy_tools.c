@@ -1,0 +1,124 @@
+/*
+ * proxy_tools.c - what the server last said about each tool.
+ *
+ * A tools/call is authorized with the called tool's annotations, which only
+ * the server's tools/list carries. Every tools/list result that passes the
+ * proxy (the client's, filtered or not, and the proxy's own) records each
+ * tool's hints here; notifications/tools/list_changed clears the cache, so
+ * a tool is never judged by annotations the server has since withdrawn.
+ *
+ * An open-addressing hash table (FNV-1a, linear probing, power-of-two size,
+ * at most half full) owning copies of the names.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "proxy.h"
+
+struct tg_tool_slot {
+	char *name;		/* NULL: empty */
+	size_t len;
+	tg_tool_hints hints;
+};
+
+static tg_hint hint(const json_t *ann, const char *key, tg_hint dflt)
+{
+	const json_t *v = ann ? json_object_get(ann, key) : NULL;
+
+	if (!json_is_boolean(v))
+		return dflt;
+	return json_is_true(v) ? TG_HINT_TRUE : TG_HINT_FALSE;
+}
+
+tg_tool_hints tg_tools_hints_of(const json_t *tool)
+{
+	const json_t *ann = json_object_get(tool, "annotations");
+	tg_tool_hints h;
+
+	if (!json_is_object(ann))
+		ann = NULL;
+	/* MCP's defaults for absent hints (DESIGN "Request model"). */
+	h.read_only = hint(ann, "readOnlyHint", TG_HINT_FALSE);
+	h.destructive = hint(ann, "destructiveHint", TG_HINT_TRUE);
+	h.idempotent = hint(ann, "idempotentHint", TG_HINT_FALSE);
+	h.open_world = hint(ann, "openWorldHint", TG_HINT_TRUE);
+	return h;
+}
+
+static size_t hash(const char *s, size_t len)
+{
+	uint64_t h = 1469598103934665603ull;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
+	return (size_t)h;
+}
+
+static struct tg_tool_slot *lookup(const tg_tool_cache *c, const char *name, size_t len)
+{
+	size_t i;
+
+	if (c->nslots == 0)
+		return NULL;
+	for (i = hash(name, len) & (c->nslots - 1);; i = (i + 1) & (c->nslots - 1)) {
+		struct tg_tool_slot *s = &c->slots[i];
+
+		if (!s->name || (s->len == len && memcmp(s->name, name, len) == 0))
+			return s;
+	}
+}
+
+static int grow(tg_tool_cache *c)
+{
+	size_t n = c->nslots ? c->nslots * 2 : 64, i;
+	tg_tool_cache bigger = {calloc(n, sizeof *c->slots), n, c->count};
+
+	if (!bigger.slots)
+		return -1;
+	for (i = 0; i < c->nslots; i++)
+		if (c->slots[i].name)
+			*lookup(&bigger, c->slots[i].name, c->slots[i].len) = c->slots[i];
+	free(c->slots);
+	*c = bigger;
+	return 0;
+}
+
+int tg_tools_put(tg_tool_cache *c, const char *name, size_t len, const tg_tool_hints *h)
+{
+	struct tg_tool_slot *s;
+
+	if (c->count >= TG_PROXY_MAX_TOOLS)
+		tg_tools_clear(c);
+	if ((c->count + 1) * 2 > c->nslots && grow(c) != 0)
+		return -1;
+	s = lookup(c, name, len);
+	if (!s->name) {
+		s->name = malloc(len + 1);
+		if (!s->name)
+			return -1;
+		memcpy(s->name, name, len);
+		s->name[len] = '\0';
+		s->len = len;
+		c->count++;
+	}
+	s->hints = *h;
+	return 0;
+}
+
+const tg_tool_hints *tg_tools_get(const tg_tool_cache *c, const char *name, size_t len)
+{
+	const struct tg_tool_slot *s = lookup(c, name, len);
+
+	return s && s->name ? &s->hints : NULL;
+}
+
+void tg_tools_clear(tg_tool_cache *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->nslots; i++)
+		free(c->slots[i].name);
+	free(c->slots);
+	memset(c, 0, sizeof *c);
+}

@@ -1,0 +1,134 @@
+# proxy.sh - `toolgate proxy` as a process, with a fake MCP server written
+# in sh that logs every line it receives and answers each request with
+# {"ok":true}: denied and malformed messages never reach it, allowed ones
+# arrive byte for byte, the server exiting or missing is reported, and the
+# usage errors are usage errors. (Real MCP peers: proxy_e2e.sh.)
+. "$TG_SOURCE_DIR/tests/cli/data/lib.sh"
+
+cat >"$TMP/server.sh" <<'SRV'
+log=$1
+while IFS= read -r line; do
+	printf '%s\n' "$line" >>"$log"
+	case $line in
+	*'"method":"crash"'*) exit 3 ;;
+	esac
+	id=$(printf '%s' "$line" | sed -n 's/^{"jsonrpc":"2.0","id":\([0-9][0-9]*\),.*/\1/p')
+	[ -n "$id" ] && printf '{"jsonrpc":"2.0","id":%s,"result":{"ok":true}}\n' "$id"
+done
+exit 0
+SRV
+cat >"$TMP/p.tg" <<'POL'
+policy "proxy-cli" version "1";
+role reader;
+default deny;
+allow anyone to list tools;
+allow anyone to invoke "crash";
+rule "echo": allow role reader to call tool "echo" when context.tier == 2;
+rule "no-rm": deny anyone to call tool "rm" because "never";
+POL
+"$TOOLGATE" compile "$TMP/p.tg" -o "$TMP/p.tgb" 2>"$TMP/err" || fail "policy does not compile"
+
+LIST='{"jsonrpc":"2.0","id":1,"method":"tools/list"}'
+LISTED='{"jsonrpc":"2.0","id":1,"result":{"tools":[{"name":"echo","annotations":{"readOnlyHint":true}},{"name":"rm"}]}}'
+ECHO='{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"echo","arguments":{"x":1}}}'
+RM='{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"rm"}}'
+DUP='{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"echo","name":"rm"}}'
+LONG="{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"tools/call\",\"params\":{\"name\":\"echo\",\"pad\":\"$(printf '%0300d' 0)\"}}"
+
+# The same, also answering tools/list with $LISTED (under the request's id).
+cat >"$TMP/list_server.sh" <<SRV
+log=\$1
+while IFS= read -r line; do
+	printf '%s\n' "\$line" >>"\$log"
+	case \$line in
+	*'"method":"tools/list"'*)
+		id=\$(printf '%s' "\$line" | sed -n 's/^{"jsonrpc":"2.0","id":\([^,]*\),.*/\1/p')
+		printf '%s\n' '$LISTED' | sed "s/\"id\":1,/\"id\":\$id,/" ;;
+	*'"method":"crash"'*) exit 3 ;;
+	*'"id":'*)
+		id=\$(printf '%s' "\$line" | sed -n 's/^{"jsonrpc":"2.0","id":\([0-9][0-9]*\),.*/\1/p')
+		[ -n "\$id" ] && printf '{"jsonrpc":"2.0","id":%s,"result":{"ok":true}}\n' "\$id" ;;
+	esac
+done
+SRV
+
+# Allowed, denied, malformed, oversized; then stdin closes: exit 0.
+printf '%s\n' "$LIST" "$ECHO" "$RM" "$DUP" "$LONG" 'not json' >"$TMP/in"
+run_in "$TMP/in" 0 proxy --policy "$TMP/p.tgb" --principal alice --role reader \
+	--context tier=2 --max-line 200 --audit "$TMP/audit" -- sh "$TMP/list_server.sh" "$TMP/log"
+has "$TMP/out" '^{"jsonrpc":"2.0","id":2,"result":{"ok":true}}$'
+has "$TMP/out" '^{"jsonrpc":"2.0","id":3,"error":{"code":-32001,"message":"toolgate: denied by policy","data":{"rule":"no-rm","reason":"never"}}}$'
+has "$TMP/out" '^{"jsonrpc":"2.0","id":4,"error":{"code":-32600,'
+lacks "$TMP/out" '"id":5'
+has "$TMP/err" 'refused a client message longer than the line limit'
+has "$TMP/err" 'refused a client message: malformed JSON'
+# tools/list is filtered: rm is not visible.
+has "$TMP/out" '"id":1,"result":{"tools":\[{"name":"echo"'
+lacks "$TMP/out" '"name":"rm"'
+# The server saw listings (the client's, and the proxy's own when echo was
+# called before the client's listing came back) and the allowed call, byte
+# for byte, and nothing else.
+has "$TMP/log" "^$(printf '%s' "$ECHO" | sed 's/[][\.*^$]/\\&/g')\$"
+calls=$(grep -c '"tools/call"' "$TMP/log")
+[ "$calls" -eq 1 ] || fail "the server received $calls tools/call lines, want 1"
+others=$(grep -vc '"tools/call"\|"method":"tools/list"' "$TMP/log")
+[ "$others" -eq 0 ] || fail "the server received $others unexpected lines"
+lacks "$TMP/log" '"rm"'
+lacks "$TMP/log" 'not json'
+has "$TMP/audit" '"target":"echo","decision":"allow","rule":"echo"'
+has "$TMP/audit" '"target":"rm","decision":"deny","rule":"no-rm"'
+
+# The context is part of the decision: without tier=2 echo is denied.
+: >"$TMP/log"
+printf '%s\n' "$LIST" "$ECHO" >"$TMP/in"
+run_in "$TMP/in" 0 proxy --policy "$TMP/p.tgb" --principal alice --role reader \
+	--audit /dev/null -- sh "$TMP/list_server.sh" "$TMP/log"
+has "$TMP/out" '"id":2,"error":{"code":-32001'
+lacks "$TMP/log" '"tools/call"'
+
+# An --identity file gives the same identity.
+printf '{"principal":{"id":"alice","roles":["reader"]},"context":{"tier":2}}' >"$TMP/id.json"
+: >"$TMP/log"
+run_in "$TMP/in" 0 proxy --policy "$TMP/p.tgb" --identity "$TMP/id.json" --audit /dev/null \
+	-- sh "$TMP/list_server.sh" "$TMP/log"
+has "$TMP/out" '"id":2,"result":{"ok":true}'
+
+# The server dies with requests in flight: they are answered, exit 2.
+{
+	printf '%s\n' '{"jsonrpc":"2.0","id":7,"method":"crash"}'
+	sleep 2
+} | "$TOOLGATE" proxy --policy "$TMP/p.tgb" --principal alice --audit /dev/null \
+	-- sh "$TMP/server.sh" "$TMP/log2" >"$TMP/out" 2>"$TMP/err"
+rc=$?
+[ "$rc" -eq 2 ] || fail "server crash: exit status $rc, want 2"
+has "$TMP/out" '^{"jsonrpc":"2.0","id":7,"error":{"code":-32003,"message":"toolgate: the MCP server exited","data":{"reason":"exited with status 3"}}}$'
+has "$TMP/err" 'the MCP server exited with status 3'
+
+# SIGHUP reloads at once (here: the same policy, announced again).
+sleep 3 | "$TOOLGATE" proxy --policy "$TMP/p.tgb" --principal a --audit /dev/null -- cat \
+	>/dev/null 2>"$TMP/err" &
+pid=$!
+sleep 1
+kill -HUP "$pid"
+wait "$pid" || fail "proxy after SIGHUP: exit status $?"
+has "$TMP/err" "reloaded policy 'proxy-cli' version 1"
+
+# A command that cannot run; a policy that does not load; usage errors.
+run 2 proxy --policy "$TMP/p.tgb" --principal a -- "$TMP/no-such-server"
+has "$TMP/err" "cannot run '$TMP/no-such-server'"
+printf 'garbage' >"$TMP/bad.tgb"
+run 1 proxy --policy "$TMP/bad.tgb" --principal a -- cat
+run 2 proxy --principal a -- cat
+has "$TMP/err" 'no policy given'
+run 2 proxy --policy "$TMP/p.tgb" -- cat
+has "$TMP/err" 'no principal'
+run 2 proxy --policy "$TMP/p.tgb" --principal a
+has "$TMP/err" 'no server command'
+run 2 proxy --policy "$TMP/p.tgb" --principal a --bogus x -- cat
+has "$TMP/err" "unknown option '--bogus'"
+run 2 proxy --policy "$TMP/p.tgb" --principal a --context novalue -- cat
+has "$TMP/err" 'KEY=VALUE'
+run 0 proxy --help
+has "$TMP/out" 'usage: toolgate proxy'
+
+finish

@@ -1,0 +1,743 @@
+/*
+ * test_proxy.c - `toolgate proxy` without processes: the line splitter,
+ * JSON-RPC framing and validation, authorization of client requests, list
+ * filtering, the proxy's own tools/list, id tracking and the server going
+ * away. The core is fed lines and its two output queues are read back.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "compiler.h"
+#include "proxy.h"
+
+static const char policy_src[] =
+	"policy \"proxy-test\" version \"1\";\n"
+	"role reader;\n"
+	"default deny;\n"
+	"allow anyone to list tools;\n"
+	"allow anyone to list resources;\n"
+	"allow anyone to list prompts;\n"
+	"rule \"ro\": allow role reader to call any tool when tool.read_only;\n"
+	"rule \"sum\": allow role reader to call tool \"sum\" when args.a <= 10;\n"
+	"rule \"no-rm\": deny anyone to call tool \"rm\" because \"never\";\n"
+	"rule \"docs\": allow anyone to read resource \"file:///docs/**\";\n"
+	"rule \"greet\": allow anyone to get prompt \"greet\";\n"
+	"rule \"late\": deny anyone to call any tool when context.time > 2000000000"
+	" because \"too late\";\n";
+
+static tg_policy *compile_policy(const char *src)
+{
+	tg_arena arena;
+	tg_diags diags;
+	tg_ast *ast;
+	unsigned char *code = NULL;
+	size_t len = 0;
+	tg_policy *p = NULL;
+	tg_load_error err;
+
+	tg_arena_init(&arena);
+	tg_diags_init(&diags, &arena);
+	ast = tg_parse(&arena, "t.tg", src, strlen(src), &diags);
+	assert_non_null(ast);
+	if (diags.nerrors == 0)
+		tg_check(ast, &diags);
+	if (diags.nerrors == 0)
+		tg_codegen(ast, &diags, &code, &len);
+	if (diags.nerrors) {
+		tg_diags_print(stderr, "t.tg", src, strlen(src), &diags);
+		fail_msg("test policy does not compile");
+	}
+	tg_arena_free(&arena);
+	assert_non_null(code);
+	assert_int_equal(tg_policy_load(code, len, &p, &err), TG_OK);
+	free(code);
+	return p;
+}
+
+typedef struct fixture {
+	tg_holder *holder;
+	tg_identity id;
+	tg_proxy px;
+	char *audit_buf;
+	size_t audit_len;
+	FILE *audit;
+} fixture;
+
+static int setup(void **state)
+{
+	fixture *f = calloc(1, sizeof *f);
+	char err[256];
+
+	assert_non_null(f);
+	assert_int_equal(tg_holder_create(&f->holder), TG_OK);
+	tg_holder_swap(f->holder, compile_policy(policy_src));
+	tg_identity_init(&f->id);
+	assert_int_equal(tg_identity_option(&f->id, "principal", "alice", err, sizeof err), 0);
+	assert_int_equal(tg_identity_option(&f->id, "role", "reader", err, sizeof err), 0);
+	f->audit = open_memstream(&f->audit_buf, &f->audit_len);
+	tg_proxy_init(&f->px, f->holder, &f->id, f->audit);
+	f->px.fixed_time = 1764140000;
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	fixture *f = *state;
+
+	tg_proxy_free(&f->px);
+	fclose(f->audit);
+	free(f->audit_buf);
+	tg_identity_free(&f->id);
+	tg_holder_free(f->holder);
+	free(f);
+	return 0;
+}
+
+/* The queue's contents as a string; empties the queue. Caller frees. */
+static char *take(tg_buf *b)
+{
+	size_t n = tg_buf_size(b);
+	char *s = malloc(n + 1);
+
+	assert_non_null(s);
+	if (n)
+		memcpy(s, b->data + b->off, n);
+	s[n] = '\0';
+	tg_buf_drop(b, n);
+	return s;
+}
+
+static void discard(tg_buf *b)
+{
+	tg_buf_drop(b, tg_buf_size(b));
+}
+
+static void client(fixture *f, const char *line)
+{
+	tg_proxy_client_line(&f->px, line, strlen(line));
+}
+
+static void server(fixture *f, const char *line)
+{
+	tg_proxy_server_line(&f->px, line, strlen(line));
+}
+
+/* The queue must hold exactly `want` + "\n". */
+static void expect_exact(tg_buf *b, const char *want)
+{
+	char *got = take(b);
+	size_t n = strlen(want);
+
+	if (strlen(got) != n + 1 || memcmp(got, want, n) != 0 || got[n] != '\n')
+		fail_msg("queue holds '%s', want '%s'", got, want);
+	free(got);
+}
+
+static void expect_empty(tg_buf *b)
+{
+	char *got = take(b);
+
+	if (got[0])
+		fail_msg("queue should be empty, holds '%s'", got);
+	free(got);
+}
+
+/* The queue holds one JSON line; returns it parsed. */
+static json_t *take_json(tg_buf *b)
+{
+	char *got = take(b);
+	json_t *v = json_loads(got, JSON_REJECT_DUPLICATES, NULL);
+
+	if (!v || !strchr(got, '\n') || strchr(got, '\n')[1] != '\0')
+		fail_msg("not one JSON line: '%s'", got);
+	free(got);
+	return v;
+}
+
+static void expect_error(tg_buf *b, json_int_t id, int code, const char *rule)
+{
+	json_t *v = take_json(b);
+	json_t *err = json_object_get(v, "error");
+
+	assert_int_equal(json_integer_value(json_object_get(v, "id")), id);
+	assert_int_equal(json_integer_value(json_object_get(err, "code")), code);
+	if (rule)
+		assert_string_equal(
+			json_string_value(json_object_get(json_object_get(err, "data"), "rule")),
+			rule);
+	json_decref(v);
+}
+
+static const char tools_list_result[] =
+	"{\"jsonrpc\":\"2.0\",\"id\":%s,\"result\":{\"tools\":["
+	"{\"name\":\"echo\",\"annotations\":{\"readOnlyHint\":true}},"
+	"{\"name\":\"sum\"},"
+	"{\"name\":\"rm\",\"annotations\":{\"readOnlyHint\":true}},"
+	"{\"name\":\"write\",\"annotations\":{\"readOnlyHint\":false}},"
+	"{\"title\":\"no name\"},"
+	"7],\"nextCursor\":\"page2\"}}";
+
+static void list_tools(fixture *f)
+{
+	char line[1024];
+
+	client(f, "{\"jsonrpc\":\"2.0\",\"id\":100,\"method\":\"tools/list\"}");
+	expect_exact(&f->px.to_server, "{\"jsonrpc\":\"2.0\",\"id\":100,\"method\":\"tools/list\"}");
+	snprintf(line, sizeof line, tools_list_result, "100");
+	server(f, line);
+	json_decref(take_json(&f->px.to_client));
+}
+
+/* ---- line splitting ----------------------------------------------------- */
+
+typedef struct lines_seen {
+	char got[8][64];
+	int n, over;
+} lines_seen;
+
+static void on_line(void *ud, const char *s, size_t len)
+{
+	lines_seen *l = ud;
+
+	assert_true(len < 64);
+	memcpy(l->got[l->n], s, len);
+	l->got[l->n++][len] = '\0';
+}
+
+static void on_over(void *ud)
+{
+	((lines_seen *)ud)->over++;
+}
+
+static void test_lines(void **state)
+{
+	lines_seen seen = {{{0}}, 0, 0};
+	tg_line_sink sink = {on_line, on_over, &seen};
+	tg_lines l = {{0}, 8, false};
+
+	(void)state;
+	assert_int_equal(tg_lines_feed(&l, "ab\ncd", 5, &sink), 0);
+	assert_int_equal(tg_lines_feed(&l, "e\n0123456789", 12, &sink), 0);
+	/* Still inside the oversized line: no memory kept for it. */
+	assert_int_equal(tg_buf_size(&l.pending), 0);
+	assert_int_equal(tg_lines_feed(&l, "more\n12345678\nlast", 18, &sink), 0);
+	tg_lines_finish(&l, &sink);
+	assert_int_equal(seen.n, 4);
+	assert_string_equal(seen.got[0], "ab");
+	assert_string_equal(seen.got[1], "cde");
+	assert_string_equal(seen.got[2], "12345678");	/* exactly at the limit */
+	assert_string_equal(seen.got[3], "last");
+	assert_int_equal(seen.over, 1);
+	tg_lines_free(&l);
+}
+
+/* ---- framing ------------------------------------------------------------ */
+
+static void frame_refused(const char *line, int code, int nids)
+{
+	tg_frame_error err;
+	tg_msg m;
+
+	assert_int_equal(tg_frame_parse(line, strlen(line), false, &m, &err), TG_FRAME_ERROR);
+	assert_int_equal(err.code, code);
+	assert_int_equal(json_array_size(err.reply_ids), (size_t)nids);
+	json_decref(err.reply_ids);
+}
+
+static void test_frame(void **state)
+{
+	tg_frame_error err;
+	tg_msg m;
+	const char *ok = "{\"jsonrpc\":\"2.0\",\"id\":\"a\",\"method\":\"tools/call\"}";
+
+	(void)state;
+	assert_int_equal(tg_frame_parse(ok, strlen(ok), false, &m, &err), TG_FRAME_OK);
+	assert_int_equal(m.kind, TG_MSG_REQUEST);
+	assert_string_equal(m.method, "tools/call");
+	assert_string_equal(m.idkey, "\"a\"");
+	tg_msg_free(&m);
+	assert_int_equal(tg_frame_parse(" \t\r", 3, false, &m, &err), TG_FRAME_BLANK);
+
+	frame_refused("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"a\",\"method\":\"b\"}",
+		      TG_RPC_INVALID_REQUEST, 1);
+	frame_refused("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"x\",\"params\":{\"a\":1,\"a\":2}}",
+		      TG_RPC_INVALID_REQUEST, 1);
+	frame_refused("[{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"},"
+		      "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"ping\"},"
+		      "{\"jsonrpc\":\"2.0\",\"id\":3,\"result\":{}}]",
+		      TG_RPC_INVALID_REQUEST, 2);
+	frame_refused("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":", TG_RPC_PARSE_ERROR, 0);
+	frame_refused("\x01\x02\xff\xfe junk", TG_RPC_PARSE_ERROR, 0);
+	frame_refused("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"\xc0\xaf\"}", TG_RPC_PARSE_ERROR,
+		      0);
+	frame_refused("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":7}", TG_RPC_INVALID_REQUEST, 1);
+	frame_refused("{\"jsonrpc\":\"2.0\",\"id\":1.5,\"method\":\"ping\"}", TG_RPC_INVALID_REQUEST,
+		      0);
+	frame_refused("{\"jsonrpc\":\"2.0\",\"id\":null,\"method\":\"ping\"}",
+		      TG_RPC_INVALID_REQUEST, 0);
+	frame_refused("{\"id\":4,\"method\":\"ping\"}", TG_RPC_INVALID_REQUEST, 1);
+	frame_refused("{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"ping\"} {}", TG_RPC_PARSE_ERROR,
+		      0);
+	frame_refused("{\"jsonrpc\":\"2.0\",\"id\":4,\"result\":1,\"error\":{}}",
+		      TG_RPC_INVALID_REQUEST, 0);
+	frame_refused("{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"x\",\"params\":3}",
+		      TG_RPC_INVALID_REQUEST, 1);
+	frame_refused("\"just a string\"", TG_RPC_PARSE_ERROR, 0);
+	{
+		/* A NUL byte inside the line. */
+		const char nul[] = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"p\0ng\"}";
+
+		assert_int_equal(tg_frame_parse(nul, sizeof nul - 1, false, &m, &err),
+				 TG_FRAME_ERROR);
+		assert_int_equal(err.code, TG_RPC_PARSE_ERROR);
+		json_decref(err.reply_ids);
+	}
+	/* An integer past int64: refused from a client, routed from a server. */
+	{
+		const char big[] = "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"n\":99999999999999999999}}";
+
+		assert_int_equal(tg_frame_parse(big, strlen(big), false, &m, &err), TG_FRAME_ERROR);
+		json_decref(err.reply_ids);
+		assert_int_equal(tg_frame_parse(big, strlen(big), true, &m, &err), TG_FRAME_OK);
+		assert_true(m.lossy);
+		tg_msg_free(&m);
+	}
+}
+
+/* ---- identity ----------------------------------------------------------- */
+
+static void test_identity_values(void **state)
+{
+	tg_identity id;
+	char err[256];
+	json_t *v;
+
+	(void)state;
+	v = tg_identity_value("42");
+	assert_true(json_is_integer(v) && json_integer_value(v) == 42);
+	json_decref(v);
+	v = tg_identity_value("-7");
+	assert_true(json_is_integer(v) && json_integer_value(v) == -7);
+	json_decref(v);
+	v = tg_identity_value("007");
+	assert_true(json_is_string(v));
+	json_decref(v);
+	v = tg_identity_value("99999999999999999999");
+	assert_true(json_is_string(v));
+	json_decref(v);
+	v = tg_identity_value("true");
+	assert_true(json_is_true(v));
+	json_decref(v);
+	v = tg_identity_value("prod");
+	assert_string_equal(json_string_value(v), "prod");
+	json_decref(v);
+
+	tg_identity_init(&id);
+	assert_int_equal(tg_identity_option(&id, "context", "env.region=eu", err, sizeof err), 0);
+	assert_string_equal(json_string_value(json_object_get(
+				    json_object_get(id.context, "env"), "region")),
+			    "eu");
+	assert_int_equal(tg_identity_option(&id, "attr", "principal.level=3", err, sizeof err), 0);
+	assert_int_equal(json_integer_value(json_object_get(id.principal, "level")), 3);
+	assert_int_equal(tg_identity_option(&id, "attr", "tenant=acme", err, sizeof err), -1);
+	assert_int_equal(tg_identity_option(&id, "attr", "principal.id=x", err, sizeof err), -1);
+	assert_int_equal(tg_identity_option(&id, "context", "novalue", err, sizeof err), -1);
+	assert_int_equal(tg_identity_option(&id, "context", "a..b=1", err, sizeof err), -1);
+	assert_int_equal(tg_identity_option(&id, "token-claim", "scopes=x", err, sizeof err), -1);
+	assert_int_equal(tg_identity_option(&id, "scope", "tools:read", err, sizeof err), 0);
+	assert_int_equal(tg_identity_option(&id, "client-id", "desk", err, sizeof err), 0);
+	assert_string_equal(json_string_value(json_object_get(id.token, "client_id")), "desk");
+	assert_int_equal(json_array_size(json_object_get(id.token, "scopes")), 1);
+	assert_int_equal(tg_identity_load_file(&id, "/nonexistent/identity.json", err, sizeof err),
+			 -1);
+	tg_identity_free(&id);
+}
+
+/* ---- authorization ------------------------------------------------------ */
+
+static void test_allowed_forwarded_unchanged(void **state)
+{
+	fixture *f = *state;
+	/* Odd spacing and key order: the bytes must pass exactly. */
+	const char *call = "{ \"id\" : 5, \"jsonrpc\":\"2.0\",\"method\":\"tools/call\","
+			   "\"params\":{\"name\":\"echo\",\"arguments\":{\"message\":\"hi\"}} }";
+
+	list_tools(f);
+	client(f, call);
+	expect_exact(&f->px.to_server, call);
+	expect_empty(&f->px.to_client);
+	/* The server's answer goes back unchanged. */
+	server(f, "{\"jsonrpc\":\"2.0\",\"id\":5,\"result\":{\"content\":[]}}");
+	expect_exact(&f->px.to_client, "{\"jsonrpc\":\"2.0\",\"id\":5,\"result\":{\"content\":[]}}");
+	/* A second answer to the same id is dropped. */
+	server(f, "{\"jsonrpc\":\"2.0\",\"id\":5,\"result\":{\"content\":[]}}");
+	expect_empty(&f->px.to_client);
+	fflush(f->audit);
+	assert_non_null(strstr(f->audit_buf, "\"target\":\"echo\",\"decision\":\"allow\""));
+}
+
+static void test_denied_never_forwarded(void **state)
+{
+	fixture *f = *state;
+
+	list_tools(f);
+	client(f, "{\"jsonrpc\":\"2.0\",\"id\":6,\"method\":\"tools/call\","
+		  "\"params\":{\"name\":\"rm\",\"arguments\":{}}}");
+	expect_empty(&f->px.to_server);
+	expect_error(&f->px.to_client, 6, TG_RPC_DENIED, "no-rm");
+	/* Annotations from the listing: write is not read-only. */
+	client(f, "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"tools/call\","
+		  "\"params\":{\"name\":\"write\"}}");
+	expect_empty(&f->px.to_server);
+	expect_error(&f->px.to_client, 7, TG_RPC_DENIED, NULL);
+	/* Argument constraints: sum has default annotations (not read-only). */
+	client(f, "{\"jsonrpc\":\"2.0\",\"id\":8,\"method\":\"tools/call\","
+		  "\"params\":{\"name\":\"sum\",\"arguments\":{\"a\":50}}}");
+	expect_empty(&f->px.to_server);
+	expect_error(&f->px.to_client, 8, TG_RPC_DENIED, NULL);
+	client(f, "{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"tools/call\","
+		  "\"params\":{\"name\":\"sum\",\"arguments\":{\"a\":5}}}");
+	json_decref(take_json(&f->px.to_server));
+	/* Other methods by name: not allowed by this policy. */
+	client(f, "{\"jsonrpc\":\"2.0\",\"id\":10,\"method\":\"logging/setLevel\","
+		  "\"params\":{\"level\":\"debug\"}}");
+	expect_empty(&f->px.to_server);
+	expect_error(&f->px.to_client, 10, TG_RPC_DENIED, NULL);
+	assert_int_equal(f->px.stats.denied, 3 + 1);
+}
+
+static void test_clock(void **state)
+{
+	fixture *f = *state;
+
+	list_tools(f);
+	f->px.fixed_time = 2100000000;
+	client(f, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\","
+		  "\"params\":{\"name\":\"echo\"}}");
+	expect_empty(&f->px.to_server);
+	expect_error(&f->px.to_client, 1, TG_RPC_DENIED, "late");
+}
+
+static void test_invalid_requests(void **state)
+{
+	fixture *f = *state;
+
+	list_tools(f);
+	/* A traversal URI, a missing name, arguments that are not an object,
+	 * a bad completion ref: answered -32602, never forwarded. */
+	client(f, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"resources/read\","
+		  "\"params\":{\"uri\":\"file:///docs/../etc/passwd\"}}");
+	expect_error(&f->px.to_client, 1, TG_RPC_INVALID_PARAMS, NULL);
+	client(f, "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/call\",\"params\":{}}");
+	expect_error(&f->px.to_client, 2, TG_RPC_INVALID_PARAMS, NULL);
+	client(f, "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"tools/call\","
+		  "\"params\":{\"name\":\"echo\",\"arguments\":[1]}}");
+	expect_error(&f->px.to_client, 3, TG_RPC_INVALID_PARAMS, NULL);
+	client(f, "{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"completion/complete\","
+		  "\"params\":{\"ref\":{\"type\":\"ref/other\"}}}");
+	expect_error(&f->px.to_client, 4, TG_RPC_INVALID_PARAMS, NULL);
+	/* Framing errors with an id are answered too. */
+	client(f, "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"tools/call\","
+		  "\"params\":{\"name\":\"echo\",\"name\":\"rm\"}}");
+	expect_error(&f->px.to_client, 5, TG_RPC_INVALID_REQUEST, NULL);
+	client(f, "[{\"jsonrpc\":\"2.0\",\"id\":6,\"method\":\"ping\"}]");
+	expect_error(&f->px.to_client, 6, TG_RPC_INVALID_REQUEST, NULL);
+	client(f, "\xde\xad\xbe\xef");
+	tg_proxy_client_oversized(&f->px);
+	expect_empty(&f->px.to_client);
+	expect_empty(&f->px.to_server);
+	/* A request id in flight cannot be reused. */
+	client(f, "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"ping\"}");
+	json_decref(take_json(&f->px.to_server));
+	client(f, "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"tools/call\","
+		  "\"params\":{\"name\":\"echo\"}}");
+	expect_error(&f->px.to_client, 7, TG_RPC_INVALID_REQUEST, NULL);
+	/* An id-less tools/call is not a notification the server may see. */
+	client(f, "{\"jsonrpc\":\"2.0\",\"method\":\"tools/call\",\"params\":{\"name\":\"rm\"}}");
+	expect_empty(&f->px.to_server);
+	expect_empty(&f->px.to_client);
+}
+
+static void test_resources_prompts_completion(void **state)
+{
+	fixture *f = *state;
+	const char *read = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"resources/read\","
+			   "\"params\":{\"uri\":\"file:///docs/a.md\"}}";
+	const char *greet = "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"completion/complete\","
+			    "\"params\":{\"ref\":{\"type\":\"ref/prompt\",\"name\":\"greet\"},"
+			    "\"argument\":{\"name\":\"x\",\"value\":\"\"}}}";
+
+	client(f, read);
+	expect_exact(&f->px.to_server, read);
+	client(f, "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"resources/subscribe\","
+		  "\"params\":{\"uri\":\"file:///etc/passwd\"}}");
+	expect_error(&f->px.to_client, 2, TG_RPC_DENIED, NULL);
+	client(f, greet);
+	expect_exact(&f->px.to_server, greet);
+	client(f, "{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"completion/complete\","
+		  "\"params\":{\"ref\":{\"type\":\"ref/resource\",\"uri\":\"file:///x\"}}}");
+	expect_error(&f->px.to_client, 4, TG_RPC_DENIED, NULL);
+	client(f, "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"prompts/get\","
+		  "\"params\":{\"name\":\"other\"}}");
+	expect_error(&f->px.to_client, 5, TG_RPC_DENIED, NULL);
+}
+
+static void test_lifecycle_passes(void **state)
+{
+	fixture *f = *state;
+	const char *lines[] = {
+		"{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"initialize\",\"params\":{}}",
+		"{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}",
+		"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}",
+		"{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"server/discover\"}",
+		"{\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\",\"params\":{}}",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof lines / sizeof lines[0]; i++) {
+		client(f, lines[i]);
+		expect_exact(&f->px.to_server, lines[i]);
+	}
+	expect_empty(&f->px.to_client);
+}
+
+/* ---- filtering ---------------------------------------------------------- */
+
+static void test_tools_list_filtered(void **state)
+{
+	fixture *f = *state;
+	char line[1024];
+	json_t *v, *tools;
+
+	client(f, "{\"jsonrpc\":\"2.0\",\"id\":\"L\",\"method\":\"tools/list\"}");
+	json_decref(take_json(&f->px.to_server));
+	snprintf(line, sizeof line, tools_list_result, "\"L\"");
+	server(f, line);
+	v = take_json(&f->px.to_client);
+	tools = json_object_get(json_object_get(v, "result"), "tools");
+	/* echo (read-only), sum (args UNKNOWN); not rm (denied), write, the
+	 * nameless entry or the number. */
+	assert_int_equal(json_array_size(tools), 2);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(tools, 0), "name")),
+			    "echo");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(tools, 1), "name")),
+			    "sum");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(v, "result"),
+							      "nextCursor")),
+			    "page2");
+	assert_string_equal(json_string_value(json_object_get(v, "id")), "L");
+	json_decref(v);
+	assert_int_equal(f->px.stats.filtered, 4);
+}
+
+static void test_resources_prompts_filtered(void **state)
+{
+	fixture *f = *state;
+	json_t *v;
+
+	client(f, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"resources/list\"}");
+	client(f, "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"prompts/list\"}");
+	client(f, "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"resources/templates/list\"}");
+	discard(&f->px.to_server);
+	expect_error(&f->px.to_client, 3, TG_RPC_DENIED, NULL);
+	server(f, "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"resources\":["
+		  "{\"uri\":\"file:///docs/a\",\"name\":\"a\"},{\"uri\":\"file:///etc/b\"},"
+		  "{\"uri\":\"file:///docs/../etc/c\"}]}}");
+	v = take_json(&f->px.to_client);
+	assert_int_equal(json_array_size(json_object_get(json_object_get(v, "result"),
+							 "resources")),
+			 1);
+	json_decref(v);
+	server(f, "{\"jsonrpc\":\"2.0\",\"id\":2,\"result\":{\"prompts\":["
+		  "{\"name\":\"greet\"},{\"name\":\"other\"}]}}");
+	v = take_json(&f->px.to_client);
+	assert_int_equal(json_array_size(json_object_get(json_object_get(v, "result"),
+							 "prompts")),
+			 1);
+	json_decref(v);
+}
+
+static void test_list_error_passes(void **state)
+{
+	fixture *f = *state;
+	const char *e = "{\"jsonrpc\":\"2.0\",\"id\":1,\"error\":{\"code\":-32601,\"message\":\"x\"}}";
+
+	client(f, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"prompts/list\"}");
+	discard(&f->px.to_server);
+	server(f, e);
+	expect_exact(&f->px.to_client, e);
+}
+
+/* ---- the proxy's own tools/list ----------------------------------------- */
+
+static void test_fetch_for_unlisted_tool(void **state)
+{
+	fixture *f = *state;
+	const char *call = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\","
+			   "\"params\":{\"name\":\"sum\",\"arguments\":{\"a\":2}}}";
+	const char *after = "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"ping\"}";
+	char line[1024];
+	json_t *v;
+
+	client(f, call);
+	client(f, after);	/* the rest of the same read */
+	assert_false(tg_proxy_accepts_client(&f->px));
+	v = take_json(&f->px.to_server);
+	assert_string_equal(json_string_value(json_object_get(v, "method")), "tools/list");
+	assert_string_equal(json_string_value(json_object_get(v, "id")), "toolgate-proxy-1");
+	json_decref(v);
+	expect_empty(&f->px.to_client);
+	/* A first page without the tool: the proxy asks for the next one. */
+	server(f, "{\"jsonrpc\":\"2.0\",\"id\":\"toolgate-proxy-1\",\"result\":{\"tools\":"
+		  "[{\"name\":\"echo\"}],\"nextCursor\":\"c2\"}}");
+	v = take_json(&f->px.to_server);
+	assert_string_equal(json_string_value(json_object_get(
+				    json_object_get(v, "params"), "cursor")),
+			    "c2");
+	json_decref(v);
+	/* The second page has it: the call is decided and forwarded, then
+	 * the held ping; the proxy's listing never reaches the client. */
+	snprintf(line, sizeof line, tools_list_result, "\"toolgate-proxy-2\"");
+	server(f, line);
+	{
+		char *got = take(&f->px.to_server);
+		char want[512];
+
+		snprintf(want, sizeof want, "%s\n%s\n", call, after);
+		assert_string_equal(got, want);
+		free(got);
+	}
+	expect_empty(&f->px.to_client);
+	assert_true(tg_proxy_accepts_client(&f->px));
+}
+
+static void test_fetch_unlisted_refused(void **state)
+{
+	fixture *f = *state;
+
+	client(f, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\","
+		  "\"params\":{\"name\":\"ghost\"}}");
+	discard(&f->px.to_server);
+	server(f, "{\"jsonrpc\":\"2.0\",\"id\":\"toolgate-proxy-1\",\"result\":{\"tools\":[]}}");
+	expect_empty(&f->px.to_server);
+	expect_error(&f->px.to_client, 1, TG_RPC_DENIED, NULL);
+
+	/* The listing fails: refused as well. */
+	client(f, "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/call\","
+		  "\"params\":{\"name\":\"ghost\"}}");
+	discard(&f->px.to_server);
+	server(f, "{\"jsonrpc\":\"2.0\",\"id\":\"toolgate-proxy-2\",\"error\":"
+		  "{\"code\":-32601,\"message\":\"no tools\"}}");
+	expect_error(&f->px.to_client, 2, TG_RPC_UNAVAILABLE, NULL);
+
+	/* No answer in time: refused; a late answer is dropped. */
+	client(f, "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"tools/call\","
+		  "\"params\":{\"name\":\"ghost\"}}");
+	discard(&f->px.to_server);
+	tg_proxy_tick(&f->px, f->px.fetch_deadline_ms + 1);
+	expect_error(&f->px.to_client, 3, TG_RPC_UNAVAILABLE, NULL);
+	server(f, "{\"jsonrpc\":\"2.0\",\"id\":\"toolgate-proxy-3\",\"result\":{\"tools\":[]}}");
+	expect_empty(&f->px.to_client);
+	expect_empty(&f->px.to_server);
+}
+
+static void test_list_changed_clears(void **state)
+{
+	fixture *f = *state;
+	const char *n = "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/tools/list_changed\"}";
+	json_t *v;
+
+	list_tools(f);
+	assert_non_null(tg_tools_get(&f->px.tools, "echo", 4));
+	server(f, n);
+	expect_exact(&f->px.to_client, n);
+	assert_null(tg_tools_get(&f->px.tools, "echo", 4));
+	client(f, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\","
+		  "\"params\":{\"name\":\"echo\"}}");
+	v = take_json(&f->px.to_server);
+	assert_string_equal(json_string_value(json_object_get(v, "method")), "tools/list");
+	json_decref(v);
+}
+
+/* ---- ids, server requests, the server going away ------------------------ */
+
+static void test_server_requests_and_responses(void **state)
+{
+	fixture *f = *state;
+	const char *req = "{\"jsonrpc\":\"2.0\",\"id\":\"s1\",\"method\":\"roots/list\"}";
+	const char *resp = "{\"jsonrpc\":\"2.0\",\"id\":\"s1\",\"result\":{\"roots\":[]}}";
+
+	server(f, req);
+	expect_exact(&f->px.to_client, req);
+	client(f, resp);
+	expect_exact(&f->px.to_server, resp);
+	/* Answered already, or never asked: dropped. */
+	client(f, resp);
+	client(f, "{\"jsonrpc\":\"2.0\",\"id\":99,\"result\":{}}");
+	expect_empty(&f->px.to_server);
+	/* Junk from the server never reaches the client. */
+	server(f, "not json");
+	server(f, "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{},\"result\":{}}");
+	expect_empty(&f->px.to_client);
+	/* But a request waiting for that answer is told, not left hanging. */
+	client(f, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}");
+	discard(&f->px.to_server);
+	server(f, "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"a\":1,\"a\":2}}");
+	expect_error(&f->px.to_client, 1, TG_RPC_UNAVAILABLE, NULL);
+	server(f, "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{}}");
+	expect_empty(&f->px.to_client);
+}
+
+static void test_server_gone_all_answered(void **state)
+{
+	fixture *f = *state;
+	char *out, *p;
+	int n = 0;
+
+	client(f, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}");
+	client(f, "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/call\","
+		  "\"params\":{\"name\":\"ghost\"}}");
+	client(f, "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"ping\"}");
+	discard(&f->px.to_server);
+	tg_proxy_server_gone(&f->px, "exited with status 1");
+	out = take(&f->px.to_client);
+	for (p = out; (p = strstr(p, "\"code\":-32003")) != NULL; p++)
+		n++;
+	assert_int_equal(n, 3);
+	free(out);
+	expect_empty(&f->px.to_server);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_lines),
+		cmocka_unit_test(test_frame),
+		cmocka_unit_test(test_identity_values),
+		cmocka_unit_test_setup_teardown(test_allowed_forwarded_unchanged, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_denied_never_forwarded, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_clock, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_invalid_requests, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_resources_prompts_completion, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lifecycle_passes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tools_list_filtered, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_resources_prompts_filtered, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_list_error_passes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fetch_for_unlisted_tool, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fetch_unlisted_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_list_changed_clears, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_server_requests_and_responses, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_server_gone_all_answered, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
