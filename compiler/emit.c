@@ -100,6 +100,8 @@ struct tg_emit {
 
 	ix_rec *ix;
 	size_t nix, cap_ix;
+	uint32_t *ix_hash;	/* open addressing over ix: entry index + 1 */
+	size_t nix_hash;
 };
 
 #if defined(__GNUC__)
@@ -185,6 +187,7 @@ void tg_emit_free(tg_emit *e)
 	for (size_t i = 0; i < e->nix; i++)
 		free(e->ix[i].post.v);
 	free(e->ix);
+	free(e->ix_hash);
 	free(e);
 }
 
@@ -644,18 +647,48 @@ int tg_emit_rule_end(tg_emit *e)
 
 /* ---- finish ------------------------------------------------------------------ */
 
+static uint32_t ix_slot_hash(unsigned cls, unsigned kind, uint32_t key)
+{
+	return (key * 2654435761u) ^ (cls << 24) ^ (kind << 28);
+}
+
+static int ix_rehash(tg_emit *e, size_t nb)
+{
+	uint32_t *t = calloc(nb, sizeof *t);
+	if (!t)
+		return fail(e, "out of memory");
+	for (size_t i = 0; i < e->nix; i++) {
+		uint32_t h = ix_slot_hash(e->ix[i].cls, e->ix[i].kind, e->ix[i].key) & (uint32_t)(nb - 1);
+		while (t[h])
+			h = (h + 1) & (uint32_t)(nb - 1);
+		t[h] = (uint32_t)i + 1;
+	}
+	free(e->ix_hash);
+	e->ix_hash = t;
+	e->nix_hash = nb;
+	return 0;
+}
+
+/* Adds rule to the postings of (cls, kind, key). Entries are found through
+ * a hash table (a policy of 10,000 tool rules has 10,000 exact keys); they
+ * stay in first-use order, which is what makes the output deterministic. */
 static int ix_add(tg_emit *e, unsigned cls, unsigned kind, const char *key, size_t klen,
 		  uint32_t rule)
 {
 	uint32_t k = tg_emit_string(e, key, klen);
 	if (k == TG_FMT_NONE)
 		return -1;
-	/* Few distinct keys per policy relative to rules; a linear scan from
-	 * the end finds the hot recent entries first. */
-	size_t i;
-	for (i = e->nix; i-- > 0;)
-		if (e->ix[i].cls == cls && e->ix[i].kind == kind && e->ix[i].key == k)
+	if ((e->nix + 1) * 2 > e->nix_hash && ix_rehash(e, e->nix_hash ? e->nix_hash * 2 : 64))
+		return -1;
+	uint32_t mask = (uint32_t)e->nix_hash - 1, h = ix_slot_hash(cls, kind, k) & mask;
+	size_t i = SIZE_MAX;
+	for (; e->ix_hash[h]; h = (h + 1) & mask) {
+		const ix_rec *x = &e->ix[e->ix_hash[h] - 1];
+		if (x->cls == cls && x->kind == kind && x->key == k) {
+			i = e->ix_hash[h] - 1;
 			break;
+		}
+	}
 	if (i == SIZE_MAX) {
 		if (GROW(e, e->ix, e->cap_ix, e->nix + 1))
 			return -1;
@@ -664,6 +697,7 @@ static int ix_add(tg_emit *e, unsigned cls, unsigned kind, const char *key, size
 		e->ix[i].cls = (uint8_t)cls;
 		e->ix[i].kind = (uint8_t)kind;
 		e->ix[i].key = k;
+		e->ix_hash[h] = (uint32_t)i + 1;
 	}
 	u32vec *p = &e->ix[i].post;
 	if (p->n && p->v[p->n - 1] == rule)

@@ -47,6 +47,7 @@ static void deny_init(tg_decision *d)
 	d->invalid = false;
 	d->nerrors = 0;
 	d->truncated = false;
+	d->instructions = 0;
 }
 
 static tg_status eval(const tg_policy *p, const tg_request *req, tg_decision *d, tg_trace_fn fn,
@@ -76,15 +77,23 @@ static tg_status eval(const tg_policy *p, const tg_request *req, tg_decision *d,
 		tg_rule_view r = tg_pol_rule(l, ri);
 		bool deny = r.effect == TG_BC_DENY;
 		tg_trace_event ev;
-		memset(&ev, 0, sizeof ev);
-		ev.rule_index = ri;
-		ev.rule_id = tg_pol_cstr(l, r.id);
-		ev.effect = deny ? TG_DENY : TG_ALLOW;
-		ev.line = r.line;
+		if (fn) {
+			/* Only a trace reads the event's identity fields. */
+			memset(&ev, 0, sizeof ev);
+			ev.rule_index = ri;
+			ev.rule_id = tg_pol_cstr(l, r.id);
+			ev.effect = deny ? TG_DENY : TG_ALLOW;
+			ev.line = r.line;
+		}
+		ev.condition = TG_COND_NOT_EVALUATED;
+		ev.message = NULL;
+		ev.applied = false;
 
 		int subj = tg_subject_match(&vm, &r);
 		ev.subject_matched = subj == TG_SUBJ_YES || (subj == TG_SUBJ_NO_CLIENT && deny);
-		ev.action_matched = tg_action_match(&vm, &r);
+		/* Glob matching is the costly half: skip it when the subject
+		 * already ruled the rule out, unless a trace wants to see it. */
+		ev.action_matched = (ev.subject_matched || fn) && tg_action_match(&vm, &r);
 		if (ev.subject_matched && ev.action_matched) {
 			if (subj == TG_SUBJ_NO_CLIENT) {
 				ev.condition = TG_COND_ERROR;
@@ -129,6 +138,7 @@ static tg_status eval(const tg_policy *p, const tg_request *req, tg_decision *d,
 		d->effect = l->default_allow ? TG_ALLOW : TG_DENY;
 	}
 	d->truncated = d->nerrors > TG_DECISION_MAX_ERRORS;
+	d->instructions = vm.insns;
 	return TG_OK;
 }
 

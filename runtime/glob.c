@@ -10,8 +10,9 @@
  * a token starts, simulated with two bitsets while the subject is read one
  * code point at a time. A star state loops on itself and has an
  * epsilon edge past its token; the `**` inside slash-star-star-slash has a second
- * epsilon edge past the following `/`. Epsilon edges only go forward, so
- * one ascending sweep computes the closure. Each step costs O(pattern), the
+ * epsilon edge past the following `/`, taken only on entering it.
+ * Epsilon edges only go forward, so one ascending sweep computes the
+ * closure. Each step costs O(pattern), the
  * whole match O(pattern x subject); there is no backtracking, so no input
  * makes it exponential. The state is fixed (two bitsets of TG_FMT_GLOB_MAX
  * + 1 bits) and lives on the caller's stack: matching never allocates.
@@ -99,9 +100,24 @@ static void closure(uint64_t *b, const unsigned char *g, size_t glen, size_t fro
 		tok t = token_at(g, glen, from + i);
 		if (t.kind == TOK_STAR || t.kind == TOK_DSTAR || t.kind == TOK_DSTAR_SLASH)
 			set(b, i + t.len);
-		if (t.kind == TOK_DSTAR_SLASH)
-			set(b, i + t.len + 1);
 	}
+}
+
+/*
+ * The second epsilon edge of slash-star-star-slash: from the `**` state
+ * straight past the following `/`, so the whole matches a single `/`. It
+ * is taken only on entering the state (right after the first `/`, or at the
+ * start), never after the stars consumed something: `a/` `**` `/b` must not
+ * match `a/xb`. Position k is an offset from `from`.
+ */
+static void skip_dstar_slash(uint64_t *b, const unsigned char *g, size_t glen, size_t from,
+			     size_t k)
+{
+	if (from + k >= glen)
+		return;
+	tok t = token_at(g, glen, from + k);
+	if (t.kind == TOK_DSTAR_SLASH)
+		set(b, k + t.len + 1);
 }
 
 bool tg_glob_match_from(const char *glob, size_t glen, size_t from, const char *subj, size_t slen)
@@ -115,6 +131,7 @@ bool tg_glob_match_from(const char *glob, size_t glen, size_t from, const char *
 	size_t n = glen - from;
 	memset(cur, 0, sizeof cur);
 	set(cur, 0);
+	skip_dstar_slash(cur, g, glen, from, 0);
 	closure(cur, g, glen, from);
 	for (size_t j = 0; j < slen;) {
 		size_t cl = cp_len(s + j, slen - j);
@@ -132,6 +149,7 @@ bool tg_glob_match_from(const char *glob, size_t glen, size_t from, const char *
 				case TOK_LIT:
 					if (t.litlen == cl && memcmp(g + t.lit, s + j, cl) == 0) {
 						set(nxt, i + t.len);
+						skip_dstar_slash(nxt, g, glen, from, i + t.len);
 						any = true;
 					}
 					break;
@@ -171,7 +189,10 @@ bool tg_pattern_match(const tg_layout *l, uint32_t pat, const char *s, size_t sl
 	if (slen < pre.len || memcmp(s, pre.ptr, pre.len) != 0)
 		return false;
 	tg_str glob = tg_pol_str(l, tg_rd32(p));
-	return tg_glob_match_from(glob.ptr, glob.len, tg_rd32(p + 8), s + pre.len, slen - pre.len);
+	uint32_t rest = tg_rd32(p + 8);
+	if (l->pat_simple && l->pat_simple[pat] != TG_GLOB_NFA)
+		return tg_glob_simple_match(glob.ptr + rest, glob.len - rest, s + pre.len, slen - pre.len);
+	return tg_glob_match_from(glob.ptr, glob.len, rest, s + pre.len, slen - pre.len);
 }
 
 /*

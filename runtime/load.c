@@ -25,7 +25,7 @@ int32_t tg_role_find(const tg_layout *l, const char *s, size_t len)
 		if (e == 0)
 			return -1;
 		tg_str name = tg_pol_str(l, tg_rd32(l->roles + (size_t)(e - 1) * 4));
-		if (name.len == len && memcmp(name.ptr, s, len) == 0)
+		if (name.len == len && (len == 0 || memcmp(name.ptr, s, len) == 0))
 			return (int32_t)(e - 1);
 	}
 	return -1;
@@ -57,8 +57,85 @@ static tg_status build_slots(tg_policy *p)
 	return TG_OK;
 }
 
+/* Chooses each pattern's matcher and its pair prefilter (glob_simple.c),
+ * so the interpreter never re-derives them per request. */
+static tg_status build_patterns(tg_policy *p)
+{
+	tg_layout *l = &p->l;
+	p->pat_simple = calloc(l->npats ? l->npats : 1, 1);
+	p->pat_pairs = calloc(l->npats ? l->npats : 1, sizeof *p->pat_pairs);
+	if (!p->pat_simple || !p->pat_pairs)
+		return TG_ENOMEM;
+	for (uint32_t i = 0; i < l->npats; i++) {
+		const unsigned char *e = l->pats + (size_t)i * TG_FMT_PATTERN_SIZE;
+		tg_str g = tg_pol_str(l, tg_rd32(e));
+		uint32_t rest = tg_rd32(e + 8);
+		if (tg_rd32(e + 12) & TG_PAT_EXACT)
+			continue;
+		int kind = tg_glob_simple_kind(g.ptr, g.len, rest);
+		p->pat_simple[i] = (uint8_t)kind;
+		p->pat_pairs[i] = tg_glob_required_pairs(g.ptr, g.len, rest, kind);
+	}
+	l->pat_simple = p->pat_simple;
+	l->pat_pairs = p->pat_pairs;
+	return TG_OK;
+}
+
+/*
+ * Resolves what every lookup of a class would otherwise recompute: the
+ * ALL and every-method postings, merged into one list per class, and which
+ * PREFIX key lengths exist, so tg_cands_init probes only the exact target
+ * and the prefix lengths some key has.
+ */
+static tg_status build_index_cache(tg_policy *p)
+{
+	tg_layout *l = &p->l;
+	uint32_t af[TG_CLASS_OTHER + 1] = { 0 }, an[TG_CLASS_OTHER + 1] = { 0 }, ef = 0, en = 0;
+	size_t total = 0;
+
+	if (!tg_index_find(l, TG_CLASS_EVERY, TG_INDEX_ALL, "", 0, &ef, &en))
+		en = 0;
+	for (unsigned c = 0; c <= TG_CLASS_OTHER; c++) {
+		if (c == TG_CLASS_OTHER ||
+		    !tg_index_find(l, c, TG_INDEX_ALL, "", 0, &af[c], &an[c]))
+			an[c] = 0;
+		total += (size_t)an[c] + en;
+	}
+	p->static_post = malloc(total ? total * 4 : 1);
+	if (!p->static_post)
+		return TG_ENOMEM;
+	unsigned char *out = p->static_post;
+	for (unsigned c = 0; c <= TG_CLASS_OTHER; c++) {
+		uint32_t i = 0, j = 0, n = 0;
+		while (i < an[c] || j < en) {
+			uint32_t a = i < an[c] ? tg_pol_ref(l, af[c] + i) : UINT32_MAX;
+			uint32_t b = j < en ? tg_pol_ref(l, ef + j) : UINT32_MAX;
+			uint32_t v = a < b ? a : b;
+			i += a == v;
+			j += b == v;
+			tg_wr32(out + (size_t)n * 4, v);
+			n++;
+		}
+		l->cls_static[c] = out;
+		l->cls_nstatic[c] = n;
+		out += (size_t)n * 4;
+	}
+	for (uint32_t e = 0; e < l->ix_nentries; e++) {
+		const unsigned char *ent = l->ix_entries + (size_t)e * TG_FMT_INDEX_ENTRY_SIZE;
+		size_t klen = tg_pol_str(l, tg_rd32(ent + 4)).len;
+		if (ent[0] <= TG_CLASS_OTHER && ent[1] == TG_INDEX_PREFIX_KEY && klen >= 1 &&
+		    klen <= TG_INDEX_PREFIX)
+			l->cls_prefix_lens[ent[0]] |= (uint8_t)(1u << klen);
+	}
+	l->ix_cached = true;
+	return TG_OK;
+}
+
 static void release(tg_policy *p)
 {
+	free(p->static_post);
+	free(p->pat_simple);
+	free(p->pat_pairs);
 	free(p->slot_info);
 	free(p->components);
 	free(p->buf);
@@ -94,7 +171,8 @@ tg_status tg_policy_load(const void *bytes, size_t len, tg_policy **out, tg_load
 	}
 	memcpy(p->buf, bytes, len);
 	st = tg_verify(p->buf, len, &p->l, err);
-	if (st == TG_OK && (st = build_slots(p)) != TG_OK)
+	if (st == TG_OK && ((st = build_slots(p)) != TG_OK || (st = build_patterns(p)) != TG_OK ||
+			     (st = build_index_cache(p)) != TG_OK))
 		load_fail(err, st, "out of memory");
 	if (st != TG_OK) {
 		release(p);

@@ -5,6 +5,7 @@
  * The index (format.h) maps (method class, target) to sorted posting lists
  * of rule indices: the exact target, the target's first 1..TG_INDEX_PREFIX
  * bytes as glob-prefix keys, the class's ALL list and the every-method list.
+ * load.c resolves the two target-independent lists of each class once.
  * tg_cands merges those few lists on the fly, smallest rule index first, so
  * rules are visited in source order - which deny-overrides and
  * first-applicable-rule semantics need - without scanning every rule and
@@ -15,13 +16,14 @@
 
 #include <string.h>
 
-static bool index_find(const tg_layout *l, unsigned cls, unsigned kind, const char *key,
-		       size_t klen, uint32_t *first, uint32_t *n)
+/* The entry for (cls, kind, key) given its hash; see tg_index_find. */
+static bool find_hashed(const tg_layout *l, uint32_t h, unsigned cls, unsigned kind,
+			const char *key, size_t klen, uint32_t *first, uint32_t *n)
 {
 	if (l->ix_nentries == 0)
 		return false;
 	uint32_t mask = l->ix_nbuckets - 1;
-	uint32_t h = tg_fmt_index_hash(cls, kind, key, klen) & mask;
+	h &= mask;
 	for (uint32_t probe = 0; probe < l->ix_nbuckets; probe++, h = (h + 1) & mask) {
 		uint32_t e = tg_rd32(l->ix_buckets + (size_t)h * 4);
 		if (e == 0)
@@ -39,30 +41,58 @@ static bool index_find(const tg_layout *l, unsigned cls, unsigned kind, const ch
 	return false;
 }
 
-static void add(tg_cands *c, unsigned cls, unsigned kind, const char *key, size_t klen)
+bool tg_index_find(const tg_layout *l, unsigned cls, unsigned kind, const char *key, size_t klen,
+		   uint32_t *first, uint32_t *n)
 {
-	uint32_t first, n;
-	if (c->nlists < TG_CANDS_MAX_LISTS && index_find(c->l, cls, kind, key, klen, &first, &n)) {
-		c->first[c->nlists] = first;
+	return find_hashed(l, tg_fmt_index_hash(cls, kind, key, klen), cls, kind, key, klen, first,
+			   n);
+}
+
+static void add_list(tg_cands *c, const unsigned char *post, uint32_t n)
+{
+	if (n && c->nlists < TG_CANDS_MAX_LISTS) {
+		c->post[c->nlists] = post;
 		c->n[c->nlists] = n;
 		c->pos[c->nlists] = 0;
 		c->nlists++;
 	}
 }
 
+static void add(tg_cands *c, const tg_layout *l, uint32_t h, unsigned cls, unsigned kind,
+		const char *key, size_t klen)
+{
+	uint32_t first, n;
+	if (find_hashed(l, h, cls, kind, key, klen, &first, &n))
+		add_list(c, l->refs + (size_t)first * 4, n);
+}
+
 void tg_cands_init(tg_cands *c, const tg_layout *l, unsigned cls, const char *target, size_t tlen)
 {
-	c->l = l;
 	c->nlists = 0;
 	c->last = -1;
 	if (cls == TG_CLASS_TOOL || cls == TG_CLASS_RESOURCE || cls == TG_CLASS_PROMPT) {
-		add(c, cls, TG_INDEX_EXACT, target, tlen);
-		for (size_t k = tlen < TG_INDEX_PREFIX ? tlen : TG_INDEX_PREFIX; k >= 1; k--)
-			add(c, cls, TG_INDEX_PREFIX_KEY, target, k);
+		add(c, l, tg_fmt_index_hash(cls, TG_INDEX_EXACT, target, tlen), cls, TG_INDEX_EXACT,
+		    target, tlen);
+		/* Prefix keys share their bytes: hash them incrementally, and
+		 * probe only the lengths some key has (all when uncached). */
+		unsigned lens = l->ix_cached ? l->cls_prefix_lens[cls] : 0xFFu;
+		size_t maxk = tlen < TG_INDEX_PREFIX ? tlen : TG_INDEX_PREFIX;
+		unsigned char ck[2] = { (unsigned char)cls, TG_INDEX_PREFIX_KEY };
+		uint32_t h = tg_fmt_hash_add(TG_FMT_HASH_INIT, ck, 2);
+		for (size_t k = 1; k <= maxk && (lens >> k); k++) {
+			h = tg_fmt_hash_add(h, target + k - 1, 1);
+			if (lens & (1u << k))
+				add(c, l, h, cls, TG_INDEX_PREFIX_KEY, target, k);
+		}
+	}
+	if (l->ix_cached) {
+		add_list(c, l->cls_static[cls], l->cls_nstatic[cls]);
+		return;
 	}
 	if (cls != TG_CLASS_OTHER)
-		add(c, cls, TG_INDEX_ALL, "", 0);
-	add(c, TG_CLASS_EVERY, TG_INDEX_ALL, "", 0);
+		add(c, l, tg_fmt_index_hash(cls, TG_INDEX_ALL, "", 0), cls, TG_INDEX_ALL, "", 0);
+	add(c, l, tg_fmt_index_hash(TG_CLASS_EVERY, TG_INDEX_ALL, "", 0), TG_CLASS_EVERY,
+	    TG_INDEX_ALL, "", 0);
 }
 
 bool tg_cands_next(tg_cands *c, uint32_t *rule)
@@ -73,7 +103,7 @@ bool tg_cands_next(tg_cands *c, uint32_t *rule)
 		for (int i = 0; i < c->nlists; i++) {
 			if (c->pos[i] >= c->n[i])
 				continue;
-			uint32_t v = tg_pol_ref(c->l, c->first[i] + c->pos[i]);
+			uint32_t v = tg_rd32(c->post[i] + (size_t)c->pos[i] * 4);
 			if (best < 0 || v < bv) {
 				best = i;
 				bv = v;
@@ -137,7 +167,30 @@ static bool any_pattern(const tg_layout *l, const tg_rule_view *r, const char *s
 	return false;
 }
 
-bool tg_action_match(const tg_vm *vm, const tg_rule_view *r)
+/* A target pattern matches the request's target. The pair prefilter
+ * (glob_simple.c) rejects most globs before their matcher runs. */
+static bool any_target(tg_vm *vm, const tg_rule_view *r)
+{
+	const tg_layout *l = vm->l;
+	const tg_request *q = vm->req;
+	for (uint32_t i = 0; i < r->pat_n; i++) {
+		uint32_t pat = tg_pol_ref(l, r->pat_first + i);
+		uint64_t need = l->pat_pairs ? l->pat_pairs[pat] : 0;
+		if (need) {
+			if (!vm->have_pairs) {
+				vm->target_pairs = tg_glob_pairs(q->target.ptr, q->target.len);
+				vm->have_pairs = true;
+			}
+			if (need & ~vm->target_pairs)
+				continue;
+		}
+		if (tg_pattern_match(l, pat, q->target.ptr, q->target.len))
+			return true;
+	}
+	return false;
+}
+
+bool tg_action_match(tg_vm *vm, const tg_rule_view *r)
 {
 	const tg_request *q = vm->req;
 	unsigned want;
@@ -155,5 +208,5 @@ bool tg_action_match(const tg_vm *vm, const tg_rule_view *r)
 	}
 	if (vm->cls != want)
 		return false;
-	return (r->flags & TG_RULE_ANY) || any_pattern(vm->l, r, q->target.ptr, q->target.len);
+	return (r->flags & TG_RULE_ANY) || any_target(vm, r);
 }

@@ -44,6 +44,20 @@ typedef struct tg_layout {
 	uint32_t ix_nbuckets, ix_nentries;
 	const unsigned char *code;
 	uint32_t code_len;
+	/* Not from the buffer: set by load.c after verification. Entry i is
+	 * pattern i's TG_GLOB_* matcher kind; NULL means the NFA for all. */
+	const uint8_t *pat_simple;
+	/* Not from the buffer either: pattern i's tg_glob_required_pairs, or
+	 * NULL (no prefilter). */
+	const uint64_t *pat_pairs;
+	/* And the index's per-class constants (load.c), when ix_cached: the
+	 * class's ALL postings merged with the every-method ones (REFS-style
+	 * little-endian u32 rule indices), and a bit mask of the PREFIX key
+	 * lengths present, bit k for length k. */
+	bool ix_cached;
+	const unsigned char *cls_static[TG_CLASS_OTHER + 1];
+	uint32_t cls_nstatic[TG_CLASS_OTHER + 1];
+	uint8_t cls_prefix_lens[TG_CLASS_OTHER + 1];
 } tg_layout;
 
 /*
@@ -60,6 +74,9 @@ struct tg_policy {
 	char hash[65], source_hash[65];
 	tg_slot_info *slot_info;	/* nslots entries */
 	tg_str *components;		/* backing for slot_info[].components */
+	uint8_t *pat_simple;		/* backing for l.pat_simple */
+	uint64_t *pat_pairs;		/* backing for l.pat_pairs */
+	unsigned char *static_post;	/* backing for l.cls_static */
 };
 
 /* A decoded rule record. */
@@ -119,6 +136,24 @@ static inline tg_rule_view tg_pol_rule(const tg_layout *l, uint32_t i)
  * TG_FMT_GLOB_MAX bytes (verified); longer input simply does not match. */
 bool tg_glob_match_from(const char *g, size_t glen, size_t from, const char *s, size_t slen);
 
+/* ---- glob_simple.c ------------------------------------------------------- */
+
+/* Which matcher a pattern takes: glob.c's NFA, or glob_simple.c's for
+ * star-only globs. */
+enum { TG_GLOB_NFA = 0, TG_GLOB_STARS };
+
+/* The kind for a glob whose first wildcard is at byte `from`. */
+int tg_glob_simple_kind(const char *g, size_t glen, size_t from);
+
+/* Whole-string match of s against the star-only tail t (t[0] is `*`) of a
+ * TG_GLOB_STARS glob. */
+bool tg_glob_simple_match(const char *t, size_t tn, const char *s, size_t sn);
+
+/* The set of hashed adjacent byte pairs of s, and the subset every
+ * subject of a glob of that kind must have (0 for the NFA kind). */
+uint64_t tg_glob_pairs(const char *s, size_t n);
+uint64_t tg_glob_required_pairs(const char *g, size_t glen, size_t from, int kind);
+
 /* s matches pattern i of the policy. */
 bool tg_pattern_match(const tg_layout *l, uint32_t pat, const char *s, size_t slen);
 
@@ -133,6 +168,12 @@ bool tg_utf8_valid(const char *s, size_t len);
 /* The resource-URI rule of DESIGN "Precise rules"; NULL when acceptable,
  * else a static reason. */
 const char *tg_uri_problem(const char *uri, size_t len);
+
+/* ---- match.c ---------------------------------------------------------- */
+
+/* The index entry for (cls, kind, key): its postings range in *first, *n. */
+bool tg_index_find(const tg_layout *l, unsigned cls, unsigned kind, const char *key, size_t klen,
+		   uint32_t *first, uint32_t *n);
 
 /* ---- roles ---------------------------------------------------------------- */
 

@@ -16,12 +16,10 @@ void tg_request_init(tg_request *req)
 		memset(req, 0, sizeof *req);
 }
 
-/* Well-formed UTF-8 (no overlongs, surrogates or code points past
- * U+10FFFF) without U+0000. */
-bool tg_utf8_valid(const char *str, size_t len)
+/* The general validator from byte i on (i is a code point boundary). */
+static bool utf8_from(const unsigned char *s, size_t i, size_t len)
 {
-	const unsigned char *s = (const unsigned char *)str;
-	for (size_t i = 0; i < len;) {
+	while (i < len) {
 		unsigned c = s[i];
 		if (c == 0)
 			return false;
@@ -58,6 +56,51 @@ bool tg_utf8_valid(const char *str, size_t len)
 		i += n + 1;
 	}
 	return true;
+}
+
+#define HIGH_BITS 0x8080808080808080u
+#define LOW_BITS 0x0101010101010101u
+
+/* Some byte of w is zero (the classic bit trick; exact when no byte has
+ * its high bit set). */
+static bool has_zero(uint64_t w)
+{
+	return ((w - LOW_BITS) & ~w & HIGH_BITS) != 0;
+}
+
+/*
+ * Well-formed UTF-8 (no overlongs, surrogates or code points past
+ * U+10FFFF) without U+0000. tg_eval validates every request string on
+ * every call, and request strings are nearly all short ASCII, so ASCII is
+ * checked 8 bytes at a time (the last, partial word as an overlapping load
+ * of the final 8 bytes); the first non-ASCII word hands over to the
+ * general validator at that word's start, a code point boundary.
+ */
+bool tg_utf8_valid(const char *str, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	uint64_t w;
+	size_t i = 0;
+
+	if (len < 8) {
+		for (; i < len; i++)
+			if (s[i] == 0 || s[i] >= 0x80)
+				return utf8_from(s, i, len);
+		return true;
+	}
+	for (; i + 8 <= len; i += 8) {
+		memcpy(&w, s + i, 8);
+		if (w & HIGH_BITS)
+			return utf8_from(s, i, len);
+		if (has_zero(w))
+			return false;
+	}
+	if (i == len)
+		return true;
+	memcpy(&w, s + len - 8, 8);
+	if (w & HIGH_BITS)
+		return utf8_from(s, i, len);
+	return !has_zero(w);
 }
 
 /* u[i] is '%' and u[i+1], u[i+2] exist: is it %AB, B in either case? */

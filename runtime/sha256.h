@@ -7,6 +7,7 @@
 #ifndef TG_SHA256_H
 #define TG_SHA256_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -23,6 +24,11 @@ void tg_sha256_final(tg_sha256_ctx *c, unsigned char out[32]);
 
 /* One call: out = SHA-256(data). */
 void tg_sha256(const void *data, size_t len, unsigned char out[32]);
+
+/* sha256_x86.c: n 64-byte blocks with the x86 SHA extensions, when
+ * tg_sha256_x86_available() (false on other CPUs and architectures). */
+bool tg_sha256_x86_available(void);
+void tg_sha256_x86_blocks(uint32_t h[8], const unsigned char *p, size_t n, const uint32_t k[64]);
 
 /* 64 lowercase hex digits and a NUL. */
 void tg_sha256_hex(const unsigned char digest[32], char hex[65]);

@@ -375,7 +375,9 @@ static tg_status check_rules(vctx *v)
 		case TG_BC_ACT_CALL_TOOL:
 		case TG_BC_ACT_READ_RESOURCE:
 		case TG_BC_ACT_GET_PROMPT:
-			act_ok = any ? r.pat_n == 0 : r.pat_n > 0;
+			/* no patterns is fine: `call tool S` with an empty
+			 * set S matches no target */
+			act_ok = !any || r.pat_n == 0;
 			break;
 		case TG_BC_ACT_INVOKE:
 			act_ok = !any && r.pat_n > 0;

@@ -106,14 +106,14 @@ static int type_err(tg_vm *vm, const tg_vm_val *v, const char *expected)
 	return -1;
 }
 
-static tg_str elem_str(const tg_vm *vm, const tg_vm_val *v, size_t i)
+static inline tg_str elem_str(const tg_vm *vm, const tg_vm_val *v, size_t i)
 {
 	if (v->t == TG_V_LSTR)
 		return v->u.strs[i];
 	return tg_pol_str(vm->l, tg_pol_ref(vm->l, v->u.first + (uint32_t)i));
 }
 
-static int64_t elem_int(const tg_vm *vm, const tg_vm_val *v, size_t i)
+static inline int64_t elem_int(const tg_vm *vm, const tg_vm_val *v, size_t i)
 {
 	if (v->t == TG_V_LINT)
 		return v->u.ints[i];
@@ -128,7 +128,7 @@ static tg_vm_val elem(const tg_vm *vm, const tg_vm_val *list, size_t i)
 	if (is_strs(list)) {
 		tg_str s = elem_str(vm, list, i);
 		e.t = TG_V_STR;
-		e.u.s = s.ptr;
+		e.u.s = s.ptr ? s.ptr : "";	/* a request's empty string may have no bytes */
 		e.n = (uint32_t)s.len;
 	} else {
 		e.t = TG_V_INT;
@@ -137,9 +137,18 @@ static tg_vm_val elem(const tg_vm *vm, const tg_vm_val *list, size_t i)
 	return e;
 }
 
+/* Policy and request strings compared here are mostly a few bytes long:
+ * below 16 an inline loop costs less than the call to memcmp. */
 static bool str_eq(const char *a, size_t an, const char *b, size_t bn)
 {
-	return an == bn && (an == 0 || memcmp(a, b, an) == 0);
+	if (an != bn)
+		return false;
+	if (an >= 16)
+		return memcmp(a, b, an) == 0;
+	for (size_t i = 0; i < an; i++)
+		if (a[i] != b[i])
+			return false;
+	return true;
 }
 
 /* Substring search. O(|hay| x |needle|) at worst; both are bounded by the
@@ -161,14 +170,16 @@ static bool has_substring(const char *h, size_t hn, const char *nd, size_t nn)
 
 static bool list_has(const tg_vm *vm, const tg_vm_val *list, const tg_vm_val *x)
 {
-	for (size_t i = 0; i < list->n; i++) {
-		if (x->t == TG_V_STR) {
-			tg_str s = elem_str(vm, list, i);
-			if (str_eq(s.ptr, s.len, x->u.s, x->n))
+	if (x->t != TG_V_STR) {
+		for (size_t i = 0; i < list->n; i++)
+			if (elem_int(vm, list, i) == x->u.i)
 				return true;
-		} else if (elem_int(vm, list, i) == x->u.i) {
+		return false;
+	}
+	for (size_t i = 0; i < list->n; i++) {
+		tg_str s = elem_str(vm, list, i);
+		if (str_eq(s.ptr, s.len, x->u.s, x->n))
 			return true;
-		}
 	}
 	return false;
 }
@@ -331,7 +342,7 @@ static int load_slot(tg_vm *vm, uint32_t i, tg_vm_val *out)
 	switch (v->type) {
 	case TG_VALUE_STRING:
 		out->t = TG_V_STR;
-		out->u.s = v->u.s.ptr;
+		out->u.s = v->u.s.ptr ? v->u.s.ptr : "";	/* empty without bytes */
 		out->n = (uint32_t)v->u.s.len;
 		break;
 	case TG_VALUE_INT:
@@ -499,8 +510,10 @@ void tg_vm_init(tg_vm *vm, const tg_layout *l, const tg_request *req, bool visib
 	vm->cls = (uint8_t)tg_fmt_method_class(req->method.ptr, req->method.len);
 	vm->visibility = visibility;
 	vm->internal = false;
+	vm->insns = 0;
+	vm->have_pairs = false;
 	vm->msg[0] = 0;
-	memset(vm->held, 0, sizeof vm->held);
+	memset(vm->held, 0, (size_t)l->role_words * 8);	/* IS and subjects read no further */
 	for (size_t i = 0; i < req->nroles; i++) {
 		int32_t r = tg_role_find(l, req->roles[i].ptr, req->roles[i].len);
 		if (r < 0)
@@ -537,6 +550,7 @@ tg_cond_result tg_vm_run(tg_vm *vm, uint32_t code_off, uint32_t code_len)
 		const unsigned char *o = code + pc + 1;
 		if (op >= TG_OP_COUNT)
 			goto internal;
+		vm->insns++;
 		pc += 1 + tg_operand_width(tg_opinfo_table[op].operand);
 		vmdispatch((tg_opcode)op) {
 		vmcase(RET)

@@ -50,6 +50,9 @@ typedef struct tg_vm {
 	uint8_t cls;		/* tg_bc_class of req->method */
 	bool visibility;	/* args reads are UNKNOWN */
 	bool internal;		/* an impossible state was met */
+	uint32_t insns;		/* instructions executed since tg_vm_init */
+	bool have_pairs;	/* target_pairs is computed (lazily, once) */
+	uint64_t target_pairs;	/* tg_glob_pairs of req->target */
 	uint64_t held[TG_FMT_MAX_ROLES / 64];	/* declared roles the principal holds */
 	tg_vm_val stack[TG_FMT_MAX_STACK];
 	char msg[TG_ERROR_MESSAGE_MAX];		/* the last error */
@@ -72,8 +75,8 @@ void tg_vm_say(tg_vm *vm, const char *a, const char *b, const char *c, const cha
 /* Merges the index postings that apply to a request into one ascending
  * sequence of rule indices (source order, no duplicates). */
 typedef struct tg_cands {
-	const tg_layout *l;
-	uint32_t first[TG_CANDS_MAX_LISTS], n[TG_CANDS_MAX_LISTS], pos[TG_CANDS_MAX_LISTS];
+	const unsigned char *post[TG_CANDS_MAX_LISTS];	/* little-endian u32 rule indices */
+	uint32_t n[TG_CANDS_MAX_LISTS], pos[TG_CANDS_MAX_LISTS];
 	int nlists;
 	int64_t last;
 } tg_cands;
@@ -87,6 +90,6 @@ enum { TG_SUBJ_NO = 0, TG_SUBJ_YES = 1, TG_SUBJ_NO_CLIENT = 2 };
  * subject when the request has no client id (DESIGN: a deny rule then
  * applies with an error, an allow rule does not match). */
 int tg_subject_match(const tg_vm *vm, const tg_rule_view *r);
-bool tg_action_match(const tg_vm *vm, const tg_rule_view *r);
+bool tg_action_match(tg_vm *vm, const tg_rule_view *r);
 
 #endif

@@ -1,0 +1,105 @@
+/*
+ * glob_simple.c - the fast matcher for star-only globs.
+ *
+ * Most tool globs are literals and single stars: `github.*`, `*.get_*`,
+ * `search_*`. For those the NFA of glob.c is needless work: with `*`
+ * matching any run without `/`, a glob `*S1*S2*...*Sk` (Sk anchored at the
+ * end, possibly empty) matches by finding each middle segment at its
+ * leftmost occurrence. Leftmost is safe: a later occurrence of a segment
+ * has a gap before it that contains the earlier one's gap, so it can only
+ * bring in a `/`, and the text it leaves for the rest is a subset (for
+ * overlapping occurrences the segment's period makes the skipped bytes
+ * reappear in the gap). Cost O(subject x segment) at worst, no allocation.
+ *
+ * A glob qualifies when its part from the first wildcard is ASCII with no
+ * `?`, no `\` and no `**`. ASCII segments keep byte matching identical to
+ * glob.c's code-point matching on any subject: an ASCII byte is never part
+ * of a multi-byte sequence there, so segment boundaries fall on code point
+ * boundaries. load.c decides which patterns qualify, once per policy.
+ *
+ * A prefilter runs before either matcher when a glob is matched against a
+ * request's target: every adjacent byte pair inside a literal segment of
+ * the glob must occur somewhere in the target, so a 64-bit set of hashed
+ * pairs per pattern (built at load) and one per target (built once per
+ * request) rule out most non-matching globs with one AND. Globs without an
+ * index prefix, `*.get_*`, are candidates for every target: this is what
+ * keeps them cheap.
+ */
+#include "policy.h"
+
+#include <string.h>
+
+int tg_glob_simple_kind(const char *g, size_t glen, size_t from)
+{
+	if (from >= glen || g[from] != '*')
+		return TG_GLOB_NFA;
+	for (size_t i = from; i < glen; i++) {
+		unsigned char c = (unsigned char)g[i];
+		if (c >= 0x80 || c == '?' || c == '\\')
+			return TG_GLOB_NFA;
+		if (c == '*' && i + 1 < glen && g[i + 1] == '*')
+			return TG_GLOB_NFA;
+	}
+	return TG_GLOB_STARS;
+}
+
+/* Segments are a few bytes: an inline loop beats a call to memcmp. */
+static bool same(const char *a, const char *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (a[i] != b[i])
+			return false;
+	return true;
+}
+
+bool tg_glob_simple_match(const char *t, size_t tn, const char *s, size_t sn)
+{
+	size_t last = tn;
+	while (t[last - 1] != '*')
+		last--;			/* t[0] is '*', so this stops */
+	size_t lastlen = tn - last;
+	if (sn < lastlen || !same(s + sn - lastlen, t + last, lastlen))
+		return false;
+	size_t end = sn - lastlen, pos = 0;
+	for (size_t seg = 1; seg < last;) {
+		size_t len = 0;
+		while (t[seg + len] != '*')
+			len++;
+		/* the leftmost occurrence with no `/` between pos and it */
+		size_t i = pos;
+		for (;; i++) {
+			if (i + len > end || (i > pos && s[i - 1] == '/'))
+				return false;
+			if (s[i] == t[seg] && same(s + i + 1, t + seg + 1, len - 1))
+				break;
+		}
+		pos = i + len;
+		seg += len + 1;
+	}
+	return end == pos || memchr(s + pos, '/', end - pos) == NULL;
+}
+
+static uint64_t pair_bit(unsigned char a, unsigned char b)
+{
+	return (uint64_t)1 << ((a * 31u + b) & 63);
+}
+
+uint64_t tg_glob_pairs(const char *s, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	uint64_t set = 0;
+	for (size_t i = 1; i < n; i++)
+		set |= pair_bit(u[i - 1], u[i]);
+	return set;
+}
+
+uint64_t tg_glob_required_pairs(const char *g, size_t glen, size_t from, int kind)
+{
+	uint64_t set = 0;
+	if (kind == TG_GLOB_NFA)
+		return 0;	/* escapes and `?` would need decoding: no filter */
+	for (size_t i = from + 1; i < glen; i++)
+		if (g[i - 1] != '*' && g[i] != '*')
+			set |= pair_bit((unsigned char)g[i - 1], (unsigned char)g[i]);
+	return set;
+}
