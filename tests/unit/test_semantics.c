@@ -583,6 +583,17 @@ static const struct sem_case sem_cases[] = {
  "rule \"d\": deny anyone to call tool \"b\" when args.missing;\n"
  "rule \"r\": allow anyone to call tool \"a\";",
  "{" ALICE "," CALL("a") "}", ALLOW, "r", 0, NULL},
+/* ---- found by differential testing (tests/diff) ---------------------- */
+{"slash double star slash: the second slash is still needed after a run",
+ "rule \"r\": allow anyone to call tool \"a/**/b\";",
+ "{" ALICE "," CALL("a/xb") "}", DENY, NULL, 0, NULL},
+{"slash double star slash at the end needs its last slash",
+ "rule \"d\": deny anyone to call tool \"*?/**/\";\nrule \"r\": allow anyone to call any tool;",
+ "{" ALICE "," CALL("ab/.") "}", ALLOW, "r", 0, NULL},
+{"an action naming only an empty set compiles and matches nothing",
+ "set none = [];\nrule \"e\": allow anyone to call tool none;\n"
+ "rule \"r\": allow anyone to call tool \"x\";",
+ "{" ALICE "," CALL("x") "}", ALLOW, "r", 0, NULL},
 };
 
 /* ---- compiling ---------------------------------------------------------- */
