@@ -129,8 +129,9 @@ static void tables(const dis *d)
 		uint32_t df = tg_rd32(s + 16), dn = tg_rd32(s + 20);
 		fprintf(o, "  %4" PRIu32 "  ", i);
 		raw(d, tg_rd32(s + 4));
-		fprintf(o, ": %s (root %s, %" PRIu32 " components)", type_names[s[1]],
-			root_names[s[0]], tg_rd32(s + 12));
+		uint32_t ncomp = tg_rd32(s + 12);
+		fprintf(o, ": %s (root %s, %" PRIu32 " component%s)", type_names[s[1]],
+			root_names[s[0]], ncomp, ncomp == 1 ? "" : "s");
 		if (dn) {
 			fputs(" in [", o);
 			for (uint32_t k = 0; k < dn; k++) {
