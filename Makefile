@@ -8,7 +8,7 @@ CMAKE_ARGS ?=
 
 MAKEFLAGS  += --no-print-directory
 
-.PHONY: all deps build test demo asan valgrind clean
+.PHONY: all deps build test demo asan valgrind fuzz clean bench bench-peers
 
 all: build
 
@@ -34,5 +34,50 @@ asan: deps
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 		ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(JOBS)
 
+# make fuzz: every libFuzzer target (tests/fuzz) for FUZZ_SECONDS each, one
+# process at a time, under ASan+UBSan. Findings land in
+# $(FUZZ_BUILD)/fuzz-artifacts/TARGET/; once fixed, copy them into
+# tests/fuzz/regressions/TARGET/ where ctest replays them.
+FUZZ_BUILD   ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= compile load request suite
+
+fuzz: deps
+	@cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang \
+		-DTG_FUZZ=ON >/dev/null
+	@cmake --build $(FUZZ_BUILD) -j $(JOBS)
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run-fuzz.sh $(FUZZ_BUILD) $(FUZZ_TARGETS)
+
+# make valgrind: the whole ctest under valgrind memcheck (CLI scripts too:
+# children are traced, except system programs), failing on any error or
+# leak. Excluded: tests that spawn node. The mutation and limits tests run a
+# sample (every 16th mutation; no 16 MiB at-the-limit inputs).
+VALGRIND_BUILD   ?= build-valgrind
+VALGRIND_EXCLUDE ?= cli/proxy_e2e
+VALGRIND_OPTS    ?= --leak-check=full --error-exitcode=1 --errors-for-leak-kinds=definite,possible \
+	--show-leak-kinds=definite,possible --num-callers=30 --trace-children=yes \
+	--trace-children-skip=/bin/*,/usr/bin/*,/usr/local/bin/*,*/node
+
+valgrind: deps
+	@cmake -S . -B $(VALGRIND_BUILD) -DCMAKE_BUILD_TYPE=Debug >/dev/null
+	@cmake --build $(VALGRIND_BUILD) -j $(JOBS)
+	@cd $(VALGRIND_BUILD) && TG_MUTATION_STRIDE=16 TG_LIMITS_QUICK=1 ctest -T memcheck \
+		--overwrite MemoryCheckCommand=$$(command -v valgrind) \
+		--overwrite "MemoryCheckCommandOptions=$(VALGRIND_OPTS)" \
+		--overwrite MemoryCheckSuppressionFile=$(CURDIR)/tests/valgrind.supp \
+		-E '$(VALGRIND_EXCLUDE)' -j $(JOBS) --output-on-failure
+
+# Benchmarks (opt-in, never part of `make test`): bench/README.md.
+bench: build
+	@cmake --build $(BUILD) --target tg-bench -j $(JOBS)
+	@bench/run $(BUILD)
+
+# toolgate against Cedar, casbin and CEL on the same requests; installs the
+# peers from npm into the git-ignored bench/node_modules.
+bench-peers: build
+	@cmake --build $(BUILD) --target tg-bench -j $(JOBS)
+	@bench/peers/install
+	@node bench/peers/run.mjs $(BUILD)/bin/tg-bench $(BUILD)/bench-peers
+
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) $(VALGRIND_BUILD)

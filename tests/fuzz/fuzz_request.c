@@ -1,0 +1,57 @@
+/*
+ * fuzz_request.c - request JSON through the CLI's request reader and the
+ * runtime, against a fixed policy.
+ *
+ * A request the reader accepts must also pass the runtime's own validity
+ * check (the two must agree on what is invalid), evaluate to a well-formed
+ * decision and render as JSON and as an audit line. A request it refuses
+ * must come with an "invalid request: " message.
+ */
+#include "fuzz.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "request_json.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	const tg_policy *p = tg_fuzz_fixed_policy();
+	tg_json_request r;
+	char err[256];
+	char audit[512];
+
+	err[0] = 0;
+	if (tg_json_request_parse(p, (const char *)data, size, &r, err, sizeof err) != 0) {
+		if (strncmp(err, "invalid request: ", 17) != 0)
+			tg_fuzz_fail("refused without an 'invalid request: ' message: '%s'", err);
+		tg_json_request_free(&r);
+		return 0;
+	}
+	tg_decision d;
+	tg_status st = tg_eval(p, &r.req, &d);
+	tg_fuzz_check_decision(p, st, &d);
+	if (st == TG_EINVALID_REQUEST)
+		tg_fuzz_fail("the reader accepted a request the runtime calls invalid: %s", d.reason);
+	char *json = tg_decision_to_json(&d);
+	if (!json || json[0] != '{')
+		tg_fuzz_fail("decision JSON missing");
+	free(json);
+	size_t need = tg_audit_format(p, &r.req, &d, 0, audit, sizeof audit);
+	if (need < sizeof audit && strlen(audit) != need)
+		tg_fuzz_fail("audit length mismatch");
+	tg_entry e;
+	bool vis;
+	memset(&e, 0, sizeof e);
+	e.kind = TG_ENTRY_TOOL;
+	e.name = r.req.target.ptr ? r.req.target : (tg_str){ "x", 1 };
+	e.destructive = TG_HINT_TRUE;
+	e.open_world = TG_HINT_TRUE;
+	e.read_only = TG_HINT_FALSE;
+	e.idempotent = TG_HINT_FALSE;
+	st = tg_visible(p, &r.req, &e, &vis);
+	if (st != TG_OK && st != TG_EINVALID_REQUEST)
+		tg_fuzz_fail("tg_visible returned %s", tg_strerror(st));
+	tg_json_request_free(&r);
+	return 0;
+}

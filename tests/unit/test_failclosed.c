@@ -1,0 +1,676 @@
+/*
+ * test_failclosed.c - every error path of the runtime ends in deny, with a
+ * precise error.
+ *
+ * Conditions: an absent attribute, a type mismatch (declared and inferred),
+ * an integer overflow, an unclean path, an absent client id; more errors
+ * than a decision lists (the truncated flag). Requests: every invalid shape
+ * the C API can be handed, values that are oversized or truncated (a length
+ * without bytes), and JSON request text that is cut short or too big.
+ * Bytecode: one example of every load status, and code the verifier would
+ * refuse planted behind its back (the interpreter's own guards). Memory:
+ * every allocation the loader makes is failed in turn.
+ *
+ * Allocation failure is injected with the linker's --wrap (tests/
+ * CMakeLists.txt links this test with -Wl,--wrap=malloc,calloc,realloc):
+ * calls to malloc from the runtime library land in __wrap_malloc below, which
+ * fails the Nth call while armed and otherwise forwards to the real one. The
+ * __wrap_/__real_ names are the linker's convention, not ours to choose.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "compiler.h"
+#include "format.h"
+#include "policy.h"
+#include "request_json.h"
+#include "toolgate/toolgate.h"
+
+/* ---- allocation failure injection --------------------------------------- */
+
+void *__real_malloc(size_t n);
+void *__real_calloc(size_t n, size_t m);
+void *__real_realloc(void *p, size_t n);
+void *__wrap_malloc(size_t n);
+void *__wrap_calloc(size_t n, size_t m);
+void *__wrap_realloc(void *p, size_t n);
+
+static long fail_at = -1;	/* fail the call with this number; -1 disarmed */
+static long ncalls;		/* calls counted since arming */
+
+static bool should_fail(void)
+{
+	if (fail_at < 0)
+		return false;
+	return ncalls++ == fail_at;
+}
+
+void *__wrap_malloc(size_t n)
+{
+	return should_fail() ? NULL : __real_malloc(n);
+}
+
+void *__wrap_calloc(size_t n, size_t m)
+{
+	return should_fail() ? NULL : __real_calloc(n, m);
+}
+
+void *__wrap_realloc(void *p, size_t n)
+{
+	return should_fail() ? NULL : __real_realloc(p, n);
+}
+
+static void arm(long n)
+{
+	ncalls = 0;
+	fail_at = n;
+}
+
+static void disarm(void)
+{
+	fail_at = -1;
+}
+
+/* ---- helpers ------------------------------------------------------------- */
+
+static unsigned char *compile(const char *src, size_t *len)
+{
+	tg_arena arena;
+	tg_diags diags;
+	unsigned char *code = NULL;
+
+	tg_arena_init(&arena);
+	tg_diags_init(&diags, &arena);
+	tg_ast *ast = tg_parse(&arena, "failclosed.tg", src, strlen(src), &diags);
+	assert_non_null(ast);
+	if (diags.nerrors == 0 && tg_check(ast, &diags))
+		assert_true(tg_codegen(ast, &diags, &code, len));
+	if (diags.nerrors)
+		tg_diags_print(stderr, "failclosed.tg", src, strlen(src), &diags);
+	assert_int_equal(diags.nerrors, 0);
+	tg_arena_free(&arena);
+	return code;
+}
+
+static tg_policy *load(const char *src)
+{
+	size_t len;
+	unsigned char *code = compile(src, &len);
+	tg_policy *p = NULL;
+	tg_load_error err;
+	assert_int_equal(tg_policy_load(code, len, &p, &err), TG_OK);
+	free(code);
+	return p;
+}
+
+static tg_str S(const char *s)
+{
+	tg_str t = { s, strlen(s) };
+	return t;
+}
+
+static tg_request base_request(void)
+{
+	tg_request r;
+	tg_request_init(&r);
+	r.principal_id = S("alice");
+	r.method = S("tools/call");
+	r.target = S("db.query");
+	return r;
+}
+
+/* Slot values by display name, for a request against p. */
+typedef struct slots {
+	tg_value v[16];
+} slots;
+
+static void set_slot(const tg_policy *p, slots *s, tg_request *r, const char *name, tg_value v)
+{
+	int32_t i = tg_policy_slot_find(p, name);
+	assert_true(i >= 0 && i < 16);
+	s->v[i] = v;
+	r->slots = s->v;
+	r->nslots = tg_policy_slot_count(p);
+}
+
+static tg_value vstr(const char *s)
+{
+	tg_value v;
+	memset(&v, 0, sizeof v);
+	v.type = TG_VALUE_STRING;
+	v.u.s = S(s);
+	return v;
+}
+
+static tg_value vint(int64_t i)
+{
+	tg_value v;
+	memset(&v, 0, sizeof v);
+	v.type = TG_VALUE_INT;
+	v.u.i = i;
+	return v;
+}
+
+/* Evaluates and checks a deny by `rule` (NULL: the default) whose first
+ * error is `msg` (NULL: no error). */
+static void expect_deny(const tg_policy *p, const tg_request *r, const char *rule, const char *msg)
+{
+	tg_decision d;
+	assert_int_equal(tg_eval(p, r, &d), TG_OK);
+	assert_int_equal(d.effect, TG_DENY);
+	assert_false(d.invalid);
+	if (rule)
+		assert_string_equal(d.rule_id, rule);
+	else
+		assert_null(d.rule_id);
+	if (msg) {
+		assert_true(d.nerrors >= 1);
+		assert_string_equal(d.errors[0].message, msg);
+	} else {
+		assert_int_equal(d.nerrors, 0);
+	}
+}
+
+/* ---- conditions that cannot be evaluated ---------------------------------- */
+
+static const char *guard_src =
+	"attribute context.environment: string;\n"
+	"attribute token.exp: int;\n"
+	"rule \"env\": deny anyone to call tool \"db.*\" when context.environment == \"prod\";\n"
+	"rule \"limit\": allow anyone to call tool \"db.query\" when args.limit < 10;\n"
+	"rule \"exp\": deny anyone to call tool \"svc.*\" when token.exp - context.time > 900;\n"
+	"rule \"path\": deny anyone to call tool \"fs.*\" unless args.path under \"/srv\";\n"
+	"rule \"client\": deny client \"old-app\" to call tool \"fs.*\";\n"
+	"allow anyone to call tool \"fs.*\", \"svc.*\";\n";
+
+static void absent_attribute(void **state)
+{
+	(void)state;
+	tg_policy *p = load(guard_src);
+	tg_request r = base_request();
+	expect_deny(p, &r, "env", "'context.environment' is absent");
+	tg_policy_free(p);
+}
+
+static void type_mismatch(void **state)
+{
+	(void)state;
+	tg_policy *p = load(guard_src);
+	tg_request r = base_request();
+	slots s;
+	memset(&s, 0, sizeof s);
+	/* Declared string, given an int: the deny applies. */
+	set_slot(p, &s, &r, "context.environment", vint(3));
+	expect_deny(p, &r, "env", "'context.environment' is not a string");
+	/* Undeclared, inferred int, given a string: the allow does not. */
+	set_slot(p, &s, &r, "context.environment", vstr("dev"));
+	set_slot(p, &s, &r, "args.limit", vstr("5"));
+	expect_deny(p, &r, NULL, "'args.limit' is a string, expected an int");
+	/* A value of no policy type. */
+	tg_value other;
+	memset(&other, 0, sizeof other);
+	other.type = TG_VALUE_OTHER;
+	set_slot(p, &s, &r, "args.limit", other);
+	expect_deny(p, &r, NULL, "'args.limit' is a value of another type, expected an int");
+	/* Sanity: a well-typed request is allowed. */
+	set_slot(p, &s, &r, "args.limit", vint(5));
+	tg_decision d;
+	assert_int_equal(tg_eval(p, &r, &d), TG_OK);
+	assert_int_equal(d.effect, TG_ALLOW);
+	tg_policy_free(p);
+}
+
+static void overflow_and_paths(void **state)
+{
+	(void)state;
+	tg_policy *p = load(guard_src);
+	tg_request r = base_request();
+	slots s;
+	memset(&s, 0, sizeof s);
+	r.target = S("svc.x");
+	set_slot(p, &s, &r, "token.exp", vint(INT64_MIN));
+	set_slot(p, &s, &r, "context.time", vint(1));
+	expect_deny(p, &r, "exp", "integer overflow in '-'");
+
+	r.target = S("fs.read");
+	set_slot(p, &s, &r, "args.path", vstr("/srv/../etc/passwd"));
+	expect_deny(p, &r, "path", "'args.path' is not a clean absolute path");
+	set_slot(p, &s, &r, "args.path", vstr("srv/a"));
+	expect_deny(p, &r, "path", "'args.path' is not a clean absolute path");
+
+	/* A `deny client` rule applies, with an error, when there is no client. */
+	set_slot(p, &s, &r, "args.path", vstr("/srv/a"));
+	expect_deny(p, &r, "client", "'token.client_id' is absent");
+	r.client_id = S("new-app");
+	tg_decision d;
+	assert_int_equal(tg_eval(p, &r, &d), TG_OK);
+	assert_int_equal(d.effect, TG_ALLOW);
+	tg_policy_free(p);
+}
+
+/* n allow rules that all fail on an absent attribute. */
+static char *erring_rules(int n)
+{
+	size_t cap = (size_t)n * 80 + 64;
+	char *src = malloc(cap), *at = src;
+	assert_non_null(src);
+	for (int i = 0; i < n; i++)
+		at += sprintf(at, "rule \"r%02d\": allow anyone to call any tool when args.x == %d;\n",
+			      i, i);
+	return src;
+}
+
+static void too_many_errors(void **state)
+{
+	(void)state;
+	int counts[] = { TG_DECISION_MAX_ERRORS, TG_DECISION_MAX_ERRORS + 1, 40 };
+	for (size_t k = 0; k < sizeof counts / sizeof counts[0]; k++) {
+		char *src = erring_rules(counts[k]);
+		tg_policy *p = load(src);
+		free(src);
+		tg_request r = base_request();
+		tg_decision d;
+		assert_int_equal(tg_eval(p, &r, &d), TG_OK);
+		assert_int_equal(d.effect, TG_DENY);
+		assert_null(d.rule_id);
+		assert_int_equal(d.nerrors, (size_t)counts[k]);
+		assert_int_equal(d.truncated, counts[k] > TG_DECISION_MAX_ERRORS);
+		for (int i = 0; i < TG_DECISION_MAX_ERRORS; i++) {
+			char id[8];
+			snprintf(id, sizeof id, "r%02d", i);
+			assert_string_equal(d.errors[i].rule_id, id);
+			assert_string_equal(d.errors[i].message, "'args.x' is absent");
+		}
+		tg_policy_free(p);
+	}
+}
+
+/* ---- invalid requests ------------------------------------------------------ */
+
+static void expect_invalid(const tg_policy *p, const tg_request *r, const char *why)
+{
+	tg_decision d;
+	bool vis = true;
+	tg_entry e;
+
+	assert_int_equal(tg_eval(p, r, &d), TG_EINVALID_REQUEST);
+	assert_int_equal(d.effect, TG_DENY);
+	assert_true(d.invalid);
+	assert_null(d.rule_id);
+	assert_string_equal(d.reason, why);
+	memset(&e, 0, sizeof e);
+	e.kind = TG_ENTRY_TOOL;
+	e.name = S("db.query");
+	if (tg_visible(p, r, &e, &vis) != TG_OK)
+		assert_false(vis);
+}
+
+static void invalid_requests(void **state)
+{
+	(void)state;
+	tg_policy *p = load("default allow;\nallow anyone to do anything;\n");
+	tg_request r;
+	static char big[TG_MAX_STRING_BYTES + 1];
+	static tg_str many[TG_MAX_LIST_ITEMS + 1];
+	static int64_t ints[TG_MAX_LIST_ITEMS + 1];
+	tg_value v[1];
+	memset(big, 'a', sizeof big);
+	for (size_t i = 0; i < TG_MAX_LIST_ITEMS + 1; i++)
+		many[i] = S("x");
+
+	r = base_request();
+	r.principal_id.ptr = NULL;
+	expect_invalid(p, &r, "invalid request: missing principal.id");
+	r = base_request();
+	r.method.ptr = NULL;
+	expect_invalid(p, &r, "invalid request: missing method");
+	r = base_request();
+	r.target.ptr = NULL;
+	expect_invalid(p, &r, "invalid request: missing target for this method");
+	r = base_request();
+	r.target.ptr = big;
+	r.target.len = sizeof big;
+	expect_invalid(p, &r, "invalid request: a string is longer than 64 KiB");
+	r.target.len = sizeof big - 1;	/* exactly at the limit: fine */
+	tg_decision d;
+	assert_int_equal(tg_eval(p, &r, &d), TG_OK);
+	assert_int_equal(d.effect, TG_ALLOW);
+	r = base_request();
+	r.target = S("db.\xc3(");
+	expect_invalid(p, &r, "invalid request: a string contains U+0000 or is not valid UTF-8");
+	r.target.ptr = "db\0x";
+	r.target.len = 4;
+	expect_invalid(p, &r, "invalid request: a string contains U+0000 or is not valid UTF-8");
+	/* A truncated value: a length without bytes. */
+	r = base_request();
+	r.principal_id.ptr = NULL;
+	r.principal_id.len = 3;
+	expect_invalid(p, &r, "invalid request: missing principal.id");
+	r = base_request();
+	memset(v, 0, sizeof v);
+	v[0].type = TG_VALUE_STRING;
+	v[0].u.s.len = 5;	/* ptr NULL */
+	r.slots = v;
+	r.nslots = 1;
+	expect_invalid(p, &r, "invalid request: a string has no bytes");
+	v[0].type = TG_VALUE_STRING_LIST;
+	v[0].u.strs.items = NULL;
+	v[0].u.strs.n = 2;
+	expect_invalid(p, &r, "invalid request: an attribute list has no elements array");
+	v[0].u.strs.items = many;
+	v[0].u.strs.n = TG_MAX_LIST_ITEMS + 1;
+	expect_invalid(p, &r, "invalid request: a list has more than 4096 elements");
+	v[0].type = TG_VALUE_INT_LIST;
+	v[0].u.ints.items = ints;
+	v[0].u.ints.n = TG_MAX_LIST_ITEMS + 1;
+	expect_invalid(p, &r, "invalid request: a list has more than 4096 elements");
+	v[0].type = (tg_value_type)42;
+	expect_invalid(p, &r, "invalid request: an attribute value has an unknown type");
+	r.slots = NULL;
+	expect_invalid(p, &r, "invalid request: slot values missing");
+	r = base_request();
+	r.roles = many;
+	r.nroles = TG_MAX_LIST_ITEMS + 1;
+	expect_invalid(p, &r, "invalid request: a list has more than 4096 elements");
+	r.roles = NULL;
+	r.nroles = 1;
+	expect_invalid(p, &r, "invalid request: roles has no elements array");
+	r = base_request();
+	r.destructive = (tg_hint)7;
+	expect_invalid(p, &r, "invalid request: a tool annotation is not a boolean");
+	r = base_request();
+	r.method = S("resources/read");
+	r.target = S("file:///srv/../etc/passwd");
+	expect_invalid(p, &r, "invalid request: resource URI has a '.' or '..' segment");
+	r.target = S("file:///srv/%2e%2E/etc");
+	expect_invalid(p, &r,
+		       "invalid request: resource URI has a percent-encoded '/', '\\', '.' or '%'");
+	tg_policy_free(p);
+}
+
+static void null_arguments(void **state)
+{
+	(void)state;
+	tg_policy *p = load("default allow;\n");
+	tg_request r = base_request();
+	tg_decision d;
+	bool vis = true;
+	tg_entry e;
+
+	memset(&d, 0xFF, sizeof d);
+	assert_int_equal(tg_eval(NULL, &r, &d), TG_EINVAL);
+	assert_int_equal(d.effect, TG_DENY);
+	memset(&d, 0xFF, sizeof d);
+	assert_int_equal(tg_eval(p, NULL, &d), TG_EINVAL);
+	assert_int_equal(d.effect, TG_DENY);
+	assert_int_equal(tg_eval(p, &r, NULL), TG_EINVAL);
+	memset(&e, 0, sizeof e);
+	e.kind = TG_ENTRY_TOOL;
+	e.name = S("a");
+	assert_int_equal(tg_visible(NULL, &r, &e, &vis), TG_EINVAL);
+	assert_false(vis);
+	vis = true;
+	e.kind = (tg_entry_kind)9;
+	assert_int_equal(tg_visible(p, &r, &e, &vis), TG_EINVAL);
+	assert_false(vis);
+	tg_policy_free(p);
+}
+
+/* JSON request text that is cut short, too big or otherwise unreadable
+ * never becomes a request. */
+static void unreadable_json(void **state)
+{
+	(void)state;
+	static const char *const bad[] = {
+		"{\"principal\":{\"id\":\"a\"},\"method\":\"tools/ca",
+		"{\"principal\":{\"id\":\"a\"},\"method\":\"tools/call\",\"target\":\"x\"",
+		"",
+		"[]",
+		"{\"principal\":{\"id\":\"a\"},\"method\":\"tools/call\",\"target\":\"x\",\"target\":\"y\"}",
+		"{\"principal\":{\"id\":\"a\",\"roles\":\"admin\"},\"method\":\"tools/list\"}",
+		("{\"principal\":{\"id\":\"a\"},\"method\":\"tools/call\",\"target\":\"x\","
+		 "\"tool\":{\"destructive\":1}}"),
+		"{\"principal\":{\"id\":\"a\\u0000\"},\"method\":\"tools/list\"}",
+		"{\"principal\":{\"id\":\"a\"},\"method\":\"tools/list\",\"extra\":1}",
+	};
+	tg_policy *p = load("default allow;\n");
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		tg_json_request r;
+		char err[256] = "";
+		assert_int_equal(tg_json_request_parse(p, bad[i], strlen(bad[i]), &r, err, sizeof err),
+				 -1);
+		assert_memory_equal(err, "invalid request: ", 17);
+		tg_json_request_free(&r);
+		tg_decision d;
+		tg_decision_set_invalid(&d, err);
+		assert_int_equal(d.effect, TG_DENY);
+		assert_true(d.invalid);
+	}
+	/* Over the body limit. */
+	size_t n = TG_JSON_MAX_BODY + 1;
+	char *body = malloc(n);
+	assert_non_null(body);
+	memset(body, ' ', n);
+	memcpy(body, "{\"principal\":{\"id\":\"a\"},\"method\":\"tools/list\"}", 46);
+	tg_json_request r;
+	char err[256] = "";
+	assert_int_equal(tg_json_request_parse(p, body, n, &r, err, sizeof err), -1);
+	assert_string_equal(err, "invalid request: the request is larger than 1048576 bytes");
+	tg_json_request_free(&r);
+	free(body);
+	tg_policy_free(p);
+}
+
+/* ---- bad bytecode ------------------------------------------------------------ */
+
+static unsigned char *good_code(size_t *len)
+{
+	return compile("policy \"p\";\nattribute args.n: int;\n"
+		       "rule \"a\": allow anyone to call tool \"x.*\" when args.n + 1 > 2;\n",
+		       len);
+}
+
+static void reseal(unsigned char *b, size_t len)
+{
+	tg_wr32(b + TG_HDR_TOTAL_LEN, (uint32_t)len);
+	tg_wr32(b + TG_HDR_CHECKSUM, tg_fmt_checksum(b, len));
+}
+
+static uint32_t section_off(const unsigned char *b, unsigned kind)
+{
+	uint32_t hlen = tg_rd32(b + TG_HDR_HEADER_LEN);
+	for (unsigned i = 0; i < TG_SEC_COUNT; i++) {
+		const unsigned char *e = b + hlen + i * TG_FMT_SECTION_ENTRY;
+		if (tg_rd32(e) == kind)
+			return tg_rd32(e + 4);
+	}
+	fail_msg("no section %u", kind);
+	return 0;
+}
+
+static void expect_load(const unsigned char *b, size_t len, tg_status want, const char *reason)
+{
+	tg_policy *sentinel = (tg_policy *)&sentinel, *p = sentinel;
+	tg_load_error err;
+	assert_int_equal(tg_policy_load(b, len, &p, &err), want);
+	assert_ptr_equal(p, sentinel);
+	assert_int_equal(err.status, want);
+	if (strstr(err.reason, reason) == NULL)
+		fail_msg("reason '%s' does not contain '%s'", err.reason, reason);
+}
+
+static void bad_bytecode(void **state)
+{
+	(void)state;
+	size_t len;
+	unsigned char *orig = good_code(&len);
+	unsigned char *b = malloc(len);
+	assert_non_null(b);
+	tg_policy *p = NULL;
+
+	assert_int_equal(tg_policy_load(NULL, 0, &p, NULL), TG_EINVAL);
+	assert_int_equal(tg_policy_load(orig, len, NULL, NULL), TG_EINVAL);
+	expect_load(orig, 0, TG_ETRUNCATED, "truncated: 0 bytes");
+	expect_load((const unsigned char *)"#!/bin/sh\n", 10, TG_EBADMAGIC, "bad magic");
+	expect_load(orig, 40, TG_ETRUNCATED, "the header alone needs 88");
+	expect_load(orig, len - 1, TG_ETRUNCATED, "truncated: header says");
+
+	memcpy(b, orig, len);
+	b[len - 1] ^= 1;
+	expect_load(b, len, TG_ECHECKSUM, "checksum mismatch");
+
+	memcpy(b, orig, len);
+	tg_wr16(b + TG_HDR_MAJOR, 2);
+	reseal(b, len);
+	expect_load(b, len, TG_EVERSION, "format version 2.0 is not supported");
+
+	memcpy(b, orig, len);
+	tg_wr32(b + TG_HDR_RESERVED, 1);
+	reseal(b, len);
+	expect_load(b, len, TG_EMALFORMED, "reserved header field is not zero");
+
+	memcpy(b, orig, len);
+	tg_wr32(b + TG_HDR_MAX_STACK, TG_FMT_MAX_STACK + 1);
+	reseal(b, len);
+	expect_load(b, len, TG_ELIMIT, "exceeds the runtime limit 32");
+
+	memcpy(b, orig, len);
+	tg_wr32(b + TG_HDR_MAX_INSNS, tg_rd32(b + TG_HDR_MAX_INSNS) - 1);
+	reseal(b, len);
+	expect_load(b, len, TG_EVERIFY, "header declares");
+
+	uint32_t code = section_off(orig, TG_SEC_CODE);
+	memcpy(b, orig, len);
+	b[code] = 0xEE;
+	reseal(b, len);
+	expect_load(b, len, TG_EVERIFY, "unknown opcode 0xee at pc 0");
+	tg_load_error err;
+	assert_int_equal(tg_policy_load(b, len, &p, &err), TG_EVERIFY);
+	assert_int_equal(err.pc, 0);
+	assert_int_equal(err.offset, code);
+
+	assert_int_equal(tg_policy_load_file("/nonexistent/policy.tgb", &p, &err), TG_EIO);
+	assert_memory_equal(err.reason, "cannot open: ", 13);
+	free(b);
+	free(orig);
+}
+
+/* The interpreter's guards: code the verifier would have refused (here
+ * AND on an empty stack), planted behind a verified policy's back, ends in
+ * TG_EINTERNAL and a deny, never a crash. */
+static void internal_error(void **state)
+{
+	(void)state;
+	tg_policy *p = load("default allow;\n"
+			    "rule \"r\": allow anyone to call tool \"a\" when args.x == 1;\n");
+	struct tg_policy fake;
+	memcpy(&fake, p, sizeof fake);
+	unsigned char *code = calloc(1, p->l.code_len);
+	assert_non_null(code);
+	code[0] = TG_OP_AND;
+	fake.l.code = code;
+	tg_request r = base_request();
+	r.target = S("a");
+	tg_decision d;
+	assert_int_equal(tg_eval(&fake, &r, &d), TG_EINTERNAL);
+	assert_int_equal(d.effect, TG_DENY);
+	assert_null(d.rule_id);
+	bool vis = true;
+	tg_entry e;
+	memset(&e, 0, sizeof e);
+	e.kind = TG_ENTRY_TOOL;
+	e.name = S("a");
+	assert_int_equal(tg_visible(&fake, &r, &e, &vis), TG_EINTERNAL);
+	assert_false(vis);
+	free(code);
+	tg_policy_free(p);
+}
+
+/* ---- allocation failure --------------------------------------------------- */
+
+static void loader_out_of_memory(void **state)
+{
+	(void)state;
+	size_t len;
+	unsigned char *code = good_code(&len);
+	long failures = 0;
+
+	for (long n = 0;; n++) {
+		tg_policy *sentinel = (tg_policy *)&sentinel, *p = sentinel;
+		tg_load_error err;
+		arm(n);
+		tg_status st = tg_policy_load(code, len, &p, &err);
+		long made = ncalls;
+		disarm();
+		if (st == TG_OK) {
+			assert_true(n >= made);	/* every allocation point was failed once */
+			tg_request r = base_request();
+			r.target = S("x.y");
+			tg_decision d;
+			assert_int_equal(tg_eval(p, &r, &d), TG_OK);
+			tg_policy_free(p);
+			break;
+		}
+		failures++;
+		assert_int_equal(st, TG_ENOMEM);
+		assert_int_equal(err.status, TG_ENOMEM);
+		assert_ptr_equal(p, sentinel);
+		assert_memory_equal(err.reason, "out of memory", 13);
+	}
+	print_message("the loader allocates %ld times; each failure gives TG_ENOMEM\n", failures);
+	assert_true(failures >= 3);
+
+	/* The file loader and the holder fail the same way. */
+	char path[] = "/tmp/tg-failclosed-XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	FILE *f = fdopen(fd, "wb");
+	assert_non_null(f);
+	assert_int_equal(fwrite(code, 1, len, f), len);
+	fclose(f);
+	for (long n = 0;; n++) {
+		tg_policy *p = NULL;
+		tg_load_error err;
+		arm(n);
+		tg_status st = tg_policy_load_file(path, &p, &err);
+		disarm();
+		if (st == TG_OK) {
+			tg_policy_free(p);
+			break;
+		}
+		assert_int_equal(st, TG_ENOMEM);
+		assert_null(p);
+	}
+	remove(path);
+	tg_holder *h = NULL;
+	arm(0);
+	assert_int_equal(tg_holder_create(&h), TG_ENOMEM);
+	disarm();
+	assert_int_equal(tg_holder_create(&h), TG_OK);
+	tg_holder_free(h);
+	free(code);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(absent_attribute),
+		cmocka_unit_test(type_mismatch),
+		cmocka_unit_test(overflow_and_paths),
+		cmocka_unit_test(too_many_errors),
+		cmocka_unit_test(invalid_requests),
+		cmocka_unit_test(null_arguments),
+		cmocka_unit_test(unreadable_json),
+		cmocka_unit_test(bad_bytecode),
+		cmocka_unit_test(internal_error),
+		cmocka_unit_test(loader_out_of_memory),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
