@@ -93,25 +93,51 @@ run_in "$TMP/in" 0 proxy --policy "$TMP/p.tgb" --identity "$TMP/id.json" --audit
 	-- sh "$TMP/list_server.sh" "$TMP/log"
 has "$TMP/out" '"id":2,"result":{"ok":true}'
 
-# The server dies with requests in flight: they are answered, exit 2.
-{
-	printf '%s\n' '{"jsonrpc":"2.0","id":7,"method":"crash"}'
-	sleep 2
-} | "$TOOLGATE" proxy --policy "$TMP/p.tgb" --principal alice --audit /dev/null \
-	-- sh "$TMP/server.sh" "$TMP/log2" >"$TMP/out" 2>"$TMP/err"
+# The steps below talk to a running proxy. They wait for what they need to
+# see, not for a fixed time, so they hold under valgrind on a loaded machine.
+
+# wait_for FILE PATTERN: up to 60 s for a line matching PATTERN in FILE.
+wait_for() {
+	_n=0
+	while ! grep -q -- "$2" "$1" 2>/dev/null; do
+		_n=$((_n + 1))
+		[ "$_n" -gt 600 ] && return 1
+		sleep 0.1
+	done
+}
+
+# The server dies with a request in flight: it is answered, exit 2. The
+# client keeps stdin open until then (a fifo held by fd 3).
+mkfifo "$TMP/crash.in"
+"$TOOLGATE" proxy --policy "$TMP/p.tgb" --principal alice --audit /dev/null \
+	-- sh "$TMP/server.sh" "$TMP/log2" <"$TMP/crash.in" >"$TMP/out" 2>"$TMP/err" &
+pid=$!
+exec 3>"$TMP/crash.in"
+printf '%s\n' '{"jsonrpc":"2.0","id":7,"method":"crash"}' >&3
+wait_for "$TMP/out" '"id":7' || fail "no answer to the request in flight"
+exec 3>&-
+wait "$pid"
 rc=$?
 [ "$rc" -eq 2 ] || fail "server crash: exit status $rc, want 2"
 has "$TMP/out" '^{"jsonrpc":"2.0","id":7,"error":{"code":-32003,"message":"toolgate: the MCP server exited","data":{"reason":"exited with status 3"}}}$'
 has "$TMP/err" 'the MCP server exited with status 3'
 
-# SIGHUP reloads at once (here: the same policy, announced again).
-sleep 3 | "$TOOLGATE" proxy --policy "$TMP/p.tgb" --principal a --audit /dev/null -- cat \
-	>/dev/null 2>"$TMP/err" &
+# SIGHUP reloads at once (here: the same policy, announced again). The
+# signal is sent once the proxy runs its server, so its handler is in place.
+mkfifo "$TMP/hup.in"
+"$TOOLGATE" proxy --policy "$TMP/p.tgb" --principal a --audit /dev/null -- cat \
+	<"$TMP/hup.in" >/dev/null 2>"$TMP/err" &
 pid=$!
-sleep 1
+exec 3>"$TMP/hup.in"
+n=0
+while [ -z "$(cat "/proc/$pid/task/$pid/children" 2>/dev/null)" ] && [ "$n" -lt 600 ]; do
+	n=$((n + 1))
+	sleep 0.1
+done
 kill -HUP "$pid"
+wait_for "$TMP/err" "reloaded policy 'proxy-cli' version 1" || fail "no reload after SIGHUP"
+exec 3>&-
 wait "$pid" || fail "proxy after SIGHUP: exit status $?"
-has "$TMP/err" "reloaded policy 'proxy-cli' version 1"
 
 # A command that cannot run; a policy that does not load; usage errors.
 run 2 proxy --policy "$TMP/p.tgb" --principal a -- "$TMP/no-such-server"
