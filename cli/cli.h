@@ -42,6 +42,8 @@ void tg_cli_error(const char *fmt, ...)
 #endif
 	;
 
+/* ---- options.c: command-line options ------------------------------------ */
+
 /* Prints "toolgate CMD: MESSAGE" and a pointer to --help to stderr; returns
  * TG_EXIT_USAGE so callers can `return tg_cli_usage(...)`. */
 int tg_cli_usage(const char *cmd, const char *fmt, ...)
@@ -53,6 +55,23 @@ int tg_cli_usage(const char *cmd, const char *fmt, ...)
 /* True when arg is "-h" or "--help". */
 bool tg_cli_is_help(const char *arg);
 
+/* getopt_long values of long options without a short form start here,
+ * above every letter, so none can pass for a short option. */
+#define TG_OPT_LONG 256
+
+/* Readies getopt_long for a new parse, with its own messages off. Call it
+ * before each command's option loop. */
+void tg_cli_getopt_reset(void);
+
+/* Prints a command's help text to stdout; returns TG_EXIT_OK. */
+int tg_cli_help(const char *text);
+
+/* The usage error for what getopt_long returned c ('?' or ':') for, with
+ * `shortopts` the optstring it was given: "unknown option 'OPT'" or "OPT
+ * needs NEEDS" ("a value", "a file name"). Returns TG_EXIT_USAGE. */
+int tg_cli_bad_option(const char *cmd, int c, char **argv, const char *shortopts,
+		      const char *needs);
+
 /* ---- source.c: reading policies ---------------------------------------- */
 
 /* Bytecode is read whole before verification; anything larger than this
@@ -62,6 +81,15 @@ bool tg_cli_is_help(const char *arg);
 /* Reads a whole file into a malloc'd, NUL-terminated buffer (*len excludes
  * the NUL). Returns NULL with errno set; errno is EFBIG past max bytes. */
 unsigned char *tg_cli_read_file(const char *path, size_t max, size_t *len);
+
+/* Reads a policy source (at most TG_MAX_SOURCE_BYTES) the way every command
+ * does: on failure prints why, stores TG_EXIT_FAIL (too large: the policy is
+ * wrong) or TG_EXIT_USAGE (unreadable) in *rc and returns NULL. */
+char *tg_cli_read_source(const char *path, size_t *len, int *rc);
+
+/* Under --strict a warning is reported, and counted, as an error. */
+struct tg_diags;
+void tg_cli_promote_warnings(struct tg_diags *d);
 
 /* True when path names bytecode (ends in ".tgb"); anything else is source. */
 bool tg_cli_is_bytecode_path(const char *path);
@@ -93,8 +121,6 @@ int tg_cli_load_policy(const char *path, tg_policy **out);
 int tg_cli_write_atomic(const char *path, const void *buf, size_t len, const char *mode_from);
 
 /* ---- diag_json.c, diag_sarif.c: machine-readable `check` output ---------- */
-
-struct tg_diags;
 
 /* What `check` found in one file, for the JSON and SARIF writers. */
 typedef struct tg_check_result {

@@ -11,6 +11,7 @@
  * too under --strict), 2 on a usage error or an unreadable file.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,18 +44,6 @@ typedef struct check_file {
 	char *io_error;
 	int rc;
 } check_file;
-
-/* In strict mode a warning is reported, and counted, as an error. */
-static void promote_warnings(tg_diags *d)
-{
-	for (size_t i = 0; i < d->n; i++) {
-		if (d->items[i].severity == TG_SEV_WARNING) {
-			d->items[i].severity = TG_SEV_ERROR;
-			d->nwarnings--;
-			d->nerrors++;
-		}
-	}
-}
 
 /* "cannot read 'PATH': REASON", malloc'd (NULL when out of memory). */
 static char *read_error(const char *path, const char *reason)
@@ -98,7 +87,7 @@ static void check_one(check_file *f, const char *path, bool strict, check_format
 	if (ast && f->diags.nerrors == 0 && !f->diags.oom)
 		tg_lint(ast, &f->diags);
 	if (strict)
-		promote_warnings(&f->diags);
+		tg_cli_promote_warnings(&f->diags);
 	f->rc = f->diags.nerrors || f->diags.dropped ? TG_EXIT_FAIL : TG_EXIT_OK;
 	if (!ast || f->diags.oom) {
 		tg_cli_error("%s: out of memory", path);
@@ -120,36 +109,35 @@ static void release(check_file *f)
 
 int tg_cmd_check(int argc, char **argv)
 {
+	enum { OPT_STRICT = TG_OPT_LONG, OPT_FORMAT };
+	static const char shortopts[] = ":h";
+	static const struct option longopts[] = {
+		{"help", no_argument, NULL, 'h'},
+		{"strict", no_argument, NULL, OPT_STRICT},
+		{"format", required_argument, NULL, OPT_FORMAT},
+		{NULL, 0, NULL, 0},
+	};
 	const char *format = "text";
-	bool strict = false, options = true;
-	int i, nfiles = 0, rc = TG_EXIT_OK;
+	bool strict = false;
+	int c, i, nfiles, rc = TG_EXIT_OK;
 	check_format fmt;
 	check_file *files;
 	char **paths;
 
-	for (i = 1; i < argc; i++) {
-		const char *a = argv[i];
-
-		if (options && a[0] == '-' && a[1] != '\0') {
-			if (strcmp(a, "--") == 0) {
-				options = false;
-			} else if (tg_cli_is_help(a)) {
-				fputs(check_help, stdout);
-				return TG_EXIT_OK;
-			} else if (strcmp(a, "--strict") == 0) {
-				strict = true;
-			} else if (strcmp(a, "--format") == 0) {
-				if (++i == argc)
-					return tg_cli_usage("check", "--format needs a value");
-				format = argv[i];
-			} else if (strncmp(a, "--format=", 9) == 0) {
-				format = a + 9;
-			} else {
-				return tg_cli_usage("check", "unknown option '%s'", a);
-			}
-			continue;
+	tg_cli_getopt_reset();
+	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			return tg_cli_help(check_help);
+		case OPT_STRICT:
+			strict = true;
+			break;
+		case OPT_FORMAT:
+			format = optarg;
+			break;
+		default:
+			return tg_cli_bad_option("check", c, argv, shortopts, "a value");
 		}
-		nfiles++;
 	}
 	if (strcmp(format, "text") == 0)
 		fmt = FORMAT_TEXT;
@@ -159,37 +147,23 @@ int tg_cmd_check(int argc, char **argv)
 		fmt = FORMAT_SARIF;
 	else
 		return tg_cli_usage("check", "unknown format '%s' (text, json or sarif)", format);
+	paths = argv + optind;
+	nfiles = argc - optind;
 	if (nfiles == 0)
 		return tg_cli_usage("check", "no policy files given");
 
 	files = calloc((size_t)nfiles, sizeof *files);
-	paths = calloc((size_t)nfiles, sizeof *paths);
-	if (!files || !paths) {
-		free(files);
-		free(paths);
+	if (!files) {
 		tg_cli_error("out of memory");
 		return TG_EXIT_USAGE;
 	}
-	nfiles = 0;
-	options = true;
-	for (i = 1; i < argc; i++) {
-		const char *a = argv[i];
-
-		if (options && a[0] == '-' && a[1] != '\0') {
-			if (strcmp(a, "--") == 0)
-				options = false;
-			else if (strcmp(a, "--format") == 0)
-				i++;
-			continue;
-		}
-		paths[nfiles] = argv[i];
-		check_one(&files[nfiles], a, strict, fmt);
-		if (files[nfiles].rc > rc)
-			rc = files[nfiles].rc;
+	for (i = 0; i < nfiles; i++) {
+		check_one(&files[i], paths[i], strict, fmt);
+		if (files[i].rc > rc)
+			rc = files[i].rc;
 		/* Text is printed as it goes: nothing to keep. */
 		if (fmt == FORMAT_TEXT)
-			release(&files[nfiles]);
-		nfiles++;
+			release(&files[i]);
 	}
 
 	if (fmt != FORMAT_TEXT) {
@@ -217,6 +191,5 @@ int tg_cmd_check(int argc, char **argv)
 			release(&files[i]);
 	}
 	free(files);
-	free(paths);
 	return rc;
 }

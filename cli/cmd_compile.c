@@ -3,6 +3,7 @@
  * policy to bytecode, written atomically. The default output sits beside the
  * input: the .tg suffix replaced by .tgb (or .tgb appended).
  */
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,39 +39,41 @@ static char *default_output(const char *in)
 
 int tg_cmd_compile(int argc, char **argv)
 {
-	const char *input = NULL, *output = NULL;
-	bool strict = false, options = true;
+	enum { OPT_STRICT = TG_OPT_LONG };
+	static const char shortopts[] = ":ho:";
+	static const struct option longopts[] = {
+		{"help", no_argument, NULL, 'h'},
+		{"output", required_argument, NULL, 'o'},
+		{"strict", no_argument, NULL, OPT_STRICT},
+		{NULL, 0, NULL, 0},
+	};
+	const char *input, *output = NULL;
+	bool strict = false;
 	unsigned char *code;
 	char *dflt = NULL;
 	size_t len;
-	int i, rc;
+	int c, rc;
 
-	for (i = 1; i < argc; i++) {
-		const char *a = argv[i];
-
-		if (options && a[0] == '-' && a[1] != '\0') {
-			if (strcmp(a, "--") == 0) {
-				options = false;
-			} else if (tg_cli_is_help(a)) {
-				fputs(compile_help, stdout);
-				return TG_EXIT_OK;
-			} else if (strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) {
-				if (++i == argc)
-					return tg_cli_usage("compile", "%s needs a file name", a);
-				output = argv[i];
-			} else if (strcmp(a, "--strict") == 0) {
-				strict = true;
-			} else {
-				return tg_cli_usage("compile", "unknown option '%s'", a);
-			}
-			continue;
+	tg_cli_getopt_reset();
+	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			return tg_cli_help(compile_help);
+		case 'o':
+			output = optarg;
+			break;
+		case OPT_STRICT:
+			strict = true;
+			break;
+		default:
+			return tg_cli_bad_option("compile", c, argv, shortopts, "a file name");
 		}
-		if (input)
-			return tg_cli_usage("compile", "one policy at a time");
-		input = a;
 	}
-	if (!input)
+	if (optind == argc)
 		return tg_cli_usage("compile", "no policy file given");
+	if (argc - optind > 1)
+		return tg_cli_usage("compile", "one policy at a time");
+	input = argv[optind];
 	if (tg_cli_is_bytecode_path(input))
 		return tg_cli_usage("compile", "'%s' is bytecode already", input);
 	if (!output) {

@@ -4,6 +4,7 @@
  * file gets the loader's offset, pc and reason on stderr and exit 1.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,33 +23,28 @@ static const char disasm_help[] =
 
 int tg_cmd_disasm(int argc, char **argv)
 {
-	const char *path = NULL;
-	bool options = true;
+	static const char shortopts[] = ":h";
+	static const struct option longopts[] = {
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *path;
 	unsigned char *code;
 	tg_policy *policy;
 	size_t len;
-	int i, rc;
+	int c, rc;
 
-	for (i = 1; i < argc; i++) {
-		const char *a = argv[i];
-
-		if (options && a[0] == '-' && a[1] != '\0') {
-			if (strcmp(a, "--") == 0) {
-				options = false;
-				continue;
-			}
-			if (tg_cli_is_help(a)) {
-				fputs(disasm_help, stdout);
-				return TG_EXIT_OK;
-			}
-			return tg_cli_usage("disasm", "unknown option '%s'", a);
-		}
-		if (path)
-			return tg_cli_usage("disasm", "one bytecode file at a time");
-		path = a;
+	tg_cli_getopt_reset();
+	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+		if (c == 'h')
+			return tg_cli_help(disasm_help);
+		return tg_cli_bad_option("disasm", c, argv, shortopts, "a value");
 	}
-	if (!path)
+	if (optind == argc)
 		return tg_cli_usage("disasm", "no bytecode file given");
+	if (argc - optind > 1)
+		return tg_cli_usage("disasm", "one bytecode file at a time");
+	path = argv[optind];
 	if (!tg_cli_is_bytecode_path(path))
 		return tg_cli_usage("disasm", "'%s' is not a .tgb file; run 'toolgate compile' first",
 				    path);

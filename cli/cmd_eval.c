@@ -11,6 +11,7 @@
  * stays a clean JSON-lines stream whatever is asked.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -160,16 +161,6 @@ static bool read_line(FILE *in, char *buf, size_t *len)
 	return any;
 }
 
-static bool blank(const char *s, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r')
-			return false;
-	return true;
-}
-
 static void eval_stdin(eval_ctx *ctx)
 {
 	char *buf = malloc(TG_JSON_MAX_BODY + 2);
@@ -184,7 +175,7 @@ static void eval_stdin(eval_ctx *ctx)
 	}
 	while (read_line(stdin, buf, &len)) {
 		line++;
-		if (blank(buf, len))
+		if (tg_json_line_blank(buf, len))
 			continue;
 		snprintf(where, sizeof where, "<stdin>:%lu", line);
 		eval_text(ctx, buf, len, where);
@@ -222,43 +213,44 @@ static void eval_file(eval_ctx *ctx, const char *path)
 
 int tg_cmd_eval(int argc, char **argv)
 {
-	const char *policy_path = NULL, *request_path = NULL;
+	enum { OPT_EXPLAIN = TG_OPT_LONG, OPT_AUDIT };
+	static const char shortopts[] = ":hr:";
+	static const struct option longopts[] = {
+		{"help", no_argument, NULL, 'h'},
+		{"request", required_argument, NULL, 'r'},
+		{"explain", no_argument, NULL, OPT_EXPLAIN},
+		{"audit", no_argument, NULL, OPT_AUDIT},
+		{NULL, 0, NULL, 0},
+	};
+	const char *policy_path, *request_path = NULL;
 	eval_ctx ctx;
 	tg_policy *policy;
-	bool options = true;
-	int i, rc;
+	int c, rc;
 
 	memset(&ctx, 0, sizeof ctx);
-	for (i = 1; i < argc; i++) {
-		const char *a = argv[i];
-
-		if (options && a[0] == '-' && a[1] != '\0') {
-			if (strcmp(a, "--") == 0) {
-				options = false;
-			} else if (tg_cli_is_help(a)) {
-				fputs(eval_help, stdout);
-				return TG_EXIT_OK;
-			} else if (strcmp(a, "--request") == 0 || strcmp(a, "-r") == 0) {
-				if (++i == argc)
-					return tg_cli_usage("eval", "%s needs a file name", a);
-				request_path = argv[i];
-			} else if (strncmp(a, "--request=", 10) == 0) {
-				request_path = a + 10;
-			} else if (strcmp(a, "--explain") == 0) {
-				ctx.explain = true;
-			} else if (strcmp(a, "--audit") == 0) {
-				ctx.audit = true;
-			} else {
-				return tg_cli_usage("eval", "unknown option '%s'", a);
-			}
-			continue;
+	tg_cli_getopt_reset();
+	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			return tg_cli_help(eval_help);
+		case 'r':
+			request_path = optarg;
+			break;
+		case OPT_EXPLAIN:
+			ctx.explain = true;
+			break;
+		case OPT_AUDIT:
+			ctx.audit = true;
+			break;
+		default:
+			return tg_cli_bad_option("eval", c, argv, shortopts, "a file name");
 		}
-		if (policy_path)
-			return tg_cli_usage("eval", "one policy at a time");
-		policy_path = a;
 	}
-	if (!policy_path)
+	if (optind == argc)
 		return tg_cli_usage("eval", "no policy file given");
+	if (argc - optind > 1)
+		return tg_cli_usage("eval", "one policy at a time");
+	policy_path = argv[optind];
 
 	rc = tg_cli_load_policy(policy_path, &policy);
 	if (rc != TG_EXIT_OK)

@@ -5,6 +5,7 @@
  * reported and left alone, a file with type errors is still formatted.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,16 +74,9 @@ static int fmt_file(const char *path, fmt_mode mode)
 	bool same;
 	int rc = TG_EXIT_OK;
 
-	src = (char *)tg_cli_read_file(path, TG_MAX_SOURCE_BYTES, &len);
-	if (!src) {
-		if (errno == EFBIG) {
-			fprintf(stderr, "%s: error: policy source is larger than %u bytes\n", path,
-				TG_MAX_SOURCE_BYTES);
-			return TG_EXIT_FAIL;
-		}
-		tg_cli_error("cannot read '%s': %s", path, strerror(errno));
-		return TG_EXIT_USAGE;
-	}
+	src = tg_cli_read_source(path, &len, &rc);
+	if (!src)
+		return rc;
 	text = format_source(path, src, len, &outlen, &rc);
 	if (!text)
 		goto out;
@@ -113,45 +107,43 @@ out:
 
 int tg_cmd_fmt(int argc, char **argv)
 {
+	enum { OPT_CHECK = TG_OPT_LONG };
+	static const char shortopts[] = ":hw";
+	static const struct option longopts[] = {
+		{"help", no_argument, NULL, 'h'},
+		{"check", no_argument, NULL, OPT_CHECK},
+		{"write", no_argument, NULL, 'w'},
+		{NULL, 0, NULL, 0},
+	};
 	fmt_mode mode = FMT_PRINT;
-	bool options = true, check = false, write = false;
-	int i, nfiles = 0, rc = TG_EXIT_OK, r;
+	bool check = false, write = false;
+	int c, i, rc = TG_EXIT_OK, r;
 
-	for (i = 1; i < argc; i++) {
-		const char *a = argv[i];
-
-		if (options && a[0] == '-' && a[1] != '\0') {
-			if (strcmp(a, "--") == 0)
-				options = false;
-			else if (tg_cli_is_help(a)) {
-				fputs(fmt_help, stdout);
-				return TG_EXIT_OK;
-			} else if (strcmp(a, "--check") == 0)
-				check = true;
-			else if (strcmp(a, "-w") == 0 || strcmp(a, "--write") == 0)
-				write = true;
-			else
-				return tg_cli_usage("fmt", "unknown option '%s'", a);
-			continue;
+	tg_cli_getopt_reset();
+	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			return tg_cli_help(fmt_help);
+		case OPT_CHECK:
+			check = true;
+			break;
+		case 'w':
+			write = true;
+			break;
+		default:
+			return tg_cli_bad_option("fmt", c, argv, shortopts, "a value");
 		}
-		nfiles++;
 	}
 	if (check && write)
 		return tg_cli_usage("fmt", "--check and -w cannot be combined");
-	if (nfiles == 0)
+	if (optind == argc)
 		return tg_cli_usage("fmt", "no policy files given");
 	if (check)
 		mode = FMT_CHECK;
 	else if (write)
 		mode = FMT_WRITE;
 
-	options = true;
-	for (i = 1; i < argc; i++) {
-		if (options && argv[i][0] == '-' && argv[i][1] != '\0') {
-			if (strcmp(argv[i], "--") == 0)
-				options = false;
-			continue;
-		}
+	for (i = optind; i < argc; i++) {
 		r = fmt_file(argv[i], mode);
 		if (r > rc)
 			rc = r;

@@ -5,6 +5,7 @@
  * options; proxy.h describes the parts.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,23 +47,40 @@ static const char proxy_help[] =
 	"exit status: 0 the client closed and the server exited cleanly;\n"
 	"1 the policy is wrong; 2 usage or I/O error, or the server exited first\n";
 
-/* Splits "--name=value" / "--name value": the name (without "--") into
- * name[namelen], the value returned (NULL when missing). */
-static const char *option_value(int argc, char **argv, int *i, const char *arg, char *name,
-				size_t namelen)
-{
-	const char *eq = strchr(arg, '=');
-	size_t n = eq ? (size_t)(eq - arg) - 2 : strlen(arg + 2);
+/* Long-only options; the identity options carry their names into
+ * tg_identity_option. */
+enum { OPT_POLICY = TG_OPT_LONG, OPT_AUDIT, OPT_MAX_LINE, OPT_STATS, OPT_IDENTITY };
 
-	if (n >= namelen)
-		n = namelen - 1;
-	memcpy(name, arg + 2, n);
-	name[n] = '\0';
-	if (eq)
-		return eq + 1;
-	if (*i + 1 < argc)
-		return argv[++*i];
-	return NULL;
+static const char shortopts[] = "+:h";	/* '+': stop at the server command */
+static const struct option longopts[] = {
+	{"help", no_argument, NULL, 'h'},
+	{"policy", required_argument, NULL, OPT_POLICY},
+	{"audit", required_argument, NULL, OPT_AUDIT},
+	{"max-line", required_argument, NULL, OPT_MAX_LINE},
+	{"stats", no_argument, NULL, OPT_STATS},
+	{"principal", required_argument, NULL, OPT_IDENTITY},
+	{"role", required_argument, NULL, OPT_IDENTITY},
+	{"scope", required_argument, NULL, OPT_IDENTITY},
+	{"client-id", required_argument, NULL, OPT_IDENTITY},
+	{"attr", required_argument, NULL, OPT_IDENTITY},
+	{"token-claim", required_argument, NULL, OPT_IDENTITY},
+	{"context", required_argument, NULL, OPT_IDENTITY},
+	{"server", required_argument, NULL, OPT_IDENTITY},
+	{"identity", required_argument, NULL, OPT_IDENTITY},
+	{NULL, 0, NULL, 0},
+};
+
+/* "--max-line BYTES": 0 when out of range. */
+static size_t max_line_value(const char *value)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(value, &end, 10);
+	if (errno || *end || value[0] == '-' || v < 64 || v > (1ull << 31))
+		return 0;
+	return (size_t)v;
 }
 
 int tg_cmd_proxy(int argc, char **argv)
@@ -75,69 +93,61 @@ int tg_cmd_proxy(int argc, char **argv)
 	tg_proxy px;
 	FILE *audit = stderr;
 	json_t *pid;
+	const char *value = NULL;	/* the last option's value */
 	char err[512];
-	int i, rc = TG_EXIT_USAGE;
+	int c, li = 0, rc = TG_EXIT_USAGE;
 
 	memset(&opts, 0, sizeof opts);
 	memset(&reloader, 0, sizeof reloader);
 	opts.max_line = TG_PROXY_DEFAULT_MAX_LINE;
 	tg_identity_init(&id);
-	for (i = 1; i < argc; i++) {
-		const char *a = argv[i], *value;
-		char name[32];
-
-		if (strcmp(a, "--") == 0) {
-			i++;
+	tg_cli_getopt_reset();
+	while ((c = getopt_long(argc, argv, shortopts, longopts, &li)) != -1) {
+		value = optarg;
+		switch (c) {
+		case 'h':
+			rc = tg_cli_help(proxy_help);
+			goto out;
+		case OPT_POLICY:
+			policy_path = optarg;
 			break;
-		}
-		if (tg_cli_is_help(a)) {
-			fputs(proxy_help, stdout);
-			rc = TG_EXIT_OK;
-			goto out;
-		}
-		if (strcmp(a, "--stats") == 0) {
-			opts.stats = true;
-			continue;
-		}
-		if (strncmp(a, "--", 2) != 0) {
-			tg_cli_usage("proxy", "unexpected '%s' (the server command goes after --)", a);
-			goto out;
-		}
-		value = option_value(argc, argv, &i, a, name, sizeof name);
-		if (strcmp(name, "policy") != 0 && strcmp(name, "audit") != 0 &&
-		    strcmp(name, "max-line") != 0 && !tg_identity_is_option(name)) {
-			tg_cli_usage("proxy", "unknown option '%s'", a);
-			goto out;
-		}
-		if (!value) {
-			tg_cli_usage("proxy", "--%s needs a value", name);
-			goto out;
-		}
-		if (strcmp(name, "policy") == 0) {
-			policy_path = value;
-		} else if (strcmp(name, "audit") == 0) {
-			audit_path = value;
-		} else if (strcmp(name, "max-line") == 0) {
-			char *end;
-			unsigned long long v;
-
-			errno = 0;
-			v = strtoull(value, &end, 10);
-			if (errno || *end || value[0] == '-' || v < 64 || v > (1ull << 31)) {
+		case OPT_AUDIT:
+			audit_path = optarg;
+			break;
+		case OPT_MAX_LINE:
+			opts.max_line = max_line_value(optarg);
+			if (opts.max_line == 0) {
 				tg_cli_usage("proxy", "--max-line wants a byte count from 64 to 2^31");
 				goto out;
 			}
-			opts.max_line = (size_t)v;
-		} else if (tg_identity_option(&id, name, value, err, sizeof err) != 0) {
-			tg_cli_usage("proxy", "%s", err);
+			break;
+		case OPT_STATS:
+			opts.stats = true;
+			break;
+		case OPT_IDENTITY:
+			if (tg_identity_option(&id, longopts[li].name, optarg, err, sizeof err) != 0) {
+				tg_cli_usage("proxy", "%s", err);
+				goto out;
+			}
+			break;
+		default:
+			tg_cli_bad_option("proxy", c, argv, shortopts, "a value");
 			goto out;
 		}
+	}
+	/* getopt stopped at "--" (and stepped over it) or at the first operand;
+	 * a "--" that was an option's value does not count. */
+	if (optind < argc && (optind < 2 || strcmp(argv[optind - 1], "--") != 0 ||
+			      argv[optind - 1] == value)) {
+		tg_cli_usage("proxy", "unexpected '%s' (the server command goes after --)",
+			     argv[optind]);
+		goto out;
 	}
 	if (!policy_path) {
 		tg_cli_usage("proxy", "no policy given (--policy FILE)");
 		goto out;
 	}
-	if (i >= argc) {
+	if (optind >= argc) {
 		tg_cli_usage("proxy", "no server command given (after --)");
 		goto out;
 	}
@@ -161,7 +171,7 @@ int tg_cmd_proxy(int argc, char **argv)
 	rc = tg_reload_initial(&reloader, holder);
 	if (rc != TG_EXIT_OK)
 		goto out;
-	opts.argv = argv + i;
+	opts.argv = argv + optind;
 	opts.reloader = &reloader;
 	tg_proxy_init(&px, holder, &id, audit);
 	px.measure = opts.stats;

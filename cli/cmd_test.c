@@ -14,6 +14,7 @@
  * stdout (or --output FILE) and the summary line to stderr.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,69 +32,70 @@ typedef struct tg_test_opts {
 	size_t nsuites;
 } tg_test_opts;
 
+static const char test_help[] =
+	"usage: toolgate test SUITE.yaml... [--format text|junit] [--output FILE]\n"
+	"                     [--explain] [--verbose]\n"
+	"\n"
+	"Runs YAML test suites against their policies (docs/testing.md).\n"
+	"  --format junit  write JUnit XML instead of text\n"
+	"  --output FILE   write the report to FILE instead of stdout\n"
+	"  --explain       show the evaluation trace of passing cases too\n"
+	"  --verbose, -v   list passing cases, one line each\n"
+	"Exit status: 0 all cases passed, 1 a case failed or a policy did not compile,\n"
+	"2 usage error or a suite or policy that could not be read.\n";
+
+/* Returns -1 when the suites are to run (o filled), else the status to exit
+ * with at once: help printed, or a usage error. */
 static int tg_test_parse_args(int argc, char **argv, tg_test_opts *o)
 {
-	int i;
-	bool dashdash = false;
+	enum { OPT_FORMAT = TG_OPT_LONG, OPT_EXPLAIN };
+	static const char shortopts[] = ":hvo:";
+	static const struct option longopts[] = {
+		{"help", no_argument, NULL, 'h'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"output", required_argument, NULL, 'o'},
+		{"format", required_argument, NULL, OPT_FORMAT},
+		{"explain", no_argument, NULL, OPT_EXPLAIN},
+		{NULL, 0, NULL, 0},
+	};
+	int c;
 
-	o->suites = calloc((size_t)argc + 1, sizeof *o->suites);
-	if (!o->suites) {
-		tg_cli_error("out of memory");
-		return TG_EXIT_USAGE;
-	}
-	for (i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		const char *val = NULL;
-
-		if (dashdash || a[0] != '-' || strcmp(a, "-") == 0) {
-			o->suites[o->nsuites++] = argv[i];
-			continue;
-		}
-		if (strcmp(a, "--") == 0) {
-			dashdash = true;
-		} else if (strcmp(a, "--explain") == 0) {
-			o->explain = true;
-		} else if (strcmp(a, "--verbose") == 0 || strcmp(a, "-v") == 0) {
+	tg_cli_getopt_reset();
+	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			return tg_cli_help(test_help);
+		case 'v':
 			o->verbose = true;
-		} else if (strcmp(a, "--format") == 0 || strncmp(a, "--format=", 9) == 0) {
-			val = a[8] == '=' ? a + 9 : (i + 1 < argc ? argv[++i] : NULL);
-			if (!val)
-				return tg_cli_usage("test", "option '%s' needs a value (text or junit)", a);
-			if (strcmp(val, "junit") == 0)
+			break;
+		case 'o':
+			if (!*optarg)
+				return tg_cli_usage("test", "--output needs a file name");
+			o->output = optarg;
+			break;
+		case OPT_FORMAT:
+			if (strcmp(optarg, "junit") == 0)
 				o->junit = true;
-			else if (strcmp(val, "text") == 0)
+			else if (strcmp(optarg, "text") == 0)
 				o->junit = false;
 			else
 				return tg_cli_usage("test", "unknown format '%s' (expected text or junit)",
-						     val);
-		} else if (strcmp(a, "--output") == 0 || strcmp(a, "-o") == 0 ||
-			   strncmp(a, "--output=", 9) == 0) {
-			val = a[8] == '=' ? a + 9 : (i + 1 < argc ? argv[++i] : NULL);
-			if (!val || !*val)
-				return tg_cli_usage("test", "option '%s' needs a file name", a);
-			o->output = val;
-		} else {
-			return tg_cli_usage("test", "unknown option '%s'", a);
+						    optarg);
+			break;
+		case OPT_EXPLAIN:
+			o->explain = true;
+			break;
+		default:
+			return tg_cli_bad_option("test", c, argv, shortopts,
+						 optopt == 'o' ? "a file name" :
+						 "a value (text or junit)");
 		}
 	}
+	o->suites = argv + optind;
+	o->nsuites = (size_t)(argc - optind);
 	if (o->nsuites == 0)
 		return tg_cli_usage("test", "expected at least one SUITE.yaml");
-	return TG_EXIT_OK;
-}
-
-static void tg_test_help(void)
-{
-	fputs("usage: toolgate test SUITE.yaml... [--format text|junit] [--output FILE]\n"
-	      "                     [--explain] [--verbose]\n"
-	      "\n"
-	      "Runs YAML test suites against their policies (docs/testing.md).\n"
-	      "  --format junit  write JUnit XML instead of text\n"
-	      "  --output FILE   write the report to FILE instead of stdout\n"
-	      "  --explain       show the evaluation trace of passing cases too\n"
-	      "  --verbose, -v   list passing cases, one line each\n"
-	      "Exit status: 0 all cases passed, 1 a case failed or a policy did not compile,\n"
-	      "2 usage error or a suite or policy that could not be read.\n",
-	      stdout);
+	return -1;
 }
 
 /* Reads a memstream's text into a malloc'd string owned by the caller. */
@@ -194,16 +196,9 @@ int tg_cmd_test(int argc, char **argv)
 	int status = TG_EXIT_OK, rc;
 	FILE *out = stdout;
 
-	for (i = 1; i < (size_t)argc; i++)
-		if (tg_cli_is_help(argv[i])) {
-			tg_test_help();
-			return TG_EXIT_OK;
-		}
 	rc = tg_test_parse_args(argc, argv, &o);
-	if (rc != TG_EXIT_OK) {
-		free(o.suites);
+	if (rc >= 0)
 		return rc;
-	}
 	results = calloc(o.nsuites, sizeof *results);
 	suites = calloc(o.nsuites, sizeof *suites);
 	if (!results || !suites) {
@@ -246,6 +241,5 @@ done:
 	}
 	free(results);
 	free(suites);
-	free(o.suites);
 	return status;
 }

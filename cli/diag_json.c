@@ -15,43 +15,16 @@
 
 #include "cli.h"
 #include "diag.h"
+#include "utf8.h"
 
 #define CHECK_JSON_VERSION 1
-
-/* Length of the valid UTF-8 sequence at s[0..n), or 0. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-	unsigned char c = s[0], lo = 0x80, hi = 0xBF;
-	size_t need;
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xC2 && c <= 0xDF) {
-		need = 2;
-	} else if (c >= 0xE0 && c <= 0xEF) {
-		need = 3;
-		lo = c == 0xE0 ? 0xA0 : 0x80;
-		hi = c == 0xED ? 0x9F : 0xBF;
-	} else if (c >= 0xF0 && c <= 0xF4) {
-		need = 4;
-		lo = c == 0xF0 ? 0x90 : 0x80;
-		hi = c == 0xF4 ? 0x8F : 0xBF;
-	} else {
-		return 0;
-	}
-	if (n < need || s[1] < lo || s[1] > hi)
-		return 0;
-	for (size_t i = 2; i < need; i++)
-		if (s[i] < 0x80 || s[i] > 0xBF)
-			return 0;
-	return need;
-}
 
 json_t *tg_cli_json_string(const char *s, size_t len)
 {
 	const unsigned char *u = (const unsigned char *)s;
 	size_t i, k, bad = 0;
 	for (i = 0; i < len;) {
-		size_t q = u[i] ? utf8_seq(u + i, len - i) : 0;
+		size_t q = u[i] ? tg_utf8_len(u + i, len - i) : 0;
 		bad += q == 0;
 		i += q ? q : 1;
 	}
@@ -62,7 +35,7 @@ json_t *tg_cli_json_string(const char *s, size_t len)
 	if (!clean)
 		return NULL;
 	for (i = 0, k = 0; i < len;) {
-		size_t q = u[i] ? utf8_seq(u + i, len - i) : 0;
+		size_t q = u[i] ? tg_utf8_len(u + i, len - i) : 0;
 		if (q) {
 			memcpy(clean + k, s + i, q);
 			k += q;

@@ -209,8 +209,6 @@ int tg_identity_load_file(tg_identity *id, const char *path, char *err, size_t e
  * with a message in err. */
 int tg_identity_option(tg_identity *id, const char *name, const char *value, char *err,
 		       size_t errlen);
-/* True when name is one of the identity options (takes a value). */
-bool tg_identity_is_option(const char *name);
 /* Types an option value: integers, true/false, otherwise a string. */
 json_t *tg_identity_value(const char *text);
 

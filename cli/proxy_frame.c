@@ -17,54 +17,21 @@
 #include <string.h>
 
 #include "proxy.h"
+#include "request_json.h"
+#include "utf8.h"
 
+/* NUL is refused with invalid UTF-8: a C reader downstream would stop at it. */
 static bool utf8_ok(const unsigned char *s, size_t len, size_t *bad)
 {
-	size_t i = 0;
+	size_t i, n;
 
-	while (i < len) {
-		unsigned char c = s[i];
-		unsigned cp, n, k;
-
-		if (c == 0)
-			goto fail;
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf)
-			n = 1, cp = c & 0x1fu;
-		else if (c >= 0xe0 && c <= 0xef)
-			n = 2, cp = c & 0x0fu;
-		else if (c >= 0xf0 && c <= 0xf4)
-			n = 3, cp = c & 0x07u;
-		else
-			goto fail;
-		if (len - i <= n)
-			goto fail;
-		for (k = 1; k <= n; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				goto fail;
-			cp = cp << 6 | (s[i + k] & 0x3fu);
-		}
-		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
-		    (cp >= 0xd800 && cp <= 0xdfff))
-			goto fail;
-		i += n + 1;
-	}
-	return true;
-fail:
-	*bad = i;
-	return false;
-}
-
-static bool blank(const char *s, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r')
+	for (i = 0; i < len; i += n) {
+		n = s[i] ? tg_utf8_len(s + i, len - i) : 0;
+		if (n == 0) {
+			*bad = i;
 			return false;
+		}
+	}
 	return true;
 }
 
@@ -142,7 +109,7 @@ tg_frame_result tg_frame_parse(const char *line, size_t len, bool lenient_number
 
 	memset(m, 0, sizeof *m);
 	memset(err, 0, sizeof *err);
-	if (blank(line, len))
+	if (tg_json_line_blank(line, len))
 		return TG_FRAME_BLANK;
 	err->reply_ids = json_array();
 	if (!utf8_ok((const unsigned char *)line, len, &bad))

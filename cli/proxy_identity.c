@@ -144,21 +144,6 @@ static int assign(json_t *obj, const char *opt, const char *kv, const char *rese
 	return rc;
 }
 
-static const char *const options[] = {
-	"principal", "role", "scope", "client-id", "attr", "token-claim", "context", "server",
-	"identity",
-};
-
-bool tg_identity_is_option(const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof options / sizeof options[0]; i++)
-		if (strcmp(name, options[i]) == 0)
-			return true;
-	return false;
-}
-
 int tg_identity_option(tg_identity *id, const char *name, const char *value, char *err,
 		       size_t errlen)
 {

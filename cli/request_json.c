@@ -624,6 +624,16 @@ void tg_json_request_free(tg_json_request *r)
 	tg_request_init(&r->req);
 }
 
+bool tg_json_line_blank(const char *s, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r')
+			return false;
+	return true;
+}
+
 /* ---- decisions to JSON -------------------------------------------------- */
 
 void tg_decision_set_invalid(tg_decision *d, const char *reason)

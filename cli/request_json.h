@@ -77,6 +77,10 @@ int tg_json_request_from_json(const tg_policy *p, json_t *root, tg_json_request 
 /* Releases what *r holds (not r itself) and leaves it empty. */
 void tg_json_request_free(tg_json_request *r);
 
+/* True when a line of a JSON-lines stream carries no message: only spaces,
+ * tabs and a CR (eval and the proxy skip such lines). */
+bool tg_json_line_blank(const char *s, size_t len);
+
 /* ---- decisions ---------------------------------------------------------- */
 
 /* Makes *d the decision for a request that could not be read: deny, no

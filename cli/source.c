@@ -28,24 +28,6 @@ void tg_cli_error(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-int tg_cli_usage(const char *cmd, const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "toolgate%s%s: ", cmd ? " " : "", cmd ? cmd : "");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\nrun 'toolgate%s%s --help' for usage\n", cmd ? " " : "",
-		cmd ? cmd : "");
-	return TG_EXIT_USAGE;
-}
-
-bool tg_cli_is_help(const char *arg)
-{
-	return strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0;
-}
-
 bool tg_cli_is_bytecode_path(const char *path)
 {
 	size_t n = strlen(path);
@@ -104,8 +86,7 @@ fail:
 	return NULL;
 }
 
-/* In strict mode a warning is reported, and counted, as an error. */
-static void promote_warnings(tg_diags *d)
+void tg_cli_promote_warnings(tg_diags *d)
 {
 	size_t i;
 
@@ -118,14 +99,31 @@ static void promote_warnings(tg_diags *d)
 	}
 }
 
+char *tg_cli_read_source(const char *path, size_t *len, int *rc)
+{
+	char *src = (char *)tg_cli_read_file(path, TG_MAX_SOURCE_BYTES, len);
+
+	if (src)
+		return src;
+	if (errno == EFBIG) {
+		/* Shaped like a diagnostic: the file is the problem. */
+		fprintf(stderr, "%s: error: policy source is larger than %u bytes\n", path,
+			TG_MAX_SOURCE_BYTES);
+		*rc = TG_EXIT_FAIL;
+	} else {
+		tg_cli_error("cannot read '%s': %s", path, strerror(errno));
+		*rc = TG_EXIT_USAGE;
+	}
+	return NULL;
+}
+
 /*
  * The pipeline behind compile and eval of a source file (check has its own,
  * which adds lint and the machine-readable formats).
  * Stages stop at the first one that reports an error, so later stages never
  * see a tree that failed an earlier one (no cascades of follow-on errors).
  */
-static int compile_source(const char *path, bool strict, unsigned char **out,
-			  size_t *out_len)
+int tg_cli_compile_file(const char *path, bool strict, unsigned char **out, size_t *out_len)
 {
 	tg_arena arena;
 	tg_diags diags;
@@ -134,23 +132,16 @@ static int compile_source(const char *path, bool strict, unsigned char **out,
 	size_t len;
 	int rc = TG_EXIT_FAIL;
 
-	src = (char *)tg_cli_read_file(path, TG_MAX_SOURCE_BYTES, &len);
-	if (!src) {
-		if (errno == EFBIG) {
-			fprintf(stderr, "%s: error: policy source is larger than %u bytes\n", path,
-				TG_MAX_SOURCE_BYTES);
-			return TG_EXIT_FAIL;
-		}
-		tg_cli_error("cannot read '%s': %s", path, strerror(errno));
-		return TG_EXIT_USAGE;
-	}
+	src = tg_cli_read_source(path, &len, &rc);
+	if (!src)
+		return rc;
 	tg_arena_init(&arena);
 	tg_diags_init(&diags, &arena);
 	ast = tg_parse(&arena, path, src, len, &diags);
 	if (ast && diags.nerrors == 0)
 		tg_check(ast, &diags);
 	if (strict)
-		promote_warnings(&diags);
+		tg_cli_promote_warnings(&diags);
 	if (ast && diags.nerrors == 0 && !diags.oom) {
 		if (tg_codegen(ast, &diags, out, out_len))
 			rc = TG_EXIT_OK;
@@ -162,11 +153,6 @@ static int compile_source(const char *path, bool strict, unsigned char **out,
 	tg_arena_free(&arena);
 	free(src);
 	return rc;
-}
-
-int tg_cli_compile_file(const char *path, bool strict, unsigned char **out, size_t *out_len)
-{
-	return compile_source(path, strict, out, out_len);
 }
 
 /* The verifier's verdict, with where and why, for a human. */

@@ -90,16 +90,22 @@ char *tg_arena_printf(tg_arena *a, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	int n = vsnprintf(NULL, 0, fmt, ap);
+	char *p = tg_arena_vprintf(a, fmt, ap);
 	va_end(ap);
+	return p;
+}
+
+char *tg_arena_vprintf(tg_arena *a, const char *fmt, va_list ap)
+{
+	va_list ap2;
+	va_copy(ap2, ap);
+	int n = vsnprintf(NULL, 0, fmt, ap2);
+	va_end(ap2);
 	if (n < 0)
 		return NULL;
 	char *p = tg_arena_alloc(a, (size_t)n + 1);
-	if (!p)
-		return NULL;
-	va_start(ap, fmt);
-	vsnprintf(p, (size_t)n + 1, fmt, ap);
-	va_end(ap);
+	if (p)
+		vsnprintf(p, (size_t)n + 1, fmt, ap);
 	return p;
 }
 

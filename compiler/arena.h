@@ -9,6 +9,7 @@
 #ifndef TG_ARENA_H
 #define TG_ARENA_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 typedef struct tg_arena_block tg_arena_block;
@@ -31,6 +32,13 @@ char *tg_arena_strndup(tg_arena *a, const char *s, size_t len);
 char *tg_arena_printf(tg_arena *a, const char *fmt, ...)
 #if defined(__GNUC__)
 	__attribute__((format(printf, 2, 3)))
+#endif
+	;
+
+/* The same with a va_list (left unusable, as by vsnprintf). */
+char *tg_arena_vprintf(tg_arena *a, const char *fmt, va_list ap)
+#if defined(__GNUC__)
+	__attribute__((format(printf, 2, 0)))
 #endif
 	;
 

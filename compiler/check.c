@@ -96,31 +96,12 @@ void *tg_check_alloc(tg_checker *c, size_t size)
 
 const char *tg_check_show(tg_checker *c, const char *s, size_t len)
 {
-	size_t n = 0;
-	for (size_t i = 0; i < len; i++) {
-		unsigned char ch = (unsigned char)s[i];
-		n += ch < 0x20 || ch == 0x7f ? 8 : 1;
-	}
-	char *out = tg_check_alloc(c, n + 1);
-	if (!out)
+	const char *shown = tg_diag_show(c->arena, s, len);
+	if (!shown) {
+		tg_check_nomem(c);
 		return "?";
-	char *p = out;
-	for (size_t i = 0; i < len; i++) {
-		unsigned char ch = (unsigned char)s[i];
-		if (ch == '\n') {
-			memcpy(p, "\\n", 2);
-			p += 2;
-		} else if (ch == '\t') {
-			memcpy(p, "\\t", 2);
-			p += 2;
-		} else if (ch < 0x20 || ch == 0x7f) {
-			p += sprintf(p, "\\u{%x}", ch);
-		} else {
-			*p++ = (char)ch;
-		}
 	}
-	*p = '\0';
-	return out;
+	return shown;
 }
 
 unsigned tg_check_line(const tg_checker *c, uint32_t offset)

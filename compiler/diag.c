@@ -19,6 +19,7 @@
  * with "..." where it was cut.
  */
 #include "diag.h"
+#include "utf8.h"
 
 #include <stdarg.h>
 #include <stdint.h>
@@ -41,21 +42,6 @@ void tg_diags_init(tg_diags *d, tg_arena *arena)
 	d->arena = arena;
 }
 
-TG_VPRINTF(2)
-static char *vformat(tg_arena *a, const char *fmt, va_list ap)
-{
-	va_list ap2;
-	va_copy(ap2, ap);
-	int n = vsnprintf(NULL, 0, fmt, ap2);
-	va_end(ap2);
-	if (n < 0)
-		return NULL;
-	char *s = tg_arena_alloc(a, (size_t)n + 1);
-	if (s)
-		vsnprintf(s, (size_t)n + 1, fmt, ap);
-	return s;
-}
-
 TG_VPRINTF(4)
 static tg_diag *diag_vadd(tg_diags *d, tg_severity sev, tg_span span, const char *fmt, va_list ap)
 {
@@ -67,7 +53,7 @@ static tg_diag *diag_vadd(tg_diags *d, tg_severity sev, tg_span span, const char
 		d->oom = true;
 		return NULL;
 	}
-	char *msg = vformat(d->arena, fmt, ap);
+	char *msg = tg_arena_vprintf(d->arena, fmt, ap);
 	if (!msg) {
 		d->oom = true;
 		return NULL;
@@ -117,12 +103,41 @@ void tg_diag_hint(tg_diags *d, tg_diag *diag, const char *fmt, ...)
 		return;
 	va_list ap;
 	va_start(ap, fmt);
-	char *h = vformat(d->arena, fmt, ap);
+	char *h = tg_arena_vprintf(d->arena, fmt, ap);
 	va_end(ap);
 	if (!h)
 		d->oom = true;
 	else
 		diag->hint = h;
+}
+
+const char *tg_diag_show(tg_arena *a, const char *s, size_t len)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		n += ch < 0x20 || ch == 0x7f ? 8 : 1;
+	}
+	char *out = tg_arena_alloc(a, n + 1);
+	if (!out)
+		return NULL;
+	char *p = out;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		if (ch == '\n') {
+			memcpy(p, "\\n", 2);
+			p += 2;
+		} else if (ch == '\t') {
+			memcpy(p, "\\t", 2);
+			p += 2;
+		} else if (ch < 0x20 || ch == 0x7f) {
+			p += sprintf(p, "\\u{%x}", ch);
+		} else {
+			*p++ = (char)ch;
+		}
+	}
+	*p = '\0';
+	return out;
 }
 
 /* Stable merge sort: passes report in their own order, and two diagnostics
@@ -182,50 +197,16 @@ tg_linecol tg_source_linecol(const char *src, size_t len, size_t offset)
 	return lc;
 }
 
-/* Length of the valid UTF-8 sequence at s[0..n), or 0 when it is not one
- * (overlong forms, surrogates and values past U+10FFFF are invalid). */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-	unsigned char c = s[0];
-	if (c < 0x80)
-		return 1;
-	size_t need;
-	unsigned char lo = 0x80, hi = 0xBF;
-	if (c >= 0xC2 && c <= 0xDF) {
-		need = 2;
-	} else if (c >= 0xE0 && c <= 0xEF) {
-		need = 3;
-		if (c == 0xE0)
-			lo = 0xA0;
-		else if (c == 0xED)
-			hi = 0x9F;
-	} else if (c >= 0xF0 && c <= 0xF4) {
-		need = 4;
-		if (c == 0xF0)
-			lo = 0x90;
-		else if (c == 0xF4)
-			hi = 0x8F;
-	} else {
-		return 0;
-	}
-	if (n < need || s[1] < lo || s[1] > hi)
-		return 0;
-	for (size_t i = 2; i < need; i++)
-		if (s[i] < 0x80 || s[i] > 0xBF)
-			return 0;
-	return need;
-}
-
 /* One displayed unit of the echoed line: how many source bytes it covers. */
 static size_t unit_len(const unsigned char *s, size_t n)
 {
-	size_t u = utf8_len(s, n);
+	size_t u = tg_utf8_len(s, n);
 	return u ? u : 1;
 }
 
 static void put_unit(FILE *out, const unsigned char *s, size_t n)
 {
-	size_t u = utf8_len(s, n);
+	size_t u = tg_utf8_len(s, n);
 	if (u == 1 && (s[0] < 0x20 || s[0] == 0x7F) && s[0] != '\t')
 		fputc(' ', out);
 	else if (u == 0)

@@ -69,6 +69,11 @@ void tg_diag_hint(tg_diags *d, tg_diag *diag, const char *fmt, ...)
 #endif
 	;
 
+/* A user string made safe to quote in a message: newline and tab as \n and
+ * \t, other control bytes as \u{X}. Allocated in the arena; NULL when out
+ * of memory. */
+const char *tg_diag_show(tg_arena *a, const char *s, size_t len);
+
 /* Sorts by position (stable), so passes may report in any order. */
 void tg_diags_sort(tg_diags *d);
 

@@ -96,33 +96,12 @@ static const tg_lint_info *find_lint(const char *id, size_t len)
 
 const char *tg_lint_show(tg_linter *l, const char *s, size_t len)
 {
-	size_t n = 0;
-	for (size_t i = 0; i < len; i++) {
-		unsigned char ch = (unsigned char)s[i];
-		n += ch < 0x20 || ch == 0x7f ? 8 : 1;
-	}
-	char *out = tg_arena_alloc(l->arena, n + 1);
-	if (!out) {
+	const char *shown = tg_diag_show(l->arena, s, len);
+	if (!shown) {
 		l->oom = true;
 		return "?";
 	}
-	char *p = out;
-	for (size_t i = 0; i < len; i++) {
-		unsigned char ch = (unsigned char)s[i];
-		if (ch == '\n') {
-			memcpy(p, "\\n", 2);
-			p += 2;
-		} else if (ch == '\t') {
-			memcpy(p, "\\t", 2);
-			p += 2;
-		} else if (ch < 0x20 || ch == 0x7f) {
-			p += sprintf(p, "\\u{%x}", ch);
-		} else {
-			*p++ = (char)ch;
-		}
-	}
-	*p = '\0';
-	return out;
+	return shown;
 }
 
 const char *tg_lint_rule_name(const tg_rule *r)
@@ -307,9 +286,10 @@ static tg_span span_of(size_t start, size_t end)
 	return sp;
 }
 
-/* Lint findings about the suppressions themselves have no owner to be
- * suppressed by. */
-static tg_diag *supp_warn(tg_linter *l, const char *id, tg_span span, const char *msg)
+/* Adds msg (NULL: formatting it ran out of memory) as the warning `id`.
+ * Findings about the suppressions themselves call it directly: they have no
+ * owner to be suppressed by. */
+static tg_diag *lint_warn(tg_linter *l, const char *id, tg_span span, const char *msg)
 {
 	if (!msg) {
 		l->oom = true;
@@ -343,7 +323,7 @@ static void parse_comment(tg_linter *l, const tg_comment *c)
 	for (size_t k = ls; k < c->span.start; k++)
 		alone = alone && is_space(s[k]);
 	if (!alone) {
-		supp_warn(l, "invalid-suppression", c->span,
+		lint_warn(l, "invalid-suppression", c->span,
 			  "a suppression comment must stand on its own line");
 		return;
 	}
@@ -351,7 +331,7 @@ static void parse_comment(tg_linter *l, const tg_comment *c)
 	while (i < end && is_space(s[i]))
 		i++;
 	if (end - i < 6 || memcmp(s + i, "allow(", 6) != 0) {
-		supp_warn(l, "invalid-suppression", c->span,
+		lint_warn(l, "invalid-suppression", c->span,
 			  "malformed suppression: expected 'toolgate: allow(LINT-ID) -- REASON'");
 		return;
 	}
@@ -367,7 +347,7 @@ static void parse_comment(tg_linter *l, const tg_comment *c)
 		if (i == id)
 			goto malformed;
 		if (!find_lint(s + id, i - id)) {
-			tg_diag *d = supp_warn(l, "invalid-suppression", span_of(id, i),
+			tg_diag *d = lint_warn(l, "invalid-suppression", span_of(id, i),
 					       tg_arena_printf(l->arena, "unknown lint id '%s'",
 							       tg_lint_show(l, s + id, i - id)));
 			suggest_lint(l, d, s + id, i - id);
@@ -388,26 +368,24 @@ static void parse_comment(tg_linter *l, const tg_comment *c)
 	}
 	while (i < end && is_space(s[i]))
 		i++;
-	if (i == end) {
-		tg_diag *d = supp_warn(l, "suppression-without-reason", c->span,
-				       "suppression without a reason");
-		tg_diag_hint(l->diags, d, "say why after '--': # toolgate: allow(ID) -- REASON");
-		return;
+	/* Text after the ids must start with "--"; nothing there, or nothing
+	 * after the "--", is a missing reason. */
+	if (i < end) {
+		if (end - i < 2 || memcmp(s + i, "--", 2) != 0)
+			goto malformed;
+		i += 2;
+		while (i < end && is_space(s[i]))
+			i++;
 	}
-	if (end - i < 2 || memcmp(s + i, "--", 2) != 0)
-		goto malformed;
-	i += 2;
-	while (i < end && is_space(s[i]))
-		i++;
 	if (i == end) {
-		tg_diag *d = supp_warn(l, "suppression-without-reason", c->span,
+		tg_diag *d = lint_warn(l, "suppression-without-reason", c->span,
 				       "suppression without a reason");
 		tg_diag_hint(l->diags, d, "say why after '--': # toolgate: allow(ID) -- REASON");
 	}
 	return;
 malformed:
 	l->nsupps = first;
-	supp_warn(l, "invalid-suppression", c->span,
+	lint_warn(l, "invalid-suppression", c->span,
 		  "malformed suppression: expected 'toolgate: allow(LINT-ID) -- REASON'");
 }
 
@@ -428,23 +406,11 @@ tg_diag *tg_lint_report(tg_linter *l, uint32_t owner, const char *id, tg_span sp
 	if (suppressed)
 		return NULL;
 
-	va_list ap, ap2;
+	va_list ap;
 	va_start(ap, fmt);
-	va_copy(ap2, ap);
-	int n = vsnprintf(NULL, 0, fmt, ap2);
-	va_end(ap2);
-	char *msg = n >= 0 ? tg_arena_alloc(l->arena, (size_t)n + 1) : NULL;
-	if (msg)
-		vsnprintf(msg, (size_t)n + 1, fmt, ap);
+	char *msg = tg_arena_vprintf(l->arena, fmt, ap);
 	va_end(ap);
-	if (!msg) {
-		l->oom = true;
-		return NULL;
-	}
-	tg_diag *d = tg_warning(l->diags, span, "%s", msg);
-	if (d)
-		d->id = id;
-	return d;
+	return lint_warn(l, id, span, msg);
 }
 
 bool tg_lint(const tg_ast *ast, tg_diags *diags)
@@ -470,11 +436,11 @@ bool tg_lint(const tg_ast *ast, tg_diags *diags)
 			continue;
 		const char *what = tg_lint_show(&l, s->id, s->idlen);
 		if (s->target == UINT32_MAX)
-			supp_warn(&l, "unused-suppression", s->span,
+			lint_warn(&l, "unused-suppression", s->span,
 				  tg_arena_printf(l.arena, "suppression of '%s' does not stand "
 						  "directly before a statement", what));
 		else
-			supp_warn(&l, "unused-suppression", s->span,
+			lint_warn(&l, "unused-suppression", s->span,
 				  tg_arena_printf(l.arena, "unused suppression: '%s' does not fire "
 						  "on the statement below", what));
 	}

@@ -23,90 +23,27 @@
 #include <cmocka.h>
 
 #include "compiler.h"
+#include "golden.h"
 #include "lint_internal.h"
 
-#define MAX_FILE_BYTES (4u * 1024 * 1024)
-
-static char source_dir[4096];
-
-static void find_source_dir(void)
-{
-	const char *src = getenv("TG_SOURCE_DIR");
-	if (src && *src) {
-		snprintf(source_dir, sizeof source_dir, "%s", src);
-		return;
-	}
-	snprintf(source_dir, sizeof source_dir, "%s", __FILE__);
-	char *slash = strrchr(source_dir, '/');
-	if (slash)
-		*slash = '\0';
-	size_t n = strlen(source_dir);
-	snprintf(source_dir + n, sizeof source_dir - n, "/../..");
-}
-
-/* Front end plus linter over one file; returns what check would print. */
-static char *lint_text(const char *name, const char *src, size_t len, size_t *nerrors)
-{
-	tg_arena arena;
-	tg_arena_init(&arena);
-	tg_diags diags;
-	tg_diags_init(&diags, &arena);
-	tg_ast *ast = tg_parse(&arena, name, src, len, &diags);
-	assert_non_null(ast);
-	if (diags.nerrors == 0)
-		tg_check(ast, &diags);
-	if (diags.nerrors == 0)
-		tg_lint(ast, &diags);
-	assert_false(diags.oom);
-	tg_diags_sort(&diags);
-	char *out = NULL;
-	size_t outlen = 0;
-	FILE *f = open_memstream(&out, &outlen);
-	assert_non_null(f);
-	tg_diags_print(f, name, src, len, &diags);
-	fclose(f);
-	if (nerrors)
-		*nerrors = diags.nerrors;
-	tg_arena_free(&arena);
-	return out;
-}
-
+/* A lint golden: it must compile (the linter would not run), and a case
+ * named *_ok must be quiet while any other must report something. */
 static void run_golden(void **state)
 {
 	const char *name = *state;
-	char path[4600], expath[4600];
-	snprintf(path, sizeof path, "%s/tests/golden/lint/%s", source_dir, name);
-	snprintf(expath, sizeof expath, "%s/tests/golden/lint/%.*s.expected", source_dir,
-		 (int)(strlen(name) - 3), name);
-	size_t len = 0, elen = 0, nerrors = 0;
-	char *src = tg_read_file(path, MAX_FILE_BYTES, &len);
-	assert_non_null(src);
-	char *actual = lint_text(name, src, len, &nerrors);
-	/* A lint golden must not fail to compile: the linter would not run. */
+	size_t len = 0, nerrors = 0;
+	char *src = golden_source("lint", name, &len);
+	char *actual = golden_diagnostics(name, src, len, true, &nerrors);
 	if (nerrors)
 		fprintf(stderr, "%s has errors:\n%s", name, actual);
 	assert_int_equal(nerrors, 0);
-	const char *update = getenv("TG_UPDATE_GOLDEN");
-	if (update && strcmp(update, "1") == 0) {
-		FILE *f = fopen(expath, "wb");
-		assert_non_null(f);
-		fputs(actual, f);
-		assert_int_equal(fclose(f), 0);
-	}
-	char *expected = tg_read_file(expath, MAX_FILE_BYTES, &elen);
-	bool same = expected && strlen(actual) == elen && memcmp(actual, expected, elen) == 0;
-	if (!same) {
-		fprintf(stderr, "%s: diagnostics differ from %s\n--- expected\n%s--- actual\n%s",
-			name, expath, expected ? expected : "(missing)\n", actual);
-	}
-	/* A case named *_ok must be quiet; any other must report something. */
+	bool same = golden_match("lint", name, actual);
 	size_t nl = strlen(name);
 	bool quiet_case = nl > 6 && strcmp(name + nl - 6, "_ok.tg") == 0;
 	if (quiet_case != (actual[0] == '\0'))
 		fprintf(stderr, "%s: a %s case %s\n", name, quiet_case ? "quiet" : "firing",
 			quiet_case ? "reported something" : "reported nothing");
 	assert_true(quiet_case == (actual[0] == '\0'));
-	free(expected);
 	free(actual);
 	free(src);
 	assert_true(same);
@@ -153,10 +90,8 @@ static void test_catalog(void **state)
 	size_t n;
 	const tg_lint_info *c = tg_lint_catalog(&n);
 	assert_true(n >= 17);
-	char path[4600];
-	snprintf(path, sizeof path, "%s/docs/lints.md", source_dir);
 	size_t dlen;
-	char *doc = tg_read_file(path, MAX_FILE_BYTES, &dlen);
+	char *doc = golden_read("docs/lints.md", &dlen);
 	assert_non_null(doc);
 	for (size_t i = 0; i < n; i++) {
 		const char *id = c[i].id;
@@ -182,7 +117,7 @@ static void test_examples_clean(void **state)
 {
 	(void)state;
 	char dir[4600];
-	snprintf(dir, sizeof dir, "%s/policies/examples", source_dir);
+	snprintf(dir, sizeof dir, "%s/policies/examples", golden_source_dir());
 	DIR *d = opendir(dir);
 	assert_non_null(d);
 	struct dirent *e;
@@ -194,9 +129,9 @@ static void test_examples_clean(void **state)
 		char path[9300];
 		snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
 		size_t len;
-		char *src = tg_read_file(path, MAX_FILE_BYTES, &len);
+		char *src = tg_read_file(path, GOLDEN_MAX_BYTES, &len);
 		assert_non_null(src);
-		char *out = lint_text(e->d_name, src, len, NULL);
+		char *out = golden_diagnostics(e->d_name, src, len, true, NULL);
 		if (out[0])
 			fprintf(stderr, "%s is not lint-clean:\n%s", e->d_name, out);
 		assert_string_equal(out, "");
@@ -208,60 +143,12 @@ static void test_examples_clean(void **state)
 	assert_true(seen > 0);
 }
 
-static int by_name(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 int main(void)
 {
-	find_source_dir();
-	char dir[4600];
-	snprintf(dir, sizeof dir, "%s/tests/golden/lint", source_dir);
-	DIR *d = opendir(dir);
-	if (!d) {
-		fprintf(stderr, "cannot open %s\n", dir);
-		return 1;
-	}
-	char **names = NULL;
-	size_t n = 0, cap = 0;
-	struct dirent *e;
-	while ((e = readdir(d)) != NULL) {
-		size_t l = strlen(e->d_name);
-		if (l <= 3 || strcmp(e->d_name + l - 3, ".tg") != 0)
-			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 64;
-			names = realloc(names, cap * sizeof *names);
-			if (!names)
-				return 1;
-		}
-		names[n++] = strdup(e->d_name);
-	}
-	closedir(d);
-	if (n == 0) {
-		fprintf(stderr, "no golden files in %s\n", dir);
-		return 1;
-	}
-	qsort(names, n, sizeof *names, by_name);
-	struct CMUnitTest *tests = calloc(n + 3, sizeof *tests);
-	if (!tests)
-		return 1;
-	for (size_t k = 0; k < n; k++) {
-		tests[k].name = names[k];
-		tests[k].test_func = run_golden;
-		tests[k].initial_state = names[k];
-	}
-	tests[n].name = "glob_covers";
-	tests[n].test_func = test_glob_covers;
-	tests[n + 1].name = "catalog";
-	tests[n + 1].test_func = test_catalog;
-	tests[n + 2].name = "examples_lint_clean";
-	tests[n + 2].test_func = test_examples_clean;
-	int failed = _cmocka_run_group_tests("lint", tests, n + 3, NULL, NULL);
-	for (size_t k = 0; k < n; k++)
-		free(names[k]);
-	free(names);
-	free(tests);
-	return failed;
+	const struct CMUnitTest more[] = {
+		cmocka_unit_test(test_glob_covers),
+		cmocka_unit_test(test_catalog),
+		cmocka_unit_test(test_examples_clean),
+	};
+	return golden_main("lint", run_golden, more, sizeof more / sizeof more[0]);
 }

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "compiler.h"
+#include "policy_fixture.h"
 #include "proxy.h"
 
 static const char policy_src[] =
@@ -31,35 +32,6 @@ static const char policy_src[] =
 	"rule \"greet\": allow anyone to get prompt \"greet\";\n"
 	"rule \"late\": deny anyone to call any tool when context.time > 2000000000"
 	" because \"too late\";\n";
-
-static tg_policy *compile_policy(const char *src)
-{
-	tg_arena arena;
-	tg_diags diags;
-	tg_ast *ast;
-	unsigned char *code = NULL;
-	size_t len = 0;
-	tg_policy *p = NULL;
-	tg_load_error err;
-
-	tg_arena_init(&arena);
-	tg_diags_init(&diags, &arena);
-	ast = tg_parse(&arena, "t.tg", src, strlen(src), &diags);
-	assert_non_null(ast);
-	if (diags.nerrors == 0)
-		tg_check(ast, &diags);
-	if (diags.nerrors == 0)
-		tg_codegen(ast, &diags, &code, &len);
-	if (diags.nerrors) {
-		tg_diags_print(stderr, "t.tg", src, strlen(src), &diags);
-		fail_msg("test policy does not compile");
-	}
-	tg_arena_free(&arena);
-	assert_non_null(code);
-	assert_int_equal(tg_policy_load(code, len, &p, &err), TG_OK);
-	free(code);
-	return p;
-}
 
 typedef struct fixture {
 	tg_holder *holder;

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "compiler.h"
+#include "policy_fixture.h"
 #include "request_json.h"
 
 static const char slot_policy[] =
@@ -28,35 +29,6 @@ static const char slot_policy[] =
 	"   and args.il contains 1 and args.sl contains \"a\" and args.any == 1\n"
 	"   and args.o.p == 1 and context.x == 1 and principal.tenant == \"a\"\n"
 	"   and token.exp == 1;\n";
-
-static tg_policy *compile_policy(const char *src)
-{
-	tg_arena arena;
-	tg_diags diags;
-	tg_ast *ast;
-	unsigned char *code = NULL;
-	size_t len = 0;
-	tg_policy *p = NULL;
-	tg_load_error err;
-
-	tg_arena_init(&arena);
-	tg_diags_init(&diags, &arena);
-	ast = tg_parse(&arena, "t.tg", src, strlen(src), &diags);
-	assert_non_null(ast);
-	if (diags.nerrors == 0)
-		tg_check(ast, &diags);
-	if (diags.nerrors == 0)
-		tg_codegen(ast, &diags, &code, &len);
-	if (diags.nerrors) {
-		tg_diags_print(stderr, "t.tg", src, strlen(src), &diags);
-		fail_msg("test policy does not compile");
-	}
-	tg_arena_free(&arena);
-	assert_non_null(code);
-	assert_int_equal(tg_policy_load(code, len, &p, &err), TG_OK);
-	free(code);
-	return p;
-}
 
 static int setup(void **state)
 {
