@@ -3,12 +3,13 @@
  *
  * Which tools, resources and prompts a client sees is a policy decision
  * (DESIGN "Visibility"): each entry of a tools/list, resources/list or
- * prompts/list result is kept only when tg_visible says so for the proxy's
- * identity. Entries the proxy cannot judge (not an object, no string name or
+ * prompts/list result is kept only when tg_visible_many says so for the
+ * proxy's identity. Entries the proxy cannot judge (not an object, no string name or
  * uri) are dropped: fail closed. The rest of the result is untouched, so
  * pagination (nextCursor) and any other member pass as the server sent
  * them. resources/templates/list is not filtered per entry.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "proxy.h"
@@ -42,37 +43,35 @@ static const char *list_method(tg_pend_kind kind)
 	}
 }
 
-static bool entry_visible(const tg_policy *p, const tg_request *req, tg_tool_cache *tools,
-			  tg_pend_kind kind, const json_t *item, bool have_req)
+/* The entry for a list item; false when the item cannot be judged. Tool
+ * items have their annotations cached either way. */
+static bool entry_of(const tg_request *req, tg_tool_cache *tools, tg_pend_kind kind,
+		     const json_t *item, tg_entry *e)
 {
 	const json_t *name;
-	tg_entry e;
-	bool visible = false;
 
 	if (!json_is_object(item))
 		return false;
-	memset(&e, 0, sizeof e);
+	memset(e, 0, sizeof *e);
 	name = json_object_get(item, kind == TG_PEND_RESOURCES_LIST ? "uri" : "name");
 	if (!json_is_string(name))
 		return false;
-	e.name.ptr = json_string_value(name);
-	e.name.len = json_string_length(name);
+	e->name.ptr = json_string_value(name);
+	e->name.len = json_string_length(name);
 	if (kind == TG_PEND_TOOLS_LIST || kind == TG_PEND_FETCH) {
 		tg_tool_hints h = tg_tools_hints_of(item);
 
-		(void)tg_tools_put(tools, e.name.ptr, e.name.len, &h);
-		e.kind = TG_ENTRY_TOOL;
-		e.server = req->server;
-		e.read_only = h.read_only;
-		e.destructive = h.destructive;
-		e.idempotent = h.idempotent;
-		e.open_world = h.open_world;
+		(void)tg_tools_put(tools, e->name.ptr, e->name.len, &h);
+		e->kind = TG_ENTRY_TOOL;
+		e->server = req->server;
+		e->read_only = h.read_only;
+		e->destructive = h.destructive;
+		e->idempotent = h.idempotent;
+		e->open_world = h.open_world;
 	} else {
-		e.kind = kind == TG_PEND_RESOURCES_LIST ? TG_ENTRY_RESOURCE : TG_ENTRY_PROMPT;
+		e->kind = kind == TG_PEND_RESOURCES_LIST ? TG_ENTRY_RESOURCE : TG_ENTRY_PROMPT;
 	}
-	if (!have_req)
-		return false;
-	return tg_visible(p, req, &e, &visible) == TG_OK && visible;
+	return true;
 }
 
 long tg_filter_list(const tg_policy *p, const tg_identity *id, tg_tool_cache *tools,
@@ -85,40 +84,51 @@ long tg_filter_list(const tg_policy *p, const tg_identity *id, tg_tool_cache *to
 	tg_json_request jr;
 	char err[256];
 	bool have_req;
-	size_t i;
+	size_t i, n, ne = 0;
 	long removed = 0;
 
 	if (!json_is_array(list))
 		return -1;
-	/* The list request itself: principal, token, context for tg_visible.
-	 * If it cannot be built, nothing is visible (but tools are still
-	 * cached). */
+	/* The list request itself: principal, token, context for
+	 * tg_visible_many. If it cannot be built, nothing is visible (but
+	 * tools are still cached). */
 	root = tg_authz_request_json(id, list_method(kind), NULL, NULL, now, err, sizeof err);
 	have_req = root && tg_json_request_from_json(p, root, &jr, err, sizeof err) == 0;
 	json_decref(root);
 	if (!have_req)
 		memset(&jr, 0, sizeof jr);
+	n = json_array_size(list);
 	kept = json_array();
-	if (!kept) {
+	tg_entry *entries = calloc(n ? n : 1, sizeof *entries);
+	size_t *at = calloc(n ? n : 1, sizeof *at);	/* list index of entries[k] */
+	bool *vis = calloc(n ? n : 1, sizeof *vis);
+	if (!kept || !entries || !at || !vis) {
+		json_decref(kept);
+		free(entries);
+		free(at);
+		free(vis);
 		if (have_req)
 			tg_json_request_free(&jr);
 		json_array_clear(list);
 		return 0;
 	}
-	for (i = 0; i < json_array_size(list); i++) {
-		json_t *item = json_array_get(list, i);
-
-		if (kind != TG_PEND_FETCH &&
-		    entry_visible(p, &jr.req, tools, kind, item, have_req))
-			json_array_append(kept, item);
-		else if (kind == TG_PEND_FETCH)
-			(void)entry_visible(p, &jr.req, tools, kind, item, false);
-		else
-			removed++;
-	}
-	if (kind != TG_PEND_FETCH)
+	for (i = 0; i < n; i++)
+		if (entry_of(&jr.req, tools, kind, json_array_get(list, i), &entries[ne]))
+			at[ne++] = i;
+	if (kind != TG_PEND_FETCH) {
+		/* One call for the whole list: the identity is checked once. */
+		if (have_req)
+			(void)tg_visible_many(p, &jr.req, entries, ne, vis);
+		for (size_t k = 0; k < ne; k++)
+			if (vis[k])
+				json_array_append(kept, json_array_get(list, at[k]));
+		removed = (long)(n - json_array_size(kept));
 		json_object_set(result, key, kept);
+	}
 	json_decref(kept);
+	free(entries);
+	free(at);
+	free(vis);
 	if (have_req)
 		tg_json_request_free(&jr);
 	return removed;

@@ -10,7 +10,7 @@
  * eval's answer, so a suite can pin that invalid requests are refused.
  *
  * A visibility case reads its principal/token/context as a tools/list
- * request and asks tg_visible about each catalogue entry, in catalogue
+ * request and asks tg_visible_many about the catalogue entries, in catalogue
  * order; the names shown must equal the expected list exactly.
  *
  * Results are text built in memory (open_memstream), so the text and JUnit
@@ -286,43 +286,45 @@ static bool tg_sr_has(const char *const *names, size_t n, const char *name)
 static int tg_sr_visible_case(const tg_policy *p, const tg_suite *s, const tg_suite_case *c,
 			      bool explain, tg_case_result *res)
 {
-	const char **shown = calloc(s->ntools ? s->ntools : 1, sizeof *shown);
-	const char **failed = calloc(s->ntools ? s->ntools : 1, sizeof *failed);
-	size_t nshown = 0, nfailed = 0, i;
+	size_t cap = s->ntools ? s->ntools : 1;
+	const char **shown = calloc(cap, sizeof *shown);
+	tg_entry *entries = calloc(cap, sizeof *entries);
+	bool *vis = calloc(cap, sizeof *vis);
+	size_t nshown = 0, i;
+	tg_status st = TG_OK;
 	tg_sr_out o;
 	tg_sr_req r;
 	bool first = true;
 
-	if (!shown || !failed || tg_sr_open(&o) < 0) {
+	if (!shown || !entries || !vis || tg_sr_open(&o) < 0) {
 		free(shown);
-		free(failed);
+		free(entries);
+		free(vis);
 		return -1;
 	}
 	tg_sr_read(p, c->request, &r);
-	for (i = 0; r.ok && i < s->ntools; i++) {
+	for (i = 0; i < s->ntools; i++) {
 		const tg_suite_tool *t = &s->tools[i];
-		tg_entry e;
-		bool vis = false;
-		tg_status st;
+		tg_entry *e = &entries[i];
 
-		memset(&e, 0, sizeof e);
-		e.kind = TG_ENTRY_TOOL;
-		e.name.ptr = t->name;
-		e.name.len = strlen(t->name);
+		e->kind = TG_ENTRY_TOOL;
+		e->name.ptr = t->name;
+		e->name.len = strlen(t->name);
 		if (t->server) {
-			e.server.ptr = t->server;
-			e.server.len = strlen(t->server);
+			e->server.ptr = t->server;
+			e->server.len = strlen(t->server);
 		}
-		e.read_only = tg_sr_hint(t->hints[TG_SUITE_HINT_READ_ONLY]);
-		e.destructive = tg_sr_hint(t->hints[TG_SUITE_HINT_DESTRUCTIVE]);
-		e.idempotent = tg_sr_hint(t->hints[TG_SUITE_HINT_IDEMPOTENT]);
-		e.open_world = tg_sr_hint(t->hints[TG_SUITE_HINT_OPEN_WORLD]);
-		st = tg_visible(p, &r.rj.req, &e, &vis);
-		if (st != TG_OK && st != TG_EINVALID_REQUEST)
-			failed[nfailed++] = t->name;
-		if (vis)
-			shown[nshown++] = t->name;
+		e->read_only = tg_sr_hint(t->hints[TG_SUITE_HINT_READ_ONLY]);
+		e->destructive = tg_sr_hint(t->hints[TG_SUITE_HINT_DESTRUCTIVE]);
+		e->idempotent = tg_sr_hint(t->hints[TG_SUITE_HINT_IDEMPOTENT]);
+		e->open_world = tg_sr_hint(t->hints[TG_SUITE_HINT_OPEN_WORLD]);
 	}
+	/* The whole catalogue in one call: the requester is checked once. */
+	if (r.ok)
+		st = tg_visible_many(p, &r.rj.req, entries, s->ntools, vis);
+	for (i = 0; r.ok && i < s->ntools; i++)
+		if (vis[i])
+			shown[nshown++] = s->tools[i].name;
 	res->passed = nshown == c->expect.nvisible;
 	for (i = 0; res->passed && i < nshown; i++)
 		res->passed = strcmp(shown[i], c->expect.visible[i]) == 0;
@@ -341,11 +343,12 @@ static int tg_sr_visible_case(const tg_policy *p, const tg_suite *s, const tg_su
 	tg_sr_list(o.det, "actual:  ", shown, nshown);
 	if (!r.ok)
 		fprintf(o.det, "  the requester is invalid, so nothing is visible: %s\n", r.why);
-	for (i = 0; i < nfailed; i++)
-		fprintf(o.det, "  tg_visible failed for '%s'\n", failed[i]);
+	if (st != TG_OK && st != TG_EINVALID_REQUEST)
+		fprintf(o.det, "  tg_visible_many failed: %s\n", tg_strerror(st));
 	tg_sr_release(&r);
 	free(shown);
-	free(failed);
+	free(entries);
+	free(vis);
 	return tg_sr_close(&o, res, explain);
 }
 

@@ -361,10 +361,57 @@ static void cg_glob_op(tg_cg *cg, tg_opcode op, tg_cmp_op cmp, const tg_expr *rh
 	cg_check(cg, rc, rhs->span);
 }
 
+/*
+ * An attribute compared with a string or integer constant, or with another
+ * attribute, becomes one fused instruction (opcodes.def rows 28-31) that
+ * makes the same reads, in the same order, with the same errors: three
+ * dispatches become one in the shapes policies are mostly made of. Returns
+ * false, having emitted nothing, for any other shape.
+ */
+static bool cg_fused_cmp(tg_cg *cg, const tg_expr *e)
+{
+	const tg_expr *l = tg_cg_strip(e->u.cmp.lhs), *r = e->u.cmp.rhs;
+	tg_bc_cmp op = bc_cmp(e->u.cmp.op);
+	tg_cg_const k;
+	int rc;
+
+	if (l->kind != TG_E_PATH || !l->u.path.attr)
+		return false;
+	int bi = builtin_of(l->u.path.attr);
+	int32_t slot = bi >= 0 ? -1 : cg_slot_of(cg, l->u.path.attr);
+	if (bi < 0 && slot < 0)
+		return false;
+	if (tg_cg_fold(r, &k)) {
+		if (k.kind == TG_CG_STR) {
+			uint32_t s = tg_emit_string(cg->e, k.s, k.len);
+			rc = s == TG_FMT_NONE ? -1
+			     : bi >= 0 ? tg_emit_op_cmp(cg->e, TG_OP_LOADB_STR_CMP, (uint32_t)bi, s, op)
+				       : tg_emit_op_cmp(cg->e, TG_OP_LOAD_STR_CMP, (uint32_t)slot, s, op);
+		} else if (k.kind == TG_CG_INT && slot >= 0) {
+			rc = tg_emit_op_cmp(cg->e, TG_OP_LOAD_INT_CMP, (uint32_t)slot, (uint64_t)k.i, op);
+		} else {
+			return false;
+		}
+	} else {
+		const tg_expr *rs = tg_cg_strip(r);
+		if (slot < 0 || rs->kind != TG_E_PATH || !rs->u.path.attr ||
+		    builtin_of(rs->u.path.attr) >= 0)
+			return false;
+		int32_t slot2 = cg_slot_of(cg, rs->u.path.attr);
+		if (slot2 < 0)
+			return false;
+		rc = tg_emit_op_cmp(cg->e, TG_OP_LOAD_LOAD_CMP, (uint32_t)slot, (uint32_t)slot2, op);
+	}
+	cg_check(cg, rc, e->span);
+	return true;
+}
+
 static void cg_cmp(tg_cg *cg, const tg_expr *e)
 {
 	const tg_expr *l = e->u.cmp.lhs, *r = e->u.cmp.rhs;
 	tg_cmp_op op = e->u.cmp.op;
+	if (op != TG_CMP_LIKE && op != TG_CMP_UNDER && cg_fused_cmp(cg, e))
+		return;
 	cg_operand(cg, l, r->type);
 	if (op == TG_CMP_LIKE || op == TG_CMP_UNDER) {
 		cg_glob_op(cg, op == TG_CMP_LIKE ? TG_OP_LIKE : TG_OP_UNDER, op, r);

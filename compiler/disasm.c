@@ -176,7 +176,7 @@ static void tables(const dis *d)
 	}
 }
 
-static void operand(const dis *d, tg_operand_kind k, const unsigned char *op, uint32_t next)
+static void operand_part(const dis *d, tg_operand_kind k, const unsigned char *op, uint32_t next)
 {
 	FILE *o = d->out;
 	switch (k) {
@@ -222,6 +222,21 @@ static void operand(const dis *d, tg_operand_kind k, const unsigned char *op, ui
 	case TG_OPND_PAT:
 		qstr(d, pat_glob(d, tg_rd32(op)));
 		break;
+	default:
+		break;	/* composite: operand() prints it part by part */
+	}
+}
+
+/* An operand as text; a composite one as its parts, comma-separated. */
+static void operand(const dis *d, tg_operand_kind k, const unsigned char *op, uint32_t next)
+{
+	tg_operand_kind parts[TG_OPND_MAX_PARTS];
+	unsigned n = tg_operand_parts(k, parts);
+	for (unsigned i = 0; i < n; i++) {
+		if (i)
+			fputs(", ", d->out);
+		operand_part(d, parts[i], op, next);
+		op += tg_operand_width(parts[i]);
 	}
 }
 

@@ -594,6 +594,43 @@ int tg_emit_op_ints(tg_emit *e, const int64_t *v, size_t n)
 	return put_insn(e, TG_OP_INTS, b, 8);
 }
 
+int tg_emit_op_cmp(tg_emit *e, tg_opcode op, uint32_t first, uint64_t second, tg_bc_cmp cmp)
+{
+	unsigned char b[TG_OPND_WIDTH(TG_OPND_SLOT_I64_CMP)];
+	tg_operand_kind parts[TG_OPND_MAX_PARTS];
+	size_t w = 0;
+	if (!e || e->failed)
+		return -1;
+	if ((unsigned)op >= TG_OP_COUNT ||
+	    tg_operand_parts(tg_opinfo_table[op].operand, parts) != 3 || parts[2] != TG_OPND_CMP)
+		return fail(e, "%s is not a fused comparison",
+			    (unsigned)op < TG_OP_COUNT ? tg_opinfo_table[op].name : "?");
+	if (cmp > TG_BC_CMP_LAST)
+		return fail(e, "%s operand %u out of range", tg_opinfo_table[op].name, (unsigned)cmp);
+	uint64_t v[2] = { first, second };
+	for (int i = 0; i < 2; i++) {
+		switch (parts[i]) {
+		case TG_OPND_BUILTIN:
+			if (v[i] > 255)
+				return fail(e, "%s operand %u out of range", tg_opinfo_table[op].name,
+					    (unsigned)v[i]);
+			b[w++] = (unsigned char)v[i];
+			break;
+		case TG_OPND_I64:
+			tg_wr64(b + w, v[i]);
+			w += 8;
+			break;
+		default:	/* SLOT, STR */
+			if (v[i] > UINT32_MAX)
+				return fail(e, "%s operand out of range", tg_opinfo_table[op].name);
+			tg_wr32(b + w, (uint32_t)v[i]);
+			w += 4;
+		}
+	}
+	b[w++] = (unsigned char)cmp;
+	return put_insn(e, op, b, w);
+}
+
 int tg_emit_jump(tg_emit *e, tg_opcode op, size_t *label)
 {
 	unsigned char b[4] = { 0, 0, 0, 0 };

@@ -128,6 +128,7 @@ int tg_emit_target(tg_emit *e, int32_t pattern);
  *                   slot, tg_bc_builtin, role, tg_bc_cmp, pattern index)
  *   tg_emit_op_strs TG_OP_STRS with string indices
  *   tg_emit_op_ints TG_OP_INTS
+ *   tg_emit_op_cmp  a fused comparison (below)
  *   tg_emit_jump    JFALSE or JTRUE with its target left open; *label
  *                   names it for tg_emit_patch, which points it at the next
  *                   instruction to be emitted (always forward).
@@ -143,6 +144,13 @@ int tg_emit_op_arg(tg_emit *e, tg_opcode op, uint32_t arg);
 int tg_emit_op_strs(tg_emit *e, const uint32_t *strings, size_t n);
 int tg_emit_op_ints(tg_emit *e, const int64_t *v, size_t n);
 int tg_emit_jump(tg_emit *e, tg_opcode op, size_t *label);
+
+/* A fused comparison (opcodes.def: LOAD_STR_CMP, LOAD_INT_CMP,
+ * LOADB_STR_CMP, LOAD_LOAD_CMP): `first` is the slot (the tg_bc_builtin
+ * for LOADB_STR_CMP), `second` the string index, the integer (as its
+ * two's-complement bits) or the second slot, `cmp` the tg_bc_cmp. The
+ * operand is encoded part by part as tg_operand_parts lists them. */
+int tg_emit_op_cmp(tg_emit *e, tg_opcode op, uint32_t first, uint64_t second, tg_bc_cmp cmp);
 int tg_emit_patch(tg_emit *e, size_t label);
 
 /* Ends the current rule (its code must end with RET at depth 1). */

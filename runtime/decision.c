@@ -11,9 +11,10 @@
  *     before it (all matched allow rules for a default decision); one per
  *     rule, in source order.
  *
- * Candidates arrive in source order (match.c), so evaluation stops at the
- * first applying deny: nothing after it can change the decision or its
- * error list. Errors are written straight into the caller's decision as
+ * Candidates arrive in source order - from the loader's lists (lookup.c),
+ * or merged at run time (match.c) for a trace or a policy past the lists'
+ * budget - so evaluation stops at the first applying deny: nothing after
+ * it can change the decision or its error list. Errors are written straight into the caller's decision as
  * they occur; when an allow decides, the count is cut back to the errors
  * recorded before it, which are exactly the ones rule 4 lists.
  *
@@ -27,7 +28,8 @@ static void record_error(tg_decision *d, const tg_layout *l, uint32_t rule, cons
 {
 	if (d->nerrors < TG_DECISION_MAX_ERRORS) {
 		tg_rule_error *e = &d->errors[d->nerrors];
-		e->rule_id = tg_pol_cstr(l, tg_pol_rule(l, rule).id);
+		tg_rule_view tmp;
+		e->rule_id = tg_pol_cstr(l, tg_vm_rule(l, rule, &tmp)->id);
 		e->rule_index = rule;
 		size_t n = strlen(msg);
 		if (n >= sizeof e->message)
@@ -50,6 +52,76 @@ static void deny_init(tg_decision *d)
 	d->instructions = 0;
 }
 
+/* Fills the decision of deciding rule `decider` (-1: the default). */
+static void decide(tg_decision *d, const tg_layout *l, int64_t decider, bool by_deny,
+		   size_t allow_nerrors, uint32_t insns)
+{
+	if (decider >= 0) {
+		tg_rule_view tmp;
+		const tg_rule_view *r = tg_vm_rule(l, (uint32_t)decider, &tmp);
+		d->effect = by_deny ? TG_DENY : TG_ALLOW;
+		d->rule_id = tg_pol_cstr(l, r->id);
+		d->reason = tg_pol_cstr(l, r->reason);
+		d->rule_index = (int32_t)decider;
+		if (!by_deny)
+			d->nerrors = allow_nerrors;
+	} else {
+		d->effect = l->default_allow ? TG_ALLOW : TG_DENY;
+	}
+	d->truncated = d->nerrors > TG_DECISION_MAX_ERRORS;
+	d->instructions = insns;
+}
+
+/*
+ * The same rules over a load-time candidate list (lookup.c): one list in
+ * source order, rules whose action cannot match already left out, most
+ * of the others marked as matching. No trace is served here.
+ */
+static tg_status eval_listed(tg_vm *vm, const tg_layout *l, const tg_request *req, tg_decision *d)
+{
+	uint32_t n;
+	const uint32_t *list = tg_cands_list(l, vm->cls, req->target.ptr, req->target.len, &n);
+	int64_t allow_rule = -1;
+	size_t allow_nerrors = 0;
+
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t ri = list[i] & TG_CAND_RULE;
+		const tg_rule_view *r = &l->rv[ri];
+		bool deny = r->effect == TG_BC_DENY;
+		int subj = tg_subject_quick(vm, r);
+		if (subj == TG_SUBJ_NO || (subj == TG_SUBJ_NO_CLIENT && !deny))
+			continue;
+		if (!(list[i] & TG_CAND_KNOWN) && !tg_action_match(vm, r))
+			continue;
+		tg_cond_result c;
+		if (subj == TG_SUBJ_NO_CLIENT) {
+			c = TG_COND_ERROR;
+			tg_vm_say(vm, "'token.client_id' is absent", NULL, NULL, NULL);
+		} else if (r->always) {
+			c = TG_COND_TRUE;	/* TRUE; RET */
+			vm->insns += 2;
+		} else {
+			c = tg_vm_run(vm, r->code_off, r->code_len);
+			if (vm->internal) {
+				deny_init(d);
+				return TG_EINTERNAL;
+			}
+		}
+		if (c == TG_COND_ERROR)
+			record_error(d, l, ri, vm->msg);
+		if (deny && c != TG_COND_FALSE) {
+			decide(d, l, ri, true, 0, vm->insns);
+			return TG_OK;
+		}
+		if (!deny && c == TG_COND_TRUE && allow_rule < 0) {
+			allow_rule = ri;
+			allow_nerrors = d->nerrors;
+		}
+	}
+	decide(d, l, allow_rule, false, allow_nerrors, vm->insns);
+	return TG_OK;
+}
+
 static tg_status eval(const tg_policy *p, const tg_request *req, tg_decision *d, tg_trace_fn fn,
 		      void *ud)
 {
@@ -65,13 +137,16 @@ static tg_status eval(const tg_policy *p, const tg_request *req, tg_decision *d,
 	deny_init(d);
 	if (!p || !req)
 		return TG_EINVAL;
-	if (tg_request_check(req, &why) != TG_OK) {
+	tg_bc_class cls;
+	if ((why = tg_request_problem(req, &cls))) {
 		d->invalid = true;
 		d->reason = why;
 		return TG_EINVALID_REQUEST;
 	}
 	const tg_layout *l = &p->l;
-	tg_vm_init(&vm, l, req, false);
+	tg_vm_init(&vm, l, req, cls, false);
+	if (!fn && l->pool)
+		return eval_listed(&vm, l, req, d);
 	tg_cands_init(&cands, l, vm.cls, req->target.ptr, req->target.len);
 	while (tg_cands_next(&cands, &ri)) {
 		tg_rule_view r = tg_pol_rule(l, ri);
@@ -125,20 +200,8 @@ static tg_status eval(const tg_policy *p, const tg_request *req, tg_decision *d,
 			break;
 	}
 
-	int64_t decider = deny_rule >= 0 ? deny_rule : allow_rule;
-	if (decider >= 0) {
-		tg_rule_view r = tg_pol_rule(l, (uint32_t)decider);
-		d->effect = deny_rule >= 0 ? TG_DENY : TG_ALLOW;
-		d->rule_id = tg_pol_cstr(l, r.id);
-		d->reason = tg_pol_cstr(l, r.reason);
-		d->rule_index = (int32_t)decider;
-		if (deny_rule < 0)
-			d->nerrors = allow_nerrors;
-	} else {
-		d->effect = l->default_allow ? TG_ALLOW : TG_DENY;
-	}
-	d->truncated = d->nerrors > TG_DECISION_MAX_ERRORS;
-	d->instructions = vm.insns;
+	decide(d, l, deny_rule >= 0 ? deny_rule : allow_rule, deny_rule >= 0, allow_nerrors,
+	       vm.insns);
 	return TG_OK;
 }
 

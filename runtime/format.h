@@ -1,5 +1,5 @@
 /*
- * format.h - the toolgate bytecode format, version 1.0.
+ * format.h - the toolgate bytecode format, version 1.1.
  *
  * Shared by the writer (compiler/emit.c), the loader and verifier
  * (runtime/load.c, runtime/verify.c), the interpreter and the disassembler.
@@ -75,7 +75,7 @@
 #define TG_FMT_MAGIC "\x89TGB\r\n\x1a\n"
 #define TG_FMT_MAGIC_LEN 8
 #define TG_FMT_MAJOR 1
-#define TG_FMT_MINOR 0
+#define TG_FMT_MINOR 1	/* 1.1: the fused comparisons (opcodes.def rows 28-31) */
 #define TG_FMT_FLAGS_KNOWN 0u	/* no header flags defined yet: any set bit is rejected */
 #define TG_FMT_NONE 0xFFFFFFFFu
 
@@ -229,25 +229,55 @@ typedef enum tg_operand_kind {
 	TG_OPND_ROLE,		/* 4 bytes: role index */
 	TG_OPND_JUMP,		/* 4 bytes: forward distance from the next instruction */
 	TG_OPND_CMP,		/* 1 byte: tg_bc_cmp */
-	TG_OPND_PAT		/* 4 bytes: pattern index */
+	TG_OPND_PAT,		/* 4 bytes: pattern index */
+	/* Composite operands of the fused comparisons: their parts in
+	 * order (tg_operand_parts), each encoded and checked as above. */
+	TG_OPND_SLOT_STR_CMP,	/* 9 bytes: SLOT, STR, CMP */
+	TG_OPND_SLOT_I64_CMP,	/* 13 bytes: SLOT, I64, CMP */
+	TG_OPND_BUILTIN_STR_CMP,	/* 6 bytes: BUILTIN, STR, CMP */
+	TG_OPND_SLOT_SLOT_CMP	/* 9 bytes: SLOT, SLOT, CMP */
 } tg_operand_kind;
+
+#define TG_OPND_MAX_PARTS 3
+
+/* The primitive kinds a composite operand is made of, in encoding order,
+ * in parts[0..n); a primitive kind is its own single part. Returns n. */
+static inline unsigned tg_operand_parts(tg_operand_kind k, tg_operand_kind parts[TG_OPND_MAX_PARTS])
+{
+	switch (k) {
+	case TG_OPND_SLOT_STR_CMP:
+		parts[0] = TG_OPND_SLOT, parts[1] = TG_OPND_STR, parts[2] = TG_OPND_CMP;
+		return 3;
+	case TG_OPND_SLOT_I64_CMP:
+		parts[0] = TG_OPND_SLOT, parts[1] = TG_OPND_I64, parts[2] = TG_OPND_CMP;
+		return 3;
+	case TG_OPND_BUILTIN_STR_CMP:
+		parts[0] = TG_OPND_BUILTIN, parts[1] = TG_OPND_STR, parts[2] = TG_OPND_CMP;
+		return 3;
+	case TG_OPND_SLOT_SLOT_CMP:
+		parts[0] = TG_OPND_SLOT, parts[1] = TG_OPND_SLOT, parts[2] = TG_OPND_CMP;
+		return 3;
+	default:
+		parts[0] = k;
+		return 1;
+	}
+}
+
+/* Operand width in bytes; a constant expression, so tables indexed by
+ * opcode can be built from opcodes.def at compile time. */
+#define TG_OPND_WIDTH(k) \
+	((k) == TG_OPND_NONE ? 0u : \
+	 (k) == TG_OPND_BUILTIN || (k) == TG_OPND_CMP ? 1u : \
+	 (k) == TG_OPND_STR || (k) == TG_OPND_SLOT || (k) == TG_OPND_ROLE || \
+	 (k) == TG_OPND_JUMP || (k) == TG_OPND_PAT ? 4u : \
+	 (k) == TG_OPND_BUILTIN_STR_CMP ? 6u : \
+	 (k) == TG_OPND_I64 || (k) == TG_OPND_STRS || (k) == TG_OPND_INTS ? 8u : \
+	 (k) == TG_OPND_SLOT_STR_CMP || (k) == TG_OPND_SLOT_SLOT_CMP ? 9u : \
+	 (k) == TG_OPND_SLOT_I64_CMP ? 13u : 0u)
 
 static inline unsigned tg_operand_width(tg_operand_kind k)
 {
-	switch (k) {
-	case TG_OPND_NONE: return 0;
-	case TG_OPND_I64: return 8;
-	case TG_OPND_STRS: return 8;
-	case TG_OPND_INTS: return 8;
-	case TG_OPND_BUILTIN: return 1;
-	case TG_OPND_CMP: return 1;
-	case TG_OPND_STR:
-	case TG_OPND_SLOT:
-	case TG_OPND_ROLE:
-	case TG_OPND_JUMP:
-	case TG_OPND_PAT: return 4;
-	}
-	return 0;
+	return TG_OPND_WIDTH(k);
 }
 
 typedef enum tg_opcode {

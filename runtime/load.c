@@ -133,6 +133,10 @@ static tg_status build_index_cache(tg_policy *p)
 
 static void release(tg_policy *p)
 {
+	free(p->keys);
+	free(p->role_keys);
+	free(p->lists);
+	free(p->rv);
 	free(p->static_post);
 	free(p->pat_simple);
 	free(p->pat_pairs);
@@ -172,7 +176,7 @@ tg_status tg_policy_load(const void *bytes, size_t len, tg_policy **out, tg_load
 	memcpy(p->buf, bytes, len);
 	st = tg_verify(p->buf, len, &p->l, err);
 	if (st == TG_OK && ((st = build_slots(p)) != TG_OK || (st = build_patterns(p)) != TG_OK ||
-			     (st = build_index_cache(p)) != TG_OK))
+			     (st = build_index_cache(p)) != TG_OK || (st = tg_lookup_build(p)) != TG_OK))
 		load_fail(err, st, "out of memory");
 	if (st != TG_OK) {
 		release(p);

@@ -68,11 +68,18 @@ static void add(tg_cands *c, const tg_layout *l, uint32_t h, unsigned cls, unsig
 
 void tg_cands_init(tg_cands *c, const tg_layout *l, unsigned cls, const char *target, size_t tlen)
 {
+	tg_cands_init_keys(c, l, cls, target, tlen, true);
+}
+
+void tg_cands_init_keys(tg_cands *c, const tg_layout *l, unsigned cls, const char *target,
+			size_t tlen, bool exact)
+{
 	c->nlists = 0;
 	c->last = -1;
 	if (cls == TG_CLASS_TOOL || cls == TG_CLASS_RESOURCE || cls == TG_CLASS_PROMPT) {
-		add(c, l, tg_fmt_index_hash(cls, TG_INDEX_EXACT, target, tlen), cls, TG_INDEX_EXACT,
-		    target, tlen);
+		if (exact)
+			add(c, l, tg_fmt_index_hash(cls, TG_INDEX_EXACT, target, tlen), cls,
+			    TG_INDEX_EXACT, target, tlen);
 		/* Prefix keys share their bytes: hash them incrementally, and
 		 * probe only the lengths some key has (all when uncached). */
 		unsigned lens = l->ix_cached ? l->cls_prefix_lens[cls] : 0xFFu;
@@ -124,7 +131,7 @@ static bool str_in(const tg_layout *l, const tg_rule_view *r, const char *s, siz
 {
 	for (uint32_t i = 0; i < r->subj_n; i++) {
 		tg_str x = tg_pol_str(l, tg_pol_ref(l, r->subj_first + i));
-		if (x.len == len && (len == 0 || memcmp(x.ptr, s, len) == 0))
+		if (x.len == len && tg_bytes_eq(x.ptr, s, len))
 			return true;
 	}
 	return false;
@@ -138,6 +145,8 @@ int tg_subject_match(const tg_vm *vm, const tg_rule_view *r)
 	case TG_BC_SUBJ_ANYONE:
 		return TG_SUBJ_YES;
 	case TG_BC_SUBJ_ROLE:
+		if (r->role_word != TG_FMT_NONE)
+			return (vm->held[r->role_word] & r->role_mask) != 0;
 		for (uint32_t i = 0; i < r->subj_n; i++) {
 			uint32_t role = tg_pol_ref(l, r->subj_first + i);
 			if ((vm->held[role / 64] >> (role % 64)) & 1)

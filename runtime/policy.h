@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "format.h"
 #include "toolgate/toolgate.h"
@@ -58,6 +59,15 @@ typedef struct tg_layout {
 	const unsigned char *cls_static[TG_CLASS_OTHER + 1];
 	uint32_t cls_nstatic[TG_CLASS_OTHER + 1];
 	uint8_t cls_prefix_lens[TG_CLASS_OTHER + 1];
+	/* Load-time rule records and candidate lists (lookup.c). rv: every
+	 * rule decoded, or NULL. pool: when non-NULL, the candidate lists;
+	 * keys (keys_mask + 1 buckets) finds a target's or prefix's list, and
+	 * a request without a key gets its class's cls_first/cls_n. */
+	const struct tg_rule_view *rv;
+	const uint32_t *pool;
+	const struct tg_key *keys, *role_keys;
+	uint32_t keys_mask, role_keys_mask;
+	uint32_t cls_first[TG_CLASS_OTHER + 1], cls_n[TG_CLASS_OTHER + 1];
 } tg_layout;
 
 /*
@@ -77,13 +87,32 @@ struct tg_policy {
 	uint8_t *pat_simple;		/* backing for l.pat_simple */
 	uint64_t *pat_pairs;		/* backing for l.pat_pairs */
 	unsigned char *static_post;	/* backing for l.cls_static */
+	struct tg_rule_view *rv;	/* backing for l.rv */
+	uint32_t *lists;		/* backing for l.pool */
+	struct tg_key *keys;		/* backing for l.keys */
+	struct tg_key *role_keys;	/* backing for l.role_keys */
 };
 
-/* A decoded rule record. */
+/* A decoded rule record. Set at load (lookup.c), else TG_FMT_NONE, false
+ * and 0: role_word/role_mask, when a ROLE subject's roles all lie in one
+ * 64-bit word of the held-role bitset (it matches when held[role_word] &
+ * role_mask); always, when the code is TRUE; RET (no condition); vis, the
+ * tg_cond_result the condition has in visibility mode whatever the
+ * request (an `args.limit <= 60` is UNKNOWN for every list entry);
+ * same_code, when the condition reads nothing a list entry changes
+ * (tool.*, resource.uri, prompt.name, request.method): the first rule with
+ * byte-identical code (so the same value for one requester), else
+ * TG_FMT_NONE. */
 typedef struct tg_rule_view {
 	uint32_t id, reason, line;
 	uint8_t effect, subject, action, flags;
 	uint32_t subj_first, subj_n, pat_first, pat_n, code_off, code_len;
+	uint32_t role_word;
+	bool always;
+	uint8_t vis;
+	uint32_t same_code;
+	uint64_t role_mask;
+	uint64_t subj_lens;	/* scope, principal, client: bit (len % 64) of each string */
 } tg_rule_view;
 
 static inline tg_str tg_pol_str(const tg_layout *l, uint32_t i)
@@ -125,7 +154,44 @@ static inline tg_rule_view tg_pol_rule(const tg_layout *l, uint32_t i)
 	v.pat_n = tg_rd32(r + 28);
 	v.code_off = tg_rd32(r + 32);
 	v.code_len = tg_rd32(r + 36);
+	v.role_word = TG_FMT_NONE;
+	v.always = false;
+	v.same_code = TG_FMT_NONE;
+	v.vis = 0;
+	v.role_mask = 0;
+	v.subj_lens = ~(uint64_t)0;
 	return v;
+}
+
+/* a[0..n) == b[0..n). Runtime strings are mostly a few to a few dozen
+ * bytes: words compared 8 at a time (the last one overlapping, short ones
+ * as two overlapping 4-byte loads) beat both a byte loop and a call. */
+static inline bool tg_bytes_eq(const char *a, const char *b, size_t n)
+{
+	uint64_t x, y;
+	if (n >= 8) {
+		for (size_t i = 0; i + 8 < n; i += 8) {
+			memcpy(&x, a + i, 8);
+			memcpy(&y, b + i, 8);
+			if (x != y)
+				return false;
+		}
+		memcpy(&x, a + n - 8, 8);
+		memcpy(&y, b + n - 8, 8);
+		return x == y;
+	}
+	if (n >= 4) {
+		uint32_t p, q, r, t;
+		memcpy(&p, a, 4);
+		memcpy(&q, b, 4);
+		memcpy(&r, a + n - 4, 4);
+		memcpy(&t, b + n - 4, 4);
+		return p == q && r == t;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (a[i] != b[i])
+			return false;
+	return true;
 }
 
 /* ---- glob.c ------------------------------------------------------------ */
@@ -165,6 +231,18 @@ int tg_under(const char *x, size_t xlen, const char *dir, size_t dlen);
 
 bool tg_utf8_valid(const char *s, size_t len);
 
+/* tg_request_check's verdict: NULL when valid (*cls then holds the
+ * method's class), else the static reason. */
+const char *tg_request_problem(const tg_request *r, tg_bc_class *cls);
+
+/* The same, split for list filtering: the identity part (principal,
+ * token, slot values) once per list, the entry part (target, server,
+ * annotations) once per entry, on a request whose identity already passed
+ * and whose method is the constant of class cls (TOOL, RESOURCE or
+ * PROMPT). */
+const char *tg_request_identity_problem(const tg_request *r);
+const char *tg_request_entry_problem(const tg_request *r, tg_bc_class cls);
+
 /* The resource-URI rule of DESIGN "Precise rules"; NULL when acceptable,
  * else a static reason. */
 const char *tg_uri_problem(const char *uri, size_t len);
@@ -175,9 +253,18 @@ const char *tg_uri_problem(const char *uri, size_t len);
 bool tg_index_find(const tg_layout *l, unsigned cls, unsigned kind, const char *key, size_t klen,
 		   uint32_t *first, uint32_t *n);
 
+/* ---- lookup.c ----------------------------------------------------------- */
+
+/* Builds l->rv and, within a size budget, the candidate lists. Called by
+ * the loader after verification; TG_ENOMEM or TG_OK. */
+tg_status tg_lookup_build(tg_policy *p);
+
 /* ---- roles ---------------------------------------------------------------- */
 
 /* Index of the declared role named s, or -1. */
 int32_t tg_role_find(const tg_layout *l, const char *s, size_t len);
+
+/* The same through the loader's table when there is one (lookup.c). */
+int32_t tg_role_lookup(const tg_layout *l, const char *s, size_t len);
 
 #endif

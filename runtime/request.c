@@ -189,50 +189,206 @@ static bool hint_ok(tg_hint h)
 	return h == TG_HINT_ABSENT || h == TG_HINT_FALSE || h == TG_HINT_TRUE;
 }
 
-tg_status tg_request_check(const tg_request *r, const char **why)
+/* The precise check: the first problem in DESIGN's order, or NULL. */
+static const char *problem(const tg_request *r)
 {
 	const char *bad = NULL;
 
 	if (!r)
-		bad = "invalid request: no request";
-	else if (!r->principal_id.ptr)
-		bad = "invalid request: missing principal.id";
-	else if (!r->method.ptr)
-		bad = "invalid request: missing method";
-	if (bad)
-		goto out;
+		return "invalid request: no request";
+	if (!r->principal_id.ptr)
+		return "invalid request: missing principal.id";
+	if (!r->method.ptr)
+		return "invalid request: missing method";
 	if ((bad = str_problem(r->principal_id)) || (bad = str_problem(r->method)))
-		goto out;
+		return bad;
 	tg_bc_class cls = tg_fmt_method_class(r->method.ptr, r->method.len);
 	bool needs_target = cls == TG_CLASS_TOOL || cls == TG_CLASS_RESOURCE || cls == TG_CLASS_PROMPT;
-	if (needs_target && !r->target.ptr) {
-		bad = "invalid request: missing target for this method";
-		goto out;
-	}
+	if (needs_target && !r->target.ptr)
+		return "invalid request: missing target for this method";
 	if (r->target.ptr && (bad = str_problem(r->target)))
-		goto out;
+		return bad;
 	if (cls == TG_CLASS_RESOURCE && (bad = tg_uri_problem(r->target.ptr, r->target.len)))
-		goto out;
+		return bad;
 	if (r->server.ptr && (bad = str_problem(r->server)))
-		goto out;
+		return bad;
 	if (r->client_id.ptr && (bad = str_problem(r->client_id)))
-		goto out;
+		return bad;
 	if ((bad = list_problem(r->roles, r->nroles, "invalid request: roles has no elements array")) ||
 	    (bad = list_problem(r->scopes, r->nscopes, "invalid request: scopes has no elements array")))
-		goto out;
+		return bad;
 	if (!hint_ok(r->read_only) || !hint_ok(r->destructive) || !hint_ok(r->idempotent) ||
-	    !hint_ok(r->open_world)) {
-		bad = "invalid request: a tool annotation is not a boolean";
-		goto out;
-	}
-	if (r->nslots && !r->slots) {
-		bad = "invalid request: slot values missing";
-		goto out;
-	}
+	    !hint_ok(r->open_world))
+		return "invalid request: a tool annotation is not a boolean";
+	if (r->nslots && !r->slots)
+		return "invalid request: slot values missing";
 	for (size_t i = 0; i < r->nslots; i++)
 		if ((bad = value_problem(&r->slots[i])))
-			goto out;
-out:
+			return bad;
+	return NULL;
+}
+
+/*
+ * The quick pass. Nearly every request is valid and nearly every request
+ * string is short ASCII, so instead of validating string by string it
+ * folds every word of every string into one accumulator that gets a high
+ * bit from a non-ASCII or a zero byte (quick_word). Strings shorter than 8
+ * bytes are read as two overlapping 4-byte loads or three single bytes
+ * padded with 0x01, never past their end; a NULL pointer, a length or
+ * count over its limit or an unknown value type sets a high bit too. The
+ * pass only says "certainly valid" (no high bit in the end) or "look
+ * closer": then the precise check runs from the start and reports the
+ * first problem in its own order, so non-ASCII requests cost what they
+ * did before this pass existed.
+ */
+/* A high bit set unless every byte of w is in 1..0x7F: a zero byte is the
+ * lowest to borrow in w - LOW_BITS, which sets its high bit; a byte >=
+ * 0x80 has its own. */
+static inline uint64_t quick_word(uint64_t w)
+{
+	return (w - LOW_BITS) | w;
+}
+
+static inline uint64_t quick_str(const char *p, size_t n)
+{
+	const unsigned char *s = (const unsigned char *)p;
+	uint64_t w, x;
+	if (n == 0)
+		return 0;
+	if (!s)
+		return HIGH_BITS;
+	if (n < 4)
+		return quick_word(s[0] | (uint64_t)s[n / 2] << 8 | (uint64_t)s[n - 1] << 16 |
+				  0x0101010101000000u);
+	if (n < 8) {
+		uint32_t a, b;
+		memcpy(&a, s, 4);
+		memcpy(&b, s + n - 4, 4);
+		return quick_word(a | (uint64_t)b << 32);
+	}
+	memcpy(&w, s, 8);
+	memcpy(&x, s + n - 8, 8);
+	uint64_t acc = quick_word(w) | quick_word(x);
+	if (n <= 16)
+		return acc;
+	if (n > TG_MAX_STRING_BYTES)
+		return HIGH_BITS;
+	for (size_t i = 8; i + 8 < n; i += 8) {
+		memcpy(&w, s + i, 8);
+		acc |= quick_word(w);
+	}
+	return acc;
+}
+
+static inline uint64_t quick_list(const tg_str *items, size_t n)
+{
+	if (n > TG_MAX_LIST_ITEMS || (n && !items))
+		return HIGH_BITS;
+	uint64_t acc = 0;
+	for (size_t i = 0; i < n; i++)
+		acc |= quick_str(items[i].ptr, items[i].len);
+	return acc;
+}
+
+/* The principal, token and slot values: what a list request and each of
+ * its entries share. */
+static uint64_t quick_identity(const tg_request *r)
+{
+	if (!r->principal_id.ptr || (r->nslots && !r->slots))
+		return HIGH_BITS;
+	uint64_t acc = quick_str(r->principal_id.ptr, r->principal_id.len);
+	if (r->client_id.ptr)
+		acc |= quick_str(r->client_id.ptr, r->client_id.len);
+	acc |= quick_list(r->roles, r->nroles) | quick_list(r->scopes, r->nscopes);
+	for (size_t i = 0; i < r->nslots; i++) {
+		const tg_value *v = &r->slots[i];
+		switch (v->type) {
+		case TG_VALUE_ABSENT:
+		case TG_VALUE_INT:
+		case TG_VALUE_BOOL:
+		case TG_VALUE_OTHER:
+			break;
+		case TG_VALUE_STRING:
+			acc |= quick_str(v->u.s.ptr, v->u.s.len);
+			break;
+		case TG_VALUE_STRING_LIST:
+			acc |= quick_list(v->u.strs.items, v->u.strs.n);
+			break;
+		case TG_VALUE_INT_LIST:
+			if (v->u.ints.n > TG_MAX_LIST_ITEMS || (v->u.ints.n && !v->u.ints.items))
+				return HIGH_BITS;
+			break;
+		default:
+			return HIGH_BITS;
+		}
+	}
+	return acc;
+}
+
+/* The method, target, server and annotations; *cls gets the method class. */
+static uint64_t quick_call(const tg_request *r, tg_bc_class *cls)
+{
+	if (!r->method.ptr)
+		return HIGH_BITS;
+	uint64_t acc = quick_str(r->method.ptr, r->method.len);
+	*cls = tg_fmt_method_class(r->method.ptr, r->method.len);
+	if (r->target.ptr)
+		acc |= quick_str(r->target.ptr, r->target.len);
+	else if (*cls == TG_CLASS_TOOL || *cls == TG_CLASS_RESOURCE || *cls == TG_CLASS_PROMPT)
+		return HIGH_BITS;
+	if (*cls == TG_CLASS_RESOURCE && tg_uri_problem(r->target.ptr, r->target.len))
+		return HIGH_BITS;
+	if (r->server.ptr)
+		acc |= quick_str(r->server.ptr, r->server.len);
+	if ((unsigned)r->read_only > TG_HINT_TRUE || (unsigned)r->destructive > TG_HINT_TRUE ||
+	    (unsigned)r->idempotent > TG_HINT_TRUE || (unsigned)r->open_world > TG_HINT_TRUE)
+		return HIGH_BITS;
+	return acc;
+}
+
+const char *tg_request_problem(const tg_request *r, tg_bc_class *cls)
+{
+	if (r && !((quick_identity(r) | quick_call(r, cls)) & HIGH_BITS))
+		return NULL;
+	const char *bad = problem(r);
+	if (!bad)
+		*cls = tg_fmt_method_class(r->method.ptr, r->method.len);
+	return bad;
+}
+
+const char *tg_request_identity_problem(const tg_request *r)
+{
+	if (!(quick_identity(r) & HIGH_BITS))
+		return NULL;
+	/* The precise check over the identity alone: a stand-in call that
+	 * is itself valid. */
+	tg_request id = *r;
+	id.method.ptr = "tools/list";
+	id.method.len = 10;
+	id.target.ptr = id.server.ptr = NULL;
+	id.target.len = id.server.len = 0;
+	id.read_only = id.destructive = id.idempotent = id.open_world = TG_HINT_ABSENT;
+	return problem(&id);
+}
+
+const char *tg_request_entry_problem(const tg_request *r, tg_bc_class cls)
+{
+	/* The method is the caller's constant for cls, valid and needing a
+	 * target; only the entry's own fields are left. */
+	uint64_t acc = r->target.ptr ? quick_str(r->target.ptr, r->target.len) : HIGH_BITS;
+	if (r->server.ptr)
+		acc |= quick_str(r->server.ptr, r->server.len);
+	if ((unsigned)r->read_only > TG_HINT_TRUE || (unsigned)r->destructive > TG_HINT_TRUE ||
+	    (unsigned)r->idempotent > TG_HINT_TRUE || (unsigned)r->open_world > TG_HINT_TRUE ||
+	    (cls == TG_CLASS_RESOURCE && tg_uri_problem(r->target.ptr, r->target.len)))
+		acc = HIGH_BITS;
+	return acc & HIGH_BITS ? problem(r) : NULL;
+}
+
+tg_status tg_request_check(const tg_request *r, const char **why)
+{
+	tg_bc_class cls;
+	const char *bad = tg_request_problem(r, &cls);
 	if (why)
 		*why = bad;
 	return bad ? TG_EINVALID_REQUEST : TG_OK;

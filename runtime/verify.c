@@ -441,8 +441,8 @@ static tg_status check_index(vctx *v)
 	return TG_OK;
 }
 
-/* Operand checks per kind (the table in opcodes.def names the kind). */
-static bool operand_ok(const vctx *v, tg_operand_kind k, const unsigned char *o)
+/* Operand checks per primitive kind. */
+static bool part_ok(const vctx *v, tg_operand_kind k, const unsigned char *o)
 {
 	const tg_layout *l = v->l;
 	switch (k) {
@@ -466,8 +466,23 @@ static bool operand_ok(const vctx *v, tg_operand_kind k, const unsigned char *o)
 		return o[0] <= TG_BC_CMP_LAST;
 	case TG_OPND_PAT:
 		return tg_rd32(o) < l->npats;
+	default:
+		return false;	/* composite kinds are checked part by part */
 	}
-	return false;
+}
+
+/* Operand checks per kind (the table in opcodes.def names the kind): a
+ * composite operand's parts one after the other, each as its own kind. */
+static bool operand_ok(const vctx *v, tg_operand_kind k, const unsigned char *o)
+{
+	tg_operand_kind parts[TG_OPND_MAX_PARTS];
+	unsigned n = tg_operand_parts(k, parts);
+	for (unsigned i = 0; i < n; i++) {
+		if (!part_ok(v, parts[i], o))
+			return false;
+		o += tg_operand_width(parts[i]);
+	}
+	return true;
 }
 
 #define DEPTH_UNSET 0xFF

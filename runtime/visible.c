@@ -8,68 +8,191 @@
  * read is UNKNOWN (vm.c propagates it with Kleene logic). The entry is
  * visible when no matched deny is true or an error, and some matched allow
  * is true or UNKNOWN - or the default is allow.
+ *
+ * A list has many entries and one requester. What depends only on the
+ * requester - validating principal, token and slot values, resolving the
+ * principal's roles - is done once (prepare); each entry then costs its own
+ * strings' check, a candidate lookup and the conditions of the rules it
+ * reaches (judge). Of those conditions, the ones the loader found to have
+ * one visibility value whatever the request (lookup.c) are not run, and
+ * the ones that read nothing an entry sets run once per list (memo).
+ * tg_visible is the one-entry case of the same code.
  */
 #include "vm.h"
 
 #include <string.h>
 
+/* The requester's part, once per list: *q is req with the call fields
+ * still to be filled per entry; vm is ready but for the entry's class. */
+static tg_status prepare(const tg_policy *p, const tg_request *req, tg_request *q, tg_vm *vm)
+{
+	if (tg_request_identity_problem(req))
+		return TG_EINVALID_REQUEST;
+	*q = *req;
+	tg_vm_init(vm, &p->l, q, TG_CLASS_TOOL, true);
+	return TG_OK;
+}
+
+/*
+ * Conditions that read nothing an entry sets have one value for the whole
+ * list, shared by every rule with the same code (rule view same_code): the
+ * first entry that reaches one runs it, the others find the result here.
+ * Direct-mapped by same_code; a collision only costs a rerun.
+ */
+#define MEMO_SIZE 32
+
+typedef struct memo {
+	uint32_t rule[MEMO_SIZE];	/* rule index + 1, 0 = empty */
+	uint8_t cond[MEMO_SIZE];	/* its tg_cond_result */
+} memo;
+
+/* Whether rule ri (r), whose subject and action match, hides the entry
+ * (deny true or error: 1), lets it be seen (allow true or UNKNOWN: 2), or
+ * neither (0); -1 for an interpreter failure. */
+static int verdict(tg_vm *vm, memo *m, const tg_rule_view *r, int subj)
+{
+	bool deny = r->effect == TG_BC_DENY;
+	tg_cond_result c;
+	if (subj == TG_SUBJ_NO_CLIENT)
+		return 1;	/* a deny client rule applies */
+	if (r->always) {
+		c = TG_COND_TRUE;
+	} else if (r->vis) {
+		c = (tg_cond_result)r->vis;
+	} else if (m && r->same_code != TG_FMT_NONE &&
+		   m->rule[r->same_code % MEMO_SIZE] == r->same_code + 1) {
+		c = (tg_cond_result)m->cond[r->same_code % MEMO_SIZE];
+	} else {
+		c = tg_vm_run(vm, r->code_off, r->code_len);
+		if (vm->internal)
+			return -1;
+		if (m && r->same_code != TG_FMT_NONE) {
+			m->rule[r->same_code % MEMO_SIZE] = r->same_code + 1;
+			m->cond[r->same_code % MEMO_SIZE] = (uint8_t)c;
+		}
+	}
+	if (deny)
+		return c == TG_COND_TRUE || c == TG_COND_ERROR;
+	return (c == TG_COND_TRUE || c == TG_COND_UNKNOWN) ? 2 : 0;
+}
+
+/* One entry, on a prepared q and vm. */
+static tg_status judge(const tg_layout *l, tg_request *q, tg_vm *vm, memo *m,
+		       const tg_entry *entry, bool *visible)
+{
+	static const tg_str methods[] = {
+		{ "tools/call", 10 }, { "resources/read", 14 }, { "prompts/get", 11 },
+	};
+	static const tg_bc_class classes[] = { TG_CLASS_TOOL, TG_CLASS_RESOURCE, TG_CLASS_PROMPT };
+	tg_bc_class cls;
+	bool some_allow = false;
+	int v;
+
+	*visible = false;
+	if ((unsigned)entry->kind > TG_ENTRY_PROMPT)
+		return TG_EINVAL;
+	q->method = methods[entry->kind];
+	q->target = entry->name;
+	if (!q->target.ptr) {
+		q->target.ptr = "";
+		q->target.len = 0;
+	}
+	if (entry->kind == TG_ENTRY_TOOL) {
+		q->server = entry->server;
+		q->read_only = entry->read_only;
+		q->destructive = entry->destructive;
+		q->idempotent = entry->idempotent;
+		q->open_world = entry->open_world;
+	} else {
+		q->server.ptr = NULL;
+		q->server.len = 0;
+		q->read_only = q->destructive = q->idempotent = q->open_world = TG_HINT_ABSENT;
+	}
+	cls = classes[entry->kind];
+	if (tg_request_entry_problem(q, cls))
+		return TG_EINVALID_REQUEST;
+	vm->cls = (uint8_t)cls;
+	vm->have_pairs = false;	/* a new target */
+
+	if (l->pool) {
+		uint32_t n;
+		const uint32_t *list = tg_cands_list(l, cls, q->target.ptr, q->target.len, &n);
+		for (uint32_t i = 0; i < n; i++) {
+			uint32_t ri = list[i] & TG_CAND_RULE;
+			const tg_rule_view *r = &l->rv[ri];
+			int subj = tg_subject_quick(vm, r);
+			if (subj == TG_SUBJ_NO || (subj == TG_SUBJ_NO_CLIENT && r->effect != TG_BC_DENY))
+				continue;
+			if (!(list[i] & TG_CAND_KNOWN) && !tg_action_match(vm, r))
+				continue;
+			if ((v = verdict(vm, m, r, subj)) < 0)
+				return TG_EINTERNAL;
+			if (v == 1)
+				return TG_OK;
+			some_allow |= v == 2;
+		}
+	} else {
+		tg_cands cands;
+		uint32_t ri;
+		tg_cands_init(&cands, l, cls, q->target.ptr, q->target.len);
+		while (tg_cands_next(&cands, &ri)) {
+			tg_rule_view tmp;
+			const tg_rule_view *r = tg_vm_rule(l, ri, &tmp);
+			int subj = tg_subject_match(vm, r);
+			if (subj == TG_SUBJ_NO || (subj == TG_SUBJ_NO_CLIENT && r->effect != TG_BC_DENY) ||
+			    !tg_action_match(vm, r))
+				continue;
+			if ((v = verdict(vm, m, r, subj)) < 0)
+				return TG_EINTERNAL;
+			if (v == 1)
+				return TG_OK;
+			some_allow |= v == 2;
+		}
+	}
+	*visible = some_allow || l->default_allow;
+	return TG_OK;
+}
+
 tg_status tg_visible(const tg_policy *p, const tg_request *req, const tg_entry *entry,
 		     bool *visible)
 {
-	static const char *const methods[] = { "tools/call", "resources/read", "prompts/get" };
 	tg_request q;
 	tg_vm vm;
-	tg_cands cands;
-	uint32_t ri;
-	bool some_allow = false;
+	tg_status st;
 
 	if (!visible)
 		return TG_EINVAL;
 	*visible = false;
 	if (!p || !req || !entry || (unsigned)entry->kind > TG_ENTRY_PROMPT)
 		return TG_EINVAL;
-	q = *req;
-	q.method.ptr = methods[entry->kind];
-	q.method.len = strlen(q.method.ptr);
-	q.target = entry->name;
-	if (!q.target.ptr) {
-		q.target.ptr = "";
-		q.target.len = 0;
-	}
-	if (entry->kind == TG_ENTRY_TOOL) {
-		q.server = entry->server;
-		q.read_only = entry->read_only;
-		q.destructive = entry->destructive;
-		q.idempotent = entry->idempotent;
-		q.open_world = entry->open_world;
-	} else {
-		q.server.ptr = NULL;
-		q.server.len = 0;
-		q.read_only = q.destructive = q.idempotent = q.open_world = TG_HINT_ABSENT;
-	}
-	if (tg_request_check(&q, NULL) != TG_OK)
-		return TG_EINVALID_REQUEST;
+	if ((st = prepare(p, req, &q, &vm)) != TG_OK)
+		return st;
+	return judge(&p->l, &q, &vm, NULL, entry, visible);
+}
 
-	const tg_layout *l = &p->l;
-	tg_vm_init(&vm, l, &q, true);
-	tg_cands_init(&cands, l, vm.cls, q.target.ptr, q.target.len);
-	while (tg_cands_next(&cands, &ri)) {
-		tg_rule_view r = tg_pol_rule(l, ri);
-		bool deny = r.effect == TG_BC_DENY;
-		int subj = tg_subject_match(&vm, &r);
-		if (subj == TG_SUBJ_NO || (subj == TG_SUBJ_NO_CLIENT && !deny) ||
-		    !tg_action_match(&vm, &r))
-			continue;
-		if (subj == TG_SUBJ_NO_CLIENT)
-			return TG_OK;	/* a deny client rule applies: hidden */
-		tg_cond_result c = tg_vm_run(&vm, r.code_off, r.code_len);
-		if (vm.internal)
-			return TG_EINTERNAL;
-		if (deny && (c == TG_COND_TRUE || c == TG_COND_ERROR))
-			return TG_OK;
-		if (!deny && (c == TG_COND_TRUE || c == TG_COND_UNKNOWN))
-			some_allow = true;
+tg_status tg_visible_many(const tg_policy *p, const tg_request *req, const tg_entry *entries,
+			  size_t n, bool *visible)
+{
+	tg_request q;
+	tg_vm vm;
+	memo m;
+	tg_status st, first = TG_OK;
+
+	if (!visible || (n && !entries))
+		return TG_EINVAL;
+	for (size_t i = 0; i < n; i++)
+		visible[i] = false;
+	if (!p || !req)
+		return TG_EINVAL;
+	if ((st = prepare(p, req, &q, &vm)) != TG_OK)
+		return st;
+	memset(m.rule, 0, sizeof m.rule);
+	for (size_t i = 0; i < n; i++) {
+		st = judge(&p->l, &q, &vm, &m, &entries[i], &visible[i]);
+		if (st == TG_EINVALID_REQUEST)
+			continue;	/* this entry only: hidden */
+		if (st != TG_OK && first == TG_OK)
+			first = st;
 	}
-	*visible = some_allow || l->default_allow;
-	return TG_OK;
+	return first;
 }

@@ -16,11 +16,24 @@
  * and/or/not), while errors on the other operand still count.
  *
  * Dispatch goes through vmcase/vmbreak so a computed-goto table could
- * replace the switch; no benchmark has asked for it.
+ * replace the switch; no benchmark has asked for it (bench/RESULTS.md:
+ * the switch's own cost is a few instructions of ~18 per dispatch). The
+ * fused comparisons (opcodes.def rows 28-31) do in one dispatch what
+ * three instructions do, through the same load and compare code.
  */
 #include "vm.h"
 
+#include <assert.h>
+#include <stddef.h>
 #include <string.h>
+
+/* For the few helpers of the loop whose call overhead measurably costs
+ * more than their body (bench/RESULTS.md). */
+#if defined(__GNUC__)
+#define TG_ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define TG_ALWAYS_INLINE inline
+#endif
 
 #define vmdispatch(op) switch (op)
 #define vmcase(name) case TG_OP_##name:
@@ -138,17 +151,14 @@ static tg_vm_val elem(const tg_vm *vm, const tg_vm_val *list, size_t i)
 }
 
 /* Policy and request strings compared here are mostly a few bytes long:
- * below 16 an inline loop costs less than the call to memcmp. */
-static bool str_eq(const char *a, size_t an, const char *b, size_t bn)
+ * below 64 word compares inline cost less than the call to memcmp. */
+static inline bool str_eq(const char *a, size_t an, const char *b, size_t bn)
 {
 	if (an != bn)
 		return false;
-	if (an >= 16)
+	if (an >= 64)
 		return memcmp(a, b, an) == 0;
-	for (size_t i = 0; i < an; i++)
-		if (a[i] != b[i])
-			return false;
-	return true;
+	return tg_bytes_eq(a, b, an);
 }
 
 /* Substring search. O(|hay| x |needle|) at worst; both are bounded by the
@@ -320,104 +330,129 @@ static int quantify(tg_vm *vm, bool all, int kind, unsigned arg, const tg_vm_val
 	return all;
 }
 
-/* Reads slot i of the request, applying its declared type and domain. */
-static int load_slot(tg_vm *vm, uint32_t i, tg_vm_val *out)
-{
-	const unsigned char *s = vm->l->slots + (size_t)i * TG_FMT_SLOT_SIZE;
-	const tg_request *r = vm->req;
-	const tg_value *v = i < r->nslots ? &r->slots[i] : NULL;
-	const char *name = tg_pol_cstr(vm->l, tg_rd32(s + 4));
-	unsigned type = s[1];
+/* The value type each declared attribute type wants (TG_ATTR_ANY: any). */
+static const uint8_t declared_vtype[TG_BC_TYPE_LAST + 1] = {
+	[TG_ATTR_ANY] = TG_V_OTHER,
+	[TG_ATTR_STRING] = TG_V_STR,
+	[TG_ATTR_INT] = TG_V_INT,
+	[TG_ATTR_BOOL] = TG_V_BOOL,
+	[TG_ATTR_STRING_LIST] = TG_V_LSTR,
+	[TG_ATTR_INT_LIST] = TG_V_LINT,
+};
 
-	memset(out, 0, sizeof *out);
-	out->origin = i < 0x7FFF ? (uint16_t)(i + 1) : 0;
-	if (vm->visibility && s[0] == TG_SLOT_ARGS) {
-		out->t = TG_V_UNKNOWN;
-		return 0;
-	}
-	if (!v || v->type == TG_VALUE_ABSENT) {
-		tg_vm_say(vm, "'", name, "' is absent", NULL);
-		return -1;
-	}
-	switch (v->type) {
-	case TG_VALUE_STRING:
-		out->t = TG_V_STR;
-		out->u.s = v->u.s.ptr ? v->u.s.ptr : "";	/* empty without bytes */
-		out->n = (uint32_t)v->u.s.len;
-		break;
-	case TG_VALUE_INT:
-		out->t = TG_V_INT;
-		out->u.i = v->u.i;
-		break;
-	case TG_VALUE_BOOL:
-		out->t = TG_V_BOOL;
-		out->b = v->u.b;
-		break;
-	case TG_VALUE_STRING_LIST:
-		out->t = TG_V_LSTR;
-		out->u.strs = v->u.strs.items;
-		out->n = (uint32_t)v->u.strs.n;
-		break;
-	case TG_VALUE_INT_LIST:
-		out->t = TG_V_LINT;
-		out->u.ints = v->u.ints.items;
-		out->n = (uint32_t)v->u.ints.n;
-		break;
-	default:
-		out->t = TG_V_OTHER;
-	}
-	bool ok;
-	const char *want = "";
-	switch (type) {
-	case TG_ATTR_STRING:
-		ok = out->t == TG_V_STR;
-		want = "' is not a string";
-		break;
-	case TG_ATTR_INT:
-		ok = out->t == TG_V_INT;
-		want = "' is not an int";
-		break;
-	case TG_ATTR_BOOL:
-		ok = out->t == TG_V_BOOL;
-		want = "' is not a bool";
-		break;
-	case TG_ATTR_STRING_LIST:
-		ok = out->t == TG_V_LSTR || (out->t == TG_V_LINT && out->n == 0);
-		want = "' is not a list<string>";
-		break;
-	case TG_ATTR_INT_LIST:
-		ok = out->t == TG_V_LINT || (out->t == TG_V_LSTR && out->n == 0);
-		want = "' is not a list<int>";
-		break;
-	default:
-		ok = true;
-	}
-	if (!ok) {
-		tg_vm_say(vm, "'", name, want, NULL);
-		return -1;
-	}
-	uint32_t df = tg_rd32(s + 16), dn = tg_rd32(s + 20);
-	if (dn == 0)
-		return 0;
+static int slot_error(tg_vm *vm, const unsigned char *s, const char *what)
+{
+	tg_vm_say(vm, "'", tg_pol_cstr(vm->l, tg_rd32(s + 4)), what, NULL);
+	return -1;
+}
+
+/* A value of slot s (declared type `type`, domain first df, n dn) is in
+ * the domain: 0, or -1 with the error said. */
+static int check_domain(tg_vm *vm, const unsigned char *s, unsigned type, const tg_vm_val *out)
+{
 	tg_vm_val dom;
-	memset(&dom, 0, sizeof dom);
-	dom.u.first = df;
-	dom.n = dn;
+	dom.u.first = tg_rd32(s + 16);
+	dom.n = tg_rd32(s + 20);
+	dom.origin = 0;
 	dom.t = (type == TG_ATTR_STRING || type == TG_ATTR_STRING_LIST) ? TG_V_PSTR : TG_V_PINT;
+	if (out->t == TG_V_STR && dom.t == TG_V_PSTR) {
+		/* the common case, a string attribute, without list_has's
+		 * per-element type dispatch */
+		for (uint32_t k = 0; k < dom.n; k++) {
+			tg_str d = tg_pol_str(vm->l, tg_pol_ref(vm->l, dom.u.first + k));
+			if (d.len == out->n && tg_bytes_eq(d.ptr, out->u.s, d.len))
+				return 0;
+		}
+		return slot_error(vm, s, "' is outside its declared domain");
+	}
 	if (is_list(out)) {
 		for (size_t k = 0; k < out->n; k++) {
 			tg_vm_val e = elem(vm, out, k);
 			if ((e.t == TG_V_STR) == (dom.t == TG_V_PSTR) && !list_has(vm, &dom, &e))
-				goto outside;
+				return slot_error(vm, s, "' is outside its declared domain");
 		}
-	} else if ((out->t == TG_V_STR && dom.t == TG_V_PSTR) || (out->t == TG_V_INT && dom.t == TG_V_PINT)) {
+	} else if ((out->t == TG_V_STR && dom.t == TG_V_PSTR) ||
+		   (out->t == TG_V_INT && dom.t == TG_V_PINT)) {
 		if (!list_has(vm, &dom, out))
-			goto outside;
+			return slot_error(vm, s, "' is outside its declared domain");
 	}
 	return 0;
-outside:
-	tg_vm_say(vm, "'", name, "' is outside its declared domain", NULL);
-	return -1;
+}
+
+/* load_slot copies a value's first member and its length without looking
+ * at which member is active. */
+static_assert(offsetof(tg_value, u.s.ptr) == offsetof(tg_value, u.i) &&
+	      offsetof(tg_value, u.s.ptr) == offsetof(tg_value, u.strs.items) &&
+	      offsetof(tg_value, u.s.ptr) == offsetof(tg_value, u.ints.items),
+	      "value members start together");
+static_assert(offsetof(tg_value, u.s.len) == offsetof(tg_value, u.strs.n) &&
+	      offsetof(tg_value, u.s.len) == offsetof(tg_value, u.ints.n), "lengths line up");
+
+/* The stack tag of each request value type (all are validated by then). */
+static const uint8_t value_vtype[TG_VALUE_OTHER + 1] = {
+	[TG_VALUE_ABSENT] = TG_V_OTHER,
+	[TG_VALUE_STRING] = TG_V_STR,
+	[TG_VALUE_INT] = TG_V_INT,
+	[TG_VALUE_BOOL] = TG_V_BOOL,
+	[TG_VALUE_STRING_LIST] = TG_V_LSTR,
+	[TG_VALUE_INT_LIST] = TG_V_LINT,
+	[TG_VALUE_OTHER] = TG_V_OTHER,
+};
+
+/*
+ * Reads slot i of the request, applying its declared type and domain.
+ * Every tg_value union member the VM uses starts at offset 0 and every
+ * length is the member after it, so a value converts by a table lookup
+ * and two copies. A domain check runs once per slot and evaluation
+ * (vm->in_domain remembers the first 64 slots): the request does not
+ * change while it is evaluated.
+ */
+static TG_ALWAYS_INLINE int load_slot(tg_vm *vm, uint32_t i, tg_vm_val *out)
+{
+	const unsigned char *s = vm->l->slots + (size_t)i * TG_FMT_SLOT_SIZE;
+	const tg_request *r = vm->req;
+
+	out->origin = i < 0x7FFF ? (uint16_t)(i + 1) : 0;
+	if (s[0] == TG_SLOT_ARGS && vm->visibility) {
+		out->t = TG_V_UNKNOWN;
+		return 0;
+	}
+	if (i >= r->nslots || r->slots[i].type == TG_VALUE_ABSENT)
+		return slot_error(vm, s, "' is absent");
+	const tg_value *v = &r->slots[i];
+	unsigned vt = (unsigned)v->type;
+	out->t = vt <= TG_VALUE_OTHER ? value_vtype[vt] : TG_V_OTHER;
+	if (vt == TG_VALUE_BOOL) {
+		out->b = v->u.b;
+	} else {
+		memcpy(&out->u, &v->u, sizeof out->u);
+		out->n = (uint32_t)v->u.s.len;
+		if (vt == TG_VALUE_STRING && !out->u.s)
+			out->u.s = "";	/* empty without bytes */
+	}
+	unsigned type = s[1];
+	if (type != TG_ATTR_ANY && out->t != declared_vtype[type]) {
+		/* An empty list is a list of either element type. */
+		bool empty_list = (out->t == TG_V_LSTR || out->t == TG_V_LINT) && out->n == 0 &&
+				  (type == TG_ATTR_STRING_LIST || type == TG_ATTR_INT_LIST);
+		if (!empty_list) {
+			static const char *const want[TG_BC_TYPE_LAST + 1] = {
+				[TG_ATTR_STRING] = "' is not a string",
+				[TG_ATTR_INT] = "' is not an int",
+				[TG_ATTR_BOOL] = "' is not a bool",
+				[TG_ATTR_STRING_LIST] = "' is not a list<string>",
+				[TG_ATTR_INT_LIST] = "' is not a list<int>",
+			};
+			return slot_error(vm, s, want[type]);
+		}
+	}
+	if (tg_rd32(s + 20) == 0 || (i < 64 && ((vm->in_domain >> i) & 1)))
+		return 0;
+	if (check_domain(vm, s, type, out) < 0)
+		return -1;
+	if (i < 64)
+		vm->in_domain |= (uint64_t)1 << i;
+	return 0;
 }
 
 static bool builtin_defined(const tg_vm *vm, unsigned bi)
@@ -453,7 +488,6 @@ static tg_hint hint_of(const tg_request *r, unsigned bi)
 static int load_builtin(tg_vm *vm, unsigned bi, bool has, tg_vm_val *out)
 {
 	const tg_request *r = vm->req;
-	memset(out, 0, sizeof *out);
 	out->origin = (uint16_t)(TG_VM_ORIGIN_BUILTIN | bi);
 	bool defined = builtin_defined(vm, bi), present = defined;
 	if (bi == TG_BI_TOOL_SERVER)
@@ -503,19 +537,27 @@ static int load_builtin(tg_vm *vm, unsigned bi, bool has, tg_vm_val *out)
 	return 0;
 }
 
-void tg_vm_init(tg_vm *vm, const tg_layout *l, const tg_request *req, bool visibility)
+void tg_vm_init(tg_vm *vm, const tg_layout *l, const tg_request *req, tg_bc_class cls,
+		bool visibility)
 {
 	vm->l = l;
 	vm->req = req;
-	vm->cls = (uint8_t)tg_fmt_method_class(req->method.ptr, req->method.len);
+	vm->cls = (uint8_t)cls;
 	vm->visibility = visibility;
 	vm->internal = false;
 	vm->insns = 0;
 	vm->have_pairs = false;
+	vm->in_domain = 0;
 	vm->msg[0] = 0;
-	memset(vm->held, 0, (size_t)l->role_words * 8);	/* IS and subjects read no further */
+	for (uint32_t w = 0; w < l->role_words; w++)
+		vm->held[w] = 0;	/* IS and subjects read no further */
+	vm->id_len = (uint64_t)1 << (req->principal_id.len % 64);
+	vm->client_len = req->client_id.ptr ? (uint64_t)1 << (req->client_id.len % 64) : 0;
+	vm->scope_lens = 0;
+	for (size_t i = 0; i < req->nscopes; i++)
+		vm->scope_lens |= (uint64_t)1 << (req->scopes[i].len % 64);
 	for (size_t i = 0; i < req->nroles; i++) {
-		int32_t r = tg_role_find(l, req->roles[i].ptr, req->roles[i].len);
+		int32_t r = tg_role_lookup(l, req->roles[i].ptr, req->roles[i].len);
 		if (r < 0)
 			continue;	/* undeclared roles are ignored */
 		const unsigned char *bits = l->closure + (size_t)r * l->role_words * 8;
@@ -532,30 +574,84 @@ static bool truth_ok(tg_vm *vm, const tg_vm_val *v)
 	return false;
 }
 
+/* Instruction lengths by opcode byte, from opcodes.def; 0 for a byte that
+ * is no opcode (the dispatch's default case rejects it). */
+static const uint8_t insn_len[256] = {
+#define TG_OP(name, opnd, pops, pushes, synopsis) [TG_OP_##name] = 1 + TG_OPND_WIDTH(TG_OPND_##opnd),
+#include "opcodes.def"
+#undef TG_OP
+};
+
+static inline void set_bool(tg_vm_val *v, int b)
+{
+	v->t = TG_V_BOOL;
+	v->b = (uint8_t)b;
+	v->origin = 0;
+}
+
+/*
+ * a OP k for the fused comparisons, a read from the request, k (in *k) a
+ * constant or a second read: the common cases inline, the rest through
+ * compare(), which is what CMP would run on the same two values. Leaves
+ * the result in *a: 0, or -1 for an error (vm->msg set).
+ */
+static inline int fused_compare(tg_vm *vm, unsigned op, tg_vm_val *a, const tg_vm_val *k)
+{
+	int r;
+	if (a->t == TG_V_UNKNOWN || k->t == TG_V_UNKNOWN) {
+		a->t = TG_V_UNKNOWN;
+		a->origin = 0;
+		return 0;
+	}
+	if (a->t == TG_V_STR && k->t == TG_V_STR && op <= TG_BC_NE)
+		r = str_eq(a->u.s, a->n, k->u.s, k->n) == (op == TG_BC_EQ);
+	else if (a->t == TG_V_INT && k->t == TG_V_INT && op <= TG_BC_GE) {
+		int64_t x = a->u.i, y = k->u.i;
+		switch (op) {
+		case TG_BC_EQ: r = x == y; break;
+		case TG_BC_NE: r = x != y; break;
+		case TG_BC_LT: r = x < y; break;
+		case TG_BC_LE: r = x <= y; break;
+		case TG_BC_GT: r = x > y; break;
+		default: r = x >= y; break;
+		}
+	} else if ((r = compare(vm, op, a, k)) < 0)
+		return -1;
+	set_bool(a, r);
+	return 0;
+}
+
 #define PUSH() (sp < TG_FMT_MAX_STACK ? &st[sp++] : NULL)
 #define POP() (sp > 0 ? &st[--sp] : NULL)
 
+/*
+ * The loop. Operands are read in place from the code bytes; the length of
+ * each instruction comes from a table derived from opcodes.def, so
+ * decoding costs one load. The instruction counter lives in a local and is
+ * stored on every way out. Pushed values are written field by field: only
+ * the fields their type uses are read later.
+ */
 tg_cond_result tg_vm_run(tg_vm *vm, uint32_t code_off, uint32_t code_len)
 {
 	const tg_layout *l = vm->l;
 	const unsigned char *code = l->code;
-	tg_vm_val *st = vm->stack, *a, *b, *out;
-	uint32_t pc = code_off, end = code_off + code_len;
+	tg_vm_val *st = vm->stack, *a, *b, *out, k;
+	uint32_t pc = code_off, end = code_off + code_len, insns = vm->insns;
 	size_t sp = 0;
+	unsigned cmp;
 	int r;
 
 	vm->msg[0] = 0;
 	while (pc < end) {
 		unsigned op = code[pc];
 		const unsigned char *o = code + pc + 1;
-		if (op >= TG_OP_COUNT)
-			goto internal;
-		vm->insns++;
-		pc += 1 + tg_operand_width(tg_opinfo_table[op].operand);
+		pc += insn_len[op];
+		insns++;
 		vmdispatch((tg_opcode)op) {
 		vmcase(RET)
 			if (!(a = POP()) || !truth_ok(vm, a))
 				goto fail_or_internal;
+			vm->insns = insns;
 			if (a->t == TG_V_UNKNOWN)
 				return TG_COND_UNKNOWN;
 			return a->b ? TG_COND_TRUE : TG_COND_FALSE;
@@ -563,23 +659,21 @@ tg_cond_result tg_vm_run(tg_vm *vm, uint32_t code_off, uint32_t code_len)
 		vmcase(FALSE)
 			if (!(out = PUSH()))
 				goto internal;
-			memset(out, 0, sizeof *out);
-			out->t = TG_V_BOOL;
-			out->b = op == TG_OP_TRUE;
+			set_bool(out, op == TG_OP_TRUE);
 			vmbreak;
 		vmcase(INT)
 			if (!(out = PUSH()))
 				goto internal;
-			memset(out, 0, sizeof *out);
 			out->t = TG_V_INT;
+			out->origin = 0;
 			out->u.i = (int64_t)tg_rd64(o);
 			vmbreak;
 		vmcase(STR) {
 			tg_str s = tg_pol_str(l, tg_rd32(o));
 			if (!(out = PUSH()))
 				goto internal;
-			memset(out, 0, sizeof *out);
 			out->t = TG_V_STR;
+			out->origin = 0;
 			out->u.s = s.ptr;
 			out->n = (uint32_t)s.len;
 			vmbreak;
@@ -588,29 +682,47 @@ tg_cond_result tg_vm_run(tg_vm *vm, uint32_t code_off, uint32_t code_len)
 		vmcase(INTS)
 			if (!(out = PUSH()))
 				goto internal;
-			memset(out, 0, sizeof *out);
 			out->t = op == TG_OP_STRS ? TG_V_PSTR : TG_V_PINT;
+			out->origin = 0;
 			out->u.first = tg_rd32(o);
 			out->n = tg_rd32(o + 4);
 			vmbreak;
 		vmcase(LOAD)
+		vmcase(LOAD_STR_CMP)
+		vmcase(LOAD_INT_CMP)
+		vmcase(LOAD_LOAD_CMP)
+			/* One call site for the first read, so it inlines. */
 			if (!(out = PUSH()))
 				goto internal;
 			if (load_slot(vm, tg_rd32(o), out) < 0)
-				return TG_COND_ERROR;
-			vmbreak;
+				goto fail;
+			if (op == TG_OP_LOAD)
+				vmbreak;
+			if (op == TG_OP_LOAD_STR_CMP) {
+				o += 4;
+				goto str_cmp;
+			}
+			if (op == TG_OP_LOAD_INT_CMP) {
+				k.t = TG_V_INT;
+				k.origin = 0;
+				k.u.i = (int64_t)tg_rd64(o + 4);
+				cmp = o[12];
+				goto fused_cmp;
+			}
+			if (load_slot(vm, tg_rd32(o + 4), &k) < 0)
+				goto fail;
+			cmp = o[8];
+			goto fused_cmp;
 		vmcase(HAS) {
 			uint32_t i = tg_rd32(o);
 			const tg_request *rq = vm->req;
 			if (!(out = PUSH()))
 				goto internal;
-			memset(out, 0, sizeof *out);
-			if (vm->visibility && l->slots[(size_t)i * TG_FMT_SLOT_SIZE] == TG_SLOT_ARGS) {
+			out->origin = 0;
+			if (vm->visibility && l->slots[(size_t)i * TG_FMT_SLOT_SIZE] == TG_SLOT_ARGS)
 				out->t = TG_V_UNKNOWN;
-			} else {
-				out->t = TG_V_BOOL;
-				out->b = i < rq->nslots && rq->slots[i].type != TG_VALUE_ABSENT;
-			}
+			else
+				set_bool(out, i < rq->nslots && rq->slots[i].type != TG_VALUE_ABSENT);
 			vmbreak;
 		}
 		vmcase(LOADB)
@@ -618,15 +730,13 @@ tg_cond_result tg_vm_run(tg_vm *vm, uint32_t code_off, uint32_t code_len)
 			if (!(out = PUSH()))
 				goto internal;
 			if (load_builtin(vm, o[0], op == TG_OP_HASB, out) < 0)
-				return TG_COND_ERROR;
+				goto fail;
 			vmbreak;
 		vmcase(IS) {
 			uint32_t role = tg_rd32(o);
 			if (!(out = PUSH()))
 				goto internal;
-			memset(out, 0, sizeof *out);
-			out->t = TG_V_BOOL;
-			out->b = role < TG_FMT_MAX_ROLES && ((vm->held[role / 64] >> (role % 64)) & 1);
+			set_bool(out, role < TG_FMT_MAX_ROLES && ((vm->held[role / 64] >> (role % 64)) & 1));
 			vmbreak;
 		}
 		vmcase(NOT)
@@ -642,14 +752,12 @@ tg_cond_result tg_vm_run(tg_vm *vm, uint32_t code_off, uint32_t code_len)
 			if (!(b = POP()) || !(a = POP()) || !truth_ok(vm, a) || !truth_ok(vm, b))
 				goto fail_or_internal;
 			bool dominant = op == TG_OP_OR;	/* true absorbs `or`, false `and` */
-			if ((a->t == TG_V_BOOL && a->b == dominant) || (b->t == TG_V_BOOL && b->b == dominant)) {
-				a->t = TG_V_BOOL;
-				a->b = dominant;
-			} else if (a->t == TG_V_UNKNOWN || b->t == TG_V_UNKNOWN) {
+			if ((a->t == TG_V_BOOL && a->b == dominant) || (b->t == TG_V_BOOL && b->b == dominant))
+				set_bool(a, dominant);
+			else if (a->t == TG_V_UNKNOWN || b->t == TG_V_UNKNOWN)
 				a->t = TG_V_UNKNOWN;
-			} else {
+			else
 				a->b = !dominant;
-			}
 			a->origin = 0;
 			sp++;
 			vmbreak;
@@ -659,10 +767,12 @@ tg_cond_result tg_vm_run(tg_vm *vm, uint32_t code_off, uint32_t code_len)
 			if (sp == 0)
 				goto internal;
 			a = &st[sp - 1];
-			if (!truth_ok(vm, a))
-				return TG_COND_ERROR;
-			if (a->t == TG_V_BOOL && a->b == (op == TG_OP_JTRUE))
-				pc += tg_rd32(o);
+			if (a->t == TG_V_BOOL) {
+				if (a->b == (op == TG_OP_JTRUE))
+					pc += tg_rd32(o);
+			} else if (!truth_ok(vm, a)) {
+				goto fail;
+			}
 			vmbreak;
 		vmcase(CMP)
 		vmcase(ALL)
@@ -718,23 +828,42 @@ tg_cond_result tg_vm_run(tg_vm *vm, uint32_t code_off, uint32_t code_len)
 				int64_t v;
 				if (a->t != TG_V_INT) {
 					type_err(vm, a, "an int");
-					return TG_COND_ERROR;
+					goto fail;
 				}
 				if (b->t != TG_V_INT) {
 					type_err(vm, b, "an int");
-					return TG_COND_ERROR;
+					goto fail;
 				}
 				bool ovf = op == TG_OP_ADD ? __builtin_add_overflow(a->u.i, b->u.i, &v)
 							   : __builtin_sub_overflow(a->u.i, b->u.i, &v);
 				if (ovf) {
 					tg_vm_say(vm, "integer overflow in '", op == TG_OP_ADD ? "+" : "-",
 						  "'", NULL);
-					return TG_COND_ERROR;
+					goto fail;
 				}
 				a->u.i = v;
 			}
 			a->origin = 0;
 			sp++;
+			vmbreak;
+		}
+		vmcase(LOADB_STR_CMP) {
+			if (!(out = PUSH()))
+				goto internal;
+			if (load_builtin(vm, o[0], false, out) < 0)
+				goto fail;
+			o += 1;
+		str_cmp: {
+			tg_str str = tg_pol_str(l, tg_rd32(o));
+			k.t = TG_V_STR;
+			k.origin = 0;
+			k.u.s = str.ptr;
+			k.n = (uint32_t)str.len;
+			cmp = o[4];
+		}
+		fused_cmp:
+			if (fused_compare(vm, cmp, out, &k) < 0)
+				goto fail_or_internal;
 			vmbreak;
 		}
 		default:
@@ -744,9 +873,12 @@ tg_cond_result tg_vm_run(tg_vm *vm, uint32_t code_off, uint32_t code_len)
 internal:
 	vm->internal = true;
 	tg_vm_say(vm, "internal error: the interpreter met an impossible state", NULL, NULL, NULL);
+	vm->insns = insns;
 	return TG_COND_ERROR;
 fail_or_internal:
 	if (!vm->msg[0])
 		goto internal;
+fail:
+	vm->insns = insns;
 	return TG_COND_ERROR;
 }

@@ -53,13 +53,20 @@ typedef struct tg_vm {
 	uint32_t insns;		/* instructions executed since tg_vm_init */
 	bool have_pairs;	/* target_pairs is computed (lazily, once) */
 	uint64_t target_pairs;	/* tg_glob_pairs of req->target */
+	uint64_t in_domain;	/* slot i < 64 passed its domain check */
+	/* bit (len % 64) of principal.id, of the client id (0 when absent)
+	 * and of each scope: against a rule's subj_lens, a subject none of
+	 * whose strings has a matching length is ruled out with one AND */
+	uint64_t id_len, client_len, scope_lens;
 	uint64_t held[TG_FMT_MAX_ROLES / 64];	/* declared roles the principal holds */
 	tg_vm_val stack[TG_FMT_MAX_STACK];
 	char msg[TG_ERROR_MESSAGE_MAX];		/* the last error */
 } tg_vm;
 
-/* Prepares vm for evaluating rules of p on req (a valid request). */
-void tg_vm_init(tg_vm *vm, const tg_layout *l, const tg_request *req, bool visibility);
+/* Prepares vm for evaluating rules of p on req (a valid request whose
+ * method has class cls). */
+void tg_vm_init(tg_vm *vm, const tg_layout *l, const tg_request *req, tg_bc_class cls,
+		bool visibility);
 
 /* Runs one rule's condition. TRUE, FALSE, UNKNOWN (visibility only) or
  * ERROR with vm->msg set (vm->internal too for an impossible state). */
@@ -84,6 +91,32 @@ typedef struct tg_cands {
 void tg_cands_init(tg_cands *c, const tg_layout *l, unsigned cls, const char *target, size_t tlen);
 bool tg_cands_next(tg_cands *c, uint32_t *rule);
 
+/* tg_cands_init without the exact-target postings when !exact: the
+ * candidates of a target that merely starts with `target`. */
+void tg_cands_init_keys(tg_cands *c, const tg_layout *l, unsigned cls, const char *target,
+			size_t tlen, bool exact);
+
+/* An entry of a load-time candidate list (lookup.c): a rule index, with
+ * TG_CAND_KNOWN set when the rule's action is known to match every
+ * request the list serves (only its subject and condition are left). */
+#define TG_CAND_KNOWN 0x80000000u
+#define TG_CAND_RULE 0x7FFFFFFFu
+
+/* The load-time candidate list for a request of class cls on target t
+ * (l->pool must be non-NULL): what tg_cands would produce, in the same
+ * order, minus rules whose action cannot match. */
+const uint32_t *tg_cands_list(const tg_layout *l, unsigned cls, const char *t, size_t tlen,
+			      uint32_t *n);
+
+/* The decoded rule ri: from the load-time records when there are. */
+static inline const tg_rule_view *tg_vm_rule(const tg_layout *l, uint32_t ri, tg_rule_view *tmp)
+{
+	if (l->rv)
+		return &l->rv[ri];
+	*tmp = tg_pol_rule(l, ri);
+	return tmp;
+}
+
 enum { TG_SUBJ_NO = 0, TG_SUBJ_YES = 1, TG_SUBJ_NO_CLIENT = 2 };
 
 /* Whether the rule's subject matches: TG_SUBJ_NO_CLIENT for a `client`
@@ -91,5 +124,33 @@ enum { TG_SUBJ_NO = 0, TG_SUBJ_YES = 1, TG_SUBJ_NO_CLIENT = 2 };
  * applies with an error, an allow rule does not match). */
 int tg_subject_match(const tg_vm *vm, const tg_rule_view *r);
 bool tg_action_match(tg_vm *vm, const tg_rule_view *r);
+
+/* tg_subject_match, deciding the common cases inline: anyone, a role
+ * subject within one bitset word, a string subject whose lengths rule it
+ * out (subj_lens). */
+static inline int tg_subject_quick(const tg_vm *vm, const tg_rule_view *r)
+{
+	switch (r->subject) {
+	case TG_BC_SUBJ_ANYONE:
+		return TG_SUBJ_YES;
+	case TG_BC_SUBJ_ROLE:
+		if (r->role_word != TG_FMT_NONE)
+			return (vm->held[r->role_word] & r->role_mask) != 0;
+		break;
+	case TG_BC_SUBJ_SCOPE:
+		if (!(r->subj_lens & vm->scope_lens))
+			return TG_SUBJ_NO;
+		break;
+	case TG_BC_SUBJ_PRINCIPAL:
+		if (!(r->subj_lens & vm->id_len))
+			return TG_SUBJ_NO;
+		break;
+	case TG_BC_SUBJ_CLIENT:
+		if (vm->client_len && !(r->subj_lens & vm->client_len))
+			return TG_SUBJ_NO;
+		break;
+	}
+	return tg_subject_match(vm, r);
+}
 
 #endif

@@ -218,8 +218,11 @@ static int real_visible(const tg_policy *p, json_t *req)
 	}
 	entry_of(req, &re, &te);
 	tg_visible(p, &jr.req, &te, &vis);
+	/* The list form must say the same (2 shows up as a mismatch). */
+	bool many = !vis;
+	tg_visible_many(p, &jr.req, &te, 1, &many);
 	tg_json_request_free(&jr);
-	return vis;
+	return many == vis ? vis : 2;
 }
 
 /* ---- one check, from source (for shrinking and reports) ------------------------- */

@@ -319,6 +319,35 @@ static void eval_one(const tg_policy *p, const tg_request *req)
 		tg_fuzz_fail("audit line length %zu, returned %zu", strlen(audit), need);
 }
 
+/* tg_visible_many over every target as one list says what tg_visible says
+ * of each. */
+static void visible_many_agrees(const tg_policy *p, const tg_request *req, const reqset *rs,
+				tg_entry_kind kind)
+{
+	tg_entry e[MAX_NAMES + 8];	/* as many as rs->targets holds */
+	bool many[MAX_NAMES + 8];
+	for (size_t k = 0; k < rs->ntargets; k++) {
+		memset(&e[k], 0, sizeof e[k]);
+		e[k].kind = kind;
+		e[k].name = rs->targets[k];
+		e[k].server = req->server;
+		e[k].read_only = req->read_only;
+		e[k].destructive = (tg_hint)((k + req->destructive) % 3);
+		e[k].idempotent = req->idempotent;
+		e[k].open_world = req->open_world;
+	}
+	tg_status st = tg_visible_many(p, req, e, rs->ntargets, many);
+	if (st != TG_OK && st != TG_EINVALID_REQUEST)
+		tg_fuzz_fail("tg_visible_many returned %s", tg_strerror(st));
+	for (size_t k = 0; k < rs->ntargets; k++) {
+		bool one = false;
+		tg_visible(p, req, &e[k], &one);
+		if (one != many[k])
+			tg_fuzz_fail("tg_visible_many says %d for entry %zu, tg_visible %d", many[k],
+				     k, one);
+	}
+}
+
 void tg_fuzz_exercise(const tg_policy *p, unsigned seed, size_t max_targets)
 {
 	static const char *const targeted[] = { "tools/call", "resources/read", "prompts/get" };
@@ -372,6 +401,8 @@ void tg_fuzz_exercise(const tg_policy *p, unsigned seed, size_t max_targets)
 					     tg_strerror(st));
 			if (st != TG_OK && st != TG_EINVALID_REQUEST)
 				tg_fuzz_fail("tg_visible returned %s", tg_strerror(st));
+			if (t == 0)
+				visible_many_agrees(p, &req, &rs, (tg_entry_kind)m);
 		}
 	}
 	/* Empty strings without bytes (ptr NULL) everywhere the API allows

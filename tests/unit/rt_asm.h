@@ -164,6 +164,49 @@ static inline int rt_asm(tg_emit *e, const char *src)
 		case TG_OPND_ROLE:
 			tg_emit_op_arg(e, (tg_opcode)op, (uint32_t)strtoul(s, (char **)&s, 10));
 			break;
+		case TG_OPND_SLOT_STR_CMP:
+		case TG_OPND_SLOT_I64_CMP:
+		case TG_OPND_BUILTIN_STR_CMP:
+		case TG_OPND_SLOT_SLOT_CMP: {
+			/* "LOAD_STR_CMP 0 \"x\" EQ", "LOADB_STR_CMP TOKEN_SCOPES \"s\" CONTAINS" */
+			tg_operand_kind parts[TG_OPND_MAX_PARTS];
+			uint64_t v[3] = { 0, 0, 0 };
+			tg_operand_parts(tg_opinfo_table[op].operand, parts);
+			for (int i = 0; i < 3; i++) {
+				s = rt_skip(s);
+				const char *a = s;
+				size_t len;
+				int found = 0;
+				switch (parts[i]) {
+				case TG_OPND_STR:
+					s = rt_qstr(s, buf, &len);
+					v[i] = tg_emit_string(e, buf, len);
+					break;
+				case TG_OPND_I64:
+					v[i] = (uint64_t)strtoll(s, (char **)&s, 10);
+					break;
+				case TG_OPND_SLOT:
+					v[i] = strtoul(s, (char **)&s, 10);
+					break;
+				default:	/* BUILTIN, CMP */
+					while (*s && *s != ' ' && *s != ';')
+						s++;
+					found = parts[i] == TG_OPND_CMP
+						? rt_find(rt_cmp_names, 10, a, (size_t)(s - a))
+						: rt_find(rt_bi_names, 12, a, (size_t)(s - a));
+					if (found < 0) {
+						fprintf(stderr, "rt_asm: bad operand '%.*s'\n", (int)(s - a), a);
+						return -1;
+					}
+					v[i] = (uint64_t)found;
+				}
+			}
+			tg_emit_op_cmp(e, (tg_opcode)op, (uint32_t)v[0], v[1], (tg_bc_cmp)v[2]);
+			break;
+		}
+		default:
+			fprintf(stderr, "rt_asm: no syntax for the operand of '%.*s'\n", (int)wl, w);
+			return -1;
 		}
 	}
 	return tg_emit_error(e) ? -1 : 0;

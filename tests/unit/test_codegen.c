@@ -72,7 +72,9 @@ static const unsigned char *section(const unsigned char *bc, size_t len, uint32_
 /*
  * Rule `rule`'s code as text: opcode names separated by spaces; INT shows
  * its value ("INT:3"), jumps their target as an instruction number
- * ("JFALSE>7"), CMP/ALL/ANY their comparison number ("CMP=0").
+ * ("JFALSE>7"), CMP/ALL/ANY their comparison number ("CMP=0"), the fused
+ * comparisons their comparison number and any integer ("LOAD_INT_CMP:3=0",
+ * "LOAD_STR_CMP=8").
  */
 static void shape(const unsigned char *bc, size_t len, uint32_t rule, char *out, size_t out_len)
 {
@@ -109,6 +111,14 @@ static void shape(const unsigned char *bc, size_t len, uint32_t rule, char *out,
 			snprintf(buf, sizeof buf, "%s>%zu", info->name, k);
 		} else if (info->operand == TG_OPND_CMP) {
 			snprintf(buf, sizeof buf, "%s=%u", info->name, p[1]);
+		} else if (info->operand == TG_OPND_SLOT_I64_CMP) {
+			snprintf(buf, sizeof buf, "%s:%lld=%u", info->name,
+				 (long long)(int64_t)tg_rd64(p + 5), p[13]);
+		} else if (info->operand == TG_OPND_SLOT_STR_CMP ||
+			   info->operand == TG_OPND_SLOT_SLOT_CMP ||
+			   info->operand == TG_OPND_BUILTIN_STR_CMP) {
+			snprintf(buf, sizeof buf, "%s=%u", info->name,
+				 p[tg_operand_width(info->operand)]);
 		} else {
 			snprintf(buf, sizeof buf, "%s", info->name);
 		}
@@ -145,9 +155,16 @@ static void test_no_condition(void **state)
 
 static void test_comparison(void **state)
 {
-	expect_shape(R("when args.a == 1"), "LOAD INT:1 CMP=0 RET");
-	expect_shape(R("when args.a != 1"), "LOAD INT:1 CMP=1 RET");
-	expect_shape(R("when args.s starts_with \"x\""), "LOAD STR CMP=8 RET");
+	expect_shape(R("when args.a == 1"), "LOAD_INT_CMP:1=0 RET");
+	expect_shape(R("when args.a != 1"), "LOAD_INT_CMP:1=1 RET");
+	expect_shape(R("when args.s starts_with \"x\""), "LOAD_STR_CMP=8 RET");
+	expect_shape(R("when args.a == args.b"), "LOAD_LOAD_CMP=0 RET");
+	expect_shape(R("when principal.id == \"x\""), "LOADB_STR_CMP=0 RET");
+	expect_shape(R("when token.scopes contains \"s\""), "LOADB_STR_CMP=7 RET");
+	/* Not fused: a constant on the left, a built-in on the right, a list. */
+	expect_shape(R("when 1 == args.a"), "INT:1 LOAD CMP=0 RET");
+	expect_shape(R("when args.s == principal.id"), "LOAD LOADB CMP=0 RET");
+	expect_shape(R("when args.a + 1 == 2"), "LOAD INT:1 ADD INT:2 CMP=0 RET");
 	expect_shape(R("when args.s in [\"a\", \"b\"]"), "LOAD STRS CMP=6 RET");
 	expect_shape(R("when args.n in [1, 2]"), "LOAD INTS CMP=6 RET");
 	expect_shape(R("when args.s like \"a*\""), "LOAD LIKE RET");
@@ -158,28 +175,28 @@ static void test_and_chain_is_flat(void **state)
 {
 	/* Both short-circuit jumps go straight to RET. */
 	expect_shape(R("when args.a == 1 and args.b == 2 and args.c == 3"),
-		     "LOAD INT:1 CMP=0 JFALSE>13 LOAD INT:2 CMP=0 AND JFALSE>13 LOAD INT:3 CMP=0 AND RET");
+		     "LOAD_INT_CMP:1=0 JFALSE>7 LOAD_INT_CMP:2=0 AND JFALSE>7 LOAD_INT_CMP:3=0 AND RET");
 	/* Parentheses and separate `when` clauses do not change it. */
 	expect_shape(R("when (args.a == 1 and args.b == 2) when args.c == 3"),
-		     "LOAD INT:1 CMP=0 JFALSE>13 LOAD INT:2 CMP=0 AND JFALSE>13 LOAD INT:3 CMP=0 AND RET");
+		     "LOAD_INT_CMP:1=0 JFALSE>7 LOAD_INT_CMP:2=0 AND JFALSE>7 LOAD_INT_CMP:3=0 AND RET");
 }
 
 static void test_or_chain(void **state)
 {
 	expect_shape(R("when args.a == 1 or args.b == 2"),
-		     "LOAD INT:1 CMP=0 JTRUE>8 LOAD INT:2 CMP=0 OR RET");
+		     "LOAD_INT_CMP:1=0 JTRUE>4 LOAD_INT_CMP:2=0 OR RET");
 }
 
 static void test_mixed_chain(void **state)
 {
 	expect_shape(R("when args.a == 1 or args.b == 2 and args.c == 3"),
-		     "LOAD INT:1 CMP=0 JTRUE>13 LOAD INT:2 CMP=0 JFALSE>12 LOAD INT:3 CMP=0 AND OR RET");
+		     "LOAD_INT_CMP:1=0 JTRUE>7 LOAD_INT_CMP:2=0 JFALSE>6 LOAD_INT_CMP:3=0 AND OR RET");
 }
 
 static void test_unless(void **state)
 {
 	expect_shape(R("when args.a == 1 unless args.b == 2"),
-		     "LOAD INT:1 CMP=0 JFALSE>9 LOAD INT:2 CMP=0 NOT AND RET");
+		     "LOAD_INT_CMP:1=0 JFALSE>5 LOAD_INT_CMP:2=0 NOT AND RET");
 	expect_shape(R("unless args.b"), "LOAD NOT RET");
 	/* An `and` inside `unless` stays inside the not. */
 	expect_shape(R("unless args.a and args.b"), "LOAD JFALSE>4 LOAD AND NOT RET");
@@ -210,8 +227,8 @@ static void test_folding(void **state)
 	expect_shape(R("when \"x\" in [\"a\", \"b\"]"), "FALSE RET");
 	expect_shape(R("when 3 in [1, 2, 3] and not false"), "TRUE RET");
 	expect_shape(R("when \"abc\" contains \"b\" and \"abc\" starts_with \"ab\""), "TRUE RET");
-	expect_shape(R("when args.a == 1 + 2"), "LOAD INT:3 CMP=0 RET");
-	expect_shape(R("when args.a == 10 - 2 - 3"), "LOAD INT:5 CMP=0 RET");
+	expect_shape(R("when args.a == 1 + 2"), "LOAD_INT_CMP:3=0 RET");
+	expect_shape(R("when args.a == 10 - 2 - 3"), "LOAD_INT_CMP:5=0 RET");
 	expect_shape(R("when true and args.b"), "LOAD RET");
 	expect_shape(R("when args.b and true"), "LOAD RET");
 	expect_shape(R("when false and args.b"), "FALSE RET");
@@ -352,8 +369,8 @@ static void test_stack_bound(void **state)
 	tg_policy *p;
 	tg_load_error err;
 	assert_int_equal(tg_policy_load(bc, len, &p, &err), TG_OK);
-	/* LOAD INT (2) JFALSE (1) LOAD INT (3) CMP (2) AND (1) */
-	assert_int_equal(tg_policy_max_stack(p), 3);
+	/* LOAD_INT_CMP (1) JFALSE (1) LOAD_INT_CMP (2) AND (1) */
+	assert_int_equal(tg_policy_max_stack(p), 2);
 	tg_policy_free(p);
 	free(bc);
 }
@@ -470,7 +487,7 @@ static void test_long_chain(void **state)
 	tg_policy *p;
 	tg_load_error err;
 	assert_int_equal(tg_policy_load(bc, len, &p, &err), TG_OK);
-	assert_int_equal(tg_policy_max_stack(p), 3);
+	assert_int_equal(tg_policy_max_stack(p), 2);	/* fused comparisons: one entry each */
 	tg_policy_free(p);
 	free(bc);
 	free(src);

@@ -528,6 +528,7 @@ static void bad_bytecode(void **state)
 
 	memcpy(b, orig, len);
 	tg_wr16(b + TG_HDR_MAJOR, 2);
+	tg_wr16(b + TG_HDR_MINOR, 0);
 	reseal(b, len);
 	expect_load(b, len, TG_EVERSION, "format version 2.0 is not supported");
 
@@ -564,12 +565,14 @@ static void bad_bytecode(void **state)
 
 /* The interpreter's guards: code the verifier would have refused (here
  * AND on an empty stack), planted behind a verified policy's back, ends in
- * TG_EINTERNAL and a deny, never a crash. */
+ * TG_EINTERNAL and a deny, never a crash. (The condition reads a context
+ * attribute: one on args alone has a visibility value the loader knows
+ * without running it.) */
 static void internal_error(void **state)
 {
 	(void)state;
 	tg_policy *p = load("default allow;\n"
-			    "rule \"r\": allow anyone to call tool \"a\" when args.x == 1;\n");
+			    "rule \"r\": allow anyone to call tool \"a\" when context.x == 1;\n");
 	struct tg_policy fake;
 	memcpy(&fake, p, sizeof fake);
 	unsigned char *code = calloc(1, p->l.code_len);

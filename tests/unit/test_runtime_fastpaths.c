@@ -4,10 +4,13 @@
  *   - glob_simple.c's star-only matcher and its pair prefilter against
  *     glob.c's NFA, on a table of edge cases and on random globs and
  *     subjects over a small alphabet (so matches are frequent);
- *   - the 8-byte ASCII path of tg_utf8_valid around word boundaries;
+ *   - the 8-byte ASCII path of tg_utf8_valid around word boundaries, and
+ *     tg_request_check's quick pass over whole requests;
  *   - SHA-256 (the SHA-extension path on CPUs that have it) against the
  *     FIPS 180-4 test vectors, whole and fed in odd pieces;
- *   - the loader's slicing CRC against the bytewise one on a large buffer.
+ *   - the loader's slicing CRC against the bytewise one on a large buffer;
+ *   - the loader's candidate lists (lookup.c) against the run-time merge of
+ *     index postings, and evaluation without them past their size budget.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,8 +22,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "policy.h"
+#include "compiler.h"
 #include "sha256.h"
+#include "vm.h"
 
 /* Checks one glob against one subject through both matchers. */
 static void agree(const char *glob, const char *subj, size_t slen)
@@ -113,6 +117,61 @@ static void test_utf8_words(void **state)
 	assert_false(tg_utf8_valid("xxxxxxxx\xC0\x80", 10));		/* an overlong NUL */
 }
 
+/* tg_request_check's quick pass (whole words, overlapping short loads)
+ * against the byte-by-byte validator, for a bad or good byte at every
+ * position of strings of every length up to 40, in every kind of field a
+ * request has. */
+static void test_request_quick_pass(void **state)
+{
+	(void)state;
+	static const unsigned char probes[] = { 0, 0x7F, 0x80, 0xC3, 0xFF, 'a' };
+	char buf[48];
+	tg_str scopes[2], items[2];
+	tg_value slot;
+	for (size_t field = 0; field < 6; field++)
+		for (size_t len = 0; len <= 40; len++)
+			for (size_t at = 0; at <= len; at++)
+				for (size_t k = 0; k < sizeof probes; k++) {
+					memset(buf, 'a', sizeof buf);
+					if (at < len)
+						buf[at] = (char)probes[k];
+					if (at + 1 < len && probes[k] == 0xC3)
+						buf[at + 1] = (char)0xA9;	/* é */
+					tg_str str = { buf, len };
+					tg_request r;
+					tg_request_init(&r);
+					r.principal_id = (tg_str){ "p", 1 };
+					r.method = (tg_str){ "tools/call", 10 };
+					r.target = (tg_str){ "t", 1 };
+					scopes[0] = scopes[1] = items[0] = items[1] = (tg_str){ "s", 1 };
+					memset(&slot, 0, sizeof slot);
+					switch (field) {
+					case 0: r.principal_id = str; break;
+					case 1: r.target = str; break;
+					case 2: r.server = str; break;
+					case 3: scopes[1] = str; r.scopes = scopes; r.nscopes = 2; break;
+					case 4:
+						slot.type = TG_VALUE_STRING;
+						slot.u.s = str;
+						r.slots = &slot;
+						r.nslots = 1;
+						break;
+					default:
+						items[0] = str;
+						slot.type = TG_VALUE_STRING_LIST;
+						slot.u.strs.items = items;
+						slot.u.strs.n = 2;
+						r.slots = &slot;
+						r.nslots = 1;
+					}
+					bool want = tg_utf8_valid(buf, len);
+					bool got = tg_request_check(&r, NULL) == TG_OK;
+					if (got != want)
+						fail_msg("field %zu len %zu byte 0x%02x at %zu: check %d, "
+							 "validator %d", field, len, probes[k], at, got, want);
+				}
+}
+
 static void hex_of(const void *data, size_t len, char hex[65])
 {
 	unsigned char d[32];
@@ -178,12 +237,170 @@ static void test_crc_sliced(void **state)
 	free(b);
 }
 
+static tg_policy *load_src(const char *src)
+{
+	tg_arena arena;
+	tg_diags diags;
+	unsigned char *code = NULL;
+	size_t len = 0;
+	tg_policy *p = NULL;
+
+	tg_arena_init(&arena);
+	tg_diags_init(&diags, &arena);
+	tg_ast *ast = tg_parse(&arena, "lists.tg", src, strlen(src), &diags);
+	assert_non_null(ast);
+	if (diags.nerrors == 0 && tg_check(ast, &diags))
+		assert_true(tg_codegen(ast, &diags, &code, &len));
+	if (diags.nerrors)
+		tg_diags_print(stderr, "lists.tg", src, strlen(src), &diags);
+	assert_int_equal(diags.nerrors, 0);
+	tg_arena_free(&arena);
+	assert_int_equal(tg_policy_load(code, len, &p, NULL), TG_OK);
+	free(code);
+	return p;
+}
+
+/* The rules whose action matches a request, in order: from the load-time
+ * list (lookup.c) and from the run-time merge of index postings (match.c). */
+static size_t listed(const tg_policy *p, const tg_request *q, uint32_t *out)
+{
+	tg_vm vm;
+	uint32_t n;
+	size_t k = 0;
+	tg_vm_init(&vm, &p->l, q, tg_fmt_method_class(q->method.ptr, q->method.len), false);
+	const uint32_t *list = tg_cands_list(&p->l, vm.cls, q->target.ptr, q->target.len, &n);
+	for (uint32_t i = 0; i < n; i++) {
+		const tg_rule_view *r = &p->l.rv[list[i] & TG_CAND_RULE];
+		bool m = tg_action_match(&vm, r);
+		if ((list[i] & TG_CAND_KNOWN) && !m)
+			fail_msg("rule %u is marked as matching '%.*s' but does not",
+				 (unsigned)(list[i] & TG_CAND_RULE), (int)q->target.len, q->target.ptr);
+		if (m)
+			out[k++] = list[i] & TG_CAND_RULE;
+	}
+	return k;
+}
+
+static size_t merged(const tg_policy *p, const tg_request *q, uint32_t *out)
+{
+	tg_vm vm;
+	tg_cands c;
+	uint32_t ri;
+	size_t k = 0;
+	tg_vm_init(&vm, &p->l, q, tg_fmt_method_class(q->method.ptr, q->method.len), false);
+	tg_cands_init(&c, &p->l, vm.cls, q->target.ptr, q->target.len);
+	while (tg_cands_next(&c, &ri)) {
+		tg_rule_view r = tg_pol_rule(&p->l, ri);
+		if (tg_action_match(&vm, &r))
+			out[k++] = ri;
+	}
+	return k;
+}
+
+/* The loader's candidate lists hold exactly the rules the run-time merge
+ * finds whose action matches, in the same order, for exact, prefix-only
+ * and unindexed targets of every method class. */
+static void test_cands_lists(void **state)
+{
+	(void)state;
+	static const char src[] =
+		"rule \"a\": deny principal \"m\" to do anything;\n"
+		"rule \"b\": deny anyone to call any tool;\n"
+		"rule \"c\": allow anyone to call tool \"github.*\", \"gi.x\", \"g\";\n"
+		"rule \"d\": allow anyone to call tool \"github.create_issue\";\n"
+		"rule \"e\": allow anyone to call tool \"*.get_*\", \"*.list_*\";\n"
+		"rule \"f\": allow anyone to call tool \"gith*b.x\", \"**\";\n"
+		"rule \"g\": allow anyone to invoke \"tools/*\", \"resources/sub*\";\n"
+		"rule \"h\": allow anyone to list tools;\n"
+		"rule \"i\": allow anyone to read resource \"file:///a/**\", \"file:///a/b\";\n"
+		"rule \"j\": allow anyone to read any resource;\n"
+		"rule \"k\": allow anyone to get prompt \"greet\", \"g*\";\n"
+		"rule \"l\": allow client \"c\" to call tool \"github.get_x\";\n"
+		"rule \"m\": allow anyone to list resources;\n";
+	static const char *const methods[] = {
+		"tools/call", "resources/read", "resources/subscribe", "prompts/get", "tools/list",
+		"resources/list", "prompts/list", "resources/templates/list", "ping",
+		"completion/complete",
+	};
+	static const char *const targets[] = {
+		"github.create_issue", "github.get_x", "github.list_y", "gith", "gi.x", "g", "gi",
+		"githubxb.x", "x.get_y", "nothing", "", "file:///a/b", "file:///a/b/c", "file:///z",
+		"greet", "gre", "zzz/yy",
+	};
+	tg_policy *p = load_src(src);
+	assert_non_null(p->l.pool);
+	uint32_t a[64], b[64];
+	for (size_t m = 0; m < sizeof methods / sizeof methods[0]; m++)
+		for (size_t t = 0; t < sizeof targets / sizeof targets[0]; t++) {
+			tg_request q;
+			tg_request_init(&q);
+			q.principal_id = (tg_str){ "p", 1 };
+			q.method = (tg_str){ methods[m], strlen(methods[m]) };
+			q.target = (tg_str){ targets[t], strlen(targets[t]) };
+			size_t na = listed(p, &q, a), nb = merged(p, &q, b);
+			if (na != nb || memcmp(a, b, na * sizeof a[0]) != 0)
+				fail_msg("%s '%s': %zu listed rules, %zu merged", methods[m], targets[t],
+					 na, nb);
+		}
+	tg_policy_free(p);
+}
+
+/* Past its size budget the loader builds no lists, and evaluation merges
+ * at run time with the same decisions. */
+static void test_cands_over_budget(void **state)
+{
+	(void)state;
+	enum { N = 400 };
+	size_t cap = (size_t)N * 160, n = 0;
+	char *src = malloc(cap);
+	assert_non_null(src);
+	n += (size_t)snprintf(src + n, cap - n, "attribute context.x: int;\n");
+	for (int i = 0; i < N; i++)
+		n += (size_t)snprintf(src + n, cap - n,
+				      "deny anyone to call any tool when context.x == %d;\n"
+				      "allow anyone to call tool \"t%d\";\n", i, i);
+	tg_policy *p = load_src(src);
+	free(src);
+	assert_null(p->l.pool);
+	int32_t slot = tg_policy_slot_find(p, "context.x");
+	assert_true(slot >= 0);
+	tg_value v[1];
+	memset(v, 0, sizeof v);
+	v[0].type = TG_VALUE_INT;
+	tg_request q;
+	tg_request_init(&q);
+	q.principal_id = (tg_str){ "p", 1 };
+	q.method = (tg_str){ "tools/call", 10 };
+	q.target = (tg_str){ "t7", 2 };
+	q.slots = v;
+	q.nslots = 1;
+	tg_decision d;
+	v[0].u.i = 5;
+	assert_int_equal(tg_eval(p, &q, &d), TG_OK);
+	assert_int_equal(d.effect, TG_DENY);
+	assert_int_equal(d.rule_index, 10);
+	v[0].u.i = 1000;
+	assert_int_equal(tg_eval(p, &q, &d), TG_OK);
+	assert_int_equal(d.effect, TG_ALLOW);
+	assert_int_equal(d.rule_index, 15);
+	bool vis = false;
+	tg_entry e;
+	memset(&e, 0, sizeof e);
+	e.name = q.target;
+	assert_int_equal(tg_visible(p, &q, &e, &vis), TG_OK);
+	assert_true(vis);
+	tg_policy_free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_simple_table),
 		cmocka_unit_test(test_simple_random),
 		cmocka_unit_test(test_utf8_words),
+		cmocka_unit_test(test_request_quick_pass),
+		cmocka_unit_test(test_cands_lists),
+		cmocka_unit_test(test_cands_over_budget),
 		cmocka_unit_test(test_sha256_vectors),
 		cmocka_unit_test(test_crc_sliced),
 	};

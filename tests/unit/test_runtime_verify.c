@@ -223,6 +223,7 @@ static void test_header(void **state)
 
 	b = copy();
 	tg_wr16(b + TG_HDR_MAJOR, 2);
+	tg_wr16(b + TG_HDR_MINOR, 0);
 	fix_checksum(b, good_len);
 	expect_reject(b, good_len, TG_EVERSION, "version 2.0");
 	free(b);

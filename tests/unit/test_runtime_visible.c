@@ -1,6 +1,6 @@
 /*
  * test_runtime_visible.c - list filtering with Kleene logic (args reads are
- * UNKNOWN), and the audit line (JSON validity, escaping, truncation, time,
+ * UNKNOWN), tg_visible_many against tg_visible, and the audit line (JSON validity, escaping, truncation, time,
  * digest).
  */
 #include <setjmp.h>
@@ -196,6 +196,81 @@ static void test_default_allow(void **state)
 	tg_policy_free(p);
 }
 
+/* tg_visible_many over a whole catalogue agrees with tg_visible entry by
+ * entry, for every requester state test_kleene and test_denies use: the
+ * conditions the loader judged without running (args alone) and the ones
+ * remembered across entries (context alone) included. */
+static void test_visible_many(void **state)
+{
+	(void)state;
+	static const char *const tools[] = {
+		"postgres.query", "k.false", "k.or", "k.not", "k.has", "k.err", "nothing.matches",
+		"d.other", "d.unknown", "d.error", "d.destructive", "s.query", "d.error", "k.err",
+	};
+	enum { NT = sizeof tools / sizeof tools[0], N = NT + 5 };
+	tg_entry e[N];
+	bool many[N], one;
+	memset(e, 0, sizeof e);
+	for (size_t i = 0; i < NT; i++) {
+		e[i].kind = TG_ENTRY_TOOL;
+		e[i].name.ptr = tools[i];
+		e[i].name.len = strlen(tools[i]);
+		e[i].destructive = (tg_hint)(i % 3);
+		e[i].server = i % 2 ? S("db") : S("web");
+	}
+	e[NT].kind = TG_ENTRY_RESOURCE;
+	e[NT].name = S("file:///pub/a.txt");
+	e[NT + 1].kind = TG_ENTRY_RESOURCE;
+	e[NT + 1].name = S("file:///pub/../etc/passwd");	/* hidden, call goes on */
+	e[NT + 2].kind = TG_ENTRY_PROMPT;
+	e[NT + 2].name = S("greet");
+	e[NT + 3].kind = TG_ENTRY_TOOL;
+	e[NT + 3].name = S("d.\xFF");			/* not UTF-8: hidden */
+	e[NT + 4].kind = TG_ENTRY_TOOL;
+	e[NT + 4].name = S("d.other");
+	for (int round = 0; round < 6; round++) {
+		base(round % 2);
+		if (round >= 2)
+			slots[0].type = TG_VALUE_ABSENT;	/* context errors everywhere */
+		if (round >= 4) {
+			slots[3].type = TG_VALUE_INT;
+			slots[3].u.i = 7;
+		}
+		assert_int_equal(tg_visible_many(P, &req, e, N, many), TG_OK);
+		for (size_t i = 0; i < N; i++) {
+			one = !many[i];
+			tg_visible(P, &req, &e[i], &one);
+			if (one != many[i])
+				fail_msg("round %d entry %zu (%s): tg_visible %d, tg_visible_many %d", round,
+					 i, e[i].name.ptr, one, many[i]);
+		}
+	}
+	assert_true(many[NT]);
+	assert_false(many[NT + 1]);
+	assert_false(many[NT + 3]);
+	assert_true(many[NT + 4]);
+
+	/* Errors: everything hidden. */
+	base(true);
+	e[0].kind = (tg_entry_kind)7;
+	memset(many, 1, sizeof many);
+	assert_int_equal(tg_visible_many(P, &req, e, N, many), TG_EINVAL);
+	assert_false(many[0]);
+	assert_true(many[NT + 4]);	/* the other entries are still judged */
+	e[0].kind = TG_ENTRY_TOOL;
+	req.principal_id.ptr = NULL;
+	memset(many, 1, sizeof many);
+	assert_int_equal(tg_visible_many(P, &req, e, N, many), TG_EINVALID_REQUEST);
+	for (size_t i = 0; i < N; i++)
+		assert_false(many[i]);
+	assert_int_equal(tg_visible_many(P, NULL, e, N, many), TG_EINVAL);
+	assert_int_equal(tg_visible_many(NULL, &req, e, N, many), TG_EINVAL);
+	assert_int_equal(tg_visible_many(P, &req, NULL, 1, many), TG_EINVAL);
+	assert_int_equal(tg_visible_many(P, &req, e, N, NULL), TG_EINVAL);
+	base(true);
+	assert_int_equal(tg_visible_many(P, &req, NULL, 0, many), TG_OK);
+}
+
 static void test_audit(void **state)
 {
 	(void)state;
@@ -271,6 +346,7 @@ int main(void)
 		cmocka_unit_test(test_denies),
 		cmocka_unit_test(test_other_entries),
 		cmocka_unit_test(test_default_allow),
+		cmocka_unit_test(test_visible_many),
 		cmocka_unit_test(test_audit),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
