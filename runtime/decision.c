@@ -11,7 +11,7 @@
  *     before it (all matched allow rules for a default decision); one per
  *     rule, in source order.
  *
- * Candidates arrive in source order - from the loader's lists (lookup.c),
+ * Candidates arrive in source order - from the loader's lists (cands.c),
  * or merged at run time (match.c) for a trace or a policy past the lists'
  * budget - so evaluation stops at the first applying deny: nothing after
  * it can change the decision or its error list. Errors are written straight into the caller's decision as
@@ -73,7 +73,7 @@ static void decide(tg_decision *d, const tg_layout *l, int64_t decider, bool by_
 }
 
 /*
- * The same rules over a load-time candidate list (lookup.c): one list in
+ * The same rules over a load-time candidate list (cands.c): one list in
  * source order, rules whose action cannot match already left out, most
  * of the others marked as matching. No trace is served here.
  */

@@ -190,8 +190,10 @@ bool tg_pattern_match(const tg_layout *l, uint32_t pat, const char *s, size_t sl
 		return false;
 	tg_str glob = tg_pol_str(l, tg_rd32(p));
 	uint32_t rest = tg_rd32(p + 8);
-	if (l->pat_simple && l->pat_simple[pat] != TG_GLOB_NFA)
+	if (l->pat_simple && l->pat_simple[pat] == TG_GLOB_STARS)
 		return tg_glob_simple_match(glob.ptr + rest, glob.len - rest, s + pre.len, slen - pre.len);
+	if (l->pat_simple && l->pat_simple[pat] == TG_GLOB_DSTARS)
+		return tg_glob_dstar_match(glob.ptr + rest, glob.len - rest, s + pre.len, slen - pre.len);
 	return tg_glob_match_from(glob.ptr, glob.len, rest, s + pre.len, slen - pre.len);
 }
 

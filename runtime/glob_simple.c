@@ -17,6 +17,13 @@
  * of a multi-byte sequence there, so segment boundaries fall on code point
  * boundaries. load.c decides which patterns qualify, once per policy.
  *
+ * Globs whose wildcards are all `**` runs, such as a directory followed
+ * by `**`, or `/.ssh/` between two `**` (same ASCII conditions, and no run
+ * with a `/` on both sides, which may also match a single `/`), take a
+ * second matcher: `**` matches any run, so the middle segments are found
+ * at their leftmost occurrence with no `/` test at all and the last one is
+ * anchored at the end.
+ *
  * A prefilter runs before either matcher when a glob is matched against a
  * request's target: every adjacent byte pair inside a literal segment of
  * the glob must occur somewhere in the target, so a 64-bit set of hashed
@@ -77,6 +84,58 @@ bool tg_glob_simple_match(const char *t, size_t tn, const char *s, size_t sn)
 		seg += len + 1;
 	}
 	return end == pos || memchr(s + pos, '/', end - pos) == NULL;
+}
+
+int tg_glob_dstar_kind(const char *g, size_t glen, size_t from)
+{
+	if (from >= glen || g[from] != '*')
+		return TG_GLOB_NFA;
+	for (size_t i = from; i < glen;) {
+		unsigned char c = (unsigned char)g[i];
+		if (c >= 0x80 || c == '?' || c == '\\')
+			return TG_GLOB_NFA;
+		if (c != '*') {
+			i++;
+			continue;
+		}
+		size_t j = i;
+		while (j < glen && g[j] == '*')
+			j++;
+		if (j - i == 1 || (i > 0 && g[i - 1] == '/' && j < glen && g[j] == '/'))
+			return TG_GLOB_NFA;
+		i = j;
+	}
+	return TG_GLOB_DSTARS;
+}
+
+bool tg_glob_dstar_match(const char *t, size_t tn, const char *s, size_t sn)
+{
+	size_t last = tn;
+	while (t[last - 1] != '*')
+		last--;			/* t[0] is '*', so this stops */
+	size_t lastlen = tn - last;
+	if (sn < lastlen || !same(s + sn - lastlen, t + last, lastlen))
+		return false;
+	size_t end = sn - lastlen, pos = 0;
+	for (size_t seg = 0; seg < last;) {
+		if (t[seg] == '*') {
+			seg++;
+			continue;
+		}
+		size_t len = 0;
+		while (t[seg + len] != '*')
+			len++;
+		size_t i = pos;
+		for (;; i++) {
+			if (i + len > end)
+				return false;
+			if (s[i] == t[seg] && same(s + i + 1, t + seg + 1, len - 1))
+				break;
+		}
+		pos = i + len;
+		seg += len;
+	}
+	return true;
 }
 
 static uint64_t pair_bit(unsigned char a, unsigned char b)

@@ -73,6 +73,8 @@ static tg_status build_patterns(tg_policy *p)
 		if (tg_rd32(e + 12) & TG_PAT_EXACT)
 			continue;
 		int kind = tg_glob_simple_kind(g.ptr, g.len, rest);
+		if (kind == TG_GLOB_NFA)
+			kind = tg_glob_dstar_kind(g.ptr, g.len, rest);
 		p->pat_simple[i] = (uint8_t)kind;
 		p->pat_pairs[i] = tg_glob_required_pairs(g.ptr, g.len, rest, kind);
 	}
@@ -176,7 +178,8 @@ tg_status tg_policy_load(const void *bytes, size_t len, tg_policy **out, tg_load
 	memcpy(p->buf, bytes, len);
 	st = tg_verify(p->buf, len, &p->l, err);
 	if (st == TG_OK && ((st = build_slots(p)) != TG_OK || (st = build_patterns(p)) != TG_OK ||
-			     (st = build_index_cache(p)) != TG_OK || (st = tg_lookup_build(p)) != TG_OK))
+			     (st = build_index_cache(p)) != TG_OK || (st = tg_rules_decode(p)) != TG_OK ||
+			     (st = tg_roles_build(p)) != TG_OK || (st = tg_cands_build(p)) != TG_OK))
 		load_fail(err, st, "out of memory");
 	if (st != TG_OK) {
 		release(p);

@@ -59,7 +59,8 @@ typedef struct tg_layout {
 	const unsigned char *cls_static[TG_CLASS_OTHER + 1];
 	uint32_t cls_nstatic[TG_CLASS_OTHER + 1];
 	uint8_t cls_prefix_lens[TG_CLASS_OTHER + 1];
-	/* Load-time rule records and candidate lists (lookup.c). rv: every
+	/* Load-time rule records and candidate lists (rules_decode.c,
+	 * cands.c). rv: every
 	 * rule decoded, or NULL. pool: when non-NULL, the candidate lists;
 	 * keys (keys_mask + 1 buckets) finds a target's or prefix's list, and
 	 * a request without a key gets its class's cls_first/cls_n. */
@@ -93,7 +94,7 @@ struct tg_policy {
 	struct tg_key *role_keys;	/* backing for l.role_keys */
 };
 
-/* A decoded rule record. Set at load (lookup.c), else TG_FMT_NONE, false
+/* A decoded rule record. Set at load (rules_decode.c), else TG_FMT_NONE, false
  * and 0: role_word/role_mask, when a ROLE subject's roles all lie in one
  * 64-bit word of the held-role bitset (it matches when held[role_word] &
  * role_mask); always, when the code is TRUE; RET (no condition); vis, the
@@ -205,8 +206,8 @@ bool tg_glob_match_from(const char *g, size_t glen, size_t from, const char *s, 
 /* ---- glob_simple.c ------------------------------------------------------- */
 
 /* Which matcher a pattern takes: glob.c's NFA, or glob_simple.c's for
- * star-only globs. */
-enum { TG_GLOB_NFA = 0, TG_GLOB_STARS };
+ * star-only globs and for globs whose wildcards are all `**` runs. */
+enum { TG_GLOB_NFA = 0, TG_GLOB_STARS, TG_GLOB_DSTARS };
 
 /* The kind for a glob whose first wildcard is at byte `from`. */
 int tg_glob_simple_kind(const char *g, size_t glen, size_t from);
@@ -214,6 +215,15 @@ int tg_glob_simple_kind(const char *g, size_t glen, size_t from);
 /* Whole-string match of s against the star-only tail t (t[0] is `*`) of a
  * TG_GLOB_STARS glob. */
 bool tg_glob_simple_match(const char *t, size_t tn, const char *s, size_t sn);
+
+/* TG_GLOB_DSTARS for a glob whose first wildcard is at byte `from` and
+ * whose wildcards are all `**` runs (none with a `/` on both sides), with
+ * the ASCII conditions of TG_GLOB_STARS; else TG_GLOB_NFA. */
+int tg_glob_dstar_kind(const char *g, size_t glen, size_t from);
+
+/* Whole-string match of s against the tail t (t[0] is `*`) of a
+ * TG_GLOB_DSTARS glob. */
+bool tg_glob_dstar_match(const char *t, size_t tn, const char *s, size_t sn);
 
 /* The set of hashed adjacent byte pairs of s, and the subset every
  * subject of a glob of that kind must have (0 for the NFA kind). */
@@ -253,18 +263,22 @@ const char *tg_uri_problem(const char *uri, size_t len);
 bool tg_index_find(const tg_layout *l, unsigned cls, unsigned kind, const char *key, size_t klen,
 		   uint32_t *first, uint32_t *n);
 
-/* ---- lookup.c ----------------------------------------------------------- */
+/* ---- rules_decode.c, roles.c, cands.c ------------------------------------ */
 
-/* Builds l->rv and, within a size budget, the candidate lists. Called by
- * the loader after verification; TG_ENOMEM or TG_OK. */
-tg_status tg_lookup_build(tg_policy *p);
+/* Called by the loader after verification, in this order; each returns
+ * TG_ENOMEM or TG_OK. tg_rules_decode builds l->rv; tg_roles_build the
+ * role-name table; tg_cands_build, within a size budget, the candidate
+ * lists (from l->rv). */
+tg_status tg_rules_decode(tg_policy *p);
+tg_status tg_roles_build(tg_policy *p);
+tg_status tg_cands_build(tg_policy *p);
 
 /* ---- roles ---------------------------------------------------------------- */
 
 /* Index of the declared role named s, or -1. */
 int32_t tg_role_find(const tg_layout *l, const char *s, size_t len);
 
-/* The same through the loader's table when there is one (lookup.c). */
+/* The same through the loader's table when there is one (roles.c). */
 int32_t tg_role_lookup(const tg_layout *l, const char *s, size_t len);
 
 #endif

@@ -112,26 +112,37 @@ static bool pct_is(const char *u, size_t i, char a, char b)
 	return u[i + 1] == a && x == b;
 }
 
+static bool uri_sep(char c)
+{
+	return c == '/' || c == '\\';
+}
+
+/* memchr finds the few bytes that matter: a URI is mostly plain segments. */
 const char *tg_uri_problem(const char *u, size_t len)
 {
-	for (size_t i = 0; i + 2 < len; i++) {
-		if (u[i] != '%')
-			continue;
+	if (len == 0)
+		return NULL;
+	for (const char *q = len > 2 ? memchr(u, '%', len - 2) : NULL; q;
+	     q = memchr(q + 1, '%', (size_t)(u + len - 2 - (q + 1)))) {
+		size_t i = (size_t)(q - u);
 		if (pct_is(u, i, '2', 'F') || pct_is(u, i, '5', 'C') || pct_is(u, i, '2', 'E') ||
 		    pct_is(u, i, '2', '5'))
 			return "invalid request: resource URI has a percent-encoded '/', '\\', '.' or '%'";
 	}
 	/* The path ends at a query or fragment. */
-	size_t end = 0;
-	while (end < len && u[end] != '?' && u[end] != '#')
-		end++;
-	for (size_t i = 0, seg = 0; i <= end; i++) {
-		if (i < end && u[i] != '/' && u[i] != '\\')
+	const char *e = memchr(u, '?', len);
+	size_t end = e ? (size_t)(e - u) : len;
+	if ((e = memchr(u, '#', end)))
+		end = (size_t)(e - u);
+	/* A `.` or `..` segment starts with a dot after a separator. */
+	for (const char *d = memchr(u, '.', end); d;
+	     d = memchr(d + 1, '.', end - (size_t)(d + 1 - u))) {
+		size_t i = (size_t)(d - u);
+		if (i > 0 && !uri_sep(u[i - 1]))
 			continue;
-		size_t sl = i - seg;
-		if ((sl == 1 && u[seg] == '.') || (sl == 2 && u[seg] == '.' && u[seg + 1] == '.'))
+		if (i + 1 == end || uri_sep(u[i + 1]) ||
+		    (u[i + 1] == '.' && (i + 2 == end || uri_sep(u[i + 2]))))
 			return "invalid request: resource URI has a '.' or '..' segment";
-		seg = i + 1;
 	}
 	return NULL;
 }

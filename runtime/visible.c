@@ -14,7 +14,7 @@
  * principal's roles - is done once (prepare); each entry then costs its own
  * strings' check, a candidate lookup and the conditions of the rules it
  * reaches (judge). Of those conditions, the ones the loader found to have
- * one visibility value whatever the request (lookup.c) are not run, and
+ * one visibility value whatever the request (rules_decode.c) are not run, and
  * the ones that read nothing an entry sets run once per list (memo).
  * tg_visible is the one-entry case of the same code.
  */

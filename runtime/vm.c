@@ -59,9 +59,15 @@ void tg_vm_say(tg_vm *vm, const char *a, const char *b, const char *c, const cha
 	const char *parts[4] = { a, b, c, d };
 	size_t n = 0;
 	for (int i = 0; i < 4; i++) {
-		const char *s = parts[i];
-		while (s && *s && n + 1 < sizeof vm->msg)
-			vm->msg[n++] = *s++;
+		if (!parts[i])
+			continue;
+		/* libc's strlen and memcpy: errors are common in fail-closed
+		 * policies (an absent argument), a byte loop was 3 % of saas */
+		size_t len = strlen(parts[i]);
+		if (len > sizeof vm->msg - 1 - n)
+			len = sizeof vm->msg - 1 - n;
+		memcpy(vm->msg + n, parts[i], len);
+		n += len;
 	}
 	vm->msg[n] = 0;
 }

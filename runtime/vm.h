@@ -96,7 +96,7 @@ bool tg_cands_next(tg_cands *c, uint32_t *rule);
 void tg_cands_init_keys(tg_cands *c, const tg_layout *l, unsigned cls, const char *target,
 			size_t tlen, bool exact);
 
-/* An entry of a load-time candidate list (lookup.c): a rule index, with
+/* An entry of a load-time candidate list (cands.c): a rule index, with
  * TG_CAND_KNOWN set when the rule's action is known to match every
  * request the list serves (only its subject and condition are left). */
 #define TG_CAND_KNOWN 0x80000000u

@@ -9,7 +9,7 @@
  *   - SHA-256 (the SHA-extension path on CPUs that have it) against the
  *     FIPS 180-4 test vectors, whole and fed in odd pieces;
  *   - the loader's slicing CRC against the bytewise one on a large buffer;
- *   - the loader's candidate lists (lookup.c) against the run-time merge of
+ *   - the loader's candidate lists (cands.c) against the run-time merge of
  *     index postings, and evaluation without them past their size budget.
  */
 #include <setjmp.h>
@@ -37,9 +37,13 @@ static void agree(const char *glob, const char *subj, size_t slen)
 		   from <= slen && memcmp(glob, subj, from) == 0;
 	int kind = tg_glob_simple_kind(glob, glen, from);
 	if (kind == TG_GLOB_NFA)
+		kind = tg_glob_dstar_kind(glob, glen, from);
+	if (kind == TG_GLOB_NFA)
 		return;
 	bool fast = from <= slen && memcmp(glob, subj, from) == 0 &&
-		    tg_glob_simple_match(glob + from, glen - from, subj + from, slen - from);
+		    (kind == TG_GLOB_STARS
+			     ? tg_glob_simple_match(glob + from, glen - from, subj + from, slen - from)
+			     : tg_glob_dstar_match(glob + from, glen - from, subj + from, slen - from));
 	if (fast != nfa)
 		fail_msg("glob '%s' subject '%.*s': fast %d, nfa %d", glob, (int)slen, subj, fast, nfa);
 	uint64_t need = tg_glob_required_pairs(glob, glen, from, kind);
@@ -52,7 +56,8 @@ static void test_simple_table(void **state)
 {
 	static const char *const g[] = {
 		"*", "a*", "*a", "*.get_*", "github.*", "search_*", "a*b*c", "*ab*ab*", "*aa*",
-		"*/x/*", "a/*/b", "*a/a*b", "*.json", "x*y", "*/", "/*",
+		"*/x/*", "a/*/b", "*a/a*b", "*.json", "x*y", "*/", "/*", "**", "a/**", "**/x/**",
+		"**a**b", "a**", "**.json", "/**/x", "a/**b", "***a",
 	};
 	static const char *const s[] = {
 		"", "a", "ab", "abc", "aXbYc", "a/b/c", "jira.get_issue", "jira.list", "github.",
@@ -65,6 +70,11 @@ static void test_simple_table(void **state)
 	assert_int_equal(tg_glob_simple_kind("*\xC3\xA9", 3, 0), TG_GLOB_NFA);
 	assert_int_equal(tg_glob_simple_kind("*/x", 3, 0), TG_GLOB_STARS);
 	assert_int_equal(tg_glob_simple_kind("x*", 2, 0), TG_GLOB_NFA);	/* from is not a star */
+	assert_int_equal(tg_glob_dstar_kind("a**", 3, 1), TG_GLOB_DSTARS);
+	assert_int_equal(tg_glob_dstar_kind("**/x/**", 7, 0), TG_GLOB_DSTARS);
+	assert_int_equal(tg_glob_dstar_kind("a/**/b", 6, 2), TG_GLOB_NFA);	/* may match one `/` */
+	assert_int_equal(tg_glob_dstar_kind("a**b*", 5, 1), TG_GLOB_NFA);
+	assert_int_equal(tg_glob_dstar_kind("a**?", 4, 1), TG_GLOB_NFA);
 	for (size_t i = 0; i < sizeof g / sizeof *g; i++)
 		for (size_t j = 0; j < sizeof s / sizeof *s; j++)
 			agree(g[i], s[j], strlen(s[j]));
@@ -87,6 +97,50 @@ static void test_simple_random(void **state)
 		subj[sl] = 0;
 		agree(glob, subj, sl);
 	}
+}
+
+/* The byte-at-a-time URI check tg_uri_problem replaced: true when bad. */
+static bool uri_bad_ref(const char *u, size_t len)
+{
+	for (size_t i = 0; i + 2 < len; i++) {
+		if (u[i] != '%')
+			continue;
+		char x = u[i + 2];
+		if (x >= 'a' && x <= 'z')
+			x = (char)(x - 'a' + 'A');
+		if ((u[i + 1] == '2' && (x == 'F' || x == 'E' || x == '5')) ||
+		    (u[i + 1] == '5' && x == 'C'))
+			return true;
+	}
+	size_t end = 0;
+	while (end < len && u[end] != '?' && u[end] != '#')
+		end++;
+	for (size_t i = 0, seg = 0; i <= end; i++) {
+		if (i < end && u[i] != '/' && u[i] != '\\')
+			continue;
+		size_t sl = i - seg;
+		if ((sl == 1 && u[seg] == '.') || (sl == 2 && u[seg] == '.' && u[seg + 1] == '.'))
+			return true;
+		seg = i + 1;
+	}
+	return false;
+}
+
+static void test_uri_random(void **state)
+{
+	static const char alpha[] = "a./\\%2F5c?#e";
+	char u[16];
+	srand(777);
+	for (int n = 0; n < 300000; n++) {
+		size_t len = (size_t)(rand() % 14);
+		for (size_t i = 0; i < len; i++)
+			u[i] = alpha[rand() % (int)(sizeof alpha - 1)];
+		if ((tg_uri_problem(u, len) != NULL) != uri_bad_ref(u, len))
+			fail_msg("uri '%.*s': %d", (int)len, u, tg_uri_problem(u, len) != NULL);
+	}
+	assert_null(tg_uri_problem("", 0));
+	assert_non_null(tg_uri_problem("file:///a/../b", 14));
+	assert_null(tg_uri_problem("file:///a/..b?x/../", 19));
 }
 
 static void test_utf8_words(void **state)
@@ -261,7 +315,7 @@ static tg_policy *load_src(const char *src)
 }
 
 /* The rules whose action matches a request, in order: from the load-time
- * list (lookup.c) and from the run-time merge of index postings (match.c). */
+ * list (cands.c) and from the run-time merge of index postings (match.c). */
 static size_t listed(const tg_policy *p, const tg_request *q, uint32_t *out)
 {
 	tg_vm vm;
@@ -397,6 +451,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_simple_table),
 		cmocka_unit_test(test_simple_random),
+		cmocka_unit_test(test_uri_random),
 		cmocka_unit_test(test_utf8_words),
 		cmocka_unit_test(test_request_quick_pass),
 		cmocka_unit_test(test_cands_lists),
