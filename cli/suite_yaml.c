@@ -80,11 +80,16 @@ typedef struct tg_ys {
 
 /* ---- locations and messages --------------------------------------------- */
 
+/* Walks from the last position, backwards too: every mark first converts
+ * its line's start, which lies behind the previous mark, and restarting
+ * from the top of the file there made reading a suite quadratic. */
 static size_t tg_ys_byte_of_char(tg_ys *y, size_t ch)
 {
-	if (ch < y->cur_char) {
-		y->cur_char = 0;
-		y->cur_byte = 0;
+	while (y->cur_char > ch && y->cur_byte > 0) {
+		y->cur_byte--;
+		while (y->cur_byte > 0 && ((unsigned char)y->text[y->cur_byte] & 0xC0) == 0x80)
+			y->cur_byte--;
+		y->cur_char--;
 	}
 	while (y->cur_char < ch && y->cur_byte < y->len) {
 		y->cur_byte++;
