@@ -16,15 +16,15 @@ typedef struct tg_command {
 } tg_command;
 
 static const tg_command commands[] = {
-	{"check", tg_cmd_check, "check POLICY.tg... [--strict]",
-	 "parse and type-check policies; print diagnostics"},
+	{"check", tg_cmd_check, "check POLICY.tg... [--format text|json|sarif] [--strict]",
+	 "parse, type-check and lint policies; print diagnostics"},
 	{"fmt", tg_cmd_fmt, "fmt [--check | -w] POLICY.tg...",
 	 "print, check or rewrite policies in canonical layout"},
 	{"compile", tg_cmd_compile, "compile POLICY.tg [-o OUT.tgb]",
 	 "compile a policy to verified bytecode"},
 	{"eval", tg_cmd_eval, "eval POLICY.tg|POLICY.tgb [--request REQ.json] [--explain] [--audit]",
 	 "decide requests (JSON lines on stdin when no --request)"},
-	{"test", tg_cmd_test, "test SUITE.yaml...",
+	{"test", tg_cmd_test, "test SUITE.yaml... [--format text|junit]",
 	 "run YAML test suites against their policies"},
 	{"disasm", tg_cmd_disasm, "disasm POLICY.tgb",
 	 "print the bytecode of a compiled policy"},
