@@ -101,9 +101,10 @@ struct tg_policy {
  * tg_cond_result the condition has in visibility mode whatever the
  * request (an `args.limit <= 60` is UNKNOWN for every list entry);
  * same_code, when the condition reads nothing a list entry changes
- * (tool.*, resource.uri, prompt.name, request.method): the first rule with
- * byte-identical code (so the same value for one requester), else
- * TG_FMT_NONE. */
+ * (tool.*, resource.uri, prompt.name, request.method) but tool
+ * annotation hints: the first rule with byte-identical code (so the same
+ * value for one requester and one class and set of hints), else
+ * TG_FMT_NONE; hint_code, when that code reads hints. */
 typedef struct tg_rule_view {
 	uint32_t id, reason, line;
 	uint8_t effect, subject, action, flags;
@@ -111,6 +112,7 @@ typedef struct tg_rule_view {
 	uint32_t role_word;
 	bool always;
 	uint8_t vis;
+	bool hint_code;
 	uint32_t same_code;
 	uint64_t role_mask;
 	uint64_t subj_lens;	/* scope, principal, client: bit (len % 64) of each string */
@@ -158,6 +160,7 @@ static inline tg_rule_view tg_pol_rule(const tg_layout *l, uint32_t i)
 	v.role_word = TG_FMT_NONE;
 	v.always = false;
 	v.same_code = TG_FMT_NONE;
+	v.hint_code = false;
 	v.vis = 0;
 	v.role_mask = 0;
 	v.subj_lens = ~(uint64_t)0;

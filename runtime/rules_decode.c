@@ -132,22 +132,29 @@ static uint8_t vis_const(const tg_layout *l, const tg_rule_view *r)
 #undef APOP
 }
 
-/* No instruction of r reads what a list entry sets. */
-static bool entry_free(const tg_layout *l, const tg_rule_view *r)
+/* What r's instructions read of what a list entry sets: 0 something the
+ * entry names (tool.name, tool.server, resource.uri, prompt.name,
+ * request.method), 1 nothing, 2 tool annotation hints only - which take
+ * a handful of values over a list, so such a condition is remembered per
+ * (class, hints) rather than once. */
+static int entry_free(const tg_layout *l, const tg_rule_view *r)
 {
+	int res = 1;
 	for (uint32_t pc = r->code_off, end = r->code_off + r->code_len; pc < end;) {
 		unsigned op = l->code[pc];
 		if (op >= TG_OP_COUNT)
-			return false;
+			return 0;
 		if (op == TG_OP_LOADB || op == TG_OP_HASB || op == TG_OP_LOADB_STR_CMP) {
 			unsigned bi = l->code[pc + 1];
-			if (bi != TG_BI_PRINCIPAL_ID && bi != TG_BI_PRINCIPAL_ROLES &&
-			    bi != TG_BI_TOKEN_SCOPES)
-				return false;
+			if (bi >= TG_BI_TOOL_READ_ONLY && bi <= TG_BI_TOOL_OPEN_WORLD)
+				res = 2;
+			else if (bi != TG_BI_PRINCIPAL_ID && bi != TG_BI_PRINCIPAL_ROLES &&
+				 bi != TG_BI_TOKEN_SCOPES)
+				return 0;
 		}
 		pc += 1 + tg_operand_width(tg_opinfo_table[op].operand);
 	}
-	return true;
+	return res;
 }
 
 /*
@@ -202,7 +209,9 @@ tg_status tg_rules_decode(tg_policy *p)
 		r->always = r->code_len == 2 && l->code[r->code_off] == TG_OP_TRUE &&
 			    l->code[r->code_off + 1] == TG_OP_RET;
 		r->vis = vis_const(l, r);
-		r->same_code = entry_free(l, r) ? i : TG_FMT_NONE;
+		int ef = entry_free(l, r);
+		r->same_code = ef ? i : TG_FMT_NONE;
+		r->hint_code = ef == 2;
 		if (r->subject != TG_BC_SUBJ_ROLE) {
 			r->subj_lens = 0;
 			for (uint32_t k = 0; k < r->subj_n; k++)

@@ -15,7 +15,9 @@
  * strings' check, a candidate lookup and the conditions of the rules it
  * reaches (judge). Of those conditions, the ones the loader found to have
  * one visibility value whatever the request (rules_decode.c) are not run, and
- * the ones that read nothing an entry sets run once per list (memo).
+ * the ones that read nothing an entry sets (or only its tool hints) run
+ * once per list (or per set of hints: memo), and once the entry is visible
+ * only deny rules are looked at.
  * tg_visible is the one-entry case of the same code.
  */
 #include "vm.h"
@@ -37,19 +39,23 @@ static tg_status prepare(const tg_policy *p, const tg_request *req, tg_request *
  * Conditions that read nothing an entry sets have one value for the whole
  * list, shared by every rule with the same code (rule view same_code): the
  * first entry that reaches one runs it, the others find the result here.
- * Direct-mapped by same_code; a collision only costs a rerun.
+ * Those that read tool annotation hints too (hint_code) have one value per
+ * class and set of hints, which the slot's tag (ctx) records; a list has
+ * few of those. Direct-mapped; a collision only costs a rerun.
  */
-#define MEMO_SIZE 32
+#define MEMO_SIZE 64
 
 typedef struct memo {
 	uint32_t rule[MEMO_SIZE];	/* rule index + 1, 0 = empty */
+	uint16_t ctx[MEMO_SIZE];	/* 0, or the entry context of a hint_code rule */
 	uint8_t cond[MEMO_SIZE];	/* its tg_cond_result */
 } memo;
 
 /* Whether rule ri (r), whose subject and action match, hides the entry
  * (deny true or error: 1), lets it be seen (allow true or UNKNOWN: 2), or
- * neither (0); -1 for an interpreter failure. */
-static int verdict(tg_vm *vm, memo *m, const tg_rule_view *r, int subj)
+ * neither (0); -1 for an interpreter failure. ctx: the entry's class and
+ * hints, never 0. */
+static int verdict(tg_vm *vm, memo *m, const tg_rule_view *r, int subj, unsigned ctx)
 {
 	bool deny = r->effect == TG_BC_DENY;
 	tg_cond_result c;
@@ -59,16 +65,21 @@ static int verdict(tg_vm *vm, memo *m, const tg_rule_view *r, int subj)
 		c = TG_COND_TRUE;
 	} else if (r->vis) {
 		c = (tg_cond_result)r->vis;
-	} else if (m && r->same_code != TG_FMT_NONE &&
-		   m->rule[r->same_code % MEMO_SIZE] == r->same_code + 1) {
-		c = (tg_cond_result)m->cond[r->same_code % MEMO_SIZE];
 	} else {
-		c = tg_vm_run(vm, r->code_off, r->code_len);
-		if (vm->internal)
-			return -1;
-		if (m && r->same_code != TG_FMT_NONE) {
-			m->rule[r->same_code % MEMO_SIZE] = r->same_code + 1;
-			m->cond[r->same_code % MEMO_SIZE] = (uint8_t)c;
+		bool memo_ok = m && r->same_code != TG_FMT_NONE;
+		uint16_t tag = r->hint_code ? (uint16_t)ctx : 0;
+		unsigned at = (r->same_code + tag * 7u) % MEMO_SIZE;
+		if (memo_ok && m->rule[at] == r->same_code + 1 && m->ctx[at] == tag) {
+			c = (tg_cond_result)m->cond[at];
+		} else {
+			c = tg_vm_run(vm, r->code_off, r->code_len);
+			if (vm->internal)
+				return -1;
+			if (memo_ok) {
+				m->rule[at] = r->same_code + 1;
+				m->ctx[at] = tag;
+				m->cond[at] = (uint8_t)c;
+			}
 		}
 	}
 	if (deny)
@@ -85,7 +96,9 @@ static tg_status judge(const tg_layout *l, tg_request *q, tg_vm *vm, memo *m,
 	};
 	static const tg_bc_class classes[] = { TG_CLASS_TOOL, TG_CLASS_RESOURCE, TG_CLASS_PROMPT };
 	tg_bc_class cls;
-	bool some_allow = false;
+	/* Once some allow has made the entry visible (or the default does),
+	 * an allow rule can no longer change the verdict: they are skipped. */
+	bool some_allow = l->default_allow;
 	int v;
 
 	*visible = false;
@@ -113,6 +126,9 @@ static tg_status judge(const tg_layout *l, tg_request *q, tg_vm *vm, memo *m,
 		return TG_EINVALID_REQUEST;
 	vm->cls = (uint8_t)cls;
 	vm->have_pairs = false;	/* a new target */
+	/* 1 + class and hints in base 3 (entry_problem checked them) */
+	unsigned ctx = 1 + (((((unsigned)entry->kind * 3 + q->read_only) * 3 + q->destructive) * 3 +
+			      q->idempotent) * 3 + q->open_world);
 
 	if (l->pool) {
 		uint32_t n;
@@ -120,12 +136,14 @@ static tg_status judge(const tg_layout *l, tg_request *q, tg_vm *vm, memo *m,
 		for (uint32_t i = 0; i < n; i++) {
 			uint32_t ri = list[i] & TG_CAND_RULE;
 			const tg_rule_view *r = &l->rv[ri];
+			if (some_allow && r->effect != TG_BC_DENY)
+				continue;	/* only a deny can change the verdict now */
 			int subj = tg_subject_quick(vm, r);
 			if (subj == TG_SUBJ_NO || (subj == TG_SUBJ_NO_CLIENT && r->effect != TG_BC_DENY))
 				continue;
 			if (!(list[i] & TG_CAND_KNOWN) && !tg_action_match(vm, r))
 				continue;
-			if ((v = verdict(vm, m, r, subj)) < 0)
+			if ((v = verdict(vm, m, r, subj, ctx)) < 0)
 				return TG_EINTERNAL;
 			if (v == 1)
 				return TG_OK;
@@ -142,14 +160,14 @@ static tg_status judge(const tg_layout *l, tg_request *q, tg_vm *vm, memo *m,
 			if (subj == TG_SUBJ_NO || (subj == TG_SUBJ_NO_CLIENT && r->effect != TG_BC_DENY) ||
 			    !tg_action_match(vm, r))
 				continue;
-			if ((v = verdict(vm, m, r, subj)) < 0)
+			if ((v = verdict(vm, m, r, subj, ctx)) < 0)
 				return TG_EINTERNAL;
 			if (v == 1)
 				return TG_OK;
 			some_allow |= v == 2;
 		}
 	}
-	*visible = some_allow || l->default_allow;
+	*visible = some_allow;
 	return TG_OK;
 }
 

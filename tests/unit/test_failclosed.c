@@ -567,12 +567,13 @@ static void bad_bytecode(void **state)
  * AND on an empty stack), planted behind a verified policy's back, ends in
  * TG_EINTERNAL and a deny, never a crash. (The condition reads a context
  * attribute: one on args alone has a visibility value the loader knows
- * without running it.) */
+ * without running it; and a deny, since under `default allow` list
+ * filtering skips allow rules.) */
 static void internal_error(void **state)
 {
 	(void)state;
 	tg_policy *p = load("default allow;\n"
-			    "rule \"r\": allow anyone to call tool \"a\" when context.x == 1;\n");
+			    "rule \"r\": deny anyone to call tool \"a\" when context.x == 1;\n");
 	struct tg_policy fake;
 	memcpy(&fake, p, sizeof fake);
 	unsigned char *code = calloc(1, p->l.code_len);
