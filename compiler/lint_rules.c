@@ -236,44 +236,170 @@ static bool covers(tg_linter *l, const tg_rule *a, const tg_rule *b)
 			     &l->rule_pats[b->index]);
 }
 
-/* ---- the lints ----------------------------------------------------------- */
+/*
+ * Only an unconditional rule can shadow or override another, and a policy
+ * of many tool-specific rules must not be compared pairwise (10,000 rules
+ * would be 50 million comparisons). A rule whose targets are all literal
+ * covers only rules whose every target is one of its literals, so it is
+ * found through the literal a later rule starts with; every other
+ * unconditional rule ("broad") stays a candidate for all. Both lists are in
+ * source order, so walking their merge finds the first covering rule, as a
+ * pairwise scan would.
+ */
+typedef struct lit_slot {
+	const char *s;
+	size_t len;
+	uint32_t *rules, n, cap;
+} lit_slot;
 
-static void shadowed(tg_linter *l, const tg_rule *b)
+typedef struct cover_index {
+	uint32_t *broad, nbroad;
+	uint32_t *all, nall;		/* every unconditional rule */
+	lit_slot *slots;
+	size_t mask;			/* slots - 1, a power of two minus one */
+} cover_index;
+
+static size_t lit_hash(const char *s, size_t len)
 {
-	const tg_ast *ast = l->ast;
-	for (size_t i = 0; i < b->index && i < ast->nrules; i++) {
-		const tg_rule *a = ast->rules[i];
-		if (a->effect != b->effect || !unconditional(a) || !covers(l, a, b))
-			continue;
-		tg_diag *d = tg_lint_report(l, b->span.start, "shadowed-rule", tg_lint_rule_span(b),
-					    "rule '%s' is shadowed by rule '%s' (line %u)",
-					    tg_lint_rule_name(b), tg_lint_rule_name(a),
-					    tg_lint_line(l, a->span.start));
-		tg_diag_hint(l->diags, d,
-			     "'%s' has no condition and covers this rule's subject and action, "
-			     "so this rule never decides; remove it or narrow '%s'",
-			     tg_lint_rule_name(a), tg_lint_rule_name(a));
-		return;
+	size_t h = 2166136261u;
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)s[i]) * 16777619u;
+	return h;
+}
+
+static lit_slot *lit_find(const cover_index *ci, const char *s, size_t len)
+{
+	for (size_t i = lit_hash(s, len) & ci->mask;; i = (i + 1) & ci->mask) {
+		lit_slot *t = &ci->slots[i];
+		if (!t->s || (t->len == len && memcmp(t->s, s, len) == 0))
+			return t;
 	}
 }
 
-static void overridden(tg_linter *l, const tg_rule *b)
+static bool push_rule(tg_linter *l, uint32_t **v, uint32_t *n, uint32_t *cap, uint32_t x)
+{
+	size_t c = *cap;
+	if (tg_arena_grow(l->arena, (void **)v, &c, (size_t)*n + 1, sizeof **v) < 0) {
+		l->oom = true;
+		return false;
+	}
+	*cap = (uint32_t)c;
+	(*v)[(*n)++] = x;
+	return true;
+}
+
+/* A rule with targets, not `any`, at least one pattern, all literal. */
+static bool literal_targets(const tg_rule *r, const pats *p)
+{
+	if (!has_targets(r->action.kind) || r->action.any || p->n == 0)
+		return false;
+	for (size_t i = 0; i < p->n; i++)
+		if (!is_literal(p->v[i].s, p->v[i].len))
+			return false;
+	return true;
+}
+
+static bool cover_index_build(tg_linter *l, cover_index *ci)
 {
 	const tg_ast *ast = l->ast;
-	for (size_t i = 0; i < ast->nrules; i++) {
-		const tg_rule *a = ast->rules[i];
-		if (a->effect != TG_EFFECT_DENY || !unconditional(a) || !covers(l, a, b))
-			continue;
-		tg_diag *d = tg_lint_report(l, b->span.start, "overridden-allow",
-					    tg_lint_rule_span(b),
-					    "allow rule '%s' can never decide: deny rule '%s' (line %u) "
-					    "covers it", tg_lint_rule_name(b), tg_lint_rule_name(a),
-					    tg_lint_line(l, a->span.start));
-		tg_diag_hint(l->diags, d,
-			     "'%s' has no condition, and a deny wins wherever it stands; "
-			     "remove this rule or narrow the deny", tg_lint_rule_name(a));
-		return;
+	uint32_t bcap = 0, acap = 0;
+	size_t nlit = 0;
+	memset(ci, 0, sizeof *ci);
+	for (size_t i = 0; i < ast->nrules; i++)
+		if (unconditional(ast->rules[i]))
+			nlit += l->rule_pats[i].n;
+	size_t nslots = 16;
+	while (nslots < 2 * nlit)
+		nslots *= 2;
+	ci->slots = tg_arena_alloc(l->arena, nslots * sizeof *ci->slots);
+	if (!ci->slots) {
+		l->oom = true;
+		return false;
 	}
+	ci->mask = nslots - 1;
+	for (uint32_t i = 0; i < ast->nrules; i++) {
+		const tg_rule *r = ast->rules[i];
+		const pats *p = &l->rule_pats[i];
+		if (!unconditional(r))
+			continue;
+		if (!push_rule(l, &ci->all, &ci->nall, &acap, i))
+			return false;
+		if (!literal_targets(r, p)) {
+			if (!push_rule(l, &ci->broad, &ci->nbroad, &bcap, i))
+				return false;
+			continue;
+		}
+		for (size_t k = 0; k < p->n; k++) {
+			lit_slot *t = lit_find(ci, p->v[k].s, p->v[k].len);
+			t->s = p->v[k].s;
+			t->len = p->v[k].len;
+			if ((t->n == 0 || t->rules[t->n - 1] != i) &&
+			    !push_rule(l, &t->rules, &t->n, &t->cap, i))
+				return false;
+		}
+	}
+	return true;
+}
+
+/* The first rule, in source order, among the candidates that could cover
+ * b, that has effect `effect`, stands before `before`, and covers b; NULL
+ * when none does. */
+static const tg_rule *first_cover(tg_linter *l, const cover_index *ci, const tg_rule *b,
+				  tg_effect effect, uint32_t before)
+{
+	const pats *pb = &l->rule_pats[b->index];
+	const uint32_t *x = ci->all, *y = NULL;
+	uint32_t nx = ci->nall, ny = 0;
+	if (has_targets(b->action.kind) && !b->action.any && pb->n > 0) {
+		x = ci->broad;
+		nx = ci->nbroad;
+		if (is_literal(pb->v[0].s, pb->v[0].len)) {
+			const lit_slot *t = lit_find(ci, pb->v[0].s, pb->v[0].len);
+			y = t->rules;
+			ny = t->n;
+		}
+	}
+	uint32_t i = 0, j = 0;
+	while (i < nx || j < ny) {
+		uint32_t k = j >= ny || (i < nx && x[i] < y[j]) ? x[i++] : y[j++];
+		if (k >= before)
+			break;
+		const tg_rule *a = l->ast->rules[k];
+		if (a != b && a->effect == effect && covers(l, a, b))
+			return a;
+	}
+	return NULL;
+}
+
+/* ---- the lints ----------------------------------------------------------- */
+
+static void shadowed(tg_linter *l, const cover_index *ci, const tg_rule *b)
+{
+	const tg_rule *a = first_cover(l, ci, b, b->effect, b->index);
+	if (!a)
+		return;
+	tg_diag *d = tg_lint_report(l, b->span.start, "shadowed-rule", tg_lint_rule_span(b),
+				    "rule '%s' is shadowed by rule '%s' (line %u)",
+				    tg_lint_rule_name(b), tg_lint_rule_name(a),
+				    tg_lint_line(l, a->span.start));
+	tg_diag_hint(l->diags, d,
+		     "'%s' has no condition and covers this rule's subject and action, "
+		     "so this rule never decides; remove it or narrow '%s'",
+		     tg_lint_rule_name(a), tg_lint_rule_name(a));
+}
+
+static void overridden(tg_linter *l, const cover_index *ci, const tg_rule *b)
+{
+	const tg_rule *a = first_cover(l, ci, b, TG_EFFECT_DENY, UINT32_MAX);
+	if (!a)
+		return;
+	tg_diag *d = tg_lint_report(l, b->span.start, "overridden-allow", tg_lint_rule_span(b),
+				    "allow rule '%s' can never decide: deny rule '%s' (line %u) "
+				    "covers it", tg_lint_rule_name(b), tg_lint_rule_name(a),
+				    tg_lint_line(l, a->span.start));
+	tg_diag_hint(l->diags, d,
+		     "'%s' has no condition, and a deny wins wherever it stands; "
+		     "remove this rule or narrow the deny", tg_lint_rule_name(a));
 }
 
 static void over_broad(tg_linter *l, const tg_rule *r)
@@ -504,12 +630,15 @@ void tg_lint_rules(tg_linter *l)
 	}
 	for (size_t i = 0; i < ast->nrules; i++)	/* rules[i]->index == i */
 		l->rule_pats[i] = expand(l, &ast->rules[i]->action);
+	cover_index ci;
+	if (l->oom || !cover_index_build(l, &ci))
+		return;
 
 	for (size_t i = 0; i < ast->nrules; i++) {
 		const tg_rule *r = ast->rules[i];
-		shadowed(l, r);
+		shadowed(l, &ci, r);
 		if (r->effect == TG_EFFECT_ALLOW)
-			overridden(l, r);
+			overridden(l, &ci, r);
 		over_broad(l, r);
 		no_because(l, r);
 		deny_inherited(l, r);
