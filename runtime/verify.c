@@ -165,6 +165,19 @@ static tg_status check_header(vctx *v)
 
 #define SEC(k) (v->buf + v->sec_off[k])
 
+/* A section of fixed-size records: its size must be exactly its count times
+ * the record size. Sets *base and *n on success. */
+static tg_status record_section(vctx *v, unsigned k, size_t record, const unsigned char **base,
+				uint32_t *n)
+{
+	if ((uint64_t)v->sec_count[k] * record != v->sec_size[k])
+		return fail(v, TG_EMALFORMED, v->sec_off[k], -1,
+			    "%s section size does not match its count", sec_name(k));
+	*base = SEC(k);
+	*n = v->sec_count[k];
+	return TG_OK;
+}
+
 static tg_status check_strings(vctx *v)
 {
 	uint32_t n = v->sec_count[TG_SEC_STRINGS], size = v->sec_size[TG_SEC_STRINGS];
@@ -197,17 +210,10 @@ static tg_status check_strings(vctx *v)
 static tg_status check_pools(vctx *v)
 {
 	tg_layout *l = v->l;
-	if ((uint64_t)v->sec_count[TG_SEC_REFS] * 4 != v->sec_size[TG_SEC_REFS])
-		return fail(v, TG_EMALFORMED, v->sec_off[TG_SEC_REFS], -1,
-			    "refs section size does not match its count");
-	l->refs = SEC(TG_SEC_REFS);
-	l->nrefs = v->sec_count[TG_SEC_REFS];
-	if ((uint64_t)v->sec_count[TG_SEC_INTS] * 8 != v->sec_size[TG_SEC_INTS])
-		return fail(v, TG_EMALFORMED, v->sec_off[TG_SEC_INTS], -1,
-			    "ints section size does not match its count");
-	l->ints = SEC(TG_SEC_INTS);
-	l->nints = v->sec_count[TG_SEC_INTS];
-	return TG_OK;
+	tg_status st = record_section(v, TG_SEC_REFS, 4, &l->refs, &l->nrefs);
+	if (st != TG_OK)
+		return st;
+	return record_section(v, TG_SEC_INTS, 8, &l->ints, &l->nints);
 }
 
 /* A REFS range whose entries are all < limit. */
@@ -269,12 +275,11 @@ static tg_status check_roles(vctx *v)
 static tg_status check_slots(vctx *v)
 {
 	tg_layout *l = v->l;
-	uint32_t n = v->sec_count[TG_SEC_SLOTS];
 	size_t at = v->sec_off[TG_SEC_SLOTS];
-	if ((uint64_t)n * TG_FMT_SLOT_SIZE != v->sec_size[TG_SEC_SLOTS])
-		return fail(v, TG_EMALFORMED, at, -1, "slots section size does not match its count");
-	l->slots = SEC(TG_SEC_SLOTS);
-	l->nslots = n;
+	tg_status st = record_section(v, TG_SEC_SLOTS, TG_FMT_SLOT_SIZE, &l->slots, &l->nslots);
+	if (st != TG_OK)
+		return st;
+	uint32_t n = l->nslots;
 	for (uint32_t i = 0; i < n; i++) {
 		const unsigned char *s = l->slots + (size_t)i * TG_FMT_SLOT_SIZE;
 		size_t here = at + (size_t)i * TG_FMT_SLOT_SIZE;
@@ -313,12 +318,12 @@ static tg_status check_slots(vctx *v)
 static tg_status check_patterns(vctx *v)
 {
 	tg_layout *l = v->l;
-	uint32_t n = v->sec_count[TG_SEC_PATTERNS];
 	size_t at = v->sec_off[TG_SEC_PATTERNS];
-	if ((uint64_t)n * TG_FMT_PATTERN_SIZE != v->sec_size[TG_SEC_PATTERNS])
-		return fail(v, TG_EMALFORMED, at, -1, "patterns section size does not match its count");
-	l->pats = SEC(TG_SEC_PATTERNS);
-	l->npats = n;
+	tg_status st = record_section(v, TG_SEC_PATTERNS, TG_FMT_PATTERN_SIZE, &l->pats,
+				      &l->npats);
+	if (st != TG_OK)
+		return st;
+	uint32_t n = l->npats;
 	for (uint32_t i = 0; i < n; i++) {
 		const unsigned char *p = l->pats + (size_t)i * TG_FMT_PATTERN_SIZE;
 		size_t here = at + (size_t)i * TG_FMT_PATTERN_SIZE;
@@ -341,12 +346,11 @@ static tg_status check_patterns(vctx *v)
 static tg_status check_rules(vctx *v)
 {
 	tg_layout *l = v->l;
-	uint32_t n = v->sec_count[TG_SEC_RULES];
 	size_t at = v->sec_off[TG_SEC_RULES];
-	if ((uint64_t)n * TG_FMT_RULE_SIZE != v->sec_size[TG_SEC_RULES])
-		return fail(v, TG_EMALFORMED, at, -1, "rules section size does not match its count");
-	l->rules = SEC(TG_SEC_RULES);
-	l->nrules = n;
+	tg_status st = record_section(v, TG_SEC_RULES, TG_FMT_RULE_SIZE, &l->rules, &l->nrules);
+	if (st != TG_OK)
+		return st;
+	uint32_t n = l->nrules;
 	l->code = SEC(TG_SEC_CODE);
 	l->code_len = v->sec_size[TG_SEC_CODE];
 	uint64_t pos = 0;
