@@ -78,9 +78,6 @@ int tg_cli_bad_option(const char *cmd, int c, char **argv, const char *shortopts
  * could not have come from the compiler. */
 #define TG_CLI_MAX_BYTECODE (64u * 1024 * 1024)
 
-/* Reads a whole file into a malloc'd, NUL-terminated buffer (*len excludes
- * the NUL). Returns NULL with errno set; errno is EFBIG past max bytes. */
-unsigned char *tg_cli_read_file(const char *path, size_t max, size_t *len);
 
 /* Reads a policy source (at most TG_MAX_SOURCE_BYTES) the way every command
  * does: on failure prints why, stores TG_EXIT_FAIL (too large: the policy is

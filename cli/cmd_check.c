@@ -61,7 +61,7 @@ static void check_one(check_file *f, const char *path, bool strict, check_format
 
 	tg_arena_init(&f->arena);
 	tg_diags_init(&f->diags, &f->arena);
-	f->src = (char *)tg_cli_read_file(path, TG_MAX_SOURCE_BYTES, &f->len);
+	f->src = tg_read_file(path, TG_MAX_SOURCE_BYTES, &f->len);
 	if (!f->src) {
 		int err = errno;
 		if (err == EFBIG) {

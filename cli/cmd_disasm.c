@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "compiler.h"
 #include "disasm.h"
 #include "toolgate/toolgate.h"
 
@@ -55,7 +56,7 @@ int tg_cmd_disasm(int argc, char **argv)
 		return rc;
 	tg_policy_free(policy);
 
-	code = tg_cli_read_file(path, TG_CLI_MAX_BYTECODE, &len);
+	code = (unsigned char *)tg_read_file(path, TG_CLI_MAX_BYTECODE, &len);
 	if (!code) {
 		tg_cli_error("cannot read '%s': %s", path, strerror(errno));
 		return TG_EXIT_USAGE;

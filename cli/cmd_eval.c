@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "compiler.h"
 #include "request_json.h"
 
 static const char eval_help[] =
@@ -192,7 +193,7 @@ static void eval_file(eval_ctx *ctx, const char *path)
 	unsigned char *text;
 	size_t len;
 
-	text = tg_cli_read_file(path, TG_JSON_MAX_BODY, &len);
+	text = (unsigned char *)tg_read_file(path, TG_JSON_MAX_BODY, &len);
 	if (!text && errno == EFBIG) {
 		/* Too big is an answer (deny), not a read failure. */
 		char why[96];

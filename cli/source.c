@@ -35,57 +35,6 @@ bool tg_cli_is_bytecode_path(const char *path)
 	return n >= 4 && strcmp(path + n - 4, ".tgb") == 0;
 }
 
-unsigned char *tg_cli_read_file(const char *path, size_t max, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	unsigned char *buf = NULL, *grown;
-	size_t n = 0, cap = 0, got;
-	int saved;
-
-	if (!f)
-		return NULL;
-	errno = 0;
-	for (;;) {
-		if (n == cap) {
-			size_t ncap = cap ? cap * 2 : 65536;
-
-			if (cap > max) {
-				errno = EFBIG;
-				goto fail;
-			}
-			grown = realloc(buf, ncap + 1);
-			if (!grown)
-				goto fail;
-			buf = grown;
-			cap = ncap;
-		}
-		got = fread(buf + n, 1, cap - n, f);
-		n += got;
-		if (got == 0) {
-			if (ferror(f)) {
-				if (errno == 0)
-					errno = EIO;
-				goto fail;
-			}
-			break;
-		}
-	}
-	if (n > max) {
-		errno = EFBIG;
-		goto fail;
-	}
-	fclose(f);
-	buf[n] = '\0';
-	*len = n;
-	return buf;
-fail:
-	saved = errno;
-	fclose(f);
-	free(buf);
-	errno = saved;
-	return NULL;
-}
-
 void tg_cli_promote_warnings(tg_diags *d)
 {
 	size_t i;
@@ -101,7 +50,7 @@ void tg_cli_promote_warnings(tg_diags *d)
 
 char *tg_cli_read_source(const char *path, size_t *len, int *rc)
 {
-	char *src = (char *)tg_cli_read_file(path, TG_MAX_SOURCE_BYTES, len);
+	char *src = tg_read_file(path, TG_MAX_SOURCE_BYTES, len);
 
 	if (src)
 		return src;
@@ -188,7 +137,7 @@ int tg_cli_load_policy(const char *path, tg_policy **out)
 	int rc;
 
 	if (tg_cli_is_bytecode_path(path)) {
-		code = tg_cli_read_file(path, TG_CLI_MAX_BYTECODE, &len);
+		code = (unsigned char *)tg_read_file(path, TG_CLI_MAX_BYTECODE, &len);
 		if (!code) {
 			if (errno == EFBIG) {
 				tg_cli_error("%s: bytecode is larger than %u bytes", path,

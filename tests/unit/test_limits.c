@@ -615,13 +615,13 @@ static void bytecode_file_size(void **state)
 	assert_true(fd >= 0);
 	size_t len;
 	assert_int_equal(ftruncate(fd, TG_CLI_MAX_BYTECODE), 0);
-	unsigned char *s = tg_cli_read_file(path, TG_CLI_MAX_BYTECODE, &len);
+	char *s = tg_read_file(path, TG_CLI_MAX_BYTECODE, &len);
 	assert_non_null(s);
 	assert_int_equal(len, TG_CLI_MAX_BYTECODE);
 	free(s);
 	assert_int_equal(ftruncate(fd, TG_CLI_MAX_BYTECODE + 1), 0);
 	errno = 0;
-	assert_null(tg_cli_read_file(path, TG_CLI_MAX_BYTECODE, &len));
+	assert_null(tg_read_file(path, TG_CLI_MAX_BYTECODE, &len));
 	assert_int_equal(errno, EFBIG);
 	close(fd);
 	remove(path);
