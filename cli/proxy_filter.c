@@ -103,14 +103,8 @@ long tg_filter_list(const tg_policy *p, const tg_identity *id, tg_tool_cache *to
 	size_t *at = calloc(n ? n : 1, sizeof *at);	/* list index of entries[k] */
 	bool *vis = calloc(n ? n : 1, sizeof *vis);
 	if (!kept || !entries || !at || !vis) {
-		json_decref(kept);
-		free(entries);
-		free(at);
-		free(vis);
-		if (have_req)
-			tg_json_request_free(&jr);
-		json_array_clear(list);
-		return 0;
+		json_array_clear(list);	/* out of memory: show nothing */
+		goto out;
 	}
 	for (i = 0; i < n; i++)
 		if (entry_of(&jr.req, tools, kind, json_array_get(list, i), &entries[ne]))
@@ -125,6 +119,7 @@ long tg_filter_list(const tg_policy *p, const tg_identity *id, tg_tool_cache *to
 		removed = (long)(n - json_array_size(kept));
 		json_object_set(result, key, kept);
 	}
+out:
 	json_decref(kept);
 	free(entries);
 	free(at);
