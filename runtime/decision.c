@@ -101,7 +101,7 @@ static tg_status eval_listed(tg_vm *vm, const tg_layout *l, const tg_request *re
 			c = TG_COND_TRUE;	/* TRUE; RET */
 			vm->insns += 2;
 		} else {
-			c = tg_vm_run(vm, r->code_off, r->code_len);
+			c = tg_vm_cond(vm, r);
 			if (vm->internal) {
 				deny_init(d);
 				return TG_EINTERNAL;

@@ -139,6 +139,7 @@ static void release(tg_policy *p)
 	free(p->role_keys);
 	free(p->lists);
 	free(p->rv);
+	free(p->quick);
 	free(p->static_post);
 	free(p->pat_simple);
 	free(p->pat_pairs);
@@ -179,6 +180,7 @@ tg_status tg_policy_load(const void *bytes, size_t len, tg_policy **out, tg_load
 	st = tg_verify(p->buf, len, &p->l, err);
 	if (st == TG_OK && ((st = build_slots(p)) != TG_OK || (st = build_patterns(p)) != TG_OK ||
 			     (st = build_index_cache(p)) != TG_OK || (st = tg_rules_decode(p)) != TG_OK ||
+			     (st = tg_quick_build(p)) != TG_OK ||
 			     (st = tg_roles_build(p)) != TG_OK || (st = tg_cands_build(p)) != TG_OK))
 		load_fail(err, st, "out of memory");
 	if (st != TG_OK) {

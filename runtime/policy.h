@@ -63,8 +63,10 @@ typedef struct tg_layout {
 	 * cands.c). rv: every
 	 * rule decoded, or NULL. pool: when non-NULL, the candidate lists;
 	 * keys (keys_mask + 1 buckets) finds a target's or prefix's list, and
-	 * a request without a key gets its class's cls_first/cls_n. */
+	 * a request without a key gets its class's cls_first/cls_n. quick:
+	 * the conditions translated by quick.c (rule view `quick`), or NULL. */
 	const struct tg_rule_view *rv;
+	const struct tg_qinsn *quick;
 	const uint32_t *pool;
 	const struct tg_key *keys, *role_keys;
 	uint32_t keys_mask, role_keys_mask;
@@ -89,6 +91,7 @@ struct tg_policy {
 	uint64_t *pat_pairs;		/* backing for l.pat_pairs */
 	unsigned char *static_post;	/* backing for l.cls_static */
 	struct tg_rule_view *rv;	/* backing for l.rv */
+	struct tg_qinsn *quick;		/* backing for l.quick */
 	uint32_t *lists;		/* backing for l.pool */
 	struct tg_key *keys;		/* backing for l.keys */
 	struct tg_key *role_keys;	/* backing for l.role_keys */
@@ -113,7 +116,9 @@ typedef struct tg_rule_view {
 	bool always;
 	uint8_t vis;
 	bool hint_code;
+	bool quick_args;	/* the quick program reads an `args` slot */
 	uint32_t same_code;
+	uint32_t quick;		/* first tg_qinsn of the condition (quick.c), or TG_FMT_NONE */
 	uint64_t role_mask;
 	uint64_t subj_lens;	/* scope, principal, client: bit (len % 64) of each string */
 } tg_rule_view;
@@ -161,6 +166,8 @@ static inline tg_rule_view tg_pol_rule(const tg_layout *l, uint32_t i)
 	v.always = false;
 	v.same_code = TG_FMT_NONE;
 	v.hint_code = false;
+	v.quick_args = false;
+	v.quick = TG_FMT_NONE;
 	v.vis = 0;
 	v.role_mask = 0;
 	v.subj_lens = ~(uint64_t)0;
@@ -266,13 +273,15 @@ const char *tg_uri_problem(const char *uri, size_t len);
 bool tg_index_find(const tg_layout *l, unsigned cls, unsigned kind, const char *key, size_t klen,
 		   uint32_t *first, uint32_t *n);
 
-/* ---- rules_decode.c, roles.c, cands.c ------------------------------------ */
+/* ---- rules_decode.c, quick.c, roles.c, cands.c --------------------------- */
 
 /* Called by the loader after verification, in this order; each returns
- * TG_ENOMEM or TG_OK. tg_rules_decode builds l->rv; tg_roles_build the
+ * TG_ENOMEM or TG_OK. tg_rules_decode builds l->rv; tg_quick_build the
+ * quick programs (vm.h) of the rules it can translate; tg_roles_build the
  * role-name table; tg_cands_build, within a size budget, the candidate
  * lists (from l->rv). */
 tg_status tg_rules_decode(tg_policy *p);
+tg_status tg_quick_build(tg_policy *p);
 tg_status tg_roles_build(tg_policy *p);
 tg_status tg_cands_build(tg_policy *p);
 

@@ -72,7 +72,7 @@ static int verdict(tg_vm *vm, memo *m, const tg_rule_view *r, int subj, unsigned
 		if (memo_ok && m->rule[at] == r->same_code + 1 && m->ctx[at] == tag) {
 			c = (tg_cond_result)m->cond[at];
 		} else {
-			c = tg_vm_run(vm, r->code_off, r->code_len);
+			c = tg_vm_cond(vm, r);
 			if (vm->internal)
 				return -1;
 			if (memo_ok) {

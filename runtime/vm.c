@@ -20,6 +20,11 @@
  * the switch's own cost is a few instructions of ~18 per dispatch). The
  * fused comparisons (opcodes.def rows 28-31) do in one dispatch what
  * three instructions do, through the same load and compare code.
+ *
+ * Most conditions never reach the loop: quick.c translates them at load
+ * into quick programs (vm.h), run at the end of this file on a stack of
+ * bools with the same load and compare helpers; whatever they do not
+ * expect sends the rule back here.
  */
 #include "vm.h"
 
@@ -887,4 +892,163 @@ fail_or_internal:
 fail:
 	vm->insns = insns;
 	return TG_COND_ERROR;
+}
+
+/*
+ * Quick programs (vm.h, quick.c). A slot read admits exactly the value
+ * type the translation recorded (vt), which load_slot's declared-type
+ * check admits too, and applies the domain as load_slot does; a value
+ * load_slot would reject, or one it would accept in another way (an
+ * empty list of the other element type), makes the program give up.
+ */
+static TG_ALWAYS_INLINE bool quick_slot(tg_vm *vm, uint32_t i, unsigned vt, bool dom,
+					tg_vm_val *out)
+{
+	const tg_request *r = vm->req;
+	if (i >= r->nslots || r->slots[i].type != (tg_value_type)vt)
+		return false;
+	const tg_value *v = &r->slots[i];
+	out->t = value_vtype[vt];
+	out->origin = i < 0x7FFF ? (uint16_t)(i + 1) : 0;
+	if (vt == TG_VALUE_BOOL) {
+		out->b = v->u.b;
+	} else {
+		memcpy(&out->u, &v->u, sizeof out->u);
+		out->n = (uint32_t)v->u.s.len;
+		if (vt == TG_VALUE_STRING && !out->u.s)
+			out->u.s = "";
+	}
+	if (!dom || (i < 64 && ((vm->in_domain >> i) & 1)))
+		return true;
+	const unsigned char *s = vm->l->slots + (size_t)i * TG_FMT_SLOT_SIZE;
+	if (check_domain(vm, s, s[1], out) < 0)
+		return false;
+	if (i < 64)
+		vm->in_domain |= (uint64_t)1 << i;
+	return true;
+}
+
+/* The value a LIKE or UNDER tests, a string: false to give up. */
+static inline bool quick_subject(tg_vm *vm, const tg_qinsn *q, tg_vm_val *v)
+{
+	if (q->builtin ? load_builtin(vm, q->a, false, v) < 0 : !quick_slot(vm, q->a, q->vt, q->dom, v))
+		return false;
+	return v->t == TG_V_STR;
+}
+
+int tg_vm_quick(tg_vm *vm, const tg_rule_view *rule)
+{
+	const tg_qinsn *prog = vm->l->quick + rule->quick;
+	bool st[TG_Q_MAX_DEPTH];
+	unsigned sp = 0;
+	uint32_t insns = vm->insns;
+	tg_vm_val a, b;
+	int r;
+
+	for (const tg_qinsn *q = prog;; q++) {
+		insns += q->count;
+		switch (q->op) {
+		case TG_Q_RET:
+			vm->insns = insns;
+			return st[sp - 1] ? TG_COND_TRUE : TG_COND_FALSE;
+		case TG_Q_NOT:
+			st[sp - 1] = !st[sp - 1];
+			continue;
+		case TG_Q_AND:
+			sp--;
+			st[sp - 1] = st[sp - 1] && st[sp];
+			continue;
+		case TG_Q_OR:
+			sp--;
+			st[sp - 1] = st[sp - 1] || st[sp];
+			continue;
+		case TG_Q_JFALSE:
+		case TG_Q_JTRUE:
+			if (st[sp - 1] == (q->op == TG_Q_JTRUE))
+				q = prog + q->a - 1;
+			continue;
+		case TG_Q_CONST:
+			r = q->cmp;
+			break;
+		case TG_Q_IS:
+			r = (vm->held[q->a] & q->u.mask) != 0;
+			break;
+		case TG_Q_HAS:
+			r = q->a < vm->req->nslots && vm->req->slots[q->a].type != TG_VALUE_ABSENT;
+			break;
+		case TG_Q_HASB:
+			load_builtin(vm, q->a, true, &a);
+			r = a.b;
+			break;
+		case TG_Q_BOOL:
+			if (!quick_slot(vm, q->a, q->vt, q->dom, &a))
+				return -1;
+			r = a.b;
+			break;
+		case TG_Q_BOOLB:
+			if (load_builtin(vm, q->a, false, &a) < 0 || a.t != TG_V_BOOL)
+				return -1;
+			r = a.b;
+			break;
+		case TG_Q_STR:
+		case TG_Q_STRB:
+			if (q->op == TG_Q_STR ? !quick_slot(vm, q->a, q->vt, q->dom, &a)
+					      : load_builtin(vm, q->a, false, &a) < 0)
+				return -1;
+			b.t = TG_V_STR;
+			b.origin = 0;
+			b.u.s = q->u.s;
+			b.n = q->b;
+			goto compare;
+		case TG_Q_INT:
+			if (!quick_slot(vm, q->a, q->vt, q->dom, &a))
+				return -1;
+			b.t = TG_V_INT;
+			b.origin = 0;
+			b.u.i = q->u.k;
+			goto compare;
+		case TG_Q_SLOTS:
+			if (!quick_slot(vm, q->a, q->vt, q->dom, &a) ||
+			    !quick_slot(vm, q->b, q->vt2, q->dom2, &b))
+				return -1;
+			goto compare;
+		case TG_Q_LIST:
+			if (!quick_slot(vm, q->a, q->vt, q->dom, &a))
+				return -1;
+			b.t = q->is_ints ? TG_V_PINT : TG_V_PSTR;
+			b.origin = 0;
+			b.u.first = q->c;
+			b.n = q->b;
+			if ((r = compare(vm, q->cmp, &a, &b)) < 0)
+				return -1;
+			break;
+		case TG_Q_LIKE:
+			if (!quick_subject(vm, q, &a))
+				return -1;
+			r = tg_pattern_match(vm->l, q->b, a.u.s, a.n);
+			break;
+		case TG_Q_UNDER:
+			if (!quick_subject(vm, q, &a) || (r = tg_under(a.u.s, a.n, q->u.s, q->b)) < 0)
+				return -1;
+			break;
+		default:
+			return -1;
+		compare:
+			if (fused_compare(vm, q->cmp, &a, &b) < 0)
+				return -1;
+			r = a.b;
+			break;
+		}
+		st[sp++] = (bool)r;
+	}
+}
+
+tg_cond_result tg_vm_cond(tg_vm *vm, const tg_rule_view *r)
+{
+	if (r->quick != TG_FMT_NONE && !(vm->visibility && r->quick_args)) {
+		int c = tg_vm_quick(vm, r);
+		if (c >= 0)
+			return (tg_cond_result)c;
+	}
+	return tg_vm_run(vm, r->code_off, r->code_len);
 }

@@ -1,0 +1,308 @@
+/*
+ * quick.c - conditions translated at load into quick programs (vm.h has
+ * the model; vm.c runs them).
+ *
+ * A rule gets a quick program when every instruction of its code is one
+ * the quick interpreter knows: TRUE, FALSE, IS, HAS, HASB, NOT, AND, OR,
+ * JFALSE, JTRUE, RET, the fused comparisons, a LOAD of a bool slot, a
+ * LOADB of a bool built-in, and the groups LOAD|LOADB then LIKE|UNDER
+ * and LOAD, STRS|INTS, CMP. A group becomes one quick instruction, so no
+ * jump may land inside it. Anything else - arithmetic, ALL/ANY, a CMP of
+ * two computed values, a stack deeper than TG_Q_MAX_DEPTH - leaves the
+ * rule to the interpreter. The code was verified: operands are in bounds,
+ * jumps go forward to instruction starts and the stack never underflows;
+ * the checks here only decide whether a rule is translated.
+ */
+#include "vm.h"
+
+#include <stdlib.h>
+
+/* Bytecode instructions a condition may have to be translated. */
+#define MAX_INSNS 64
+
+/* The request value type a slot's declared type admits; for an
+ * undeclared (TG_ATTR_ANY) slot, what the reading instruction wants. */
+static uint8_t slot_vt(const tg_layout *l, uint32_t slot, uint8_t if_any)
+{
+	static const uint8_t of_type[TG_BC_TYPE_LAST + 1] = {
+		[TG_ATTR_ANY] = TG_VALUE_ABSENT,
+		[TG_ATTR_STRING] = TG_VALUE_STRING,
+		[TG_ATTR_INT] = TG_VALUE_INT,
+		[TG_ATTR_BOOL] = TG_VALUE_BOOL,
+		[TG_ATTR_STRING_LIST] = TG_VALUE_STRING_LIST,
+		[TG_ATTR_INT_LIST] = TG_VALUE_INT_LIST,
+	};
+	unsigned type = l->slots[(size_t)slot * TG_FMT_SLOT_SIZE + 1];
+	if (type > TG_BC_TYPE_LAST)
+		return TG_VALUE_ABSENT;
+	return type == TG_ATTR_ANY ? if_any : of_type[type];
+}
+
+static bool slot_dom(const tg_layout *l, uint32_t slot)
+{
+	return tg_rd32(l->slots + (size_t)slot * TG_FMT_SLOT_SIZE + 20) != 0;
+}
+
+static bool slot_args(const tg_layout *l, uint32_t slot)
+{
+	return l->slots[(size_t)slot * TG_FMT_SLOT_SIZE] == TG_SLOT_ARGS;
+}
+
+/* q reads slot a (vt: what it must hold; 0 refuses the rule). */
+static bool set_slot(const tg_layout *l, tg_qinsn *q, uint32_t a, uint8_t if_any, bool *args)
+{
+	q->a = a;
+	q->vt = slot_vt(l, a, if_any);
+	q->dom = slot_dom(l, a);
+	*args |= slot_args(l, a);
+	return q->vt != TG_VALUE_ABSENT;
+}
+
+/* A string constant as pointer and length. */
+static void set_str(const tg_layout *l, tg_qinsn *q, uint32_t str)
+{
+	tg_str s = tg_pol_str(l, str);
+	q->u.s = s.ptr;
+	q->b = (uint32_t)s.len;
+}
+
+/* LOAD|LOADB then LIKE|UNDER (op, its operand o) as one quick
+ * instruction; x->a names the value already. */
+static void set_match(const tg_layout *l, tg_qinsn *x, unsigned op, const unsigned char *o)
+{
+	x->op = op == TG_OP_LIKE ? TG_Q_LIKE : TG_Q_UNDER;
+	x->count = 2;
+	if (x->op == TG_Q_LIKE)
+		x->b = tg_rd32(o);
+	else
+		set_str(l, x, tg_rd32(o));
+}
+
+/* The value type an undeclared slot compared with a constant of the
+ * comparison's kind must hold: a string or an int. */
+static uint8_t scalar_vt(bool is_int)
+{
+	return is_int ? TG_VALUE_INT : TG_VALUE_STRING;
+}
+
+/*
+ * Translates rule r's code into q[0..) and returns the number of quick
+ * instructions, or 0 when the rule stays with the interpreter.
+ */
+static uint32_t translate(const tg_layout *l, const tg_rule_view *r, tg_qinsn *q, bool *args)
+{
+	uint32_t pc_of[MAX_INSNS + 1], n = 0, nq = 0;
+	uint32_t qi_of[MAX_INSNS];	/* quick index of a group's first instruction */
+	uint32_t first_of[MAX_INSNS];	/* first instruction of a quick one */
+	bool target[MAX_INSNS] = { false };
+	uint32_t end = r->code_off + r->code_len;
+
+	for (uint32_t pc = r->code_off; pc < end; n++) {
+		if (n == MAX_INSNS || l->code[pc] >= TG_OP_COUNT)
+			return 0;
+		pc_of[n] = pc;
+		pc += 1 + tg_operand_width(tg_opinfo_table[l->code[pc]].operand);
+	}
+	pc_of[n] = end;
+	if (n == 0 || l->code[pc_of[n - 1]] != TG_OP_RET)
+		return 0;
+	/* Mark jump targets (instruction indices). */
+	for (uint32_t i = 0; i < n; i++) {
+		unsigned op = l->code[pc_of[i]];
+		if (op != TG_OP_JFALSE && op != TG_OP_JTRUE)
+			continue;
+		uint32_t to = pc_of[i + 1] + tg_rd32(l->code + pc_of[i] + 1), k = i + 1;
+		while (k < n && pc_of[k] < to)
+			k++;
+		if (k >= n || pc_of[k] != to)
+			return 0;
+		target[k] = true;
+	}
+
+	*args = false;
+	unsigned depth = 0;
+	for (uint32_t i = 0; i < n; nq++) {
+		const unsigned char *o = l->code + pc_of[i] + 1;
+		unsigned op = l->code[pc_of[i]];
+		unsigned next = i + 1 < n && !target[i + 1] ? l->code[pc_of[i + 1]] : TG_OP_COUNT;
+		tg_qinsn *x = &q[nq];
+		int effect = 1;		/* on the bool stack */
+		unsigned need = 0;	/* bools it takes from the stack */
+
+		memset(x, 0, sizeof *x);
+		x->count = 1;
+		qi_of[i] = nq;
+		first_of[nq] = i;
+		switch (op) {
+		case TG_OP_RET:
+			x->op = TG_Q_RET;
+			effect = -1;
+			need = 1;
+			break;
+		case TG_OP_TRUE:
+		case TG_OP_FALSE:
+			x->op = TG_Q_CONST;
+			x->cmp = op == TG_OP_TRUE;
+			break;
+		case TG_OP_IS: {
+			uint32_t role = tg_rd32(o);
+			if (role >= TG_FMT_MAX_ROLES)
+				return 0;
+			x->op = TG_Q_IS;
+			x->a = role / 64;
+			x->u.mask = (uint64_t)1 << (role % 64);
+			break;
+		}
+		case TG_OP_HAS:
+			x->op = TG_Q_HAS;
+			x->a = tg_rd32(o);
+			*args |= slot_args(l, x->a);
+			break;
+		case TG_OP_HASB:
+		case TG_OP_LOADB:
+			x->op = op == TG_OP_HASB ? TG_Q_HASB : TG_Q_BOOLB;
+			x->a = o[0];
+			if (op == TG_OP_LOADB && (next == TG_OP_LIKE || next == TG_OP_UNDER)) {
+				x->builtin = true;
+				set_match(l, x, next, l->code + pc_of[++i] + 1);
+			}
+			break;
+		case TG_OP_NOT:
+			x->op = TG_Q_NOT;
+			effect = 0;
+			need = 1;
+			break;
+		case TG_OP_AND:
+		case TG_OP_OR:
+			x->op = op == TG_OP_AND ? TG_Q_AND : TG_Q_OR;
+			effect = -1;
+			need = 2;
+			break;
+		case TG_OP_JFALSE:
+		case TG_OP_JTRUE:
+			x->op = op == TG_OP_JFALSE ? TG_Q_JFALSE : TG_Q_JTRUE;
+			effect = 0;
+			need = 1;
+			break;
+		case TG_OP_LOAD_STR_CMP:
+			x->op = TG_Q_STR;
+			x->cmp = o[8];
+			if (!set_slot(l, x, tg_rd32(o), scalar_vt(false), args))
+				return 0;
+			set_str(l, x, tg_rd32(o + 4));
+			break;
+		case TG_OP_LOAD_INT_CMP:
+			x->op = TG_Q_INT;
+			x->cmp = o[12];
+			if (!set_slot(l, x, tg_rd32(o), scalar_vt(true), args))
+				return 0;
+			x->u.k = (int64_t)tg_rd64(o + 4);
+			break;
+		case TG_OP_LOAD_LOAD_CMP: {
+			uint32_t b = tg_rd32(o + 4);
+			x->op = TG_Q_SLOTS;
+			x->cmp = o[8];
+			/* two undeclared slots: no one type to ask of them */
+			if (!set_slot(l, x, b, TG_VALUE_ABSENT, args))
+				return 0;
+			x->b = b;
+			x->vt2 = x->vt;
+			x->dom2 = x->dom;
+			if (!set_slot(l, x, tg_rd32(o), TG_VALUE_ABSENT, args))
+				return 0;
+			break;
+		}
+		case TG_OP_LOADB_STR_CMP:
+			x->op = TG_Q_STRB;
+			x->a = o[0];
+			x->cmp = o[5];
+			set_str(l, x, tg_rd32(o + 1));
+			break;
+		case TG_OP_LOAD: {
+			uint32_t slot = tg_rd32(o);
+			unsigned after = i + 2 < n && !target[i + 2] ? l->code[pc_of[i + 2]] : TG_OP_COUNT;
+			if ((next == TG_OP_STRS || next == TG_OP_INTS) && after == TG_OP_CMP) {
+				const unsigned char *lo = l->code + pc_of[i + 1] + 1;
+				x->op = TG_Q_LIST;
+				x->is_ints = next == TG_OP_INTS;
+				x->c = tg_rd32(lo);
+				x->b = tg_rd32(lo + 4);
+				x->cmp = l->code[pc_of[i + 2] + 1];
+				x->count = 3;
+				i += 2;
+				if (!set_slot(l, x, slot, scalar_vt(x->is_ints), args))
+					return 0;
+				break;
+			}
+			if (next == TG_OP_LIKE || next == TG_OP_UNDER) {
+				if (!set_slot(l, x, slot, TG_VALUE_STRING, args))
+					return 0;
+				set_match(l, x, next, l->code + pc_of[++i] + 1);
+				break;
+			}
+			x->op = TG_Q_BOOL;
+			if (!set_slot(l, x, slot, TG_VALUE_BOOL, args) || x->vt != TG_VALUE_BOOL)
+				return 0;
+			break;
+		}
+		default:
+			return 0;
+		}
+		if (depth < need)
+			return 0;
+		depth = (unsigned)((int)depth + effect);
+		if (depth > TG_Q_MAX_DEPTH)
+			return 0;
+		i++;
+	}
+	if (depth != 0)
+		return 0;
+	/* Jumps: from instruction indices to quick indices. */
+	for (uint32_t k = 0; k < nq; k++) {
+		if (q[k].op != TG_Q_JFALSE && q[k].op != TG_Q_JTRUE)
+			continue;
+		uint32_t i = first_of[k], t = i + 1;
+		uint32_t to = pc_of[i + 1] + tg_rd32(l->code + pc_of[i] + 1);
+		while (pc_of[t] < to)
+			t++;
+		q[k].a = qi_of[t];
+	}
+	return nq;
+}
+
+tg_status tg_quick_build(tg_policy *p)
+{
+	tg_layout *l = &p->l;
+	tg_qinsn prog[MAX_INSNS];
+	size_t used = 0, cap = 0;
+	tg_qinsn *all = NULL;
+
+	for (uint32_t ri = 0; ri < l->nrules; ri++) {
+		tg_rule_view *r = &p->rv[ri];
+		bool args;
+		if (r->always)
+			continue;
+		uint32_t nq = translate(l, r, prog, &args);
+		if (nq == 0)
+			continue;
+		if (used + nq > cap) {
+			size_t ncap = cap ? 2 * cap : 256;
+			while (ncap < used + nq)
+				ncap *= 2;
+			tg_qinsn *na = realloc(all, ncap * sizeof *na);
+			if (!na) {
+				free(all);
+				return TG_ENOMEM;
+			}
+			all = na;
+			cap = ncap;
+		}
+		memcpy(all + used, prog, nq * sizeof *prog);
+		r->quick = (uint32_t)used;
+		r->quick_args = args;
+		used += nq;
+	}
+	p->quick = all;
+	l->quick = all;
+	return TG_OK;
+}
