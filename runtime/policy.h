@@ -67,6 +67,7 @@ typedef struct tg_layout {
 	 * the conditions translated by quick.c (rule view `quick`), or NULL. */
 	const struct tg_rule_view *rv;
 	const struct tg_qinsn *quick;
+	bool scope_subjects;	/* some rule has a `scope` subject */
 	const uint32_t *pool;
 	const struct tg_key *keys, *role_keys;
 	uint32_t keys_mask, role_keys_mask;

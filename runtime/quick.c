@@ -2,16 +2,23 @@
  * quick.c - conditions translated at load into quick programs (vm.h has
  * the model; vm.c runs them).
  *
- * A rule gets a quick program when every instruction of its code is one
- * the quick interpreter knows: TRUE, FALSE, IS, HAS, HASB, NOT, AND, OR,
+ * Two steps. First the code becomes a linear program, one entry per
+ * instruction or group: a rule is translated when every instruction is
+ * one this file knows - TRUE, FALSE, IS, HAS, HASB, NOT, AND, OR,
  * JFALSE, JTRUE, RET, the fused comparisons, a LOAD of a bool slot, a
  * LOADB of a bool built-in, and the groups LOAD|LOADB then LIKE|UNDER
- * and LOAD, STRS|INTS, CMP. A group becomes one quick instruction, so no
- * jump may land inside it. Anything else - arithmetic, ALL/ANY, a CMP of
- * two computed values, a stack deeper than TG_Q_MAX_DEPTH - leaves the
- * rule to the interpreter. The code was verified: operands are in bounds,
- * jumps go forward to instruction starts and the stack never underflows;
- * the checks here only decide whether a rule is translated.
+ * and LOAD, STRS|INTS, CMP (one test each, so no jump may land inside
+ * one). Anything else - arithmetic, ALL/ANY, a CMP of two computed values,
+ * a stack deeper than TG_Q_MAX_DEPTH - leaves the rule to the
+ * interpreter. Then the linear program is run symbolically: from each
+ * test, for each outcome, the bool-stack instructions are followed to the
+ * next test or to RET, counting instructions. A node is a test at a given
+ * stack state, so a condition of N tests has about N nodes; past
+ * TG_Q_MAX_NODES the rule stays with the interpreter.
+ *
+ * The code was verified: operands are in bounds, jumps go forward to
+ * instruction starts and the stack never underflows; the checks here only
+ * decide whether a rule is translated.
  */
 #include "vm.h"
 
@@ -86,10 +93,11 @@ static uint8_t scalar_vt(bool is_int)
 }
 
 /*
- * Translates rule r's code into q[0..) and returns the number of quick
- * instructions, or 0 when the rule stays with the interpreter.
+ * Translates rule r's code into the linear program q[0..) and returns its
+ * length, or 0 when the rule stays with the interpreter. Jumps hold the
+ * index of their target in q.
  */
-static uint32_t translate(const tg_layout *l, const tg_rule_view *r, tg_qinsn *q, bool *args)
+static uint32_t linear(const tg_layout *l, const tg_rule_view *r, tg_qinsn *q, bool *args)
 {
 	uint32_t pc_of[MAX_INSNS + 1], n = 0, nq = 0;
 	uint32_t qi_of[MAX_INSNS];	/* quick index of a group's first instruction */
@@ -270,10 +278,113 @@ static uint32_t translate(const tg_layout *l, const tg_rule_view *r, tg_qinsn *q
 	return nq;
 }
 
+/* ---- the decision graph ------------------------------------------------ */
+
+typedef struct graph {
+	const tg_qinsn *lin;	/* the linear program */
+	tg_qinsn *node;		/* node[0] is the entry */
+	uint32_t nnodes;
+	bool full;		/* more than TG_Q_MAX_NODES */
+	struct {
+		uint32_t at, depth, bits;
+	} state[TG_Q_MAX_NODES];
+} graph;
+
+static uint16_t test_node(graph *g, uint32_t at, uint32_t bits, uint32_t depth);
+
+/*
+ * Follows the linear program from entry `at` with the stack (bit i of
+ * bits: element i; depth elements) through the instructions that only
+ * move bools, to a test or RET: the node of that test (or TG_Q_FALSE /
+ * TG_Q_TRUE for RET), adding the instructions passed to *cnt.
+ */
+static uint16_t follow(graph *g, uint32_t at, uint32_t bits, uint32_t depth, unsigned *cnt)
+{
+	for (;;) {
+		const tg_qinsn *x = &g->lin[at];
+		uint32_t top = depth ? (bits >> (depth - 1)) & 1 : 0;
+		if (x->op < TG_Q_TESTS && x->op != TG_Q_CONST)
+			return test_node(g, at, bits, depth);
+		*cnt += x->count;
+		at++;
+		switch (x->op) {
+		case TG_Q_CONST:
+			bits = (bits & ~(1u << depth)) | (uint32_t)x->cmp << depth;
+			depth++;
+			break;
+		case TG_Q_NOT:
+			bits ^= 1u << (depth - 1);
+			break;
+		case TG_Q_AND:
+		case TG_Q_OR: {
+			uint32_t a = (bits >> (depth - 2)) & 1;
+			uint32_t v = x->op == TG_Q_AND ? a & top : a | top;
+			depth--;
+			bits = (bits & ~(1u << (depth - 1))) | v << (depth - 1);
+			break;
+		}
+		case TG_Q_JFALSE:
+		case TG_Q_JTRUE:
+			if (top == (x->op == TG_Q_JTRUE))
+				at = x->a;
+			break;
+		default:	/* TG_Q_RET */
+			return top ? TG_Q_TRUE : TG_Q_FALSE;
+		}
+	}
+}
+
+/* The node of the test at `at` with that stack, made on first sight. */
+static uint16_t test_node(graph *g, uint32_t at, uint32_t bits, uint32_t depth)
+{
+	bits &= (1u << depth) - 1;
+	for (uint32_t i = 1; i < g->nnodes; i++)
+		if (g->state[i].at == at && g->state[i].bits == bits && g->state[i].depth == depth)
+			return (uint16_t)i;
+	if (g->nnodes == TG_Q_MAX_NODES) {
+		g->full = true;
+		return TG_Q_FALSE;
+	}
+	uint32_t me = g->nnodes++;
+	g->state[me].at = at;
+	g->state[me].bits = bits;
+	g->state[me].depth = depth;
+	g->node[me] = g->lin[at];
+	for (uint32_t r = 0; r < 2; r++) {
+		unsigned cnt = g->lin[at].count;
+		uint16_t next = follow(g, at + 1, bits | r << depth, depth + 1, &cnt);
+		g->node[me].next[r] = next;
+		g->node[me].cnt[r] = (uint8_t)cnt;
+	}
+	return (uint16_t)me;
+}
+
+/* Rule r's quick program in node[0..), its length, or 0. */
+static uint32_t translate(const tg_layout *l, const tg_rule_view *r, tg_qinsn *node, bool *args)
+{
+	tg_qinsn lin[MAX_INSNS];
+	graph g;
+	unsigned cnt = 0;
+
+	if (!linear(l, r, lin, args))
+		return 0;
+	g.lin = lin;
+	g.node = node;
+	g.nnodes = 1;
+	g.full = false;
+	memset(&node[0], 0, sizeof node[0]);
+	node[0].op = TG_Q_CONST;
+	node[0].cmp = 1;
+	node[0].next[1] = follow(&g, 0, 0, 0, &cnt);
+	node[0].cnt[1] = (uint8_t)cnt;
+	node[0].next[0] = TG_Q_FALSE;
+	return g.full ? 0 : g.nnodes;
+}
+
 tg_status tg_quick_build(tg_policy *p)
 {
 	tg_layout *l = &p->l;
-	tg_qinsn prog[MAX_INSNS];
+	tg_qinsn prog[TG_Q_MAX_NODES];
 	size_t used = 0, cap = 0;
 	tg_qinsn *all = NULL;
 

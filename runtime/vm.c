@@ -22,8 +22,8 @@
  * three instructions do, through the same load and compare code.
  *
  * Most conditions never reach the loop: quick.c translates them at load
- * into quick programs (vm.h), run at the end of this file on a stack of
- * bools with the same load and compare helpers; whatever they do not
+ * into quick programs (vm.h), decision graphs of tests run at the end of
+ * this file with the same load and compare helpers; whatever they do not
  * expect sends the rule back here.
  */
 #include "vm.h"
@@ -560,13 +560,20 @@ void tg_vm_init(tg_vm *vm, const tg_layout *l, const tg_request *req, tg_bc_clas
 	vm->have_pairs = false;
 	vm->in_domain = 0;
 	vm->msg[0] = 0;
-	for (uint32_t w = 0; w < l->role_words; w++)
-		vm->held[w] = 0;	/* IS and subjects read no further */
+	/* IS and subjects read no further than role_words, which is 1 in
+	 * nearly every policy: a store, not a memset call (12 instructions) */
+	vm->held[0] = 0;
+	for (uint32_t w = 1; w < l->role_words; w++)
+		vm->held[w] = 0;
 	vm->id_len = (uint64_t)1 << (req->principal_id.len % 64);
 	vm->client_len = req->client_id.ptr ? (uint64_t)1 << (req->client_id.len % 64) : 0;
-	vm->scope_lens = 0;
-	for (size_t i = 0; i < req->nscopes; i++)
-		vm->scope_lens |= (uint64_t)1 << (req->scopes[i].len % 64);
+	/* only scope subjects read scope_lens (24 instructions a request) */
+	vm->scope_lens = ~(uint64_t)0;
+	if (l->scope_subjects) {
+		vm->scope_lens = 0;
+		for (size_t i = 0; i < req->nscopes; i++)
+			vm->scope_lens |= (uint64_t)1 << (req->scopes[i].len % 64);
+	}
 	for (size_t i = 0; i < req->nroles; i++) {
 		int32_t r = tg_role_lookup(l, req->roles[i].ptr, req->roles[i].len);
 		if (r < 0)
@@ -600,6 +607,18 @@ static inline void set_bool(tg_vm_val *v, int b)
 	v->origin = 0;
 }
 
+static inline int int_compare(unsigned op, int64_t x, int64_t y)
+{
+	switch (op) {
+	case TG_BC_EQ: return x == y;
+	case TG_BC_NE: return x != y;
+	case TG_BC_LT: return x < y;
+	case TG_BC_LE: return x <= y;
+	case TG_BC_GT: return x > y;
+	default: return x >= y;
+	}
+}
+
 /*
  * a OP k for the fused comparisons, a read from the request, k (in *k) a
  * constant or a second read: the common cases inline, the rest through
@@ -616,17 +635,9 @@ static inline int fused_compare(tg_vm *vm, unsigned op, tg_vm_val *a, const tg_v
 	}
 	if (a->t == TG_V_STR && k->t == TG_V_STR && op <= TG_BC_NE)
 		r = str_eq(a->u.s, a->n, k->u.s, k->n) == (op == TG_BC_EQ);
-	else if (a->t == TG_V_INT && k->t == TG_V_INT && op <= TG_BC_GE) {
-		int64_t x = a->u.i, y = k->u.i;
-		switch (op) {
-		case TG_BC_EQ: r = x == y; break;
-		case TG_BC_NE: r = x != y; break;
-		case TG_BC_LT: r = x < y; break;
-		case TG_BC_LE: r = x <= y; break;
-		case TG_BC_GT: r = x > y; break;
-		default: r = x >= y; break;
-		}
-	} else if ((r = compare(vm, op, a, k)) < 0)
+	else if (a->t == TG_V_INT && k->t == TG_V_INT && op <= TG_BC_GE)
+		r = int_compare(op, a->u.i, k->u.i);
+	else if ((r = compare(vm, op, a, k)) < 0)
 		return -1;
 	set_bool(a, r);
 	return 0;
@@ -901,15 +912,10 @@ fail:
  * load_slot would reject, or one it would accept in another way (an
  * empty list of the other element type), makes the program give up.
  */
-static TG_ALWAYS_INLINE bool quick_slot(tg_vm *vm, uint32_t i, unsigned vt, bool dom,
-					tg_vm_val *out)
+static TG_ALWAYS_INLINE void value_of(const tg_value *v, unsigned vt, tg_vm_val *out)
 {
-	const tg_request *r = vm->req;
-	if (i >= r->nslots || r->slots[i].type != (tg_value_type)vt)
-		return false;
-	const tg_value *v = &r->slots[i];
 	out->t = value_vtype[vt];
-	out->origin = i < 0x7FFF ? (uint16_t)(i + 1) : 0;
+	out->origin = 0;	/* only messages read it, and a quick program has none */
 	if (vt == TG_VALUE_BOOL) {
 		out->b = v->u.b;
 	} else {
@@ -918,14 +924,35 @@ static TG_ALWAYS_INLINE bool quick_slot(tg_vm *vm, uint32_t i, unsigned vt, bool
 		if (vt == TG_VALUE_STRING && !out->u.s)
 			out->u.s = "";
 	}
+}
+
+/* Slot i's value when it holds type vt and, with dom, lies in its domain
+ * (checked once per evaluation), else NULL. */
+static TG_ALWAYS_INLINE const tg_value *quick_value(tg_vm *vm, uint32_t i, unsigned vt, bool dom)
+{
+	const tg_request *r = vm->req;
+	if (i >= r->nslots || r->slots[i].type != (tg_value_type)vt)
+		return NULL;
+	const tg_value *v = &r->slots[i];
 	if (!dom || (i < 64 && ((vm->in_domain >> i) & 1)))
-		return true;
+		return v;
 	const unsigned char *s = vm->l->slots + (size_t)i * TG_FMT_SLOT_SIZE;
-	if (check_domain(vm, s, s[1], out) < 0)
-		return false;
+	tg_vm_val x;
+	value_of(v, vt, &x);
+	if (check_domain(vm, s, s[1], &x) < 0)
+		return NULL;
 	if (i < 64)
 		vm->in_domain |= (uint64_t)1 << i;
-	return true;
+	return v;
+}
+
+static TG_ALWAYS_INLINE bool quick_slot(tg_vm *vm, uint32_t i, unsigned vt, bool dom,
+					tg_vm_val *out)
+{
+	const tg_value *v = quick_value(vm, i, vt, dom);
+	if (v)
+		value_of(v, vt, out);
+	return v != NULL;
 }
 
 /* The value a LIKE or UNDER tests, a string: false to give up. */
@@ -936,37 +963,18 @@ static inline bool quick_subject(tg_vm *vm, const tg_qinsn *q, tg_vm_val *v)
 	return v->t == TG_V_STR;
 }
 
-int tg_vm_quick(tg_vm *vm, const tg_rule_view *rule)
+/* Inlined into tg_vm_cond: the call cost 10 instructions per rule. */
+static TG_ALWAYS_INLINE int quick_run(tg_vm *vm, const tg_rule_view *rule)
 {
 	const tg_qinsn *prog = vm->l->quick + rule->quick;
-	bool st[TG_Q_MAX_DEPTH];
-	unsigned sp = 0;
-	uint32_t insns = vm->insns;
+	uint32_t insns = vm->insns + prog->cnt[1];
+	unsigned k = prog->next[1];
 	tg_vm_val a, b;
 	int r;
 
-	for (const tg_qinsn *q = prog;; q++) {
-		insns += q->count;
+	while (k < TG_Q_FALSE) {
+		const tg_qinsn *q = prog + k;
 		switch (q->op) {
-		case TG_Q_RET:
-			vm->insns = insns;
-			return st[sp - 1] ? TG_COND_TRUE : TG_COND_FALSE;
-		case TG_Q_NOT:
-			st[sp - 1] = !st[sp - 1];
-			continue;
-		case TG_Q_AND:
-			sp--;
-			st[sp - 1] = st[sp - 1] && st[sp];
-			continue;
-		case TG_Q_OR:
-			sp--;
-			st[sp - 1] = st[sp - 1] || st[sp];
-			continue;
-		case TG_Q_JFALSE:
-		case TG_Q_JTRUE:
-			if (st[sp - 1] == (q->op == TG_Q_JTRUE))
-				q = prog + q->a - 1;
-			continue;
 		case TG_Q_CONST:
 			r = q->cmp;
 			break;
@@ -991,6 +999,15 @@ int tg_vm_quick(tg_vm *vm, const tg_rule_view *rule)
 			r = a.b;
 			break;
 		case TG_Q_STR:
+			/* string == and != (most tests) without a stack value */
+			if (q->vt == TG_VALUE_STRING && q->cmp <= TG_BC_NE) {
+				const tg_value *v = quick_value(vm, q->a, q->vt, q->dom);
+				if (!v)
+					return -1;
+				r = str_eq(v->u.s.ptr, v->u.s.len, q->u.s, q->b) == (q->cmp == TG_BC_EQ);
+				break;
+			}
+			/* fall through */
 		case TG_Q_STRB:
 			if (q->op == TG_Q_STR ? !quick_slot(vm, q->a, q->vt, q->dom, &a)
 					      : load_builtin(vm, q->a, false, &a) < 0)
@@ -1001,6 +1018,13 @@ int tg_vm_quick(tg_vm *vm, const tg_rule_view *rule)
 			b.n = q->b;
 			goto compare;
 		case TG_Q_INT:
+			if (q->vt == TG_VALUE_INT && q->cmp <= TG_BC_GE) {
+				const tg_value *v = quick_value(vm, q->a, q->vt, q->dom);
+				if (!v)
+					return -1;
+				r = int_compare(q->cmp, v->u.i, q->u.k);
+				break;
+			}
 			if (!quick_slot(vm, q->a, q->vt, q->dom, &a))
 				return -1;
 			b.t = TG_V_INT;
@@ -1008,6 +1032,14 @@ int tg_vm_quick(tg_vm *vm, const tg_rule_view *rule)
 			b.u.i = q->u.k;
 			goto compare;
 		case TG_Q_SLOTS:
+			if (q->vt == TG_VALUE_STRING && q->vt2 == TG_VALUE_STRING && q->cmp <= TG_BC_NE) {
+				const tg_value *x = quick_value(vm, q->a, q->vt, q->dom), *y;
+				if (!x || !(y = quick_value(vm, q->b, q->vt2, q->dom2)))
+					return -1;
+				r = str_eq(x->u.s.ptr, x->u.s.len, y->u.s.ptr, y->u.s.len) ==
+				    (q->cmp == TG_BC_EQ);
+				break;
+			}
 			if (!quick_slot(vm, q->a, q->vt, q->dom, &a) ||
 			    !quick_slot(vm, q->b, q->vt2, q->dom2, &b))
 				return -1;
@@ -1039,14 +1071,23 @@ int tg_vm_quick(tg_vm *vm, const tg_rule_view *rule)
 			r = a.b;
 			break;
 		}
-		st[sp++] = (bool)r;
+		r = r != 0;
+		insns += q->cnt[r];
+		k = q->next[r];
 	}
+	vm->insns = insns;
+	return k == TG_Q_TRUE ? TG_COND_TRUE : TG_COND_FALSE;
+}
+
+int tg_vm_quick(tg_vm *vm, const tg_rule_view *r)
+{
+	return quick_run(vm, r);
 }
 
 tg_cond_result tg_vm_cond(tg_vm *vm, const tg_rule_view *r)
 {
 	if (r->quick != TG_FMT_NONE && !(vm->visibility && r->quick_args)) {
-		int c = tg_vm_quick(vm, r);
+		int c = quick_run(vm, r);
 		if (c >= 0)
 			return (tg_cond_result)c;
 	}

@@ -75,24 +75,26 @@ tg_cond_result tg_vm_run(tg_vm *vm, uint32_t code_off, uint32_t code_len);
 /* Writes a, b, c, d (NULLs skipped) into vm->msg, truncating. */
 void tg_vm_say(tg_vm *vm, const char *a, const char *b, const char *c, const char *d);
 
-/* ---- quick.c: conditions as pre-decoded boolean programs ------------------ */
+/* ---- quick.c: conditions as decision graphs -------------------------------- */
 
 /*
  * Most conditions are a few comparisons of request values with constants,
  * joined by and/or/not. quick.c translates the code of such a rule at load
- * into one tg_qinsn per instruction - or per LOAD that feeds an `in` list,
- * LIKE or UNDER - with native operands (string pointers, integers, the
- * value type a slot must hold), which tg_vm_cond runs on a bool stack.
- * Whatever a quick instruction does not expect (an absent attribute, a
- * value of another type or out of its domain, an unclean path, an UNKNOWN)
- * hands the rule to tg_vm_run, which starts over and reports it exactly:
- * a quick program has no effect but the in_domain memo, which tg_vm_run
- * keeps too, so starting over is safe. It counts the instructions it
- * stands for (count), so tg_decision.instructions does not change.
+ * into a quick program: a graph whose nodes are tests (an instruction that
+ * reads and compares, or a LOAD with the `in` list, LIKE or UNDER that
+ * follows it) with native operands (string pointers, integers, the value
+ * type a slot must hold), and whose edges say, for a false and a true
+ * outcome, which test comes next - or the condition's value - and how
+ * many bytecode instructions the interpreter would have run on the way,
+ * so tg_decision.instructions does not change. The and/or/not/jump
+ * instructions between tests are thereby run once, at load. Whatever a
+ * test does not expect (an absent attribute, a value of another type or
+ * out of its domain, an unclean path) hands the rule to tg_vm_run, which
+ * starts over and reports it exactly: a test has no effect but the
+ * in_domain memo, which tg_vm_run keeps too, so starting over is safe.
  */
 enum {
-	TG_Q_RET,
-	TG_Q_CONST,	/* push cmp (0 or 1) */
+	TG_Q_CONST,	/* cmp (0 or 1) */
 	TG_Q_IS,	/* held[a] & mask */
 	TG_Q_HAS,	/* slot a present */
 	TG_Q_HASB,	/* built-in a present */
@@ -105,23 +107,34 @@ enum {
 	TG_Q_LIST,	/* slot a  OP  the STRS or INTS list (first c, n b; is_ints) */
 	TG_Q_LIKE,	/* slot a (built-in when builtin) like pattern b */
 	TG_Q_UNDER,	/* slot a (built-in when builtin) under s/n */
-	TG_Q_NOT,
+	TG_Q_TESTS,	/* (kinds of test before this one) */
+	/* Only in translation (quick.c), never in a program: */
+	TG_Q_NOT = TG_Q_TESTS,
 	TG_Q_AND,
 	TG_Q_OR,
-	TG_Q_JFALSE,	/* to instruction a of the same program */
-	TG_Q_JTRUE
+	TG_Q_JFALSE,	/* to instruction a */
+	TG_Q_JTRUE,
+	TG_Q_RET
 };
 
-/* Quick programs keep at most this many bools on their stack. */
+/* Where an edge may lead besides another node: the condition's value. */
+#define TG_Q_FALSE 0xFFFEu
+#define TG_Q_TRUE 0xFFFFu
+
+/* Quick programs keep at most this many bools on the stack they stand
+ * for, and have at most this many nodes. */
 #define TG_Q_MAX_DEPTH 16
+#define TG_Q_MAX_NODES 64
 
 typedef struct tg_qinsn {
 	uint8_t op, cmp;	/* TG_Q_*, tg_bc_cmp */
-	uint8_t count;		/* bytecode instructions it stands for */
-	uint8_t vt;		/* the tg_value_type slot a (and b) must hold */
+	uint8_t vt;		/* the tg_value_type slot a must hold */
 	uint8_t vt2;		/* for TG_Q_SLOTS: slot b's */
 	bool dom, dom2;		/* slot a, b has a declared domain */
 	bool builtin, is_ints;
+	uint8_t count;		/* bytecode instructions the test stands for */
+	uint8_t cnt[2];		/* instructions run on the false, true edge */
+	uint16_t next[2];	/* node of the false, true edge, or TG_Q_FALSE/TRUE */
 	uint32_t a, b, c;
 	union {
 		const char *s;	/* n in b */
@@ -132,7 +145,8 @@ typedef struct tg_qinsn {
 
 /* Runs rule r's quick program (r->quick must not be TG_FMT_NONE, nor
  * r->quick_args set in visibility mode): TG_COND_TRUE or _FALSE, or -1
- * when the interpreter must run the rule. */
+ * when the interpreter must run the rule. A program's first node is its
+ * entry: only its true edge is used, for what runs before the first test. */
 int tg_vm_quick(tg_vm *vm, const tg_rule_view *r);
 
 /* Rule r's condition: its quick program when it has one and it runs to
