@@ -955,6 +955,16 @@ static TG_ALWAYS_INLINE bool quick_slot(tg_vm *vm, uint32_t i, unsigned vt, bool
 	return v != NULL;
 }
 
+/* Some items[i] == s: `in` and `contains` on a request's list of strings,
+ * without compare()'s type dispatch per element. */
+static bool strs_have(const tg_str *items, size_t n, const char *s, size_t len)
+{
+	for (size_t i = 0; i < n; i++)
+		if (str_eq(items[i].ptr, items[i].len, s, len))
+			return true;
+	return false;
+}
+
 /* The value a LIKE or UNDER tests, a string: false to give up. */
 static inline bool quick_subject(tg_vm *vm, const tg_qinsn *q, tg_vm_val *v)
 {
@@ -1009,6 +1019,14 @@ static TG_ALWAYS_INLINE int quick_run(tg_vm *vm, const tg_rule_view *rule)
 			}
 			/* fall through */
 		case TG_Q_STRB:
+			/* `token.scopes contains "x"`: the request's own list */
+			if (q->op == TG_Q_STRB && q->cmp == TG_BC_CONTAINS &&
+			    (q->a == TG_BI_TOKEN_SCOPES || q->a == TG_BI_PRINCIPAL_ROLES)) {
+				const tg_request *rq = vm->req;
+				r = q->a == TG_BI_TOKEN_SCOPES ? strs_have(rq->scopes, rq->nscopes, q->u.s, q->b)
+							     : strs_have(rq->roles, rq->nroles, q->u.s, q->b);
+				break;
+			}
 			if (q->op == TG_Q_STR ? !quick_slot(vm, q->a, q->vt, q->dom, &a)
 					      : load_builtin(vm, q->a, false, &a) < 0)
 				return -1;
@@ -1040,11 +1058,29 @@ static TG_ALWAYS_INLINE int quick_run(tg_vm *vm, const tg_rule_view *rule)
 				    (q->cmp == TG_BC_EQ);
 				break;
 			}
+			if (q->vt == TG_VALUE_STRING && q->vt2 == TG_VALUE_STRING_LIST && q->cmp == TG_BC_IN) {
+				const tg_value *x = quick_value(vm, q->a, q->vt, q->dom), *y;
+				if (!x || !(y = quick_value(vm, q->b, q->vt2, q->dom2)))
+					return -1;
+				r = strs_have(y->u.strs.items, y->u.strs.n, x->u.s.ptr, x->u.s.len);
+				break;
+			}
 			if (!quick_slot(vm, q->a, q->vt, q->dom, &a) ||
 			    !quick_slot(vm, q->b, q->vt2, q->dom2, &b))
 				return -1;
 			goto compare;
 		case TG_Q_LIST:
+			if (q->vt == TG_VALUE_STRING && !q->is_ints && q->cmp == TG_BC_IN) {
+				const tg_value *x = quick_value(vm, q->a, q->vt, q->dom);
+				if (!x)
+					return -1;
+				r = 0;
+				for (uint32_t i = 0; i < q->b && !r; i++) {
+					tg_str e = tg_pol_str(vm->l, tg_pol_ref(vm->l, q->c + i));
+					r = str_eq(e.ptr, e.len, x->u.s.ptr, x->u.s.len);
+				}
+				break;
+			}
 			if (!quick_slot(vm, q->a, q->vt, q->dom, &a))
 				return -1;
 			b.t = q->is_ints ? TG_V_PINT : TG_V_PSTR;

@@ -56,7 +56,9 @@ static const char shapes_src[] =
 	"rule \"s15\": deny anyone to get any prompt when prompt.name != \"p\" and request.method == \"prompts/get\";\n"
 	"rule \"s16\": allow anyone to call any tool when tool.server == \"gh\" or tool.name like \"a?c\";\n"
 	"rule \"s17\": allow role r1 to do anything when true;\n"
-	"rule \"s18\": allow anyone to call any tool when args.limit + 1 > 3;\n";
+	"rule \"s18\": allow anyone to call any tool when args.limit + 1 > 3;\n"
+	"rule \"s19\": deny anyone to call any tool when principal.tenant in args.tags\n"
+	"  or principal.roles contains \"r1\";\n";
 
 /* xorshift: the same requests on every run */
 static uint64_t rng = 0x9E3779B97F4A7C15u;
