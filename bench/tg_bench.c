@@ -29,6 +29,7 @@
  *                                    the catalogue
  *   threads POLICY.tg REQUESTS.jsonl two threads sharing one policy vs one
  *   once POLICY.tg REQUESTS.jsonl    tg_eval once per request (for callgrind)
+ *   glob [--once] [CASE]             tg_glob_match: 512-byte globs over 64 KiB subjects
  *   sizes                            sizeof the evaluation state
  */
 #define _GNU_SOURCE
@@ -719,6 +720,98 @@ static int cmd_once(int argc, char **argv)
 	return 0;
 }
 
+/*
+ * The general glob matcher at its limits: 512-byte globs (the most a glob
+ * may have from its first wildcard) over 64 KiB subjects (the most a
+ * request string may have). tg_glob_match takes no fast path, so this is
+ * glob.c's automaton alone. Cases: many states live at once (`*a?`
+ * repeated), a path glob with slash-star-star-slash and `?`, and two-byte
+ * code points. --once matches each subject once, for callgrind
+ * (--toggle-collect=tg_glob_match).
+ */
+#define GLOB_SUBJECT 65536
+
+static void glob_case(int which, char *g, char *s)
+{
+	size_t gl = 0, sl = 0;
+	switch (which) {
+	case 0:
+		while (gl + 3 <= 510) {
+			memcpy(g + gl, "*a?", 3);
+			gl += 3;
+		}
+		memcpy(g + gl, "**", 2);
+		gl += 2;
+		memset(s, 'a', GLOB_SUBJECT);
+		sl = GLOB_SUBJECT;
+		break;
+	case 1:
+		memcpy(g, "/**/", 4);
+		gl = 4;
+		while (gl + 9 <= 508) {
+			memcpy(g + gl, "d?r*/**/x", 9);
+			gl += 9;
+		}
+		memcpy(g + gl, "/*.c", 4);
+		gl += 4;
+		while (sl + 8 <= GLOB_SUBJECT - 6) {
+			memcpy(s + sl, "/dir/ab/", 8);
+			sl += 8;
+		}
+		memcpy(s + sl, "/x/a.c", 6);
+		sl += 6;
+		break;
+	default:
+		while (gl + 4 <= 512) {
+			memcpy(g + gl, "*\xC3\xA9?", 4);
+			gl += 4;
+		}
+		while (sl + 3 <= GLOB_SUBJECT) {
+			memcpy(s + sl, "\xC3\xA9z", 3);
+			sl += 3;
+		}
+		break;
+	}
+	g[gl] = 0;
+	s[sl] = 0;
+}
+
+static int cmd_glob(int argc, char **argv)
+{
+	static const char *const names[] = { "many-states", "path", "utf8" };
+	static char g[600], s[GLOB_SUBJECT + 1];
+	bool once = false;
+	const char *only = NULL;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--once") == 0)
+			once = true;
+		else
+			only = argv[i];
+	}
+	for (int c = 0; c < 3; c++) {
+		if (only && strcmp(only, names[c]) != 0)
+			continue;
+		glob_case(c, g, s);
+		size_t gl = strlen(g), sl = strlen(s);
+		bool m = tg_glob_match(g, gl, s, sl);
+		if (once) {
+			printf("glob %-12s glob %zu bytes  subject %zu bytes  match %d\n", names[c], gl,
+			       sl, m);
+			continue;
+		}
+		double t[ROUNDS];
+		for (int r = 0; r < ROUNDS; r++) {
+			uint64_t t0 = now_ns();
+			sink += tg_glob_match(g, gl, s, sl);
+			t[r] = (double)(now_ns() - t0);
+		}
+		double best = min_of(t, ROUNDS);
+		printf("glob %-12s glob %zu bytes  subject %zu bytes  match %d  %.3f ms  %.2f ns/byte\n",
+		       names[c], gl, sl, m, best / 1e6, best / (double)sl);
+	}
+	return 0;
+}
+
 static int cmd_sizes(void)
 {
 	printf("eval state: tg_vm %zu bytes + tg_cands %zu bytes = %zu bytes on the stack; "
@@ -731,7 +824,7 @@ static int cmd_sizes(void)
 int main(int argc, char **argv)
 {
 	if (argc < 2)
-		die("usage: tg-bench scenario|suite|gen|compile|visible|threads|once|sizes ...", NULL);
+		die("usage: tg-bench scenario|suite|gen|compile|visible|threads|once|sizes|glob ...", NULL);
 	const char *c = argv[1];
 	argc--;
 	argv++;
@@ -751,6 +844,8 @@ int main(int argc, char **argv)
 		return cmd_once(argc, argv);
 	if (strcmp(c, "sizes") == 0)
 		return cmd_sizes();
+	if (strcmp(c, "glob") == 0)
+		return cmd_glob(argc, argv);
 	die("unknown subcommand", c);
 	return 2;
 }

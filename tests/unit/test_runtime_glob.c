@@ -1,7 +1,10 @@
 /*
  * test_runtime_glob.c - the glob matcher and `under`, table-driven, plus
- * the compiled-pattern path (literal prefix + NFA) and a pathological case
- * that an exponential matcher would not finish.
+ * the compiled-pattern path (literal prefix + automaton), a pathological
+ * case that an exponential matcher would not finish, and the bit-parallel
+ * automaton against a plain backtracking matcher on random globs: short
+ * ones over a small alphabet, globs of hundreds of tokens (state across
+ * several 64-bit words) and subjects up to 64 KiB.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -9,6 +12,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -165,6 +169,272 @@ static void test_glob_limits(void **state)
 	tg_emit_free(e);
 }
 
+/* ---- the reference: the spec, written as a classic backtracking matcher ---- */
+
+/* Bytes of the code point at s[0]: its UTF-8 length when the sequence is
+ * complete and well formed (continuation bytes only), else 1. */
+static size_t ref_cp(const unsigned char *s, size_t avail)
+{
+	size_t n = s[0] >= 0xF0 ? 4 : s[0] >= 0xE0 ? 3 : s[0] >= 0xC0 ? 2 : 1;
+	if (n > avail)
+		return 1;
+	for (size_t i = 1; i < n; i++)
+		if ((s[i] & 0xC0) != 0x80)
+			return 1;
+	return n;
+}
+
+typedef struct ref_ctx {
+	const unsigned char *g, *s;
+	size_t gn, sn;
+	unsigned char *failed;	/* (gi, si, skipped) known not to match: keeps it polynomial */
+} ref_ctx;
+
+/* skipped: the glob's `/` before gi was passed over by a slash-star-star-slash
+ * matching one `/`, not matched itself, so `/` `**` `/` `**` `/` needs two. */
+static bool ref_at(ref_ctx *c, size_t gi, size_t si, bool skipped)
+{
+	const unsigned char *g = c->g, *s = c->s;
+	if (gi == c->gn)
+		return si == c->sn;
+	size_t key = (gi * (c->sn + 1) + si) * 2 + skipped;
+	if (c->failed[key / 8] & (1u << (key % 8)))
+		return false;
+	bool ok = false;
+	if (g[gi] == '*') {
+		size_t j = gi;
+		while (j < c->gn && g[j] == '*')
+			j++;
+		bool dstar = j - gi > 1;
+		/* slash-star-star-slash may match one `/`: skip the stars and the slash */
+		if (dstar && !skipped && gi > 0 && g[gi - 1] == '/' && j < c->gn && g[j] == '/' &&
+		    ref_at(c, j + 1, si, true))
+			return true;
+		for (size_t k = si;; k += ref_cp(s + k, c->sn - k)) {
+			if (ref_at(c, j, k, false)) {
+				ok = true;
+				break;
+			}
+			if (k == c->sn || (!dstar && s[k] == '/'))
+				break;
+		}
+	} else if (g[gi] == '?') {
+		ok = si < c->sn && s[si] != '/' && ref_at(c, gi + 1, si + ref_cp(s + si, c->sn - si), false);
+	} else {
+		size_t at = g[gi] == '\\' && gi + 1 < c->gn ? gi + 1 : gi;
+		size_t gl = ref_cp(g + at, c->gn - at);
+		size_t sl = si < c->sn ? ref_cp(s + si, c->sn - si) : 0;
+		ok = gl == sl && memcmp(g + at, s + si, gl) == 0 && ref_at(c, at + gl, si + sl, false);
+	}
+	if (!ok)
+		c->failed[key / 8] |= (unsigned char)(1u << (key % 8));
+	return ok;
+}
+
+/* glob[from..) against s, the bytes before `from` consulted only where the
+ * spec says so (a `/` before `**`). */
+static bool ref_match(const char *glob, size_t glen, size_t from, const char *s, size_t sn)
+{
+	if (glen - from > TG_FMT_GLOB_MAX)
+		return false;
+	ref_ctx c = { (const unsigned char *)glob, (const unsigned char *)s, glen, sn, NULL };
+	size_t bits = (glen + 1) * (sn + 1) * 2;
+	c.failed = calloc(bits / 8 + 1, 1);
+	assert_non_null(c.failed);
+	bool r = ref_at(&c, from, 0, false);
+	free(c.failed);
+	return r;
+}
+
+/* ---- random globs and subjects ---- */
+
+static uint64_t rng = 0x2545F4914F6CDD1Du;
+
+static unsigned rnd(unsigned n)
+{
+	rng ^= rng >> 12;
+	rng ^= rng << 25;
+	rng ^= rng >> 27;
+	return (unsigned)((rng * 2685821657736338717u) >> 33) % n;
+}
+
+/* Glob pieces: wildcards, escapes, `/`, multi-byte code points and stray
+ * bytes (a lead byte alone, a continuation byte alone). */
+static const char *const gpieces[] = {
+	"a", "b", "/", "*", "**", "***", "?", "\\*", "\\?", "\\\\", "\\a", "\\/",
+	"\\\xC3\xA9", "\xC3\xA9", "\xE2\x82\xAC", "\xF0\x9F\x98\x80", "/**/", "\xC3", "\xA9",
+};
+static const char *const spieces[] = {
+	"a", "b", "/", "\xC3\xA9", "\xE2\x82\xAC", "\xF0\x9F\x98\x80", "*", "?", "\\", "\xC3",
+	"\xA9", "\xE2\x82", "x",
+};
+#define NG (sizeof gpieces / sizeof *gpieces)
+#define NS (sizeof spieces / sizeof *spieces)
+
+typedef struct buf {
+	char *p;
+	size_t n, cap;
+} buf;
+
+static void put(buf *b, const char *s, size_t n)
+{
+	if (b->n + n > b->cap) {
+		b->cap = (b->n + n) * 2 + 64;
+		b->p = realloc(b->p, b->cap);
+		assert_non_null(b->p);
+	}
+	memcpy(b->p + b->n, s, n);
+	b->n += n;
+}
+
+static void put_random(buf *b, unsigned count, bool slash)
+{
+	for (unsigned i = 0; i < count; i++) {
+		const char *p = spieces[rnd(NS)];
+		if (!slash && *p == '/')
+			p = "b";
+		put(b, p, strlen(p));
+	}
+}
+
+/* A subject the glob pieces g[0..n) are likely to match: each literal as
+ * itself, each wildcard filled in (runs up to `run` pieces), then now and
+ * then one piece changed. */
+static void instantiate(buf *s, const char *const *g, size_t n, unsigned run)
+{
+	for (size_t i = 0; i < n; i++) {
+		const char *p = g[i];
+		if (strcmp(p, "*") == 0)
+			put_random(s, rnd(run + 1), false);
+		else if (strcmp(p, "**") == 0 || strcmp(p, "***") == 0)
+			put_random(s, rnd(run + 1), true);
+		else if (strcmp(p, "?") == 0)
+			put_random(s, 1, false);
+		else if (strcmp(p, "/**/") == 0) {
+			put(s, "/", 1);
+			if (rnd(2)) {
+				put_random(s, rnd(run + 1), true);
+				put(s, "/", 1);
+			}
+		} else if (p[0] == '\\')
+			put(s, p + 1, strlen(p + 1));
+		else
+			put(s, p, strlen(p));
+	}
+	if (s->n && rnd(3) == 0) {
+		size_t at = rnd((unsigned)s->n);
+		s->p[at] = "ab/\xC3"[rnd(4)];
+	}
+}
+
+/* One case: the glob g[0..n) pieces (the first `pre` of them a literal
+ * prefix), a subject for the part after the prefix. */
+static void check_case(const char *const *g, size_t n, size_t pre, unsigned run, unsigned nrand)
+{
+	buf gb = { 0 }, sb = { 0 };
+	size_t from = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (i == pre)
+			from = gb.n;
+		put(&gb, g[i], strlen(g[i]));
+	}
+	if (pre >= n)
+		from = gb.n;
+	if (rnd(50) == 0)
+		put(&gb, "\\", 1);		/* a lone trailing backslash: a literal `\` */
+	if (nrand)
+		put_random(&sb, rnd(nrand + 1), true);
+	else
+		instantiate(&sb, g + (pre < n ? pre : n), pre < n ? n - pre : 0, run);
+	put(&gb, "", 1);
+	put(&sb, "", 1);
+	size_t glen = gb.n - 1, slen = sb.n - 1;
+	bool want = ref_match(gb.p, glen, from, sb.p, slen);
+	bool got = from == 0 ? tg_glob_match(gb.p, glen, sb.p, slen)
+			     : tg_glob_match_from(gb.p, glen, from, sb.p, slen);
+	if (got != want)
+		fail_msg("glob '%s' (from %zu) on '%.200s' (%zu bytes): automaton %d, reference %d",
+			 gb.p, from, sb.p, slen, got, want);
+	free(gb.p);
+	free(sb.p);
+}
+
+static const char *const prefixes[] = { "a", "/", "x/", "\xC3\xA9" };
+
+/* Short globs over the small alphabet: 150,000 cases, half with subjects
+ * made to fit the glob, half random. */
+static void test_glob_random(void **state)
+{
+	(void)state;
+	const char *g[16];
+	for (int k = 0; k < 150000; k++) {
+		size_t pre = rnd(4) == 0 ? rnd(3) : 0, n = pre + rnd(10);
+		for (size_t i = 0; i < n; i++)
+			g[i] = i < pre ? prefixes[rnd(4)] : gpieces[rnd(NG)];
+		check_case(g, n, pre, 3, k % 2 ? 0 : 12);
+	}
+}
+
+/* Globs of 60 to 400 tokens, mostly literals: the state spans several
+ * words and live positions cross word boundaries (the skip of a
+ * slash-star-star-slash crosses three positions at once). */
+static void test_glob_random_long(void **state)
+{
+	(void)state;
+	static const char *g[TG_FMT_GLOB_MAX];
+	for (int k = 0; k < 3000; k++) {
+		size_t n = 60 + rnd(340), bytes = 0, pre = rnd(3) == 0 ? 1 : 0;
+		for (size_t i = 0; i < n; i++) {
+			const char *p = i < pre		? prefixes[rnd(4)]
+					: rnd(8) == 0	? gpieces[rnd(NG)]
+							: gpieces[rnd(3)];
+			if (bytes + strlen(p) > TG_FMT_GLOB_MAX - 2) {
+				n = i;
+				break;
+			}
+			bytes += i < pre ? 0 : strlen(p);
+			g[i] = p;
+		}
+		check_case(g, n, pre, 4, k % 4 == 3 ? 400 : 0);
+	}
+}
+
+/* Subjects up to 64 KiB (the request string limit): wildcards filled with
+ * long runs, against the same reference. */
+static void test_glob_long_subjects(void **state)
+{
+	(void)state;
+	const char *g[12];
+	for (int k = 0; k < 60; k++) {
+		size_t n = 1 + rnd(8);
+		for (size_t i = 0; i < n; i++)
+			g[i] = gpieces[rnd(NG)];
+		check_case(g, n, 0, 3000 + rnd(5000), 0);
+	}
+	/* The benchmark's shape: a 512-byte glob whose positions are all live
+	 * at once, over 64 KiB. */
+	char *gl = malloc(TG_FMT_GLOB_MAX + 1), *s = malloc(65536);
+	assert_non_null(gl);
+	assert_non_null(s);
+	size_t n = 0;
+	while (n + 3 <= TG_FMT_GLOB_MAX - 2) {
+		memcpy(gl + n, "*a?", 3);
+		n += 3;
+	}
+	memcpy(gl + n, "**", 2);
+	n += 2;
+	memset(s, 'a', 65536);
+	assert_true(tg_glob_match(gl, n, s, 65536));
+	assert_false(tg_glob_match(gl, n, s, 339));	/* 170 x `a?` need 340 */
+	assert_true(tg_glob_match(gl, n, s, 340));
+	s[65535] = '/';
+	assert_true(tg_glob_match(gl, n, s, 65536));	/* the final `**` takes it */
+	s[100] = '/';
+	assert_false(tg_glob_match(gl, n, s, 65536));	/* a `*` or `?` would have to */
+	free(gl);
+	free(s);
+}
+
 static const struct {
 	const char *x, *dir;
 	int want;	/* 1 under, 0 not, -1 error */
@@ -211,6 +481,9 @@ int main(void)
 		cmocka_unit_test(test_glob_table),
 		cmocka_unit_test(test_compiled_patterns),
 		cmocka_unit_test(test_glob_limits),
+		cmocka_unit_test(test_glob_random),
+		cmocka_unit_test(test_glob_random_long),
+		cmocka_unit_test(test_glob_long_subjects),
 		cmocka_unit_test(test_under_table),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
