@@ -27,6 +27,10 @@
  * time, since they report the candidates whose action did not match too.
  * Keys are found through a private hash table (keytab.h) rather than the
  * file's FNV-1a one.
+ *
+ * The same allocation holds a matcher per pattern (keytab.h's
+ * tg_pat_fast), for the glob candidates that are still matched per
+ * request: those of targets without an exact key and `invoke` methods.
  */
 #include "keytab.h"
 
@@ -116,6 +120,45 @@ static int build_list(const tg_layout *l, vec *a, unsigned cls, const char *key,
 	return 0;
 }
 
+/* Pattern i's matcher (keytab.h): the shape of its tail when it is one
+ * of the few common ones, else the matcher tg_pattern_match would use. */
+static struct tg_pat_fast pat_fast(const tg_layout *l, uint32_t i)
+{
+	const unsigned char *e = l->pats + (size_t)i * TG_FMT_PATTERN_SIZE;
+	tg_str glob = tg_pol_str(l, tg_rd32(e)), pre = tg_pol_str(l, tg_rd32(e + 4));
+	uint32_t rest = tg_rd32(e + 8);
+	struct tg_pat_fast f = { l->pat_pairs ? l->pat_pairs[i] : 0, pre.ptr, glob.ptr, NULL,
+				 (uint32_t)pre.len, (uint32_t)glob.len, rest, 0, TG_PF_NFA };
+	if (tg_rd32(e + 12) & TG_PAT_EXACT) {
+		f.shape = TG_PF_EXACT;
+		return f;
+	}
+	int kind = l->pat_simple ? l->pat_simple[i] : TG_GLOB_NFA;
+	if (kind == TG_GLOB_DSTARS)
+		f.shape = TG_PF_DSTARS;
+	if (kind != TG_GLOB_STARS)
+		return f;
+	/* t[0] is `*` and no two stars are adjacent */
+	const char *t = glob.ptr + rest;
+	size_t tn = glob.len - rest, stars = 0;
+	bool slash = false;
+	for (size_t k = 0; k < tn; k++) {
+		stars += t[k] == '*';
+		slash |= t[k] == '/';
+	}
+	f.shape = TG_PF_STARS;
+	if (stars == 1) {
+		f.shape = tn == 1 ? TG_PF_REST : TG_PF_SUFFIX;
+		f.seg = t + 1;
+		f.seg_len = (uint32_t)tn - 1;
+	} else if (stars == 2 && t[tn - 1] == '*' && !slash) {
+		f.shape = TG_PF_INFIX;
+		f.seg = t + 1;
+		f.seg_len = (uint32_t)tn - 2;
+	}
+	return f;
+}
+
 tg_status tg_cands_build(tg_policy *p)
 {
 	tg_layout *l = &p->l;
@@ -126,9 +169,21 @@ tg_status tg_cands_build(tg_policy *p)
 	uint32_t nb = 16;
 	while (nb < 2 * (uint64_t)ne)
 		nb *= 2;
-	struct tg_key *keys = calloc(nb, sizeof *keys);
-	if (!keys)
+	/* header, nb buckets, then the pattern matchers (keytab.h) */
+	struct tg_keytab *kt = calloc(1, sizeof *kt + (size_t)nb * sizeof(struct tg_key) +
+					     (size_t)l->npats * sizeof(struct tg_pat_fast));
+	if (!kt)
 		return TG_ENOMEM;
+	struct tg_key *ents = kt->ents;
+	struct tg_pat_fast *pats = (struct tg_pat_fast *)(void *)(ents + nb);
+	for (uint32_t i = 0; i < l->npats; i++)
+		pats[i] = pat_fast(l, i);
+	kt->pats = pats;
+	/* The matchers serve evaluation even past the lists' budget. */
+	p->keytab = kt;
+	l->keytab = kt;
+	l->keys_mask = nb - 1;
+
 	for (unsigned c = 0; c <= TG_CLASS_OTHER && !rc; c++) {
 		size_t at = a.n;
 		rc = build_list(l, &a, c, "", 0, false, false);
@@ -144,18 +199,20 @@ tg_status tg_cands_build(tg_policy *p)
 		tg_str key = tg_pol_str(l, tg_rd32(ent + 4));
 		size_t at = a.n;
 		rc = build_list(l, &a, cls, key.ptr, key.len, true, kind == TG_INDEX_EXACT);
+		if (kind == TG_INDEX_PREFIX_KEY && key.len >= 1 && key.len <= TG_INDEX_PREFIX)
+			kt->pfx_lens[cls][(unsigned char)key.ptr[0]] |= (uint8_t)(1u << key.len);
 		/* Crafted bytecode may hold a key twice: both build the same
 		 * list (tg_cands looks keys up as the index does), one is kept. */
-		uint64_t h = tg_key_hash(cls, kind, key.ptr, key.len);
-		for (uint64_t i = h;; i++) {
-			struct tg_key *k = &keys[i & (nb - 1)];
+		struct tg_key nk = { tg_key_hash(cls, kind, key.ptr, key.len), key.ptr,
+				     (uint32_t)key.len, (uint32_t)at, (uint32_t)(a.n - at), 0 };
+		for (uint64_t i = nk.h;; i++) {
+			struct tg_key *k = &ents[i & (nb - 1)];
 			if (k->h == 0) {
-				*k = (struct tg_key){ h, key.ptr, (uint32_t)key.len, (uint32_t)at,
-						      (uint32_t)(a.n - at), 0 };
+				*k = nk;
 				nkeys++;
 				break;
 			}
-			if (k->h == h && k->len == key.len && tg_bytes_eq(k->key, key.ptr, key.len))
+			if (k->h == nk.h && k->len == key.len && tg_bytes_eq(k->key, key.ptr, key.len))
 				break;
 		}
 	}
@@ -163,19 +220,13 @@ tg_status tg_cands_build(tg_policy *p)
 		rc = -1;
 	if (rc) {
 		/* Over budget (evaluation merges at run time) or no memory. */
-		free(keys);
 		free(a.v);
 		return rc == -2 ? TG_ENOMEM : TG_OK;
 	}
-	if (!a.v && !(a.v = malloc(sizeof *a.v))) {
-		free(keys);
+	if (!a.v && !(a.v = malloc(sizeof *a.v)))
 		return TG_ENOMEM;
-	}
 	p->lists = a.v;
-	p->keys = keys;
 	l->pool = a.v;
-	l->keys = keys;
-	l->keys_mask = nb - 1;
 	return TG_OK;
 }
 
@@ -183,13 +234,16 @@ const uint32_t *tg_cands_list(const tg_layout *l, unsigned cls, const char *t, s
 			      uint32_t *n)
 {
 	if (cls == TG_CLASS_TOOL || cls == TG_CLASS_RESOURCE || cls == TG_CLASS_PROMPT) {
-		const struct tg_key *k = tg_key_find(l->keys, l->keys_mask, cls, TG_INDEX_EXACT, t, tlen);
+		const struct tg_keytab *kt = l->keytab;
+		const struct tg_key *k =
+			tg_key_find(kt->ents, l->keys_mask, cls, TG_INDEX_EXACT, t, tlen);
 		/* Else the longest prefix key: its list holds the shorter
-		 * ones' postings too. */
-		unsigned lens = l->cls_prefix_lens[cls];
+		 * ones' postings too. Only the lengths of keys that start
+		 * with t's first byte are probed. */
+		unsigned lens = tlen ? kt->pfx_lens[cls][(unsigned char)t[0]] : 0;
 		for (size_t j = tlen < TG_INDEX_PREFIX ? tlen : TG_INDEX_PREFIX; !k && j >= 1; j--)
 			if (lens & (1u << j))
-				k = tg_key_find(l->keys, l->keys_mask, cls, TG_INDEX_PREFIX_KEY, t, j);
+				k = tg_key_find(kt->ents, l->keys_mask, cls, TG_INDEX_PREFIX_KEY, t, j);
 		if (k) {
 			*n = k->n;
 			return l->pool + k->first;

@@ -135,7 +135,7 @@ static tg_status build_index_cache(tg_policy *p)
 
 static void release(tg_policy *p)
 {
-	free(p->keys);
+	free(p->keytab);
 	free(p->role_keys);
 	free(p->lists);
 	free(p->rv);

@@ -12,7 +12,7 @@
  * without allocating. A candidate is only a candidate: the caller checks
  * its subject and action in full.
  */
-#include "vm.h"
+#include "keytab.h"
 
 #include <string.h>
 
@@ -170,30 +170,42 @@ int tg_subject_match(const tg_vm *vm, const tg_rule_view *r)
 
 static bool any_pattern(const tg_layout *l, const tg_rule_view *r, const char *s, size_t len)
 {
-	for (uint32_t i = 0; i < r->pat_n; i++)
-		if (tg_pattern_match(l, tg_pol_ref(l, r->pat_first + i), s, len))
+	const struct tg_pat_fast *pf = l->keytab ? l->keytab->pats : NULL;
+	for (uint32_t i = 0; i < r->pat_n; i++) {
+		uint32_t pat = tg_pol_ref(l, r->pat_first + i);
+		if (pf ? tg_pat_fast_match(&pf[pat], s, len) : tg_pattern_match(l, pat, s, len))
 			return true;
+	}
 	return false;
 }
 
 /* A target pattern matches the request's target. The pair prefilter
- * (glob_simple.c) rejects most globs before their matcher runs. */
+ * (glob_simple.c) rejects most globs before their matcher runs; the
+ * loader's matchers (keytab.h), which every loaded policy has, decide the
+ * common shapes inline. */
 static bool any_target(tg_vm *vm, const tg_rule_view *r)
 {
 	const tg_layout *l = vm->l;
 	const tg_request *q = vm->req;
+	if (!l->keytab) {
+		for (uint32_t i = 0; i < r->pat_n; i++)
+			if (tg_pattern_match(l, tg_pol_ref(l, r->pat_first + i), q->target.ptr,
+					     q->target.len))
+				return true;
+		return false;
+	}
+	const struct tg_pat_fast *pf = l->keytab->pats;
 	for (uint32_t i = 0; i < r->pat_n; i++) {
-		uint32_t pat = tg_pol_ref(l, r->pat_first + i);
-		uint64_t need = l->pat_pairs ? l->pat_pairs[pat] : 0;
-		if (need) {
+		const struct tg_pat_fast *f = &pf[tg_pol_ref(l, r->pat_first + i)];
+		if (f->need) {
 			if (!vm->have_pairs) {
 				vm->target_pairs = tg_glob_pairs(q->target.ptr, q->target.len);
 				vm->have_pairs = true;
 			}
-			if (need & ~vm->target_pairs)
+			if (f->need & ~vm->target_pairs)
 				continue;
 		}
-		if (tg_pattern_match(l, pat, q->target.ptr, q->target.len))
+		if (tg_pat_fast_match(f, q->target.ptr, q->target.len))
 			return true;
 	}
 	return false;

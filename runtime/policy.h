@@ -62,14 +62,15 @@ typedef struct tg_layout {
 	/* Load-time rule records and candidate lists (rules_decode.c,
 	 * cands.c). rv: every
 	 * rule decoded, or NULL. pool: when non-NULL, the candidate lists;
-	 * keys (keys_mask + 1 buckets) finds a target's or prefix's list, and
+	 * keytab (keytab.h; keys_mask + 1 buckets) finds a target's or prefix's list, and
 	 * a request without a key gets its class's cls_first/cls_n. quick:
 	 * the conditions translated by quick.c (rule view `quick`), or NULL. */
 	const struct tg_rule_view *rv;
 	const struct tg_qinsn *quick;
 	bool scope_subjects;	/* some rule has a `scope` subject */
 	const uint32_t *pool;
-	const struct tg_key *keys, *role_keys;
+	const struct tg_keytab *keytab;
+	const struct tg_key *role_keys;
 	uint32_t keys_mask, role_keys_mask;
 	uint32_t cls_first[TG_CLASS_OTHER + 1], cls_n[TG_CLASS_OTHER + 1];
 } tg_layout;
@@ -94,7 +95,7 @@ struct tg_policy {
 	struct tg_rule_view *rv;	/* backing for l.rv */
 	struct tg_qinsn *quick;		/* backing for l.quick */
 	uint32_t *lists;		/* backing for l.pool */
-	struct tg_key *keys;		/* backing for l.keys */
+	struct tg_keytab *keytab;	/* backing for l.keytab */
 	struct tg_key *role_keys;	/* backing for l.role_keys */
 };
 

@@ -10,7 +10,11 @@
  *     FIPS 180-4 test vectors, whole and fed in odd pieces;
  *   - the loader's slicing CRC against the bytewise one on a large buffer;
  *   - the loader's candidate lists (cands.c) against the run-time merge of
- *     index postings, and evaluation without them past their size budget.
+ *     index postings, and evaluation without them past their size budget;
+ *   - the loader's per-pattern matchers (keytab.h) against
+ *     tg_pattern_match, the word-at-a-time pair set against one built pair
+ *     by pair, the key and role tables against the verifier's role table
+ *     and against clustering of keys that differ in their last bytes.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -23,8 +27,8 @@
 #include <string.h>
 
 #include "compiler.h"
+#include "keytab.h"
 #include "sha256.h"
-#include "vm.h"
 
 /* Checks one glob against one subject through both matchers. */
 static void agree(const char *glob, const char *subj, size_t slen)
@@ -446,6 +450,157 @@ static void test_cands_over_budget(void **state)
 	tg_policy_free(p);
 }
 
+/* tg_glob_pairs takes eight pairs per word: it must equal the union of
+ * the pair sets of every two-byte window, for every length and offset. */
+static void test_pairs_words(void **state)
+{
+	(void)state;
+	unsigned char buf[64];
+	srand(777);
+	for (int round = 0; round < 2000; round++) {
+		for (size_t i = 0; i < sizeof buf; i++)
+			buf[i] = (unsigned char)(round % 3 ? "ab./_x"[rand() % 6] : rand() % 256);
+		for (size_t n = 0; n <= 48; n++) {
+			const char *s = (const char *)buf + round % 8;
+			uint64_t want = 0;
+			for (size_t i = 0; i + 1 < n; i++)
+				want |= tg_glob_pairs(s + i, 2);
+			if (tg_glob_pairs(s, n) != want)
+				fail_msg("pair set of %zu bytes differs from its windows'", n);
+		}
+	}
+}
+
+/* Every pattern's load-time matcher against tg_pattern_match: the target
+ * patterns below take each shape (and the NFA), the subjects are fixed
+ * edge cases plus random strings over the globs' alphabet. A match must
+ * also pass the pair prefilter. */
+static void test_pattern_shapes(void **state)
+{
+	(void)state;
+	static const char src[] =
+		"rule \"a\": allow anyone to call tool \"github.*\", \"*.json\", \"*.get_*\", "
+		"\"gh.x\";\n"
+		"rule \"b\": allow anyone to call tool \"a*b*c\", \"*/x/*\", \"*a/b*\", \"*/\", "
+		"\"x*/\", \"s*\";\n"
+		"rule \"c\": allow anyone to call tool \"**\", \"a/**\", \"**/x/**\", \"x?y*\", "
+		"\"\xC3\xA9*\", \"a/**/b\", \"*.get_*.x\";\n"
+		"rule \"d\": allow anyone to invoke \"tools/*\", \"ping\";\n";
+	static const char *const fixed[] = {
+		"", "a", "github.", "github.x", "github.x/y", "githu", "x.json", ".json", "a/.json",
+		"x.get_", "a.get_b", "a/b.get_c", "a.get_b/c", "abc", "aXbYc", "a/bc", "q/x/r",
+		"/x/", "xa/by", "a/b", "/", "x/", "xy/", "s", "s/", "anything/at/all", "a/b/c",
+		"x/y/x/z", "xzy", "x\xC3\xA9y", "\xC3\xA9", "\xC3\xA9/", "a/b", "a/x/b",
+		"a.get_.x", "a.get_b.x", "tools/call", "ping", "gh.x",
+	};
+	static const char alpha[] = "ab/.x_getjson*";
+	tg_policy *p = load_src(src);
+	const tg_layout *l = &p->l;
+	assert_non_null(l->keytab);
+	const struct tg_pat_fast *pf = l->keytab->pats;
+	unsigned seen = 0;
+	for (uint32_t i = 0; i < l->npats; i++)
+		seen |= 1u << pf[i].shape;
+	/* each shape is exercised, so a classification gone wrong shows */
+	assert_int_equal(seen, (1u << (TG_PF_NFA + 1)) - 1);
+	char subj[24];
+	srand(4242);
+	for (int round = 0; round < 40000; round++) {
+		const char *s;
+		size_t n;
+		if (round < (int)(sizeof fixed / sizeof fixed[0])) {
+			s = fixed[round];
+			n = strlen(s);
+		} else {
+			n = (size_t)(rand() % 16);
+			for (size_t k = 0; k < n; k++)
+				subj[k] = alpha[rand() % (sizeof alpha - 1)];
+			s = subj;
+		}
+		for (uint32_t i = 0; i < l->npats; i++) {
+			bool want = tg_pattern_match(l, i, s, n);
+			if (tg_pat_fast_match(&pf[i], s, n) != want)
+				fail_msg("pattern %u (shape %d) on '%.*s': fast %d, tg_pattern_match %d",
+					 (unsigned)i, pf[i].shape, (int)n, s, !want, want);
+			if (want && (pf[i].need & ~tg_glob_pairs(s, n)))
+				fail_msg("pattern %u: the prefilter rejects '%.*s'", (unsigned)i, (int)n, s);
+		}
+	}
+	tg_policy_free(p);
+}
+
+/* The role table against the verifier's, on declared names of every
+ * length from 1 to 40 and on near misses (last byte changed, one byte
+ * short, one byte more). */
+static void test_role_lookup(void **state)
+{
+	(void)state;
+	char src[8192], name[48];
+	size_t n = 0;
+	for (int len = 1; len <= 40; len++) {
+		for (int k = 0; k < len; k++)
+			name[k] = (char)('a' + (k * 7 + len) % 26);
+		name[len] = 0;
+		n += (size_t)snprintf(src + n, sizeof src - n, "role %s;\n", name);
+	}
+	n += (size_t)snprintf(src + n, sizeof src - n, "allow anyone to list tools;\n");
+	tg_policy *p = load_src(src);
+	const tg_layout *l = &p->l;
+	assert_int_equal(l->nroles, 40);
+	for (uint32_t r = 0; r < l->nroles; r++) {
+		tg_str nm = tg_pol_str(l, tg_rd32(l->roles + (size_t)r * 4));
+		assert_true(nm.len < sizeof name - 1);
+		assert_int_equal(tg_role_lookup(l, nm.ptr, nm.len), (int32_t)r);
+		memcpy(name, nm.ptr, nm.len);
+		name[nm.len] = 'z';
+		assert_int_equal(tg_role_lookup(l, name, nm.len + 1), tg_role_find(l, name, nm.len + 1));
+		assert_int_equal(tg_role_lookup(l, name, nm.len - 1), tg_role_find(l, name, nm.len - 1));
+		name[nm.len - 1] ^= 1;
+		assert_int_equal(tg_role_lookup(l, name, nm.len), -1);
+	}
+	tg_policy_free(p);
+}
+
+/* Tool names that differ only in their last bytes must not pile up in a
+ * few buckets of the key table (the hash's byte swap); and each is found
+ * with its own list. */
+static void test_key_spread(void **state)
+{
+	(void)state;
+	enum { N = 600 };
+	size_t cap = (size_t)N * 80, n = 0;
+	char *src = malloc(cap);
+	assert_non_null(src);
+	for (int i = 0; i < N; i++)
+		n += (size_t)snprintf(src + n, cap - n,
+				      "allow anyone to call tool \"server.tool_%04d\";\n", i);
+	tg_policy *p = load_src(src);
+	free(src);
+	const tg_layout *l = &p->l;
+	assert_non_null(l->pool);
+	const struct tg_key *ents = l->keytab->ents;
+	uint64_t used = 0, dist = 0;
+	for (uint64_t b = 0; b <= l->keys_mask; b++) {
+		if (!ents[b].h)
+			continue;
+		used++;
+		dist += (b - ents[b].h) & l->keys_mask;
+	}
+	assert_int_equal(used, N);
+	if (dist > 2 * used)
+		fail_msg("%llu keys %llu buckets from home in all", (unsigned long long)used,
+			 (unsigned long long)dist);
+	for (int i = 0; i < N; i++) {
+		char t[32];
+		int tl = snprintf(t, sizeof t, "server.tool_%04d", i);
+		uint32_t cn;
+		const uint32_t *list = tg_cands_list(l, TG_CLASS_TOOL, t, (size_t)tl, &cn);
+		assert_int_equal(cn, 1);
+		assert_int_equal(list[0] & TG_CAND_RULE, (uint32_t)i);
+	}
+	tg_policy_free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -456,6 +611,10 @@ int main(void)
 		cmocka_unit_test(test_request_quick_pass),
 		cmocka_unit_test(test_cands_lists),
 		cmocka_unit_test(test_cands_over_budget),
+		cmocka_unit_test(test_pairs_words),
+		cmocka_unit_test(test_pattern_shapes),
+		cmocka_unit_test(test_role_lookup),
+		cmocka_unit_test(test_key_spread),
 		cmocka_unit_test(test_sha256_vectors),
 		cmocka_unit_test(test_crc_sliced),
 	};
