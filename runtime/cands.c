@@ -106,6 +106,7 @@ static int build_list(const tg_layout *l, vec *a, unsigned cls, const char *key,
 		tg_cands_init_keys(&c, l, cls, key, klen, exact);
 	else
 		tg_cands_init_keys(&c, l, cls, "", 0, false);
+	size_t first = a->n;
 	while (tg_cands_next(&c, &ri)) {
 		const tg_rule_view *r = &l->rv[ri];
 		int m = action_for_class(r, cls);
@@ -116,6 +117,11 @@ static int build_list(const tg_layout *l, vec *a, unsigned cls, const char *key,
 		int rc = push(a, ri | (m > 0 ? TG_CAND_KNOWN : 0));
 		if (rc)
 			return rc;
+	}
+	for (size_t i = a->n; i > first; i--) {
+		if (l->rv[a->v[i - 1] & TG_CAND_RULE].effect == TG_BC_DENY)
+			break;
+		a->v[i - 1] |= TG_CAND_NO_DENY;
 	}
 	return 0;
 }
@@ -184,6 +190,8 @@ tg_status tg_cands_build(tg_policy *p)
 	l->keytab = kt;
 	l->keys_mask = nb - 1;
 
+	if (l->nrules > TG_CAND_RULE)
+		rc = -1;	/* entries could not hold the indices */
 	for (unsigned c = 0; c <= TG_CLASS_OTHER && !rc; c++) {
 		size_t at = a.n;
 		rc = build_list(l, &a, c, "", 0, false, false);

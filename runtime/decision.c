@@ -85,6 +85,8 @@ static tg_status eval_listed(tg_vm *vm, const tg_layout *l, const tg_request *re
 	size_t allow_nerrors = 0;
 
 	for (uint32_t i = 0; i < n; i++) {
+		if (allow_rule >= 0 && (list[i] & TG_CAND_NO_DENY))
+			break;
 		uint32_t ri = list[i] & TG_CAND_RULE;
 		const tg_rule_view *r = &l->rv[ri];
 		bool deny = r->effect == TG_BC_DENY;

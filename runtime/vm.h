@@ -178,7 +178,12 @@ void tg_cands_init_keys(tg_cands *c, const tg_layout *l, unsigned cls, const cha
  * TG_CAND_KNOWN set when the rule's action is known to match every
  * request the list serves (only its subject and condition are left). */
 #define TG_CAND_KNOWN 0x80000000u
-#define TG_CAND_RULE 0x7FFFFFFFu
+/* Set on an entry when neither it nor any entry after it is a deny rule:
+ * once an allow applies there, nothing later can change the decision or
+ * its errors. Rule indices are below 2^30: rules are bounded by the 16 MiB
+ * source (docs/limits.md). */
+#define TG_CAND_NO_DENY 0x40000000u
+#define TG_CAND_RULE 0x3FFFFFFFu
 
 /* The load-time candidate list for a request of class cls on target t
  * (l->pool must be non-NULL): what tg_cands would produce, in the same
