@@ -15,7 +15,10 @@
  *    limited (TG_MAX_EXPR_DEPTH) and the limit must be enforced before
  *    Bison's stack grows with the input;
  *  - the first token of the current statement, for error messages ("after
- *    the rule").
+ *    the rule");
+ *  - whether the parser is recovering from a syntax error, because then a
+ *    statement keyword at the start of a line ends the broken statement
+ *    (tg_lex_recover, lexer.re).
  */
 #ifndef TG_LEX_H
 #define TG_LEX_H
@@ -49,6 +52,9 @@ typedef struct tg_lex {
 	unsigned nots[TG_MAX_EXPR_DEPTH + 2];
 
 	bool quiet;		/* skipping after an error: record nothing */
+
+	bool recovering;	/* from a syntax error, until a statement ends */
+	uint32_t resync_floor;	/* no rewind to a keyword before this offset */
 } tg_lex;
 
 /* A growable arena array of any element type. */
@@ -80,6 +86,12 @@ tg_diag *tg_lex_error(tg_parser *p, tg_span at, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)))
 #endif
 	;
+
+/* Called by the parser when it reports a syntax error (or meets LEXERR),
+ * with the lookahead's location: until the broken statement ends (the
+ * parser clears p->lex.recovering), a statement keyword at the start of a
+ * line is preceded by a RESYNC token, which ends it. */
+void tg_lex_recover(tg_parser *p, tg_span at);
 
 /* Whether a word is reserved, and the sorted list of reserved words. */
 bool tg_lex_is_keyword(const char *s, size_t len);

@@ -14,7 +14,17 @@
  * The lexer never prints. It reports through tg_lex_error and either goes on
  * (a stray character is skipped; a bad escape still yields its string) or
  * returns LEXERR when the token cannot be recovered (an unterminated string,
- * nesting too deep), which makes the parser resynchronise at the next `;`.
+ * nesting too deep), which makes the parser resynchronise.
+ *
+ * Resynchronising. After a syntax error the parser discards tokens up to
+ * the next `;`. When the error is a missing `;` or an unterminated string,
+ * that `;` ends the NEXT statement, which would vanish unchecked. So while
+ * the parser recovers (tg_lex_recover), a keyword that can only begin a
+ * statement and stands first on its line is preceded by a RESYNC token,
+ * which the parser's error rule accepts like the `;`. `role`, `allow` and
+ * `deny` also continue statements (`rule "x":` NEWLINE `  allow ...`), so
+ * they count only at column 1, where fmt never puts a continuation. RESYNC
+ * exists only in the error state, so no "expected ..." list can name it.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -470,6 +480,54 @@ done:
 	return tok;
 }
 
+/*
+ * Whether tok, at `at`, begins a statement for resynchronisation: one of the
+ * statement keywords, first on its line; `role`, `allow` and `deny` only
+ * unindented, since an indented one may continue the statement above.
+ */
+static bool starts_statement(const tg_lex *lx, int tok, tg_span at)
+{
+	bool indented_too;
+	switch (tok) {
+	case TK_POLICY:
+	case TK_DEFAULT:
+	case TK_ATTRIBUTE:
+	case TK_SET:
+	case TK_RULE:
+		indented_too = true;
+		break;
+	case TK_ROLE:
+	case TK_ALLOW:
+	case TK_DENY:
+		indented_too = false;
+		break;
+	default:
+		return false;
+	}
+	const char *s = lx->src + at.start;
+	if (indented_too)
+		while (s > lx->src && (s[-1] == ' ' || s[-1] == '\t'))
+			s--;
+	return s == lx->src || s[-1] == '\n';
+}
+
+/*
+ * The parser has met a syntax error whose lookahead is at `at`. When that
+ * lookahead is itself a keyword beginning a statement (the usual missing
+ * `;`), the parser is about to discard it: scan it again, so that it comes
+ * back after a RESYNC. resync_floor makes that happen once per keyword.
+ */
+void tg_lex_recover(tg_parser *p, tg_span at)
+{
+	tg_lex *lx = &p->lex;
+	lx->recovering = true;
+	if (at.start == lx->prev_span.start && at.start >= lx->resync_floor &&
+	    starts_statement(lx, lx->prev, lx->prev_span)) {
+		lx->cur = lx->src + at.start;
+		lx->resync_floor = at.start + 1;
+	}
+}
+
 static void nest_reset(tg_lex *lx)
 {
 	lx->nopen = 0;
@@ -525,7 +583,8 @@ static bool nest(tg_lex *lx, int tok, tg_span at)
 
 /* Past the nesting limit: one error, then the rest of the statement is
  * skipped here, so the parser's stack never holds more than the limit. The
- * `;` is left for the parser to resynchronise on. */
+ * `;`, or a keyword beginning the next statement, is left for the parser to
+ * resynchronise on. */
 static tg_span skip_statement(tg_parser *p, tg_span at)
 {
 	tg_lex *lx = &p->lex;
@@ -537,7 +596,7 @@ static tg_span skip_statement(tg_parser *p, tg_span at)
 		TG_YYSTYPE v;
 		tg_span l;
 		int t = scan(p, &v, &l);
-		if (t == TK_SEMI) {
+		if (t == TK_SEMI || starts_statement(lx, t, l)) {
 			lx->cur = lx->src + l.start;
 			break;
 		}
@@ -553,15 +612,23 @@ int tg_yylex(TG_YYSTYPE *val, TG_YYLTYPE *loc, tg_parser *p)
 {
 	tg_lex *lx = &p->lex;
 	int tok = scan(p, val, loc);
+	if (lx->recovering && starts_statement(lx, tok, *loc)) {
+		/* End the broken statement; the keyword is scanned again. */
+		lx->recovering = false;
+		lx->cur = lx->src + loc->start;
+		*loc = (tg_span){loc->start, loc->start};
+		tok = TK_RESYNC;
+	}
+	bool ended = lx->prev == TK_SEMI || lx->prev == TK_RESYNC;
 	/* A statement's brackets end with it; reset only now, so a syntax
 	 * error reported at the `;` can still name the unclosed bracket. */
-	if (lx->prev == TK_SEMI)
+	if (ended)
 		nest_reset(lx);
 	if (!nest(lx, tok, *loc)) {
 		*loc = skip_statement(p, *loc);
 		tok = TK_LEXERR;
 	}
-	if (lx->prev == TK_SEMI || lx->prev == 0)
+	if (ended || lx->prev == 0)
 		lx->stmt_first = tok;
 	lx->before = lx->prev;
 	lx->before_span = lx->prev_span;

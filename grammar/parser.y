@@ -8,8 +8,12 @@
  *
  * Error handling. The lexer reports its own errors and then hands the parser
  * a LEXERR token, which no rule accepts: the parser reports nothing for it
- * and recovers like for any syntax error. Recovery is at `;` (the
- * `stmts error ';'` rule), so one run reports every independent error.
+ * and recovers like for any syntax error. Recovery is at the next `;` (the
+ * `stmts error ';'` rule), or at the next statement keyword that starts a
+ * line, before which the lexer, told by yyreport_syntax_error that recovery
+ * is under way, puts a RESYNC token (`stmts error RESYNC`); so a missing `;`
+ * or an unterminated string does not swallow the following statement, and
+ * one run reports every independent error.
  * Syntax errors are worded by yyreport_syntax_error (below) from the expected-token
  * set computed with LAC, which is exact, plus a little context the lexer
  * keeps (the statement being parsed, the open brackets).
@@ -229,6 +233,9 @@ static const char *root_word(tg_root r)
 
 /* Lexical errors (already reported by the lexer). */
 %token LEXERR "invalid input"
+/* The end of a broken statement, before the keyword of the next one; only
+ * the error rule accepts it, so no syntax error message ever names it. */
+%token RESYNC "(resynchronisation)"
 
 %token <name> IDENT "name"
 %token <name> STRING "string literal"
@@ -273,7 +280,8 @@ file:
 stmts:
 	  %empty
 	| stmts stmt
-	| stmts error ";"		{ yyerrok; }
+	| stmts error ";"		{ yyerrok; p->lex.recovering = false; }
+	| stmts error RESYNC		{ yyerrok; p->lex.recovering = false; }
 	;
 
 stmt:
@@ -714,9 +722,10 @@ static const char *root_token_word(int tok)
 static int yyreport_syntax_error(const yypcontext_t *ctx, tg_parser *p)
 {
 	yysymbol_kind_t tok = yypcontext_token(ctx);
+	tg_span at = *yypcontext_location(ctx);
+	tg_lex_recover(p, at);
 	if (tok == YYSYMBOL_LEXERR)
 		return 0;	/* the lexer has said what is wrong */
-	tg_span at = *yypcontext_location(ctx);
 	yysymbol_kind_t exp[MAX_EXPECTED];
 	int n = yypcontext_expected_tokens(ctx, exp, MAX_EXPECTED);
 	if (n < 0)

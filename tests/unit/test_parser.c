@@ -448,6 +448,106 @@ static void test_recovery_reports_every_error(void **state)
 	done(r);
 }
 
+/* Whether no diagnostic names the lexer's resynchronisation token. */
+static void assert_no_resync_in_messages(const parsed *r)
+{
+	for (size_t k = 0; k < r->diags.n; k++) {
+		assert_null(strstr(r->diags.items[k].message, "resynchron"));
+		assert_null(strstr(r->diags.items[k].message, "RESYNC"));
+	}
+}
+
+static void test_recovery_at_next_statement(void **state)
+{
+	(void)state;
+	/* An unterminated string and a missing `;` no longer swallow the
+	 * statement that follows: its own error is reported. */
+	parsed *r = parse("policy \"p\";\n"
+			  "rule \"a\": allow anyone to call tool \"abc;\n"
+			  "rule \"b\": allow anyone to call tool \"x\" when nosuch.attr == 1;\n"
+			  "rule \"c\": allow anyone to call tool \"y\" when undefinedthing\n"
+			  "rule \"d\": deny anyone to list tools\n"
+			  "rule \"e\": deny anyone to list prompts;\n");
+	assert_int_equal(r->diags.nerrors, 4);
+	assert_string_equal(r->diags.items[0].message, "unterminated string");
+	assert_string_equal(r->diags.items[1].message, "expected an expression, found 'nosuch'");
+	assert_string_equal(r->diags.items[2].message,
+			    "expected an expression, found 'undefinedthing'");
+	assert_string_equal(r->diags.items[3].message,
+			    "expected ';' after the rule, found 'rule'");
+	tg_linecol lc = tg_source_linecol(r->src, strlen(r->src), r->diags.items[3].span.start);
+	assert_int_equal(lc.line, 6);
+	assert_int_equal(lc.col, 1);
+	/* The statement after the broken ones is whole, span included. */
+	assert_int_equal(r->ast->nrules, 1);
+	assert_string_equal(r->ast->rules[0]->id.s, "e");
+	assert_string_equal(text(r, r->ast->stmts[1].span), "rule \"e\": deny anyone to list prompts;");
+	assert_no_resync_in_messages(r);
+	done(r);
+
+	/* Brackets open in a broken statement end with it. */
+	r = parse("allow anyone to list tools when (args.a\n"
+		  "allow anyone to list tools when args.b );\n");
+	assert_int_equal(r->diags.nerrors, 2);
+	assert_string_equal(r->diags.items[0].message,
+			    "expected ')' to close '(' at 1:33, found 'allow'");
+	assert_string_equal(r->diags.items[1].message, "expected ';' after the rule, found ')'");
+	done(r);
+
+	/* The next statement's kind names it in messages. */
+	r = parse("role r: a\nallow anyone to list tools x;\n");
+	assert_int_equal(r->diags.nerrors, 2);
+	assert_string_equal(r->diags.items[1].message, "expected ';' after the rule, found 'x'");
+	done(r);
+
+	/* An error found at a `;` ends there: a keyword starting the next
+	 * line is an ordinary token again. */
+	r = parse("deny anyone to list tools when;\nallow anyone to list tools;\n");
+	assert_int_equal(r->diags.nerrors, 1);
+	assert_int_equal(r->ast->nrules, 1);
+	done(r);
+}
+
+static void test_recovery_keeps_indented_continuations(void **state)
+{
+	(void)state;
+	/* After an error, an indented `allow`, `deny` or `role` continues the
+	 * broken statement; the statement ends at its `;`. */
+	parsed *r = parse("rule x:\n"
+			  "  allow\n"
+			  "    role r to list tools when nosuch;\n"
+			  "role r;\n");
+	assert_int_equal(r->diags.nerrors, 1);
+	assert_string_equal(r->diags.items[0].message, "expected a string, found 'x'");
+	assert_int_equal(r->ast->nrules, 0);
+	assert_int_equal(r->ast->nroles, 1);
+	done(r);
+
+	/* At column 1 they begin the next statement; keywords that only begin
+	 * statements do so indented too. */
+	r = parse("rule x:\nallow anyone to list tools;\n"
+		  "role a\n  set s = [];\n"
+		  "deny anyone to do anything\n\t policy \"p\";\n");
+	assert_int_equal(r->diags.nerrors, 3);
+	assert_int_equal(r->ast->nrules, 1);
+	assert_int_equal(r->ast->nsets, 1);
+	assert_non_null(r->ast->policy_stmt);
+	assert_no_resync_in_messages(r);
+	done(r);
+
+	/* A keyword after `.` is a field name, never a statement. */
+	r = parse("allow anyone to list tools when args.\nrule == 1 x;\nrole r;\n");
+	assert_int_equal(r->diags.nerrors, 1);
+	assert_int_equal(r->ast->nroles, 1);
+	done(r);
+
+	/* A valid file has no statement boundary but `;`, whatever its
+	 * layout. */
+	r = parse_ok("rule \"a\":\nallow\nrole r to list tools;\nrole r;\n");
+	assert_int_equal(r->ast->nrules, 1);
+	done(r);
+}
+
 static void test_specific_messages(void **state)
 {
 	(void)state;
@@ -578,6 +678,8 @@ int main(void)
 		cmocka_unit_test(test_comments_kept),
 		cmocka_unit_test(test_declaration_order_free),
 		cmocka_unit_test(test_recovery_reports_every_error),
+		cmocka_unit_test(test_recovery_at_next_statement),
+		cmocka_unit_test(test_recovery_keeps_indented_continuations),
 		cmocka_unit_test(test_specific_messages),
 		cmocka_unit_test(test_depth_limit),
 		cmocka_unit_test(test_source_limit),
