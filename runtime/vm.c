@@ -410,6 +410,21 @@ static const uint8_t value_vtype[TG_VALUE_OTHER + 1] = {
 	[TG_VALUE_OTHER] = TG_V_OTHER,
 };
 
+/* The stack value of request value v, of type vt (origin 0). */
+static TG_ALWAYS_INLINE void value_of(const tg_value *v, unsigned vt, tg_vm_val *out)
+{
+	out->t = value_vtype[vt];
+	out->origin = 0;
+	if (vt == TG_VALUE_BOOL) {
+		out->b = v->u.b;
+	} else {
+		memcpy(&out->u, &v->u, sizeof out->u);
+		out->n = (uint32_t)v->u.s.len;
+		if (vt == TG_VALUE_STRING && !out->u.s)
+			out->u.s = "";	/* empty without bytes */
+	}
+}
+
 /*
  * Reads slot i of the request, applying its declared type and domain.
  * Every tg_value union member the VM uses starts at offset 0 and every
@@ -422,25 +437,18 @@ static TG_ALWAYS_INLINE int load_slot(tg_vm *vm, uint32_t i, tg_vm_val *out)
 {
 	const unsigned char *s = vm->l->slots + (size_t)i * TG_FMT_SLOT_SIZE;
 	const tg_request *r = vm->req;
+	uint16_t origin = i < 0x7FFF ? (uint16_t)(i + 1) : 0;
 
-	out->origin = i < 0x7FFF ? (uint16_t)(i + 1) : 0;
 	if (s[0] == TG_SLOT_ARGS && vm->visibility) {
 		out->t = TG_V_UNKNOWN;
+		out->origin = origin;
 		return 0;
 	}
 	if (i >= r->nslots || r->slots[i].type == TG_VALUE_ABSENT)
 		return slot_error(vm, s, "' is absent");
 	const tg_value *v = &r->slots[i];
-	unsigned vt = (unsigned)v->type;
-	out->t = vt <= TG_VALUE_OTHER ? value_vtype[vt] : TG_V_OTHER;
-	if (vt == TG_VALUE_BOOL) {
-		out->b = v->u.b;
-	} else {
-		memcpy(&out->u, &v->u, sizeof out->u);
-		out->n = (uint32_t)v->u.s.len;
-		if (vt == TG_VALUE_STRING && !out->u.s)
-			out->u.s = "";	/* empty without bytes */
-	}
+	value_of(v, v->type <= TG_VALUE_OTHER ? v->type : TG_VALUE_OTHER, out);
+	out->origin = origin;
 	unsigned type = s[1];
 	if (type != TG_ATTR_ANY && out->t != declared_vtype[type]) {
 		/* An empty list is a list of either element type. */
@@ -912,19 +920,6 @@ fail:
  * load_slot would reject, or one it would accept in another way (an
  * empty list of the other element type), makes the program give up.
  */
-static TG_ALWAYS_INLINE void value_of(const tg_value *v, unsigned vt, tg_vm_val *out)
-{
-	out->t = value_vtype[vt];
-	out->origin = 0;	/* only messages read it, and a quick program has none */
-	if (vt == TG_VALUE_BOOL) {
-		out->b = v->u.b;
-	} else {
-		memcpy(&out->u, &v->u, sizeof out->u);
-		out->n = (uint32_t)v->u.s.len;
-		if (vt == TG_VALUE_STRING && !out->u.s)
-			out->u.s = "";
-	}
-}
 
 /* Slot i's value when it holds type vt and, with dom, lies in its domain
  * (checked once per evaluation), else NULL. */
