@@ -133,8 +133,9 @@ static struct tg_pat_fast pat_fast(const tg_layout *l, uint32_t i)
 	const unsigned char *e = l->pats + (size_t)i * TG_FMT_PATTERN_SIZE;
 	tg_str glob = tg_pol_str(l, tg_rd32(e)), pre = tg_pol_str(l, tg_rd32(e + 4));
 	uint32_t rest = tg_rd32(e + 8);
-	struct tg_pat_fast f = { l->pat_pairs ? l->pat_pairs[i] : 0, pre.ptr, glob.ptr, NULL,
-				 (uint32_t)pre.len, (uint32_t)glob.len, rest, 0, TG_PF_NFA };
+	struct tg_pat_fast f = { l->pat_pairs ? l->pat_pairs[i] : 0, tg_glob_prog(l, i), pre.ptr,
+				 glob.ptr, NULL, (uint32_t)pre.len, (uint32_t)glob.len, rest, 0,
+				 TG_PF_NFA };
 	if (tg_rd32(e + 12) & TG_PAT_EXACT) {
 		f.shape = TG_PF_EXACT;
 		return f;

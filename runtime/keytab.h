@@ -104,6 +104,7 @@ enum {
 
 struct tg_pat_fast {
 	uint64_t need;		/* l->pat_pairs[i], or 0 */
+	const unsigned char *prog;	/* TG_PF_NFA: the loader's automaton (glob.c) */
 	const char *pre, *glob, *seg;
 	uint32_t pre_len, glob_len, rest, seg_len;
 	uint8_t shape;		/* TG_PF_* */
@@ -143,8 +144,8 @@ static TG_KEY_INLINE bool tg_pat_fast_match(const struct tg_pat_fast *f, const c
 		return tg_glob_simple_match(f->glob + f->rest, f->glob_len - f->rest, s, n);
 	case TG_PF_DSTARS:
 		return tg_glob_dstar_match(f->glob + f->rest, f->glob_len - f->rest, s, n);
-	default:
-		return tg_glob_match_from(f->glob, f->glob_len, f->rest, s, n);
+	default:	/* as tg_pattern_match: no program, no match */
+		return f->prog && tg_glob_prog_match(f->prog, s, n);
 	}
 }
 

@@ -58,7 +58,8 @@ static tg_status build_slots(tg_policy *p)
 }
 
 /* Chooses each pattern's matcher and its pair prefilter (glob_simple.c),
- * so the interpreter never re-derives them per request. */
+ * and compiles the general matcher's programs (glob.c), so the
+ * interpreter never re-derives them per request. */
 static tg_status build_patterns(tg_policy *p)
 {
 	tg_layout *l = &p->l;
@@ -80,7 +81,7 @@ static tg_status build_patterns(tg_policy *p)
 	}
 	l->pat_simple = p->pat_simple;
 	l->pat_pairs = p->pat_pairs;
-	return TG_OK;
+	return tg_glob_progs_build(p);
 }
 
 /*
@@ -143,6 +144,7 @@ static void release(tg_policy *p)
 	free(p->static_post);
 	free(p->pat_simple);
 	free(p->pat_pairs);
+	free(p->pat_prog);
 	free(p->slot_info);
 	free(p->components);
 	free(p->buf);

@@ -51,6 +51,10 @@ typedef struct tg_layout {
 	/* Not from the buffer either: pattern i's tg_glob_required_pairs, or
 	 * NULL (no prefilter). */
 	const uint64_t *pat_pairs;
+	/* And the programs glob.c compiled for the patterns that take its
+	 * automaton: pattern i's at pat_prog + the i-th u32 there, when that
+	 * is not 0. NULL: no pattern needs one. */
+	const unsigned char *pat_prog;
 	/* And the index's per-class constants (load.c), when ix_cached: the
 	 * class's ALL postings merged with the every-method ones (REFS-style
 	 * little-endian u32 rule indices), and a bit mask of the PREFIX key
@@ -91,6 +95,7 @@ struct tg_policy {
 	tg_str *components;		/* backing for slot_info[].components */
 	uint8_t *pat_simple;		/* backing for l.pat_simple */
 	uint64_t *pat_pairs;		/* backing for l.pat_pairs */
+	unsigned char *pat_prog;	/* backing for l.pat_prog */
 	unsigned char *static_post;	/* backing for l.cls_static */
 	struct tg_rule_view *rv;	/* backing for l.rv */
 	struct tg_qinsn *quick;		/* backing for l.quick */
@@ -242,7 +247,17 @@ bool tg_glob_dstar_match(const char *t, size_t tn, const char *s, size_t sn);
 uint64_t tg_glob_pairs(const char *s, size_t n);
 uint64_t tg_glob_required_pairs(const char *g, size_t glen, size_t from, int kind);
 
-/* s matches pattern i of the policy. */
+/* Compiles the patterns that take glob.c's automaton into l.pat_prog
+ * (after l.pat_simple is set): TG_OK or TG_ENOMEM. */
+tg_status tg_glob_progs_build(tg_policy *p);
+
+/* Pattern pat's program (NULL: it has none), and whether the text after
+ * its literal prefix, s, matches it: what tg_glob_match_from gives, with
+ * no compiling and a frame of a few state words. */
+const unsigned char *tg_glob_prog(const tg_layout *l, uint32_t pat);
+bool tg_glob_prog_match(const unsigned char *prog, const char *s, size_t slen);
+
+/* s matches pattern i of the policy (a layout the loader prepared). */
 bool tg_pattern_match(const tg_layout *l, uint32_t pat, const char *s, size_t slen);
 
 /* `X under DIR`: 1 when under, 0 when not, -1 when X is not a clean

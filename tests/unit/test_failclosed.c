@@ -631,6 +631,30 @@ static void loader_out_of_memory(void **state)
 	print_message("the loader allocates %ld times; each failure gives TG_ENOMEM\n", failures);
 	assert_true(failures >= 3);
 
+	/* Globs that take the general matcher add the loader's glob programs
+	 * (glob.c), and their allocations fail the same way. */
+	size_t glen;
+	unsigned char *gcode = compile("attribute args.p: string;\n"
+				       "rule \"a\": allow anyone to call tool \"x.?\" when "
+				       "args.p like \"/srv/**/?.key\";\n",
+				       &glen);
+	for (long n = 0, gfail = 0;; n++) {
+		tg_policy *p = NULL;
+		tg_load_error err;
+		arm(n);
+		tg_status st = tg_policy_load(gcode, glen, &p, &err);
+		disarm();
+		if (st == TG_OK) {
+			assert_true(gfail > failures);
+			tg_policy_free(p);
+			break;
+		}
+		gfail++;
+		assert_int_equal(st, TG_ENOMEM);
+		assert_null(p);
+	}
+	free(gcode);
+
 	/* The file loader and the holder fail the same way. */
 	char path[] = "/tmp/tg-failclosed-XXXXXX";
 	int fd = mkstemp(path);

@@ -4,7 +4,9 @@
  * case that an exponential matcher would not finish, and the bit-parallel
  * automaton against a plain backtracking matcher on random globs: short
  * ones over a small alphabet, globs of hundreds of tokens (state across
- * several 64-bit words) and subjects up to 64 KiB.
+ * several 64-bit words) and subjects up to 64 KiB; then the same through
+ * the programs the loader compiles for a policy's patterns, matched on
+ * the loaded layout and through tg_eval (`all args.list like`).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,6 +19,7 @@
 #include <time.h>
 
 #include "policy.h"
+#include "policy_fixture.h"
 #include "rt_asm.h"
 
 static const struct {
@@ -435,6 +438,326 @@ static void test_glob_long_subjects(void **state)
 	free(s);
 }
 
+/* ---- programs compiled at load ---- */
+
+/* A generated glob: its pieces (to make subjects from) and its bytes. */
+typedef struct gcase {
+	const char **pieces;
+	size_t n;
+	buf glob;
+} gcase;
+
+/* Pieces of valid UTF-8 only (source strings, request values). */
+static const char *const upieces[] = {
+	"a", "b", "/", "*", "**", "?", "\\*", "\\?", "\\\\", "\\a", "/**/", "\xC3\xA9",
+	"\xE2\x82\xAC", "\xF0\x9F\x98\x80", "\\\xC3\xA9", "c",
+};
+/* Multi-byte heavy: many distinct code points (the table grows), stray bytes. */
+static const char *const mpieces[] = {
+	"\xC3\xA9", "\xC3\xA8", "\xE2\x82\xAC", "\xF0\x9F\x98\x80", "\xC3", "\xA9", "\xD0\x96",
+	"\xE4\xB8\xAD", "?", "*", "a", "**",
+};
+#define NU (sizeof upieces / sizeof *upieces)
+#define NM (sizeof mpieces / sizeof *mpieces)
+
+/* A random glob: short (up to 10 pieces, sometimes after a literal
+ * prefix), long (60 to 400 pieces, mostly literals: several state
+ * words) or long and multi-byte heavy. utf8: valid UTF-8 pieces only. */
+static void make_case(gcase *c, int kind, bool utf8)
+{
+	size_t n, bytes = 0;
+	c->pieces = malloc(TG_FMT_GLOB_MAX * sizeof *c->pieces);
+	assert_non_null(c->pieces);
+	memset(&c->glob, 0, sizeof c->glob);
+	if (kind == 0)
+		n = rnd(11);
+	else
+		n = 60 + rnd(340);
+	size_t pre = kind == 0 && rnd(4) == 0 ? rnd(3) : kind == 1 && rnd(3) == 0 ? 1 : 0;
+	for (size_t i = 0; i < n; i++) {
+		const char *p;
+		if (i < pre)
+			p = prefixes[rnd(utf8 ? 3 : 4)];
+		else if (kind == 2)
+			p = utf8 && rnd(3) == 0 ? upieces[rnd(NU)] : mpieces[rnd(NM)];
+		else if (kind == 1 && rnd(8) != 0)
+			p = gpieces[rnd(3)];
+		else
+			p = utf8 ? upieces[rnd(NU)] : gpieces[rnd(NG)];
+		if (utf8 && (unsigned char)p[0] >= 0x80 && (unsigned char)p[0] < 0xC2)
+			p = "a";
+		if (utf8 && strcmp(p, "\xC3") == 0)
+			p = "b";
+		if (bytes + strlen(p) > TG_FMT_GLOB_MAX - 4) {
+			n = i;
+			break;
+		}
+		bytes += strlen(p);
+		c->pieces[i] = p;
+		put(&c->glob, p, strlen(p));
+	}
+	c->n = n;
+	put(&c->glob, "", 1);
+	c->glob.n--;
+}
+
+static void free_case(gcase *c)
+{
+	free(c->pieces);
+	free(c->glob.p);
+}
+
+/* A subject for c: fitted to it (now and then off by one piece), or random. */
+static void make_subject(buf *s, const gcase *c, bool utf8)
+{
+	s->n = 0;
+	for (int tries = 0; tries < 20; tries++) {
+		s->n = 0;
+		if (rnd(4) == 0)
+			put_random(s, rnd(c->n > 20 ? 400 : 12), true);
+		else
+			instantiate(s, c->pieces, c->n, c->n > 20 ? 4 : 3);
+		if (!utf8 || tg_utf8_valid(s->p ? s->p : "", s->n))
+			break;
+	}
+	if (utf8 && !tg_utf8_valid(s->p ? s->p : "", s->n))
+		s->n = 0;
+	put(s, "", 1);
+	s->n--;
+}
+
+/* The loader's pattern for glob g, found by its text. */
+static uint32_t find_pattern(const tg_layout *l, const buf *g)
+{
+	for (uint32_t i = 0; i < l->npats; i++) {
+		tg_str t = tg_pol_str(l, tg_rd32(l->pats + (size_t)i * TG_FMT_PATTERN_SIZE));
+		if (t.len == g->n && memcmp(t.ptr, g->p, g->n) == 0)
+			return i;
+	}
+	fail_msg("no pattern for '%s'", g->p);
+	return 0;
+}
+
+/* What pattern pat means: its literal prefix, byte for byte, then the
+ * reference on the rest. (The same as the whole glob unless the prefix
+ * ends inside a code point of the subject, which takes invalid UTF-8.) */
+static bool ref_pattern(const tg_layout *l, uint32_t pat, const char *s, size_t n)
+{
+	const unsigned char *e = l->pats + (size_t)pat * TG_FMT_PATTERN_SIZE;
+	tg_str g = tg_pol_str(l, tg_rd32(e)), pre = tg_pol_str(l, tg_rd32(e + 4));
+	uint32_t rest = tg_rd32(e + 8);
+	if (n < pre.len || memcmp(s, pre.ptr, pre.len) != 0)
+		return false;
+	if (tg_rd32(e + 12) & TG_PAT_EXACT)
+		return n == pre.len;
+	return ref_match(g.ptr, g.len, rest, s + pre.len, n - pre.len);
+}
+
+/* The largest programs a glob can need, per match and loaded: 127
+ * distinct stray bytes and 192 distinct two-byte code points (the
+ * multi-byte table at its largest), and 511 literals over 73 ASCII
+ * characters (an entry per class and word). ASan checks the frames. */
+static void test_glob_extremes(void **state)
+{
+	(void)state;
+	char g[2][TG_FMT_GLOB_MAX + 1];
+	size_t gl[2] = { 0, 0 };
+	g[0][gl[0]++] = '*';
+	for (unsigned b = 0x80; b <= 0xFE; b++)
+		g[0][gl[0]++] = (char)b;	/* continuations, then leads: all stray */
+	for (unsigned k = 0; k < 192; k++) {
+		g[0][gl[0]++] = (char)(0xC2 + k / 64);
+		g[0][gl[0]++] = (char)(0x80 + k % 64);
+	}
+	g[1][gl[1]++] = '*';
+	for (; gl[1] < TG_FMT_GLOB_MAX; gl[1]++) {
+		char ch = (char)('0' + (gl[1] * 7) % 75);
+		g[1][gl[1]] = ch == '?' || ch == '\\' ? '~' : ch;
+	}
+	g[1][gl[1] - 1] = '?';		/* else glob_simple.c takes it */
+	assert_int_equal(gl[0], TG_FMT_GLOB_MAX);
+	for (int i = 0; i < 2; i++) {
+		char code[2 * TG_FMT_GLOB_MAX + 64];
+		size_t n = 0;
+		n += (size_t)snprintf(code, sizeof code, "LOADB REQUEST_METHOD; LIKE \"");
+		for (size_t k = 0; k < gl[i]; k++) {
+			if (g[i][k] == '"' || g[i][k] == '\\')
+				code[n++] = '\\';
+			code[n++] = g[i][k];
+		}
+		snprintf(code + n, sizeof code - n, "\"; RET");
+		rt_rule r = { "x", TG_BC_ALLOW, TG_BC_SUBJ_ANYONE, { NULL }, TG_BC_ACT_ANYTHING, false,
+			      { NULL }, code, NULL };
+		tg_policy *p = rt_policy(NULL, &r, 1, false, NULL, NULL);
+		assert_non_null(p);
+		buf gb = { g[i], gl[i], 0 };
+		uint32_t pat = find_pattern(&p->l, &gb);
+		assert_non_null(tg_glob_prog(&p->l, pat));
+		char subj[TG_FMT_GLOB_MAX + 8];
+		for (int v = 0; v < 4; v++) {
+			size_t sn = 0;
+			if (v == 3)
+				subj[sn++] = 'z';
+			memcpy(subj + sn, g[i] + 1, gl[i] - 1);
+			sn += gl[i] - 1;
+			if (v == 1)
+				subj[sn / 2] ^= 1;
+			if (v == 2)
+				sn--;
+			bool want = ref_match(g[i], gl[i], 0, subj, sn);
+			assert_int_equal(tg_glob_match(g[i], gl[i], subj, sn), want);
+			assert_int_equal(tg_pattern_match(&p->l, pat, subj, sn), want);
+			if (v == 0 || v == 3)
+				assert_true(want);
+		}
+		tg_policy_free(p);
+	}
+}
+
+/* Policies of 200 `like` globs each: every pattern matched on the loaded
+ * layout (the loader's programs for the general ones) against the
+ * reference, on 4 subjects per glob: 48,000 cases. */
+static void test_loaded_random(void **state)
+{
+	(void)state;
+	enum { NGLOB = 200, NSUBJ = 4, ROUNDS = 60 };
+	static gcase cases[NGLOB];
+	static rt_rule rules[NGLOB];
+	static char *codes[NGLOB];
+	size_t via_prog = 0, long_prog = 0, total = 0;
+	buf s = { 0 };
+	for (int round = 0; round < ROUNDS; round++) {
+		for (size_t k = 0; k < NGLOB; k++) {
+			int kind = k % 10 < 6 ? 0 : k % 10 < 9 ? 1 : 2;
+			make_case(&cases[k], kind, false);
+			buf code = { 0 };
+			const char *head = "LOADB REQUEST_METHOD; LIKE \"";
+			put(&code, head, strlen(head));
+			for (size_t i = 0; i < cases[k].glob.n; i++) {
+				char ch = cases[k].glob.p[i];
+				if (ch == '"' || ch == '\\')
+					put(&code, "\\", 1);
+				put(&code, &ch, 1);
+			}
+			put(&code, "\"; RET", 7);
+			codes[k] = code.p;
+			rules[k] = (rt_rule){ "g", TG_BC_ALLOW, TG_BC_SUBJ_ANYONE, { NULL },
+					      TG_BC_ACT_ANYTHING, false, { NULL }, codes[k], NULL };
+		}
+		tg_policy *p = rt_policy(NULL, rules, NGLOB, false, NULL, NULL);
+		assert_non_null(p);
+		const tg_layout *l = &p->l;
+		for (size_t k = 0; k < NGLOB; k++) {
+			const gcase *c = &cases[k];
+			uint32_t pat = find_pattern(l, &c->glob);
+			bool prog = l->pat_prog && ((const uint32_t *)(const void *)l->pat_prog)[pat];
+			via_prog += prog;
+			long_prog += prog && c->n > 64;
+			for (int j = 0; j < NSUBJ; j++) {
+				make_subject(&s, c, false);
+				bool want = ref_pattern(l, pat, s.p, s.n);
+				bool got = tg_pattern_match(l, pat, s.p, s.n);
+				if (got != want)
+					fail_msg("loaded glob '%s' on '%.200s' (%zu bytes): %d, reference %d",
+						 c->glob.p, s.p, s.n, got, want);
+				total++;
+			}
+		}
+		tg_policy_free(p);
+		for (size_t k = 0; k < NGLOB; k++) {
+			free_case(&cases[k]);
+			free(codes[k]);
+		}
+	}
+	free(s.p);
+	print_message("%zu cases; %zu globs matched by a load-time program, %zu of them past 64 tokens\n",
+		      total, via_prog, long_prog);
+	assert_true(total >= 20000);
+	assert_true(via_prog >= ROUNDS * NGLOB / 4);
+	assert_true(long_prog >= ROUNDS * NGLOB / 10);
+}
+
+/* The same globs written in policy source, through tg_eval: rule rK
+ * allows tool tK when `all args.list like` glob K, on lists of 1 to 8
+ * subjects (allowed exactly when the reference matches every one). */
+static void test_loaded_eval(void **state)
+{
+	(void)state;
+	enum { NGLOB = 60, NREQ = 8, ROUNDS = 5 };
+	gcase cases[NGLOB];
+	buf subj[8] = { { 0 } };
+	size_t evals = 0, allowed = 0;
+	for (int round = 0; round < ROUNDS; round++) {
+		buf src = { 0 };
+		const char *decl = "attribute args.list: list<string>;\n";
+		put(&src, decl, strlen(decl));
+		for (size_t k = 0; k < NGLOB; k++) {
+			make_case(&cases[k], k % 3 == 0 ? 0 : (int)(k % 3), true);
+			char head[80];
+			snprintf(head, sizeof head,
+				 "rule \"r%zu\": allow anyone to call tool \"t%zu\" when all args.list like \"",
+				 k, k);
+			put(&src, head, strlen(head));
+			for (size_t i = 0; i < cases[k].glob.n; i++) {
+				char ch = cases[k].glob.p[i];
+				if (ch == '"' || ch == '\\')
+					put(&src, "\\", 1);
+				put(&src, &ch, 1);
+			}
+			put(&src, "\";\n", 3);
+		}
+		put(&src, "", 1);
+		tg_policy *p = compile_policy(src.p);
+		int32_t slot = tg_policy_slot_find(p, "args.list");
+		assert_true(slot >= 0);
+		size_t nslots = tg_policy_slot_count(p);
+		tg_value *vals = calloc(nslots, sizeof *vals);
+		assert_non_null(vals);
+		for (size_t k = 0; k < NGLOB; k++) {
+			char target[16];
+			snprintf(target, sizeof target, "t%zu", k);
+			for (int r = 0; r < NREQ; r++) {
+				tg_str items[8];
+				size_t m = 1 + rnd(8);
+				bool want = true;
+				for (size_t i = 0; i < m; i++) {
+					make_subject(&subj[i], &cases[k], true);
+					items[i] = (tg_str){ subj[i].p, subj[i].n };
+					want &= ref_match(cases[k].glob.p, cases[k].glob.n, 0, subj[i].p,
+							  subj[i].n);
+				}
+				tg_request q;
+				tg_decision d;
+				tg_request_init(&q);
+				q.principal_id = (tg_str){ "u", 1 };
+				q.method = (tg_str){ "tools/call", 10 };
+				q.target = (tg_str){ target, strlen(target) };
+				vals[slot].type = TG_VALUE_STRING_LIST;
+				vals[slot].u.strs.items = items;
+				vals[slot].u.strs.n = m;
+				q.slots = vals;
+				q.nslots = nslots;
+				assert_int_equal(tg_eval(p, &q, &d), TG_OK);
+				if ((d.effect == TG_ALLOW) != want)
+					fail_msg("rule r%zu, glob '%s', %zu subjects (first '%.100s'): "
+						 "allow %d, reference %d",
+						 k, cases[k].glob.p, m, subj[0].p, d.effect == TG_ALLOW, want);
+				evals++;
+				allowed += want;
+			}
+		}
+		free(vals);
+		tg_policy_free(p);
+		free(src.p);
+		for (size_t k = 0; k < NGLOB; k++)
+			free_case(&cases[k]);
+	}
+	for (int i = 0; i < 8; i++)
+		free(subj[i].p);
+	print_message("%zu evaluations, %zu allowed\n", evals, allowed);
+	assert_true(allowed > evals / 10 && allowed < evals - evals / 10);
+}
+
 static const struct {
 	const char *x, *dir;
 	int want;	/* 1 under, 0 not, -1 error */
@@ -484,6 +807,9 @@ int main(void)
 		cmocka_unit_test(test_glob_random),
 		cmocka_unit_test(test_glob_random_long),
 		cmocka_unit_test(test_glob_long_subjects),
+		cmocka_unit_test(test_glob_extremes),
+		cmocka_unit_test(test_loaded_random),
+		cmocka_unit_test(test_loaded_eval),
 		cmocka_unit_test(test_under_table),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
