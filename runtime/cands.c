@@ -135,12 +135,12 @@ static struct tg_pat_fast pat_fast(const tg_layout *l, uint32_t i)
 	uint32_t rest = tg_rd32(e + 8);
 	struct tg_pat_fast f = { l->pat_pairs ? l->pat_pairs[i] : 0, tg_glob_prog(l, i), pre.ptr,
 				 glob.ptr, NULL, (uint32_t)pre.len, (uint32_t)glob.len, rest, 0,
-				 TG_PF_NFA };
+				 TG_PF_GENERAL };
 	if (tg_rd32(e + 12) & TG_PAT_EXACT) {
 		f.shape = TG_PF_EXACT;
 		return f;
 	}
-	int kind = l->pat_simple ? l->pat_simple[i] : TG_GLOB_NFA;
+	int kind = l->pat_simple ? l->pat_simple[i] : TG_GLOB_GENERAL;
 	if (kind == TG_GLOB_DSTARS)
 		f.shape = TG_PF_DSTARS;
 	if (kind != TG_GLOB_STARS)

@@ -542,7 +542,7 @@ static bool needs_prog(const tg_layout *l, uint32_t i, tg_str *glob, uint32_t *r
 	const unsigned char *e = l->pats + (size_t)i * TG_FMT_PATTERN_SIZE;
 	if (tg_rd32(e + 12) & TG_PAT_EXACT)
 		return false;
-	if (l->pat_simple && l->pat_simple[i] != TG_GLOB_NFA)
+	if (l->pat_simple && l->pat_simple[i] != TG_GLOB_GENERAL)
 		return false;
 	*glob = tg_pol_str(l, tg_rd32(e));
 	*rest = tg_rd32(e + 8);

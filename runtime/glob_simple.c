@@ -2,7 +2,7 @@
  * glob_simple.c - the fast matcher for star-only globs.
  *
  * Most tool globs are literals and single stars: `github.*`, `*.get_*`,
- * `search_*`. For those the NFA of glob.c is needless work: with `*`
+ * `search_*`. For those glob.c's general automaton is needless work: with `*`
  * matching any run without `/`, a glob `*S1*S2*...*Sk` (Sk anchored at the
  * end, possibly empty) matches by finding each middle segment at its
  * leftmost occurrence. Leftmost is safe: a later occurrence of a segment
@@ -45,13 +45,13 @@
 int tg_glob_simple_kind(const char *g, size_t glen, size_t from)
 {
 	if (from >= glen || g[from] != '*')
-		return TG_GLOB_NFA;
+		return TG_GLOB_GENERAL;
 	for (size_t i = from; i < glen; i++) {
 		unsigned char c = (unsigned char)g[i];
 		if (c >= 0x80 || c == '?' || c == '\\')
-			return TG_GLOB_NFA;
+			return TG_GLOB_GENERAL;
 		if (c == '*' && i + 1 < glen && g[i + 1] == '*')
-			return TG_GLOB_NFA;
+			return TG_GLOB_GENERAL;
 	}
 	return TG_GLOB_STARS;
 }
@@ -95,11 +95,11 @@ bool tg_glob_simple_match(const char *t, size_t tn, const char *s, size_t sn)
 int tg_glob_dstar_kind(const char *g, size_t glen, size_t from)
 {
 	if (from >= glen || g[from] != '*')
-		return TG_GLOB_NFA;
+		return TG_GLOB_GENERAL;
 	for (size_t i = from; i < glen;) {
 		unsigned char c = (unsigned char)g[i];
 		if (c >= 0x80 || c == '?' || c == '\\')
-			return TG_GLOB_NFA;
+			return TG_GLOB_GENERAL;
 		if (c != '*') {
 			i++;
 			continue;
@@ -108,7 +108,7 @@ int tg_glob_dstar_kind(const char *g, size_t glen, size_t from)
 		while (j < glen && g[j] == '*')
 			j++;
 		if (j - i == 1 || (i > 0 && g[i - 1] == '/' && j < glen && g[j] == '/'))
-			return TG_GLOB_NFA;
+			return TG_GLOB_GENERAL;
 		i = j;
 	}
 	return TG_GLOB_DSTARS;
@@ -204,7 +204,7 @@ uint64_t tg_glob_pairs(const char *s, size_t n)
 uint64_t tg_glob_required_pairs(const char *g, size_t glen, size_t from, int kind)
 {
 	uint64_t set = 0;
-	if (kind == TG_GLOB_NFA)
+	if (kind == TG_GLOB_GENERAL)
 		return 0;	/* escapes and `?` would need decoding: no filter */
 	for (size_t i = from + 1; i < glen; i++)
 		if (g[i - 1] != '*' && g[i] != '*')

@@ -99,12 +99,12 @@ enum {
 	TG_PF_INFIX,	/* pre`*`seg`*`, seg without `/`: no `/` at all, seg inside */
 	TG_PF_STARS,	/* other TG_GLOB_STARS tails */
 	TG_PF_DSTARS,	/* TG_GLOB_DSTARS tails */
-	TG_PF_NFA
+	TG_PF_GENERAL
 };
 
 struct tg_pat_fast {
 	uint64_t need;		/* l->pat_pairs[i], or 0 */
-	const unsigned char *prog;	/* TG_PF_NFA: the loader's automaton (glob.c) */
+	const unsigned char *prog;	/* TG_PF_GENERAL: the loader's automaton (glob.c) */
 	const char *pre, *glob, *seg;
 	uint32_t pre_len, glob_len, rest, seg_len;
 	uint8_t shape;		/* TG_PF_* */

@@ -46,7 +46,7 @@ typedef struct tg_layout {
 	const unsigned char *code;
 	uint32_t code_len;
 	/* Not from the buffer: set by load.c after verification. Entry i is
-	 * pattern i's TG_GLOB_* matcher kind; NULL means the NFA for all. */
+	 * pattern i's TG_GLOB_* matcher kind; NULL means glob.c's for all. */
 	const uint8_t *pat_simple;
 	/* Not from the buffer either: pattern i's tg_glob_required_pairs, or
 	 * NULL (no prefilter). */
@@ -222,9 +222,10 @@ bool tg_glob_match_from(const char *g, size_t glen, size_t from, const char *s, 
 
 /* ---- glob_simple.c ------------------------------------------------------- */
 
-/* Which matcher a pattern takes: glob.c's NFA, or glob_simple.c's for
- * star-only globs and for globs whose wildcards are all `**` runs. */
-enum { TG_GLOB_NFA = 0, TG_GLOB_STARS, TG_GLOB_DSTARS };
+/* Which matcher a pattern takes: glob.c's general automaton, or
+ * glob_simple.c's for star-only globs and for globs whose wildcards are
+ * all `**` runs. */
+enum { TG_GLOB_GENERAL = 0, TG_GLOB_STARS, TG_GLOB_DSTARS };
 
 /* The kind for a glob whose first wildcard is at byte `from`. */
 int tg_glob_simple_kind(const char *g, size_t glen, size_t from);
@@ -235,7 +236,7 @@ bool tg_glob_simple_match(const char *t, size_t tn, const char *s, size_t sn);
 
 /* TG_GLOB_DSTARS for a glob whose first wildcard is at byte `from` and
  * whose wildcards are all `**` runs (none with a `/` on both sides), with
- * the ASCII conditions of TG_GLOB_STARS; else TG_GLOB_NFA. */
+ * the ASCII conditions of TG_GLOB_STARS; else TG_GLOB_GENERAL. */
 int tg_glob_dstar_kind(const char *g, size_t glen, size_t from);
 
 /* Whole-string match of s against the tail t (t[0] is `*`) of a
@@ -243,7 +244,7 @@ int tg_glob_dstar_kind(const char *g, size_t glen, size_t from);
 bool tg_glob_dstar_match(const char *t, size_t tn, const char *s, size_t sn);
 
 /* The set of hashed adjacent byte pairs of s, and the subset every
- * subject of a glob of that kind must have (0 for the NFA kind). */
+ * subject of a glob of that kind must have (0 for the general kind). */
 uint64_t tg_glob_pairs(const char *s, size_t n);
 uint64_t tg_glob_required_pairs(const char *g, size_t glen, size_t from, int kind);
 

@@ -2,7 +2,7 @@
  * test_runtime_fastpaths.c - the runtime's fast paths agree with the plain
  * code they stand in for:
  *   - glob_simple.c's star-only matcher and its pair prefilter against
- *     glob.c's NFA, on a table of edge cases and on random globs and
+ *     glob.c's general automaton, on a table of edge cases and on random globs and
  *     subjects over a small alphabet (so matches are frequent);
  *   - the 8-byte ASCII path of tg_utf8_valid around word boundaries, and
  *     tg_request_check's quick pass over whole requests;
@@ -36,22 +36,23 @@ static void agree(const char *glob, const char *subj, size_t slen)
 	size_t glen = strlen(glob), from = 0;
 	while (from < glen && glob[from] != '*' && glob[from] != '?' && glob[from] != '\\')
 		from++;
-	bool nfa = tg_glob_match_from(glob, glen, from, subj + (from <= slen ? from : slen),
-				      from <= slen ? slen - from : 0) &&
-		   from <= slen && memcmp(glob, subj, from) == 0;
+	bool general = tg_glob_match_from(glob, glen, from, subj + (from <= slen ? from : slen),
+					  from <= slen ? slen - from : 0) &&
+		       from <= slen && memcmp(glob, subj, from) == 0;
 	int kind = tg_glob_simple_kind(glob, glen, from);
-	if (kind == TG_GLOB_NFA)
+	if (kind == TG_GLOB_GENERAL)
 		kind = tg_glob_dstar_kind(glob, glen, from);
-	if (kind == TG_GLOB_NFA)
+	if (kind == TG_GLOB_GENERAL)
 		return;
 	bool fast = from <= slen && memcmp(glob, subj, from) == 0 &&
 		    (kind == TG_GLOB_STARS
 			     ? tg_glob_simple_match(glob + from, glen - from, subj + from, slen - from)
 			     : tg_glob_dstar_match(glob + from, glen - from, subj + from, slen - from));
-	if (fast != nfa)
-		fail_msg("glob '%s' subject '%.*s': fast %d, nfa %d", glob, (int)slen, subj, fast, nfa);
+	if (fast != general)
+		fail_msg("glob '%s' subject '%.*s': fast %d, general %d", glob, (int)slen, subj, fast,
+			 general);
 	uint64_t need = tg_glob_required_pairs(glob, glen, from, kind);
-	if (nfa && (need & ~tg_glob_pairs(subj, slen)))
+	if (general && (need & ~tg_glob_pairs(subj, slen)))
 		fail_msg("glob '%s' subject '%.*s': the prefilter rejects a match", glob, (int)slen,
 			 subj);
 }
@@ -68,17 +69,17 @@ static void test_simple_table(void **state)
 		"github.x/y", "search_docs", "abab", "ababab", "aab", "a/ab", "a/a/ab", "x.json",
 		"a/x/b", "xy", "x/y", "a/", "/a", "aa", "a/aa", "/x/", "q/x/r",
 	};
-	assert_int_equal(tg_glob_simple_kind("a?b", 3, 1), TG_GLOB_NFA);
-	assert_int_equal(tg_glob_simple_kind("a**", 3, 1), TG_GLOB_NFA);
-	assert_int_equal(tg_glob_simple_kind("a*\\*", 4, 1), TG_GLOB_NFA);
-	assert_int_equal(tg_glob_simple_kind("*\xC3\xA9", 3, 0), TG_GLOB_NFA);
+	assert_int_equal(tg_glob_simple_kind("a?b", 3, 1), TG_GLOB_GENERAL);
+	assert_int_equal(tg_glob_simple_kind("a**", 3, 1), TG_GLOB_GENERAL);
+	assert_int_equal(tg_glob_simple_kind("a*\\*", 4, 1), TG_GLOB_GENERAL);
+	assert_int_equal(tg_glob_simple_kind("*\xC3\xA9", 3, 0), TG_GLOB_GENERAL);
 	assert_int_equal(tg_glob_simple_kind("*/x", 3, 0), TG_GLOB_STARS);
-	assert_int_equal(tg_glob_simple_kind("x*", 2, 0), TG_GLOB_NFA);	/* from is not a star */
+	assert_int_equal(tg_glob_simple_kind("x*", 2, 0), TG_GLOB_GENERAL);	/* from is not a star */
 	assert_int_equal(tg_glob_dstar_kind("a**", 3, 1), TG_GLOB_DSTARS);
 	assert_int_equal(tg_glob_dstar_kind("**/x/**", 7, 0), TG_GLOB_DSTARS);
-	assert_int_equal(tg_glob_dstar_kind("a/**/b", 6, 2), TG_GLOB_NFA);	/* may match one `/` */
-	assert_int_equal(tg_glob_dstar_kind("a**b*", 5, 1), TG_GLOB_NFA);
-	assert_int_equal(tg_glob_dstar_kind("a**?", 4, 1), TG_GLOB_NFA);
+	assert_int_equal(tg_glob_dstar_kind("a/**/b", 6, 2), TG_GLOB_GENERAL);	/* may match one `/` */
+	assert_int_equal(tg_glob_dstar_kind("a**b*", 5, 1), TG_GLOB_GENERAL);
+	assert_int_equal(tg_glob_dstar_kind("a**?", 4, 1), TG_GLOB_GENERAL);
 	for (size_t i = 0; i < sizeof g / sizeof *g; i++)
 		for (size_t j = 0; j < sizeof s / sizeof *s; j++)
 			agree(g[i], s[j], strlen(s[j]));
@@ -472,7 +473,7 @@ static void test_pairs_words(void **state)
 }
 
 /* Every pattern's load-time matcher against tg_pattern_match: the target
- * patterns below take each shape (and the NFA), the subjects are fixed
+ * patterns below take each shape (and the general one), the subjects are fixed
  * edge cases plus random strings over the globs' alphabet. A match must
  * also pass the pair prefilter. */
 static void test_pattern_shapes(void **state)
@@ -502,7 +503,7 @@ static void test_pattern_shapes(void **state)
 	for (uint32_t i = 0; i < l->npats; i++)
 		seen |= 1u << pf[i].shape;
 	/* each shape is exercised, so a classification gone wrong shows */
-	assert_int_equal(seen, (1u << (TG_PF_NFA + 1)) - 1);
+	assert_int_equal(seen, (1u << (TG_PF_GENERAL + 1)) - 1);
 	char subj[24];
 	srand(4242);
 	for (int round = 0; round < 40000; round++) {
