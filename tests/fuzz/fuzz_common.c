@@ -18,6 +18,7 @@
 
 #include "compiler.h"
 #include "policy.h"
+#include "vm.h"
 
 static const char fixed_source[] =
 	"policy \"platform\" version \"2026.11\";\n"
@@ -299,6 +300,33 @@ static void on_trace(const tg_trace_event *ev, void *ud)
 		tg_fuzz_fail("UNKNOWN outside visibility");
 }
 
+/* Every rule's quick program (runtime/quick.c) says what the interpreter
+ * says of it, with the same instruction count, whenever it gives an
+ * answer: on bytecode the verifier accepted, however odd its shapes. */
+static void quick_agrees(const tg_policy *p, const tg_request *req)
+{
+	const tg_layout *l = &p->l;
+	tg_bc_class cls;
+	if (!l->rv || tg_request_problem(req, &cls))
+		return;
+	for (uint32_t ri = 0; ri < l->nrules; ri++) {
+		const tg_rule_view *r = &l->rv[ri];
+		for (int vis = 0; vis < 2 && r->quick != TG_FMT_NONE; vis++) {
+			if (vis && r->quick_args)
+				continue;
+			tg_vm a, b;
+			tg_vm_init(&a, l, req, cls, vis);
+			tg_vm_init(&b, l, req, cls, vis);
+			int c = tg_vm_quick(&a, r);
+			tg_cond_result want = tg_vm_run(&b, r->code_off, r->code_len);
+			if (c >= 0 && ((tg_cond_result)c != want || a.insns != b.insns))
+				tg_fuzz_fail("rule %u: quick program %d after %u instructions, "
+					     "interpreter %d after %u", ri, c, a.insns, (int)want,
+					     b.insns);
+		}
+	}
+}
+
 static void eval_one(const tg_policy *p, const tg_request *req)
 {
 	tg_decision d, dt;
@@ -314,6 +342,7 @@ static void eval_one(const tg_policy *p, const tg_request *req)
 		tg_fuzz_fail("tg_eval_trace decides differently from tg_eval");
 	if (tg_fuzz_light)
 		return;
+	quick_agrees(p, req);
 	size_t need = tg_audit_format(p, req, &d, 1764140000, audit, sizeof audit);
 	if (need < sizeof audit && strlen(audit) != need)
 		tg_fuzz_fail("audit line length %zu, returned %zu", strlen(audit), need);
