@@ -73,13 +73,25 @@ static void set_str(const tg_layout *l, tg_qinsn *q, uint32_t str)
 	q->b = (uint32_t)s.len;
 }
 
-/* LOAD|LOADB then LIKE|UNDER (op, its operand o) as one quick
+/* Whether op tests a string or a list of strings against a glob or a
+ * directory: LIKE, UNDER and their ALL_/ANY_ forms. */
+static bool is_match(unsigned op)
+{
+	return op == TG_OP_LIKE || op == TG_OP_UNDER || op == TG_OP_ALL_LIKE ||
+	       op == TG_OP_ANY_LIKE || op == TG_OP_ALL_UNDER || op == TG_OP_ANY_UNDER;
+}
+
+/* LOAD|LOADB then a matching op (is_match; o its operand) as one quick
  * instruction; x->a names the value already. */
 static void set_match(const tg_layout *l, tg_qinsn *x, unsigned op, const unsigned char *o)
 {
-	x->op = op == TG_OP_LIKE ? TG_Q_LIKE : TG_Q_UNDER;
+	bool like = op == TG_OP_LIKE || op == TG_OP_ALL_LIKE || op == TG_OP_ANY_LIKE;
+	x->op = like ? TG_Q_LIKE : TG_Q_UNDER;
+	x->quant = op == TG_OP_ALL_LIKE || op == TG_OP_ALL_UNDER   ? TG_Q_ALL
+		   : op == TG_OP_ANY_LIKE || op == TG_OP_ANY_UNDER ? TG_Q_ANY
+								   : 0;
 	x->count = 2;
-	if (x->op == TG_Q_LIKE)
+	if (like)
 		x->b = tg_rd32(o);
 	else
 		set_str(l, x, tg_rd32(o));
@@ -170,7 +182,7 @@ static uint32_t linear(const tg_layout *l, const tg_rule_view *r, tg_qinsn *q, b
 		case TG_OP_LOADB:
 			x->op = op == TG_OP_HASB ? TG_Q_HASB : TG_Q_BOOLB;
 			x->a = o[0];
-			if (op == TG_OP_LOADB && (next == TG_OP_LIKE || next == TG_OP_UNDER)) {
+			if (op == TG_OP_LOADB && is_match(next)) {
 				x->builtin = true;
 				set_match(l, x, next, l->code + pc_of[++i] + 1);
 			}
@@ -229,21 +241,29 @@ static uint32_t linear(const tg_layout *l, const tg_rule_view *r, tg_qinsn *q, b
 		case TG_OP_LOAD: {
 			uint32_t slot = tg_rd32(o);
 			unsigned after = i + 2 < n && !target[i + 2] ? l->code[pc_of[i + 2]] : TG_OP_COUNT;
-			if ((next == TG_OP_STRS || next == TG_OP_INTS) && after == TG_OP_CMP) {
+			if ((next == TG_OP_STRS || next == TG_OP_INTS) &&
+			    (after == TG_OP_CMP || after == TG_OP_ALL || after == TG_OP_ANY)) {
 				const unsigned char *lo = l->code + pc_of[i + 1] + 1;
 				x->op = TG_Q_LIST;
 				x->is_ints = next == TG_OP_INTS;
+				x->quant = after == TG_OP_ALL ? TG_Q_ALL : after == TG_OP_ANY ? TG_Q_ANY : 0;
 				x->c = tg_rd32(lo);
 				x->b = tg_rd32(lo + 4);
 				x->cmp = l->code[pc_of[i + 2] + 1];
 				x->count = 3;
 				i += 2;
-				if (!set_slot(l, x, slot, scalar_vt(x->is_ints), args))
+				/* an undeclared slot: a scalar, or for all/any a list of
+				 * the constant list's element type */
+				uint8_t want = x->quant ? (x->is_ints ? TG_VALUE_INT_LIST : TG_VALUE_STRING_LIST)
+							: scalar_vt(x->is_ints);
+				if (!set_slot(l, x, slot, want, args))
 					return 0;
 				break;
 			}
-			if (next == TG_OP_LIKE || next == TG_OP_UNDER) {
-				if (!set_slot(l, x, slot, TG_VALUE_STRING, args))
+			if (is_match(next)) {
+				bool quant = next != TG_OP_LIKE && next != TG_OP_UNDER;
+				if (!set_slot(l, x, slot, quant ? TG_VALUE_STRING_LIST : TG_VALUE_STRING,
+					      args))
 					return 0;
 				set_match(l, x, next, l->code + pc_of[++i] + 1);
 				break;

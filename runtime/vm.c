@@ -960,12 +960,31 @@ static bool strs_have(const tg_str *items, size_t n, const char *s, size_t len)
 	return false;
 }
 
-/* The value a LIKE or UNDER tests, a string: false to give up. */
+/* The value a LIKE or UNDER tests, a string (with quant, a list of
+ * strings): false to give up. */
 static inline bool quick_subject(tg_vm *vm, const tg_qinsn *q, tg_vm_val *v)
 {
 	if (q->builtin ? load_builtin(vm, q->a, false, v) < 0 : !quick_slot(vm, q->a, q->vt, q->dom, v))
 		return false;
-	return v->t == TG_V_STR;
+	return v->t == (q->quant ? TG_V_LSTR : TG_V_STR);
+}
+
+/* An all/any test over the list a, element by element as quantify()
+ * goes: LIKE, UNDER, or the comparison with b. -1 gives up. */
+static int quick_quant(tg_vm *vm, const tg_qinsn *q, const tg_vm_val *a, const tg_vm_val *b)
+{
+	bool all = q->quant == TG_Q_ALL;
+	for (size_t i = 0; i < a->n; i++) {
+		tg_vm_val e = elem(vm, a, i);
+		int r = q->op == TG_Q_LIKE    ? tg_pattern_match(vm->l, q->b, e.u.s, e.n)
+			: q->op == TG_Q_UNDER ? tg_under(e.u.s, e.n, q->u.s, q->b)
+					      : compare(vm, q->cmp, &e, b);
+		if (r < 0)
+			return -1;
+		if (all ? !r : r)
+			return r;
+	}
+	return all;
 }
 
 /* Inlined into tg_vm_cond: the call cost 10 instructions per rule. */
@@ -1082,16 +1101,21 @@ static TG_ALWAYS_INLINE int quick_run(tg_vm *vm, const tg_rule_view *rule)
 			b.origin = 0;
 			b.u.first = q->c;
 			b.n = q->b;
-			if ((r = compare(vm, q->cmp, &a, &b)) < 0)
+			r = q->quant ? quick_quant(vm, q, &a, &b) : compare(vm, q->cmp, &a, &b);
+			if (r < 0)
 				return -1;
 			break;
 		case TG_Q_LIKE:
+		case TG_Q_UNDER:
 			if (!quick_subject(vm, q, &a))
 				return -1;
-			r = tg_pattern_match(vm->l, q->b, a.u.s, a.n);
-			break;
-		case TG_Q_UNDER:
-			if (!quick_subject(vm, q, &a) || (r = tg_under(a.u.s, a.n, q->u.s, q->b)) < 0)
+			if (q->quant)
+				r = quick_quant(vm, q, &a, NULL);
+			else if (q->op == TG_Q_LIKE)
+				r = tg_pattern_match(vm->l, q->b, a.u.s, a.n);
+			else
+				r = tg_under(a.u.s, a.n, q->u.s, q->b);
+			if (r < 0)
 				return -1;
 			break;
 		default:

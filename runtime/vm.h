@@ -107,6 +107,8 @@ enum {
 	TG_Q_LIST,	/* slot a  OP  the STRS or INTS list (first c, n b; is_ints) */
 	TG_Q_LIKE,	/* slot a (built-in when builtin) like pattern b */
 	TG_Q_UNDER,	/* slot a (built-in when builtin) under s/n */
+	/* TG_Q_LIST, LIKE and UNDER with quant set test every (all) or some
+	 * (any) element of a list instead: `all args.paths under "/data"` */
 	TG_Q_TESTS,	/* (kinds of test before this one) */
 	/* Only in translation (quick.c), never in a program: */
 	TG_Q_NOT = TG_Q_TESTS,
@@ -116,6 +118,8 @@ enum {
 	TG_Q_JTRUE,
 	TG_Q_RET
 };
+
+enum { TG_Q_ALL = 1, TG_Q_ANY };
 
 /* Where an edge may lead besides another node: the condition's value. */
 #define TG_Q_FALSE 0xFFFEu
@@ -132,6 +136,7 @@ typedef struct tg_qinsn {
 	uint8_t vt2;		/* for TG_Q_SLOTS: slot b's */
 	bool dom, dom2;		/* slot a, b has a declared domain */
 	bool builtin, is_ints;
+	uint8_t quant;		/* 0, TG_Q_ALL or TG_Q_ANY */
 	uint8_t count;		/* bytecode instructions the test stands for */
 	uint8_t cnt[2];		/* instructions run on the false, true edge */
 	uint16_t next[2];	/* node of the false, true edge, or TG_Q_FALSE/TRUE */

@@ -58,7 +58,13 @@ static const char shapes_src[] =
 	"rule \"s17\": allow role r1 to do anything when true;\n"
 	"rule \"s18\": allow anyone to call any tool when args.limit + 1 > 3;\n"
 	"rule \"s19\": deny anyone to call any tool when principal.tenant in args.tags\n"
-	"  or principal.roles contains \"r1\";\n";
+	"  or principal.roles contains \"r1\";\n"
+	"rule \"s20\": deny anyone to call any tool when all args.tags under \"/srv\"\n"
+	"  or any args.tags like \"*.key\";\n"
+	"rule \"s21\": deny anyone to call any tool when any args.nums in [1, 2]\n"
+	"  and all args.tags in [\"t\", \"w\", \"/srv/x\"];\n"
+	"rule \"s22\": deny anyone to call any tool when all token.scopes like \"w*\"\n"
+	"  and any principal.roles under \"/r\";\n";
 
 /* xorshift: the same requests on every run */
 static uint64_t rng = 0x9E3779B97F4A7C15u;
