@@ -51,12 +51,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#if defined(__GNUC__)
-#define TG_NOINLINE __attribute__((noinline))
-#else
-#define TG_NOINLINE
-#endif
-
 #define MAXTOK TG_FMT_GLOB_MAX			/* each token spans at least one byte */
 #define NWORDS ((MAXTOK + 1 + 63) / 64)		/* positions 0..MAXTOK */
 

@@ -36,12 +36,6 @@
 
 #include <string.h>
 
-#if defined(__GNUC__)
-#define TG_NOINLINE __attribute__((noinline))
-#else
-#define TG_NOINLINE
-#endif
-
 int tg_glob_simple_kind(const char *g, size_t glen, size_t from)
 {
 	if (from >= glen || g[from] != '*')

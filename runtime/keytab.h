@@ -16,12 +16,7 @@
 /* Lookups and the common glob shapes are a few dozen instructions: left
  * to gcc, the prefix probes of tg_cands_list become calls (100.9 -> 98.0
  * instructions a decision on scenario-50 forced inline) and so do the
- * pattern matchers (tg_action_match 76.2 -> 74.3). */
-#if defined(__GNUC__)
-#define TG_KEY_INLINE inline __attribute__((always_inline))
-#else
-#define TG_KEY_INLINE inline
-#endif
+ * pattern matchers (tg_action_match 76.2 -> 74.3): TG_ALWAYS_INLINE. */
 
 /*
  * The tables' hash: 8 bytes at a time (the last word overlapping, short
@@ -38,7 +33,7 @@
  */
 #define TG_KEY_MUL 0x9E3779B97F4A7C15u
 
-static TG_KEY_INLINE uint64_t tg_key_hash(unsigned cls, unsigned kind, const char *p, size_t n)
+static TG_ALWAYS_INLINE uint64_t tg_key_hash(unsigned cls, unsigned kind, const char *p, size_t n)
 {
 	const unsigned char *s = (const unsigned char *)p;
 	uint64_t h = (((uint64_t)cls << 8 | kind) << 32 | n) ^ 0x632BE59BD9B4E019u, w;
@@ -70,7 +65,7 @@ struct tg_key {
 };
 
 /* The entry for (cls, kind, t[0..n)) in a table of mask + 1 buckets, or NULL. */
-static TG_KEY_INLINE const struct tg_key *tg_key_find(const struct tg_key *keys, uint32_t mask,
+static TG_ALWAYS_INLINE const struct tg_key *tg_key_find(const struct tg_key *keys, uint32_t mask,
 						      unsigned cls, unsigned kind, const char *t,
 						      size_t n)
 {
@@ -112,14 +107,14 @@ struct tg_pat_fast {
 
 /* Whether s[0..n) holds a `/`. libc's memchr beat a word-at-a-time loop
  * here (saas: tg_action_match 434k -> 420k). */
-static TG_KEY_INLINE bool tg_has_slash(const char *s, size_t n)
+static TG_ALWAYS_INLINE bool tg_has_slash(const char *s, size_t n)
 {
 	return n && memchr(s, '/', n) != NULL;
 }
 
 /* Whether s[0..n) matches the pattern f stands for: tg_pattern_match's
  * answer, with the common shapes decided here. */
-static TG_KEY_INLINE bool tg_pat_fast_match(const struct tg_pat_fast *f, const char *s, size_t n)
+static TG_ALWAYS_INLINE bool tg_pat_fast_match(const struct tg_pat_fast *f, const char *s, size_t n)
 {
 	if (f->shape == TG_PF_EXACT)
 		return n == f->pre_len && tg_bytes_eq(s, f->pre, n);

@@ -20,6 +20,16 @@
 #include "format.h"
 #include "toolgate/toolgate.h"
 
+/* Inlining decided by measurement rather than left to the compiler: each
+ * use says what it gained (bench/RESULTS.md). */
+#if defined(__GNUC__)
+#define TG_ALWAYS_INLINE inline __attribute__((always_inline))
+#define TG_NOINLINE __attribute__((noinline))
+#else
+#define TG_ALWAYS_INLINE inline
+#define TG_NOINLINE
+#endif
+
 typedef struct tg_layout {
 	const unsigned char *base;
 	size_t len;

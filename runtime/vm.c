@@ -32,14 +32,6 @@
 #include <stddef.h>
 #include <string.h>
 
-/* For the few helpers of the loop whose call overhead measurably costs
- * more than their body (bench/RESULTS.md). */
-#if defined(__GNUC__)
-#define TG_ALWAYS_INLINE inline __attribute__((always_inline))
-#else
-#define TG_ALWAYS_INLINE inline
-#endif
-
 #define vmdispatch(op) switch (op)
 #define vmcase(name) case TG_OP_##name:
 #define vmbreak break
