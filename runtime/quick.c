@@ -91,10 +91,12 @@ static void set_match(const tg_layout *l, tg_qinsn *x, unsigned op, const unsign
 		   : op == TG_OP_ANY_LIKE || op == TG_OP_ANY_UNDER ? TG_Q_ANY
 								   : 0;
 	x->count = 2;
-	if (like)
+	if (like) {
 		x->b = tg_rd32(o);
-	else
+	} else {
 		set_str(l, x, tg_rd32(o));
+		x->c = tg_rd32(o);	/* the string's index, for quantify() */
+	}
 }
 
 /* The value type an undeclared slot compared with a constant of the

@@ -181,6 +181,16 @@ static bool has_substring(const char *h, size_t hn, const char *nd, size_t nn)
 	return false;
 }
 
+/* Some items[i] == s: `in` and `contains` on a request's list of strings
+ * (list_has, and the quick tests without compare()'s type dispatch). */
+static bool strs_have(const tg_str *items, size_t n, const char *s, size_t len)
+{
+	for (size_t i = 0; i < n; i++)
+		if (str_eq(items[i].ptr, items[i].len, s, len))
+			return true;
+	return false;
+}
+
 static bool list_has(const tg_vm *vm, const tg_vm_val *list, const tg_vm_val *x)
 {
 	if (x->t != TG_V_STR) {
@@ -189,6 +199,8 @@ static bool list_has(const tg_vm *vm, const tg_vm_val *list, const tg_vm_val *x)
 				return true;
 		return false;
 	}
+	if (list->t == TG_V_LSTR)
+		return strs_have(list->u.strs, list->n, x->u.s, x->n);
 	for (size_t i = 0; i < list->n; i++) {
 		tg_str s = elem_str(vm, list, i);
 		if (str_eq(s.ptr, s.len, x->u.s, x->n))
@@ -942,16 +954,6 @@ static TG_ALWAYS_INLINE bool quick_slot(tg_vm *vm, uint32_t i, unsigned vt, bool
 	return v != NULL;
 }
 
-/* Some items[i] == s: `in` and `contains` on a request's list of strings,
- * without compare()'s type dispatch per element. */
-static bool strs_have(const tg_str *items, size_t n, const char *s, size_t len)
-{
-	for (size_t i = 0; i < n; i++)
-		if (str_eq(items[i].ptr, items[i].len, s, len))
-			return true;
-	return false;
-}
-
 /* The value a LIKE or UNDER tests, a string (with quant, a list of
  * strings): false to give up. */
 static inline bool quick_subject(tg_vm *vm, const tg_qinsn *q, tg_vm_val *v)
@@ -959,24 +961,6 @@ static inline bool quick_subject(tg_vm *vm, const tg_qinsn *q, tg_vm_val *v)
 	if (q->builtin ? load_builtin(vm, q->a, false, v) < 0 : !quick_slot(vm, q->a, q->vt, q->dom, v))
 		return false;
 	return v->t == (q->quant ? TG_V_LSTR : TG_V_STR);
-}
-
-/* An all/any test over the list a, element by element as quantify()
- * goes: LIKE, UNDER, or the comparison with b. -1 gives up. */
-static int quick_quant(tg_vm *vm, const tg_qinsn *q, const tg_vm_val *a, const tg_vm_val *b)
-{
-	bool all = q->quant == TG_Q_ALL;
-	for (size_t i = 0; i < a->n; i++) {
-		tg_vm_val e = elem(vm, a, i);
-		int r = q->op == TG_Q_LIKE    ? tg_pattern_match(vm->l, q->b, e.u.s, e.n)
-			: q->op == TG_Q_UNDER ? tg_under(e.u.s, e.n, q->u.s, q->b)
-					      : compare(vm, q->cmp, &e, b);
-		if (r < 0)
-			return -1;
-		if (all ? !r : r)
-			return r;
-	}
-	return all;
 }
 
 /* Inlined into tg_vm_cond: the call cost 10 instructions per rule. */
@@ -991,9 +975,6 @@ static TG_ALWAYS_INLINE int quick_run(tg_vm *vm, const tg_rule_view *rule)
 	while (k < TG_Q_FALSE) {
 		const tg_qinsn *q = prog + k;
 		switch (q->op) {
-		case TG_Q_CONST:
-			r = q->cmp;
-			break;
 		case TG_Q_IS:
 			r = (vm->held[q->a] & q->u.mask) != 0;
 			break;
@@ -1076,24 +1057,18 @@ static TG_ALWAYS_INLINE int quick_run(tg_vm *vm, const tg_rule_view *rule)
 				return -1;
 			goto compare;
 		case TG_Q_LIST:
-			if (q->vt == TG_VALUE_STRING && !q->is_ints && q->cmp == TG_BC_IN) {
-				const tg_value *x = quick_value(vm, q->a, q->vt, q->dom);
-				if (!x)
-					return -1;
-				r = 0;
-				for (uint32_t i = 0; i < q->b && !r; i++) {
-					tg_str e = tg_pol_str(vm->l, tg_pol_ref(vm->l, q->c + i));
-					r = str_eq(e.ptr, e.len, x->u.s.ptr, x->u.s.len);
-				}
-				break;
-			}
 			if (!quick_slot(vm, q->a, q->vt, q->dom, &a))
 				return -1;
 			b.t = q->is_ints ? TG_V_PINT : TG_V_PSTR;
 			b.origin = 0;
 			b.u.first = q->c;
 			b.n = q->b;
-			r = q->quant ? quick_quant(vm, q, &a, &b) : compare(vm, q->cmp, &a, &b);
+			if (q->quant)
+				r = quantify(vm, q->quant == TG_Q_ALL, 0, q->cmp, &a, &b);
+			else if (q->cmp == TG_BC_IN && a.t == TG_V_STR && !q->is_ints)
+				r = list_has(vm, &b, &a);	/* member_types would pass it */
+			else
+				r = compare(vm, q->cmp, &a, &b);
 			if (r < 0)
 				return -1;
 			break;
@@ -1102,7 +1077,8 @@ static TG_ALWAYS_INLINE int quick_run(tg_vm *vm, const tg_rule_view *rule)
 			if (!quick_subject(vm, q, &a))
 				return -1;
 			if (q->quant)
-				r = quick_quant(vm, q, &a, NULL);
+				r = quantify(vm, q->quant == TG_Q_ALL, q->op == TG_Q_LIKE ? 1 : 2,
+					     q->op == TG_Q_LIKE ? q->b : q->c, &a, NULL);
 			else if (q->op == TG_Q_LIKE)
 				r = tg_pattern_match(vm->l, q->b, a.u.s, a.n);
 			else

@@ -94,7 +94,7 @@ void tg_vm_say(tg_vm *vm, const char *a, const char *b, const char *c, const cha
  * in_domain memo, which tg_vm_run keeps too, so starting over is safe.
  */
 enum {
-	TG_Q_CONST,	/* cmp (0 or 1) */
+	TG_Q_CONST,	/* cmp (0 or 1): only in translation, and as the entry */
 	TG_Q_IS,	/* held[a] & mask */
 	TG_Q_HAS,	/* slot a present */
 	TG_Q_HASB,	/* built-in a present */
@@ -106,7 +106,7 @@ enum {
 	TG_Q_SLOTS,	/* slot a  OP  slot b */
 	TG_Q_LIST,	/* slot a  OP  the STRS or INTS list (first c, n b; is_ints) */
 	TG_Q_LIKE,	/* slot a (built-in when builtin) like pattern b */
-	TG_Q_UNDER,	/* slot a (built-in when builtin) under s/n */
+	TG_Q_UNDER,	/* slot a (built-in when builtin) under s/n (string c) */
 	/* TG_Q_LIST, LIKE and UNDER with quant set test every (all) or some
 	 * (any) element of a list instead: `all args.paths under "/data"` */
 	TG_Q_TESTS,	/* (kinds of test before this one) */
