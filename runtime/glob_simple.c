@@ -59,15 +59,28 @@ static bool same(const char *a, const char *b, size_t n)
 	return true;
 }
 
+/* t (starting with a star) ends with literal text after its last star,
+ * t[*last ..), which must end s: whether it does, with *end where it
+ * starts in s. Both matchers fit what comes before into s[0 .. *end). */
+static inline bool tail_ends(const char *t, size_t tn, const char *s, size_t sn, size_t *last,
+			     size_t *end)
+{
+	size_t l = tn;
+	while (t[l - 1] != '*')
+		l--;			/* t[0] is '*', so this stops */
+	size_t len = tn - l;
+	if (sn < len || !same(s + sn - len, t + l, len))
+		return false;
+	*last = l;
+	*end = sn - len;
+	return true;
+}
+
 bool tg_glob_simple_match(const char *t, size_t tn, const char *s, size_t sn)
 {
-	size_t last = tn;
-	while (t[last - 1] != '*')
-		last--;			/* t[0] is '*', so this stops */
-	size_t lastlen = tn - last;
-	if (sn < lastlen || !same(s + sn - lastlen, t + last, lastlen))
+	size_t last, end, pos = 0;
+	if (!tail_ends(t, tn, s, sn, &last, &end))
 		return false;
-	size_t end = sn - lastlen, pos = 0;
 	for (size_t seg = 1; seg < last;) {
 		size_t len = 0;
 		while (t[seg + len] != '*')
@@ -110,13 +123,9 @@ int tg_glob_dstar_kind(const char *g, size_t glen, size_t from)
 
 bool tg_glob_dstar_match(const char *t, size_t tn, const char *s, size_t sn)
 {
-	size_t last = tn;
-	while (t[last - 1] != '*')
-		last--;			/* t[0] is '*', so this stops */
-	size_t lastlen = tn - last;
-	if (sn < lastlen || !same(s + sn - lastlen, t + last, lastlen))
+	size_t last, end, pos = 0;
+	if (!tail_ends(t, tn, s, sn, &last, &end))
 		return false;
-	size_t end = sn - lastlen, pos = 0;
 	for (size_t seg = 0; seg < last;) {
 		if (t[seg] == '*') {
 			seg++;
