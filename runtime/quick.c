@@ -83,7 +83,7 @@ static bool is_match(unsigned op)
 
 /* LOAD|LOADB then a matching op (is_match; o its operand) as one quick
  * instruction; x->a names the value already. */
-static void set_match(const tg_layout *l, tg_qinsn *x, unsigned op, const unsigned char *o)
+static void set_match(tg_qinsn *x, unsigned op, const unsigned char *o)
 {
 	bool like = op == TG_OP_LIKE || op == TG_OP_ALL_LIKE || op == TG_OP_ANY_LIKE;
 	x->op = like ? TG_Q_LIKE : TG_Q_UNDER;
@@ -91,12 +91,7 @@ static void set_match(const tg_layout *l, tg_qinsn *x, unsigned op, const unsign
 		   : op == TG_OP_ANY_LIKE || op == TG_OP_ANY_UNDER ? TG_Q_ANY
 								   : 0;
 	x->count = 2;
-	if (like) {
-		x->b = tg_rd32(o);
-	} else {
-		set_str(l, x, tg_rd32(o));
-		x->c = tg_rd32(o);	/* the string's index, for quantify() */
-	}
+	x->c = tg_rd32(o);	/* the pattern or the directory string */
 }
 
 /* The value type an undeclared slot compared with a constant of the
@@ -186,7 +181,7 @@ static uint32_t linear(const tg_layout *l, const tg_rule_view *r, tg_qinsn *q, b
 			x->a = o[0];
 			if (op == TG_OP_LOADB && is_match(next)) {
 				x->builtin = true;
-				set_match(l, x, next, l->code + pc_of[++i] + 1);
+				set_match(x, next, l->code + pc_of[++i] + 1);
 			}
 			break;
 		case TG_OP_NOT:
@@ -267,7 +262,7 @@ static uint32_t linear(const tg_layout *l, const tg_rule_view *r, tg_qinsn *q, b
 				if (!set_slot(l, x, slot, quant ? TG_VALUE_STRING_LIST : TG_VALUE_STRING,
 					      args))
 					return 0;
-				set_match(l, x, next, l->code + pc_of[++i] + 1);
+				set_match(x, next, l->code + pc_of[++i] + 1);
 				break;
 			}
 			x->op = TG_Q_BOOL;

@@ -1076,13 +1076,12 @@ static TG_ALWAYS_INLINE int quick_run(tg_vm *vm, const tg_rule_view *rule)
 		case TG_Q_UNDER:
 			if (!quick_subject(vm, q, &a))
 				return -1;
+			/* the interpreter's own LIKE, UNDER and quantifier */
 			if (q->quant)
-				r = quantify(vm, q->quant == TG_Q_ALL, q->op == TG_Q_LIKE ? 1 : 2,
-					     q->op == TG_Q_LIKE ? q->b : q->c, &a, NULL);
-			else if (q->op == TG_Q_LIKE)
-				r = tg_pattern_match(vm->l, q->b, a.u.s, a.n);
+				r = quantify(vm, q->quant == TG_Q_ALL, q->op == TG_Q_LIKE ? 1 : 2, q->c,
+					     &a, NULL);
 			else
-				r = tg_under(a.u.s, a.n, q->u.s, q->b);
+				r = q->op == TG_Q_LIKE ? like(vm, q->c, &a) : under(vm, q->c, &a);
 			if (r < 0)
 				return -1;
 			break;

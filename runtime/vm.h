@@ -105,8 +105,8 @@ enum {
 	TG_Q_INT,	/* slot a  OP  k */
 	TG_Q_SLOTS,	/* slot a  OP  slot b */
 	TG_Q_LIST,	/* slot a  OP  the STRS or INTS list (first c, n b; is_ints) */
-	TG_Q_LIKE,	/* slot a (built-in when builtin) like pattern b */
-	TG_Q_UNDER,	/* slot a (built-in when builtin) under s/n (string c) */
+	TG_Q_LIKE,	/* slot a (built-in when builtin) like pattern c */
+	TG_Q_UNDER,	/* slot a (built-in when builtin) under the string c */
 	/* TG_Q_LIST, LIKE and UNDER with quant set test every (all) or some
 	 * (any) element of a list instead: `all args.paths under "/data"` */
 	TG_Q_TESTS,	/* (kinds of test before this one) */
