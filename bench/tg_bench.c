@@ -210,7 +210,7 @@ static tg_policy *load_policy(const char *path, size_t *bytes)
 	size_t len;
 	tg_policy *p;
 	tg_load_error le;
-	if (tg_cli_compile_file(path, false, &bc, &len) != TG_EXIT_OK)
+	if (tg_drv_compile_file(path, false, &bc, &len) != TG_EXIT_OK)
 		die("cannot compile", path);
 	if (tg_policy_load(bc, len, &p, &le) != TG_OK)
 		die("cannot load", le.reason);
@@ -326,7 +326,7 @@ static int cmd_scenario(int argc, char **argv)
 	unsigned char *bc;
 	size_t len;
 	double lv[ROUNDS];
-	if (tg_cli_compile_file(argv[1], false, &bc, &len) != TG_EXIT_OK)
+	if (tg_drv_compile_file(argv[1], false, &bc, &len) != TG_EXIT_OK)
 		die("cannot compile", argv[1]);
 	for (int r = 0; r < ROUNDS; r++) {
 		tg_policy *q;
@@ -470,7 +470,7 @@ static int cmd_compile(int argc, char **argv)
 	for (int r = 0; r < rounds; r++) {
 		free(bc);
 		uint64_t t0 = now_ns();
-		if (tg_cli_compile_file(argv[1], false, &bc, &len) != TG_EXIT_OK)
+		if (tg_drv_compile_file(argv[1], false, &bc, &len) != TG_EXIT_OK)
 			die("cannot compile", argv[1]);
 		c[r] = (double)(now_ns() - t0) / 1e6;
 	}

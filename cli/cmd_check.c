@@ -17,7 +17,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "compiler.h"
+#include "stages.h"
 
 static const char check_help[] =
 	"usage: toolgate check POLICY.tg... [--format text|json|sarif] [--strict]\n"
@@ -77,7 +77,7 @@ static void check_one(check_file *f, const char *path, bool strict, check_format
 			f->io_error = read_error(path, strerror(err));
 			f->rc = TG_EXIT_USAGE;
 			if (fmt == FORMAT_TEXT)
-				tg_cli_error("cannot read '%s': %s", path, strerror(err));
+				tg_drv_error("cannot read '%s': %s", path, strerror(err));
 		}
 		return;
 	}
@@ -87,10 +87,10 @@ static void check_one(check_file *f, const char *path, bool strict, check_format
 	if (ast && f->diags.nerrors == 0 && !f->diags.oom)
 		tg_lint(ast, &f->diags);
 	if (strict)
-		tg_cli_promote_warnings(&f->diags);
+		tg_drv_promote_warnings(&f->diags);
 	f->rc = f->diags.nerrors || f->diags.dropped ? TG_EXIT_FAIL : TG_EXIT_OK;
 	if (!ast || f->diags.oom) {
-		tg_cli_error("%s: out of memory", path);
+		tg_drv_error("%s: out of memory", path);
 		f->rc = TG_EXIT_FAIL;
 	}
 	tg_diags_sort(&f->diags);
@@ -154,7 +154,7 @@ int tg_cmd_check(int argc, char **argv)
 
 	files = calloc((size_t)nfiles, sizeof *files);
 	if (!files) {
-		tg_cli_error("out of memory");
+		tg_drv_error("out of memory");
 		return TG_EXIT_USAGE;
 	}
 	for (i = 0; i < nfiles; i++) {
@@ -183,7 +183,7 @@ int tg_cmd_check(int argc, char **argv)
 				tg_cli_write_check_sarif(stdout, res, (size_t)nfiles);
 			free(res);
 		} else {
-			tg_cli_error("out of memory");
+			tg_drv_error("out of memory");
 		}
 		if (w < 0)
 			rc = TG_EXIT_USAGE;

@@ -74,19 +74,19 @@ int tg_cmd_compile(int argc, char **argv)
 	if (argc - optind > 1)
 		return tg_cli_usage("compile", "one policy at a time");
 	input = argv[optind];
-	if (tg_cli_is_bytecode_path(input))
+	if (tg_drv_is_bytecode_path(input))
 		return tg_cli_usage("compile", "'%s' is bytecode already", input);
 	if (!output) {
 		dflt = default_output(input);
 		if (!dflt) {
-			tg_cli_error("out of memory");
+			tg_drv_error("out of memory");
 			return TG_EXIT_USAGE;
 		}
 		output = dflt;
 	}
-	rc = tg_cli_compile_file(input, strict, &code, &len);
+	rc = tg_drv_compile_file(input, strict, &code, &len);
 	if (rc == TG_EXIT_OK) {
-		if (tg_cli_write_atomic(output, code, len, NULL) != 0)
+		if (tg_drv_write_atomic(output, code, len, NULL) != 0)
 			rc = TG_EXIT_USAGE;
 		free(code);
 	}

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "compiler.h"
+#include "stages.h"
 #include "disasm.h"
 #include "toolgate/toolgate.h"
 
@@ -46,24 +46,24 @@ int tg_cmd_disasm(int argc, char **argv)
 	if (argc - optind > 1)
 		return tg_cli_usage("disasm", "one bytecode file at a time");
 	path = argv[optind];
-	if (!tg_cli_is_bytecode_path(path))
+	if (!tg_drv_is_bytecode_path(path))
 		return tg_cli_usage("disasm", "'%s' is not a .tgb file; run 'toolgate compile' first",
 				    path);
 
 	/* Verify through the same path eval uses, for the same messages. */
-	rc = tg_cli_load_policy(path, &policy);
+	rc = tg_drv_load_policy(path, &policy);
 	if (rc != TG_EXIT_OK)
 		return rc;
 	tg_policy_free(policy);
 
-	code = (unsigned char *)tg_read_file(path, TG_CLI_MAX_BYTECODE, &len);
+	code = (unsigned char *)tg_read_file(path, TG_DRV_MAX_BYTECODE, &len);
 	if (!code) {
-		tg_cli_error("cannot read '%s': %s", path, strerror(errno));
+		tg_drv_error("cannot read '%s': %s", path, strerror(errno));
 		return TG_EXIT_USAGE;
 	}
 	rc = TG_EXIT_OK;
 	if (tg_disasm(code, len, stdout) != 0 || fflush(stdout) != 0) {
-		tg_cli_error("%s: cannot write the listing", path);
+		tg_drv_error("%s: cannot write the listing", path);
 		rc = TG_EXIT_USAGE;
 	}
 	free(code);

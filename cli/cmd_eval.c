@@ -18,7 +18,8 @@
 #include <time.h>
 
 #include "cli.h"
-#include "compiler.h"
+#include "stages.h"
+#include "adapter.h"
 #include "request_json.h"
 
 static const char eval_help[] =
@@ -62,7 +63,7 @@ static void write_audit(const eval_ctx *ctx, const tg_request *req, const tg_dec
 	if (need >= sizeof small) {
 		buf = malloc(need + 1);
 		if (!buf) {
-			tg_cli_error("out of memory writing an audit record");
+			tg_drv_error("out of memory writing an audit record");
 			return;
 		}
 		tg_audit_format(ctx->policy, req, d, now, buf, need + 1);
@@ -96,7 +97,7 @@ static void answer_invalid(eval_ctx *ctx, const char *where, const char *why)
 	tg_request empty;
 	tg_decision d;
 
-	tg_cli_error("%s: %s", where, why);
+	tg_drv_error("%s: %s", where, why);
 	raise_rc(ctx, TG_EXIT_USAGE);
 	tg_decision_set_invalid(&d, why);
 	tg_request_init(&empty);
@@ -125,14 +126,14 @@ static void eval_text(eval_ctx *ctx, const char *text, size_t len, const char *w
 		return;
 	}
 	if (ctx->explain)
-		trace = tg_cli_explain(ctx->policy, &jr.req, &d, &st);
+		trace = tg_mcp_explain(ctx->policy, &jr.req, &d, &st);
 	else
 		st = tg_eval(ctx->policy, &jr.req, &d);
 	if (st == TG_EINVALID_REQUEST || d.invalid) {
-		tg_cli_error("%s: %s", where, d.reason ? d.reason : "invalid request");
+		tg_drv_error("%s: %s", where, d.reason ? d.reason : "invalid request");
 		raise_rc(ctx, TG_EXIT_USAGE);
 	} else if (st != TG_OK) {
-		tg_cli_error("%s: evaluation failed: %s", where, tg_strerror(st));
+		tg_drv_error("%s: evaluation failed: %s", where, tg_strerror(st));
 		raise_rc(ctx, TG_EXIT_FAIL);
 	}
 	answer(ctx, &jr.req, &d, trace);
@@ -170,7 +171,7 @@ static void eval_stdin(eval_ctx *ctx)
 	size_t len;
 
 	if (!buf) {
-		tg_cli_error("out of memory");
+		tg_drv_error("out of memory");
 		raise_rc(ctx, TG_EXIT_USAGE);
 		return;
 	}
@@ -182,7 +183,7 @@ static void eval_stdin(eval_ctx *ctx)
 		eval_text(ctx, buf, len, where);
 	}
 	if (ferror(stdin)) {
-		tg_cli_error("cannot read stdin: %s", strerror(errno));
+		tg_drv_error("cannot read stdin: %s", strerror(errno));
 		raise_rc(ctx, TG_EXIT_USAGE);
 	}
 	free(buf);
@@ -204,7 +205,7 @@ static void eval_file(eval_ctx *ctx, const char *path)
 		return;
 	}
 	if (!text) {
-		tg_cli_error("cannot read '%s': %s", path, strerror(errno));
+		tg_drv_error("cannot read '%s': %s", path, strerror(errno));
 		raise_rc(ctx, TG_EXIT_USAGE);
 		return;
 	}
@@ -253,7 +254,7 @@ int tg_cmd_eval(int argc, char **argv)
 		return tg_cli_usage("eval", "one policy at a time");
 	policy_path = argv[optind];
 
-	rc = tg_cli_load_policy(policy_path, &policy);
+	rc = tg_drv_load_policy(policy_path, &policy);
 	if (rc != TG_EXIT_OK)
 		return rc;
 	ctx.policy = policy;
@@ -262,7 +263,7 @@ int tg_cmd_eval(int argc, char **argv)
 	else
 		eval_stdin(&ctx);
 	if (fflush(stdout) != 0) {
-		tg_cli_error("cannot write to stdout: %s", strerror(errno));
+		tg_drv_error("cannot write to stdout: %s", strerror(errno));
 		raise_rc(&ctx, TG_EXIT_USAGE);
 	}
 	tg_policy_free(policy);

@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "compiler.h"
+#include "stages.h"
 
 static const char fmt_help[] =
 	"usage: toolgate fmt [--check | -w] POLICY.tg...\n"
@@ -43,7 +43,7 @@ static char *format_source(const char *path, const char *src, size_t len, size_t
 	ast = tg_parse(&arena, path, src, len, &diags);
 	if (!ast || diags.nerrors > 0 || diags.oom) {
 		if (!ast || diags.oom)
-			tg_cli_error("%s: out of memory", path);
+			tg_drv_error("%s: out of memory", path);
 		tg_diags_sort(&diags);
 		tg_diags_print(stderr, path, src, len, &diags);
 		*rc = TG_EXIT_FAIL;
@@ -51,13 +51,13 @@ static char *format_source(const char *path, const char *src, size_t len, size_t
 	}
 	mem = open_memstream(&text, outlen);
 	if (!mem) {
-		tg_cli_error("%s: %s", path, strerror(errno));
+		tg_drv_error("%s: %s", path, strerror(errno));
 		*rc = TG_EXIT_USAGE;
 		goto out;
 	}
 	werr = tg_fmt(ast, mem);
 	if (fclose(mem) != 0 || werr != 0) {
-		tg_cli_error("%s: cannot format: %s", path, strerror(errno));
+		tg_drv_error("%s: cannot format: %s", path, strerror(errno));
 		free(text);
 		text = NULL;
 		*rc = TG_EXIT_USAGE;
@@ -74,7 +74,7 @@ static int fmt_file(const char *path, fmt_mode mode)
 	bool same;
 	int rc = TG_EXIT_OK;
 
-	src = tg_cli_read_source(path, &len, &rc);
+	src = tg_drv_read_source(path, &len, &rc);
 	if (!src)
 		return rc;
 	text = format_source(path, src, len, &outlen, &rc);
@@ -84,7 +84,7 @@ static int fmt_file(const char *path, fmt_mode mode)
 	switch (mode) {
 	case FMT_PRINT:
 		if (fwrite(text, 1, outlen, stdout) != outlen) {
-			tg_cli_error("cannot write to stdout: %s", strerror(errno));
+			tg_drv_error("cannot write to stdout: %s", strerror(errno));
 			rc = TG_EXIT_USAGE;
 		}
 		break;
@@ -95,7 +95,7 @@ static int fmt_file(const char *path, fmt_mode mode)
 		}
 		break;
 	case FMT_WRITE:
-		if (!same && tg_cli_write_atomic(path, text, outlen, path) != 0)
+		if (!same && tg_drv_write_atomic(path, text, outlen, path) != 0)
 			rc = TG_EXIT_USAGE;
 		break;
 	}
@@ -149,7 +149,7 @@ int tg_cmd_fmt(int argc, char **argv)
 			rc = r;
 	}
 	if (mode == FMT_PRINT && fflush(stdout) != 0) {
-		tg_cli_error("cannot write to stdout: %s", strerror(errno));
+		tg_drv_error("cannot write to stdout: %s", strerror(errno));
 		rc = TG_EXIT_USAGE;
 	}
 	return rc;

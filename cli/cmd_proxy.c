@@ -48,7 +48,7 @@ static const char proxy_help[] =
 	"1 the policy is wrong; 2 usage or I/O error, or the server exited first\n";
 
 /* Long-only options; the identity options carry their names into
- * tg_identity_option. */
+ * tg_mcp_identity_option. */
 enum { OPT_POLICY = TG_OPT_LONG, OPT_AUDIT, OPT_MAX_LINE, OPT_STATS, OPT_IDENTITY };
 
 static const char shortopts[] = "+:h";	/* '+': stop at the server command */
@@ -86,7 +86,7 @@ static size_t max_line_value(const char *value)
 int tg_cmd_proxy(int argc, char **argv)
 {
 	const char *policy_path = NULL, *audit_path = NULL;
-	tg_identity id;
+	tg_mcp_identity id;
 	tg_reloader reloader;
 	tg_relay_opts opts;
 	tg_holder *holder = NULL;
@@ -100,7 +100,7 @@ int tg_cmd_proxy(int argc, char **argv)
 	memset(&opts, 0, sizeof opts);
 	memset(&reloader, 0, sizeof reloader);
 	opts.max_line = TG_PROXY_DEFAULT_MAX_LINE;
-	tg_identity_init(&id);
+	tg_mcp_identity_init(&id);
 	tg_cli_getopt_reset();
 	while ((c = getopt_long(argc, argv, shortopts, longopts, &li)) != -1) {
 		value = optarg;
@@ -125,7 +125,7 @@ int tg_cmd_proxy(int argc, char **argv)
 			opts.stats = true;
 			break;
 		case OPT_IDENTITY:
-			if (tg_identity_option(&id, longopts[li].name, optarg, err, sizeof err) != 0) {
+			if (tg_mcp_identity_option(&id, longopts[li].name, optarg, err, sizeof err) != 0) {
 				tg_cli_usage("proxy", "%s", err);
 				goto out;
 			}
@@ -159,12 +159,12 @@ int tg_cmd_proxy(int argc, char **argv)
 	if (audit_path) {
 		audit = fopen(audit_path, "a");
 		if (!audit) {
-			tg_cli_error("cannot open '%s': %s", audit_path, strerror(errno));
+			tg_drv_error("cannot open '%s': %s", audit_path, strerror(errno));
 			goto out;
 		}
 	}
 	if (tg_holder_create(&holder) != TG_OK) {
-		tg_cli_error("out of memory");
+		tg_drv_error("out of memory");
 		goto out;
 	}
 	reloader.path = policy_path;
@@ -181,6 +181,6 @@ out:
 	if (audit && audit != stderr)
 		fclose(audit);
 	tg_holder_free(holder);
-	tg_identity_free(&id);
+	tg_mcp_identity_free(&id);
 	return rc;
 }

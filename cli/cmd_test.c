@@ -151,19 +151,19 @@ static void tg_test_one(const char *path, const tg_test_opts *o, tg_suite **suit
 		free(errbuf);
 	}
 	*suite_out = s;
-	rc = tg_cli_load_policy(s->policy_path, &policy);
+	rc = tg_drv_load_policy(s->policy_path, &policy);
 	if (rc != TG_EXIT_OK) {
 		char why[512];
 
 		snprintf(why, sizeof why, "policy '%s' did not load (see its diagnostics)",
 			 s->policy_path);
 		if (tg_suite_fail_all(s, why, res) < 0)
-			tg_cli_error("out of memory");
+			tg_drv_error("out of memory");
 		res->status = rc == TG_EXIT_USAGE ? TG_EXIT_USAGE : TG_EXIT_FAIL;
 		return;
 	}
 	if (tg_suite_run(s, policy, o->explain, res) < 0) {
-		tg_cli_error("out of memory running '%s'", path);
+		tg_drv_error("out of memory running '%s'", path);
 		res->status = TG_EXIT_USAGE;
 	}
 	tg_policy_free(policy);
@@ -202,12 +202,12 @@ int tg_cmd_test(int argc, char **argv)
 	results = calloc(o.nsuites, sizeof *results);
 	suites = calloc(o.nsuites, sizeof *suites);
 	if (!results || !suites) {
-		tg_cli_error("out of memory");
+		tg_drv_error("out of memory");
 		status = TG_EXIT_USAGE;
 		goto done;
 	}
 	if (o.output && !(out = fopen(o.output, "w"))) {
-		tg_cli_error("cannot write '%s': %s", o.output, strerror(errno));
+		tg_drv_error("cannot write '%s': %s", o.output, strerror(errno));
 		status = TG_EXIT_USAGE;
 		out = stdout;
 		goto done;
@@ -222,7 +222,7 @@ int tg_cmd_test(int argc, char **argv)
 		failed += results[i].failed;
 	}
 	if (o.junit && tg_junit_write(out, results, o.nsuites) < 0) {
-		tg_cli_error("cannot write the report: %s", strerror(errno));
+		tg_drv_error("cannot write the report: %s", strerror(errno));
 		status = TG_EXIT_USAGE;
 	}
 	fprintf(o.junit ? stderr : out, "%zu passed, %zu failed\n", passed, failed);
@@ -230,7 +230,7 @@ int tg_cmd_test(int argc, char **argv)
 		status = TG_EXIT_FAIL;
 done:
 	if (out != stdout && fclose(out) != 0) {
-		tg_cli_error("cannot write '%s': %s", o.output, strerror(errno));
+		tg_drv_error("cannot write '%s': %s", o.output, strerror(errno));
 		status = TG_EXIT_USAGE;
 	} else if (out == stdout && fflush(stdout) != 0) {
 		status = TG_EXIT_USAGE;

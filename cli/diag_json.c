@@ -137,13 +137,13 @@ int tg_cli_write_check_json(FILE *out, const tg_check_result *files, size_t n, b
 		goto oom;
 	if (json_dumpf(doc, out, JSON_INDENT(2)) < 0 || fputc('\n', out) == EOF ||
 	    fflush(out) != 0) {
-		tg_cli_error("cannot write the JSON output");
+		tg_drv_error("cannot write the JSON output");
 	} else {
 		rc = 0;
 	}
 	json_decref(doc);
 	return rc;
 oom:
-	tg_cli_error("out of memory");
+	tg_drv_error("out of memory");
 	return -1;
 }

@@ -20,7 +20,7 @@
 #include <jansson.h>
 
 #include "cli.h"
-#include "compiler.h"
+#include "stages.h"
 
 #define SARIF_SCHEMA "https://json.schemastore.org/sarif-2.1.0.json"
 /* Where each lint's rationale and fix are written down, relative to the
@@ -196,7 +196,7 @@ int tg_cli_write_check_sarif(FILE *out, const tg_check_result *files, size_t n)
 		goto oom;
 	if (json_dumpf(doc, out, JSON_INDENT(2)) < 0 || fputc('\n', out) == EOF ||
 	    fflush(out) != 0)
-		tg_cli_error("cannot write the SARIF output");
+		tg_drv_error("cannot write the SARIF output");
 	else
 		rc = 0;
 	json_decref(doc);
@@ -205,6 +205,6 @@ oom:
 	json_decref(results);
 	json_decref(notes);
 	json_decref(driver_rules);
-	tg_cli_error("out of memory");
+	tg_drv_error("out of memory");
 	return -1;
 }

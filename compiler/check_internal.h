@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "compiler.h"
+#include "stages.h"
 
 /* Open-addressing map from a byte string to an int, in the arena. Keys are
  * not copied: they must live as long as the map (AST names, arena strings). */

@@ -34,7 +34,7 @@
  * failure is reported at the construct that caused it and stops code
  * generation: nothing is ever truncated.
  */
-#include "compiler.h"
+#include "stages.h"
 #include "emit.h"
 #include "fold.h"
 
@@ -255,7 +255,7 @@ static void cg_const(tg_cg *cg, const tg_cg_const *k, tg_type peer, tg_span span
 		break;
 	case TG_CG_STR: {
 		uint32_t s = tg_emit_string(cg->e, k->s, k->len);
-		rc = s == TG_FMT_NONE ? -1 : tg_emit_op_arg(cg->e, TG_OP_STR, s);
+		rc = s == TG_BC_NONE ? -1 : tg_emit_op_arg(cg->e, TG_OP_STR, s);
 		break;
 	}
 	case TG_CG_LIST: {
@@ -274,7 +274,7 @@ static void cg_const(tg_cg *cg, const tg_cg_const *k, tg_type peer, tg_span span
 			} else {
 				uint32_t s = tg_emit_string(cg->e, it->u.str.s, it->u.str.len);
 				((uint32_t *)buf)[i] = s;
-				if (s == TG_FMT_NONE)
+				if (s == TG_BC_NONE)
 					rc = -1;
 			}
 		}
@@ -356,7 +356,7 @@ static void cg_glob_op(tg_cg *cg, tg_opcode op, tg_cmp_op cmp, const tg_expr *rh
 		rc = tg_emit_op_arg(cg->e, op, (uint32_t)pat);
 	} else {
 		uint32_t s = tg_emit_string(cg->e, lit->u.str.s, lit->u.str.len);
-		rc = s == TG_FMT_NONE ? -1 : tg_emit_op_arg(cg->e, op, s);
+		rc = s == TG_BC_NONE ? -1 : tg_emit_op_arg(cg->e, op, s);
 	}
 	cg_check(cg, rc, rhs->span);
 }
@@ -384,7 +384,7 @@ static bool cg_fused_cmp(tg_cg *cg, const tg_expr *e)
 	if (tg_cg_fold(r, &k)) {
 		if (k.kind == TG_CG_STR) {
 			uint32_t s = tg_emit_string(cg->e, k.s, k.len);
-			rc = s == TG_FMT_NONE ? -1
+			rc = s == TG_BC_NONE ? -1
 			     : bi >= 0 ? tg_emit_op_cmp(cg->e, TG_OP_LOADB_STR_CMP, (uint32_t)bi, s, op)
 				       : tg_emit_op_cmp(cg->e, TG_OP_LOAD_STR_CMP, (uint32_t)slot, s, op);
 		} else if (k.kind == TG_CG_INT && slot >= 0) {

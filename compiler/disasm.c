@@ -59,7 +59,7 @@ static void qstr(const dis *d, uint32_t i)
 {
 	const char *p;
 	uint32_t len;
-	if (i == TG_FMT_NONE) {
+	if (i == TG_BC_NONE) {
 		fputs("none", d->out);
 		return;
 	}
@@ -97,12 +97,12 @@ static uint32_t role_name(const dis *d, uint32_t r)
 
 static uint32_t slot_name(const dis *d, uint32_t s)
 {
-	return tg_rd32(sec(d, TG_SEC_SLOTS) + (size_t)s * TG_FMT_SLOT_SIZE + 4);
+	return tg_rd32(sec(d, TG_SEC_SLOTS) + (size_t)s * TG_BC_SLOT_SIZE + 4);
 }
 
 static uint32_t pat_glob(const dis *d, uint32_t p)
 {
-	return tg_rd32(sec(d, TG_SEC_PATTERNS) + (size_t)p * TG_FMT_PATTERN_SIZE);
+	return tg_rd32(sec(d, TG_SEC_PATTERNS) + (size_t)p * TG_BC_PATTERN_SIZE);
 }
 
 static void tables(const dis *d)
@@ -125,7 +125,7 @@ static void tables(const dis *d)
 	n = d->count[TG_SEC_SLOTS];
 	fprintf(o, "\nslots (%" PRIu32 "):\n", n);
 	for (uint32_t i = 0; i < n; i++) {
-		const unsigned char *s = sec(d, TG_SEC_SLOTS) + (size_t)i * TG_FMT_SLOT_SIZE;
+		const unsigned char *s = sec(d, TG_SEC_SLOTS) + (size_t)i * TG_BC_SLOT_SIZE;
 		uint32_t df = tg_rd32(s + 16), dn = tg_rd32(s + 20);
 		fprintf(o, "  %4" PRIu32 "  ", i);
 		raw(d, tg_rd32(s + 4));
@@ -150,7 +150,7 @@ static void tables(const dis *d)
 	n = d->count[TG_SEC_PATTERNS];
 	fprintf(o, "\npatterns (%" PRIu32 "):\n", n);
 	for (uint32_t i = 0; i < n; i++) {
-		const unsigned char *p = sec(d, TG_SEC_PATTERNS) + (size_t)i * TG_FMT_PATTERN_SIZE;
+		const unsigned char *p = sec(d, TG_SEC_PATTERNS) + (size_t)i * TG_BC_PATTERN_SIZE;
 		fprintf(o, "  %4" PRIu32 "  ", i);
 		qstr(d, tg_rd32(p));
 		if (tg_rd32(p + 12) & TG_PAT_EXACT) {
@@ -165,7 +165,7 @@ static void tables(const dis *d)
 	uint32_t nb = tg_rd32(ix), ne = tg_rd32(ix + 4);
 	fprintf(o, "\nindex (%" PRIu32 " keys, %" PRIu32 " buckets):\n", ne, nb);
 	for (uint32_t i = 0; i < ne; i++) {
-		const unsigned char *e = ix + 8 + (size_t)nb * 4 + (size_t)i * TG_FMT_INDEX_ENTRY_SIZE;
+		const unsigned char *e = ix + 8 + (size_t)nb * 4 + (size_t)i * TG_BC_INDEX_ENTRY_SIZE;
 		uint32_t first = tg_rd32(e + 8), cnt = tg_rd32(e + 12);
 		fprintf(o, "  %-16s %-6s ", class_names[e[0]], kind_names[e[1]]);
 		qstr(d, tg_rd32(e + 4));
@@ -247,7 +247,7 @@ static void rules(const dis *d)
 	uint32_t n = d->count[TG_SEC_RULES];
 	fprintf(o, "\nrules (%" PRIu32 "):\n", n);
 	for (uint32_t i = 0; i < n; i++) {
-		const unsigned char *r = sec(d, TG_SEC_RULES) + (size_t)i * TG_FMT_RULE_SIZE;
+		const unsigned char *r = sec(d, TG_SEC_RULES) + (size_t)i * TG_BC_RULE_SIZE;
 		uint32_t sf = tg_rd32(r + 16), sn = tg_rd32(r + 20), pf = tg_rd32(r + 24);
 		uint32_t pn = tg_rd32(r + 28), co = tg_rd32(r + 32), cl = tg_rd32(r + 36);
 		fprintf(o, "\nrule %" PRIu32 " ", i);
@@ -269,7 +269,7 @@ static void rules(const dis *d)
 			qstr(d, pat_glob(d, ref(d, pf + k)));
 		}
 		fputc('\n', o);
-		if (tg_rd32(r + 4) != TG_FMT_NONE) {
+		if (tg_rd32(r + 4) != TG_BC_NONE) {
 			fputs("  because ", o);
 			qstr(d, tg_rd32(r + 4));
 			fputc('\n', o);
@@ -311,7 +311,7 @@ int tg_disasm(const unsigned char *buf, size_t len, FILE *out)
 	d.b = buf;
 	d.out = out;
 	for (unsigned k = 0; k < TG_SEC_COUNT; k++) {
-		const unsigned char *e = buf + TG_FMT_HEADER_LEN + (size_t)k * TG_FMT_SECTION_ENTRY;
+		const unsigned char *e = buf + TG_BC_HEADER_LEN + (size_t)k * TG_BC_SECTION_ENTRY;
 		unsigned kind = (unsigned)tg_rd32(e);
 		d.off[kind] = tg_rd32(e + 4);
 		d.size[kind] = tg_rd32(e + 8);
@@ -319,7 +319,7 @@ int tg_disasm(const unsigned char *buf, size_t len, FILE *out)
 	}
 	fputs("policy ", out);
 	qstr(&d, tg_rd32(buf + TG_HDR_NAME));
-	if (tg_rd32(buf + TG_HDR_VERSION) != TG_FMT_NONE) {
+	if (tg_rd32(buf + TG_HDR_VERSION) != TG_BC_NONE) {
 		fputs(" version ", out);
 		qstr(&d, tg_rd32(buf + TG_HDR_VERSION));
 	}

@@ -153,7 +153,7 @@ tg_emit *tg_emit_new(void)
 	tg_emit *e = calloc(1, sizeof *e);
 	if (!e)
 		return NULL;
-	e->version = TG_FMT_NONE;
+	e->version = TG_BC_NONE;
 	e->name = tg_emit_string(e, "", 0);
 	if (e->failed) {
 		tg_emit_free(e);
@@ -204,7 +204,7 @@ static int rehash_strings(tg_emit *e, size_t nb)
 	if (!t)
 		return fail(e, "out of memory");
 	for (size_t i = 0; i < e->nstr; i++) {
-		uint32_t h = tg_fmt_hash(e->blob + e->strs[i].off, e->strs[i].len) & (uint32_t)(nb - 1);
+		uint32_t h = tg_bc_hash(e->blob + e->strs[i].off, e->strs[i].len) & (uint32_t)(nb - 1);
 		while (t[h])
 			h = (h + 1) & (uint32_t)(nb - 1);
 		t[h] = (uint32_t)i + 1;
@@ -218,19 +218,19 @@ static int rehash_strings(tg_emit *e, size_t nb)
 uint32_t tg_emit_string(tg_emit *e, const char *s, size_t len)
 {
 	if (!e || e->failed)
-		return TG_FMT_NONE;
+		return TG_BC_NONE;
 	if (len > UINT32_MAX / 2 || (len && !s)) {
 		fail(e, "string too long");
-		return TG_FMT_NONE;
+		return TG_BC_NONE;
 	}
 	if (e->nstr_hash && e->nstr_hash >= 0x40000000u) {
 		fail(e, "too many strings");
-		return TG_FMT_NONE;
+		return TG_BC_NONE;
 	}
 	if ((e->nstr + 1) * 2 > e->nstr_hash && rehash_strings(e, e->nstr_hash ? e->nstr_hash * 2 : 64))
-		return TG_FMT_NONE;
+		return TG_BC_NONE;
 	uint32_t mask = (uint32_t)e->nstr_hash - 1;
-	uint32_t h = tg_fmt_hash(s, len) & mask;
+	uint32_t h = tg_bc_hash(s, len) & mask;
 	for (; e->str_hash[h]; h = (h + 1) & mask) {
 		uint32_t i = e->str_hash[h] - 1;
 		if (e->strs[i].len == len && (len == 0 || memcmp(e->blob + e->strs[i].off, s, len) == 0))
@@ -238,16 +238,16 @@ uint32_t tg_emit_string(tg_emit *e, const char *s, size_t len)
 	}
 	if (e->nblob + len + 1 > UINT32_MAX / 2) {
 		fail(e, "string table exceeds 2 GiB");
-		return TG_FMT_NONE;
+		return TG_BC_NONE;
 	}
 	if (GROW(e, e->strs, e->cap_str, e->nstr + 1))
-		return TG_FMT_NONE;
+		return TG_BC_NONE;
 	/* s may point into the blob itself (an index key is a prefix of an
 	 * interned string): keep its offset across the realloc. */
 	bool inside = len && e->blob && s >= e->blob && s < e->blob + e->nblob;
 	size_t soff = inside ? (size_t)(s - e->blob) : 0;
 	if (GROW(e, e->blob, e->cap_blob, e->nblob + len + 1))
-		return TG_FMT_NONE;
+		return TG_BC_NONE;
 	if (inside)
 		s = e->blob + soff;
 	if (len)
@@ -268,7 +268,7 @@ int tg_emit_policy(tg_emit *e, const char *name, size_t name_len, const char *ve
 	if (!e || e->failed)
 		return -1;
 	e->name = tg_emit_string(e, name ? name : "", name ? name_len : 0);
-	e->version = version ? tg_emit_string(e, version, version_len) : TG_FMT_NONE;
+	e->version = version ? tg_emit_string(e, version, version_len) : TG_BC_NONE;
 	return e->failed ? -1 : 0;
 }
 
@@ -290,10 +290,10 @@ int32_t tg_emit_role(tg_emit *e, const char *name, size_t len)
 		return -1;
 	if (e->have_closure)
 		return fail(e, "role declared after the role closure");
-	if (e->roles.n >= TG_FMT_MAX_ROLES)
-		return fail(e, "more than %d roles", TG_FMT_MAX_ROLES);
+	if (e->roles.n >= TG_BC_MAX_ROLES)
+		return fail(e, "more than %d roles", TG_BC_MAX_ROLES);
 	uint32_t s = tg_emit_string(e, name, len);
-	if (s == TG_FMT_NONE || u32_push(e, &e->roles, s))
+	if (s == TG_BC_NONE || u32_push(e, &e->roles, s))
 		return -1;
 	return (int32_t)e->roles.n - 1;
 }
@@ -332,7 +332,7 @@ int32_t tg_emit_slot(tg_emit *e, tg_slot_root root, const tg_str *components, si
 	uint32_t first = (uint32_t)e->refs.n;
 	for (size_t i = 0; i < n; i++) {
 		uint32_t c = tg_emit_string(e, components[i].ptr, components[i].len);
-		if (c == TG_FMT_NONE || u32_push(e, &e->refs, c))
+		if (c == TG_BC_NONE || u32_push(e, &e->refs, c))
 			return -1;
 	}
 	if (e->failed)
@@ -349,7 +349,7 @@ int tg_emit_slot_domain_string(tg_emit *e, int32_t slot, const char *s, size_t l
 	if (slot < 0 || (size_t)slot >= e->nslots)
 		return fail(e, "domain for an unknown slot");
 	uint32_t i = tg_emit_string(e, s, len);
-	if (i == TG_FMT_NONE)
+	if (i == TG_BC_NONE)
 		return -1;
 	return u32_push(e, &e->slots[slot].dom_str, i);
 }
@@ -374,7 +374,7 @@ int32_t tg_emit_pattern(tg_emit *e, const char *glob, size_t len)
 	if (!e || e->failed)
 		return -1;
 	uint32_t g = tg_emit_string(e, glob, len);
-	if (g == TG_FMT_NONE)
+	if (g == TG_BC_NONE)
 		return -1;
 	if (g < e->nstr_pat && e->str_pat[g])
 		return e->str_pat[g] - 1;
@@ -407,13 +407,13 @@ int32_t tg_emit_pattern(tg_emit *e, const char *glob, size_t len)
 			k++;
 		}
 	}
-	if (len - rest > TG_FMT_GLOB_MAX) {
+	if (len - rest > TG_BC_GLOB_MAX) {
 		free(pre);
-		return fail(e, "glob is longer than %d bytes from its first wildcard", TG_FMT_GLOB_MAX);
+		return fail(e, "glob is longer than %d bytes from its first wildcard", TG_BC_GLOB_MAX);
 	}
 	uint32_t ps = tg_emit_string(e, pre, np);
 	free(pre);
-	if (ps == TG_FMT_NONE)
+	if (ps == TG_BC_NONE)
 		return -1;
 	if (GROW(e, e->pats, e->cap_pats, e->npats + 1))
 		return -1;
@@ -449,7 +449,7 @@ int tg_emit_rule_begin(tg_emit *e, const tg_emit_rule *r)
 	rule_rec *rr = &e->rules[e->nrules];
 	memset(rr, 0, sizeof *rr);
 	rr->id = tg_emit_string(e, r->id ? r->id : "", r->id ? r->id_len : 0);
-	rr->reason = r->reason ? tg_emit_string(e, r->reason, r->reason_len) : TG_FMT_NONE;
+	rr->reason = r->reason ? tg_emit_string(e, r->reason, r->reason_len) : TG_BC_NONE;
 	rr->line = r->line;
 	rr->effect = (uint8_t)r->effect;
 	rr->subject = (uint8_t)r->subject;
@@ -473,7 +473,7 @@ int tg_emit_subject_string(tg_emit *e, const char *s, size_t len)
 	if (!e->in_rule)
 		return fail(e, "subject outside a rule");
 	uint32_t i = tg_emit_string(e, s, len);
-	return i == TG_FMT_NONE ? -1 : u32_push(e, &e->cur_subj, i);
+	return i == TG_BC_NONE ? -1 : u32_push(e, &e->cur_subj, i);
 }
 
 int tg_emit_subject_role(tg_emit *e, int32_t role)
@@ -509,8 +509,8 @@ static int put_insn(tg_emit *e, tg_opcode op, const unsigned char *operand, size
 	if (e->depth < in->pops)
 		return fail(e, "%s would underflow the evaluation stack", in->name);
 	unsigned d = e->depth - in->pops + in->pushes;
-	if (d > TG_FMT_MAX_STACK)
-		return fail(e, "expression needs more than %d stack entries", TG_FMT_MAX_STACK);
+	if (d > TG_BC_MAX_STACK)
+		return fail(e, "expression needs more than %d stack entries", TG_BC_MAX_STACK);
 	if (GROW(e, e->code, e->cap_code, e->ncode + 1 + w))
 		return -1;
 	e->last_op = e->ncode;
@@ -713,7 +713,7 @@ static int ix_add(tg_emit *e, unsigned cls, unsigned kind, const char *key, size
 		  uint32_t rule)
 {
 	uint32_t k = tg_emit_string(e, key, klen);
-	if (k == TG_FMT_NONE)
+	if (k == TG_BC_NONE)
 		return -1;
 	if ((e->nix + 1) * 2 > e->nix_hash && ix_rehash(e, e->nix_hash ? e->nix_hash * 2 : 64))
 		return -1;
@@ -899,9 +899,9 @@ int tg_emit_finish(tg_emit *e, unsigned char **out, size_t *len)
 		goto fail;
 
 	/* Header and section table are written last; reserve them. */
-	if (ob_room(e, &o, TG_FMT_HEADER_LEN + TG_SEC_COUNT * TG_FMT_SECTION_ENTRY))
+	if (ob_room(e, &o, TG_BC_HEADER_LEN + TG_SEC_COUNT * TG_BC_SECTION_ENTRY))
 		goto fail;
-	o.n = TG_FMT_HEADER_LEN + TG_SEC_COUNT * TG_FMT_SECTION_ENTRY;
+	o.n = TG_BC_HEADER_LEN + TG_SEC_COUNT * TG_BC_SECTION_ENTRY;
 
 #define BEGIN(k) do { if (ob_align(e, &o)) goto fail; sec_off[k] = (uint32_t)o.n; } while (0)
 #define END(k, count) do { sec_size[k] = (uint32_t)(o.n - sec_off[k]); sec_count[k] = (uint32_t)(count); } while (0)
@@ -948,7 +948,7 @@ int tg_emit_finish(tg_emit *e, unsigned char **out, size_t *len)
 		o.n += (size_t)nb * 4;
 		for (size_t r = 0; r < n; r++) {
 			uint32_t s = e->roles.v[r];
-			uint32_t h = tg_fmt_hash(e->blob + e->strs[s].off, e->strs[s].len) & (nb - 1);
+			uint32_t h = tg_bc_hash(e->blob + e->strs[s].off, e->strs[s].len) & (nb - 1);
 			while (tg_rd32(bk + (size_t)h * 4))
 				h = (h + 1) & (nb - 1);
 			tg_wr32(bk + (size_t)h * 4, (uint32_t)r + 1);
@@ -959,7 +959,7 @@ int tg_emit_finish(tg_emit *e, unsigned char **out, size_t *len)
 	BEGIN(TG_SEC_SLOTS);
 	for (size_t i = 0; i < e->nslots; i++) {
 		const slot_rec *s = &e->slots[i];
-		unsigned char b[TG_FMT_SLOT_SIZE] = { s->root, s->type, 0, 0 };
+		unsigned char b[TG_BC_SLOT_SIZE] = { s->root, s->type, 0, 0 };
 		tg_wr32(b + 4, s->name);
 		tg_wr32(b + 8, s->comp_first);
 		tg_wr32(b + 12, s->ncomp);
@@ -982,7 +982,7 @@ int tg_emit_finish(tg_emit *e, unsigned char **out, size_t *len)
 	BEGIN(TG_SEC_RULES);
 	for (size_t i = 0; i < e->nrules; i++) {
 		const rule_rec *r = &e->rules[i];
-		unsigned char b[TG_FMT_RULE_SIZE];
+		unsigned char b[TG_BC_RULE_SIZE];
 		tg_wr32(b, r->id);
 		tg_wr32(b + 4, r->reason);
 		tg_wr32(b + 8, r->line);
@@ -1010,7 +1010,7 @@ int tg_emit_finish(tg_emit *e, unsigned char **out, size_t *len)
 		o.n += (size_t)nb * 4;
 		for (size_t i = 0; i < e->nix; i++) {
 			const ix_rec *x = &e->ix[i];
-			uint32_t h = tg_fmt_index_hash(x->cls, x->kind, e->blob + e->strs[x->key].off,
+			uint32_t h = tg_bc_index_hash(x->cls, x->kind, e->blob + e->strs[x->key].off,
 						       e->strs[x->key].len) & (nb - 1);
 			while (tg_rd32(bk + (size_t)h * 4))
 				h = (h + 1) & (nb - 1);
@@ -1018,7 +1018,7 @@ int tg_emit_finish(tg_emit *e, unsigned char **out, size_t *len)
 		}
 		for (size_t i = 0; i < e->nix; i++) {
 			const ix_rec *x = &e->ix[i];
-			unsigned char b[TG_FMT_INDEX_ENTRY_SIZE] = { x->cls, x->kind, 0, 0 };
+			unsigned char b[TG_BC_INDEX_ENTRY_SIZE] = { x->cls, x->kind, 0, 0 };
 			tg_wr32(b + 4, x->key);
 			tg_wr32(b + 8, post_first[i]);
 			tg_wr32(b + 12, (uint32_t)x->post.n);
@@ -1036,10 +1036,10 @@ int tg_emit_finish(tg_emit *e, unsigned char **out, size_t *len)
 #undef END
 
 	/* Header. */
-	memcpy(o.b + TG_HDR_MAGIC, TG_FMT_MAGIC, TG_FMT_MAGIC_LEN);
-	tg_wr16(o.b + TG_HDR_MAJOR, TG_FMT_MAJOR);
-	tg_wr16(o.b + TG_HDR_MINOR, TG_FMT_MINOR);
-	tg_wr32(o.b + TG_HDR_HEADER_LEN, TG_FMT_HEADER_LEN);
+	memcpy(o.b + TG_HDR_MAGIC, TG_BC_MAGIC, TG_BC_MAGIC_LEN);
+	tg_wr16(o.b + TG_HDR_MAJOR, TG_BC_MAJOR);
+	tg_wr16(o.b + TG_HDR_MINOR, TG_BC_MINOR);
+	tg_wr32(o.b + TG_HDR_HEADER_LEN, TG_BC_HEADER_LEN);
 	tg_wr32(o.b + TG_HDR_FLAGS, 0);
 	tg_wr32(o.b + TG_HDR_TOTAL_LEN, (uint32_t)o.n);
 	tg_wr32(o.b + TG_HDR_MAX_STACK, e->max_depth);
@@ -1051,13 +1051,13 @@ int tg_emit_finish(tg_emit *e, unsigned char **out, size_t *len)
 	tg_wr32(o.b + TG_HDR_RESERVED, 0);
 	memcpy(o.b + TG_HDR_SOURCE_HASH, e->source_hash, 32);
 	for (unsigned k = 1; k <= TG_SEC_COUNT; k++) {
-		unsigned char *t = o.b + TG_FMT_HEADER_LEN + (size_t)(k - 1) * TG_FMT_SECTION_ENTRY;
+		unsigned char *t = o.b + TG_BC_HEADER_LEN + (size_t)(k - 1) * TG_BC_SECTION_ENTRY;
 		tg_wr32(t, k);
 		tg_wr32(t + 4, sec_off[k]);
 		tg_wr32(t + 8, sec_size[k]);
 		tg_wr32(t + 12, sec_count[k]);
 	}
-	tg_wr32(o.b + TG_HDR_CHECKSUM, tg_fmt_checksum(o.b, o.n));
+	tg_wr32(o.b + TG_HDR_CHECKSUM, tg_bc_checksum(o.b, o.n));
 
 	/* The runtime must accept what we write; anything else is our bug. */
 	tg_policy *p = NULL;

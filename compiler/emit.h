@@ -26,7 +26,7 @@
  *   tg_emit_free(e);
  *
  * Errors are sticky: the first failure (out of memory, an encoding limit,
- * misuse) is kept, every later call returns -1 (or TG_FMT_NONE), and
+ * misuse) is kept, every later call returns -1 (or TG_BC_NONE), and
  * tg_emit_finish fails with it; tg_emit_error() says what it was, e.g.
  * "expression needs more than 32 stack entries". A caller may therefore
  * check only tg_emit_finish.
@@ -64,11 +64,11 @@ void tg_emit_default(tg_emit *e, bool allow);
 void tg_emit_source(tg_emit *e, const char *src, size_t len);
 
 /* Interns a byte string (may hold any bytes); returns its index or
- * TG_FMT_NONE on error. */
+ * TG_BC_NONE on error. */
 uint32_t tg_emit_string(tg_emit *e, const char *s, size_t len);
 
 /* Declares the next role (index = number of earlier calls). At most
- * TG_FMT_MAX_ROLES. Returns the index or -1. */
+ * TG_BC_MAX_ROLES. Returns the index or -1. */
 int32_t tg_emit_role(tg_emit *e, const char *name, size_t len);
 
 /* The inheritance closure, nroles x nroles bytes as in tg_ast.role_closure:
@@ -91,7 +91,7 @@ int tg_emit_slot_domain_int(tg_emit *e, int32_t slot, int64_t v);
 /* Compiles a glob (as written in the policy after string-escape decoding,
  * so `\*` is an escaped star) into a pattern; identical globs share one.
  * Returns the pattern index, or -1 when the glob ends in a lone `\` or its
- * part from the first wildcard exceeds TG_FMT_GLOB_MAX bytes. */
+ * part from the first wildcard exceeds TG_BC_GLOB_MAX bytes. */
 int32_t tg_emit_pattern(tg_emit *e, const char *glob, size_t len);
 
 typedef struct tg_emit_rule {
@@ -137,7 +137,7 @@ int tg_emit_target(tg_emit *e, int32_t pattern);
  * both paths):
  *   A and B:  A; JFALSE L; B; AND; L:
  *   A or B:   A; JTRUE L;  B; OR;  L:
- * Returns 0 or -1 (e.g. more than TG_FMT_MAX_STACK entries). */
+ * Returns 0 or -1 (e.g. more than TG_BC_MAX_STACK entries). */
 int tg_emit_op(tg_emit *e, tg_opcode op);
 int tg_emit_op_int(tg_emit *e, int64_t v);
 int tg_emit_op_arg(tg_emit *e, tg_opcode op, uint32_t arg);

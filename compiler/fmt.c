@@ -27,7 +27,7 @@
  * are dropped. Each output line ends in at most one comment, so no two
  * comments can merge into one on reparse.
  */
-#include "compiler.h"
+#include "stages.h"
 #include "fmt_internal.h"
 
 #include <stdlib.h>

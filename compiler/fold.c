@@ -13,7 +13,7 @@
 
 #include <string.h>
 
-#include "format.h"	/* TG_FMT_GLOB_MAX */
+#include "format.h"	/* TG_BC_GLOB_MAX */
 #include "toolgate/toolgate.h"	/* the runtime's own glob and `under` matchers */
 
 const tg_expr *tg_cg_strip(const tg_expr *e)
@@ -137,7 +137,7 @@ static int cmp_const(tg_cmp_op op, const tg_cg_const *a, const tg_cg_const *b)
 		return memcmp(op == TG_CMP_STARTS_WITH ? a->s : a->s + a->len - b->len, b->s,
 			      b->len) == 0;
 	case TG_CMP_LIKE:
-		if (a->kind != TG_CG_STR || b->kind != TG_CG_STR || b->len > TG_FMT_GLOB_MAX)
+		if (a->kind != TG_CG_STR || b->kind != TG_CG_STR || b->len > TG_BC_GLOB_MAX)
 			return -1;
 		return tg_glob_match(b->s, b->len, a->s, a->len);
 	case TG_CMP_UNDER:

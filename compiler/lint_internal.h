@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "compiler.h"
+#include "stages.h"
 
 /* One id named in a `# toolgate: allow(ID, ...) -- REASON` comment. */
 typedef struct tg_lint_supp {

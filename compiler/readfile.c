@@ -4,7 +4,7 @@
  * The size limit is enforced while reading, not from stat(): pipes and
  * /dev/stdin have no useful size, and a file can grow between stat and read.
  */
-#include "compiler.h"
+#include "stages.h"
 
 #include <errno.h>
 #include <stdlib.h>

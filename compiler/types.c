@@ -83,7 +83,7 @@ static bool is_literal(const tg_expr *e)
 
 /* A glob compiles when no `\\` is left without a character to escape and
  * the part from the first wildcard fits the matcher's state (the runtime's
- * TG_FMT_GLOB_MAX). */
+ * TG_BC_GLOB_MAX). */
 bool tg_check_glob(tg_checker *c, const tg_name *g, const char *what)
 {
 	size_t wild = SIZE_MAX;
@@ -104,10 +104,10 @@ bool tg_check_glob(tg_checker *c, const tg_name *g, const char *what)
 		}
 		i++;
 	}
-	if (wild != SIZE_MAX && g->len - wild > TG_FMT_GLOB_MAX) {
+	if (wild != SIZE_MAX && g->len - wild > TG_BC_GLOB_MAX) {
 		tg_diag *d = tg_error(c->diags, g->span,
 				      "%s is too long: %zu bytes from its first wildcard, at most %u",
-				      what, g->len - wild, (unsigned)TG_FMT_GLOB_MAX);
+				      what, g->len - wild, (unsigned)TG_BC_GLOB_MAX);
 		if (d)
 			tg_diag_hint(c->diags, d, "split it into several patterns");
 		return false;

@@ -29,7 +29,7 @@
 
 #include "arena.h"
 #include "ast.h"
-#include "compiler.h"
+#include "stages.h"
 #include "diag.h"
 #include "parser.h"
 

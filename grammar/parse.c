@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "compiler.h"
+#include "stages.h"
 #include "lex.h"
 
 int tg_parse_push(tg_parser *p, tg_parse_vec *v, const void *elem, size_t size)

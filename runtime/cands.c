@@ -130,7 +130,7 @@ static int build_list(const tg_layout *l, vec *a, unsigned cls, const char *key,
  * of the few common ones, else the matcher tg_pattern_match would use. */
 static struct tg_pat_fast pat_fast(const tg_layout *l, uint32_t i)
 {
-	const unsigned char *e = l->pats + (size_t)i * TG_FMT_PATTERN_SIZE;
+	const unsigned char *e = l->pats + (size_t)i * TG_BC_PATTERN_SIZE;
 	tg_str glob = tg_pol_str(l, tg_rd32(e)), pre = tg_pol_str(l, tg_rd32(e + 4));
 	uint32_t rest = tg_rd32(e + 8);
 	struct tg_pat_fast f = { l->pat_pairs ? l->pat_pairs[i] : 0, tg_glob_prog(l, i), pre.ptr,
@@ -200,7 +200,7 @@ tg_status tg_cands_build(tg_policy *p)
 		l->cls_n[c] = (uint32_t)(a.n - at);
 	}
 	for (uint32_t e = 0; e < ne && !rc; e++) {
-		const unsigned char *ent = l->ix_entries + (size_t)e * TG_FMT_INDEX_ENTRY_SIZE;
+		const unsigned char *ent = l->ix_entries + (size_t)e * TG_BC_INDEX_ENTRY_SIZE;
 		unsigned cls = ent[0], kind = ent[1];
 		if ((cls != TG_CLASS_TOOL && cls != TG_CLASS_RESOURCE && cls != TG_CLASS_PROMPT) ||
 		    kind == TG_INDEX_ALL)

@@ -57,7 +57,7 @@ static uint32_t crc_add(uint32_t c, const unsigned char *p, size_t n)
 
 /* Three runs, so the per-byte loop has no test for the checksum field
  * (the loader checksums the whole file: 1.6 MB for 10,000 rules). */
-uint32_t tg_fmt_checksum(const unsigned char *buf, size_t len)
+uint32_t tg_bc_checksum(const unsigned char *buf, size_t len)
 {
 	static const unsigned char zero[4];
 	uint32_t c = 0xFFFFFFFFu;
@@ -75,7 +75,7 @@ static bool eq(const char *m, size_t len, const char *lit)
 	return strlen(lit) == len && memcmp(m, lit, len) == 0;
 }
 
-tg_bc_class tg_fmt_method_class(const char *m, size_t len)
+tg_bc_class tg_bc_method_class(const char *m, size_t len)
 {
 	if (!m)
 		return TG_CLASS_OTHER;

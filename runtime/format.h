@@ -8,13 +8,13 @@
  * Layout. Every integer is little-endian and read byte by byte, so the file
  * means the same on every host and no read depends on alignment.
  *
- *   header        TG_FMT_HEADER_LEN bytes (below)
+ *   header        TG_BC_HEADER_LEN bytes (below)
  *   section table nsections x 16 bytes: {u32 kind, u32 offset, u32 size, u32 count}
  *   sections      each kind exactly once, 4-byte aligned, in bounds, disjoint
  *
  * References between sections are u32 indices checked once by the verifier
  * (index < count, and every range first + n <= count), so the interpreter
- * never bounds-checks a reference again. TG_FMT_NONE marks an absent one.
+ * never bounds-checks a reference again. TG_BC_NONE marks an absent one.
  *
  * Sections:
  *   STRINGS   count x {u32 off, u32 len}, then the bytes; string i is
@@ -28,7 +28,7 @@
  *             closure bitsets (W = (nroles + 63) / 64; bit a of role r set
  *             when r holds a, r itself included); u32 nbuckets (a power of
  *             two, > nroles); nbuckets x u32 hash table of role index + 1
- *             (0 = empty), linear probing, hash tg_fmt_hash(name).
+ *             (0 = empty), linear probing, hash tg_bc_hash(name).
  *   SLOTS     count x 24 bytes: {u8 root, u8 type, u16 0, u32 name string,
  *             u32 component first, u32 n (REFS -> strings), u32 domain
  *             first, u32 n (REFS -> strings for string types, INTS for int
@@ -38,7 +38,7 @@
  *             every match starts with), u32 rest (byte offset in the glob
  *             where its first wildcard starts; = glob length when EXACT),
  *             u32 flags (TG_PAT_EXACT)}. The glob from `rest` on is at most
- *             TG_FMT_GLOB_MAX bytes.
+ *             TG_BC_GLOB_MAX bytes.
  *   RULES     count x 40 bytes, source order: {u32 id string, u32 reason
  *             string or NONE, u32 line, u8 effect, u8 subject kind, u8
  *             action kind, u8 flags (TG_RULE_ANY), u32 subject first, u32 n
@@ -50,7 +50,7 @@
  *             u32 nentries, nbuckets x u32 (entry + 1, 0 = empty), then
  *             nentries x 16 bytes {u8 class, u8 kind, u16 0, u32 key string,
  *             u32 postings first, u32 n (REFS -> rule indices, strictly
- *             increasing)}. Hash tg_fmt_index_hash(class, kind, key).
+ *             increasing)}. Hash tg_bc_index_hash(class, kind, key).
  *   CODE      instructions: one opcode byte (opcodes.def) and its operand.
  *
  * The index maps a request's method class and target to candidate rules:
@@ -72,19 +72,19 @@
 #include <stdint.h>
 
 /* PNG-style: a high byte, then CR LF, ^Z and LF reveal transfer damage. */
-#define TG_FMT_MAGIC "\x89TGB\r\n\x1a\n"
-#define TG_FMT_MAGIC_LEN 8
-#define TG_FMT_MAJOR 1
-#define TG_FMT_MINOR 1	/* 1.1: the fused comparisons (opcodes.def rows 28-31) */
-#define TG_FMT_FLAGS_KNOWN 0u	/* no header flags defined yet: any set bit is rejected */
-#define TG_FMT_NONE 0xFFFFFFFFu
+#define TG_BC_MAGIC "\x89TGB\r\n\x1a\n"
+#define TG_BC_MAGIC_LEN 8
+#define TG_BC_MAJOR 1
+#define TG_BC_MINOR 1	/* 1.1: the fused comparisons (opcodes.def rows 28-31) */
+#define TG_BC_FLAGS_KNOWN 0u	/* no header flags defined yet: any set bit is rejected */
+#define TG_BC_NONE 0xFFFFFFFFu
 
 /* Header field offsets. */
 enum {
 	TG_HDR_MAGIC = 0,		/* 8 bytes */
 	TG_HDR_MAJOR = 8,		/* u16 */
 	TG_HDR_MINOR = 10,		/* u16: readers accept any minor of their major */
-	TG_HDR_HEADER_LEN = 12,		/* u32 = TG_FMT_HEADER_LEN */
+	TG_HDR_HEADER_LEN = 12,		/* u32 = TG_BC_HEADER_LEN */
 	TG_HDR_FLAGS = 16,		/* u32 */
 	TG_HDR_TOTAL_LEN = 20,		/* u32: the whole file */
 	TG_HDR_CHECKSUM = 24,		/* u32: CRC-32 of the file with this field zero */
@@ -96,10 +96,10 @@ enum {
 	TG_HDR_NSECTIONS = 48,		/* u32 = TG_SEC_COUNT */
 	TG_HDR_RESERVED = 52,		/* u32: 0 */
 	TG_HDR_SOURCE_HASH = 56,	/* 32 bytes: SHA-256 of the policy source */
-	TG_FMT_HEADER_LEN = 88
+	TG_BC_HEADER_LEN = 88
 };
 
-#define TG_FMT_SECTION_ENTRY 16
+#define TG_BC_SECTION_ENTRY 16
 
 typedef enum tg_section_kind {
 	TG_SEC_STRINGS = 1,
@@ -115,16 +115,16 @@ typedef enum tg_section_kind {
 } tg_section_kind;
 #define TG_SEC_COUNT 9
 
-#define TG_FMT_SLOT_SIZE 24
-#define TG_FMT_PATTERN_SIZE 16
-#define TG_FMT_RULE_SIZE 40
-#define TG_FMT_INDEX_ENTRY_SIZE 16
+#define TG_BC_SLOT_SIZE 24
+#define TG_BC_PATTERN_SIZE 16
+#define TG_BC_RULE_SIZE 40
+#define TG_BC_INDEX_ENTRY_SIZE 16
 
 /* Runtime limits; the writer refuses to exceed them, the loader rejects
  * them with TG_ELIMIT. They size the interpreter's fixed state. */
-#define TG_FMT_MAX_STACK 32	/* operand stack entries */
-#define TG_FMT_MAX_ROLES 1024	/* declared roles (held-role bitset) */
-#define TG_FMT_GLOB_MAX 512	/* bytes of a glob from its first wildcard */
+#define TG_BC_MAX_STACK 32	/* operand stack entries */
+#define TG_BC_MAX_ROLES 1024	/* declared roles (held-role bitset) */
+#define TG_BC_GLOB_MAX 512	/* bytes of a glob from its first wildcard */
 #define TG_INDEX_PREFIX 4	/* bytes of a glob prefix used as index key */
 
 /* Rule fields. The numbering mirrors the AST's but is the format's own. */
@@ -335,7 +335,7 @@ static inline void tg_wr64(unsigned char *p, uint64_t v)
 }
 
 /* FNV-1a, 32 bits: the role table's and the index's hash. */
-static inline uint32_t tg_fmt_hash_add(uint32_t h, const void *data, size_t len)
+static inline uint32_t tg_bc_hash_add(uint32_t h, const void *data, size_t len)
 {
 	const unsigned char *p = data;
 	for (size_t i = 0; i < len; i++) {
@@ -345,24 +345,24 @@ static inline uint32_t tg_fmt_hash_add(uint32_t h, const void *data, size_t len)
 	return h;
 }
 
-#define TG_FMT_HASH_INIT 2166136261u
+#define TG_BC_HASH_INIT 2166136261u
 
-static inline uint32_t tg_fmt_hash(const void *data, size_t len)
+static inline uint32_t tg_bc_hash(const void *data, size_t len)
 {
-	return tg_fmt_hash_add(TG_FMT_HASH_INIT, data, len);
+	return tg_bc_hash_add(TG_BC_HASH_INIT, data, len);
 }
 
-static inline uint32_t tg_fmt_index_hash(unsigned cls, unsigned kind, const void *key, size_t len)
+static inline uint32_t tg_bc_index_hash(unsigned cls, unsigned kind, const void *key, size_t len)
 {
 	unsigned char ck[2] = { (unsigned char)cls, (unsigned char)kind };
-	return tg_fmt_hash_add(tg_fmt_hash_add(TG_FMT_HASH_INIT, ck, 2), key, len);
+	return tg_bc_hash_add(tg_bc_hash_add(TG_BC_HASH_INIT, ck, 2), key, len);
 }
 
 /* CRC-32 (IEEE 802.3, reflected) of the file with the checksum field
  * counted as zero (runtime/checksum.c). */
-uint32_t tg_fmt_checksum(const unsigned char *buf, size_t len);
+uint32_t tg_bc_checksum(const unsigned char *buf, size_t len);
 
 /* Method name -> class (runtime/method.c). */
-tg_bc_class tg_fmt_method_class(const char *method, size_t len);
+tg_bc_class tg_bc_method_class(const char *method, size_t len);
 
 #endif

@@ -51,7 +51,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAXTOK TG_FMT_GLOB_MAX			/* each token spans at least one byte */
+#define MAXTOK TG_BC_GLOB_MAX			/* each token spans at least one byte */
 #define NWORDS ((MAXTOK + 1 + 63) / 64)		/* positions 0..MAXTOK */
 
 enum { TOK_LIT, TOK_ANY1, TOK_STAR, TOK_DSTAR, TOK_DSTAR_SLASH };
@@ -522,7 +522,7 @@ bool tg_glob_match_from(const char *glob, size_t glen, size_t from, const char *
 {
 	const unsigned char *g = (const unsigned char *)glob;
 	caps c;
-	if (from > glen || glen - from > TG_FMT_GLOB_MAX)
+	if (from > glen || glen - from > TG_BC_GLOB_MAX)
 		return false;
 	prescan(&c, g, glen, from);
 	if (layout(&c).size <= PROG_SMALL)
@@ -533,14 +533,14 @@ bool tg_glob_match_from(const char *glob, size_t glen, size_t from, const char *
 /* Whether pattern i takes the general matcher, and its glob. */
 static bool needs_prog(const tg_layout *l, uint32_t i, tg_str *glob, uint32_t *rest)
 {
-	const unsigned char *e = l->pats + (size_t)i * TG_FMT_PATTERN_SIZE;
+	const unsigned char *e = l->pats + (size_t)i * TG_BC_PATTERN_SIZE;
 	if (tg_rd32(e + 12) & TG_PAT_EXACT)
 		return false;
 	if (l->pat_simple && l->pat_simple[i] != TG_GLOB_GENERAL)
 		return false;
 	*glob = tg_pol_str(l, tg_rd32(e));
 	*rest = tg_rd32(e + 8);
-	return *rest <= glob->len && glob->len - *rest <= TG_FMT_GLOB_MAX;
+	return *rest <= glob->len && glob->len - *rest <= TG_BC_GLOB_MAX;
 }
 
 /* One block: a u32 offset per pattern (0: no program), then the
@@ -602,7 +602,7 @@ bool tg_glob_prog_match(const unsigned char *prog, const char *s, size_t slen)
 
 bool tg_pattern_match(const tg_layout *l, uint32_t pat, const char *s, size_t slen)
 {
-	const unsigned char *p = l->pats + (size_t)pat * TG_FMT_PATTERN_SIZE;
+	const unsigned char *p = l->pats + (size_t)pat * TG_BC_PATTERN_SIZE;
 	tg_str pre = tg_pol_str(l, tg_rd32(p + 4));
 	if (tg_rd32(p + 12) & TG_PAT_EXACT)
 		return slen == pre.len && memcmp(s, pre.ptr, slen) == 0;

@@ -19,7 +19,7 @@ int32_t tg_role_find(const tg_layout *l, const char *s, size_t len)
 	if (l->nroles == 0)
 		return -1;
 	uint32_t mask = l->role_nbuckets - 1;
-	uint32_t h = tg_fmt_hash(s, len) & mask;
+	uint32_t h = tg_bc_hash(s, len) & mask;
 	for (uint32_t probe = 0; probe < l->role_nbuckets; probe++, h = (h + 1) & mask) {
 		uint32_t e = tg_rd32(l->role_buckets + (size_t)h * 4);
 		if (e == 0)
@@ -36,14 +36,14 @@ static tg_status build_slots(tg_policy *p)
 	const tg_layout *l = &p->l;
 	size_t ncomp = 0;
 	for (uint32_t i = 0; i < l->nslots; i++)
-		ncomp += tg_rd32(l->slots + (size_t)i * TG_FMT_SLOT_SIZE + 12);
+		ncomp += tg_rd32(l->slots + (size_t)i * TG_BC_SLOT_SIZE + 12);
 	p->slot_info = calloc(l->nslots ? l->nslots : 1, sizeof *p->slot_info);
 	p->components = calloc(ncomp ? ncomp : 1, sizeof *p->components);
 	if (!p->slot_info || !p->components)
 		return TG_ENOMEM;
 	size_t c = 0;
 	for (uint32_t i = 0; i < l->nslots; i++) {
-		const unsigned char *s = l->slots + (size_t)i * TG_FMT_SLOT_SIZE;
+		const unsigned char *s = l->slots + (size_t)i * TG_BC_SLOT_SIZE;
 		tg_slot_info *info = &p->slot_info[i];
 		uint32_t first = tg_rd32(s + 8), n = tg_rd32(s + 12);
 		info->root = (tg_slot_root)s[0];
@@ -68,7 +68,7 @@ static tg_status build_patterns(tg_policy *p)
 	if (!p->pat_simple || !p->pat_pairs)
 		return TG_ENOMEM;
 	for (uint32_t i = 0; i < l->npats; i++) {
-		const unsigned char *e = l->pats + (size_t)i * TG_FMT_PATTERN_SIZE;
+		const unsigned char *e = l->pats + (size_t)i * TG_BC_PATTERN_SIZE;
 		tg_str g = tg_pol_str(l, tg_rd32(e));
 		uint32_t rest = tg_rd32(e + 8);
 		if (tg_rd32(e + 12) & TG_PAT_EXACT)
@@ -124,7 +124,7 @@ static tg_status build_index_cache(tg_policy *p)
 		out += (size_t)n * 4;
 	}
 	for (uint32_t e = 0; e < l->ix_nentries; e++) {
-		const unsigned char *ent = l->ix_entries + (size_t)e * TG_FMT_INDEX_ENTRY_SIZE;
+		const unsigned char *ent = l->ix_entries + (size_t)e * TG_BC_INDEX_ENTRY_SIZE;
 		size_t klen = tg_pol_str(l, tg_rd32(ent + 4)).len;
 		if (ent[0] <= TG_CLASS_OTHER && ent[1] == TG_INDEX_PREFIX_KEY && klen >= 1 &&
 		    klen <= TG_INDEX_PREFIX)

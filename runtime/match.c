@@ -28,7 +28,7 @@ static bool find_hashed(const tg_layout *l, uint32_t h, unsigned cls, unsigned k
 		uint32_t e = tg_rd32(l->ix_buckets + (size_t)h * 4);
 		if (e == 0)
 			return false;
-		const unsigned char *ent = l->ix_entries + (size_t)(e - 1) * TG_FMT_INDEX_ENTRY_SIZE;
+		const unsigned char *ent = l->ix_entries + (size_t)(e - 1) * TG_BC_INDEX_ENTRY_SIZE;
 		if (ent[0] != cls || ent[1] != kind)
 			continue;
 		tg_str k = tg_pol_str(l, tg_rd32(ent + 4));
@@ -44,7 +44,7 @@ static bool find_hashed(const tg_layout *l, uint32_t h, unsigned cls, unsigned k
 bool tg_index_find(const tg_layout *l, unsigned cls, unsigned kind, const char *key, size_t klen,
 		   uint32_t *first, uint32_t *n)
 {
-	return find_hashed(l, tg_fmt_index_hash(cls, kind, key, klen), cls, kind, key, klen, first,
+	return find_hashed(l, tg_bc_index_hash(cls, kind, key, klen), cls, kind, key, klen, first,
 			   n);
 }
 
@@ -78,16 +78,16 @@ void tg_cands_init_keys(tg_cands *c, const tg_layout *l, unsigned cls, const cha
 	c->last = -1;
 	if (cls == TG_CLASS_TOOL || cls == TG_CLASS_RESOURCE || cls == TG_CLASS_PROMPT) {
 		if (exact)
-			add(c, l, tg_fmt_index_hash(cls, TG_INDEX_EXACT, target, tlen), cls,
+			add(c, l, tg_bc_index_hash(cls, TG_INDEX_EXACT, target, tlen), cls,
 			    TG_INDEX_EXACT, target, tlen);
 		/* Prefix keys share their bytes: hash them incrementally, and
 		 * probe only the lengths some key has (all when uncached). */
 		unsigned lens = l->ix_cached ? l->cls_prefix_lens[cls] : 0xFFu;
 		size_t maxk = tlen < TG_INDEX_PREFIX ? tlen : TG_INDEX_PREFIX;
 		unsigned char ck[2] = { (unsigned char)cls, TG_INDEX_PREFIX_KEY };
-		uint32_t h = tg_fmt_hash_add(TG_FMT_HASH_INIT, ck, 2);
+		uint32_t h = tg_bc_hash_add(TG_BC_HASH_INIT, ck, 2);
 		for (size_t k = 1; k <= maxk && (lens >> k); k++) {
-			h = tg_fmt_hash_add(h, target + k - 1, 1);
+			h = tg_bc_hash_add(h, target + k - 1, 1);
 			if (lens & (1u << k))
 				add(c, l, h, cls, TG_INDEX_PREFIX_KEY, target, k);
 		}
@@ -97,8 +97,8 @@ void tg_cands_init_keys(tg_cands *c, const tg_layout *l, unsigned cls, const cha
 		return;
 	}
 	if (cls != TG_CLASS_OTHER)
-		add(c, l, tg_fmt_index_hash(cls, TG_INDEX_ALL, "", 0), cls, TG_INDEX_ALL, "", 0);
-	add(c, l, tg_fmt_index_hash(TG_CLASS_EVERY, TG_INDEX_ALL, "", 0), TG_CLASS_EVERY,
+		add(c, l, tg_bc_index_hash(cls, TG_INDEX_ALL, "", 0), cls, TG_INDEX_ALL, "", 0);
+	add(c, l, tg_bc_index_hash(TG_CLASS_EVERY, TG_INDEX_ALL, "", 0), TG_CLASS_EVERY,
 	    TG_INDEX_ALL, "", 0);
 }
 
@@ -145,7 +145,7 @@ int tg_subject_match(const tg_vm *vm, const tg_rule_view *r)
 	case TG_BC_SUBJ_ANYONE:
 		return TG_SUBJ_YES;
 	case TG_BC_SUBJ_ROLE:
-		if (r->role_word != TG_FMT_NONE)
+		if (r->role_word != TG_BC_NONE)
 			return (vm->held[r->role_word] & r->role_mask) != 0;
 		for (uint32_t i = 0; i < r->subj_n; i++) {
 			uint32_t role = tg_pol_ref(l, r->subj_first + i);

@@ -114,7 +114,7 @@ struct tg_policy {
 	struct tg_key *role_keys;	/* backing for l.role_keys */
 };
 
-/* A decoded rule record. Set at load (rules_decode.c), else TG_FMT_NONE, false
+/* A decoded rule record. Set at load (rules_decode.c), else TG_BC_NONE, false
  * and 0: role_word/role_mask, when a ROLE subject's roles all lie in one
  * 64-bit word of the held-role bitset (it matches when held[role_word] &
  * role_mask); always, when the code is TRUE; RET (no condition); vis, the
@@ -124,7 +124,7 @@ struct tg_policy {
  * (tool.*, resource.uri, prompt.name, request.method) but tool
  * annotation hints: the first rule with byte-identical code (so the same
  * value for one requester and one class and set of hints), else
- * TG_FMT_NONE; hint_code, when that code reads hints. */
+ * TG_BC_NONE; hint_code, when that code reads hints. */
 typedef struct tg_rule_view {
 	uint32_t id, reason, line;
 	uint8_t effect, subject, action, flags;
@@ -135,7 +135,7 @@ typedef struct tg_rule_view {
 	bool hint_code;
 	bool quick_args;	/* the quick program reads an `args` slot */
 	uint32_t same_code;
-	uint32_t quick;		/* first tg_qinsn of the condition (quick.c), or TG_FMT_NONE */
+	uint32_t quick;		/* first tg_qinsn of the condition (quick.c), or TG_BC_NONE */
 	uint64_t role_mask;
 	uint64_t subj_lens;	/* scope, principal, client: bit (len % 64) of each string */
 } tg_rule_view;
@@ -149,7 +149,7 @@ static inline tg_str tg_pol_str(const tg_layout *l, uint32_t i)
 
 static inline const char *tg_pol_cstr(const tg_layout *l, uint32_t i)
 {
-	return i == TG_FMT_NONE ? NULL : (const char *)l->str_data + tg_rd32(l->str_tab + (size_t)i * 8);
+	return i == TG_BC_NONE ? NULL : (const char *)l->str_data + tg_rd32(l->str_tab + (size_t)i * 8);
 }
 
 static inline uint32_t tg_pol_ref(const tg_layout *l, uint32_t i)
@@ -164,7 +164,7 @@ static inline int64_t tg_pol_int(const tg_layout *l, uint32_t i)
 
 static inline tg_rule_view tg_pol_rule(const tg_layout *l, uint32_t i)
 {
-	const unsigned char *r = l->rules + (size_t)i * TG_FMT_RULE_SIZE;
+	const unsigned char *r = l->rules + (size_t)i * TG_BC_RULE_SIZE;
 	tg_rule_view v;
 	v.id = tg_rd32(r);
 	v.reason = tg_rd32(r + 4);
@@ -179,12 +179,12 @@ static inline tg_rule_view tg_pol_rule(const tg_layout *l, uint32_t i)
 	v.pat_n = tg_rd32(r + 28);
 	v.code_off = tg_rd32(r + 32);
 	v.code_len = tg_rd32(r + 36);
-	v.role_word = TG_FMT_NONE;
+	v.role_word = TG_BC_NONE;
 	v.always = false;
-	v.same_code = TG_FMT_NONE;
+	v.same_code = TG_BC_NONE;
 	v.hint_code = false;
 	v.quick_args = false;
-	v.quick = TG_FMT_NONE;
+	v.quick = TG_BC_NONE;
 	v.vis = 0;
 	v.role_mask = 0;
 	v.subj_lens = ~(uint64_t)0;
@@ -227,7 +227,7 @@ static inline bool tg_bytes_eq(const char *a, const char *b, size_t n)
 /* Whole-string match of s against glob g from byte `from` on (the bytes
  * before `from` are the already-matched literal prefix; they are consulted
  * only to recognise a slash-star-star-slash run). The part from `from` must be at most
- * TG_FMT_GLOB_MAX bytes (verified); longer input simply does not match. */
+ * TG_BC_GLOB_MAX bytes (verified); longer input simply does not match. */
 bool tg_glob_match_from(const char *g, size_t glen, size_t from, const char *s, size_t slen);
 
 /* ---- glob_simple.c ------------------------------------------------------- */

@@ -39,7 +39,7 @@ static uint8_t slot_vt(const tg_layout *l, uint32_t slot, uint8_t if_any)
 		[TG_ATTR_STRING_LIST] = TG_VALUE_STRING_LIST,
 		[TG_ATTR_INT_LIST] = TG_VALUE_INT_LIST,
 	};
-	unsigned type = l->slots[(size_t)slot * TG_FMT_SLOT_SIZE + 1];
+	unsigned type = l->slots[(size_t)slot * TG_BC_SLOT_SIZE + 1];
 	if (type > TG_BC_TYPE_LAST)
 		return TG_VALUE_ABSENT;
 	return type == TG_ATTR_ANY ? if_any : of_type[type];
@@ -47,12 +47,12 @@ static uint8_t slot_vt(const tg_layout *l, uint32_t slot, uint8_t if_any)
 
 static bool slot_dom(const tg_layout *l, uint32_t slot)
 {
-	return tg_rd32(l->slots + (size_t)slot * TG_FMT_SLOT_SIZE + 20) != 0;
+	return tg_rd32(l->slots + (size_t)slot * TG_BC_SLOT_SIZE + 20) != 0;
 }
 
 static bool slot_args(const tg_layout *l, uint32_t slot)
 {
-	return l->slots[(size_t)slot * TG_FMT_SLOT_SIZE] == TG_SLOT_ARGS;
+	return l->slots[(size_t)slot * TG_BC_SLOT_SIZE] == TG_SLOT_ARGS;
 }
 
 /* q reads slot a (vt: what it must hold; 0 refuses the rule). */
@@ -163,7 +163,7 @@ static uint32_t linear(const tg_layout *l, const tg_rule_view *r, tg_qinsn *q, b
 			break;
 		case TG_OP_IS: {
 			uint32_t role = tg_rd32(o);
-			if (role >= TG_FMT_MAX_ROLES)
+			if (role >= TG_BC_MAX_ROLES)
 				return 0;
 			x->op = TG_Q_IS;
 			x->a = role / 64;

@@ -214,7 +214,7 @@ static const char *problem(const tg_request *r, tg_bc_class *cls_out)
 		return "invalid request: missing method";
 	if ((bad = str_problem(r->principal_id)) || (bad = str_problem(r->method)))
 		return bad;
-	tg_bc_class cls = *cls_out = tg_fmt_method_class(r->method.ptr, r->method.len);
+	tg_bc_class cls = *cls_out = tg_bc_method_class(r->method.ptr, r->method.len);
 	bool needs_target = cls == TG_CLASS_TOOL || cls == TG_CLASS_RESOURCE || cls == TG_CLASS_PROMPT;
 	if (needs_target && !r->target.ptr)
 		return "invalid request: missing target for this method";
@@ -371,7 +371,7 @@ static uint64_t quick_identity(const tg_request *r)
 	return acc;
 }
 
-/* tg_fmt_method_class with its most frequent answer, tools/call, in line:
+/* tg_bc_method_class with its most frequent answer, tools/call, in line:
  * two compares instead of a call. */
 static inline tg_bc_class method_class(const char *m, size_t len)
 {
@@ -385,7 +385,7 @@ static inline tg_bc_class method_class(const char *m, size_t len)
 		if (w == k && h == l)
 			return TG_CLASS_TOOL;
 	}
-	return tg_fmt_method_class(m, len);
+	return tg_bc_method_class(m, len);
 }
 
 /* The method, target, server and annotations; *cls gets the method class.

@@ -28,16 +28,16 @@ enum { A_FALSE, A_TRUE, A_UNK, A_VAL, A_ANY };
 
 static bool args_slot(const tg_layout *l, uint32_t slot)
 {
-	return l->slots[(size_t)slot * TG_FMT_SLOT_SIZE] == TG_SLOT_ARGS;
+	return l->slots[(size_t)slot * TG_BC_SLOT_SIZE] == TG_SLOT_ARGS;
 }
 
 static uint8_t vis_const(const tg_layout *l, const tg_rule_view *r)
 {
-	uint8_t st[TG_FMT_MAX_STACK];
+	uint8_t st[TG_BC_MAX_STACK];
 	unsigned sp = 0;
 	uint32_t pc = r->code_off, end = r->code_off + r->code_len;
 
-#define APUSH(v) do { if (sp >= TG_FMT_MAX_STACK) return 0; st[sp++] = (v); } while (0)
+#define APUSH(v) do { if (sp >= TG_BC_MAX_STACK) return 0; st[sp++] = (v); } while (0)
 #define APOP(x) do { if (sp == 0) return 0; (x) = st[--sp]; } while (0)
 	while (pc < end) {
 		unsigned op = l->code[pc], a, b;
@@ -176,7 +176,7 @@ static tg_status share_code(tg_policy *p)
 		return TG_ENOMEM;
 	for (uint32_t i = 0; i < l->nrules; i++) {
 		tg_rule_view *r = &p->rv[i];
-		if (r->same_code == TG_FMT_NONE)
+		if (r->same_code == TG_BC_NONE)
 			continue;
 		const char *code = (const char *)l->code + r->code_off;
 		uint64_t h = tg_key_hash(0, 0, code, r->code_len);
@@ -211,7 +211,7 @@ tg_status tg_rules_decode(tg_policy *p)
 			    l->code[r->code_off + 1] == TG_OP_RET;
 		r->vis = vis_const(l, r);
 		int ef = entry_free(l, r);
-		r->same_code = ef ? i : TG_FMT_NONE;
+		r->same_code = ef ? i : TG_BC_NONE;
 		r->hint_code = ef == 2;
 		l->scope_subjects |= r->subject == TG_BC_SUBJ_SCOPE;
 		if (r->subject != TG_BC_SUBJ_ROLE) {
@@ -225,14 +225,14 @@ tg_status tg_rules_decode(tg_policy *p)
 			continue;
 		uint32_t word = tg_pol_ref(l, r->subj_first) / 64;
 		uint64_t mask = 0;
-		for (uint32_t k = 0; k < r->subj_n && word != TG_FMT_NONE; k++) {
+		for (uint32_t k = 0; k < r->subj_n && word != TG_BC_NONE; k++) {
 			uint32_t role = tg_pol_ref(l, r->subj_first + k);
 			if (role / 64 == word)
 				mask |= (uint64_t)1 << (role % 64);
 			else
-				word = TG_FMT_NONE;
+				word = TG_BC_NONE;
 		}
-		if (word != TG_FMT_NONE) {
+		if (word != TG_BC_NONE) {
 			r->role_word = word;
 			r->role_mask = mask;
 		}

@@ -78,18 +78,18 @@ static const char *sec_name(unsigned k)
 static tg_status check_header(vctx *v)
 {
 	const unsigned char *b = v->buf;
-	size_t n = v->len < TG_FMT_MAGIC_LEN ? v->len : TG_FMT_MAGIC_LEN;
-	if (memcmp(b, TG_FMT_MAGIC, n) != 0)
+	size_t n = v->len < TG_BC_MAGIC_LEN ? v->len : TG_BC_MAGIC_LEN;
+	if (memcmp(b, TG_BC_MAGIC, n) != 0)
 		return fail(v, TG_EBADMAGIC, 0, -1, "bad magic: not toolgate bytecode");
-	if (v->len < TG_FMT_HEADER_LEN)
+	if (v->len < TG_BC_HEADER_LEN)
 		return fail(v, TG_ETRUNCATED, v->len, -1,
 			    "truncated: %zu bytes, the header alone needs %d", v->len,
-			    (int)TG_FMT_HEADER_LEN);
+			    (int)TG_BC_HEADER_LEN);
 	unsigned major = tg_rd16(b + TG_HDR_MAJOR);
-	if (major != TG_FMT_MAJOR)
+	if (major != TG_BC_MAJOR)
 		return fail(v, TG_EVERSION, TG_HDR_MAJOR, -1,
 			    "format version %u.%u is not supported (this runtime reads %d.x)", major,
-			    (unsigned)tg_rd16(b + TG_HDR_MINOR), TG_FMT_MAJOR);
+			    (unsigned)tg_rd16(b + TG_HDR_MINOR), TG_BC_MAJOR);
 	uint32_t total = tg_rd32(b + TG_HDR_TOTAL_LEN);
 	if (total > v->len)
 		return fail(v, TG_ETRUNCATED, v->len, -1,
@@ -99,15 +99,15 @@ static tg_status check_header(vctx *v)
 			    "%zu trailing bytes after the %u the header declares", v->len - total,
 			    (unsigned)total);
 	uint32_t hlen = tg_rd32(b + TG_HDR_HEADER_LEN);
-	if (hlen < TG_FMT_HEADER_LEN || hlen % 4 || hlen > total)
+	if (hlen < TG_BC_HEADER_LEN || hlen % 4 || hlen > total)
 		return fail(v, TG_EMALFORMED, TG_HDR_HEADER_LEN, -1, "bad header length %u",
 			    (unsigned)hlen);
 	uint32_t flags = tg_rd32(b + TG_HDR_FLAGS);
-	if (flags & ~TG_FMT_FLAGS_KNOWN)
+	if (flags & ~TG_BC_FLAGS_KNOWN)
 		return fail(v, TG_EMALFORMED, TG_HDR_FLAGS, -1, "unknown header flags 0x%x",
-			    (unsigned)(flags & ~TG_FMT_FLAGS_KNOWN));
+			    (unsigned)(flags & ~TG_BC_FLAGS_KNOWN));
 	uint32_t sum = tg_rd32(b + TG_HDR_CHECKSUM);
-	uint32_t want = tg_fmt_checksum(b, v->len);
+	uint32_t want = tg_bc_checksum(b, v->len);
 	if (sum != want)
 		return fail(v, TG_ECHECKSUM, TG_HDR_CHECKSUM, -1,
 			    "checksum mismatch: header says 0x%08x, contents give 0x%08x",
@@ -119,10 +119,10 @@ static tg_status check_header(vctx *v)
 		return fail(v, TG_EMALFORMED, TG_HDR_DEFAULT, -1, "bad default effect %u", (unsigned)def);
 	v->l->default_allow = def == 1;
 	v->l->max_stack = tg_rd32(b + TG_HDR_MAX_STACK);
-	if (v->l->max_stack > TG_FMT_MAX_STACK)
+	if (v->l->max_stack > TG_BC_MAX_STACK)
 		return fail(v, TG_ELIMIT, TG_HDR_MAX_STACK, -1,
 			    "declared stack depth %u exceeds the runtime limit %d",
-			    (unsigned)v->l->max_stack, TG_FMT_MAX_STACK);
+			    (unsigned)v->l->max_stack, TG_BC_MAX_STACK);
 	v->l->max_insns = tg_rd32(b + TG_HDR_MAX_INSNS);
 	v->l->name = tg_rd32(b + TG_HDR_NAME);
 	v->l->version = tg_rd32(b + TG_HDR_VERSION);
@@ -131,16 +131,16 @@ static tg_status check_header(vctx *v)
 	if (nsec != TG_SEC_COUNT)
 		return fail(v, TG_EMALFORMED, TG_HDR_NSECTIONS, -1,
 			    "expected %d sections, header says %u", TG_SEC_COUNT, (unsigned)nsec);
-	uint64_t table_end = (uint64_t)hlen + (uint64_t)nsec * TG_FMT_SECTION_ENTRY;
+	uint64_t table_end = (uint64_t)hlen + (uint64_t)nsec * TG_BC_SECTION_ENTRY;
 	if (table_end > total)
 		return fail(v, TG_EMALFORMED, hlen, -1, "section table runs past the end");
 	for (uint32_t i = 0; i < nsec; i++) {
-		const unsigned char *e = b + hlen + (size_t)i * TG_FMT_SECTION_ENTRY;
-		size_t at = hlen + (size_t)i * TG_FMT_SECTION_ENTRY;
+		const unsigned char *e = b + hlen + (size_t)i * TG_BC_SECTION_ENTRY;
+		size_t at = hlen + (size_t)i * TG_BC_SECTION_ENTRY;
 		uint32_t kind = tg_rd32(e), off = tg_rd32(e + 4), size = tg_rd32(e + 8);
 		if (kind < 1 || kind > TG_SEC_COUNT)
 			return fail(v, TG_EMALFORMED, at, -1, "unknown section kind %u", (unsigned)kind);
-		if (v->sec_off[kind] != TG_FMT_NONE)
+		if (v->sec_off[kind] != TG_BC_NONE)
 			return fail(v, TG_EMALFORMED, at, -1, "section '%s' appears twice",
 				    sec_name(kind));
 		if (off % 4 || off < table_end || (uint64_t)off + size > total)
@@ -202,7 +202,7 @@ static tg_status check_strings(vctx *v)
 	}
 	if (!str_ok(v, l->name))
 		return fail(v, TG_EMALFORMED, TG_HDR_NAME, -1, "policy name is not a string");
-	if (l->version != TG_FMT_NONE && !str_ok(v, l->version))
+	if (l->version != TG_BC_NONE && !str_ok(v, l->version))
 		return fail(v, TG_EMALFORMED, TG_HDR_VERSION, -1, "policy version is not a string");
 	return TG_OK;
 }
@@ -232,9 +232,9 @@ static tg_status check_roles(vctx *v)
 	tg_layout *l = v->l;
 	uint32_t n = v->sec_count[TG_SEC_ROLES], size = v->sec_size[TG_SEC_ROLES];
 	size_t at = v->sec_off[TG_SEC_ROLES];
-	if (n > TG_FMT_MAX_ROLES)
+	if (n > TG_BC_MAX_ROLES)
 		return fail(v, TG_ELIMIT, at, -1, "%u roles exceed the runtime limit %d", (unsigned)n,
-			    TG_FMT_MAX_ROLES);
+			    TG_BC_MAX_ROLES);
 	uint32_t w = (n + 63) / 64;
 	uint64_t fixed = (uint64_t)n * 4 + (uint64_t)n * w * 8 + 4;
 	if (fixed > size)
@@ -276,13 +276,13 @@ static tg_status check_slots(vctx *v)
 {
 	tg_layout *l = v->l;
 	size_t at = v->sec_off[TG_SEC_SLOTS];
-	tg_status st = record_section(v, TG_SEC_SLOTS, TG_FMT_SLOT_SIZE, &l->slots, &l->nslots);
+	tg_status st = record_section(v, TG_SEC_SLOTS, TG_BC_SLOT_SIZE, &l->slots, &l->nslots);
 	if (st != TG_OK)
 		return st;
 	uint32_t n = l->nslots;
 	for (uint32_t i = 0; i < n; i++) {
-		const unsigned char *s = l->slots + (size_t)i * TG_FMT_SLOT_SIZE;
-		size_t here = at + (size_t)i * TG_FMT_SLOT_SIZE;
+		const unsigned char *s = l->slots + (size_t)i * TG_BC_SLOT_SIZE;
+		size_t here = at + (size_t)i * TG_BC_SLOT_SIZE;
 		unsigned root = s[0], type = s[1];
 		uint32_t cf = tg_rd32(s + 8), cn = tg_rd32(s + 12);
 		uint32_t df = tg_rd32(s + 16), dn = tg_rd32(s + 20);
@@ -319,14 +319,14 @@ static tg_status check_patterns(vctx *v)
 {
 	tg_layout *l = v->l;
 	size_t at = v->sec_off[TG_SEC_PATTERNS];
-	tg_status st = record_section(v, TG_SEC_PATTERNS, TG_FMT_PATTERN_SIZE, &l->pats,
+	tg_status st = record_section(v, TG_SEC_PATTERNS, TG_BC_PATTERN_SIZE, &l->pats,
 				      &l->npats);
 	if (st != TG_OK)
 		return st;
 	uint32_t n = l->npats;
 	for (uint32_t i = 0; i < n; i++) {
-		const unsigned char *p = l->pats + (size_t)i * TG_FMT_PATTERN_SIZE;
-		size_t here = at + (size_t)i * TG_FMT_PATTERN_SIZE;
+		const unsigned char *p = l->pats + (size_t)i * TG_BC_PATTERN_SIZE;
+		size_t here = at + (size_t)i * TG_BC_PATTERN_SIZE;
 		uint32_t g = tg_rd32(p), pre = tg_rd32(p + 4), rest = tg_rd32(p + 8);
 		uint32_t flags = tg_rd32(p + 12);
 		if (!str_ok(v, g) || !str_ok(v, pre) || (flags & ~TG_PAT_FLAGS_KNOWN))
@@ -335,10 +335,10 @@ static tg_status check_patterns(vctx *v)
 		if (rest > gs.len || ((flags & TG_PAT_EXACT) && rest != gs.len))
 			return fail(v, TG_EMALFORMED, here, -1, "pattern %u has a bad wildcard offset",
 				    (unsigned)i);
-		if (gs.len - rest > TG_FMT_GLOB_MAX)
+		if (gs.len - rest > TG_BC_GLOB_MAX)
 			return fail(v, TG_ELIMIT, here, -1,
 				    "pattern %u is longer than %d bytes from its first wildcard",
-				    (unsigned)i, TG_FMT_GLOB_MAX);
+				    (unsigned)i, TG_BC_GLOB_MAX);
 	}
 	return TG_OK;
 }
@@ -347,7 +347,7 @@ static tg_status check_rules(vctx *v)
 {
 	tg_layout *l = v->l;
 	size_t at = v->sec_off[TG_SEC_RULES];
-	tg_status st = record_section(v, TG_SEC_RULES, TG_FMT_RULE_SIZE, &l->rules, &l->nrules);
+	tg_status st = record_section(v, TG_SEC_RULES, TG_BC_RULE_SIZE, &l->rules, &l->nrules);
 	if (st != TG_OK)
 		return st;
 	uint32_t n = l->nrules;
@@ -356,8 +356,8 @@ static tg_status check_rules(vctx *v)
 	uint64_t pos = 0;
 	for (uint32_t i = 0; i < n; i++) {
 		tg_rule_view r = tg_pol_rule(l, i);
-		size_t here = at + (size_t)i * TG_FMT_RULE_SIZE;
-		if (!str_ok(v, r.id) || (r.reason != TG_FMT_NONE && !str_ok(v, r.reason)))
+		size_t here = at + (size_t)i * TG_BC_RULE_SIZE;
+		if (!str_ok(v, r.id) || (r.reason != TG_BC_NONE && !str_ok(v, r.reason)))
 			return fail(v, TG_EMALFORMED, here, -1, "rule %u id or reason is not a string",
 				    (unsigned)i);
 		if (r.effect > 1 || r.subject > TG_BC_SUBJ_LAST || r.action > TG_BC_ACT_LAST ||
@@ -414,7 +414,7 @@ static tg_status check_index(vctx *v)
 		return fail(v, TG_EMALFORMED, at, -1, "index section is too small");
 	uint32_t nb = tg_rd32(s), ne = tg_rd32(s + 4);
 	if (ne != v->sec_count[TG_SEC_INDEX] || nb == 0 || (nb & (nb - 1)) || nb <= ne ||
-	    8 + (uint64_t)nb * 4 + (uint64_t)ne * TG_FMT_INDEX_ENTRY_SIZE != size)
+	    8 + (uint64_t)nb * 4 + (uint64_t)ne * TG_BC_INDEX_ENTRY_SIZE != size)
 		return fail(v, TG_EMALFORMED, at, -1, "bad index hash table (%u buckets, %u entries)",
 			    (unsigned)nb, (unsigned)ne);
 	l->ix_nbuckets = nb;
@@ -426,7 +426,7 @@ static tg_status check_index(vctx *v)
 			return fail(v, TG_EMALFORMED, at + 8 + (size_t)b * 4, -1,
 				    "index bucket %u is out of range", (unsigned)b);
 	for (uint32_t i = 0; i < ne; i++) {
-		const unsigned char *e = l->ix_entries + (size_t)i * TG_FMT_INDEX_ENTRY_SIZE;
+		const unsigned char *e = l->ix_entries + (size_t)i * TG_BC_INDEX_ENTRY_SIZE;
 		size_t here = (size_t)(e - v->buf);
 		uint32_t first = tg_rd32(e + 8), n = tg_rd32(e + 12);
 		if (e[0] > TG_CLASS_LAST || e[0] == TG_CLASS_OTHER || e[1] > TG_INDEX_KIND_LAST ||
@@ -617,7 +617,7 @@ tg_status tg_verify(const unsigned char *buf, size_t len, tg_layout *lay, tg_loa
 	v.l = &l;
 	v.err = err;
 	for (unsigned i = 0; i <= TG_SEC_COUNT; i++)
-		v.sec_off[i] = TG_FMT_NONE;
+		v.sec_off[i] = TG_BC_NONE;
 	if (err) {
 		err->status = TG_OK;
 		err->offset = 0;

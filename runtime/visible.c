@@ -66,7 +66,7 @@ static int verdict(tg_vm *vm, memo *m, const tg_rule_view *r, int subj, unsigned
 	} else if (r->vis) {
 		c = (tg_cond_result)r->vis;
 	} else {
-		bool memo_ok = m && r->same_code != TG_FMT_NONE;
+		bool memo_ok = m && r->same_code != TG_BC_NONE;
 		uint16_t tag = r->hint_code ? (uint16_t)ctx : 0;
 		unsigned at = (r->same_code + tag * 7u) % MEMO_SIZE;
 		if (memo_ok && m->rule[at] == r->same_code + 1 && m->ctx[at] == tag) {

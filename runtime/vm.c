@@ -77,7 +77,7 @@ static const char *origin_name(const tg_vm *vm, uint16_t origin)
 	}
 	if (origin == 0 || origin - 1u >= vm->l->nslots)
 		return NULL;
-	return tg_pol_cstr(vm->l, tg_rd32(vm->l->slots + (size_t)(origin - 1) * TG_FMT_SLOT_SIZE + 4));
+	return tg_pol_cstr(vm->l, tg_rd32(vm->l->slots + (size_t)(origin - 1) * TG_BC_SLOT_SIZE + 4));
 }
 
 static bool is_list(const tg_vm_val *v)
@@ -439,7 +439,7 @@ static TG_ALWAYS_INLINE void value_of(const tg_value *v, unsigned vt, tg_vm_val 
  */
 static TG_ALWAYS_INLINE int load_slot(tg_vm *vm, uint32_t i, tg_vm_val *out)
 {
-	const unsigned char *s = vm->l->slots + (size_t)i * TG_FMT_SLOT_SIZE;
+	const unsigned char *s = vm->l->slots + (size_t)i * TG_BC_SLOT_SIZE;
 	const tg_request *r = vm->req;
 	uint16_t origin = i < 0x7FFF ? (uint16_t)(i + 1) : 0;
 
@@ -655,7 +655,7 @@ static inline int fused_compare(tg_vm *vm, unsigned op, tg_vm_val *a, const tg_v
 	return 0;
 }
 
-#define PUSH() (sp < TG_FMT_MAX_STACK ? &st[sp++] : NULL)
+#define PUSH() (sp < TG_BC_MAX_STACK ? &st[sp++] : NULL)
 #define POP() (sp > 0 ? &st[--sp] : NULL)
 
 /*
@@ -753,7 +753,7 @@ tg_cond_result tg_vm_run(tg_vm *vm, uint32_t code_off, uint32_t code_len)
 			if (!(out = PUSH()))
 				goto internal;
 			out->origin = 0;
-			if (vm->visibility && l->slots[(size_t)i * TG_FMT_SLOT_SIZE] == TG_SLOT_ARGS)
+			if (vm->visibility && l->slots[(size_t)i * TG_BC_SLOT_SIZE] == TG_SLOT_ARGS)
 				out->t = TG_V_UNKNOWN;
 			else
 				set_bool(out, i < rq->nslots && rq->slots[i].type != TG_VALUE_ABSENT);
@@ -770,7 +770,7 @@ tg_cond_result tg_vm_run(tg_vm *vm, uint32_t code_off, uint32_t code_len)
 			uint32_t role = tg_rd32(o);
 			if (!(out = PUSH()))
 				goto internal;
-			set_bool(out, role < TG_FMT_MAX_ROLES && ((vm->held[role / 64] >> (role % 64)) & 1));
+			set_bool(out, role < TG_BC_MAX_ROLES && ((vm->held[role / 64] >> (role % 64)) & 1));
 			vmbreak;
 		}
 		vmcase(NOT)
@@ -935,7 +935,7 @@ static TG_ALWAYS_INLINE const tg_value *quick_value(tg_vm *vm, uint32_t i, unsig
 	const tg_value *v = &r->slots[i];
 	if (!dom || (i < 64 && ((vm->in_domain >> i) & 1)))
 		return v;
-	const unsigned char *s = vm->l->slots + (size_t)i * TG_FMT_SLOT_SIZE;
+	const unsigned char *s = vm->l->slots + (size_t)i * TG_BC_SLOT_SIZE;
 	tg_vm_val x;
 	value_of(v, vt, &x);
 	if (check_domain(vm, s, s[1], &x) < 0)
@@ -1108,7 +1108,7 @@ int tg_vm_quick(tg_vm *vm, const tg_rule_view *r)
 
 tg_cond_result tg_vm_cond(tg_vm *vm, const tg_rule_view *r)
 {
-	if (r->quick != TG_FMT_NONE && !(vm->visibility && r->quick_args)) {
+	if (r->quick != TG_BC_NONE && !(vm->visibility && r->quick_args)) {
 		int c = quick_run(vm, r);
 		if (c >= 0)
 			return (tg_cond_result)c;

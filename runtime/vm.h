@@ -3,7 +3,7 @@
  *
  * One tg_vm lives on the C stack of tg_eval / tg_visible and is reused for
  * every rule of that evaluation. Its size is fixed by the format's limits
- * (TG_FMT_MAX_STACK operand entries, TG_FMT_MAX_ROLES held-role bits); the
+ * (TG_BC_MAX_STACK operand entries, TG_BC_MAX_ROLES held-role bits); the
  * verifier has proved each rule stays within the policy's declared depth,
  * which is at most that.
  */
@@ -58,8 +58,8 @@ typedef struct tg_vm {
 	 * and of each scope: against a rule's subj_lens, a subject none of
 	 * whose strings has a matching length is ruled out with one AND */
 	uint64_t id_len, client_len, scope_lens;
-	uint64_t held[TG_FMT_MAX_ROLES / 64];	/* declared roles the principal holds */
-	tg_vm_val stack[TG_FMT_MAX_STACK];
+	uint64_t held[TG_BC_MAX_ROLES / 64];	/* declared roles the principal holds */
+	tg_vm_val stack[TG_BC_MAX_STACK];
 	char msg[TG_ERROR_MESSAGE_MAX];		/* the last error */
 } tg_vm;
 
@@ -148,7 +148,7 @@ typedef struct tg_qinsn {
 	} u;
 } tg_qinsn;
 
-/* Runs rule r's quick program (r->quick must not be TG_FMT_NONE, nor
+/* Runs rule r's quick program (r->quick must not be TG_BC_NONE, nor
  * r->quick_args set in visibility mode): TG_COND_TRUE or _FALSE, or -1
  * when the interpreter must run the rule. A program's first node is its
  * entry: only its true edge is used, for what runs before the first test. */
@@ -222,7 +222,7 @@ static inline int tg_subject_quick(const tg_vm *vm, const tg_rule_view *r)
 	case TG_BC_SUBJ_ANYONE:
 		return TG_SUBJ_YES;
 	case TG_BC_SUBJ_ROLE:
-		if (r->role_word != TG_FMT_NONE)
+		if (r->role_word != TG_BC_NONE)
 			return (vm->held[r->role_word] & r->role_mask) != 0;
 		break;
 	case TG_BC_SUBJ_SCOPE:

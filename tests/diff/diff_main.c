@@ -29,7 +29,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "compiler.h"
+#include "stages.h"
 #include "gen.h"
 #include "ref_eval.h"
 #include "request_json.h"

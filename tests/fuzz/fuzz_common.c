@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "compiler.h"
+#include "stages.h"
 #include "policy.h"
 #include "vm.h"
 
@@ -268,7 +268,7 @@ static void build(reqset *rs, const tg_policy *p)
 		rs->roles[rs->nroles++] = tg_pol_str(l, tg_rd32(l->roles + (size_t)r * 4));
 	rs->roles[rs->nroles++] = lit("undeclared-role");
 	for (uint32_t i = 0; i < l->npats && rs->ntargets < MAX_NAMES; i++) {
-		tg_str pre = tg_pol_str(l, tg_rd32(l->pats + (size_t)i * TG_FMT_PATTERN_SIZE + 4));
+		tg_str pre = tg_pol_str(l, tg_rd32(l->pats + (size_t)i * TG_BC_PATTERN_SIZE + 4));
 		if (tg_utf8_valid(pre.ptr, pre.len))
 			rs->targets[rs->ntargets++] = pre;
 	}
@@ -311,7 +311,7 @@ static void quick_agrees(const tg_policy *p, const tg_request *req)
 		return;
 	for (uint32_t ri = 0; ri < l->nrules; ri++) {
 		const tg_rule_view *r = &l->rv[ri];
-		for (int vis = 0; vis < 2 && r->quick != TG_FMT_NONE; vis++) {
+		for (int vis = 0; vis < 2 && r->quick != TG_BC_NONE; vis++) {
 			if (vis && r->quick_args)
 				continue;
 			tg_vm a, b;

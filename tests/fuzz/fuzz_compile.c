@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "compiler.h"
+#include "stages.h"
 
 /* Inputs past this are cut: the interesting structure is small, and the
  * 16 MiB source limit has its own test (test_limits). */

@@ -35,7 +35,7 @@ static void load(const unsigned char *buf, size_t len, unsigned seed)
 	}
 	if (!p)
 		tg_fuzz_fail("TG_OK without a policy");
-	if (tg_policy_max_stack(p) > TG_FMT_MAX_STACK)
+	if (tg_policy_max_stack(p) > TG_BC_MAX_STACK)
 		tg_fuzz_fail("accepted a stack bound of %u", (unsigned)tg_policy_max_stack(p));
 	for (size_t i = 0; i < tg_policy_slot_count(p); i++) {
 		tg_slot_info info;
@@ -52,14 +52,14 @@ static void load(const unsigned char *buf, size_t len, unsigned seed)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	load(data, size, (unsigned)size);
-	if (size < TG_FMT_HEADER_LEN || size > UINT32_MAX)
+	if (size < TG_BC_HEADER_LEN || size > UINT32_MAX)
 		return 0;
 	unsigned char *copy = malloc(size);
 	if (!copy)
 		return 0;
 	memcpy(copy, data, size);
 	tg_wr32(copy + TG_HDR_TOTAL_LEN, (uint32_t)size);
-	tg_wr32(copy + TG_HDR_CHECKSUM, tg_fmt_checksum(copy, size));
+	tg_wr32(copy + TG_HDR_CHECKSUM, tg_bc_checksum(copy, size));
 	load(copy, size, (unsigned)size + 1);
 	free(copy);
 	return 0;

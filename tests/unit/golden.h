@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "compiler.h"
+#include "stages.h"
 
 #define GOLDEN_MAX_BYTES (4u * 1024 * 1024)
 

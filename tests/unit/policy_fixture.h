@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "compiler.h"
+#include "stages.h"
 #include "toolgate/toolgate.h"
 
 /* The loaded policy (release it with tg_policy_free). Its file is "t.tg". */

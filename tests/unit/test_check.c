@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "compiler.h"
+#include "stages.h"
 
 typedef struct fixture {
 	tg_arena arena;

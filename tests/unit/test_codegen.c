@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "compiler.h"
+#include "stages.h"
 #include "format.h"
 #include "toolgate/toolgate.h"
 
@@ -56,7 +56,7 @@ static const unsigned char *section(const unsigned char *bc, size_t len, uint32_
 {
 	uint32_t n = tg_rd32(bc + TG_HDR_NSECTIONS);
 	for (uint32_t i = 0; i < n; i++) {
-		const unsigned char *s = bc + TG_FMT_HEADER_LEN + (size_t)i * TG_FMT_SECTION_ENTRY;
+		const unsigned char *s = bc + TG_BC_HEADER_LEN + (size_t)i * TG_BC_SECTION_ENTRY;
 		if (tg_rd32(s) == kind) {
 			uint32_t off = tg_rd32(s + 4);
 			*size = tg_rd32(s + 8);
@@ -82,7 +82,7 @@ static void shape(const unsigned char *bc, size_t len, uint32_t rule, char *out,
 	const unsigned char *rules = section(bc, len, TG_SEC_RULES, &rsize, &nrules);
 	const unsigned char *code = section(bc, len, TG_SEC_CODE, &csize, &ccount);
 	assert_true(rule < nrules);
-	const unsigned char *r = rules + (size_t)rule * TG_FMT_RULE_SIZE;
+	const unsigned char *r = rules + (size_t)rule * TG_BC_RULE_SIZE;
 	uint32_t off = tg_rd32(r + 32), clen = tg_rd32(r + 36);
 	assert_true((size_t)off + clen <= csize);
 
@@ -380,7 +380,7 @@ static void test_stack_bound(void **state)
 static void test_stack_limit_diagnostic(void **state)
 {
 	/* args.a + (args.a + (... )): each level keeps one operand on the
-	 * stack, so 40 levels need 41 entries, over TG_FMT_MAX_STACK. */
+	 * stack, so 40 levels need 41 entries, over TG_BC_MAX_STACK. */
 	char src[4096] = "rule \"r\": allow anyone to call tool \"a\" when args.a == ";
 	size_t n = strlen(src);
 	for (int i = 0; i < 40; i++)
@@ -413,10 +413,10 @@ static void test_stack_limit_diagnostic(void **state)
 
 static void test_role_limit_diagnostic(void **state)
 {
-	size_t cap = (TG_FMT_MAX_ROLES + 2) * 16 + 128, n = 0;
+	size_t cap = (TG_BC_MAX_ROLES + 2) * 16 + 128, n = 0;
 	char *src = malloc(cap);
 	assert_non_null(src);
-	for (int i = 0; i <= TG_FMT_MAX_ROLES; i++)
+	for (int i = 0; i <= TG_BC_MAX_ROLES; i++)
 		n += (size_t)snprintf(src + n, cap - n, "role r%d;\n", i);
 	snprintf(src + n, cap - n, "allow role r0 to list tools;\n");
 	size_t len;
@@ -432,7 +432,7 @@ static void test_role_limit_diagnostic(void **state)
 	n = 0;
 	src = malloc(cap);
 	assert_non_null(src);
-	for (int i = 0; i < TG_FMT_MAX_ROLES; i++)
+	for (int i = 0; i < TG_BC_MAX_ROLES; i++)
 		n += (size_t)snprintf(src + n, cap - n, "role r%d;\n", i);
 	snprintf(src + n, cap - n, "allow role r0 to list tools;\n");
 	bc = compile(src, &len, NULL, 0);
@@ -444,7 +444,7 @@ static void test_role_limit_diagnostic(void **state)
 static void test_glob_limit_diagnostic(void **state)
 {
 	/* The part of a glob from its first wildcard is bounded
-	 * (TG_FMT_GLOB_MAX) so matching has a fixed state. The checker
+	 * (TG_BC_GLOB_MAX) so matching has a fixed state. The checker
 	 * reports it; code generation must too, at the pattern, rather than
 	 * truncate: feed it a checked AST whose glob grew afterwards. */
 	static const char src[] = "rule \"r\": allow anyone to call tool \"x*\";";
@@ -455,7 +455,7 @@ static void test_glob_limit_diagnostic(void **state)
 	tg_ast *ast = tg_parse(&arena, "t.tg", src, strlen(src), &diags);
 	assert_non_null(ast);
 	assert_true(tg_check(ast, &diags));
-	char glob[TG_FMT_GLOB_MAX + 8];
+	char glob[TG_BC_GLOB_MAX + 8];
 	memset(glob, 'a', sizeof glob);
 	glob[0] = '*';
 	tg_pattern *pat = &ast->rules[0]->action.items[0];

@@ -27,7 +27,7 @@
 
 #include <cmocka.h>
 
-#include "compiler.h"
+#include "stages.h"
 #include "format.h"
 #include "policy.h"
 #include "request_json.h"
@@ -480,14 +480,14 @@ static unsigned char *good_code(size_t *len)
 static void reseal(unsigned char *b, size_t len)
 {
 	tg_wr32(b + TG_HDR_TOTAL_LEN, (uint32_t)len);
-	tg_wr32(b + TG_HDR_CHECKSUM, tg_fmt_checksum(b, len));
+	tg_wr32(b + TG_HDR_CHECKSUM, tg_bc_checksum(b, len));
 }
 
 static uint32_t section_off(const unsigned char *b, unsigned kind)
 {
 	uint32_t hlen = tg_rd32(b + TG_HDR_HEADER_LEN);
 	for (unsigned i = 0; i < TG_SEC_COUNT; i++) {
-		const unsigned char *e = b + hlen + i * TG_FMT_SECTION_ENTRY;
+		const unsigned char *e = b + hlen + i * TG_BC_SECTION_ENTRY;
 		if (tg_rd32(e) == kind)
 			return tg_rd32(e + 4);
 	}
@@ -538,7 +538,7 @@ static void bad_bytecode(void **state)
 	expect_load(b, len, TG_EMALFORMED, "reserved header field is not zero");
 
 	memcpy(b, orig, len);
-	tg_wr32(b + TG_HDR_MAX_STACK, TG_FMT_MAX_STACK + 1);
+	tg_wr32(b + TG_HDR_MAX_STACK, TG_BC_MAX_STACK + 1);
 	reseal(b, len);
 	expect_load(b, len, TG_ELIMIT, "exceeds the runtime limit 32");
 

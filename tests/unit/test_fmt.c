@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "compiler.h"
+#include "stages.h"
 #include "fmt_internal.h"
 
 /* ---- helpers ---------------------------------------------------------- */

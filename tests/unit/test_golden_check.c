@@ -16,7 +16,7 @@
 
 #include <cmocka.h>
 
-#include "compiler.h"
+#include "stages.h"
 #include "golden.h"
 
 static void run_golden(void **state)

@@ -16,7 +16,7 @@
 #include <cmocka.h>
 
 #include "../../grammar/lex.h"
-#include "compiler.h"
+#include "stages.h"
 
 #define MAX_TOKENS 64
 

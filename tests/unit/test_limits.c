@@ -23,7 +23,7 @@
 #include <cmocka.h>
 
 #include "cli.h"
-#include "compiler.h"
+#include "stages.h"
 #include "format.h"
 #include "request_json.h"
 #include "suite.h"
@@ -253,15 +253,15 @@ static void operand_stack(void **state)
 {
 	(void)state;
 	buf b = { 0 };
-	stack_policy(&b, TG_FMT_MAX_STACK);
+	stack_policy(&b, TG_BC_MAX_STACK);
 	compiled c = compile(b.s, b.n);
 	assert_non_null(c.code);
 	tg_policy *p = NULL;
 	assert_int_equal(tg_policy_load(c.code, c.len, &p, NULL), TG_OK);
-	assert_int_equal(tg_policy_max_stack(p), TG_FMT_MAX_STACK);
+	assert_int_equal(tg_policy_max_stack(p), TG_BC_MAX_STACK);
 	tg_policy_free(p);
 	free(c.code);
-	stack_policy(&b, TG_FMT_MAX_STACK + 1);
+	stack_policy(&b, TG_BC_MAX_STACK + 1);
 	expect_error(&b, "expression needs more than 32 stack entries");
 	free(b.s);
 }
@@ -280,7 +280,7 @@ static void declared_roles(void **state)
 {
 	(void)state;
 	buf b = { 0 };
-	roles_policy(&b, TG_FMT_MAX_ROLES);
+	roles_policy(&b, TG_BC_MAX_ROLES);
 	compiled c = compile(b.s, b.n);
 	assert_non_null(c.code);
 	tg_policy *p = NULL;
@@ -297,7 +297,7 @@ static void declared_roles(void **state)
 	assert_int_equal(d.effect, TG_ALLOW);
 	tg_policy_free(p);
 	free(c.code);
-	roles_policy(&b, TG_FMT_MAX_ROLES + 1);
+	roles_policy(&b, TG_BC_MAX_ROLES + 1);
 	expect_error(&b, "more than 1024 roles");
 	free(b.s);
 }
@@ -316,9 +316,9 @@ static void glob_size(void **state)
 {
 	(void)state;
 	buf b = { 0 };
-	glob_policy(&b, TG_FMT_GLOB_MAX);
+	glob_policy(&b, TG_BC_GLOB_MAX);
 	expect_compiles(&b);
-	glob_policy(&b, TG_FMT_GLOB_MAX + 1);
+	glob_policy(&b, TG_BC_GLOB_MAX + 1);
 	expect_error(&b, "from its first wildcard");
 	free(b.s);
 }
@@ -614,14 +614,14 @@ static void bytecode_file_size(void **state)
 	int fd = mkstemp(path);
 	assert_true(fd >= 0);
 	size_t len;
-	assert_int_equal(ftruncate(fd, TG_CLI_MAX_BYTECODE), 0);
-	char *s = tg_read_file(path, TG_CLI_MAX_BYTECODE, &len);
+	assert_int_equal(ftruncate(fd, TG_DRV_MAX_BYTECODE), 0);
+	char *s = tg_read_file(path, TG_DRV_MAX_BYTECODE, &len);
 	assert_non_null(s);
-	assert_int_equal(len, TG_CLI_MAX_BYTECODE);
+	assert_int_equal(len, TG_DRV_MAX_BYTECODE);
 	free(s);
-	assert_int_equal(ftruncate(fd, TG_CLI_MAX_BYTECODE + 1), 0);
+	assert_int_equal(ftruncate(fd, TG_DRV_MAX_BYTECODE + 1), 0);
 	errno = 0;
-	assert_null(tg_read_file(path, TG_CLI_MAX_BYTECODE, &len));
+	assert_null(tg_read_file(path, TG_DRV_MAX_BYTECODE, &len));
 	assert_int_equal(errno, EFBIG);
 	close(fd);
 	remove(path);

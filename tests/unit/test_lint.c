@@ -22,7 +22,7 @@
 
 #include <cmocka.h>
 
-#include "compiler.h"
+#include "stages.h"
 #include "golden.h"
 #include "lint_internal.h"
 

@@ -31,7 +31,7 @@
 
 #include <cmocka.h>
 
-#include "compiler.h"
+#include "stages.h"
 #include "format.h"
 #include "fuzz.h"
 #include "toolgate/toolgate.h"
@@ -60,10 +60,10 @@ static unsigned char *compile_example(const char *name, size_t *len)
 
 static void reseal(unsigned char *b, size_t len)
 {
-	if (len < TG_FMT_HEADER_LEN)
+	if (len < TG_BC_HEADER_LEN)
 		return;
 	tg_wr32(b + TG_HDR_TOTAL_LEN, (uint32_t)len);
-	tg_wr32(b + TG_HDR_CHECKSUM, tg_fmt_checksum(b, len));
+	tg_wr32(b + TG_HDR_CHECKSUM, tg_bc_checksum(b, len));
 }
 
 static void expect_rejected(const unsigned char *b, size_t len, size_t at)

@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "compiler.h"
+#include "stages.h"
 
 typedef struct parsed {
 	tg_arena arena;

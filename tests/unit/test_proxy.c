@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "compiler.h"
+#include "stages.h"
 #include "policy_fixture.h"
 #include "proxy.h"
 
@@ -35,7 +35,7 @@ static const char policy_src[] =
 
 typedef struct fixture {
 	tg_holder *holder;
-	tg_identity id;
+	tg_mcp_identity id;
 	tg_proxy px;
 	char *audit_buf;
 	size_t audit_len;
@@ -50,9 +50,9 @@ static int setup(void **state)
 	assert_non_null(f);
 	assert_int_equal(tg_holder_create(&f->holder), TG_OK);
 	tg_holder_swap(f->holder, compile_policy(policy_src));
-	tg_identity_init(&f->id);
-	assert_int_equal(tg_identity_option(&f->id, "principal", "alice", err, sizeof err), 0);
-	assert_int_equal(tg_identity_option(&f->id, "role", "reader", err, sizeof err), 0);
+	tg_mcp_identity_init(&f->id);
+	assert_int_equal(tg_mcp_identity_option(&f->id, "principal", "alice", err, sizeof err), 0);
+	assert_int_equal(tg_mcp_identity_option(&f->id, "role", "reader", err, sizeof err), 0);
 	f->audit = open_memstream(&f->audit_buf, &f->audit_len);
 	tg_proxy_init(&f->px, f->holder, &f->id, f->audit);
 	f->px.fixed_time = 1764140000;
@@ -67,29 +67,29 @@ static int teardown(void **state)
 	tg_proxy_free(&f->px);
 	fclose(f->audit);
 	free(f->audit_buf);
-	tg_identity_free(&f->id);
+	tg_mcp_identity_free(&f->id);
 	tg_holder_free(f->holder);
 	free(f);
 	return 0;
 }
 
 /* The queue's contents as a string; empties the queue. Caller frees. */
-static char *take(tg_buf *b)
+static char *take(tg_px_buf *b)
 {
-	size_t n = tg_buf_size(b);
+	size_t n = tg_px_buf_size(b);
 	char *s = malloc(n + 1);
 
 	assert_non_null(s);
 	if (n)
 		memcpy(s, b->data + b->off, n);
 	s[n] = '\0';
-	tg_buf_drop(b, n);
+	tg_px_buf_drop(b, n);
 	return s;
 }
 
-static void discard(tg_buf *b)
+static void discard(tg_px_buf *b)
 {
-	tg_buf_drop(b, tg_buf_size(b));
+	tg_px_buf_drop(b, tg_px_buf_size(b));
 }
 
 static void client(fixture *f, const char *line)
@@ -103,7 +103,7 @@ static void server(fixture *f, const char *line)
 }
 
 /* The queue must hold exactly `want` + "\n". */
-static void expect_exact(tg_buf *b, const char *want)
+static void expect_exact(tg_px_buf *b, const char *want)
 {
 	char *got = take(b);
 	size_t n = strlen(want);
@@ -113,7 +113,7 @@ static void expect_exact(tg_buf *b, const char *want)
 	free(got);
 }
 
-static void expect_empty(tg_buf *b)
+static void expect_empty(tg_px_buf *b)
 {
 	char *got = take(b);
 
@@ -123,7 +123,7 @@ static void expect_empty(tg_buf *b)
 }
 
 /* The queue holds one JSON line; returns it parsed. */
-static json_t *take_json(tg_buf *b)
+static json_t *take_json(tg_px_buf *b)
 {
 	char *got = take(b);
 	json_t *v = json_loads(got, JSON_REJECT_DUPLICATES, NULL);
@@ -134,7 +134,7 @@ static json_t *take_json(tg_buf *b)
 	return v;
 }
 
-static void expect_error(tg_buf *b, json_int_t id, int code, const char *rule)
+static void expect_error(tg_px_buf *b, json_int_t id, int code, const char *rule)
 {
 	json_t *v = take_json(b);
 	json_t *err = json_object_get(v, "error");
@@ -192,33 +192,33 @@ static void on_over(void *ud)
 static void test_lines(void **state)
 {
 	lines_seen seen = {{{0}}, 0, 0};
-	tg_line_sink sink = {on_line, on_over, &seen};
-	tg_lines l = {{0}, 8, false};
+	tg_px_line_sink sink = {on_line, on_over, &seen};
+	tg_px_lines l = {{0}, 8, false};
 
 	(void)state;
-	assert_int_equal(tg_lines_feed(&l, "ab\ncd", 5, &sink), 0);
-	assert_int_equal(tg_lines_feed(&l, "e\n0123456789", 12, &sink), 0);
+	assert_int_equal(tg_px_lines_feed(&l, "ab\ncd", 5, &sink), 0);
+	assert_int_equal(tg_px_lines_feed(&l, "e\n0123456789", 12, &sink), 0);
 	/* Still inside the oversized line: no memory kept for it. */
-	assert_int_equal(tg_buf_size(&l.pending), 0);
-	assert_int_equal(tg_lines_feed(&l, "more\n12345678\nlast", 18, &sink), 0);
-	tg_lines_finish(&l, &sink);
+	assert_int_equal(tg_px_buf_size(&l.pending), 0);
+	assert_int_equal(tg_px_lines_feed(&l, "more\n12345678\nlast", 18, &sink), 0);
+	tg_px_lines_finish(&l, &sink);
 	assert_int_equal(seen.n, 4);
 	assert_string_equal(seen.got[0], "ab");
 	assert_string_equal(seen.got[1], "cde");
 	assert_string_equal(seen.got[2], "12345678");	/* exactly at the limit */
 	assert_string_equal(seen.got[3], "last");
 	assert_int_equal(seen.over, 1);
-	tg_lines_free(&l);
+	tg_px_lines_free(&l);
 }
 
 /* ---- framing ------------------------------------------------------------ */
 
 static void frame_refused(const char *line, int code, int nids)
 {
-	tg_frame_error err;
-	tg_msg m;
+	tg_rpc_error err;
+	tg_rpc_msg m;
 
-	assert_int_equal(tg_frame_parse(line, strlen(line), false, &m, &err), TG_FRAME_ERROR);
+	assert_int_equal(tg_rpc_parse(line, strlen(line), false, &m, &err), TG_RPC_FRAME_ERROR);
 	assert_int_equal(err.code, code);
 	assert_int_equal(json_array_size(err.reply_ids), (size_t)nids);
 	json_decref(err.reply_ids);
@@ -226,17 +226,17 @@ static void frame_refused(const char *line, int code, int nids)
 
 static void test_frame(void **state)
 {
-	tg_frame_error err;
-	tg_msg m;
+	tg_rpc_error err;
+	tg_rpc_msg m;
 	const char *ok = "{\"jsonrpc\":\"2.0\",\"id\":\"a\",\"method\":\"tools/call\"}";
 
 	(void)state;
-	assert_int_equal(tg_frame_parse(ok, strlen(ok), false, &m, &err), TG_FRAME_OK);
-	assert_int_equal(m.kind, TG_MSG_REQUEST);
+	assert_int_equal(tg_rpc_parse(ok, strlen(ok), false, &m, &err), TG_RPC_FRAME_OK);
+	assert_int_equal(m.kind, TG_RPC_REQUEST);
 	assert_string_equal(m.method, "tools/call");
 	assert_string_equal(m.idkey, "\"a\"");
-	tg_msg_free(&m);
-	assert_int_equal(tg_frame_parse(" \t\r", 3, false, &m, &err), TG_FRAME_BLANK);
+	tg_rpc_msg_free(&m);
+	assert_int_equal(tg_rpc_parse(" \t\r", 3, false, &m, &err), TG_RPC_FRAME_BLANK);
 
 	frame_refused("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"a\",\"method\":\"b\"}",
 		      TG_RPC_INVALID_REQUEST, 1);
@@ -267,8 +267,8 @@ static void test_frame(void **state)
 		/* A NUL byte inside the line. */
 		const char nul[] = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"p\0ng\"}";
 
-		assert_int_equal(tg_frame_parse(nul, sizeof nul - 1, false, &m, &err),
-				 TG_FRAME_ERROR);
+		assert_int_equal(tg_rpc_parse(nul, sizeof nul - 1, false, &m, &err),
+				 TG_RPC_FRAME_ERROR);
 		assert_int_equal(err.code, TG_RPC_PARSE_ERROR);
 		json_decref(err.reply_ids);
 	}
@@ -276,11 +276,11 @@ static void test_frame(void **state)
 	{
 		const char big[] = "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"n\":99999999999999999999}}";
 
-		assert_int_equal(tg_frame_parse(big, strlen(big), false, &m, &err), TG_FRAME_ERROR);
+		assert_int_equal(tg_rpc_parse(big, strlen(big), false, &m, &err), TG_RPC_FRAME_ERROR);
 		json_decref(err.reply_ids);
-		assert_int_equal(tg_frame_parse(big, strlen(big), true, &m, &err), TG_FRAME_OK);
+		assert_int_equal(tg_rpc_parse(big, strlen(big), true, &m, &err), TG_RPC_FRAME_OK);
 		assert_true(m.lossy);
-		tg_msg_free(&m);
+		tg_rpc_msg_free(&m);
 	}
 }
 
@@ -288,49 +288,49 @@ static void test_frame(void **state)
 
 static void test_identity_values(void **state)
 {
-	tg_identity id;
+	tg_mcp_identity id;
 	char err[256];
 	json_t *v;
 
 	(void)state;
-	v = tg_identity_value("42");
+	v = tg_mcp_identity_value("42");
 	assert_true(json_is_integer(v) && json_integer_value(v) == 42);
 	json_decref(v);
-	v = tg_identity_value("-7");
+	v = tg_mcp_identity_value("-7");
 	assert_true(json_is_integer(v) && json_integer_value(v) == -7);
 	json_decref(v);
-	v = tg_identity_value("007");
+	v = tg_mcp_identity_value("007");
 	assert_true(json_is_string(v));
 	json_decref(v);
-	v = tg_identity_value("99999999999999999999");
+	v = tg_mcp_identity_value("99999999999999999999");
 	assert_true(json_is_string(v));
 	json_decref(v);
-	v = tg_identity_value("true");
+	v = tg_mcp_identity_value("true");
 	assert_true(json_is_true(v));
 	json_decref(v);
-	v = tg_identity_value("prod");
+	v = tg_mcp_identity_value("prod");
 	assert_string_equal(json_string_value(v), "prod");
 	json_decref(v);
 
-	tg_identity_init(&id);
-	assert_int_equal(tg_identity_option(&id, "context", "env.region=eu", err, sizeof err), 0);
+	tg_mcp_identity_init(&id);
+	assert_int_equal(tg_mcp_identity_option(&id, "context", "env.region=eu", err, sizeof err), 0);
 	assert_string_equal(json_string_value(json_object_get(
 				    json_object_get(id.context, "env"), "region")),
 			    "eu");
-	assert_int_equal(tg_identity_option(&id, "attr", "principal.level=3", err, sizeof err), 0);
+	assert_int_equal(tg_mcp_identity_option(&id, "attr", "principal.level=3", err, sizeof err), 0);
 	assert_int_equal(json_integer_value(json_object_get(id.principal, "level")), 3);
-	assert_int_equal(tg_identity_option(&id, "attr", "tenant=acme", err, sizeof err), -1);
-	assert_int_equal(tg_identity_option(&id, "attr", "principal.id=x", err, sizeof err), -1);
-	assert_int_equal(tg_identity_option(&id, "context", "novalue", err, sizeof err), -1);
-	assert_int_equal(tg_identity_option(&id, "context", "a..b=1", err, sizeof err), -1);
-	assert_int_equal(tg_identity_option(&id, "token-claim", "scopes=x", err, sizeof err), -1);
-	assert_int_equal(tg_identity_option(&id, "scope", "tools:read", err, sizeof err), 0);
-	assert_int_equal(tg_identity_option(&id, "client-id", "desk", err, sizeof err), 0);
+	assert_int_equal(tg_mcp_identity_option(&id, "attr", "tenant=acme", err, sizeof err), -1);
+	assert_int_equal(tg_mcp_identity_option(&id, "attr", "principal.id=x", err, sizeof err), -1);
+	assert_int_equal(tg_mcp_identity_option(&id, "context", "novalue", err, sizeof err), -1);
+	assert_int_equal(tg_mcp_identity_option(&id, "context", "a..b=1", err, sizeof err), -1);
+	assert_int_equal(tg_mcp_identity_option(&id, "token-claim", "scopes=x", err, sizeof err), -1);
+	assert_int_equal(tg_mcp_identity_option(&id, "scope", "tools:read", err, sizeof err), 0);
+	assert_int_equal(tg_mcp_identity_option(&id, "client-id", "desk", err, sizeof err), 0);
 	assert_string_equal(json_string_value(json_object_get(id.token, "client_id")), "desk");
 	assert_int_equal(json_array_size(json_object_get(id.token, "scopes")), 1);
-	assert_int_equal(tg_identity_load_file(&id, "/nonexistent/identity.json", err, sizeof err),
+	assert_int_equal(tg_mcp_identity_load_file(&id, "/nonexistent/identity.json", err, sizeof err),
 			 -1);
-	tg_identity_free(&id);
+	tg_mcp_identity_free(&id);
 }
 
 /* ---- authorization ------------------------------------------------------ */
@@ -628,10 +628,10 @@ static void test_list_changed_clears(void **state)
 	json_t *v;
 
 	list_tools(f);
-	assert_non_null(tg_tools_get(&f->px.tools, "echo", 4));
+	assert_non_null(tg_mcp_tools_get(&f->px.tools, "echo", 4));
 	server(f, n);
 	expect_exact(&f->px.to_client, n);
-	assert_null(tg_tools_get(&f->px.tools, "echo", 4));
+	assert_null(tg_mcp_tools_get(&f->px.tools, "echo", 4));
 	client(f, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\","
 		  "\"params\":{\"name\":\"echo\"}}");
 	v = take_json(&f->px.to_server);

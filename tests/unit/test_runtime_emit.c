@@ -141,7 +141,7 @@ static void test_writer_errors(void **state)
 	tg_emit *e = tg_emit_new();
 	tg_emit_rule r = { "r", 1, NULL, 0, 1, TG_BC_ALLOW, TG_BC_SUBJ_ANYONE, TG_BC_ACT_ANYTHING, false };
 	tg_emit_rule_begin(e, &r);
-	for (int i = 0; i < TG_FMT_MAX_STACK; i++)
+	for (int i = 0; i < TG_BC_MAX_STACK; i++)
 		assert_int_equal(tg_emit_op(e, TG_OP_TRUE), 0);
 	assert_int_equal(tg_emit_op(e, TG_OP_TRUE), -1);
 	assert_non_null(strstr(tg_emit_error(e), "more than 32 stack entries"));
@@ -161,7 +161,7 @@ static void test_writer_errors(void **state)
 	tg_emit_free(e);
 
 	e = tg_emit_new();
-	for (int i = 0; i < TG_FMT_MAX_ROLES; i++) {
+	for (int i = 0; i < TG_BC_MAX_ROLES; i++) {
 		char name[16];
 		int n = snprintf(name, sizeof name, "r%d", i);
 		assert_int_equal(tg_emit_role(e, name, (size_t)n), i);

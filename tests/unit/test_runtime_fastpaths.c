@@ -26,7 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "compiler.h"
+#include "stages.h"
 #include "keytab.h"
 #include "sha256.h"
 
@@ -292,7 +292,7 @@ static void test_crc_sliced(void **state)
 	for (size_t i = 0; i < 300001; i++)
 		b[i] = (unsigned char)(i * 2654435761u >> 13);
 	for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++)
-		assert_int_equal(tg_fmt_checksum(b, sizes[i]), crc_reference(b, sizes[i]));
+		assert_int_equal(tg_bc_checksum(b, sizes[i]), crc_reference(b, sizes[i]));
 	free(b);
 }
 
@@ -326,7 +326,7 @@ static size_t listed(const tg_policy *p, const tg_request *q, uint32_t *out)
 	tg_vm vm;
 	uint32_t n;
 	size_t k = 0;
-	tg_vm_init(&vm, &p->l, q, tg_fmt_method_class(q->method.ptr, q->method.len), false);
+	tg_vm_init(&vm, &p->l, q, tg_bc_method_class(q->method.ptr, q->method.len), false);
 	const uint32_t *list = tg_cands_list(&p->l, vm.cls, q->target.ptr, q->target.len, &n);
 	for (uint32_t i = 0; i < n; i++) {
 		const tg_rule_view *r = &p->l.rv[list[i] & TG_CAND_RULE];
@@ -346,7 +346,7 @@ static size_t merged(const tg_policy *p, const tg_request *q, uint32_t *out)
 	tg_cands c;
 	uint32_t ri;
 	size_t k = 0;
-	tg_vm_init(&vm, &p->l, q, tg_fmt_method_class(q->method.ptr, q->method.len), false);
+	tg_vm_init(&vm, &p->l, q, tg_bc_method_class(q->method.ptr, q->method.len), false);
 	tg_cands_init(&c, &p->l, vm.cls, q->target.ptr, q->target.len);
 	while (tg_cands_next(&c, &ri)) {
 		tg_rule_view r = tg_pol_rule(&p->l, ri);

@@ -141,7 +141,7 @@ static void test_glob_limits(void **state)
 {
 	(void)state;
 	/* Patterns that make backtracking matchers exponential. */
-	char pat[TG_FMT_GLOB_MAX + 2], subj[8192];
+	char pat[TG_BC_GLOB_MAX + 2], subj[8192];
 	size_t n = 0;
 	while (n + 2 < 200) {
 		pat[n++] = 'a';
@@ -158,12 +158,12 @@ static void test_glob_limits(void **state)
 	assert_false(tg_glob_match_from(pat, 104, 0, subj, sizeof subj));
 	assert_true((double)(clock() - t0) / CLOCKS_PER_SEC < 5.0);
 	/* Longer than the verified bound from `from`: never matches. */
-	memset(pat, '*', TG_FMT_GLOB_MAX + 1);
-	assert_false(tg_glob_match_from(pat, TG_FMT_GLOB_MAX + 1, 0, "x", 1));
-	assert_true(tg_glob_match_from(pat, TG_FMT_GLOB_MAX, 0, "x", 1));
+	memset(pat, '*', TG_BC_GLOB_MAX + 1);
+	assert_false(tg_glob_match_from(pat, TG_BC_GLOB_MAX + 1, 0, "x", 1));
+	assert_true(tg_glob_match_from(pat, TG_BC_GLOB_MAX, 0, "x", 1));
 	/* Writer refuses it, and a lone trailing backslash. */
 	tg_emit *e = tg_emit_new();
-	assert_int_equal(tg_emit_pattern(e, pat, TG_FMT_GLOB_MAX + 1), -1);
+	assert_int_equal(tg_emit_pattern(e, pat, TG_BC_GLOB_MAX + 1), -1);
 	assert_non_null(strstr(tg_emit_error(e), "longer than"));
 	tg_emit_free(e);
 	e = tg_emit_new();
@@ -238,7 +238,7 @@ static bool ref_at(ref_ctx *c, size_t gi, size_t si, bool skipped)
  * spec says so (a `/` before `**`). */
 static bool ref_match(const char *glob, size_t glen, size_t from, const char *s, size_t sn)
 {
-	if (glen - from > TG_FMT_GLOB_MAX)
+	if (glen - from > TG_BC_GLOB_MAX)
 		return false;
 	ref_ctx c = { (const unsigned char *)glob, (const unsigned char *)s, glen, sn, NULL };
 	size_t bits = (glen + 1) * (sn + 1) * 2;
@@ -384,14 +384,14 @@ static void test_glob_random(void **state)
 static void test_glob_random_long(void **state)
 {
 	(void)state;
-	static const char *g[TG_FMT_GLOB_MAX];
+	static const char *g[TG_BC_GLOB_MAX];
 	for (int k = 0; k < 3000; k++) {
 		size_t n = 60 + rnd(340), bytes = 0, pre = rnd(3) == 0 ? 1 : 0;
 		for (size_t i = 0; i < n; i++) {
 			const char *p = i < pre		? prefixes[rnd(4)]
 					: rnd(8) == 0	? gpieces[rnd(NG)]
 							: gpieces[rnd(3)];
-			if (bytes + strlen(p) > TG_FMT_GLOB_MAX - 2) {
+			if (bytes + strlen(p) > TG_BC_GLOB_MAX - 2) {
 				n = i;
 				break;
 			}
@@ -416,11 +416,11 @@ static void test_glob_long_subjects(void **state)
 	}
 	/* The benchmark's shape: a 512-byte glob whose positions are all live
 	 * at once, over 64 KiB. */
-	char *gl = malloc(TG_FMT_GLOB_MAX + 1), *s = malloc(65536);
+	char *gl = malloc(TG_BC_GLOB_MAX + 1), *s = malloc(65536);
 	assert_non_null(gl);
 	assert_non_null(s);
 	size_t n = 0;
-	while (n + 3 <= TG_FMT_GLOB_MAX - 2) {
+	while (n + 3 <= TG_BC_GLOB_MAX - 2) {
 		memcpy(gl + n, "*a?", 3);
 		n += 3;
 	}
@@ -466,7 +466,7 @@ static const char *const mpieces[] = {
 static void make_case(gcase *c, int kind, bool utf8)
 {
 	size_t n, bytes = 0;
-	c->pieces = malloc(TG_FMT_GLOB_MAX * sizeof *c->pieces);
+	c->pieces = malloc(TG_BC_GLOB_MAX * sizeof *c->pieces);
 	assert_non_null(c->pieces);
 	memset(&c->glob, 0, sizeof c->glob);
 	if (kind == 0)
@@ -488,7 +488,7 @@ static void make_case(gcase *c, int kind, bool utf8)
 			p = "a";
 		if (utf8 && strcmp(p, "\xC3") == 0)
 			p = "b";
-		if (bytes + strlen(p) > TG_FMT_GLOB_MAX - 4) {
+		if (bytes + strlen(p) > TG_BC_GLOB_MAX - 4) {
 			n = i;
 			break;
 		}
@@ -530,7 +530,7 @@ static void make_subject(buf *s, const gcase *c, bool utf8)
 static uint32_t find_pattern(const tg_layout *l, const buf *g)
 {
 	for (uint32_t i = 0; i < l->npats; i++) {
-		tg_str t = tg_pol_str(l, tg_rd32(l->pats + (size_t)i * TG_FMT_PATTERN_SIZE));
+		tg_str t = tg_pol_str(l, tg_rd32(l->pats + (size_t)i * TG_BC_PATTERN_SIZE));
 		if (t.len == g->n && memcmp(t.ptr, g->p, g->n) == 0)
 			return i;
 	}
@@ -543,7 +543,7 @@ static uint32_t find_pattern(const tg_layout *l, const buf *g)
  * ends inside a code point of the subject, which takes invalid UTF-8.) */
 static bool ref_pattern(const tg_layout *l, uint32_t pat, const char *s, size_t n)
 {
-	const unsigned char *e = l->pats + (size_t)pat * TG_FMT_PATTERN_SIZE;
+	const unsigned char *e = l->pats + (size_t)pat * TG_BC_PATTERN_SIZE;
 	tg_str g = tg_pol_str(l, tg_rd32(e)), pre = tg_pol_str(l, tg_rd32(e + 4));
 	uint32_t rest = tg_rd32(e + 8);
 	if (n < pre.len || memcmp(s, pre.ptr, pre.len) != 0)
@@ -560,7 +560,7 @@ static bool ref_pattern(const tg_layout *l, uint32_t pat, const char *s, size_t 
 static void test_glob_extremes(void **state)
 {
 	(void)state;
-	char g[2][TG_FMT_GLOB_MAX + 1];
+	char g[2][TG_BC_GLOB_MAX + 1];
 	size_t gl[2] = { 0, 0 };
 	g[0][gl[0]++] = '*';
 	for (unsigned b = 0x80; b <= 0xFE; b++)
@@ -570,14 +570,14 @@ static void test_glob_extremes(void **state)
 		g[0][gl[0]++] = (char)(0x80 + k % 64);
 	}
 	g[1][gl[1]++] = '*';
-	for (; gl[1] < TG_FMT_GLOB_MAX; gl[1]++) {
+	for (; gl[1] < TG_BC_GLOB_MAX; gl[1]++) {
 		char ch = (char)('0' + (gl[1] * 7) % 75);
 		g[1][gl[1]] = ch == '?' || ch == '\\' ? '~' : ch;
 	}
 	g[1][gl[1] - 1] = '?';		/* else glob_simple.c takes it */
-	assert_int_equal(gl[0], TG_FMT_GLOB_MAX);
+	assert_int_equal(gl[0], TG_BC_GLOB_MAX);
 	for (int i = 0; i < 2; i++) {
-		char code[2 * TG_FMT_GLOB_MAX + 64];
+		char code[2 * TG_BC_GLOB_MAX + 64];
 		size_t n = 0;
 		n += (size_t)snprintf(code, sizeof code, "LOADB REQUEST_METHOD; LIKE \"");
 		for (size_t k = 0; k < gl[i]; k++) {
@@ -593,7 +593,7 @@ static void test_glob_extremes(void **state)
 		buf gb = { g[i], gl[i], 0 };
 		uint32_t pat = find_pattern(&p->l, &gb);
 		assert_non_null(tg_glob_prog(&p->l, pat));
-		char subj[TG_FMT_GLOB_MAX + 8];
+		char subj[TG_BC_GLOB_MAX + 8];
 		for (int v = 0; v < 4; v++) {
 			size_t sn = 0;
 			if (v == 3)

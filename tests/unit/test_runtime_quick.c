@@ -181,10 +181,10 @@ typedef struct tally {
 static void compare_rules(const tg_policy *p, const tg_request *q, bool visibility, tally *t)
 {
 	const tg_layout *l = &p->l;
-	tg_bc_class cls = tg_fmt_method_class(q->method.ptr, q->method.len);
+	tg_bc_class cls = tg_bc_method_class(q->method.ptr, q->method.len);
 	for (uint32_t ri = 0; ri < l->nrules; ri++) {
 		const tg_rule_view *r = &l->rv[ri];
-		if (r->quick == TG_FMT_NONE || (visibility && r->quick_args))
+		if (r->quick == TG_BC_NONE || (visibility && r->quick_args))
 			continue;
 		tg_vm a, b;
 		tg_vm_init(&a, l, q, cls, visibility);
@@ -212,7 +212,7 @@ static void run_policy(tg_policy *p, size_t nrequests, tally *t)
 	const tg_layout *l = &p->l;
 	for (uint32_t ri = 0; ri < l->nrules; ri++) {
 		const tg_rule_view *r = &l->rv[ri];
-		if (r->quick == TG_FMT_NONE)
+		if (r->quick == TG_BC_NONE)
 			continue;
 		t->translated++;
 		/* nodes follow the entry up to the first that no edge reaches
@@ -269,7 +269,7 @@ static void test_shapes(void **state)
 	 * TRUE, CMP), s17 is TRUE; RET (never run), s18 does arithmetic. */
 	for (uint32_t ri = 0; ri < p->l.nrules; ri++) {
 		bool interp = ri == 12 || ri == 16 || ri == 17;
-		if ((p->l.rv[ri].quick == TG_FMT_NONE) != interp)
+		if ((p->l.rv[ri].quick == TG_BC_NONE) != interp)
 			fail_msg("rule s%u: %s quick program", ri + 1, interp ? "a" : "no");
 		if (!interp && !(t.answered & ((uint64_t)1 << ri)))
 			fail_msg("rule s%u: its quick program never gave a result", ri + 1);

@@ -73,13 +73,13 @@ static int teardown(void **state)
 
 static void fix_checksum(unsigned char *b, size_t len)
 {
-	tg_wr32(b + TG_HDR_CHECKSUM, tg_fmt_checksum(b, len));
+	tg_wr32(b + TG_HDR_CHECKSUM, tg_bc_checksum(b, len));
 }
 
 static uint32_t section(const unsigned char *b, unsigned kind, uint32_t *size)
 {
 	for (unsigned i = 0; i < TG_SEC_COUNT; i++) {
-		const unsigned char *e = b + TG_FMT_HEADER_LEN + i * TG_FMT_SECTION_ENTRY;
+		const unsigned char *e = b + TG_BC_HEADER_LEN + i * TG_BC_SECTION_ENTRY;
 		if (tg_rd32(e) == kind) {
 			if (size)
 				*size = tg_rd32(e + 8);
@@ -267,28 +267,28 @@ static void test_sections(void **state)
 {
 	(void)state;
 	unsigned char *b = copy();
-	unsigned char *e = b + TG_FMT_HEADER_LEN;	/* first table entry */
+	unsigned char *e = b + TG_BC_HEADER_LEN;	/* first table entry */
 	tg_wr32(e + 4, (uint32_t)good_len);		/* offset at the end */
 	fix_checksum(b, good_len);
 	expect_reject(b, good_len, TG_EMALFORMED, "out of bounds");
 	free(b);
 
 	b = copy();
-	e = b + TG_FMT_HEADER_LEN;
+	e = b + TG_BC_HEADER_LEN;
 	tg_wr32(e + 8, 0xFFFFFFF0u);			/* offset + size wraps */
 	fix_checksum(b, good_len);
 	expect_reject(b, good_len, TG_EMALFORMED, "out of bounds");
 	free(b);
 
 	b = copy();
-	e = b + TG_FMT_HEADER_LEN;
-	tg_wr32(e + TG_FMT_SECTION_ENTRY, tg_rd32(e));	/* a kind twice */
+	e = b + TG_BC_HEADER_LEN;
+	tg_wr32(e + TG_BC_SECTION_ENTRY, tg_rd32(e));	/* a kind twice */
 	fix_checksum(b, good_len);
 	expect_reject(b, good_len, TG_EMALFORMED, "twice");
 	free(b);
 
 	b = copy();
-	e = b + TG_FMT_HEADER_LEN;
+	e = b + TG_BC_HEADER_LEN;
 	tg_wr32(e, 99);
 	fix_checksum(b, good_len);
 	expect_reject(b, good_len, TG_EMALFORMED, "unknown section kind");
@@ -296,7 +296,7 @@ static void test_sections(void **state)
 
 	/* string table count too large for its section */
 	b = copy();
-	e = b + TG_FMT_HEADER_LEN;
+	e = b + TG_BC_HEADER_LEN;
 	tg_wr32(e + 12, 0x10000000u);
 	fix_checksum(b, good_len);
 	expect_reject(b, good_len, TG_EMALFORMED, "string table");
@@ -313,7 +313,7 @@ static void test_sections(void **state)
 	/* a rule's subject role out of range */
 	b = copy();
 	uint32_t refs = section(b, TG_SEC_REFS, NULL);
-	const unsigned char *r1 = b + rsec + TG_FMT_RULE_SIZE;
+	const unsigned char *r1 = b + rsec + TG_BC_RULE_SIZE;
 	tg_wr32(b + refs + tg_rd32(r1 + 16) * 4, 77);
 	fix_checksum(b, good_len);
 	expect_reject(b, good_len, TG_EMALFORMED, "subject");

@@ -17,7 +17,7 @@
 #include <string.h>
 
 #include <cmocka.h>
-#include "compiler.h"
+#include "stages.h"
 #include "request_json.h"
 #include "toolgate/toolgate.h"
 

@@ -474,7 +474,7 @@ static tg_suite *load_fixture(const char *name, struct tg_policy **policy)
 	assert_non_null(src);
 	snprintf(path, sizeof path, "%s/tests/suites/%s", src, name);
 	assert_int_equal(tg_suite_load(path, stderr, &s), TG_SUITE_OK);
-	assert_int_equal(tg_cli_load_policy(s->policy_path, policy), TG_EXIT_OK);
+	assert_int_equal(tg_drv_load_policy(s->policy_path, policy), TG_EXIT_OK);
 	return s;
 }
 
@@ -577,7 +577,7 @@ static void test_run_expectations(void **state)
 	assert_int_equal(tg_suite_parse(path, yaml, strlen(yaml), err, &s), TG_SUITE_OK);
 	fclose(err);
 	free(msgs);
-	assert_int_equal(tg_cli_load_policy(s->policy_path, &p), TG_EXIT_OK);
+	assert_int_equal(tg_drv_load_policy(s->policy_path, &p), TG_EXIT_OK);
 	assert_int_equal(tg_suite_run(s, p, false, &r), 0);
 
 	assert_false(r.cases[0].passed);

@@ -13,12 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "proxy.h"
+#include "adapter.h"
 
 struct tg_tool_slot {
 	char *name;		/* NULL: empty */
 	size_t len;
-	tg_tool_hints hints;
+	tg_mcp_hints hints;
 };
 
 static tg_hint hint(const json_t *ann, const char *key, tg_hint dflt)
@@ -30,10 +30,10 @@ static tg_hint hint(const json_t *ann, const char *key, tg_hint dflt)
 	return json_is_true(v) ? TG_HINT_TRUE : TG_HINT_FALSE;
 }
 
-tg_tool_hints tg_tools_hints_of(const json_t *tool)
+tg_mcp_hints tg_mcp_tools_hints_of(const json_t *tool)
 {
 	const json_t *ann = json_object_get(tool, "annotations");
-	tg_tool_hints h;
+	tg_mcp_hints h;
 
 	if (!json_is_object(ann))
 		ann = NULL;
@@ -55,7 +55,7 @@ static size_t hash(const char *s, size_t len)
 	return (size_t)h;
 }
 
-static struct tg_tool_slot *lookup(const tg_tool_cache *c, const char *name, size_t len)
+static struct tg_tool_slot *lookup(const tg_mcp_tools *c, const char *name, size_t len)
 {
 	size_t i;
 
@@ -69,10 +69,10 @@ static struct tg_tool_slot *lookup(const tg_tool_cache *c, const char *name, siz
 	}
 }
 
-static int grow(tg_tool_cache *c)
+static int grow(tg_mcp_tools *c)
 {
 	size_t n = c->nslots ? c->nslots * 2 : 64, i;
-	tg_tool_cache bigger = {calloc(n, sizeof *c->slots), n, c->count};
+	tg_mcp_tools bigger = {calloc(n, sizeof *c->slots), n, c->count};
 
 	if (!bigger.slots)
 		return -1;
@@ -84,12 +84,12 @@ static int grow(tg_tool_cache *c)
 	return 0;
 }
 
-int tg_tools_put(tg_tool_cache *c, const char *name, size_t len, const tg_tool_hints *h)
+int tg_mcp_tools_put(tg_mcp_tools *c, const char *name, size_t len, const tg_mcp_hints *h)
 {
 	struct tg_tool_slot *s;
 
-	if (c->count >= TG_PROXY_MAX_TOOLS)
-		tg_tools_clear(c);
+	if (c->count >= TG_MCP_MAX_TOOLS)
+		tg_mcp_tools_clear(c);
 	if ((c->count + 1) * 2 > c->nslots && grow(c) != 0)
 		return -1;
 	s = lookup(c, name, len);
@@ -106,14 +106,14 @@ int tg_tools_put(tg_tool_cache *c, const char *name, size_t len, const tg_tool_h
 	return 0;
 }
 
-const tg_tool_hints *tg_tools_get(const tg_tool_cache *c, const char *name, size_t len)
+const tg_mcp_hints *tg_mcp_tools_get(const tg_mcp_tools *c, const char *name, size_t len)
 {
 	const struct tg_tool_slot *s = lookup(c, name, len);
 
 	return s && s->name ? &s->hints : NULL;
 }
 
-void tg_tools_clear(tg_tool_cache *c)
+void tg_mcp_tools_clear(tg_mcp_tools *c)
 {
 	size_t i;
 

@@ -15,7 +15,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "cli.h"
+#include "driver.h"
 #include "proxy.h"
 
 static void remember(tg_reloader *r, const struct stat *st)
@@ -41,7 +41,7 @@ static void announce(const char *what, const tg_policy *p)
 {
 	const char *version = tg_policy_version(p);
 
-	tg_cli_error("proxy: %s policy '%s'%s%s (%.12s)", what, tg_policy_name(p),
+	tg_drv_error("proxy: %s policy '%s'%s%s (%.12s)", what, tg_policy_name(p),
 		     version ? " version " : "", version ? version : "", tg_policy_hash(p));
 }
 
@@ -53,7 +53,7 @@ int tg_reload_initial(tg_reloader *r, tg_holder *h)
 
 	if (stat(r->path, &st) == 0)
 		remember(r, &st);
-	rc = tg_cli_load_policy(r->path, &p);
+	rc = tg_drv_load_policy(r->path, &p);
 	if (rc != TG_EXIT_OK)
 		return rc;
 	announce("loaded", p);
@@ -73,15 +73,15 @@ bool tg_reload_check(tg_reloader *r, tg_holder *h, bool force)
 	r->last_check_ms = now;
 	if (stat(r->path, &st) != 0) {
 		if (force)
-			tg_cli_error("proxy: cannot reload '%s': %s; keeping the current policy",
+			tg_drv_error("proxy: cannot reload '%s': %s; keeping the current policy",
 				     r->path, strerror(errno));
 		return false;
 	}
 	if (!force && same(r, &st))
 		return false;
 	remember(r, &st);
-	if (tg_cli_load_policy(r->path, &p) != TG_EXIT_OK) {
-		tg_cli_error("proxy: reload of '%s' failed; keeping the current policy", r->path);
+	if (tg_drv_load_policy(r->path, &p) != TG_EXIT_OK) {
+		tg_drv_error("proxy: reload of '%s' failed; keeping the current policy", r->path);
 		return false;
 	}
 	announce("reloaded", p);

@@ -17,10 +17,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "proxy.h"
+#include "adapter.h"
 #include "request_json.h"
 
-static json_t *hints_json(const tg_tool_hints *h)
+static json_t *hints_json(const tg_mcp_hints *h)
 {
 	return json_pack("{s:b,s:b,s:b,s:b}", "read_only", h->read_only == TG_HINT_TRUE,
 			 "destructive", h->destructive == TG_HINT_TRUE, "idempotent",
@@ -35,8 +35,8 @@ static json_t *param_string(const json_t *params, const char *key)
 	return json_is_string(v) ? v : NULL;
 }
 
-json_t *tg_authz_request_json(const tg_identity *id, const char *method, const json_t *params,
-			      const tg_tool_hints *hints, int64_t now, char *err, size_t errlen)
+json_t *tg_mcp_request_json(const tg_mcp_identity *id, const char *method, const json_t *params,
+			      const tg_mcp_hints *hints, int64_t now, char *err, size_t errlen)
 {
 	json_t *root = json_object(), *context, *target = NULL, *args = NULL;
 	const char *eff = method;
@@ -115,7 +115,7 @@ fail:
 	return NULL;
 }
 
-const char *tg_authz_tool_name(const tg_msg *m, size_t *len)
+const char *tg_mcp_tool_name(const tg_rpc_msg *m, size_t *len)
 {
 	json_t *name;
 
@@ -128,7 +128,7 @@ const char *tg_authz_tool_name(const tg_msg *m, size_t *len)
 	return json_string_value(name);
 }
 
-void tg_authz_audit(FILE *audit, const tg_policy *p, const tg_request *req,
+void tg_mcp_audit(FILE *audit, const tg_policy *p, const tg_request *req,
 		    const tg_decision *d, int64_t now)
 {
 	char small[2048], *buf = small;
@@ -156,14 +156,14 @@ static void copy_str(char *dst, size_t size, const char *src)
 }
 
 /* An invalid request: answered, and audited with what is known. */
-static void invalid(const tg_policy *p, const tg_identity *id, const char *method, int64_t now,
-		    FILE *audit, tg_authz_out *out, const char *why)
+static void invalid(const tg_policy *p, const tg_mcp_identity *id, const char *method, int64_t now,
+		    FILE *audit, tg_mcp_authz *out, const char *why)
 {
 	json_t *pid = json_object_get(id->principal, "id");
 	tg_request req;
 	tg_decision d;
 
-	out->verdict = TG_VERDICT_INVALID;
+	out->verdict = TG_MCP_INVALID;
 	copy_str(out->reason, sizeof out->reason, why);
 	out->has_reason = true;
 	tg_request_init(&req);
@@ -174,14 +174,14 @@ static void invalid(const tg_policy *p, const tg_identity *id, const char *metho
 	req.method.ptr = method;
 	req.method.len = strlen(method);
 	tg_decision_set_invalid(&d, out->reason);
-	tg_authz_audit(audit, p, &req, &d, now);
+	tg_mcp_audit(audit, p, &req, &d, now);
 }
 
-void tg_authz_decide(const tg_policy *p, const tg_identity *id, const tg_tool_cache *tools,
-		     const tg_msg *m, int64_t now, FILE *audit, tg_authz_out *out)
+void tg_mcp_decide(const tg_policy *p, const tg_mcp_identity *id, const tg_mcp_tools *tools,
+		     const tg_rpc_msg *m, int64_t now, FILE *audit, tg_mcp_authz *out)
 {
 	const json_t *params = json_object_get(m->root, "params");
-	const tg_tool_hints *hints = NULL;
+	const tg_mcp_hints *hints = NULL;
 	char err[512];
 	tg_json_request jr;
 	tg_decision d;
@@ -189,19 +189,19 @@ void tg_authz_decide(const tg_policy *p, const tg_identity *id, const tg_tool_ca
 	json_t *root;
 
 	memset(out, 0, sizeof *out);
-	if (tg_frame_is_lifecycle(m->method)) {
-		out->verdict = TG_VERDICT_PASS;
+	if (tg_rpc_is_lifecycle(m->method)) {
+		out->verdict = TG_MCP_PASS;
 		return;
 	}
-	out->tool = tg_authz_tool_name(m, &out->tool_len);
+	out->tool = tg_mcp_tool_name(m, &out->tool_len);
 	if (out->tool) {
-		hints = tg_tools_get(tools, out->tool, out->tool_len);
+		hints = tg_mcp_tools_get(tools, out->tool, out->tool_len);
 		if (!hints) {
-			out->verdict = TG_VERDICT_NEED_TOOLS;
+			out->verdict = TG_MCP_NEED_TOOLS;
 			return;
 		}
 	}
-	root = tg_authz_request_json(id, m->method, params, hints, now, err, sizeof err);
+	root = tg_mcp_request_json(id, m->method, params, hints, now, err, sizeof err);
 	if (!root) {
 		invalid(p, id, m->method, now, audit, out, err);
 		return;
@@ -213,15 +213,15 @@ void tg_authz_decide(const tg_policy *p, const tg_identity *id, const tg_tool_ca
 	}
 	json_decref(root);
 	st = tg_eval(p, &jr.req, &d);
-	tg_authz_audit(audit, p, &jr.req, &d, now);
+	tg_mcp_audit(audit, p, &jr.req, &d, now);
 	if (st == TG_EINVALID_REQUEST || d.invalid) {
-		out->verdict = TG_VERDICT_INVALID;
+		out->verdict = TG_MCP_INVALID;
 		copy_str(out->reason, sizeof out->reason, d.reason ? d.reason : "invalid request");
 		out->has_reason = true;
 	} else if (st == TG_OK && d.effect == TG_ALLOW) {
-		out->verdict = TG_VERDICT_ALLOW;
+		out->verdict = TG_MCP_ALLOW;
 	} else {
-		out->verdict = TG_VERDICT_DENY;
+		out->verdict = TG_MCP_DENY;
 		out->has_rule = d.rule_id != NULL;
 		copy_str(out->rule, sizeof out->rule, d.rule_id);
 		out->has_reason = d.reason != NULL || st != TG_OK;

@@ -11,7 +11,7 @@
 
 #include "proxy.h"
 
-long tg_idtab_find(const tg_idtab *t, const char *key)
+long tg_px_idtab_find(const tg_px_idtab *t, const char *key)
 {
 	size_t i;
 
@@ -21,7 +21,7 @@ long tg_idtab_find(const tg_idtab *t, const char *key)
 	return -1;
 }
 
-int tg_idtab_add(tg_idtab *t, const char *key, json_t *id, tg_pend_kind kind)
+int tg_px_idtab_add(tg_px_idtab *t, const char *key, json_t *id, tg_px_pend_kind kind)
 {
 	char *copy;
 
@@ -29,7 +29,7 @@ int tg_idtab_add(tg_idtab *t, const char *key, json_t *id, tg_pend_kind kind)
 		return -1;
 	if (t->n == t->cap) {
 		size_t cap = t->cap ? t->cap * 2 : 16;
-		tg_pending *grown = realloc(t->v, cap * sizeof *grown);
+		tg_px_pending *grown = realloc(t->v, cap * sizeof *grown);
 
 		if (!grown)
 			return -1;
@@ -46,17 +46,17 @@ int tg_idtab_add(tg_idtab *t, const char *key, json_t *id, tg_pend_kind kind)
 	return 0;
 }
 
-void tg_idtab_remove(tg_idtab *t, size_t i)
+void tg_px_idtab_remove(tg_px_idtab *t, size_t i)
 {
 	free(t->v[i].key);
 	json_decref(t->v[i].id);
 	t->v[i] = t->v[--t->n];
 }
 
-void tg_idtab_free(tg_idtab *t)
+void tg_px_idtab_free(tg_px_idtab *t)
 {
 	while (t->n > 0)
-		tg_idtab_remove(t, t->n - 1);
+		tg_px_idtab_remove(t, t->n - 1);
 	free(t->v);
 	memset(t, 0, sizeof *t);
 }

@@ -30,6 +30,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "toolgate/version.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -39,12 +41,6 @@ extern "C" {
 #else
 #define TG_API
 #endif
-
-#define TG_VERSION_MAJOR 0
-#define TG_VERSION_MINOR 1
-#define TG_VERSION_PATCH 0
-#define TG_VERSION_STRING "0.1.0"
-#define TG_VERSION_NUMBER (TG_VERSION_MAJOR * 10000 + TG_VERSION_MINOR * 100 + TG_VERSION_PATCH)
 
 /* The library's version, e.g. "0.1.0"; a static string. Thread-safe. */
 TG_API const char *tg_version(void);

@@ -1,5 +1,5 @@
 /*
- * source.c - what every command needs to get from a file name to a policy:
+ * policy_file.c - what every program needs to get from a file name to a policy:
  * reading files, running the compiler stages with diagnostics printed once
  * at the end, loading bytecode through the runtime's verifier, and writing
  * outputs atomically so an interrupted command never leaves half a file.
@@ -13,11 +13,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cli.h"
-#include "compiler.h"
+#include "driver.h"
+#include "stages.h"
 #include "toolgate/toolgate.h"
 
-void tg_cli_error(const char *fmt, ...)
+void tg_drv_error(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -28,14 +28,14 @@ void tg_cli_error(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-bool tg_cli_is_bytecode_path(const char *path)
+bool tg_drv_is_bytecode_path(const char *path)
 {
 	size_t n = strlen(path);
 
 	return n >= 4 && strcmp(path + n - 4, ".tgb") == 0;
 }
 
-void tg_cli_promote_warnings(tg_diags *d)
+void tg_drv_promote_warnings(tg_diags *d)
 {
 	size_t i;
 
@@ -48,7 +48,7 @@ void tg_cli_promote_warnings(tg_diags *d)
 	}
 }
 
-char *tg_cli_read_source(const char *path, size_t *len, int *rc)
+char *tg_drv_read_source(const char *path, size_t *len, int *rc)
 {
 	char *src = tg_read_file(path, TG_MAX_SOURCE_BYTES, len);
 
@@ -60,7 +60,7 @@ char *tg_cli_read_source(const char *path, size_t *len, int *rc)
 			TG_MAX_SOURCE_BYTES);
 		*rc = TG_EXIT_FAIL;
 	} else {
-		tg_cli_error("cannot read '%s': %s", path, strerror(errno));
+		tg_drv_error("cannot read '%s': %s", path, strerror(errno));
 		*rc = TG_EXIT_USAGE;
 	}
 	return NULL;
@@ -72,7 +72,7 @@ char *tg_cli_read_source(const char *path, size_t *len, int *rc)
  * Stages stop at the first one that reports an error, so later stages never
  * see a tree that failed an earlier one (no cascades of follow-on errors).
  */
-int tg_cli_compile_file(const char *path, bool strict, unsigned char **out, size_t *out_len)
+int tg_drv_compile_file(const char *path, bool strict, unsigned char **out, size_t *out_len)
 {
 	tg_arena arena;
 	tg_diags diags;
@@ -81,7 +81,7 @@ int tg_cli_compile_file(const char *path, bool strict, unsigned char **out, size
 	size_t len;
 	int rc = TG_EXIT_FAIL;
 
-	src = tg_cli_read_source(path, &len, &rc);
+	src = tg_drv_read_source(path, &len, &rc);
 	if (!src)
 		return rc;
 	tg_arena_init(&arena);
@@ -90,13 +90,13 @@ int tg_cli_compile_file(const char *path, bool strict, unsigned char **out, size
 	if (ast && diags.nerrors == 0)
 		tg_check(ast, &diags);
 	if (strict)
-		tg_cli_promote_warnings(&diags);
+		tg_drv_promote_warnings(&diags);
 	if (ast && diags.nerrors == 0 && !diags.oom) {
 		if (tg_codegen(ast, &diags, out, out_len))
 			rc = TG_EXIT_OK;
 	}
 	if (!ast || diags.oom)
-		tg_cli_error("%s: out of memory", path);
+		tg_drv_error("%s: out of memory", path);
 	tg_diags_sort(&diags);
 	tg_diags_print(stderr, path, src, len, &diags);
 	tg_arena_free(&arena);
@@ -117,7 +117,7 @@ static int load_bytecode(const char *path, const unsigned char *code, size_t len
 	if (st == TG_OK)
 		return TG_EXIT_OK;
 	if (st == TG_ENOMEM) {
-		tg_cli_error("%s: out of memory", path);
+		tg_drv_error("%s: out of memory", path);
 		return TG_EXIT_USAGE;
 	}
 	fprintf(stderr, "%s: error: bytecode rejected: %s at offset %lu", path, tg_strerror(st),
@@ -130,25 +130,25 @@ static int load_bytecode(const char *path, const unsigned char *code, size_t len
 	return TG_EXIT_FAIL;
 }
 
-int tg_cli_load_policy(const char *path, tg_policy **out)
+int tg_drv_load_policy(const char *path, tg_policy **out)
 {
 	unsigned char *code;
 	size_t len;
 	int rc;
 
-	if (tg_cli_is_bytecode_path(path)) {
-		code = (unsigned char *)tg_read_file(path, TG_CLI_MAX_BYTECODE, &len);
+	if (tg_drv_is_bytecode_path(path)) {
+		code = (unsigned char *)tg_read_file(path, TG_DRV_MAX_BYTECODE, &len);
 		if (!code) {
 			if (errno == EFBIG) {
-				tg_cli_error("%s: bytecode is larger than %u bytes", path,
-					     TG_CLI_MAX_BYTECODE);
+				tg_drv_error("%s: bytecode is larger than %u bytes", path,
+					     TG_DRV_MAX_BYTECODE);
 				return TG_EXIT_FAIL;
 			}
-			tg_cli_error("cannot read '%s': %s", path, strerror(errno));
+			tg_drv_error("cannot read '%s': %s", path, strerror(errno));
 			return TG_EXIT_USAGE;
 		}
 	} else {
-		rc = tg_cli_compile_file(path, false, &code, &len);
+		rc = tg_drv_compile_file(path, false, &code, &len);
 		if (rc != TG_EXIT_OK)
 			return rc;
 	}
@@ -157,7 +157,7 @@ int tg_cli_load_policy(const char *path, tg_policy **out)
 	return rc;
 }
 
-int tg_cli_write_atomic(const char *path, const void *buf, size_t len, const char *mode_from)
+int tg_drv_write_atomic(const char *path, const void *buf, size_t len, const char *mode_from)
 {
 	const char *slash = strrchr(path, '/');
 	size_t dirlen = slash ? (size_t)(slash - path) + 1 : 0;
@@ -169,7 +169,7 @@ int tg_cli_write_atomic(const char *path, const void *buf, size_t len, const cha
 
 	tmp = malloc(strlen(path) + sizeof ".XXXXXX" + 1);
 	if (!tmp) {
-		tg_cli_error("%s: out of memory", path);
+		tg_drv_error("%s: out of memory", path);
 		return -1;
 	}
 	/* dir/.base.XXXXXX: same directory, so rename(2) is atomic. */
@@ -177,7 +177,7 @@ int tg_cli_write_atomic(const char *path, const void *buf, size_t len, const cha
 	sprintf(tmp + dirlen, ".%s.XXXXXX", path + dirlen);
 	fd = mkstemp(tmp);
 	if (fd < 0) {
-		tg_cli_error("cannot create a temporary file beside '%s': %s", path,
+		tg_drv_error("cannot create a temporary file beside '%s': %s", path,
 			     strerror(errno));
 		free(tmp);
 		return -1;
@@ -212,7 +212,7 @@ int tg_cli_write_atomic(const char *path, const void *buf, size_t len, const cha
 	free(tmp);
 	return 0;
 fail:
-	tg_cli_error("cannot write '%s': %s", path, strerror(errno));
+	tg_drv_error("cannot write '%s': %s", path, strerror(errno));
 	if (fd >= 0)
 		close(fd);
 	unlink(tmp);

@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "proxy.h"
+#include "adapter.h"
 #include "request_json.h"
 #include "utf8.h"
 
@@ -47,26 +47,26 @@ static bool valid_id(const json_t *id)
 	return id && (json_is_string(id) || json_is_integer(id));
 }
 
-char *tg_frame_id_key(const json_t *id)
+char *tg_rpc_id_key(const json_t *id)
 {
 	return json_dumps(id, JSON_COMPACT | JSON_ENCODE_ANY);
 }
 
-bool tg_frame_is_lifecycle(const char *method)
+bool tg_rpc_is_lifecycle(const char *method)
 {
 	return strcmp(method, "initialize") == 0 || strcmp(method, "ping") == 0 ||
 	       strcmp(method, "server/discover") == 0 ||
 	       strncmp(method, "notifications/", 14) == 0;
 }
 
-static tg_frame_result refuse(tg_frame_error *err, int code, const char *what, size_t col)
+static tg_rpc_result refuse(tg_rpc_error *err, int code, const char *what, size_t col)
 {
 	err->code = code;
 	if (col)
 		snprintf(err->message, sizeof err->message, "%s at byte %zu", what, col);
 	else
 		snprintf(err->message, sizeof err->message, "%s", what);
-	return TG_FRAME_ERROR;
+	return TG_RPC_FRAME_ERROR;
 }
 
 /* Ids worth answering in a refused message (or in each batch element). */
@@ -100,8 +100,8 @@ static void lenient_ids(const char *line, size_t len, json_t *ids)
 	}
 }
 
-tg_frame_result tg_frame_parse(const char *line, size_t len, bool lenient_numbers, tg_msg *m,
-			       tg_frame_error *err)
+tg_rpc_result tg_rpc_parse(const char *line, size_t len, bool lenient_numbers, tg_rpc_msg *m,
+			       tg_rpc_error *err)
 {
 	json_error_t jerr;
 	json_t *root, *v;
@@ -110,7 +110,7 @@ tg_frame_result tg_frame_parse(const char *line, size_t len, bool lenient_number
 	memset(m, 0, sizeof *m);
 	memset(err, 0, sizeof *err);
 	if (tg_json_line_blank(line, len))
-		return TG_FRAME_BLANK;
+		return TG_RPC_FRAME_BLANK;
 	err->reply_ids = json_array();
 	if (!utf8_ok((const unsigned char *)line, len, &bad))
 		return refuse(err, TG_RPC_PARSE_ERROR, "invalid UTF-8 or a NUL byte", bad + 1);
@@ -173,7 +173,7 @@ tg_frame_result tg_frame_parse(const char *line, size_t len, bool lenient_number
 			refuse(err, TG_RPC_INVALID_REQUEST, "method contains U+0000", 0);
 			goto fail;
 		}
-		m->kind = m->id ? TG_MSG_REQUEST : TG_MSG_NOTIFICATION;
+		m->kind = m->id ? TG_RPC_REQUEST : TG_RPC_NOTIFICATION;
 		v = json_object_get(root, "params");
 		if (v && !json_is_object(v) && !json_is_array(v)) {
 			refuse(err, TG_RPC_INVALID_REQUEST, "params must be an object", 0);
@@ -188,10 +188,10 @@ tg_frame_result tg_frame_parse(const char *line, size_t len, bool lenient_number
 			       "a response needs an id and exactly one of result and error", 0);
 			goto fail;
 		}
-		m->kind = TG_MSG_RESPONSE;
+		m->kind = TG_RPC_RESPONSE;
 	}
 	if (m->id) {
-		m->idkey = tg_frame_id_key(m->id);
+		m->idkey = tg_rpc_id_key(m->id);
 		if (!m->idkey) {
 			refuse(err, TG_RPC_INVALID_REQUEST, "out of memory", 0);
 			goto fail;
@@ -199,13 +199,13 @@ tg_frame_result tg_frame_parse(const char *line, size_t len, bool lenient_number
 	}
 	json_decref(err->reply_ids);
 	err->reply_ids = NULL;
-	return TG_FRAME_OK;
+	return TG_RPC_FRAME_OK;
 fail:
-	tg_msg_free(m);
-	return TG_FRAME_ERROR;
+	tg_rpc_msg_free(m);
+	return TG_RPC_FRAME_ERROR;
 }
 
-void tg_msg_free(tg_msg *m)
+void tg_rpc_msg_free(tg_rpc_msg *m)
 {
 	json_decref(m->root);
 	free(m->idkey);

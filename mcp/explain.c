@@ -13,7 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
+#include "adapter.h"
+
 
 static const char *effect_name(tg_access e)
 {
@@ -95,7 +96,7 @@ static void count_event(const tg_trace_event *ev, void *userdata)
 	on_event(ev, ctx->out);
 }
 
-char *tg_cli_explain(const tg_policy *p, const tg_request *req, tg_decision *d,
+char *tg_mcp_explain(const tg_policy *p, const tg_request *req, tg_decision *d,
 		     tg_status *status)
 {
 	trace_ctx ctx = {NULL, 0};

@@ -5,7 +5,7 @@
  * for the client, with options and/or a JSON file holding the request
  * model's principal, token and context objects. They are applied in
  * command-line order, each one merging over what came before, and the result
- * is handed to every authorization as-is (tg_authz_request_json), so the
+ * is handed to every authorization as-is (tg_mcp_request_json), so the
  * proxy's requests are exactly what `toolgate eval` would read.
  */
 #include <errno.h>
@@ -14,9 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "proxy.h"
+#include "adapter.h"
 
-void tg_identity_init(tg_identity *id)
+void tg_mcp_identity_init(tg_mcp_identity *id)
 {
 	id->principal = json_object();
 	id->token = json_object();
@@ -24,7 +24,7 @@ void tg_identity_init(tg_identity *id)
 	id->server = NULL;
 }
 
-void tg_identity_free(tg_identity *id)
+void tg_mcp_identity_free(tg_mcp_identity *id)
 {
 	json_decref(id->principal);
 	json_decref(id->token);
@@ -49,7 +49,7 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
 	return -1;
 }
 
-json_t *tg_identity_value(const char *text)
+json_t *tg_mcp_identity_value(const char *text)
 {
 	const char *d = text + (text[0] == '-');
 	char *end;
@@ -136,7 +136,7 @@ static int assign(json_t *obj, const char *opt, const char *kv, const char *rese
 	if (reserved && strcmp(key, reserved) == 0) {
 		rc = fail(err, errlen, "--%s cannot set '%s'; it has its own option", opt, key);
 	} else {
-		value = tg_identity_value(eq + 1);
+		value = tg_mcp_identity_value(eq + 1);
 		rc = value ? set_path(obj, key, value, err, errlen)
 			   : fail(err, errlen, "'%s' is not valid UTF-8", eq + 1);
 	}
@@ -144,13 +144,13 @@ static int assign(json_t *obj, const char *opt, const char *kv, const char *rese
 	return rc;
 }
 
-int tg_identity_option(tg_identity *id, const char *name, const char *value, char *err,
+int tg_mcp_identity_option(tg_mcp_identity *id, const char *name, const char *value, char *err,
 		       size_t errlen)
 {
 	json_t *s;
 
 	if (strcmp(name, "identity") == 0)
-		return tg_identity_load_file(id, value, err, errlen);
+		return tg_mcp_identity_load_file(id, value, err, errlen);
 	if (strcmp(name, "role") == 0)
 		return append(id->principal, "roles", value, err, errlen);
 	if (strcmp(name, "scope") == 0)
@@ -183,7 +183,7 @@ int tg_identity_option(tg_identity *id, const char *name, const char *value, cha
 	return fail(err, errlen, "unknown identity option '--%s'", name);
 }
 
-int tg_identity_load_file(tg_identity *id, const char *path, char *err, size_t errlen)
+int tg_mcp_identity_load_file(tg_mcp_identity *id, const char *path, char *err, size_t errlen)
 {
 	json_error_t jerr;
 	json_t *root, *v;

@@ -28,7 +28,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "cli.h"
+#include "driver.h"
 #include "proxy.h"
 
 #define HIGH_WATER     (1024u * 1024)
@@ -137,7 +137,7 @@ static pid_t spawn(char **argv, int *to_child, int *from_child)
 		close(in[1]);
 		close(out[0]);
 		close(status[0]);
-		tg_cli_error("proxy: cannot start '%s': %s", argv[0], strerror(err));
+		tg_drv_error("proxy: cannot start '%s': %s", argv[0], strerror(err));
 		return -1;
 	}
 	/* The status pipe closes on a successful exec and carries errno
@@ -147,7 +147,7 @@ static pid_t spawn(char **argv, int *to_child, int *from_child)
 	while (n < 0 && errno == EINTR);
 	close(status[0]);
 	if (n == (ssize_t)sizeof err) {
-		tg_cli_error("proxy: cannot run '%s': %s", argv[0], strerror(err));
+		tg_drv_error("proxy: cannot run '%s': %s", argv[0], strerror(err));
 		close(in[1]);
 		close(out[0]);
 		waitpid(pid, NULL, 0);
@@ -157,18 +157,18 @@ static pid_t spawn(char **argv, int *to_child, int *from_child)
 	*from_child = out[0];
 	return pid;
 pipe_fail:
-	tg_cli_error("proxy: cannot create a pipe: %s", strerror(errno));
+	tg_drv_error("proxy: cannot create a pipe: %s", strerror(errno));
 	return -1;
 }
 
 /* Writes what it can of b to fd. Returns false when fd is broken. */
-static bool flush_some(int fd, tg_buf *b)
+static bool flush_some(int fd, tg_px_buf *b)
 {
-	while (tg_buf_size(b) > 0) {
-		ssize_t n = write(fd, b->data + b->off, tg_buf_size(b));
+	while (tg_px_buf_size(b) > 0) {
+		ssize_t n = write(fd, b->data + b->off, tg_px_buf_size(b));
 
 		if (n > 0) {
-			tg_buf_drop(b, (size_t)n);
+			tg_px_buf_drop(b, (size_t)n);
 			continue;
 		}
 		if (n < 0 && errno == EINTR)
@@ -200,7 +200,7 @@ static void print_stats(const tg_proxy *px)
 	getrusage(RUSAGE_SELF, &ru);
 	cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
 	      (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
-	tg_cli_error("proxy: stats: %lu allowed, %lu denied, %lu invalid, %lu passed, "
+	tg_drv_error("proxy: stats: %lu allowed, %lu denied, %lu invalid, %lu passed, "
 		     "%lu refused, %lu list entries hidden; cpu %.3f s in all, %.3f s deciding "
 		     "(%.2f us per decision)",
 		     s->allowed, s->denied, s->invalid, s->passed, s->rejected, s->filtered, cpu,
@@ -209,13 +209,13 @@ static void print_stats(const tg_proxy *px)
 
 int tg_relay_run(tg_proxy *px, const tg_relay_opts *o)
 {
-	tg_lines from_client = {{0}, o->max_line, false};
+	tg_px_lines from_client = {{0}, o->max_line, false};
 	/* Server lines carry whole results (files, images): the limit only
 	 * bounds memory there, so it is far larger than the client's. */
-	tg_lines from_server = {{0}, o->max_line > TG_PROXY_SERVER_MAX_LINE ? o->max_line
+	tg_px_lines from_server = {{0}, o->max_line > TG_PROXY_SERVER_MAX_LINE ? o->max_line
 					      : TG_PROXY_SERVER_MAX_LINE, false};
-	tg_line_sink csink = {client_line, client_over, px};
-	tg_line_sink ssink = {server_line, server_over, px};
+	tg_px_line_sink csink = {client_line, client_over, px};
+	tg_px_line_sink ssink = {server_line, server_over, px};
 	struct sigaction sa;
 	int to_child = -1, from_child = -1, stdout_flags = -1, status = 0, rc = TG_EXIT_OK;
 	bool client_eof = false, client_out_ok = true, server_eof = false, reaped = false;
@@ -227,7 +227,7 @@ int tg_relay_run(tg_proxy *px, const tg_relay_opts *o)
 	chunk = malloc(READ_CHUNK);
 	if (!chunk || make_pipe(signal_pipe, O_NONBLOCK) != 0) {
 		free(chunk);
-		tg_cli_error("proxy: cannot set up: %s", strerror(errno));
+		tg_drv_error("proxy: cannot set up: %s", strerror(errno));
 		return TG_EXIT_USAGE;
 	}
 	memset(&sa, 0, sizeof sa);
@@ -266,14 +266,14 @@ int tg_relay_run(tg_proxy *px, const tg_relay_opts *o)
 		if (reaped && !server_eof && now - reaped_at > 500)
 			server_eof = true;
 		if ((client_eof || stop) && to_child >= 0 &&
-		    (tg_buf_size(&px->to_server) == 0 || stop)) {
+		    (tg_px_buf_size(&px->to_server) == 0 || stop)) {
 			close(to_child);
 			to_child = -1;
 			stdin_closed_at = now;
 		}
 		if (to_child < 0 && !server_eof && !reaped && stdin_closed_at) {
 			if (!terminated && now - stdin_closed_at > TERM_AFTER_MS) {
-				tg_cli_error("proxy: the MCP server did not exit after its stdin "
+				tg_drv_error("proxy: the MCP server did not exit after its stdin "
 					     "closed; sending SIGTERM");
 				kill(pid, SIGTERM);
 				terminated = true;
@@ -290,12 +290,12 @@ int tg_relay_run(tg_proxy *px, const tg_relay_opts *o)
 					reaped = true;
 				}
 				describe(status, chunk, READ_CHUNK);
-				tg_cli_error("proxy: the MCP server %s", chunk);
+				tg_drv_error("proxy: the MCP server %s", chunk);
 				tg_proxy_server_gone(px, chunk);
 				rc = TG_EXIT_USAGE;
 				client_eof = true;
 			}
-			if (!client_out_ok || tg_buf_size(&px->to_client) == 0)
+			if (!client_out_ok || tg_px_buf_size(&px->to_client) == 0)
 				break;
 		}
 
@@ -303,23 +303,23 @@ int tg_relay_run(tg_proxy *px, const tg_relay_opts *o)
 		fds[nfds].events = POLLIN;
 		isig = nfds++;
 		if (!client_eof && !stop && tg_proxy_accepts_client(px) &&
-		    tg_buf_size(&px->to_server) < HIGH_WATER &&
-		    tg_buf_size(&px->to_client) < HIGH_WATER) {
+		    tg_px_buf_size(&px->to_server) < HIGH_WATER &&
+		    tg_px_buf_size(&px->to_client) < HIGH_WATER) {
 			fds[nfds].fd = 0;
 			fds[nfds].events = POLLIN;
 			iin = nfds++;
 		}
-		if (!server_eof && tg_buf_size(&px->to_client) < HIGH_WATER) {
+		if (!server_eof && tg_px_buf_size(&px->to_client) < HIGH_WATER) {
 			fds[nfds].fd = from_child;
 			fds[nfds].events = POLLIN;
 			isrv = nfds++;
 		}
-		if (to_child >= 0 && tg_buf_size(&px->to_server) > 0) {
+		if (to_child >= 0 && tg_px_buf_size(&px->to_server) > 0) {
 			fds[nfds].fd = to_child;
 			fds[nfds].events = POLLOUT;
 			ito = nfds++;
 		}
-		if (client_out_ok && tg_buf_size(&px->to_client) > 0) {
+		if (client_out_ok && tg_px_buf_size(&px->to_client) > 0) {
 			fds[nfds].fd = 1;
 			fds[nfds].events = POLLOUT;
 			iout = nfds++;
@@ -327,7 +327,7 @@ int tg_relay_run(tg_proxy *px, const tg_relay_opts *o)
 		if (poll(fds, (nfds_t)nfds, 250) < 0) {
 			if (errno == EINTR)
 				continue;
-			tg_cli_error("proxy: poll: %s", strerror(errno));
+			tg_drv_error("proxy: poll: %s", strerror(errno));
 			rc = TG_EXIT_USAGE;
 			break;
 		}
@@ -352,10 +352,10 @@ int tg_relay_run(tg_proxy *px, const tg_relay_opts *o)
 			ssize_t n = read(0, chunk, READ_CHUNK);
 
 			if (n > 0) {
-				if (tg_lines_feed(&from_client, chunk, (size_t)n, &csink) != 0)
-					tg_cli_error("proxy: out of memory reading the client");
+				if (tg_px_lines_feed(&from_client, chunk, (size_t)n, &csink) != 0)
+					tg_drv_error("proxy: out of memory reading the client");
 			} else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
-				tg_lines_finish(&from_client, &csink);
+				tg_px_lines_finish(&from_client, &csink);
 				client_eof = true;
 			}
 		}
@@ -363,16 +363,16 @@ int tg_relay_run(tg_proxy *px, const tg_relay_opts *o)
 			ssize_t n = read(from_child, chunk, READ_CHUNK);
 
 			if (n > 0) {
-				if (tg_lines_feed(&from_server, chunk, (size_t)n, &ssink) != 0)
-					tg_cli_error("proxy: out of memory reading the server");
+				if (tg_px_lines_feed(&from_server, chunk, (size_t)n, &ssink) != 0)
+					tg_drv_error("proxy: out of memory reading the server");
 			} else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
-				tg_lines_finish(&from_server, &ssink);
+				tg_px_lines_finish(&from_server, &ssink);
 				server_eof = true;
 			}
 		}
 		if (ito >= 0 && fds[ito].revents && !flush_some(to_child, &px->to_server)) {
 			/* The server stopped reading: it is going away. */
-			tg_buf_drop(&px->to_server, tg_buf_size(&px->to_server));
+			tg_px_buf_drop(&px->to_server, tg_px_buf_size(&px->to_server));
 			close(to_child);
 			to_child = -1;
 			stdin_closed_at = now;
@@ -381,7 +381,7 @@ int tg_relay_run(tg_proxy *px, const tg_relay_opts *o)
 			/* The client is gone: nobody can be answered any more. */
 			client_out_ok = false;
 			client_eof = true;
-			tg_buf_drop(&px->to_client, tg_buf_size(&px->to_client));
+			tg_px_buf_drop(&px->to_client, tg_px_buf_size(&px->to_client));
 		}
 	}
 
@@ -408,7 +408,7 @@ int tg_relay_run(tg_proxy *px, const tg_relay_opts *o)
 	}
 	if (rc == TG_EXIT_OK && !terminated && !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
 		describe(status, chunk, READ_CHUNK);
-		tg_cli_error("proxy: the MCP server %s", chunk);
+		tg_drv_error("proxy: the MCP server %s", chunk);
 		rc = TG_EXIT_USAGE;
 	}
 	if (stop && rc == TG_EXIT_OK)
@@ -418,8 +418,8 @@ int tg_relay_run(tg_proxy *px, const tg_relay_opts *o)
 out:
 	if (o->stats)
 		print_stats(px);
-	tg_lines_free(&from_client);
-	tg_lines_free(&from_server);
+	tg_px_lines_free(&from_client);
+	tg_px_lines_free(&from_server);
 	close(signal_pipe[0]);
 	close(signal_pipe[1]);
 	signal_pipe[0] = signal_pipe[1] = -1;

@@ -26,7 +26,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "cli.h"
+#include "driver.h"
 #include "proxy.h"
 
 int64_t tg_proxy_now_ms(void)
@@ -50,7 +50,7 @@ static int64_t now_s(const tg_proxy *px)
 	return px->fixed_time > 0 ? px->fixed_time : (int64_t)time(NULL);
 }
 
-void tg_proxy_init(tg_proxy *px, tg_holder *holder, const tg_identity *id, FILE *audit)
+void tg_proxy_init(tg_proxy *px, tg_holder *holder, const tg_mcp_identity *id, FILE *audit)
 {
 	memset(px, 0, sizeof *px);
 	px->holder = holder;
@@ -60,13 +60,13 @@ void tg_proxy_init(tg_proxy *px, tg_holder *holder, const tg_identity *id, FILE 
 
 void tg_proxy_free(tg_proxy *px)
 {
-	tg_buf_free(&px->to_server);
-	tg_buf_free(&px->to_client);
-	tg_buf_free(&px->backlog);
-	tg_idtab_free(&px->client_pending);
-	tg_idtab_free(&px->server_pending);
-	tg_tools_clear(&px->tools);
-	tg_msg_free(&px->held);
+	tg_px_buf_free(&px->to_server);
+	tg_px_buf_free(&px->to_client);
+	tg_px_buf_free(&px->backlog);
+	tg_px_idtab_free(&px->client_pending);
+	tg_px_idtab_free(&px->server_pending);
+	tg_mcp_tools_clear(&px->tools);
+	tg_rpc_msg_free(&px->held);
 	free(px->held_line);
 	free(px->fetch_key);
 	memset(px, 0, sizeof *px);
@@ -74,18 +74,18 @@ void tg_proxy_free(tg_proxy *px)
 
 /* ---- output ------------------------------------------------------------- */
 
-static void emit(tg_buf *b, const char *s, size_t n)
+static void emit(tg_px_buf *b, const char *s, size_t n)
 {
-	if (tg_buf_add(b, s, n) != 0 || tg_buf_add(b, "\n", 1) != 0)
-		tg_cli_error("proxy: out of memory queueing a message");
+	if (tg_px_buf_add(b, s, n) != 0 || tg_px_buf_add(b, "\n", 1) != 0)
+		tg_drv_error("proxy: out of memory queueing a message");
 }
 
-static void emit_json(tg_buf *b, const json_t *msg)
+static void emit_json(tg_px_buf *b, const json_t *msg)
 {
 	char *s = msg ? json_dumps(msg, JSON_COMPACT) : NULL;
 
 	if (!s) {
-		tg_cli_error("proxy: out of memory writing a message");
+		tg_drv_error("proxy: out of memory writing a message");
 		return;
 	}
 	emit(b, s, strlen(s));
@@ -111,7 +111,7 @@ static json_t *opt_string(bool present, const char *s)
 	return present ? json_string(s) : json_null();
 }
 
-static json_t *decision_data(const tg_authz_out *o)
+static json_t *decision_data(const tg_mcp_authz *o)
 {
 	return json_pack("{s:o,s:o}", "rule", opt_string(o->has_rule, o->rule), "reason",
 			 opt_string(o->has_reason, o->reason));
@@ -119,20 +119,27 @@ static json_t *decision_data(const tg_authz_out *o)
 
 /* ---- client -> server --------------------------------------------------- */
 
-static tg_pend_kind kind_of(const char *method)
+static tg_px_pend_kind kind_of(const char *method)
 {
 	if (strcmp(method, "tools/list") == 0)
-		return TG_PEND_TOOLS_LIST;
+		return TG_PX_PEND_TOOLS_LIST;
 	if (strcmp(method, "resources/list") == 0)
-		return TG_PEND_RESOURCES_LIST;
+		return TG_PX_PEND_RESOURCES_LIST;
 	if (strcmp(method, "prompts/list") == 0)
-		return TG_PEND_PROMPTS_LIST;
-	return TG_PEND_PLAIN;
+		return TG_PX_PEND_PROMPTS_LIST;
+	return TG_PX_PEND_PLAIN;
 }
 
-static void forward_request(tg_proxy *px, const tg_msg *m, const char *line, size_t len)
+static tg_entry_kind entry_kind_of(tg_px_pend_kind kind)
 {
-	if (tg_idtab_add(&px->client_pending, m->idkey, m->id, kind_of(m->method)) != 0) {
+	return kind == TG_PX_PEND_RESOURCES_LIST ? TG_ENTRY_RESOURCE
+	       : kind == TG_PX_PEND_PROMPTS_LIST ? TG_ENTRY_PROMPT
+						 : TG_ENTRY_TOOL;
+}
+
+static void forward_request(tg_proxy *px, const tg_rpc_msg *m, const char *line, size_t len)
+{
+	if (tg_px_idtab_add(&px->client_pending, m->idkey, m->id, kind_of(m->method)) != 0) {
 		answer_error(px, m->id, TG_RPC_BUSY, "toolgate: too many requests in flight", NULL);
 		return;
 	}
@@ -143,13 +150,13 @@ static void send_fetch(tg_proxy *px, const char *cursor);
 static void finish_fetch(tg_proxy *px, const char *failure);
 
 /* Decides a client request; takes *m when it has to be held. */
-static void handle_request(tg_proxy *px, tg_msg *m, const char *line, size_t len, bool refetched)
+static void handle_request(tg_proxy *px, tg_rpc_msg *m, const char *line, size_t len, bool refetched)
 {
 	const tg_policy *p;
-	tg_authz_out out;
+	tg_mcp_authz out;
 	double t0 = 0;
 
-	if (tg_idtab_find(&px->client_pending, m->idkey) >= 0) {
+	if (tg_px_idtab_find(&px->client_pending, m->idkey) >= 0) {
 		answer_error(px, m->id, TG_RPC_INVALID_REQUEST,
 			     "toolgate: the id of a request in flight was reused", NULL);
 		px->stats.rejected++;
@@ -162,10 +169,10 @@ static void handle_request(tg_proxy *px, tg_msg *m, const char *line, size_t len
 	p = tg_holder_acquire(px->holder);
 	if (px->measure)
 		t0 = cpu_seconds();
-	tg_authz_decide(p, px->identity, &px->tools, m, now_s(px), px->audit, &out);
+	tg_mcp_decide(p, px->identity, &px->tools, m, now_s(px), px->audit, &out);
 	if (px->measure)
 		px->stats.decide_cpu += cpu_seconds() - t0;
-	if (out.verdict == TG_VERDICT_NEED_TOOLS && refetched) {
+	if (out.verdict == TG_MCP_NEED_TOOLS && refetched) {
 		/* Listed in full and still absent: refuse, never guess. */
 		tg_request req;
 		tg_decision d;
@@ -182,31 +189,31 @@ static void handle_request(tg_proxy *px, tg_msg *m, const char *line, size_t len
 		d.effect = TG_DENY;
 		d.rule_index = -1;
 		d.reason = "the tool is not in the server's tools/list";
-		tg_authz_audit(px->audit, p, &req, &d, now_s(px));
-		out.verdict = TG_VERDICT_DENY;
+		tg_mcp_audit(px->audit, p, &req, &d, now_s(px));
+		out.verdict = TG_MCP_DENY;
 		out.has_reason = true;
 		snprintf(out.reason, sizeof out.reason, "%s", d.reason);
 	}
 	switch (out.verdict) {
-	case TG_VERDICT_PASS:
+	case TG_MCP_PASS:
 		px->stats.passed++;
 		forward_request(px, m, line, len);
 		break;
-	case TG_VERDICT_ALLOW:
+	case TG_MCP_ALLOW:
 		px->stats.allowed++;
 		forward_request(px, m, line, len);
 		break;
-	case TG_VERDICT_DENY:
+	case TG_MCP_DENY:
 		px->stats.denied++;
 		answer_error(px, m->id, TG_RPC_DENIED, "toolgate: denied by policy",
 			     decision_data(&out));
 		break;
-	case TG_VERDICT_INVALID:
+	case TG_MCP_INVALID:
 		px->stats.invalid++;
 		answer_error(px, m->id, TG_RPC_INVALID_PARAMS, "toolgate: invalid request",
 			     decision_data(&out));
 		break;
-	case TG_VERDICT_NEED_TOOLS:
+	case TG_MCP_NEED_TOOLS:
 		if (px->fetching) {
 			answer_error(px, m->id, TG_RPC_BUSY,
 				     "toolgate: another call is waiting for tools/list", NULL);
@@ -218,7 +225,7 @@ static void handle_request(tg_proxy *px, tg_msg *m, const char *line, size_t len
 		if (!px->held_line) {
 			answer_error(px, px->held.id, TG_RPC_UNAVAILABLE, "toolgate: out of memory",
 				     NULL);
-			tg_msg_free(&px->held);
+			tg_rpc_msg_free(&px->held);
 			break;
 		}
 		memcpy(px->held_line, line, len);
@@ -238,30 +245,30 @@ static void client_line(tg_proxy *px, const char *line, size_t len);
  * has to be held or none is left. */
 static void drain_backlog(tg_proxy *px)
 {
-	tg_buf *b = &px->backlog;
+	tg_px_buf *b = &px->backlog;
 
 	if (px->draining)
 		return;
 	px->draining = true;
-	while (!px->fetching && tg_buf_size(b) > 0) {
+	while (!px->fetching && tg_px_buf_size(b) > 0) {
 		const char *line = b->data + b->off;
-		const char *nl = memchr(line, '\n', tg_buf_size(b));
-		size_t len = nl ? (size_t)(nl - line) : tg_buf_size(b);
+		const char *nl = memchr(line, '\n', tg_px_buf_size(b));
+		size_t len = nl ? (size_t)(nl - line) : tg_px_buf_size(b);
 
 		/* Nothing appends to the backlog while it is not fetching, so
 		 * the line stays in place while it is handled. */
 		client_line(px, line, len);
-		tg_buf_drop(b, len + (nl != NULL));
+		tg_px_buf_drop(b, len + (nl != NULL));
 	}
 	px->draining = false;
 }
 
 void tg_proxy_client_line(tg_proxy *px, const char *line, size_t len)
 {
-	if (px->fetching || tg_buf_size(&px->backlog) > 0) {
-		if (tg_buf_add(&px->backlog, line, len) != 0 ||
-		    tg_buf_add(&px->backlog, "\n", 1) != 0)
-			tg_cli_error("proxy: out of memory holding a client message");
+	if (px->fetching || tg_px_buf_size(&px->backlog) > 0) {
+		if (tg_px_buf_add(&px->backlog, line, len) != 0 ||
+		    tg_px_buf_add(&px->backlog, "\n", 1) != 0)
+			tg_drv_error("proxy: out of memory holding a client message");
 		return;
 	}
 	client_line(px, line, len);
@@ -269,16 +276,16 @@ void tg_proxy_client_line(tg_proxy *px, const char *line, size_t len)
 
 static void client_line(tg_proxy *px, const char *line, size_t len)
 {
-	tg_frame_error err;
-	tg_msg m;
+	tg_rpc_error err;
+	tg_rpc_msg m;
 	size_t i;
 	long k;
 
-	switch (tg_frame_parse(line, len, false, &m, &err)) {
-	case TG_FRAME_BLANK:
+	switch (tg_rpc_parse(line, len, false, &m, &err)) {
+	case TG_RPC_FRAME_BLANK:
 		return;
-	case TG_FRAME_ERROR:
-		tg_cli_error("proxy: refused a client message: %s", err.message);
+	case TG_RPC_FRAME_ERROR:
+		tg_drv_error("proxy: refused a client message: %s", err.message);
 		px->stats.rejected++;
 		for (i = 0; i < json_array_size(err.reply_ids); i++) {
 			char text[200];
@@ -288,25 +295,25 @@ static void client_line(tg_proxy *px, const char *line, size_t len)
 		}
 		json_decref(err.reply_ids);
 		return;
-	case TG_FRAME_OK:
+	case TG_RPC_FRAME_OK:
 		break;
 	}
 	switch (m.kind) {
-	case TG_MSG_RESPONSE:
-		k = tg_idtab_find(&px->server_pending, m.idkey);
+	case TG_RPC_RESPONSE:
+		k = tg_px_idtab_find(&px->server_pending, m.idkey);
 		if (k < 0) {
-			tg_cli_error("proxy: dropped a client response to unknown id %s", m.idkey);
+			tg_drv_error("proxy: dropped a client response to unknown id %s", m.idkey);
 			px->stats.rejected++;
 			break;
 		}
-		tg_idtab_remove(&px->server_pending, (size_t)k);
+		tg_px_idtab_remove(&px->server_pending, (size_t)k);
 		emit(&px->to_server, line, len);
 		break;
-	case TG_MSG_NOTIFICATION:
-		if (!tg_frame_is_lifecycle(m.method)) {
+	case TG_RPC_NOTIFICATION:
+		if (!tg_rpc_is_lifecycle(m.method)) {
 			/* Without an id nobody could be told of a deny, and a
 			 * server might still act on it: not forwarded. */
-			tg_cli_error("proxy: dropped a notification '%.64s' outside "
+			tg_drv_error("proxy: dropped a notification '%.64s' outside "
 				     "notifications/",
 				     m.method);
 			px->stats.rejected++;
@@ -315,22 +322,22 @@ static void client_line(tg_proxy *px, const char *line, size_t len)
 		px->stats.passed++;
 		emit(&px->to_server, line, len);
 		break;
-	case TG_MSG_REQUEST:
+	case TG_RPC_REQUEST:
 		handle_request(px, &m, line, len, false);
 		break;
 	}
-	tg_msg_free(&m);
+	tg_rpc_msg_free(&m);
 }
 
 void tg_proxy_client_oversized(tg_proxy *px)
 {
 	px->stats.rejected++;
-	tg_cli_error("proxy: refused a client message longer than the line limit");
+	tg_drv_error("proxy: refused a client message longer than the line limit");
 }
 
 bool tg_proxy_accepts_client(const tg_proxy *px)
 {
-	return !px->fetching && tg_buf_size(&px->backlog) == 0;
+	return !px->fetching && tg_px_buf_size(&px->backlog) == 0;
 }
 
 /* ---- the proxy's own tools/list ----------------------------------------- */
@@ -342,7 +349,7 @@ static void send_fetch(tg_proxy *px, const char *cursor)
 
 	do
 		snprintf(key, sizeof key, "\"toolgate-proxy-%lu\"", ++px->own_ids);
-	while (tg_idtab_find(&px->client_pending, key) >= 0);
+	while (tg_px_idtab_find(&px->client_pending, key) >= 0);
 	id = json_loadb(key, strlen(key), JSON_DECODE_ANY, NULL);
 	msg = json_pack("{s:s,s:o,s:s}", "jsonrpc", "2.0", "id", json_incref(id), "method",
 			"tools/list");
@@ -351,7 +358,7 @@ static void send_fetch(tg_proxy *px, const char *cursor)
 	free(px->fetch_key);
 	px->fetch_key = strdup(key);
 	if (!id || !msg || !px->fetch_key ||
-	    tg_idtab_add(&px->client_pending, key, id, TG_PEND_FETCH) != 0) {
+	    tg_px_idtab_add(&px->client_pending, key, id, TG_PX_PEND_FETCH) != 0) {
 		json_decref(id);
 		json_decref(msg);
 		finish_fetch(px, "out of memory");
@@ -365,12 +372,12 @@ static void send_fetch(tg_proxy *px, const char *cursor)
 
 static void finish_fetch(tg_proxy *px, const char *failure)
 {
-	tg_msg m = px->held;
+	tg_rpc_msg m = px->held;
 	char *line = px->held_line;
-	long k = px->fetch_key ? tg_idtab_find(&px->client_pending, px->fetch_key) : -1;
+	long k = px->fetch_key ? tg_px_idtab_find(&px->client_pending, px->fetch_key) : -1;
 
 	if (k >= 0)
-		tg_idtab_remove(&px->client_pending, (size_t)k);
+		tg_px_idtab_remove(&px->client_pending, (size_t)k);
 	free(px->fetch_key);
 	px->fetch_key = NULL;
 	px->fetching = false;
@@ -380,22 +387,21 @@ static void finish_fetch(tg_proxy *px, const char *failure)
 		char text[256];
 
 		snprintf(text, sizeof text, "toolgate: cannot authorize the call: %s", failure);
-		tg_cli_error("proxy: %s", text + 10);
+		tg_drv_error("proxy: %s", text + 10);
 		px->stats.denied++;
 		answer_error(px, m.id, TG_RPC_UNAVAILABLE, text, NULL);
 	} else {
 		handle_request(px, &m, line, px->held_len, true);
 	}
-	tg_msg_free(&m);
+	tg_rpc_msg_free(&m);
 	free(line);
 	drain_backlog(px);
 }
 
-static void fetch_response(tg_proxy *px, tg_msg *m)
+static void fetch_response(tg_proxy *px, tg_rpc_msg *m)
 {
 	json_t *result = json_object_get(m->root, "result");
 	json_t *cursor = json_is_object(result) ? json_object_get(result, "nextCursor") : NULL;
-	const tg_policy *p;
 	const char *tool;
 	size_t len = 0;
 	long n;
@@ -404,15 +410,13 @@ static void fetch_response(tg_proxy *px, tg_msg *m)
 		finish_fetch(px, "the server's tools/list could not be read");
 		return;
 	}
-	p = tg_holder_acquire(px->holder);
-	n = tg_filter_list(p, px->identity, &px->tools, TG_PEND_FETCH, m->root, now_s(px));
-	tg_holder_release(px->holder, p);
+	n = tg_mcp_tools_learn(&px->tools, m->root);
 	if (n < 0) {
 		finish_fetch(px, "the server's tools/list failed");
 		return;
 	}
-	tool = tg_authz_tool_name(&px->held, &len);
-	if ((tool && tg_tools_get(&px->tools, tool, len)) || !json_is_string(cursor) ||
+	tool = tg_mcp_tool_name(&px->held, &len);
+	if ((tool && tg_mcp_tools_get(&px->tools, tool, len)) || !json_is_string(cursor) ||
 	    px->fetch_pages >= TG_PROXY_FETCH_PAGES) {
 		finish_fetch(px, NULL);
 		return;
@@ -428,25 +432,25 @@ void tg_proxy_tick(tg_proxy *px, int64_t now_ms)
 
 /* ---- server -> client --------------------------------------------------- */
 
-static void server_response(tg_proxy *px, tg_msg *m, const char *line, size_t len)
+static void server_response(tg_proxy *px, tg_rpc_msg *m, const char *line, size_t len)
 {
-	long k = tg_idtab_find(&px->client_pending, m->idkey);
-	tg_pend_kind kind;
+	long k = tg_px_idtab_find(&px->client_pending, m->idkey);
+	tg_px_pend_kind kind;
 	const tg_policy *p;
 	double t0 = 0;
 	long removed;
 
 	if (k < 0) {
-		tg_cli_error("proxy: dropped a server response to unknown id %s", m->idkey);
+		tg_drv_error("proxy: dropped a server response to unknown id %s", m->idkey);
 		return;
 	}
 	kind = px->client_pending.v[k].kind;
-	tg_idtab_remove(&px->client_pending, (size_t)k);
-	if (kind == TG_PEND_FETCH) {
+	tg_px_idtab_remove(&px->client_pending, (size_t)k);
+	if (kind == TG_PX_PEND_FETCH) {
 		fetch_response(px, m);
 		return;
 	}
-	if (kind == TG_PEND_PLAIN || !json_object_get(m->root, "result")) {
+	if (kind == TG_PX_PEND_PLAIN || !json_object_get(m->root, "result")) {
 		emit(&px->to_client, line, len);
 		return;
 	}
@@ -460,7 +464,7 @@ static void server_response(tg_proxy *px, tg_msg *m, const char *line, size_t le
 	p = tg_holder_acquire(px->holder);
 	if (px->measure)
 		t0 = cpu_seconds();
-	removed = tg_filter_list(p, px->identity, &px->tools, kind, m->root, now_s(px));
+	removed = tg_mcp_filter(p, px->identity, &px->tools, entry_kind_of(kind), m->root, now_s(px));
 	if (px->measure)
 		px->stats.decide_cpu += cpu_seconds() - t0;
 	tg_holder_release(px->holder, p);
@@ -481,15 +485,15 @@ static void answer_unreadable(tg_proxy *px, const char *line, size_t len)
 	json_t *root = json_loadb(line, len, 0, NULL);
 	json_t *id = json_is_object(root) && !json_object_get(root, "method")
 			     ? json_object_get(root, "id") : NULL;
-	char *key = json_is_string(id) || json_is_integer(id) ? tg_frame_id_key(id) : NULL;
-	long k = key ? tg_idtab_find(&px->client_pending, key) : -1;
+	char *key = json_is_string(id) || json_is_integer(id) ? tg_rpc_id_key(id) : NULL;
+	long k = key ? tg_px_idtab_find(&px->client_pending, key) : -1;
 
-	if (k >= 0 && px->client_pending.v[k].kind == TG_PEND_FETCH) {
+	if (k >= 0 && px->client_pending.v[k].kind == TG_PX_PEND_FETCH) {
 		finish_fetch(px, "the server's tools/list could not be read");
 	} else if (k >= 0) {
 		answer_error(px, id, TG_RPC_UNAVAILABLE,
 			     "toolgate: the server's answer could not be read", NULL);
-		tg_idtab_remove(&px->client_pending, (size_t)k);
+		tg_px_idtab_remove(&px->client_pending, (size_t)k);
 	}
 	free(key);
 	json_decref(root);
@@ -497,27 +501,27 @@ static void answer_unreadable(tg_proxy *px, const char *line, size_t len)
 
 void tg_proxy_server_line(tg_proxy *px, const char *line, size_t len)
 {
-	tg_frame_error err;
-	tg_msg m;
+	tg_rpc_error err;
+	tg_rpc_msg m;
 
-	switch (tg_frame_parse(line, len, true, &m, &err)) {
-	case TG_FRAME_BLANK:
+	switch (tg_rpc_parse(line, len, true, &m, &err)) {
+	case TG_RPC_FRAME_BLANK:
 		return;
-	case TG_FRAME_ERROR:
-		tg_cli_error("proxy: dropped a server message: %s", err.message);
+	case TG_RPC_FRAME_ERROR:
+		tg_drv_error("proxy: dropped a server message: %s", err.message);
 		json_decref(err.reply_ids);
 		answer_unreadable(px, line, len);
 		return;
-	case TG_FRAME_OK:
+	case TG_RPC_FRAME_OK:
 		break;
 	}
 	switch (m.kind) {
-	case TG_MSG_RESPONSE:
+	case TG_RPC_RESPONSE:
 		server_response(px, &m, line, len);
 		break;
-	case TG_MSG_REQUEST:
-		if (tg_idtab_find(&px->server_pending, m.idkey) >= 0 ||
-		    tg_idtab_add(&px->server_pending, m.idkey, m.id, TG_PEND_PLAIN) != 0) {
+	case TG_RPC_REQUEST:
+		if (tg_px_idtab_find(&px->server_pending, m.idkey) >= 0 ||
+		    tg_px_idtab_add(&px->server_pending, m.idkey, m.id, TG_PX_PEND_PLAIN) != 0) {
 			json_t *e = json_pack("{s:s,s:O,s:{s:i,s:s}}", "jsonrpc", "2.0", "id",
 					      m.id, "error", "code", TG_RPC_BUSY, "message",
 					      "toolgate: request id in use or too many in flight");
@@ -528,18 +532,18 @@ void tg_proxy_server_line(tg_proxy *px, const char *line, size_t len)
 		}
 		emit(&px->to_client, line, len);
 		break;
-	case TG_MSG_NOTIFICATION:
+	case TG_RPC_NOTIFICATION:
 		if (strcmp(m.method, "notifications/tools/list_changed") == 0)
-			tg_tools_clear(&px->tools);
+			tg_mcp_tools_clear(&px->tools);
 		emit(&px->to_client, line, len);
 		break;
 	}
-	tg_msg_free(&m);
+	tg_rpc_msg_free(&m);
 }
 
 void tg_proxy_server_oversized(tg_proxy *px)
 {
-	tg_cli_error("proxy: dropped a server message longer than the line limit");
+	tg_drv_error("proxy: dropped a server message longer than the line limit");
 }
 
 void tg_proxy_server_gone(tg_proxy *px, const char *why)
@@ -549,13 +553,13 @@ void tg_proxy_server_gone(tg_proxy *px, const char *why)
 	if (px->fetching)
 		finish_fetch(px, why);
 	for (i = 0; i < px->client_pending.n; i++) {
-		tg_pending *e = &px->client_pending.v[i];
+		tg_px_pending *e = &px->client_pending.v[i];
 
-		if (e->kind != TG_PEND_FETCH)
+		if (e->kind != TG_PX_PEND_FETCH)
 			answer_error(px, e->id, TG_RPC_UNAVAILABLE, "toolgate: the MCP server exited",
 				     json_pack("{s:s}", "reason", why));
 	}
-	tg_idtab_free(&px->client_pending);
-	tg_idtab_free(&px->server_pending);
-	tg_buf_drop(&px->to_server, tg_buf_size(&px->to_server));
+	tg_px_idtab_free(&px->client_pending);
+	tg_px_idtab_free(&px->server_pending);
+	tg_px_buf_drop(&px->to_server, tg_px_buf_size(&px->to_server));
 }

@@ -3,7 +3,7 @@
  *
  * A request case goes through the same JSON request reader as `toolgate
  * eval`, then the same explained evaluation as `eval --explain`
- * (tg_cli_explain over tg_eval_trace): the decision is compared with what
+ * (tg_mcp_explain over tg_eval_trace): the decision is compared with what
  * the case expects and the trace (every candidate rule and what its
  * condition gave) is kept for the report. A request the reader refuses
  * decides deny with rule null and reason "invalid request: ...", exactly
@@ -20,7 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
+#include "adapter.h"
+#include "driver.h"
 #include "request_json.h"
 #include "suite.h"
 #include "toolgate/toolgate.h"
@@ -226,7 +227,7 @@ static int tg_sr_request_case(const tg_policy *p, const tg_suite_case *c, bool e
 	tg_sr_read(p, c->request, &r);
 	if (r.ok) {
 		tg_status st;
-		char *trace = tg_cli_explain(p, &r.rj.req, &d, &st);
+		char *trace = tg_mcp_explain(p, &r.rj.req, &d, &st);
 		const char *line;
 
 		if (!trace) {

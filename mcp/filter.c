@@ -12,40 +12,24 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "proxy.h"
+#include "adapter.h"
 #include "request_json.h"
 
-static const char *list_key(tg_pend_kind kind)
+static const char *list_key(tg_entry_kind kind)
 {
-	switch (kind) {
-	case TG_PEND_TOOLS_LIST:
-	case TG_PEND_FETCH:
-		return "tools";
-	case TG_PEND_RESOURCES_LIST:
-		return "resources";
-	case TG_PEND_PROMPTS_LIST:
-		return "prompts";
-	case TG_PEND_PLAIN:
-		break;
-	}
-	return NULL;
+	return kind == TG_ENTRY_RESOURCE ? "resources" : kind == TG_ENTRY_PROMPT ? "prompts" : "tools";
 }
 
-static const char *list_method(tg_pend_kind kind)
+static const char *list_method(tg_entry_kind kind)
 {
-	switch (kind) {
-	case TG_PEND_RESOURCES_LIST:
-		return "resources/list";
-	case TG_PEND_PROMPTS_LIST:
-		return "prompts/list";
-	default:
-		return "tools/list";
-	}
+	return kind == TG_ENTRY_RESOURCE ? "resources/list"
+	       : kind == TG_ENTRY_PROMPT ? "prompts/list"
+					 : "tools/list";
 }
 
 /* The entry for a list item; false when the item cannot be judged. Tool
  * items have their annotations cached either way. */
-static bool entry_of(const tg_request *req, tg_tool_cache *tools, tg_pend_kind kind,
+static bool entry_of(const tg_request *req, tg_mcp_tools *tools, tg_entry_kind kind,
 		     const json_t *item, tg_entry *e)
 {
 	const json_t *name;
@@ -53,29 +37,27 @@ static bool entry_of(const tg_request *req, tg_tool_cache *tools, tg_pend_kind k
 	if (!json_is_object(item))
 		return false;
 	memset(e, 0, sizeof *e);
-	name = json_object_get(item, kind == TG_PEND_RESOURCES_LIST ? "uri" : "name");
+	name = json_object_get(item, kind == TG_ENTRY_RESOURCE ? "uri" : "name");
 	if (!json_is_string(name))
 		return false;
 	e->name.ptr = json_string_value(name);
 	e->name.len = json_string_length(name);
-	if (kind == TG_PEND_TOOLS_LIST || kind == TG_PEND_FETCH) {
-		tg_tool_hints h = tg_tools_hints_of(item);
+	e->kind = kind;
+	if (kind == TG_ENTRY_TOOL) {
+		tg_mcp_hints h = tg_mcp_tools_hints_of(item);
 
-		(void)tg_tools_put(tools, e->name.ptr, e->name.len, &h);
-		e->kind = TG_ENTRY_TOOL;
+		(void)tg_mcp_tools_put(tools, e->name.ptr, e->name.len, &h);
 		e->server = req->server;
 		e->read_only = h.read_only;
 		e->destructive = h.destructive;
 		e->idempotent = h.idempotent;
 		e->open_world = h.open_world;
-	} else {
-		e->kind = kind == TG_PEND_RESOURCES_LIST ? TG_ENTRY_RESOURCE : TG_ENTRY_PROMPT;
 	}
 	return true;
 }
 
-long tg_filter_list(const tg_policy *p, const tg_identity *id, tg_tool_cache *tools,
-		    tg_pend_kind kind, json_t *response, int64_t now)
+long tg_mcp_filter(const tg_policy *p, const tg_mcp_identity *id, tg_mcp_tools *tools,
+		    tg_entry_kind kind, json_t *response, int64_t now)
 {
 	const char *key = list_key(kind);
 	json_t *result = json_object_get(response, "result");
@@ -92,7 +74,7 @@ long tg_filter_list(const tg_policy *p, const tg_identity *id, tg_tool_cache *to
 	/* The list request itself: principal, token, context for
 	 * tg_visible_many. If it cannot be built, nothing is visible (but
 	 * tools are still cached). */
-	root = tg_authz_request_json(id, list_method(kind), NULL, NULL, now, err, sizeof err);
+	root = tg_mcp_request_json(id, list_method(kind), NULL, NULL, now, err, sizeof err);
 	have_req = root && tg_json_request_from_json(p, root, &jr, err, sizeof err) == 0;
 	json_decref(root);
 	if (!have_req)
@@ -109,16 +91,14 @@ long tg_filter_list(const tg_policy *p, const tg_identity *id, tg_tool_cache *to
 	for (i = 0; i < n; i++)
 		if (entry_of(&jr.req, tools, kind, json_array_get(list, i), &entries[ne]))
 			at[ne++] = i;
-	if (kind != TG_PEND_FETCH) {
-		/* One call for the whole list: the identity is checked once. */
-		if (have_req)
-			(void)tg_visible_many(p, &jr.req, entries, ne, vis);
-		for (size_t k = 0; k < ne; k++)
-			if (vis[k])
-				json_array_append(kept, json_array_get(list, at[k]));
-		removed = (long)(n - json_array_size(kept));
-		json_object_set(result, key, kept);
-	}
+	/* One call for the whole list: the identity is checked once. */
+	if (have_req)
+		(void)tg_visible_many(p, &jr.req, entries, ne, vis);
+	for (size_t k = 0; k < ne; k++)
+		if (vis[k])
+			json_array_append(kept, json_array_get(list, at[k]));
+	removed = (long)(n - json_array_size(kept));
+	json_object_set(result, key, kept);
 out:
 	json_decref(kept);
 	free(entries);
@@ -127,4 +107,25 @@ out:
 	if (have_req)
 		tg_json_request_free(&jr);
 	return removed;
+}
+
+long tg_mcp_tools_learn(tg_mcp_tools *tools, const json_t *response)
+{
+	json_t *result = json_object_get(response, "result");
+	json_t *list = json_is_object(result) ? json_object_get(result, "tools") : NULL;
+	size_t i;
+	json_t *item;
+
+	if (!json_is_array(list))
+		return -1;
+	json_array_foreach(list, i, item) {
+		json_t *name = json_is_object(item) ? json_object_get(item, "name") : NULL;
+		tg_mcp_hints h;
+
+		if (!json_is_string(name))
+			continue;
+		h = tg_mcp_tools_hints_of(item);
+		(void)tg_mcp_tools_put(tools, json_string_value(name), json_string_length(name), &h);
+	}
+	return (long)json_array_size(list);
 }

@@ -23,7 +23,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cli.h"
 #include "suite.h"
 
 /* Length of the valid UTF-8 sequence at s[0..len), storing its code point,

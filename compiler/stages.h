@@ -1,12 +1,13 @@
 /*
- * compiler.h - the compiler library's entry points (libtoolgate-compiler).
+ * stages.h - the compiler's stages, for the tools built in this tree; the
+ * public entry point is include/toolgate/compiler.h.
  *
  * A compilation is: read the source, tg_parse, tg_check, then any of tg_fmt,
  * tg_lint, tg_codegen. Every stage reports through one tg_diags list and
  * allocates from one arena owned by the caller.
  */
-#ifndef TG_COMPILER_H
-#define TG_COMPILER_H
+#ifndef TG_STAGES_H
+#define TG_STAGES_H
 
 #include <stdbool.h>
 #include <stddef.h>

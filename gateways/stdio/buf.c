@@ -12,7 +12,7 @@
 
 #include "proxy.h"
 
-int tg_buf_add(tg_buf *b, const void *p, size_t n)
+int tg_px_buf_add(tg_px_buf *b, const void *p, size_t n)
 {
 	if (n == 0)
 		return 0;
@@ -38,25 +38,25 @@ int tg_buf_add(tg_buf *b, const void *p, size_t n)
 	return 0;
 }
 
-size_t tg_buf_size(const tg_buf *b)
+size_t tg_px_buf_size(const tg_px_buf *b)
 {
 	return b->len - b->off;
 }
 
-void tg_buf_drop(tg_buf *b, size_t n)
+void tg_px_buf_drop(tg_px_buf *b, size_t n)
 {
 	b->off += n;
 	if (b->off >= b->len)
 		b->off = b->len = 0;
 }
 
-void tg_buf_free(tg_buf *b)
+void tg_px_buf_free(tg_px_buf *b)
 {
 	free(b->data);
 	memset(b, 0, sizeof *b);
 }
 
-int tg_lines_feed(tg_lines *l, const char *p, size_t n, const tg_line_sink *sink)
+int tg_px_lines_feed(tg_px_lines *l, const char *p, size_t n, const tg_px_line_sink *sink)
 {
 	while (n > 0) {
 		const char *nl = memchr(p, '\n', n);
@@ -64,21 +64,21 @@ int tg_lines_feed(tg_lines *l, const char *p, size_t n, const tg_line_sink *sink
 
 		if (l->discarding) {
 			/* Skipping the rest of an oversized line. */
-		} else if (tg_buf_size(&l->pending) + take > l->max) {
-			tg_buf_drop(&l->pending, tg_buf_size(&l->pending));
+		} else if (tg_px_buf_size(&l->pending) + take > l->max) {
+			tg_px_buf_drop(&l->pending, tg_px_buf_size(&l->pending));
 			l->discarding = true;
 			sink->oversized(sink->ud);
-		} else if (nl && tg_buf_size(&l->pending) == 0) {
+		} else if (nl && tg_px_buf_size(&l->pending) == 0) {
 			/* The common case: a whole line in the read buffer. */
 			sink->line(sink->ud, p, take);
 		} else {
-			if (tg_buf_add(&l->pending, p, take) != 0)
+			if (tg_px_buf_add(&l->pending, p, take) != 0)
 				return -1;
 			if (nl) {
-				tg_buf *b = &l->pending;
+				tg_px_buf *b = &l->pending;
 
-				sink->line(sink->ud, b->data + b->off, tg_buf_size(b));
-				tg_buf_drop(b, tg_buf_size(b));
+				sink->line(sink->ud, b->data + b->off, tg_px_buf_size(b));
+				tg_px_buf_drop(b, tg_px_buf_size(b));
 			}
 		}
 		if (!nl)
@@ -90,17 +90,17 @@ int tg_lines_feed(tg_lines *l, const char *p, size_t n, const tg_line_sink *sink
 	return 0;
 }
 
-void tg_lines_finish(tg_lines *l, const tg_line_sink *sink)
+void tg_px_lines_finish(tg_px_lines *l, const tg_px_line_sink *sink)
 {
-	tg_buf *b = &l->pending;
+	tg_px_buf *b = &l->pending;
 
-	if (!l->discarding && tg_buf_size(b) > 0)
-		sink->line(sink->ud, b->data + b->off, tg_buf_size(b));
-	tg_buf_drop(b, tg_buf_size(b));
+	if (!l->discarding && tg_px_buf_size(b) > 0)
+		sink->line(sink->ud, b->data + b->off, tg_px_buf_size(b));
+	tg_px_buf_drop(b, tg_px_buf_size(b));
 	l->discarding = false;
 }
 
-void tg_lines_free(tg_lines *l)
+void tg_px_lines_free(tg_px_lines *l)
 {
-	tg_buf_free(&l->pending);
+	tg_px_buf_free(&l->pending);
 }

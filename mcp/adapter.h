@@ -1,0 +1,210 @@
+/*
+ * adapter.h - libtoolgate-mcp's internal interface, for the transports built
+ * in this tree (the stdio proxy, the HTTP gateway, the test-suite runner).
+ * It speaks jansson; the public header (toolgate/mcp.h) wraps it for
+ * servers and bindings and keeps jansson out of sight.
+ *
+ *   jsonrpc.c   one line -> one checked JSON-RPC message (or an error)
+ *   tools.c     tool annotations from the server's latest tools/list
+ *   identity.c  who the client is: options and identity files
+ *   adapter.c   a client request -> a toolgate request -> a decision
+ *   filter.c    list results -> what the requester may see
+ *   explain.c   a decision's trace as text
+ *   api.c       the public entry points
+ */
+#ifndef TG_MCP_ADAPTER_H
+#define TG_MCP_ADAPTER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "toolgate/toolgate.h"
+
+#define TG_MCP_MAX_TOOLS	  65536u	/* cached tool annotations */
+
+/* JSON-RPC error codes the proxy answers with (docs/proxy.md). */
+#define TG_RPC_PARSE_ERROR	-32700	/* not JSON, invalid UTF-8, binary junk */
+#define TG_RPC_INVALID_REQUEST	-32600	/* not a JSON-RPC 2.0 request we forward */
+#define TG_RPC_INVALID_PARAMS	-32602	/* params do not make a valid toolgate request */
+#define TG_RPC_DENIED		-32001	/* the policy denied the request */
+#define TG_RPC_UNAVAILABLE	-32003	/* the server exited or its answer was unusable */
+#define TG_RPC_BUSY		-32004	/* too many outstanding requests */
+
+/* ---- jsonrpc.c ----------------------------------------------------- */
+
+typedef enum tg_rpc_kind {
+	TG_RPC_REQUEST,		/* method and id */
+	TG_RPC_NOTIFICATION,	/* method, no id */
+	TG_RPC_RESPONSE		/* id and exactly one of result / error */
+} tg_rpc_kind;
+
+/* One checked JSON-RPC message. */
+typedef struct tg_rpc_msg {
+	tg_rpc_kind kind;
+	json_t *root;		/* owned */
+	json_t *id;		/* borrowed from root; NULL for notifications */
+	const char *method;	/* borrowed; NULL for responses */
+	char *idkey;		/* malloc'd canonical text of id ("7", "\"a\""), or NULL */
+	bool lossy;		/* parsed with integers as reals: route, never rewrite */
+} tg_rpc_msg;
+
+/* Why a line was refused, and whom to tell. */
+typedef struct tg_rpc_error {
+	int code;		/* TG_RPC_PARSE_ERROR or TG_RPC_INVALID_REQUEST */
+	char message[160];
+	json_t *reply_ids;	/* array of ids to answer (new reference), maybe empty */
+} tg_rpc_error;
+
+typedef enum tg_rpc_result {
+	TG_RPC_FRAME_OK,
+	TG_RPC_FRAME_BLANK,		/* only whitespace: ignored */
+	TG_RPC_FRAME_ERROR		/* *err filled; the line must not be forwarded */
+} tg_rpc_result;
+
+/*
+ * Parses one line as a single JSON-RPC 2.0 message: valid UTF-8 without
+ * NUL, one JSON object (no batches), no duplicate keys at any depth,
+ * "jsonrpc":"2.0", a string method, an id that is a string or an integer.
+ * `lenient_numbers` (server lines only) lets integers jansson cannot hold
+ * through as reals, marking the message lossy. On TG_RPC_FRAME_OK *m owns the
+ * tree (tg_rpc_msg_free); on TG_RPC_FRAME_ERROR release err->reply_ids.
+ */
+tg_rpc_result tg_rpc_parse(const char *line, size_t len, bool lenient_numbers, tg_rpc_msg *m,
+			       tg_rpc_error *err);
+void tg_rpc_msg_free(tg_rpc_msg *m);
+
+/* Canonical text of an id, malloc'd (NULL when out of memory). */
+char *tg_rpc_id_key(const json_t *id);
+
+/* True when the method is lifecycle (never authorized by policy):
+ * initialize, ping, server/discover and every notifications/... */
+bool tg_rpc_is_lifecycle(const char *method);
+
+/* ---- tools.c ------------------------------------------------------- */
+
+/* A tool's annotations with MCP's defaults applied to absent hints. */
+typedef struct tg_mcp_hints {
+	tg_hint read_only, destructive, idempotent, open_world;
+} tg_mcp_hints;
+
+typedef struct tg_mcp_tools {
+	struct tg_tool_slot *slots;	/* open addressing, power of two */
+	size_t nslots, count;
+} tg_mcp_tools;
+
+/* Reads readOnlyHint etc. from a tool entry's "annotations"; a hint that is
+ * absent or not a boolean takes the MCP default. */
+tg_mcp_hints tg_mcp_tools_hints_of(const json_t *tool);
+/* Records a tool; returns 0 or -1 when out of memory (the cache is cleared
+ * when it would pass TG_MCP_MAX_TOOLS). */
+int tg_mcp_tools_put(tg_mcp_tools *c, const char *name, size_t len, const tg_mcp_hints *h);
+/* The hints of a listed tool, or NULL. */
+const tg_mcp_hints *tg_mcp_tools_get(const tg_mcp_tools *c, const char *name, size_t len);
+void tg_mcp_tools_clear(tg_mcp_tools *c);
+
+/* ---- identity.c ---------------------------------------------------- */
+
+/* Who is calling, as the request model's objects. */
+typedef struct tg_mcp_identity {
+	json_t *principal;	/* object, with a string "id" once complete */
+	json_t *token;		/* object */
+	json_t *context;	/* object; "time" is added per request unless set */
+	json_t *server;		/* string or NULL: the request's `server` */
+} tg_mcp_identity;
+
+void tg_mcp_identity_init(tg_mcp_identity *id);
+void tg_mcp_identity_free(tg_mcp_identity *id);
+/* Merges an --identity file: {"principal":{...},"token":{...},
+ * "context":{...},"server":"..."}; keys merge over what is there. Returns 0,
+ * or -1 with a message in err. */
+int tg_mcp_identity_load_file(tg_mcp_identity *id, const char *path, char *err, size_t errlen);
+/* One command-line option (name without "--") with its value, e.g.
+ * ("role", "engineer"), ("attr", "principal.tenant=acme"). Returns 0, or -1
+ * with a message in err. */
+int tg_mcp_identity_option(tg_mcp_identity *id, const char *name, const char *value, char *err,
+		       size_t errlen);
+/* Types an option value: integers, true/false, otherwise a string. */
+json_t *tg_mcp_identity_value(const char *text);
+
+/* ---- adapter.c ----------------------------------------------------- */
+
+/* What the proxy decided about one client request. */
+typedef enum tg_mcp_verdict {
+	TG_MCP_PASS,	/* lifecycle: forwarded without policy */
+	TG_MCP_ALLOW,
+	TG_MCP_DENY,
+	TG_MCP_INVALID,	/* answer TG_RPC_INVALID_PARAMS */
+	TG_MCP_NEED_TOOLS	/* tools/call of a tool not yet listed */
+} tg_mcp_verdict;
+
+typedef struct tg_mcp_authz {
+	tg_mcp_verdict verdict;
+	char reason[512];	/* INVALID: the message; DENY: a copy of the reason */
+	char rule[256];		/* DENY: the deciding rule id, "" for none */
+	bool has_rule, has_reason;
+	const char *tool;	/* NEED_TOOLS: the tool name (borrowed from the message) */
+	size_t tool_len;
+} tg_mcp_authz;
+
+/*
+ * The toolgate request for an MCP request, as the JSON request model:
+ * principal, token and context from the identity (context.time = now unless
+ * the identity sets it), method and target by DESIGN's adapter rules,
+ * `tool` from hints, `args` from params.arguments. NULL with a message in
+ * err when the params cannot make one (missing name/uri, bad ref).
+ * The returned tree holds references into the identity and the message.
+ */
+json_t *tg_mcp_request_json(const tg_mcp_identity *id, const char *method, const json_t *params,
+			      const tg_mcp_hints *hints, int64_t now, char *err, size_t errlen);
+
+/*
+ * Authorizes one client request against policy p (NULL: no policy loaded,
+ * everything but lifecycle is denied). Writes one audit line to `audit`
+ * (may be NULL) for every decision, lifecycle excluded.
+ */
+void tg_mcp_decide(const tg_policy *p, const tg_mcp_identity *id, const tg_mcp_tools *tools,
+		     const tg_rpc_msg *m, int64_t now, FILE *audit, tg_mcp_authz *out);
+
+/* The target name a tools/call carries, or NULL. */
+const char *tg_mcp_tool_name(const tg_rpc_msg *m, size_t *len);
+
+/* Writes the audit line for a decision, newline and flush included. */
+void tg_mcp_audit(FILE *audit, const tg_policy *p, const tg_request *req,
+		    const tg_decision *d, int64_t now);
+
+/* ---- filter.c ------------------------------------------------------ */
+
+/*
+ * Filters a list response in place: result.tools (kind TG_ENTRY_TOOL; every
+ * listed tool's hints also go to the cache), result.resources or
+ * result.prompts, keeping the entries tg_visible allows for the identity.
+ * Entries without a string name (uri) are dropped. Every other member,
+ * nextCursor included, is kept. Returns how many entries were removed, or
+ * -1 when the result has no such list (left unchanged).
+ */
+long tg_mcp_filter(const tg_policy *p, const tg_mcp_identity *id, tg_mcp_tools *tools,
+		    tg_entry_kind kind, json_t *response, int64_t now);
+
+/* Caches the annotations of every tool in a tools/list response without
+ * filtering it (the proxy's own fetch). Returns the number of entries, or
+ * -1 when the response has no result.tools list. */
+long tg_mcp_tools_learn(tg_mcp_tools *tools, const json_t *response);
+
+/* ---- explain.c ----------------------------------------------------- */
+
+/*
+ * Evaluates req with tg_eval_trace, filling *d and *status exactly as
+ * tg_eval would, and returns a malloc'd text describing the evaluation: one
+ * line per candidate rule (whether its subject and action matched, what its
+ * condition gave, whether it applied), then the outcome. Every line starts
+ * with two spaces and ends with a newline. NULL when out of memory (*d and
+ * *status are still filled).
+ */
+char *tg_mcp_explain(const tg_policy *p, const tg_request *req, tg_decision *d,
+		     tg_status *status);
+
+#endif
