@@ -3,7 +3,7 @@
  * bench/RESULTS.md what they gave).
  *
  * Every request goes through the same door a server uses: JSON text parsed
- * by cli/request_json into a tg_request, then tg_eval. Requests are parsed
+ * by mcp/request_json into a tg_request, then tg_eval. Requests are parsed
  * once up front so "decision" timings measure tg_eval alone; the "json"
  * timings add the parse (and its frees) back, which is the real-server path.
  *

@@ -181,6 +181,6 @@ out:
 	if (audit && audit != stderr)
 		fclose(audit);
 	tg_holder_free(holder);
-	tg_mcp_identity_free(&id);
+	tg_mcp_identity_clear(&id);
 	return rc;
 }

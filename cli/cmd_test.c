@@ -2,8 +2,8 @@
  * cmd_test.c - `toolgate test SUITE.yaml... [--format text|junit]
  *              [--output FILE] [--explain] [--verbose]`
  *
- * Each suite is read (suite_yaml.c), its policy loaded the way `eval` loads
- * one, and its cases run (suite_run.c). Suites are independent: a bad one is
+ * Each suite is read (suite/yaml.c), its policy loaded the way `eval` loads
+ * one, and its cases run (suite/run.c). Suites are independent: a bad one is
  * reported and the others still run. The exit status is the worst outcome:
  * 2 when a suite or its policy file could not be read (or on a usage error),
  * else 1 when a case failed or a policy did not compile, else 0.

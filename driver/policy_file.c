@@ -15,6 +15,7 @@
 
 #include "driver.h"
 #include "stages.h"
+#include "toolgate/compiler.h"
 #include "toolgate/toolgate.h"
 
 void tg_drv_error(const char *fmt, ...)
@@ -67,40 +68,46 @@ char *tg_drv_read_source(const char *path, size_t *len, int *rc)
 }
 
 /*
- * The pipeline behind compile and eval of a source file (check has its own,
- * which adds lint and the machine-readable formats).
- * Stages stop at the first one that reports an error, so later stages never
- * see a tree that failed an earlier one (no cascades of follow-on errors).
+ * compile and eval of a source file go through the compiler library's
+ * public entry point, as any embedder does (check has its own pipeline,
+ * which adds the machine-readable formats).
  */
 int tg_drv_compile_file(const char *path, bool strict, unsigned char **out, size_t *out_len)
 {
-	tg_arena arena;
-	tg_diags diags;
-	tg_ast *ast;
-	char *src;
-	size_t len;
+	tg_compilation *c;
+	const unsigned char *code;
+	size_t len, need;
+	char *src, *text;
 	int rc = TG_EXIT_FAIL;
 
 	src = tg_drv_read_source(path, &len, &rc);
 	if (!src)
 		return rc;
-	tg_arena_init(&arena);
-	tg_diags_init(&diags, &arena);
-	ast = tg_parse(&arena, path, src, len, &diags);
-	if (ast && diags.nerrors == 0)
-		tg_check(ast, &diags);
-	if (strict)
-		tg_drv_promote_warnings(&diags);
-	if (ast && diags.nerrors == 0 && !diags.oom) {
-		if (tg_codegen(ast, &diags, out, out_len))
-			rc = TG_EXIT_OK;
-	}
-	if (!ast || diags.oom)
+	if (tg_compile(src, len, path, strict ? TG_COMPILE_STRICT : 0, &c) != TG_OK) {
 		tg_drv_error("%s: out of memory", path);
-	tg_diags_sort(&diags);
-	tg_diags_print(stderr, path, src, len, &diags);
-	tg_arena_free(&arena);
+		free(src);
+		return TG_EXIT_FAIL;
+	}
 	free(src);
+	need = tg_compilation_render(c, NULL, 0);
+	text = malloc(need + 1);
+	if (text) {
+		tg_compilation_render(c, text, need + 1);
+		fputs(text, stderr);
+		free(text);
+	}
+	code = tg_compilation_bytecode(c, &len);
+	if (code) {
+		*out = malloc(len);
+		if (*out) {
+			memcpy(*out, code, len);
+			*out_len = len;
+			rc = TG_EXIT_OK;
+		} else {
+			tg_drv_error("%s: out of memory", path);
+		}
+	}
+	tg_compilation_free(c);
 	return rc;
 }
 

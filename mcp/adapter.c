@@ -1,12 +1,13 @@
 /*
- * proxy_authz.c - authorizing one client request.
+ * adapter.c - authorizing one client request.
  *
  * An MCP request becomes a toolgate request by DESIGN's adapter rules: the
  * identity supplies principal, token and context (context.time is the
  * proxy's clock unless the identity fixes it); tools/call targets
  * params.name with params.arguments as args and the tool's annotations from
  * the server's latest tools/list; resources/read, subscribe and unsubscribe
- * target params.uri; prompts/get targets params.name; completion/complete is
+ * target params.uri; prompts/get targets params.name with params.arguments
+ * as args; completion/complete is
  * rewritten to the prompts/get or resources/read it completes for; every
  * other method is decided by its name alone.
  *
@@ -66,6 +67,7 @@ json_t *tg_mcp_request_json(const tg_mcp_identity *id, const char *method, const
 			snprintf(err, errlen, "invalid request: prompts/get needs a string params.name");
 			goto fail;
 		}
+		args = json_object_get(params, "arguments");
 	} else if (strcmp(method, "completion/complete") == 0) {
 		json_t *ref = json_is_object(params) ? json_object_get(params, "ref") : NULL;
 		json_t *type = json_is_object(ref) ? json_object_get(ref, "type") : NULL;

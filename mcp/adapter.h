@@ -117,11 +117,16 @@ typedef struct tg_mcp_identity {
 } tg_mcp_identity;
 
 void tg_mcp_identity_init(tg_mcp_identity *id);
-void tg_mcp_identity_free(tg_mcp_identity *id);
+void tg_mcp_identity_clear(tg_mcp_identity *id);
 /* Merges an --identity file: {"principal":{...},"token":{...},
  * "context":{...},"server":"..."}; keys merge over what is there. Returns 0,
  * or -1 with a message in err. */
 int tg_mcp_identity_load_file(tg_mcp_identity *id, const char *path, char *err, size_t errlen);
+/* Merges an identity given as JSON text (the same object as an identity
+ * file), which must leave a string principal.id. Returns 0, or -1 with a
+ * message in err. */
+int tg_mcp_identity_merge_text(tg_mcp_identity *id, const char *text, size_t len, char *err,
+			       size_t errlen);
 /* One command-line option (name without "--") with its value, e.g.
  * ("role", "engineer"), ("attr", "principal.tenant=acme"). Returns 0, or -1
  * with a message in err. */

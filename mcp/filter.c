@@ -1,5 +1,5 @@
 /*
- * proxy_filter.c - list results as the requester may see them.
+ * filter.c - list results as the requester may see them.
  *
  * Which tools, resources and prompts a client sees is a policy decision
  * (DESIGN "Visibility"): each entry of a tools/list, resources/list or

@@ -1,5 +1,5 @@
 /*
- * proxy_identity.c - who the stdio client is.
+ * identity.c - who the client is.
  *
  * A stdio transport has no token to inspect: whoever starts the proxy vouches
  * for the client, with options and/or a JSON file holding the request
@@ -24,7 +24,7 @@ void tg_mcp_identity_init(tg_mcp_identity *id)
 	id->server = NULL;
 }
 
-void tg_mcp_identity_free(tg_mcp_identity *id)
+void tg_mcp_identity_clear(tg_mcp_identity *id)
 {
 	json_decref(id->principal);
 	json_decref(id->token);
@@ -183,22 +183,14 @@ int tg_mcp_identity_option(tg_mcp_identity *id, const char *name, const char *va
 	return fail(err, errlen, "unknown identity option '--%s'", name);
 }
 
-int tg_mcp_identity_load_file(tg_mcp_identity *id, const char *path, char *err, size_t errlen)
+/* Merges the identity object root; `where` names its source in messages. */
+static int merge(tg_mcp_identity *id, json_t *root, const char *where, char *err, size_t errlen)
 {
-	json_error_t jerr;
-	json_t *root, *v;
+	json_t *v;
 	const char *key;
-	int rc = -1;
 
-	root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
-	if (!root) {
-		snprintf(err, errlen, "%s:%d:%d: %s", path, jerr.line, jerr.column, jerr.text);
-		return -1;
-	}
-	if (!json_is_object(root)) {
-		snprintf(err, errlen, "%s: an identity file holds one JSON object", path);
-		goto out;
-	}
+	if (!json_is_object(root))
+		return fail(err, errlen, "%s: an identity is one JSON object", where);
 	json_object_foreach(root, key, v) {
 		json_t *into = strcmp(key, "principal") == 0 ? id->principal
 			     : strcmp(key, "token") == 0     ? id->token
@@ -210,23 +202,46 @@ int tg_mcp_identity_load_file(tg_mcp_identity *id, const char *path, char *err, 
 			id->server = json_incref(v);
 			continue;
 		}
-		if (!into) {
-			snprintf(err, errlen,
-				 "%s: unknown key '%.64s' (want principal, token, context, server)",
-				 path, key);
-			goto out;
-		}
-		if (!json_is_object(v)) {
-			snprintf(err, errlen, "%s: '%s' must be an object", path, key);
-			goto out;
-		}
-		if (json_object_update(into, v) != 0) {
-			snprintf(err, errlen, "%s: out of memory", path);
-			goto out;
-		}
+		if (!into)
+			return fail(err, errlen,
+				    "%s: unknown key '%.64s' (want principal, token, context, server)",
+				    where, key);
+		if (!json_is_object(v))
+			return fail(err, errlen, "%s: '%s' must be an object", where, key);
+		if (json_object_update(into, v) != 0)
+			return fail(err, errlen, "%s: out of memory", where);
 	}
-	rc = 0;
-out:
+	return 0;
+}
+
+int tg_mcp_identity_load_file(tg_mcp_identity *id, const char *path, char *err, size_t errlen)
+{
+	json_error_t jerr;
+	json_t *root;
+	int rc;
+
+	root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+	if (!root)
+		return fail(err, errlen, "%s:%d:%d: %s", path, jerr.line, jerr.column, jerr.text);
+	rc = merge(id, root, path, err, errlen);
+	json_decref(root);
+	return rc;
+}
+
+int tg_mcp_identity_merge_text(tg_mcp_identity *id, const char *text, size_t len, char *err,
+			       size_t errlen)
+{
+	json_error_t jerr;
+	json_t *root;
+	int rc;
+
+	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!root)
+		return fail(err, errlen, "invalid identity: line %d, column %d: %s", jerr.line,
+			    jerr.column, jerr.text);
+	rc = merge(id, root, "invalid identity", err, errlen);
+	if (rc == 0 && !json_is_string(json_object_get(id->principal, "id")))
+		rc = fail(err, errlen, "invalid identity: principal.id must be a string");
 	json_decref(root);
 	return rc;
 }

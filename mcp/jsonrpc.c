@@ -1,5 +1,5 @@
 /*
- * proxy_frame.c - one line of newline-delimited JSON-RPC to one checked
+ * jsonrpc.c - one line of newline-delimited JSON-RPC to one checked
  * message.
  *
  * The line is parsed exactly once, by jansson with JSON_REJECT_DUPLICATES,

@@ -35,11 +35,10 @@
 
 #include <jansson.h>
 
+#include "toolgate/mcp.h"
 #include "toolgate/toolgate.h"
 
-#define TG_JSON_MAX_BODY  (1024u * 1024)	/* request text, bytes */
-#define TG_JSON_MAX_DEPTH 64			/* nested objects and arrays */
-/* Strings and lists use TG_MAX_STRING_BYTES and TG_MAX_LIST_ITEMS. */
+/* TG_JSON_MAX_BODY and TG_JSON_MAX_DEPTH are in toolgate/mcp.h. */
 
 /*
  * A request and everything its borrowed pointers point into. `req` is the

@@ -1,5 +1,5 @@
 /*
- * proxy_tools.c - what the server last said about each tool.
+ * tools.c - what the server last said about each tool.
  *
  * A tools/call is authorized with the called tool's annotations, which only
  * the server's tools/list carries. Every tools/list result that passes the

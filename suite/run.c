@@ -1,5 +1,5 @@
 /*
- * suite_run.c - evaluates the cases of a suite and judges them.
+ * run.c - evaluates the cases of a suite and judges them.
  *
  * A request case goes through the same JSON request reader as `toolgate
  * eval`, then the same explained evaluation as `eval --explain`

@@ -2,10 +2,10 @@
  * suite.h - `toolgate test`: YAML test suites for policies.
  *
  * A suite file names a policy and lists cases (docs/testing.md has the
- * format). suite_yaml.c reads it with libyaml into a tg_suite: every request
+ * format). suite/yaml.c reads it with libyaml into a tg_suite: every request
  * is already a jansson object with the defaults merged in, exactly what
  * `toolgate eval` would be given, so the request reader sees the same input
- * for both commands. suite_run.c evaluates the cases against the compiled
+ * for both commands. suite/run.c evaluates the cases against the compiled
  * policy and produces one tg_case_result per case; cmd_test.c prints them as
  * text and junit.c as JUnit XML.
  *

@@ -1,5 +1,5 @@
 /*
- * suite_yaml.c - reads a YAML test suite into a tg_suite.
+ * yaml.c - reads a YAML test suite into a tg_suite.
  *
  * Two passes. The first turns libyaml's event stream into a small tree of
  * scalars, lists and mappings, each node keeping where it was written;

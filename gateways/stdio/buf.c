@@ -1,5 +1,5 @@
 /*
- * proxy_buf.c - byte queues and the line splitter of `toolgate proxy`.
+ * buf.c - byte queues and the line splitter of `toolgate proxy`.
  *
  * A queue is one buffer with a read offset; space before the offset is
  * reclaimed when the queue empties or when appending would otherwise grow

@@ -1,14 +1,14 @@
 /*
- * proxy_core.c - the proxy as a state machine over lines.
+ * core.c - the proxy as a state machine over lines.
  *
- * Client -> server: each line is checked (proxy_frame.c); a request is
- * authorized (proxy_authz.c) and either forwarded byte for byte, with its id
+ * Client -> server: each line is checked (mcp/jsonrpc.c); a request is
+ * authorized (mcp/adapter.c) and either forwarded byte for byte, with its id
  * remembered, or answered by the proxy and never forwarded. Notifications
  * under notifications/ pass; responses pass only for an id the server
  * actually asked (a request of the server's in flight).
  *
  * Server -> client: a response is routed by the remembered id; list results
- * are filtered (proxy_filter.c) and re-serialized, everything else is
+ * are filtered (mcp/filter.c) and re-serialized, everything else is
  * forwarded unchanged. A response with an unknown id is dropped. Requests
  * of the server (sampling, elicitation, roots) pass to the client: they are
  * out of the policy's scope, but their ids are remembered so only answers

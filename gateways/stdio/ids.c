@@ -1,5 +1,5 @@
 /*
- * proxy_ids.c - requests in flight, keyed by the canonical text of their
+ * ids.c - requests in flight, keyed by the canonical text of their
  * JSON-RPC id (so 7 and "7" differ, as they do on the wire).
  *
  * A flat array searched linearly: a stdio session has a handful of requests

@@ -1,11 +1,11 @@
 /*
- * proxy_relay.c - the server process and the poll() loop of `toolgate
+ * relay.c - the server process and the poll() loop of `toolgate
  * proxy`.
  *
  * One thread moves bytes between four descriptors: the client's stdin and
  * stdout, and pipes to the child's stdin and from its stdout (the child's
  * stderr is the proxy's, so it passes through untouched). Lines go through
- * the core (proxy_core.c), which fills two queues; writes are non-blocking
+ * the core (core.c), which fills two queues; writes are non-blocking
  * and a side is only read while the queues are below a high-water mark, so
  * a slow peer slows the other down instead of growing memory, and neither
  * direction can deadlock the other.

@@ -1,5 +1,5 @@
 /*
- * proxy_reload.c - hot reload of the proxy's policy.
+ * reload.c - hot reload of the proxy's policy.
  *
  * The file is stat()ed at most every 250 ms (and at once on SIGHUP); a
  * change of device, inode, size or modification time means a new policy.

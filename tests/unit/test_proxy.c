@@ -67,7 +67,7 @@ static int teardown(void **state)
 	tg_proxy_free(&f->px);
 	fclose(f->audit);
 	free(f->audit_buf);
-	tg_mcp_identity_free(&f->id);
+	tg_mcp_identity_clear(&f->id);
 	tg_holder_free(f->holder);
 	free(f);
 	return 0;
@@ -330,7 +330,7 @@ static void test_identity_values(void **state)
 	assert_int_equal(json_array_size(json_object_get(id.token, "scopes")), 1);
 	assert_int_equal(tg_mcp_identity_load_file(&id, "/nonexistent/identity.json", err, sizeof err),
 			 -1);
-	tg_mcp_identity_free(&id);
+	tg_mcp_identity_clear(&id);
 }
 
 /* ---- authorization ------------------------------------------------------ */

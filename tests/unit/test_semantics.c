@@ -625,7 +625,7 @@ static tg_policy *compile_policy(const char *src)
 /* ---- requests ------------------------------------------------------------ */
 
 /* Parses text (with ' for ") into a request for policy p, through the same
- * reader `toolgate eval` uses (cli/request_json.c). */
+ * reader `toolgate eval` uses (mcp/request_json.c). */
 static void fill_request(const tg_policy *p, const char *text, tg_json_request *r)
 {
 	char *js = strdup(text);
