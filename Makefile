@@ -8,7 +8,7 @@ CMAKE_ARGS ?=
 
 MAKEFLAGS  += --no-print-directory
 
-.PHONY: all deps build test demo asan valgrind fuzz clean bench bench-peers
+.PHONY: all deps build test demo install asan valgrind fuzz clean bench bench-peers
 
 all: build
 
@@ -26,6 +26,13 @@ test: build
 
 demo: build
 	@scripts/demo $(BUILD)/bin/toolgate
+
+# make install [PREFIX=/usr/local] [DESTDIR=...]: libraries (shared and
+# static), headers, pkg-config files, the CMake package, the command and its
+# man pages (docs/embedding.md).
+PREFIX ?= /usr/local
+install: build
+	@cmake --install $(BUILD) --prefix $(PREFIX)
 
 asan: deps
 	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DTG_SANITIZE=ON \
@@ -50,10 +57,11 @@ fuzz: deps
 
 # make valgrind: the whole ctest under valgrind memcheck (CLI scripts too:
 # children are traced, except system programs), failing on any error or
-# leak. Excluded: tests that spawn node. The mutation and limits tests run a
+# leak. Excluded: tests that spawn node, and the install test (it runs
+# cmake and a compiler). The mutation and limits tests run a
 # sample (every 16th mutation; no 16 MiB at-the-limit inputs).
 VALGRIND_BUILD   ?= build-valgrind
-VALGRIND_EXCLUDE ?= cli/proxy_e2e
+VALGRIND_EXCLUDE ?= cli/proxy_e2e|install/consumers
 VALGRIND_OPTS    ?= --leak-check=full --error-exitcode=1 --errors-for-leak-kinds=definite,possible \
 	--show-leak-kinds=definite,possible --num-callers=30 --trace-children=yes \
 	--trace-children-skip=/bin/*,/usr/bin/*,/usr/local/bin/*,*/node

@@ -40,7 +40,10 @@ install(FILES ${PROJECT_BINARY_DIR}/toolgateConfig.cmake
               ${PROJECT_BINARY_DIR}/toolgateConfigVersion.cmake
         DESTINATION ${TG_INSTALL_CMAKEDIR} COMPONENT development)
 
-# pkg-config: paths relative to ${prefix}, so a relocated tree still works.
+# pkg-config: the prefix is found from the .pc file's own place, so a tree
+# installed with --prefix or DESTDIR, or moved, still works.
+file(RELATIVE_PATH TG_PC_UP ${CMAKE_INSTALL_FULL_LIBDIR}/pkgconfig ${CMAKE_INSTALL_PREFIX})
+string(REGEX REPLACE "/$" "" TG_PC_UP "${TG_PC_UP}")
 foreach(pc toolgate toolgate-compiler toolgate-mcp)
   if((pc STREQUAL "toolgate-compiler" AND NOT TG_BUILD_COMPILER) OR
      (pc STREQUAL "toolgate-mcp" AND NOT TG_BUILD_MCP))
@@ -53,8 +56,8 @@ endforeach()
 
 if(TG_BUILD_TOOLS)
   install(TARGETS toolgate-cli RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT tools)
+  install(FILES ${PROJECT_SOURCE_DIR}/docs/man/toolgate.1
+          DESTINATION ${CMAKE_INSTALL_MANDIR}/man1 COMPONENT tools)
 endif()
-install(FILES ${PROJECT_SOURCE_DIR}/docs/man/toolgate.1
-        DESTINATION ${CMAKE_INSTALL_MANDIR}/man1 COMPONENT tools)
 install(FILES ${PROJECT_SOURCE_DIR}/docs/man/libtoolgate.3
         DESTINATION ${CMAKE_INSTALL_MANDIR}/man3 COMPONENT development)
