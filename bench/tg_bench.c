@@ -43,6 +43,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "decision.h"
+#include "policy.h"
 #include "cli.h"
 #include "request_json.h"
 #include "suite.h"
@@ -209,10 +211,10 @@ static tg_policy *load_policy(const char *path, size_t *bytes)
 	unsigned char *bc;
 	size_t len;
 	tg_policy *p;
-	tg_load_error le;
+	tg_load_diag le;
 	if (tg_drv_compile_file(path, false, &bc, &len) != TG_EXIT_OK)
 		die("cannot compile", path);
-	if (tg_policy_load(bc, len, &p, &le) != TG_OK)
+	if (tg_policy_load_diag(bc, len, &p, &le) != TG_OK)
 		die("cannot load", le.reason);
 	free(bc);
 	if (bytes)
@@ -476,10 +478,10 @@ static int cmd_compile(int argc, char **argv)
 	}
 	tg_policy *p = NULL;
 	for (int r = 0; r < ROUNDS; r++) {
-		tg_load_error le;
+		tg_load_diag le;
 		tg_policy_free(p);
 		uint64_t t0 = now_ns();
-		if (tg_policy_load(bc, len, &p, &le) != TG_OK)
+		if (tg_policy_load_diag(bc, len, &p, &le) != TG_OK)
 			die("cannot load", le.reason);
 		lv[r] = (double)(now_ns() - t0) / 1e6;
 	}
@@ -532,6 +534,7 @@ static int cmd_visible(int argc, char **argv)
 		die("out of memory", NULL);
 	for (size_t i = 0; i < n; i++) {
 		char d[16];
+		tg_entry_init(&e[i]);
 		e[i].kind = TG_ENTRY_TOOL;
 		json_field(tools.text[i], "name", names[i], sizeof names[i]);
 		e[i].name.ptr = names[i];

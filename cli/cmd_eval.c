@@ -42,6 +42,7 @@ static const char eval_help[] =
 
 typedef struct eval_ctx {
 	const tg_policy *policy;
+	tg_decision *d;		/* one decision, reused for every request */
 	bool explain, audit;
 	unsigned long count;	/* requests answered */
 	int rc;
@@ -95,21 +96,21 @@ static void answer(eval_ctx *ctx, const tg_request *req, const tg_decision *d,
 static void answer_invalid(eval_ctx *ctx, const char *where, const char *why)
 {
 	tg_request empty;
-	tg_decision d;
+	tg_decision *d = ctx->d;
 
 	tg_drv_error("%s: %s", where, why);
 	raise_rc(ctx, TG_EXIT_USAGE);
-	tg_decision_set_invalid(&d, why);
+	tg_decision_set_invalid(d, why);
 	tg_request_init(&empty);
 	ctx->count++;
-	if (tg_decision_write_json(stdout, &d) != 0 || putchar('\n') == EOF)
+	if (tg_decision_write_json(stdout, d) != 0 || putchar('\n') == EOF)
 		raise_rc(ctx, TG_EXIT_USAGE);
 	if (ctx->explain || ctx->audit)
 		fflush(stdout);
 	if (ctx->explain)
 		fprintf(stderr, "explain: request %lu\n  => deny: %s\n", ctx->count, why);
 	if (ctx->audit)
-		write_audit(ctx, &empty, &d);
+		write_audit(ctx, &empty, d);
 }
 
 /* Decides one request; `where` names it in messages ("<stdin>:3"). */
@@ -117,7 +118,7 @@ static void eval_text(eval_ctx *ctx, const char *text, size_t len, const char *w
 {
 	char err[512];
 	tg_json_request jr;
-	tg_decision d;
+	tg_decision *d = ctx->d;
 	tg_status st;
 	char *trace = NULL;
 
@@ -126,17 +127,18 @@ static void eval_text(eval_ctx *ctx, const char *text, size_t len, const char *w
 		return;
 	}
 	if (ctx->explain)
-		trace = tg_mcp_explain(ctx->policy, &jr.req, &d, &st);
+		trace = tg_mcp_explain(ctx->policy, &jr.req, d, &st);
 	else
-		st = tg_eval(ctx->policy, &jr.req, &d);
-	if (st == TG_EINVALID_REQUEST || d.invalid) {
-		tg_drv_error("%s: %s", where, d.reason ? d.reason : "invalid request");
+		st = tg_eval(ctx->policy, &jr.req, d);
+	if (st == TG_EINVALID_REQUEST || tg_decision_invalid(d)) {
+		tg_drv_error("%s: %s", where,
+			     tg_decision_reason(d) ? tg_decision_reason(d) : "invalid request");
 		raise_rc(ctx, TG_EXIT_USAGE);
 	} else if (st != TG_OK) {
 		tg_drv_error("%s: evaluation failed: %s", where, tg_strerror(st));
 		raise_rc(ctx, TG_EXIT_FAIL);
 	}
-	answer(ctx, &jr.req, &d, trace);
+	answer(ctx, &jr.req, d, trace);
 	free(trace);
 	tg_json_request_free(&jr);
 }
@@ -258,6 +260,11 @@ int tg_cmd_eval(int argc, char **argv)
 	if (rc != TG_EXIT_OK)
 		return rc;
 	ctx.policy = policy;
+	if (tg_decision_create(&ctx.d) != TG_OK) {
+		tg_drv_error("out of memory");
+		tg_policy_free(policy);
+		return TG_EXIT_USAGE;
+	}
 	if (request_path)
 		eval_file(&ctx, request_path);
 	else
@@ -266,6 +273,7 @@ int tg_cmd_eval(int argc, char **argv)
 		tg_drv_error("cannot write to stdout: %s", strerror(errno));
 		raise_rc(&ctx, TG_EXIT_USAGE);
 	}
+	tg_decision_free(ctx.d);
 	tg_policy_free(policy);
 	return ctx.rc;
 }

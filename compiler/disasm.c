@@ -297,14 +297,19 @@ static void rules(const dis *d)
 int tg_disasm(const unsigned char *buf, size_t len, FILE *out)
 {
 	tg_policy *p;
-	tg_load_error err;
+	tg_load_error *err;
 	dis d;
 
 	if (tg_policy_load(buf, len, &p, &err) != TG_OK) {
-		fprintf(out, "error: %s (offset %" PRIu32, err.reason, err.offset);
-		if (err.pc >= 0)
-			fprintf(out, ", pc %" PRId64, err.pc);
+		if (!err) {
+			fputs("error: out of memory\n", out);
+			return -1;
+		}
+		fprintf(out, "error: %s (offset %" PRIu32, err->reason, err->offset);
+		if (err->pc >= 0)
+			fprintf(out, ", pc %" PRId64, err->pc);
 		fputs(")\n", out);
+		tg_load_error_free(err);
 		return -1;
 	}
 	memset(&d, 0, sizeof d);

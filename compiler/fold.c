@@ -143,7 +143,14 @@ static int cmp_const(tg_cmp_op op, const tg_cg_const *a, const tg_cg_const *b)
 	case TG_CMP_UNDER:
 		if (a->kind != TG_CG_STR || b->kind != TG_CG_STR)
 			return -1;
-		return tg_path_under(a->s, a->len, b->s, b->len);	/* -1: an error, not folded */
+		{
+			bool under;
+
+			/* Not a clean path: an error at run time, so not folded. */
+			if (tg_path_under(a->s, a->len, b->s, b->len, &under) != TG_OK)
+				return -1;
+			return under;
+		}
 	}
 	return -1;
 }

@@ -115,25 +115,25 @@ int tg_drv_compile_file(const char *path, bool strict, unsigned char **out, size
 static int load_bytecode(const char *path, const unsigned char *code, size_t len,
 			 tg_policy **out)
 {
-	tg_load_error err;
+	tg_load_error *err;
 	tg_status st;
 
-	memset(&err, 0, sizeof err);
-	err.pc = -1;
 	st = tg_policy_load(code, len, out, &err);
 	if (st == TG_OK)
 		return TG_EXIT_OK;
-	if (st == TG_ENOMEM) {
+	if (st == TG_ENOMEM || !err) {
+		tg_load_error_free(err);
 		tg_drv_error("%s: out of memory", path);
 		return TG_EXIT_USAGE;
 	}
 	fprintf(stderr, "%s: error: bytecode rejected: %s at offset %lu", path, tg_strerror(st),
-		(unsigned long)err.offset);
-	if (err.pc >= 0)
-		fprintf(stderr, ", pc %lld", (long long)err.pc);
-	if (err.reason[0] != '\0')
-		fprintf(stderr, ": %.*s", (int)sizeof err.reason, err.reason);
+		(unsigned long)err->offset);
+	if (err->pc >= 0)
+		fprintf(stderr, ", pc %lld", (long long)err->pc);
+	if (err->reason[0] != '\0')
+		fprintf(stderr, ": %s", err->reason);
 	fputc('\n', stderr);
+	tg_load_error_free(err);
 	return TG_EXIT_FAIL;
 }
 

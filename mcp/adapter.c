@@ -163,11 +163,13 @@ static void invalid(const tg_policy *p, const tg_mcp_identity *id, const char *m
 {
 	json_t *pid = json_object_get(id->principal, "id");
 	tg_request req;
-	tg_decision d;
+	tg_decision *d;
 
 	out->verdict = TG_MCP_INVALID;
 	copy_str(out->reason, sizeof out->reason, why);
 	out->has_reason = true;
+	if (tg_decision_create(&d) != TG_OK)
+		return;
 	tg_request_init(&req);
 	if (json_is_string(pid)) {
 		req.principal_id.ptr = json_string_value(pid);
@@ -175,8 +177,9 @@ static void invalid(const tg_policy *p, const tg_mcp_identity *id, const char *m
 	}
 	req.method.ptr = method;
 	req.method.len = strlen(method);
-	tg_decision_set_invalid(&d, out->reason);
-	tg_mcp_audit(audit, p, &req, &d, now);
+	tg_decision_set_invalid(d, out->reason);
+	tg_mcp_audit(audit, p, &req, d, now);
+	tg_decision_free(d);
 }
 
 void tg_mcp_decide(const tg_policy *p, const tg_mcp_identity *id, const tg_mcp_tools *tools,
@@ -186,9 +189,10 @@ void tg_mcp_decide(const tg_policy *p, const tg_mcp_identity *id, const tg_mcp_t
 	const tg_mcp_hints *hints = NULL;
 	char err[512];
 	tg_json_request jr;
-	tg_decision d;
+	tg_decision *d;
 	tg_status st;
 	json_t *root;
+	const char *reason;
 
 	memset(out, 0, sizeof *out);
 	if (tg_rpc_is_lifecycle(m->method)) {
@@ -214,21 +218,27 @@ void tg_mcp_decide(const tg_policy *p, const tg_mcp_identity *id, const tg_mcp_t
 		return;
 	}
 	json_decref(root);
-	st = tg_eval(p, &jr.req, &d);
-	tg_mcp_audit(audit, p, &jr.req, &d, now);
-	if (st == TG_EINVALID_REQUEST || d.invalid) {
+	if (tg_decision_create(&d) != TG_OK) {
+		tg_json_request_free(&jr);
+		invalid(p, id, m->method, now, audit, out, "out of memory");
+		return;
+	}
+	st = tg_eval(p, &jr.req, d);
+	tg_mcp_audit(audit, p, &jr.req, d, now);
+	reason = tg_decision_reason(d);
+	if (st == TG_EINVALID_REQUEST || tg_decision_invalid(d)) {
 		out->verdict = TG_MCP_INVALID;
-		copy_str(out->reason, sizeof out->reason, d.reason ? d.reason : "invalid request");
+		copy_str(out->reason, sizeof out->reason, reason ? reason : "invalid request");
 		out->has_reason = true;
-	} else if (st == TG_OK && d.effect == TG_ALLOW) {
+	} else if (st == TG_OK && tg_decision_effect(d) == TG_ALLOW) {
 		out->verdict = TG_MCP_ALLOW;
 	} else {
 		out->verdict = TG_MCP_DENY;
-		out->has_rule = d.rule_id != NULL;
-		copy_str(out->rule, sizeof out->rule, d.rule_id);
-		out->has_reason = d.reason != NULL || st != TG_OK;
-		copy_str(out->reason, sizeof out->reason,
-			 st != TG_OK ? tg_strerror(st) : d.reason);
+		out->has_rule = tg_decision_rule_id(d) != NULL;
+		copy_str(out->rule, sizeof out->rule, tg_decision_rule_id(d));
+		out->has_reason = reason != NULL || st != TG_OK;
+		copy_str(out->reason, sizeof out->reason, st != TG_OK ? tg_strerror(st) : reason);
 	}
+	tg_decision_free(d);
 	tg_json_request_free(&jr);
 }

@@ -64,26 +64,24 @@ void tg_mcp_request_free(tg_mcp_request *r)
 	free(r);
 }
 
-tg_status tg_eval_json(const tg_policy *p, const char *text, size_t len, tg_decision *out,
-		       char *why, size_t whylen)
+tg_status tg_eval_json(const tg_policy *p, const char *text, size_t len, tg_decision *d)
 {
-	static const char unreadable[] = "invalid request";
+	char why[TG_JSON_REASON_MAX];
 	tg_json_request jr;
 	tg_status st;
 
-	if (!out)
+	if (!d)
 		return TG_EINVAL;
 	if (!p || (!text && len > 0)) {
-		tg_decision_set_invalid(out, unreadable);
-		out->invalid = false;
+		tg_decision_set_invalid(d, "invalid request: no policy or no text");
 		return TG_EINVAL;
 	}
-	if (tg_json_request_parse(p, text ? text : "", len, &jr, why, why ? whylen : 0) != 0) {
+	if (tg_json_request_parse(p, text ? text : "", len, &jr, why, sizeof why) != 0) {
 		tg_json_request_free(&jr);
-		tg_decision_set_invalid(out, why && whylen > 0 ? why : unreadable);
+		tg_decision_set_invalid(d, why);
 		return TG_EINVALID_REQUEST;
 	}
-	st = tg_eval(p, &jr.req, out);
+	st = tg_eval(p, &jr.req, d);
 	tg_json_request_free(&jr);
 	return st;
 }

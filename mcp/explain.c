@@ -64,23 +64,27 @@ static void on_event(const tg_trace_event *ev, void *userdata)
 
 static void outcome(FILE *out, const tg_policy *p, const tg_decision *d, size_t ncandidates)
 {
-	if (ncandidates == 0 && !d->invalid)
+	const char *rule = tg_decision_rule_id(d), *reason = tg_decision_reason(d);
+	tg_access effect = tg_decision_effect(d);
+	size_t nerrors = tg_decision_error_total(d);
+
+	if (ncandidates == 0 && !tg_decision_invalid(d))
 		fputs("  no rule is a candidate for this method and target\n", out);
-	if (d->invalid) {
-		fprintf(out, "  => deny: %s\n", d->reason ? d->reason : "invalid request");
+	if (tg_decision_invalid(d)) {
+		fprintf(out, "  => deny: %s\n", reason ? reason : "invalid request");
 		return;
 	}
-	if (d->rule_id)
-		fprintf(out, "  => %s by rule '%s'", effect_name(d->effect), d->rule_id);
+	if (rule)
+		fprintf(out, "  => %s by rule '%s'", effect_name(effect), rule);
 	else
 		fprintf(out, "  => %s by default (no rule applied; the policy's default is %s)",
-			effect_name(d->effect), tg_policy_default_allow(p) ? "allow" : "deny");
-	if (d->reason)
-		fprintf(out, ": %s", d->reason);
+			effect_name(effect), tg_policy_default_allow(p) ? "allow" : "deny");
+	if (reason)
+		fprintf(out, ": %s", reason);
 	fputc('\n', out);
-	if (d->nerrors > 0)
-		fprintf(out, "  %lu error%s recorded\n", (unsigned long)d->nerrors,
-			d->nerrors == 1 ? "" : "s");
+	if (nerrors > 0)
+		fprintf(out, "  %lu error%s recorded\n", (unsigned long)nerrors,
+			nerrors == 1 ? "" : "s");
 }
 
 typedef struct trace_ctx {

@@ -36,7 +36,7 @@ static bool entry_of(const tg_request *req, tg_mcp_tools *tools, tg_entry_kind k
 
 	if (!json_is_object(item))
 		return false;
-	memset(e, 0, sizeof *e);
+	tg_entry_init(e);
 	name = json_object_get(item, kind == TG_ENTRY_RESOURCE ? "uri" : "name");
 	if (!json_is_string(name))
 		return false;

@@ -431,22 +431,22 @@ static bool fill_slots(tg_json_request *r, const tg_policy *p, char *err, size_t
 		return fail(err, errlen, "out of memory");
 	r->nslots = n;
 	for (i = 0; i < n; i++) {
-		tg_slot_info info;
+		const tg_slot_info *info = tg_policy_slot(p, (uint32_t)i);
 		const char *key;
 		json_t *v;
 
-		if (tg_policy_slot_info(p, i, &info) != TG_OK)
+		if (!info)
 			continue;
-		key = root_key(info.root);
+		key = root_key(info->root);
 		v = key ? json_object_get(r->root, key) : NULL;
-		for (k = 0; v && k < info.ncomponents; k++) {
+		for (k = 0; v && k < info->ncomponents; k++) {
 			if (!json_is_object(v)) {
 				v = NULL;
 				break;
 			}
-			v = json_object_getn(v, info.components[k].ptr, info.components[k].len);
+			v = json_object_getn(v, info->components[k].ptr, info->components[k].len);
 		}
-		if (!type_value(v, info.type, &r->slots[i]))
+		if (!type_value(v, info->type, &r->slots[i]))
 			return fail(err, errlen, "out of memory");
 	}
 	return true;
@@ -636,15 +636,6 @@ bool tg_json_line_blank(const char *s, size_t len)
 
 /* ---- decisions to JSON -------------------------------------------------- */
 
-void tg_decision_set_invalid(tg_decision *d, const char *reason)
-{
-	memset(d, 0, sizeof *d);
-	d->effect = TG_DENY;
-	d->rule_index = -1;
-	d->reason = reason;
-	d->invalid = true;
-}
-
 /* Length of the valid UTF-8 sequence at s, 0 when it is not one. */
 static size_t utf8_seq(const unsigned char *s, size_t len)
 {
@@ -717,27 +708,28 @@ static void write_opt_string(FILE *out, const char *s)
 
 int tg_decision_write_json(FILE *out, const tg_decision *d)
 {
+	bool invalid = tg_decision_invalid(d);
 	size_t i, n;
 
-	fprintf(out, "{\"decision\":\"%s\",\"rule\":", d->effect == TG_ALLOW ? "allow" : "deny");
-	write_opt_string(out, d->invalid ? NULL : d->rule_id);
+	fprintf(out, "{\"decision\":\"%s\",\"rule\":",
+		tg_decision_effect(d) == TG_ALLOW ? "allow" : "deny");
+	write_opt_string(out, invalid ? NULL : tg_decision_rule_id(d));
 	fputs(",\"reason\":", out);
-	write_opt_string(out, d->reason);
+	write_opt_string(out, tg_decision_reason(d));
 	fputs(",\"errors\":[", out);
-	n = d->invalid ? 0 : d->nerrors;
-	if (n > TG_DECISION_MAX_ERRORS)
-		n = TG_DECISION_MAX_ERRORS;
+	n = invalid ? 0 : tg_decision_error_count(d);
 	for (i = 0; i < n; i++) {
-		const tg_rule_error *e = &d->errors[i];
+		const char *rule, *message;
 
+		(void)tg_decision_error(d, i, NULL, &rule, &message);
 		fputs(i ? ",{\"rule\":" : "{\"rule\":", out);
-		write_opt_string(out, e->rule_id);
+		write_opt_string(out, rule);
 		fputs(",\"message\":", out);
-		tg_json_write_string(out, e->message, strnlen(e->message, sizeof e->message));
+		tg_json_write_string(out, message, strlen(message));
 		putc('}', out);
 	}
 	putc(']', out);
-	if (d->invalid)
+	if (invalid)
 		fputs(",\"invalid\":true", out);
 	putc('}', out);
 	return ferror(out) ? -1 : 0;

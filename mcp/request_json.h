@@ -38,7 +38,9 @@
 #include "toolgate/mcp.h"
 #include "toolgate/toolgate.h"
 
-/* TG_JSON_MAX_BODY and TG_JSON_MAX_DEPTH are in toolgate/mcp.h. */
+/* TG_JSON_MAX_BODY and TG_JSON_MAX_DEPTH are in toolgate/mcp.h. A reader's
+ * message fits in this many bytes with its NUL. */
+#define TG_JSON_REASON_MAX 256
 
 /*
  * A request and everything its borrowed pointers point into. `req` is the
@@ -81,10 +83,6 @@ void tg_json_request_free(tg_json_request *r);
 bool tg_json_line_blank(const char *s, size_t len);
 
 /* ---- decisions ---------------------------------------------------------- */
-
-/* Makes *d the decision for a request that could not be read: deny, no
- * rule, `reason` (borrowed; a "invalid request: ..." message), invalid. */
-void tg_decision_set_invalid(tg_decision *d, const char *reason);
 
 /*
  * Writes the decision as one compact JSON object, no newline:

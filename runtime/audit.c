@@ -12,6 +12,7 @@
  * length-prefixed, so two requests that differ in any field the policy can
  * see - split differently between fields or not - hash differently.
  */
+#include "decision.h"
 #include "policy.h"
 #include "sha256.h"
 
@@ -183,6 +184,51 @@ static void dig_list(tg_sha256_ctx *c, unsigned char tag, const tg_str *items, s
 		dig_str(c, 's', items[i]);
 }
 
+static void dig_value(tg_sha256_ctx *c, const tg_value *v);
+
+/* A tree's nodes in preorder, each with its key; a container's count of
+ * nodes tells where its subtree ends, so the encoding is unambiguous. */
+static void dig_nodes(tg_sha256_ctx *c, const tg_node *nodes, size_t n)
+{
+	dig_int(c, 'n', (int64_t)n);
+	for (size_t i = 0; i < n && nodes; i++) {
+		dig_str(c, 'k', nodes[i].key);
+		dig_value(c, &nodes[i].value);
+		if (nodes[i].value.type == TG_VALUE_OBJECT || nodes[i].value.type == TG_VALUE_ARRAY)
+			i += nodes[i].value.u.tree.n;
+	}
+}
+
+static void dig_value(tg_sha256_ctx *c, const tg_value *v)
+{
+	switch (v->type) {
+	case TG_VALUE_STRING:
+		dig_str(c, 's', v->u.s);
+		break;
+	case TG_VALUE_INT:
+		dig_int(c, 'i', v->u.i);
+		break;
+	case TG_VALUE_BOOL:
+		dig_int(c, 'b', v->u.b);
+		break;
+	case TG_VALUE_STRING_LIST:
+		dig_list(c, 'L', v->u.strs.items, v->u.strs.n);
+		break;
+	case TG_VALUE_INT_LIST:
+		dig_int(c, 'I', (int64_t)v->u.ints.n);
+		for (size_t k = 0; k < v->u.ints.n && v->u.ints.items; k++)
+			dig_int(c, 'i', v->u.ints.items[k]);
+		break;
+	case TG_VALUE_OBJECT:
+	case TG_VALUE_ARRAY:
+		dig_int(c, v->type == TG_VALUE_OBJECT ? 'O' : 'Y', (int64_t)v->u.tree.n);
+		dig_nodes(c, v->u.tree.nodes, v->u.tree.n);
+		break;
+	default:
+		dig_int(c, 'x', (int64_t)v->type);
+	}
+}
+
 void tg_request_digest(const tg_request *r, char hex[65])
 {
 	tg_sha256_ctx c;
@@ -200,35 +246,18 @@ void tg_request_digest(const tg_request *r, char hex[65])
 					   (unsigned char)r->idempotent, (unsigned char)r->open_world };
 		dig_bytes(&c, 'A', hints, 4);
 		dig_int(&c, 'N', (int64_t)r->nslots);
-		for (size_t i = 0; i < r->nslots && r->slots; i++) {
-			const tg_value *v = &r->slots[i];
-			switch (v->type) {
-			case TG_VALUE_STRING:
-				dig_str(&c, 's', v->u.s);
-				break;
-			case TG_VALUE_INT:
-				dig_int(&c, 'i', v->u.i);
-				break;
-			case TG_VALUE_BOOL:
-				dig_int(&c, 'b', v->u.b);
-				break;
-			case TG_VALUE_STRING_LIST:
-				dig_list(&c, 'L', v->u.strs.items, v->u.strs.n);
-				break;
-			case TG_VALUE_INT_LIST:
-				dig_int(&c, 'I', (int64_t)v->u.ints.n);
-				for (size_t k = 0; k < v->u.ints.n && v->u.ints.items; k++)
-					dig_int(&c, 'i', v->u.ints.items[k]);
-				break;
-			default:
-				dig_int(&c, 'x', (int64_t)v->type);
-			}
+		for (size_t i = 0; i < r->nslots && r->slots; i++)
+			dig_value(&c, &r->slots[i]);
+		/* Only a request that carries the args tree digests it, so the
+		 * digest of one that does not is what it always was. */
+		if (r->size >= sizeof *r && r->args.type != TG_VALUE_ABSENT) {
+			dig_int(&c, 'G', 1);
+			dig_value(&c, &r->args);
 		}
 	}
 	tg_sha256_final(&c, d);
 	tg_sha256_hex(d, hex);
 }
-
 size_t tg_audit_format(const tg_policy *p, const tg_request *req, const tg_decision *d,
 		       int64_t unix_time, char *buf, size_t len)
 {
@@ -251,7 +280,7 @@ size_t tg_audit_format(const tg_policy *p, const tg_request *req, const tg_decis
 	puts_(&w, ",\"reason\":");
 	put_opt(&w, d ? d->reason : NULL);
 	puts_(&w, ",\"errors\":[");
-	size_t ne = d ? (d->nerrors < TG_DECISION_MAX_ERRORS ? d->nerrors : TG_DECISION_MAX_ERRORS) : 0;
+	size_t ne = tg_decision_error_count(d);
 	for (size_t i = 0; i < ne; i++) {
 		const tg_rule_error *e = &d->errors[i];
 		puts_(&w, i ? ",{\"rule\":" : "{\"rule\":");

@@ -20,8 +20,10 @@
  *
  * The whole evaluation state is one tg_vm on this function's stack.
  */
+#include "decision.h"
 #include "vm.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static void record_error(tg_decision *d, const tg_layout *l, uint32_t rule, const char *msg)
@@ -45,7 +47,7 @@ static void deny_init(tg_decision *d)
 	d->effect = TG_DENY;
 	d->rule_id = NULL;
 	d->reason = NULL;
-	d->rule_index = -1;
+	d->rule_index = TG_NO_RULE;
 	d->invalid = false;
 	d->nerrors = 0;
 	d->truncated = false;
@@ -62,7 +64,7 @@ static void decide(tg_decision *d, const tg_layout *l, int64_t decider, bool by_
 		d->effect = by_deny ? TG_DENY : TG_ALLOW;
 		d->rule_id = tg_pol_cstr(l, r->id);
 		d->reason = tg_pol_cstr(l, r->reason);
-		d->rule_index = (int32_t)decider;
+		d->rule_index = (uint32_t)decider;
 		if (!by_deny)
 			d->nerrors = allow_nerrors;
 	} else {
@@ -216,4 +218,102 @@ tg_status tg_eval_trace(const tg_policy *p, const tg_request *req, tg_decision *
 			tg_trace_fn fn, void *userdata)
 {
 	return eval(p, req, out, fn, userdata);
+}
+
+/* ---- the decision as callers see it --------------------------------------- */
+
+tg_status tg_decision_create(tg_decision **out)
+{
+	if (!out)
+		return TG_EINVAL;
+	*out = malloc(sizeof **out);
+	if (!*out)
+		return TG_ENOMEM;
+	deny_init(*out);
+	return TG_OK;
+}
+
+void tg_decision_free(tg_decision *d)
+{
+	free(d);
+}
+
+tg_access tg_decision_effect(const tg_decision *d)
+{
+	return d ? d->effect : TG_DENY;
+}
+
+uint32_t tg_decision_rule(const tg_decision *d)
+{
+	return d ? d->rule_index : TG_NO_RULE;
+}
+
+const char *tg_decision_rule_id(const tg_decision *d)
+{
+	return d ? d->rule_id : NULL;
+}
+
+const char *tg_decision_reason(const tg_decision *d)
+{
+	return d ? d->reason : NULL;
+}
+
+bool tg_decision_invalid(const tg_decision *d)
+{
+	return d && d->invalid;
+}
+
+size_t tg_decision_error_count(const tg_decision *d)
+{
+	if (!d)
+		return 0;
+	return d->nerrors < TG_DECISION_MAX_ERRORS ? d->nerrors : TG_DECISION_MAX_ERRORS;
+}
+
+size_t tg_decision_error_total(const tg_decision *d)
+{
+	return d ? d->nerrors : 0;
+}
+
+tg_status tg_decision_error(const tg_decision *d, size_t i, uint32_t *rule, const char **rule_id,
+			    const char **message)
+{
+	if (i >= tg_decision_error_count(d))
+		return TG_EINVAL;
+	if (rule)
+		*rule = d->errors[i].rule_index;
+	if (rule_id)
+		*rule_id = d->errors[i].rule_id;
+	if (message)
+		*message = d->errors[i].message;
+	return TG_OK;
+}
+
+static void set_reason(tg_decision *d, const char *reason)
+{
+	size_t n = reason ? strlen(reason) : 0;
+
+	if (n >= sizeof d->reason_buf)
+		n = sizeof d->reason_buf - 1;
+	if (n)
+		memcpy(d->reason_buf, reason, n);
+	d->reason_buf[n] = '\0';
+	d->reason = d->reason_buf;
+}
+
+void tg_decision_set_invalid(tg_decision *d, const char *reason)
+{
+	if (!d)
+		return;
+	deny_init(d);
+	d->invalid = true;
+	set_reason(d, reason);
+}
+
+void tg_decision_set_denied(tg_decision *d, const char *reason)
+{
+	if (!d)
+		return;
+	deny_init(d);
+	set_reason(d, reason);
 }

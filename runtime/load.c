@@ -151,18 +151,44 @@ static void release(tg_policy *p)
 	free(p);
 }
 
-static tg_status load_fail(tg_load_error *err, tg_status st, const char *reason)
+static tg_status load_fail(tg_load_diag *err, tg_status st, const char *reason)
 {
-	if (err) {
-		err->status = st;
-		err->offset = 0;
-		err->pc = -1;
-		snprintf(err->reason, sizeof err->reason, "%s", reason);
-	}
+	err->status = st;
+	err->offset = 0;
+	err->pc = -1;
+	snprintf(err->reason, sizeof err->reason, "%s", reason);
 	return st;
 }
 
-tg_status tg_policy_load(const void *bytes, size_t len, tg_policy **out, tg_load_error *err)
+/* The public record of a failed load: one block, the reason inside it. */
+static tg_status report(tg_status st, const tg_load_diag *diag, tg_load_error **err)
+{
+	tg_load_error *e;
+	size_t n;
+
+	if (st == TG_OK || !err)
+		return st;
+	n = strlen(diag->reason) + 1;
+	e = malloc(sizeof *e + n);
+	if (e) {
+		char *reason = (char *)(e + 1);
+
+		memcpy(reason, diag->reason, n);
+		e->status = diag->status;
+		e->offset = diag->offset;
+		e->pc = diag->pc;
+		e->reason = reason;
+	}
+	*err = e;
+	return st;
+}
+
+void tg_load_error_free(tg_load_error *err)
+{
+	free(err);
+}
+
+tg_status tg_policy_load_diag(const void *bytes, size_t len, tg_policy **out, tg_load_diag *err)
 {
 	tg_policy *p;
 	tg_status st;
@@ -197,7 +223,16 @@ tg_status tg_policy_load(const void *bytes, size_t len, tg_policy **out, tg_load
 	return TG_OK;
 }
 
-tg_status tg_policy_load_file(const char *path, tg_policy **out, tg_load_error *err)
+tg_status tg_policy_load(const void *bytes, size_t len, tg_policy **out, tg_load_error **err)
+{
+	tg_load_diag diag;
+
+	if (err)
+		*err = NULL;
+	return report(tg_policy_load_diag(bytes, len, out, &diag), &diag, err);
+}
+
+tg_status tg_policy_load_file_diag(const char *path, tg_policy **out, tg_load_diag *err)
 {
 	if (!path || !out)
 		return load_fail(err, TG_EINVAL, "no path or no output given");
@@ -232,9 +267,18 @@ tg_status tg_policy_load_file(const char *path, tg_policy **out, tg_load_error *
 		free(buf);
 		return load_fail(err, TG_EIO, "read error");
 	}
-	tg_status st = tg_policy_load(buf, len, out, err);
+	tg_status st = tg_policy_load_diag(buf, len, out, err);
 	free(buf);
 	return st;
+}
+
+tg_status tg_policy_load_file(const char *path, tg_policy **out, tg_load_error **err)
+{
+	tg_load_diag diag;
+
+	if (err)
+		*err = NULL;
+	return report(tg_policy_load_file_diag(path, out, &diag), &diag, err);
 }
 
 void tg_policy_free(tg_policy *p)
@@ -268,23 +312,23 @@ bool tg_policy_default_allow(const tg_policy *p)
 	return p && p->l.default_allow;
 }
 
-size_t tg_policy_rule_count(const tg_policy *p)
+uint32_t tg_policy_rule_count(const tg_policy *p)
 {
 	return p ? p->l.nrules : 0;
 }
 
-const char *tg_policy_rule_id(const tg_policy *p, size_t rule)
+const char *tg_policy_rule_id(const tg_policy *p, uint32_t rule)
 {
 	if (!p || rule >= p->l.nrules)
 		return NULL;
-	return tg_pol_cstr(&p->l, tg_pol_rule(&p->l, (uint32_t)rule).id);
+	return tg_pol_cstr(&p->l, tg_pol_rule(&p->l, rule).id);
 }
 
-uint32_t tg_policy_rule_line(const tg_policy *p, size_t rule)
+uint32_t tg_policy_rule_line(const tg_policy *p, uint32_t rule)
 {
 	if (!p || rule >= p->l.nrules)
 		return 0;
-	return tg_pol_rule(&p->l, (uint32_t)rule).line;
+	return tg_pol_rule(&p->l, rule).line;
 }
 
 uint32_t tg_policy_max_stack(const tg_policy *p)
@@ -297,25 +341,24 @@ uint32_t tg_policy_max_instructions(const tg_policy *p)
 	return p ? p->l.max_insns : 0;
 }
 
-size_t tg_policy_slot_count(const tg_policy *p)
+uint32_t tg_policy_slot_count(const tg_policy *p)
 {
 	return p ? p->l.nslots : 0;
 }
 
-tg_status tg_policy_slot_info(const tg_policy *p, size_t i, tg_slot_info *info)
+const tg_slot_info *tg_policy_slot(const tg_policy *p, uint32_t i)
 {
-	if (!p || !info || i >= p->l.nslots)
-		return TG_EINVAL;
-	*info = p->slot_info[i];
-	return TG_OK;
+	return p && i < p->l.nslots ? &p->slot_info[i] : NULL;
 }
 
-int32_t tg_policy_slot_find(const tg_policy *p, const char *name)
+tg_status tg_policy_slot_find(const tg_policy *p, const char *name, uint32_t *slot)
 {
-	if (!p || !name)
-		return -1;
+	if (!p || !name || !slot)
+		return TG_EINVAL;
 	for (uint32_t i = 0; i < p->l.nslots; i++)
-		if (strcmp(p->slot_info[i].name, name) == 0)
-			return (int32_t)i;
-	return -1;
+		if (strcmp(p->slot_info[i].name, name) == 0) {
+			*slot = i;
+			return TG_OK;
+		}
+	return TG_ENOENT;
 }

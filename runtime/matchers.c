@@ -12,9 +12,16 @@ bool tg_glob_match(const char *glob, size_t glob_len, const char *subject, size_
 	return tg_glob_match_from(glob, glob_len, 0, subject, subject_len);
 }
 
-int tg_path_under(const char *path, size_t path_len, const char *dir, size_t dir_len)
+tg_status tg_path_under(const char *path, size_t path_len, const char *dir, size_t dir_len,
+			bool *under)
 {
-	if (!path || !dir)
-		return -1;
-	return tg_under(path, path_len, dir, dir_len);
+	int r;
+
+	if (!path || !dir || !under)
+		return TG_EINVAL;
+	r = tg_under(path, path_len, dir, dir_len);
+	if (r < 0)
+		return TG_EINVAL;
+	*under = r == 1;
+	return TG_OK;
 }

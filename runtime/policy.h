@@ -89,12 +89,27 @@ typedef struct tg_layout {
 	uint32_t cls_first[TG_CLASS_OTHER + 1], cls_n[TG_CLASS_OTHER + 1];
 } tg_layout;
 
+/* Why verification failed, as the verifier records it; tg_policy_load
+ * turns it into the public tg_load_error. */
+typedef struct tg_load_diag {
+	tg_status status;
+	uint32_t offset;
+	int64_t pc;
+	char reason[128];
+} tg_load_diag;
+
 /*
  * Verifies buf[0..len) (verify.c). On success fills *lay with views into
  * buf and returns TG_OK; otherwise fills *err (status, offset, pc, reason).
  * Reads buf only; no other side effects.
  */
-tg_status tg_verify(const unsigned char *buf, size_t len, tg_layout *lay, tg_load_error *err);
+tg_status tg_verify(const unsigned char *buf, size_t len, tg_layout *lay, tg_load_diag *err);
+
+/* tg_policy_load and tg_policy_load_file with the verifier's record in *err
+ * (never NULL) instead of an allocated tg_load_error: what the tests and
+ * fuzzers read. */
+tg_status tg_policy_load_diag(const void *bytes, size_t len, tg_policy **out, tg_load_diag *err);
+tg_status tg_policy_load_file_diag(const char *path, tg_policy **out, tg_load_diag *err);
 
 struct tg_policy {
 	tg_layout l;

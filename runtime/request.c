@@ -12,8 +12,18 @@
 
 void tg_request_init(tg_request *req)
 {
-	if (req)
+	if (req) {
 		memset(req, 0, sizeof *req);
+		req->size = sizeof *req;
+	}
+}
+
+void tg_entry_init(tg_entry *e)
+{
+	if (e) {
+		memset(e, 0, sizeof *e);
+		e->size = sizeof *e;
+	}
 }
 
 /* The general validator from byte i on (i is a code point boundary). */
@@ -172,9 +182,46 @@ static const char *list_problem(const tg_str *items, size_t n, const char *what)
 	return NULL;
 }
 
-static const char *value_problem(const tg_value *v)
+static const char *value_problem(const tg_value *v, unsigned depth);
+
+/* A tree of n nodes at nesting `depth`: every count inside its bounds,
+ * keys exactly inside objects, every key and leaf valid. */
+static const char *tree_problem(const tg_value *v, unsigned depth)
+{
+	const tg_node *nodes = v->u.tree.nodes;
+	size_t n = v->u.tree.n, children = 0;
+
+	if (depth > TG_MAX_DEPTH)
+		return "invalid request: a value is nested more than 64 deep";
+	if (n && !nodes)
+		return "invalid request: a nested value has no nodes";
+	for (size_t i = 0; i < n; i++) {
+		const tg_node *e = &nodes[i];
+		const char *why;
+
+		if (++children > TG_MAX_LIST_ITEMS)
+			return "invalid request: a list has more than 4096 elements";
+		if ((v->type == TG_VALUE_OBJECT) != (e->key.ptr != NULL))
+			return "invalid request: a nested value has a key where none belongs";
+		if (e->key.ptr && (why = str_problem(e->key)))
+			return why;
+		if ((why = value_problem(&e->value, depth + 1)))
+			return why;
+		if (e->value.type == TG_VALUE_OBJECT || e->value.type == TG_VALUE_ARRAY) {
+			if (e->value.u.tree.n > n - i - 1 || e->value.u.tree.nodes != e + 1)
+				return "invalid request: a nested value does not fit its parent";
+			i += e->value.u.tree.n;
+		}
+	}
+	return NULL;
+}
+
+static const char *value_problem(const tg_value *v, unsigned depth)
 {
 	switch (v->type) {
+	case TG_VALUE_OBJECT:
+	case TG_VALUE_ARRAY:
+		return tree_problem(v, depth);
 	case TG_VALUE_ABSENT:
 	case TG_VALUE_INT:
 	case TG_VALUE_BOOL:
@@ -208,6 +255,10 @@ static const char *problem(const tg_request *r, tg_bc_class *cls_out)
 
 	if (!r)
 		return "invalid request: no request";
+	/* Every member up to `args` is version 1 of tg_request. A later
+	 * version appends members; those past a caller's size are absent. */
+	if (r->size < sizeof *r)
+		return "invalid request: tg_request.size is not set (tg_request_init)";
 	if (!r->principal_id.ptr)
 		return "invalid request: missing principal.id";
 	if (!r->method.ptr)
@@ -235,8 +286,12 @@ static const char *problem(const tg_request *r, tg_bc_class *cls_out)
 	if (r->nslots && !r->slots)
 		return "invalid request: slot values missing";
 	for (size_t i = 0; i < r->nslots; i++)
-		if ((bad = value_problem(&r->slots[i])))
+		if ((bad = value_problem(&r->slots[i], 1)))
 			return bad;
+	if (r->args.type != TG_VALUE_ABSENT && r->args.type != TG_VALUE_OBJECT)
+		return "invalid request: args is not an object";
+	if ((bad = value_problem(&r->args, 1)))
+		return bad;
 	return NULL;
 }
 
@@ -355,7 +410,8 @@ static uint64_t quick_value(const tg_value *v)
  * more per slot), quick_value takes the rest. */
 static uint64_t quick_identity(const tg_request *r)
 {
-	if (!r->principal_id.ptr || (!r->slots && r->nslots))
+	if (r->size < sizeof *r || !r->principal_id.ptr || (!r->slots && r->nslots) ||
+	    r->args.type != TG_VALUE_ABSENT)
 		return HIGH_BITS;
 	uint64_t acc = quick_str(r->principal_id.ptr, r->principal_id.len);
 	if (r->client_id.ptr)

@@ -21,6 +21,7 @@ const char *tg_strerror(tg_status status)
 	case TG_EINTERNAL: return "internal error";
 	case TG_ENOSPC: return "buffer too small";
 	case TG_EEMPTY: return "no policy installed";
+	case TG_ENOENT: return "no such item";
 	}
 	return "unknown status";
 }

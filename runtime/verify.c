@@ -37,7 +37,7 @@ typedef struct vctx {
 	const unsigned char *buf;
 	size_t len;
 	tg_layout *l;
-	tg_load_error *err;
+	tg_load_diag *err;
 	uint32_t sec_off[TG_SEC_COUNT + 1], sec_size[TG_SEC_COUNT + 1], sec_count[TG_SEC_COUNT + 1];
 } vctx;
 
@@ -604,7 +604,7 @@ static tg_status check_code(vctx *v)
 	return TG_OK;
 }
 
-tg_status tg_verify(const unsigned char *buf, size_t len, tg_layout *lay, tg_load_error *err)
+tg_status tg_verify(const unsigned char *buf, size_t len, tg_layout *lay, tg_load_diag *err)
 {
 	tg_layout l;
 	vctx v;

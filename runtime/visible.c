@@ -181,7 +181,8 @@ tg_status tg_visible(const tg_policy *p, const tg_request *req, const tg_entry *
 	if (!visible)
 		return TG_EINVAL;
 	*visible = false;
-	if (!p || !req || !entry || (unsigned)entry->kind > TG_ENTRY_PROMPT)
+	if (!p || !req || !entry || entry->size < sizeof *entry ||
+	    (unsigned)entry->kind > TG_ENTRY_PROMPT)
 		return TG_EINVAL;
 	if ((st = prepare(p, req, &q, &vm)) != TG_OK)
 		return st;
@@ -200,13 +201,23 @@ tg_status tg_visible_many(const tg_policy *p, const tg_request *req, const tg_en
 		return TG_EINVAL;
 	for (size_t i = 0; i < n; i++)
 		visible[i] = false;
-	if (!p || !req)
+	/* Entries are laid out at the caller's sizeof(tg_entry), which a
+	 * later header may make larger than ours. */
+	size_t stride = n ? entries[0].size : 0;
+	if (!p || !req || (n && stride < sizeof *entries))
 		return TG_EINVAL;
 	if ((st = prepare(p, req, &q, &vm)) != TG_OK)
 		return st;
 	memset(m.rule, 0, sizeof m.rule);
 	for (size_t i = 0; i < n; i++) {
-		st = judge(&p->l, &q, &vm, &m, &entries[i], &visible[i]);
+		const tg_entry *e = (const tg_entry *)(const void *)((const char *)entries + i * stride);
+
+		if (e->size != stride) {
+			if (first == TG_OK)
+				first = TG_EINVAL;
+			continue;
+		}
+		st = judge(&p->l, &q, &vm, &m, e, &visible[i]);
 		if (st == TG_EINVALID_REQUEST)
 			continue;	/* this entry only: hidden */
 		if (st != TG_OK && first == TG_OK)

@@ -10,6 +10,7 @@
 #ifndef TG_VM_H
 #define TG_VM_H
 
+#include "decision.h"
 #include "policy.h"
 
 /* Value tags. Lists are borrowed: from the request (LSTR, LINT) or from

@@ -151,65 +151,81 @@ static void tg_sr_expected(FILE *o, const tg_suite_expect *e)
 	fputc('\n', o);
 }
 
+/* Error i's rule id and message (i below tg_decision_error_count). */
+static void tg_sr_error(const tg_decision *d, size_t i, const char **rule, const char **message)
+{
+	*rule = *message = "?";
+	(void)tg_decision_error(d, i, NULL, rule, message);
+	if (!*rule)
+		*rule = "?";
+}
+
 static void tg_sr_actual(FILE *o, const tg_decision *d)
 {
-	size_t i, shown = d->nerrors < TG_DECISION_MAX_ERRORS ? d->nerrors : TG_DECISION_MAX_ERRORS;
+	size_t i, shown = tg_decision_error_count(d), total = tg_decision_error_total(d);
+	const char *rule, *message;
 
-	fprintf(o, "  actual:   %s", tg_sr_access(d->effect == TG_ALLOW));
-	if (d->rule_id)
-		fprintf(o, " by rule '%s'\n", d->rule_id);
-	else if (d->invalid)
+	fprintf(o, "  actual:   %s", tg_sr_access(tg_decision_effect(d) == TG_ALLOW));
+	if (tg_decision_rule_id(d))
+		fprintf(o, " by rule '%s'\n", tg_decision_rule_id(d));
+	else if (tg_decision_invalid(d))
 		fputs(" (invalid request)\n", o);
 	else
 		fputs(" by default (no rule applied)\n", o);
 	fputs("  reason:   ", o);
-	tg_sr_quoted(o, d->reason);
+	tg_sr_quoted(o, tg_decision_reason(d));
 	fputc('\n', o);
-	if (d->nerrors == 0) {
+	if (total == 0) {
 		fputs("  errors:   none\n", o);
 		return;
 	}
-	fprintf(o, "  errors:   %zu\n", d->nerrors);
-	for (i = 0; i < shown; i++)
-		fprintf(o, "    - %s: %s\n", d->errors[i].rule_id ? d->errors[i].rule_id : "?",
-			d->errors[i].message);
-	if (d->nerrors > shown)
-		fprintf(o, "    ... %zu more\n", d->nerrors - shown);
+	fprintf(o, "  errors:   %zu\n", total);
+	for (i = 0; i < shown; i++) {
+		tg_sr_error(d, i, &rule, &message);
+		fprintf(o, "    - %s: %s\n", rule, message);
+	}
+	if (total > shown)
+		fprintf(o, "    ... %zu more\n", total - shown);
 }
 
 /* Compares decision d with expectation e, writing every mismatch. */
 static bool tg_sr_judge(FILE *sum, const tg_suite_expect *e, const tg_decision *d)
 {
 	bool first = true;
-	bool allow = d->effect == TG_ALLOW;
-	size_t i;
+	bool allow = tg_decision_effect(d) == TG_ALLOW;
+	const char *rule = tg_decision_rule_id(d), *reason = tg_decision_reason(d);
+	size_t i, total = tg_decision_error_total(d);
 
 	if (allow != e->allow)
 		tg_sr_why(sum, &first, "expected %s, got %s", tg_sr_access(e->allow),
 			  tg_sr_access(allow));
 	if (e->check_rule) {
-		bool same = e->rule ? d->rule_id && strcmp(e->rule, d->rule_id) == 0 : !d->rule_id;
+		bool same = e->rule ? rule && strcmp(e->rule, rule) == 0 : !rule;
 
 		if (!same) {
 			tg_sr_why(sum, &first, "expected rule ");
 			tg_sr_quoted(sum, e->rule);
 			fputs(", got ", sum);
-			tg_sr_quoted(sum, d->rule_id);
+			tg_sr_quoted(sum, rule);
 		}
 	}
-	if (e->reason && (!d->reason || !strstr(d->reason, e->reason))) {
+	if (e->reason && (!reason || !strstr(reason, e->reason))) {
 		tg_sr_why(sum, &first, "expected a reason containing '%s', got ", e->reason);
-		tg_sr_quoted(sum, d->reason);
+		tg_sr_quoted(sum, reason);
 	}
-	if (e->errors_mode != TG_EXPECT_ERRORS_ANY && d->nerrors != e->nerrors) {
+	if (e->errors_mode != TG_EXPECT_ERRORS_ANY && total != e->nerrors) {
 		tg_sr_why(sum, &first, "expected %zu error%s, got %zu", e->nerrors,
-			  e->nerrors == 1 ? "" : "s", d->nerrors);
+			  e->nerrors == 1 ? "" : "s", total);
 	} else if (e->errors_mode == TG_EXPECT_ERRORS_LIST) {
-		for (i = 0; i < e->nerrors && i < TG_DECISION_MAX_ERRORS; i++)
-			if (!strstr(d->errors[i].message, e->errors[i]))
+		for (i = 0; i < e->nerrors && i < tg_decision_error_count(d); i++) {
+			const char *who, *message;
+
+			tg_sr_error(d, i, &who, &message);
+			if (!strstr(message, e->errors[i]))
 				tg_sr_why(sum, &first,
 					  "expected error %zu to contain '%s', got '%s'", i + 1,
-					  e->errors[i], d->errors[i].message);
+					  e->errors[i], message);
+		}
 	}
 	return first;
 }
@@ -219,25 +235,29 @@ static int tg_sr_request_case(const tg_policy *p, const tg_suite_case *c, bool e
 {
 	tg_sr_out o;
 	tg_sr_req r;
-	tg_decision d;
+	tg_decision *d;
 
-	if (tg_sr_open(&o) < 0)
+	if (tg_decision_create(&d) != TG_OK)
 		return -1;
-	memset(&d, 0, sizeof d);
+	if (tg_sr_open(&o) < 0) {
+		tg_decision_free(d);
+		return -1;
+	}
 	tg_sr_read(p, c->request, &r);
 	if (r.ok) {
 		tg_status st;
-		char *trace = tg_mcp_explain(p, &r.rj.req, &d, &st);
+		char *trace = tg_mcp_explain(p, &r.rj.req, d, &st);
 		const char *line;
 
 		if (!trace) {
 			tg_sr_release(&r);
 			tg_sr_close(&o, res, false);
+			tg_decision_free(d);
 			return -1;
 		}
-		res->passed = tg_sr_judge(o.sum, &c->expect, &d);
+		res->passed = tg_sr_judge(o.sum, &c->expect, d);
 		tg_sr_expected(o.det, &c->expect);
-		tg_sr_actual(o.det, &d);
+		tg_sr_actual(o.det, d);
 		fputs("  trace:\n", o.det);
 		for (line = trace; *line;) {
 			size_t n = strcspn(line, "\n");
@@ -248,11 +268,12 @@ static int tg_sr_request_case(const tg_policy *p, const tg_suite_case *c, bool e
 		free(trace);
 	} else {
 		/* eval's answer for a request it cannot read. */
-		tg_decision_set_invalid(&d, r.why);
-		res->passed = tg_sr_judge(o.sum, &c->expect, &d);
+		tg_decision_set_invalid(d, r.why);
+		res->passed = tg_sr_judge(o.sum, &c->expect, d);
 		tg_sr_expected(o.det, &c->expect);
-		tg_sr_actual(o.det, &d);
+		tg_sr_actual(o.det, d);
 	}
+	tg_decision_free(d);
 	tg_sr_release(&r);
 	return tg_sr_close(&o, res, explain);
 }
@@ -308,6 +329,7 @@ static int tg_sr_visible_case(const tg_policy *p, const tg_suite *s, const tg_su
 		const tg_suite_tool *t = &s->tools[i];
 		tg_entry *e = &entries[i];
 
+		tg_entry_init(e);
 		e->kind = TG_ENTRY_TOOL;
 		e->name.ptr = t->name;
 		e->name.len = strlen(t->name);

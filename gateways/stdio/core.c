@@ -174,8 +174,9 @@ static void handle_request(tg_proxy *px, tg_rpc_msg *m, const char *line, size_t
 		px->stats.decide_cpu += cpu_seconds() - t0;
 	if (out.verdict == TG_MCP_NEED_TOOLS && refetched) {
 		/* Listed in full and still absent: refuse, never guess. */
+		static const char why[] = "the tool is not in the server's tools/list";
 		tg_request req;
-		tg_decision d;
+		tg_decision *d;
 		json_t *pid = json_object_get(px->identity->principal, "id");
 
 		tg_request_init(&req);
@@ -185,14 +186,14 @@ static void handle_request(tg_proxy *px, tg_rpc_msg *m, const char *line, size_t
 		req.method.len = strlen(m->method);
 		req.target.ptr = out.tool;
 		req.target.len = out.tool_len;
-		memset(&d, 0, sizeof d);
-		d.effect = TG_DENY;
-		d.rule_index = -1;
-		d.reason = "the tool is not in the server's tools/list";
-		tg_mcp_audit(px->audit, p, &req, &d, now_s(px));
+		if (tg_decision_create(&d) == TG_OK) {
+			tg_decision_set_denied(d, why);
+			tg_mcp_audit(px->audit, p, &req, d, now_s(px));
+			tg_decision_free(d);
+		}
 		out.verdict = TG_MCP_DENY;
 		out.has_reason = true;
-		snprintf(out.reason, sizeof out.reason, "%s", d.reason);
+		snprintf(out.reason, sizeof out.reason, "%s", why);
 	}
 	switch (out.verdict) {
 	case TG_MCP_PASS:

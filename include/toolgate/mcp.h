@@ -61,13 +61,12 @@ TG_API void tg_mcp_request_free(tg_mcp_request *r);
 
 /*
  * JSON text to decision in one call: tg_mcp_request_parse, tg_eval, free.
- * Returns what tg_eval returns, or TG_EINVALID_REQUEST for a request that
- * cannot be read, with *out the deny of an invalid request whose reason
- * points into why (so why must outlive *out, and whylen should be at least
- * 128). *out is always a decision: deny on every error.
+ * d is always written (a deny on every error): for a request that cannot
+ * be read, the deny of an invalid request with the reader's message as its
+ * reason. Returns what tg_eval returns, or TG_EINVALID_REQUEST, TG_EINVAL,
+ * TG_ENOMEM.
  */
-TG_API tg_status tg_eval_json(const tg_policy *p, const char *text, size_t len, tg_decision *out,
-			      char *why, size_t whylen);
+TG_API tg_status tg_eval_json(const tg_policy *p, const char *text, size_t len, tg_decision *d);
 
 /*
  * The decision as `toolgate eval` prints it, one compact JSON object

@@ -4,22 +4,46 @@
  *
  * The life of a server using it:
  *
- *   tg_policy *p;  tg_load_error err;
- *   tg_policy_load_file("policy.tgb", &p, &err);      // verify once
- *   // resolve the attribute slots the policy reads, once per policy:
- *   int32_t env = tg_policy_slot_find(p, "context.environment");
- *   // per request: fill a tg_request and the slot values, then
- *   tg_decision d;
- *   tg_eval(p, &req, &d);                               // no allocation
+ *   tg_policy *p;
+ *   tg_policy_load_file("policy.tgb", &p, NULL);        // verify once
+ *   uint32_t env;                                        // resolve slots once
+ *   tg_policy_slot_find(p, "context.environment", &env);
+ *   tg_decision *d;
+ *   tg_decision_create(&d);                              // once per thread
+ *   // per request: fill a tg_request (tg_request_init) and its slot values
+ *   tg_eval(p, &req, d);                                 // no allocation
+ *   if (tg_decision_effect(d) == TG_ALLOW) ...
+ *
+ * A server that holds MCP JSON links libtoolgate-mcp (toolgate/mcp.h)
+ * instead of filling requests itself.
+ *
+ * The ABI (docs/embedding.md, "ABI policy"), so that programs built against
+ * this header keep working with later libraries of the same SOVERSION:
+ *   - handles are opaque: tg_policy, tg_decision, tg_holder;
+ *   - records the library hands out (tg_load_error, tg_slot_info,
+ *     tg_trace_event) are read through a pointer; members may be appended,
+ *     never removed or reordered, so never allocate or copy one;
+ *   - records the caller builds (tg_request, tg_entry) start with a `size`
+ *     member that their init function sets: the library reads only the
+ *     members that fit in it, so new members are appended safely;
+ *   - small value types (tg_str, tg_value, tg_node) are frozen; new kinds of
+ *     value are new enumerators;
+ *   - enumerators and status codes are appended, never renumbered.
+ *
+ * Conventions: a function that can fail returns tg_status and writes its
+ * results through out-parameters, only on TG_OK (tg_eval and friends also
+ * write their decision on failure: a deny); a function that cannot fail
+ * returns its value (getters, predicates, snprintf-style formatters). Rule
+ * and slot indices are uint32_t; TG_NO_RULE means none.
  *
  * Ownership: every string a request carries is borrowed from the caller for
  * the duration of the call. Every string a decision or a getter returns is
- * borrowed from the policy and lives as long as the policy does.
+ * borrowed from the policy (or the decision) and lives as long as it does.
  *
  * Thread safety: a loaded policy is immutable. Any number of threads may call
  * the tg_policy_* getters, tg_eval, tg_eval_trace, tg_visible,
- * tg_visible_many and tg_audit_format on one policy at once. A tg_holder
- * may be used from any thread.
+ * tg_visible_many and tg_audit_format on one policy at once, each with its
+ * own tg_decision. A tg_holder may be used from any thread.
  *
  * The library never prints and never aborts.
  */
@@ -62,7 +86,8 @@ typedef enum tg_status {
 	TG_EINVALID_REQUEST,	/* the request is invalid (DESIGN "A request is invalid"); decision is deny */
 	TG_EINTERNAL,		/* the interpreter met an impossible state; decision is deny */
 	TG_ENOSPC,		/* an output buffer is too small */
-	TG_EEMPTY		/* a holder has no policy */
+	TG_EEMPTY,		/* a holder has no policy */
+	TG_ENOENT		/* no such item (a slot the policy does not read) */
 } tg_status;
 
 /* A static English description of a status, e.g. "bytecode checksum
@@ -72,35 +97,45 @@ TG_API const char *tg_strerror(tg_status status);
 /* ---- limits (the same numbers the compiler and the CLI enforce) ------- */
 #define TG_MAX_STRING_BYTES	(64u * 1024)	/* any request string */
 #define TG_MAX_LIST_ITEMS	4096u		/* any request list */
+#define TG_MAX_DEPTH		64u		/* nested objects and arrays */
 
 /* ---- loading ------------------------------------------------------------ */
 
 typedef struct tg_policy tg_policy;
 
-/* Why bytecode was rejected. `offset` is the byte offset in the bytecode
- * where the problem was found; `pc` is the offset of the offending
- * instruction inside the code section, or -1 when the problem is not in
- * code. `reason` is a NUL-terminated lowercase message such as
- * "jump at pc 17 targets the middle of an instruction". */
+/* One index type for rules and slots; TG_NO_RULE: no rule (the default). */
+#define TG_NO_RULE UINT32_MAX
+
+/*
+ * Why bytecode was rejected (library-allocated; see the ABI rules above).
+ * `offset` is the byte offset in the bytecode where the problem was found;
+ * `pc` is the offset of the offending instruction inside the code section,
+ * or -1 when the problem is not in code. `reason` is a lowercase message
+ * such as "jump at pc 17 targets the middle of an instruction".
+ */
 typedef struct tg_load_error {
 	tg_status status;
 	uint32_t offset;
 	int64_t pc;
-	char reason[128];
+	const char *reason;
 } tg_load_error;
 
 /*
  * Verifies bytes[0..len) and, when it is valid bytecode, stores a new policy
- * in *out. The bytes are copied: the caller may free them on return. `err`
- * may be NULL; when given it is always filled (status TG_OK on success).
- * Returns TG_OK, or an error with *out untouched. The new policy holds one
- * reference, dropped by tg_policy_free.
+ * in *out. The bytes are copied: the caller may free them on return.
+ * Returns TG_OK, or an error with *out untouched; then, when err is not
+ * NULL, *err receives a new tg_load_error saying why (NULL when even that
+ * could not be allocated), to be freed with tg_load_error_free. The new
+ * policy holds one reference, dropped by tg_policy_free.
  */
 TG_API tg_status tg_policy_load(const void *bytes, size_t len, tg_policy **out,
-				tg_load_error *err);
+				tg_load_error **err);
 
 /* tg_policy_load on the contents of a file. TG_EIO when it cannot be read. */
-TG_API tg_status tg_policy_load_file(const char *path, tg_policy **out, tg_load_error *err);
+TG_API tg_status tg_policy_load_file(const char *path, tg_policy **out, tg_load_error **err);
+
+/* NULL is ignored. */
+TG_API void tg_load_error_free(tg_load_error *err);
 
 /* Drops one reference to p (the one tg_policy_load gave, or one from
  * tg_holder_acquire via tg_holder_release); frees it with the last one.
@@ -113,11 +148,12 @@ TG_API const char *tg_policy_version(const tg_policy *p);	/* NULL when none */
 TG_API const char *tg_policy_hash(const tg_policy *p);		/* SHA-256 of the bytecode, 64 hex digits */
 TG_API const char *tg_policy_source_hash(const tg_policy *p);	/* SHA-256 of the source, 64 hex digits */
 TG_API bool tg_policy_default_allow(const tg_policy *p);
-TG_API size_t tg_policy_rule_count(const tg_policy *p);
-TG_API const char *tg_policy_rule_id(const tg_policy *p, size_t rule);	/* NULL when out of range */
-TG_API uint32_t tg_policy_rule_line(const tg_policy *p, size_t rule);	/* 0 when out of range */
+TG_API uint32_t tg_policy_rule_count(const tg_policy *p);
+TG_API const char *tg_policy_rule_id(const tg_policy *p, uint32_t rule);	/* NULL when out of range */
+TG_API uint32_t tg_policy_rule_line(const tg_policy *p, uint32_t rule);	/* 0 when out of range */
 TG_API uint32_t tg_policy_max_stack(const tg_policy *p);
-/* Worst-case number of instructions one tg_eval or tg_visible executes. */
+/* Worst-case number of instructions one tg_eval or tg_visible executes:
+ * the policy's cost bound, known before it serves. */
 TG_API uint32_t tg_policy_max_instructions(const tg_policy *p);
 
 /* ---- attribute slots ---------------------------------------------------
@@ -152,6 +188,7 @@ typedef struct tg_str {
 	size_t len;
 } tg_str;
 
+/* One slot (library-allocated; see the ABI rules above). */
 typedef struct tg_slot_info {
 	tg_slot_root root;
 	size_t ncomponents;		/* path components after the root, >= 1 */
@@ -160,20 +197,25 @@ typedef struct tg_slot_info {
 	tg_attr_type type;
 } tg_slot_info;
 
-TG_API size_t tg_policy_slot_count(const tg_policy *p);
+TG_API uint32_t tg_policy_slot_count(const tg_policy *p);
 
-/* Fills *info for slot i (pointers into the policy). TG_EINVAL when i is out
- * of range. */
-TG_API tg_status tg_policy_slot_info(const tg_policy *p, size_t i, tg_slot_info *info);
+/* Slot i, owned by the policy; NULL when i is out of range. */
+TG_API const tg_slot_info *tg_policy_slot(const tg_policy *p, uint32_t i);
 
-/* The slot whose display name is `name` ("context.environment"), or -1. */
-TG_API int32_t tg_policy_slot_find(const tg_policy *p, const char *name);
+/* Stores in *slot the slot whose display name is `name`
+ * ("context.environment"): TG_OK, or TG_ENOENT when the policy reads no such
+ * attribute (a request need not carry it). */
+TG_API tg_status tg_policy_slot_find(const tg_policy *p, const char *name, uint32_t *slot);
 
 /* ---- values and requests ------------------------------------------------ */
 
 /* A request value. A zero-initialised tg_value is absent. OTHER is a
- * present value of no policy type (a float, null, an object, a mixed list):
- * `has` sees it, every operator on it is an error. */
+ * present value of no policy type (a float, null): `has` sees it, every
+ * operator on it is an error. OBJECT and ARRAY carry nested data (a JSON
+ * object, or an array that is not a list of strings or of ints: records,
+ * mixed values) as a borrowed tree; today's operators treat them as OTHER,
+ * so they are there for transports to hand over what they hold without
+ * losing it. */
 typedef enum tg_value_type {
 	TG_VALUE_ABSENT = 0,
 	TG_VALUE_STRING,
@@ -181,8 +223,12 @@ typedef enum tg_value_type {
 	TG_VALUE_BOOL,
 	TG_VALUE_STRING_LIST,
 	TG_VALUE_INT_LIST,
-	TG_VALUE_OTHER
+	TG_VALUE_OTHER,
+	TG_VALUE_OBJECT,
+	TG_VALUE_ARRAY
 } tg_value_type;
+
+struct tg_node;
 
 typedef struct tg_value {
 	tg_value_type type;
@@ -198,8 +244,31 @@ typedef struct tg_value {
 			const int64_t *items;
 			size_t n;
 		} ints;				/* INT_LIST */
+		struct {
+			const struct tg_node *nodes;
+			size_t n;
+		} tree;				/* OBJECT, ARRAY: the n nodes below it */
 	} u;
 } tg_value;
+
+/*
+ * A node of a borrowed tree, laid out in preorder: an OBJECT or ARRAY value
+ * is followed in the same array by the u.tree.n nodes of its subtree, so
+ * its first child is nodes[0] and a child's next sibling comes after the
+ * child's own subtree. Inside an object, `key` names the member (ptr never
+ * NULL); inside an array it is absent. Keys are unique within an object.
+ *
+ *   {"a": 1, "b": [true, {"c": "x"}]}  as an OBJECT with n = 5:
+ *   [0] key "a"  INT 1
+ *   [1] key "b"  ARRAY n = 3
+ *   [2]          BOOL true
+ *   [3]          OBJECT n = 1
+ *   [4] key "c"  STRING "x"
+ */
+typedef struct tg_node {
+	tg_str key;
+	tg_value value;
+} tg_node;
 
 /* A tool annotation hint: absent, false or true. */
 typedef enum tg_hint {
@@ -211,7 +280,7 @@ typedef enum tg_hint {
 /*
  * One request, owned by the caller; every pointer is borrowed for the call.
  * Strings need not be NUL-terminated. Absent optional strings have
- * ptr == NULL.
+ * ptr == NULL. Initialise it with tg_request_init, which sets `size`.
  *
  * client_id: the token's `client_id` claim as used by `client` subjects.
  * Set it from token.client_id when that claim is a string; leave it absent
@@ -219,6 +288,7 @@ typedef enum tg_hint {
  * token.client_id reads its slot like any other token claim.
  */
 typedef struct tg_request {
+	size_t size;			/* sizeof(tg_request) as the caller knows it */
 	tg_str principal_id;		/* required */
 	const tg_str *roles;		/* principal.roles; NULL/0 = empty */
 	size_t nroles;
@@ -231,20 +301,23 @@ typedef struct tg_request {
 	tg_hint read_only, destructive, idempotent, open_world;	/* `tool` */
 	const tg_value *slots;		/* indexed by slot; entries past nslots are absent */
 	size_t nslots;			/* normally tg_policy_slot_count() */
+	tg_value args;			/* the whole `args` object (OBJECT), or absent */
 } tg_request;
 
-/* Zeroes *req: every field absent. */
+/* Zeroes *req (every field absent) and sets its size. */
 TG_API void tg_request_init(tg_request *req);
 
 /*
  * Checks a request against DESIGN's validity rules that apply to the C
  * struct: principal_id and method present; target present for tools/call,
  * resources/read|subscribe|unsubscribe and prompts/get; resource URIs free
- * of `.`/`..` segments and %2F %5C %2E %25; every string (slot values
- * included) valid UTF-8 without U+0000 and at most TG_MAX_STRING_BYTES;
- * every list at most TG_MAX_LIST_ITEMS. Returns TG_OK or
- * TG_EINVALID_REQUEST with *why (if given) set to a static message such as
- * "invalid request: missing principal.id". tg_eval runs the same check.
+ * of `.`/`..` segments and %2F %5C %2E %25; every string (slot values and
+ * trees included) valid UTF-8 without U+0000 and at most
+ * TG_MAX_STRING_BYTES; every list at most TG_MAX_LIST_ITEMS; trees at most
+ * TG_MAX_DEPTH deep. Returns TG_OK or TG_EINVALID_REQUEST with *why (if
+ * given) set to a static message such as "invalid request: missing
+ * principal.id"; TG_EINVAL for a NULL request or one whose size is too
+ * small. tg_eval runs the same check.
  */
 TG_API tg_status tg_request_check(const tg_request *req, const char **why);
 
@@ -255,42 +328,60 @@ typedef enum tg_access {
 	TG_ALLOW = 1
 } tg_access;
 
-#define TG_DECISION_MAX_ERRORS 16
-#define TG_ERROR_MESSAGE_MAX 120
+/*
+ * A decision: what tg_eval decided and why. Opaque and reusable: create one
+ * per thread (or per evaluation loop) and pass it to any number of
+ * evaluations; each overwrites it. Evaluating into it allocates nothing.
+ * Strings it returns live until its next evaluation or its free.
+ */
+typedef struct tg_decision tg_decision;
 
-/* One rule's error: a rule records only the first error it meets. */
-typedef struct tg_rule_error {
-	const char *rule_id;		/* borrowed from the policy */
-	uint32_t rule_index;
-	char message[TG_ERROR_MESSAGE_MAX];	/* e.g. "'context.tenant' is absent" */
-} tg_rule_error;
+/* TG_OK with a new decision (a deny by the default) in *out; TG_ENOMEM. */
+TG_API tg_status tg_decision_create(tg_decision **out);
+/* NULL is ignored. */
+TG_API void tg_decision_free(tg_decision *d);
+
+TG_API tg_access tg_decision_effect(const tg_decision *d);
+/* The deciding rule; TG_NO_RULE for the default (and invalid requests). */
+TG_API uint32_t tg_decision_rule(const tg_decision *d);
+/* The deciding rule's id, or NULL. */
+TG_API const char *tg_decision_rule_id(const tg_decision *d);
+/* The deciding rule's `because` text, the "invalid request: ..." message,
+ * or NULL. */
+TG_API const char *tg_decision_reason(const tg_decision *d);
+/* The request was invalid (never allowed). */
+TG_API bool tg_decision_invalid(const tg_decision *d);
 
 /*
- * The outcome of tg_eval, owned by the caller. effect is TG_DENY whenever
- * tg_eval returns anything but TG_OK.
+ * The errors DESIGN rule 4 lists, in source order (a rule records only the
+ * first error it meets). tg_decision_error_count is how many the decision
+ * kept (the first 16 or more), tg_decision_error_total how many there were.
+ * tg_decision_error stores error i's rule, rule id and message (each
+ * out-parameter may be NULL): TG_OK, or TG_EINVAL when i is past the kept
+ * ones.
  */
-typedef struct tg_decision {
-	tg_access effect;
-	const char *rule_id;	/* deciding rule (borrowed), NULL for the default */
-	const char *reason;	/* its `because` text, a static "invalid request: ..."
-				 * message, or NULL */
-	int32_t rule_index;	/* deciding rule, -1 for the default */
-	bool invalid;		/* the request was invalid */
-	size_t nerrors;		/* errors listed by DESIGN rule 4, all counted */
-	bool truncated;		/* nerrors > TG_DECISION_MAX_ERRORS */
-	tg_rule_error errors[TG_DECISION_MAX_ERRORS];	/* the first ones, source order */
-	uint32_t instructions;	/* instructions this evaluation executed; never more
-				 * than tg_policy_max_instructions() */
-} tg_decision;
+TG_API size_t tg_decision_error_count(const tg_decision *d);
+TG_API size_t tg_decision_error_total(const tg_decision *d);
+TG_API tg_status tg_decision_error(const tg_decision *d, size_t i, uint32_t *rule,
+				   const char **rule_id, const char **message);
 
 /*
- * Authorizes one request. Fills *out (always, also on error) and returns
- * TG_OK; TG_EINVALID_REQUEST for an invalid request (deny, out->invalid);
- * TG_EINVAL for NULL arguments (deny when out is given); TG_EINTERNAL if
- * the interpreter meets an impossible state (deny). Thread-safe; allocates
- * nothing; uses a fixed-size state on the C stack.
+ * Decisions a transport makes itself, so that they audit and print like
+ * any other: tg_decision_set_invalid for a request it could not read (deny,
+ * no rule, invalid), tg_decision_set_denied for one it refuses for another
+ * reason (deny, no rule). `reason` is copied; at most 255 bytes are kept.
  */
-TG_API tg_status tg_eval(const tg_policy *p, const tg_request *req, tg_decision *out);
+TG_API void tg_decision_set_invalid(tg_decision *d, const char *reason);
+TG_API void tg_decision_set_denied(tg_decision *d, const char *reason);
+
+/*
+ * Authorizes one request into d (always written, also on error) and
+ * returns TG_OK; TG_EINVALID_REQUEST for an invalid request (deny,
+ * invalid); TG_EINVAL for NULL arguments (deny when d is given);
+ * TG_EINTERNAL if the interpreter meets an impossible state (deny).
+ * Thread-safe; allocates nothing; uses a fixed-size state on the C stack.
+ */
+TG_API tg_status tg_eval(const tg_policy *p, const tg_request *req, tg_decision *d);
 
 /* ---- explain ------------------------------------------------------------ */
 
@@ -302,8 +393,9 @@ typedef enum tg_cond_result {
 	TG_COND_UNKNOWN			/* visibility only */
 } tg_cond_result;
 
-/* What happened to one candidate rule. Pointers are valid during the
- * callback only (rule_id: as long as the policy). */
+/* What happened to one candidate rule (library-allocated; see the ABI
+ * rules above). Pointers are valid during the callback only (rule_id: as
+ * long as the policy). */
 typedef struct tg_trace_event {
 	uint32_t rule_index;
 	const char *rule_id;
@@ -322,7 +414,7 @@ typedef void (*tg_trace_fn)(const tg_trace_event *ev, void *userdata);
  * index found for the request's method and target. Evaluation does not stop
  * at the first applying deny, so every candidate is reported; the decision
  * is the same as tg_eval's. */
-TG_API tg_status tg_eval_trace(const tg_policy *p, const tg_request *req, tg_decision *out,
+TG_API tg_status tg_eval_trace(const tg_policy *p, const tg_request *req, tg_decision *d,
 			       tg_trace_fn fn, void *userdata);
 
 /* ---- visibility (tools/list, resources/list, prompts/list) ------------- */
@@ -333,7 +425,9 @@ typedef enum tg_entry_kind {
 	TG_ENTRY_PROMPT		/* evaluated as prompts/get of name */
 } tg_entry_kind;
 
+/* One list entry, built by the caller; initialise it with tg_entry_init. */
 typedef struct tg_entry {
+	size_t size;		/* sizeof(tg_entry) as the caller knows it */
 	tg_entry_kind kind;
 	tg_str name;		/* tool name, resource URI or prompt name */
 	tg_str server;		/* tools: optional upstream server */
@@ -342,6 +436,9 @@ typedef struct tg_entry {
 	 * true); an absent hint is read as absent. */
 	tg_hint read_only, destructive, idempotent, open_world;
 } tg_entry;
+
+/* Zeroes *e (a tool entry, everything absent) and sets its size. */
+TG_API void tg_entry_init(tg_entry *e);
 
 /*
  * Decides whether `entry` is shown to the requester of a list request. `req`
@@ -357,13 +454,14 @@ TG_API tg_status tg_visible(const tg_policy *p, const tg_request *req, const tg_
 
 /*
  * tg_visible for a whole list: visible[i] (n entries, owned by the caller)
- * gets what tg_visible would store for entries[i]. What depends only on
- * the requester - checking principal, token and slot values, resolving
- * roles - is done once, so filtering a list of n entries costs much less
- * than n tg_visible calls. Returns TG_OK when every entry was judged (an
- * entry a read would reject, or with an invalid name or server, is simply
- * hidden); TG_EINVALID_REQUEST when req is invalid, TG_EINVAL for NULL
- * arguments (entries may be NULL when n is 0) or an entry of unknown kind,
+ * gets what tg_visible would store for entries[i]. Every entry of one call
+ * has the size of entries[0]. What depends only on the requester -
+ * checking principal, token and slot values, resolving roles - is done
+ * once, so filtering a list of n entries costs much less than n tg_visible
+ * calls. Returns TG_OK when every entry was judged (an entry a read would
+ * reject, or with an invalid name or server, is simply hidden);
+ * TG_EINVALID_REQUEST when req is invalid, TG_EINVAL for NULL arguments
+ * (entries may be NULL when n is 0) or an entry of unknown kind or size,
  * TG_EINTERNAL when the interpreter met an impossible state - the entries
  * concerned (all, for the first three) are hidden. Thread-safe, allocates
  * nothing.
@@ -392,8 +490,8 @@ TG_API size_t tg_audit_format(const tg_policy *p, const tg_request *req, const t
 
 /* SHA-256 over the request's canonical fields (principal id, roles,
  * scopes, client id, method, target, server, annotations, slot values in
- * slot order; each length-prefixed), as 64 hex digits plus NUL in hex[65].
- * The digest an audit line carries. */
+ * slot order, the args tree; each length-prefixed), as 64 hex digits plus
+ * NUL in hex[65]. The digest an audit line carries. */
 TG_API void tg_request_digest(const tg_request *req, char hex[65]);
 
 /* ---- hot reload ----------------------------------------------------------
@@ -434,9 +532,11 @@ TG_API void tg_holder_swap(tg_holder *h, tg_policy *p);
 TG_API bool tg_glob_match(const char *glob, size_t glob_len, const char *subject,
 			  size_t subject_len);
 
-/* `path under dir`: 1 when path equals or lies below dir, 0 when not, -1
- * when path is not a clean absolute path (an error in a policy). */
-TG_API int tg_path_under(const char *path, size_t path_len, const char *dir, size_t dir_len);
+/* `path under dir`: stores in *under whether path equals or lies below dir
+ * and returns TG_OK; TG_EINVAL when path is not a clean absolute path (an
+ * error in a policy). */
+TG_API tg_status tg_path_under(const char *path, size_t path_len, const char *dir,
+			       size_t dir_len, bool *under);
 
 #ifdef __cplusplus
 }

@@ -26,26 +26,27 @@ struct call {
 
 /* Slot indices this server fills, resolved once per loaded policy. */
 struct slots {
-	int32_t environment;
-	size_t count;
+	bool has_environment;	/* the policy reads context.environment */
+	uint32_t environment;
+	uint32_t count;
 };
 
 static struct slots resolve(const tg_policy *p)
 {
 	struct slots s;
-	s.environment = tg_policy_slot_find(p, "context.environment");
+	s.has_environment = tg_policy_slot_find(p, "context.environment", &s.environment) == TG_OK;
 	s.count = tg_policy_slot_count(p);
 	return s;
 }
 
-static int authorize(tg_holder *h, const struct call *c)
+/* d: this thread's decision, created once and reused for every request. */
+static int authorize(tg_holder *h, tg_decision *d, const struct call *c)
 {
 	const tg_policy *p = tg_holder_acquire(h);	/* the policy for this request */
 	struct slots s = resolve(p);			/* cache this per policy in a real server */
 	tg_value values[16];
 	tg_str roles[1] = { { c->role, strlen(c->role) } };
 	tg_request req;
-	tg_decision d;
 	char line[2048];
 
 	memset(values, 0, sizeof values);		/* zero = absent */
@@ -53,7 +54,7 @@ static int authorize(tg_holder *h, const struct call *c)
 		tg_holder_release(h, p);
 		return 0;
 	}
-	if (s.environment >= 0 && c->environment) {
+	if (s.has_environment && c->environment) {
 		values[s.environment].type = TG_VALUE_STRING;
 		values[s.environment].u.s.ptr = c->environment;
 		values[s.environment].u.s.len = strlen(c->environment);
@@ -70,13 +71,13 @@ static int authorize(tg_holder *h, const struct call *c)
 	req.slots = values;
 	req.nslots = s.count;
 
-	tg_status st = tg_eval(p, &req, &d);		/* deny on any error status */
-	tg_audit_format(p, &req, &d, (int64_t)time(NULL), line, sizeof line);
+	tg_status st = tg_eval(p, &req, d);		/* deny on any error status */
+	tg_audit_format(p, &req, d, (int64_t)time(NULL), line, sizeof line);
 	printf("%s\n", line);
 	if (st != TG_OK && st != TG_EINVALID_REQUEST)
 		fprintf(stderr, "eval: %s\n", tg_strerror(st));
 	tg_holder_release(h, p);
-	return d.effect == c->want;
+	return tg_decision_effect(d) == c->want;
 }
 
 static int list_tools(tg_holder *h)
@@ -107,7 +108,7 @@ static int list_tools(tg_holder *h)
 	for (size_t i = 0; i < sizeof catalogue / sizeof catalogue[0]; i++) {
 		tg_entry e;
 		bool visible;
-		memset(&e, 0, sizeof e);
+		tg_entry_init(&e);
 		e.kind = TG_ENTRY_TOOL;
 		e.name.ptr = catalogue[i].name;
 		e.name.len = strlen(catalogue[i].name);
@@ -134,8 +135,9 @@ int main(int argc, char **argv)
 		{ "bob", "reader", "github.create_issue", "dev", TG_HINT_FALSE, TG_DENY },
 	};
 	tg_policy *p;
-	tg_load_error err;
+	tg_load_error *err;
 	tg_holder *h;
+	tg_decision *d;
 	int ok = 1;
 
 	if (argc != 2) {
@@ -143,21 +145,24 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (tg_policy_load_file(argv[1], &p, &err) != TG_OK) {
-		fprintf(stderr, "%s: %s (offset %u)\n", argv[1], err.reason, (unsigned)err.offset);
+		fprintf(stderr, "%s: %s (offset %u)\n", argv[1], err ? err->reason : "out of memory",
+			err ? (unsigned)err->offset : 0u);
+		tg_load_error_free(err);
 		return 2;
 	}
-	printf("loaded policy '%s' version %s, %zu rules, at most %u instructions per request\n",
+	printf("loaded policy '%s' version %s, %u rules, at most %u instructions per request\n",
 	       tg_policy_name(p), tg_policy_version(p) ? tg_policy_version(p) : "-",
-	       tg_policy_rule_count(p), (unsigned)tg_policy_max_instructions(p));
-	if (tg_holder_create(&h) != TG_OK) {
+	       (unsigned)tg_policy_rule_count(p), (unsigned)tg_policy_max_instructions(p));
+	if (tg_holder_create(&h) != TG_OK || tg_decision_create(&d) != TG_OK) {
 		tg_policy_free(p);
 		return 2;
 	}
 	tg_holder_swap(h, p);	/* the holder now owns p; reloads swap again */
 
 	for (size_t i = 0; i < sizeof calls / sizeof calls[0]; i++)
-		ok &= authorize(h, &calls[i]);
+		ok &= authorize(h, d, &calls[i]);
 	ok &= list_tools(h);
+	tg_decision_free(d);
 	tg_holder_free(h);
 	printf("%s\n", ok ? "all decisions as expected" : "UNEXPECTED DECISION");
 	return ok ? 0 : 1;

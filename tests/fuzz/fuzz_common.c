@@ -9,6 +9,7 @@
  * a pool of strings and integers near the interesting edges (declared domain
  * words, paths with `..`, INT64_MIN/MAX for overflow).
  */
+#include "decision.h"
 #include "fuzz.h"
 
 #include <stdarg.h>
@@ -108,8 +109,8 @@ const tg_policy *tg_fuzz_fixed_policy(void)
 	unsigned char *code = tg_fuzz_compile(fixed_source, sizeof fixed_source - 1, &len);
 	if (!code)
 		tg_fuzz_fail("the fixed policy does not compile");
-	tg_load_error err;
-	if (tg_policy_load(code, len, &fixed, &err) != TG_OK)
+	tg_load_diag err;
+	if (tg_policy_load_diag(code, len, &fixed, &err) != TG_OK)
 		tg_fuzz_fail("the fixed policy does not load: %s", err.reason);
 	free(code);
 	atexit(free_fixed);
@@ -139,12 +140,12 @@ void tg_fuzz_check_decision(const tg_policy *p, tg_status st, const tg_decision 
 		tg_fuzz_fail("TG_OK with invalid set");
 	if (st != TG_OK && st != TG_EINVALID_REQUEST && st != TG_EINTERNAL)
 		tg_fuzz_fail("unexpected status %s", tg_strerror(st));
-	if (d->rule_index < -1 || (d->rule_index >= 0 && (size_t)d->rule_index >= nrules))
-		tg_fuzz_fail("rule index %d of %zu rules", (int)d->rule_index, nrules);
-	if (d->rule_index < 0 ? d->rule_id != NULL
-			      : d->rule_id != tg_policy_rule_id(p, (size_t)d->rule_index))
-		tg_fuzz_fail("rule id does not match rule index %d", (int)d->rule_index);
-	if (d->rule_index < 0 && st == TG_OK &&
+	bool by_default = d->rule_index == TG_NO_RULE;
+	if (!by_default && d->rule_index >= nrules)
+		tg_fuzz_fail("rule index %u of %zu rules", (unsigned)d->rule_index, nrules);
+	if (by_default ? d->rule_id != NULL : d->rule_id != tg_policy_rule_id(p, d->rule_index))
+		tg_fuzz_fail("rule id does not match rule index %u", (unsigned)d->rule_index);
+	if (by_default && st == TG_OK &&
 	    d->effect != (tg_policy_default_allow(p) ? TG_ALLOW : TG_DENY))
 		tg_fuzz_fail("default decision differs from the policy's default");
 	if (d->truncated != (d->nerrors > TG_DECISION_MAX_ERRORS))
@@ -244,11 +245,10 @@ static void fill_slots(reqset *rs, const tg_policy *p, unsigned seed)
 	if (rs->nslots > MAX_SLOTS)
 		rs->nslots = MAX_SLOTS;
 	for (size_t i = 0; i < rs->nslots; i++) {
-		tg_slot_info info;
+		const tg_slot_info *info = tg_policy_slot(p, (uint32_t)i);
 		unsigned kind = (unsigned)(seed + i) % 8;
-		if (tg_policy_slot_info(p, i, &info) == TG_OK && info.type != TG_ATTR_ANY &&
-		    (seed + i) % 4 != 3)
-			kind = kind_for(info.type);
+		if (info && info->type != TG_ATTR_ANY && (seed + i) % 4 != 3)
+			kind = kind_for(info->type);
 		rs->slots[i] = make_value(rs, kind, seed * 7 + (unsigned)i);
 	}
 }
@@ -356,7 +356,7 @@ static void visible_many_agrees(const tg_policy *p, const tg_request *req, const
 	tg_entry e[MAX_NAMES + 8];	/* as many as rs->targets holds */
 	bool many[MAX_NAMES + 8];
 	for (size_t k = 0; k < rs->ntargets; k++) {
-		memset(&e[k], 0, sizeof e[k]);
+		tg_entry_init(&e[k]);
 		e[k].kind = kind;
 		e[k].name = rs->targets[k];
 		e[k].server = req->server;
@@ -416,7 +416,7 @@ void tg_fuzz_exercise(const tg_policy *p, unsigned seed, size_t max_targets)
 
 			tg_entry e;
 			bool vis = true;
-			memset(&e, 0, sizeof e);
+			tg_entry_init(&e);
 			e.kind = (tg_entry_kind)m;
 			e.name = rs.targets[t];
 			e.server = req.server;

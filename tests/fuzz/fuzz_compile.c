@@ -10,6 +10,7 @@
  * verify; then evaluate the request set against it.
  * Diagnostics are rendered too (carets, windows, hints) into /dev/null.
  */
+#include "policy.h"
 #include "fuzz.h"
 
 #include <stdio.h>
@@ -109,8 +110,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				tg_fuzz_fail("code generation is not deterministic");
 			free(again);
 			tg_policy *p = NULL;
-			tg_load_error err;
-			tg_status st = tg_policy_load(code, clen, &p, &err);
+			tg_load_diag err;
+			tg_status st = tg_policy_load_diag(code, clen, &p, &err);
 			if (st != TG_OK)
 				tg_fuzz_fail("compiled bytecode fails verification: %s: %s",
 					     tg_strerror(st), err.reason);

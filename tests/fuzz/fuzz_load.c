@@ -8,6 +8,8 @@
  * well-formed decisions, no memory error, and no more instructions than
  * the header's bound.
  */
+#include "decision.h"
+#include "policy.h"
 #include "fuzz.h"
 
 #include <stdlib.h>
@@ -18,10 +20,10 @@
 static void load(const unsigned char *buf, size_t len, unsigned seed)
 {
 	tg_policy *p = NULL;
-	tg_load_error err;
+	tg_load_diag err;
 
 	memset(&err, 0xAB, sizeof err);
-	tg_status st = tg_policy_load(buf, len, &p, &err);
+	tg_status st = tg_policy_load_diag(buf, len, &p, &err);
 	if (err.status != st)
 		tg_fuzz_fail("load error status %d, returned %d", (int)err.status, (int)st);
 	if (!memchr(err.reason, 0, sizeof err.reason))
@@ -37,11 +39,11 @@ static void load(const unsigned char *buf, size_t len, unsigned seed)
 		tg_fuzz_fail("TG_OK without a policy");
 	if (tg_policy_max_stack(p) > TG_BC_MAX_STACK)
 		tg_fuzz_fail("accepted a stack bound of %u", (unsigned)tg_policy_max_stack(p));
-	for (size_t i = 0; i < tg_policy_slot_count(p); i++) {
-		tg_slot_info info;
-		if (tg_policy_slot_info(p, i, &info) != TG_OK || !info.name ||
-		    tg_policy_slot_find(p, info.name) < 0)
-			tg_fuzz_fail("slot %zu cannot be described or found", i);
+	for (uint32_t i = 0; i < tg_policy_slot_count(p); i++) {
+		const tg_slot_info *info = tg_policy_slot(p, i);
+		uint32_t found;
+		if (!info || !info->name || tg_policy_slot_find(p, info->name, &found) != TG_OK)
+			tg_fuzz_fail("slot %u cannot be described or found", (unsigned)i);
 	}
 	(void)tg_policy_name(p);
 	(void)tg_policy_version(p);

@@ -7,6 +7,7 @@
  * decision and render as JSON and as an audit line. A request it refuses
  * must come with an "invalid request: " message.
  */
+#include "decision.h"
 #include "fuzz.h"
 
 #include <stdlib.h>
@@ -42,7 +43,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		tg_fuzz_fail("audit length mismatch");
 	tg_entry e;
 	bool vis;
-	memset(&e, 0, sizeof e);
+	tg_entry_init(&e);
 	e.kind = TG_ENTRY_TOOL;
 	e.name = r.req.target.ptr ? r.req.target : (tg_str){ "x", 1 };
 	e.destructive = TG_HINT_TRUE;

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "policy.h"
 #include "stages.h"
 #include "toolgate/toolgate.h"
 
@@ -24,7 +25,7 @@ static tg_policy *compile_policy(const char *src)
 	unsigned char *code = NULL;
 	size_t len = 0;
 	tg_policy *p = NULL;
-	tg_load_error err;
+	tg_load_diag err;
 
 	tg_arena_init(&arena);
 	tg_diags_init(&diags, &arena);
@@ -40,7 +41,7 @@ static tg_policy *compile_policy(const char *src)
 	}
 	tg_arena_free(&arena);
 	assert_non_null(code);
-	assert_int_equal(tg_policy_load(code, len, &p, &err), TG_OK);
+	assert_int_equal(tg_policy_load_diag(code, len, &p, &err), TG_OK);
 	free(code);
 	return p;
 }

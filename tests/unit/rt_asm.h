@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "policy.h"
 #include "emit.h"
 
 static const char *const rt_cmp_names[] = { "EQ", "NE", "LT", "LE", "GT", "GE", "IN",
@@ -254,7 +255,7 @@ static inline tg_policy *rt_policy(void (*setup)(tg_emit *), const rt_rule *rule
 	unsigned char *buf = NULL;
 	size_t len = 0;
 	tg_policy *p = NULL;
-	tg_load_error err;
+	tg_load_diag err;
 
 	if (bytes) {
 		*bytes = NULL;
@@ -274,7 +275,7 @@ static inline tg_policy *rt_policy(void (*setup)(tg_emit *), const rt_rule *rule
 		return NULL;
 	}
 	tg_emit_free(e);
-	if (tg_policy_load(buf, len, &p, &err) != TG_OK)
+	if (tg_policy_load_diag(buf, len, &p, &err) != TG_OK)
 		fprintf(stderr, "rt_policy: load: %s\n", err.reason);
 	if (bytes) {
 		*bytes = buf;

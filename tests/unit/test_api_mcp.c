@@ -32,6 +32,7 @@ static const char policy_src[] =
 
 static tg_policy *policy;
 static tg_mcp_identity *engineer;
+static tg_decision *decision;
 static char why[256];
 
 static int setup(void **state)
@@ -48,12 +49,15 @@ static int setup(void **state)
 	if (!code || tg_policy_load(code, n, &policy, NULL) != TG_OK)
 		return -1;
 	tg_compilation_free(c);
+	if (tg_decision_create(&decision) != TG_OK)
+		return -1;
 	return tg_mcp_identity_parse(id, strlen(id), &engineer, why, sizeof why) == TG_OK ? 0 : -1;
 }
 
 static int teardown(void **state)
 {
 	tg_mcp_identity_free(engineer);
+	tg_decision_free(decision);
 	tg_policy_free(policy);
 	return 0;
 }
@@ -63,17 +67,18 @@ static int teardown(void **state)
 static const char *decide(const tg_mcp_tools *tools, const char *msg, tg_access *effect)
 {
 	tg_mcp_request *r = NULL;
-	tg_decision d;
+	const char *rule;
 
 	assert_int_equal(tg_mcp_request_from_message(policy, engineer, tools, msg, strlen(msg), 1000,
 						     &r, why, sizeof why),
 			 TG_OK);
 	if (!r)
 		return "lifecycle";
-	assert_int_equal(tg_eval(policy, tg_mcp_request_get(r), &d), TG_OK);
+	assert_int_equal(tg_eval(policy, tg_mcp_request_get(r), decision), TG_OK);
 	tg_mcp_request_free(r);
-	*effect = d.effect;
-	return d.rule_id ? d.rule_id : "-";
+	*effect = tg_decision_effect(decision);
+	rule = tg_decision_rule_id(decision);
+	return rule ? rule : "-";
 }
 
 static void test_eval_json(void **state)
@@ -83,24 +88,23 @@ static void test_eval_json(void **state)
 				 "\"tool\":{\"destructive\":false}}";
 	static const char dup[] = "{\"principal\":{\"id\":\"a\"},\"method\":\"x\",\"method\":\"y\"}";
 	char line[512];
-	tg_decision d;
+	tg_decision *d = decision;
 	tg_mcp_request *r = NULL;
 	size_t n;
 
-	assert_int_equal(tg_eval_json(policy, ok, strlen(ok), &d, why, sizeof why), TG_OK);
-	assert_int_equal(d.effect, TG_ALLOW);
-	assert_string_equal(d.rule_id, "read");
-	tg_decision_json(&d, line, sizeof line);
+	assert_int_equal(tg_eval_json(policy, ok, strlen(ok), d), TG_OK);
+	assert_int_equal(tg_decision_effect(d), TG_ALLOW);
+	assert_string_equal(tg_decision_rule_id(d), "read");
+	tg_decision_json(d, line, sizeof line);
 	assert_string_equal(line,
 			    "{\"decision\":\"allow\",\"rule\":\"read\",\"reason\":null,\"errors\":[]}");
 
-	assert_int_equal(tg_eval_json(policy, dup, strlen(dup), &d, why, sizeof why),
-			 TG_EINVALID_REQUEST);
-	assert_int_equal(d.effect, TG_DENY);
-	assert_true(d.invalid);
-	assert_string_equal(d.reason, why);
-	assert_non_null(strstr(why, "duplicate key"));
-	n = tg_decision_json(&d, line, sizeof line);
+	assert_int_equal(tg_eval_json(policy, dup, strlen(dup), d), TG_EINVALID_REQUEST);
+	assert_int_equal(tg_decision_effect(d), TG_DENY);
+	assert_true(tg_decision_invalid(d));
+	assert_int_equal(tg_decision_rule(d), TG_NO_RULE);
+	assert_non_null(strstr(tg_decision_reason(d), "invalid request: duplicate key"));
+	n = tg_decision_json(d, line, sizeof line);
 	assert_int_equal(n, strlen(line));
 	assert_non_null(strstr(line, "\"invalid\":true"));
 

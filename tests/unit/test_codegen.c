@@ -15,6 +15,8 @@
 
 #include <cmocka.h>
 
+#include "decision.h"
+#include "policy.h"
 #include "stages.h"
 #include "format.h"
 #include "toolgate/toolgate.h"
@@ -138,8 +140,8 @@ static void expect_shape(const char *src, const char *want)
 		fprintf(stderr, "policy: %s\n  want: %s\n  got:  %s\n", src, want, got);
 	assert_string_equal(got, want);
 	tg_policy *p;
-	tg_load_error err;
-	assert_int_equal(tg_policy_load(bc, len, &p, &err), TG_OK);
+	tg_load_diag err;
+	assert_int_equal(tg_policy_load_diag(bc, len, &p, &err), TG_OK);
 	tg_policy_free(p);
 	free(bc);
 }
@@ -313,8 +315,8 @@ static void test_header(void **state)
 	unsigned char *bc = compile(big_policy, &len, NULL, 0);
 	assert_non_null(bc);
 	tg_policy *p;
-	tg_load_error err;
-	assert_int_equal(tg_policy_load(bc, len, &p, &err), TG_OK);
+	tg_load_diag err;
+	assert_int_equal(tg_policy_load_diag(bc, len, &p, &err), TG_OK);
 	assert_string_equal(tg_policy_name(p), "platform");
 	assert_string_equal(tg_policy_version(p), "2026.11");
 	assert_false(tg_policy_default_allow(p));
@@ -327,11 +329,12 @@ static void test_header(void **state)
 	assert_int_equal(tg_policy_rule_line(p, 5), 22);
 	assert_int_equal(strlen(tg_policy_source_hash(p)), 64);
 	/* Declared and read attributes become slots; built-ins do not. */
-	assert_true(tg_policy_slot_find(p, "context.environment") >= 0);
-	assert_true(tg_policy_slot_find(p, "args.limit") >= 0);
-	assert_true(tg_policy_slot_find(p, "context.mfa") >= 0);
-	assert_int_equal(tg_policy_slot_find(p, "principal.id"), -1);
-	assert_int_equal(tg_policy_slot_find(p, "tool.destructive"), -1);
+	uint32_t slot;
+	assert_int_equal(tg_policy_slot_find(p, "context.environment", &slot), TG_OK);
+	assert_int_equal(tg_policy_slot_find(p, "args.limit", &slot), TG_OK);
+	assert_int_equal(tg_policy_slot_find(p, "context.mfa", &slot), TG_OK);
+	assert_int_equal(tg_policy_slot_find(p, "principal.id", &slot), TG_ENOENT);
+	assert_int_equal(tg_policy_slot_find(p, "tool.destructive", &slot), TG_ENOENT);
 	char hash[65];
 	strcpy(hash, tg_policy_source_hash(p));
 	tg_policy_free(p);
@@ -344,7 +347,7 @@ static void test_header(void **state)
 	strcat(src2, "# end\n");
 	bc = compile(src2, &len, NULL, 0);
 	assert_non_null(bc);
-	assert_int_equal(tg_policy_load(bc, len, &p, &err), TG_OK);
+	assert_int_equal(tg_policy_load_diag(bc, len, &p, &err), TG_OK);
 	assert_string_not_equal(hash, tg_policy_source_hash(p));
 	tg_policy_free(p);
 	free(bc);
@@ -352,7 +355,7 @@ static void test_header(void **state)
 
 	bc = compile("default allow;", &len, NULL, 0);
 	assert_non_null(bc);
-	assert_int_equal(tg_policy_load(bc, len, &p, &err), TG_OK);
+	assert_int_equal(tg_policy_load_diag(bc, len, &p, &err), TG_OK);
 	assert_true(tg_policy_default_allow(p));
 	assert_string_equal(tg_policy_name(p), "");
 	assert_null(tg_policy_version(p));
@@ -367,8 +370,8 @@ static void test_stack_bound(void **state)
 	unsigned char *bc = compile(R("when args.a == 1 and args.b == 2"), &len, NULL, 0);
 	assert_non_null(bc);
 	tg_policy *p;
-	tg_load_error err;
-	assert_int_equal(tg_policy_load(bc, len, &p, &err), TG_OK);
+	tg_load_diag err;
+	assert_int_equal(tg_policy_load_diag(bc, len, &p, &err), TG_OK);
 	/* LOAD_INT_CMP (1) JFALSE (1) LOAD_INT_CMP (2) AND (1) */
 	assert_int_equal(tg_policy_max_stack(p), 2);
 	tg_policy_free(p);
@@ -485,8 +488,8 @@ static void test_long_chain(void **state)
 	unsigned char *bc = compile(src, &len, NULL, 0);
 	assert_non_null(bc);
 	tg_policy *p;
-	tg_load_error err;
-	assert_int_equal(tg_policy_load(bc, len, &p, &err), TG_OK);
+	tg_load_diag err;
+	assert_int_equal(tg_policy_load_diag(bc, len, &p, &err), TG_OK);
 	assert_int_equal(tg_policy_max_stack(p), 2);	/* fused comparisons: one entry each */
 	tg_policy_free(p);
 	free(bc);

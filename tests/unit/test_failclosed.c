@@ -27,6 +27,7 @@
 
 #include <cmocka.h>
 
+#include "decision.h"
 #include "stages.h"
 #include "format.h"
 #include "policy.h"
@@ -104,8 +105,8 @@ static tg_policy *load(const char *src)
 	size_t len;
 	unsigned char *code = compile(src, &len);
 	tg_policy *p = NULL;
-	tg_load_error err;
-	assert_int_equal(tg_policy_load(code, len, &p, &err), TG_OK);
+	tg_load_diag err;
+	assert_int_equal(tg_policy_load_diag(code, len, &p, &err), TG_OK);
 	free(code);
 	return p;
 }
@@ -133,8 +134,9 @@ typedef struct slots {
 
 static void set_slot(const tg_policy *p, slots *s, tg_request *r, const char *name, tg_value v)
 {
-	int32_t i = tg_policy_slot_find(p, name);
-	assert_true(i >= 0 && i < 16);
+	uint32_t i;
+	assert_int_equal(tg_policy_slot_find(p, name, &i), TG_OK);
+	assert_true(i < 16);
 	s->v[i] = v;
 	r->slots = s->v;
 	r->nslots = tg_policy_slot_count(p);
@@ -305,7 +307,7 @@ static void expect_invalid(const tg_policy *p, const tg_request *r, const char *
 	assert_true(d.invalid);
 	assert_null(d.rule_id);
 	assert_string_equal(d.reason, why);
-	memset(&e, 0, sizeof e);
+	tg_entry_init(&e);
 	e.kind = TG_ENTRY_TOOL;
 	e.name = S("db.query");
 	if (tg_visible(p, r, &e, &vis) != TG_OK)
@@ -411,7 +413,7 @@ static void null_arguments(void **state)
 	assert_int_equal(tg_eval(p, NULL, &d), TG_EINVAL);
 	assert_int_equal(d.effect, TG_DENY);
 	assert_int_equal(tg_eval(p, &r, NULL), TG_EINVAL);
-	memset(&e, 0, sizeof e);
+	tg_entry_init(&e);
 	e.kind = TG_ENTRY_TOOL;
 	e.name = S("a");
 	assert_int_equal(tg_visible(NULL, &r, &e, &vis), TG_EINVAL);
@@ -498,8 +500,8 @@ static uint32_t section_off(const unsigned char *b, unsigned kind)
 static void expect_load(const unsigned char *b, size_t len, tg_status want, const char *reason)
 {
 	tg_policy *sentinel = (tg_policy *)&sentinel, *p = sentinel;
-	tg_load_error err;
-	assert_int_equal(tg_policy_load(b, len, &p, &err), want);
+	tg_load_diag err;
+	assert_int_equal(tg_policy_load_diag(b, len, &p, &err), want);
 	assert_ptr_equal(p, sentinel);
 	assert_int_equal(err.status, want);
 	if (strstr(err.reason, reason) == NULL)
@@ -552,12 +554,12 @@ static void bad_bytecode(void **state)
 	b[code] = 0xEE;
 	reseal(b, len);
 	expect_load(b, len, TG_EVERIFY, "unknown opcode 0xee at pc 0");
-	tg_load_error err;
-	assert_int_equal(tg_policy_load(b, len, &p, &err), TG_EVERIFY);
+	tg_load_diag err;
+	assert_int_equal(tg_policy_load_diag(b, len, &p, &err), TG_EVERIFY);
 	assert_int_equal(err.pc, 0);
 	assert_int_equal(err.offset, code);
 
-	assert_int_equal(tg_policy_load_file("/nonexistent/policy.tgb", &p, &err), TG_EIO);
+	assert_int_equal(tg_policy_load_file_diag("/nonexistent/policy.tgb", &p, &err), TG_EIO);
 	assert_memory_equal(err.reason, "cannot open: ", 13);
 	free(b);
 	free(orig);
@@ -588,7 +590,7 @@ static void internal_error(void **state)
 	assert_null(d.rule_id);
 	bool vis = true;
 	tg_entry e;
-	memset(&e, 0, sizeof e);
+	tg_entry_init(&e);
 	e.kind = TG_ENTRY_TOOL;
 	e.name = S("a");
 	assert_int_equal(tg_visible(&fake, &r, &e, &vis), TG_EINTERNAL);
@@ -608,9 +610,9 @@ static void loader_out_of_memory(void **state)
 
 	for (long n = 0;; n++) {
 		tg_policy *sentinel = (tg_policy *)&sentinel, *p = sentinel;
-		tg_load_error err;
+		tg_load_diag err;
 		arm(n);
-		tg_status st = tg_policy_load(code, len, &p, &err);
+		tg_status st = tg_policy_load_diag(code, len, &p, &err);
 		long made = ncalls;
 		disarm();
 		if (st == TG_OK) {
@@ -640,9 +642,9 @@ static void loader_out_of_memory(void **state)
 				       &glen);
 	for (long n = 0, gfail = 0;; n++) {
 		tg_policy *p = NULL;
-		tg_load_error err;
+		tg_load_diag err;
 		arm(n);
-		tg_status st = tg_policy_load(gcode, glen, &p, &err);
+		tg_status st = tg_policy_load_diag(gcode, glen, &p, &err);
 		disarm();
 		if (st == TG_OK) {
 			assert_true(gfail > failures);
@@ -665,9 +667,9 @@ static void loader_out_of_memory(void **state)
 	fclose(f);
 	for (long n = 0;; n++) {
 		tg_policy *p = NULL;
-		tg_load_error err;
+		tg_load_diag err;
 		arm(n);
-		tg_status st = tg_policy_load_file(path, &p, &err);
+		tg_status st = tg_policy_load_file_diag(path, &p, &err);
 		disarm();
 		if (st == TG_OK) {
 			tg_policy_free(p);

@@ -22,6 +22,7 @@
 
 #include <cmocka.h>
 
+#include "decision.h"
 #include "cli.h"
 #include "stages.h"
 #include "format.h"
@@ -347,7 +348,7 @@ static void many_rules(void **state)
 	tg_decision d;
 	assert_int_equal(tg_eval(p, &r, &d), TG_OK);
 	assert_int_equal(d.effect, TG_ALLOW);
-	assert_int_equal(d.rule_index, (int32_t)(n - 1));
+	assert_int_equal(d.rule_index, (uint32_t)(n - 1));
 	assert_string_equal(d.rule_id, "limits.tg:70000");
 	assert_true(d.instructions <= tg_policy_max_instructions(p));
 	tg_policy_free(p);

@@ -31,6 +31,8 @@
 
 #include <cmocka.h>
 
+#include "decision.h"
+#include "policy.h"
 #include "stages.h"
 #include "format.h"
 #include "fuzz.h"
@@ -69,8 +71,8 @@ static void reseal(unsigned char *b, size_t len)
 static void expect_rejected(const unsigned char *b, size_t len, size_t at)
 {
 	tg_policy *p = NULL;
-	tg_load_error err;
-	tg_status st = tg_policy_load(b, len, &p, &err);
+	tg_load_diag err;
+	tg_status st = tg_policy_load_diag(b, len, &p, &err);
 	if (st == TG_OK) {
 		tg_policy_free(p);
 		fail_msg("a raw mutant at byte %zu (length %zu) was accepted", at, len);
@@ -84,8 +86,8 @@ static void expect_rejected(const unsigned char *b, size_t len, size_t at)
 static void try_resealed(const unsigned char *b, size_t len, unsigned seed, stats *s)
 {
 	tg_policy *p = NULL;
-	tg_load_error err;
-	tg_status st = tg_policy_load(b, len, &p, &err);
+	tg_load_diag err;
+	tg_status st = tg_policy_load_diag(b, len, &p, &err);
 	s->resealed++;
 	if (st != TG_OK) {
 		assert_null(p);

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "decision.h"
 #include "stages.h"
 #include "policy_fixture.h"
 #include "request_json.h"
@@ -467,10 +468,10 @@ static void test_list_limit(void **state)
 
 static const tg_value *slot(const tg_policy *p, const tg_json_request *r, const char *name)
 {
-	int32_t i = tg_policy_slot_find(p, name);
+	uint32_t i;
 	const tg_request *q = &r->req;
 
-	if (i < 0)
+	if (tg_policy_slot_find(p, name, &i) != TG_OK)
 		fail_msg("policy has no slot '%s'", name);
 	assert_true((size_t)i < q->nslots);
 	return &q->slots[i];
@@ -623,7 +624,7 @@ static void test_decision_json(void **state)
 
 	memset(&d, 0, sizeof d);
 	d.effect = TG_DENY;
-	d.rule_index = -1;
+	d.rule_index = TG_NO_RULE;
 	assert_json(&d, "{\"decision\":\"deny\",\"rule\":null,\"reason\":null,\"errors\":[]}");
 
 	d.rule_id = "no \"prod\"";

@@ -12,6 +12,7 @@
 
 #include <string.h>
 
+#include "decision.h"
 #include "rt_asm.h"
 
 #define S(x) ((tg_str){ x, sizeof(x) - 1 })
@@ -167,7 +168,7 @@ static void expect(tg_access eff, const char *rule, size_t nerrors)
 static void test_metadata(void **state)
 {
 	(void)state;
-	tg_slot_info info;
+	const tg_slot_info *info;
 	assert_string_equal(tg_policy_name(P), "test");
 	assert_string_equal(tg_policy_version(P), "1.0");
 	assert_int_equal(strlen(tg_policy_hash(P)), 64);
@@ -175,15 +176,19 @@ static void test_metadata(void **state)
 	assert_string_equal(tg_policy_rule_id(P, 1), "eng-github");
 	assert_null(tg_policy_rule_id(P, 999));
 	assert_int_equal(tg_policy_slot_count(P), NSLOTS);
-	assert_int_equal(tg_policy_slot_find(P, "context.time"), SL_TIME);
-	assert_int_equal(tg_policy_slot_find(P, "context.nope"), -1);
-	assert_int_equal(tg_policy_slot_info(P, SL_PATHS, &info), TG_OK);
-	assert_int_equal(info.root, TG_SLOT_ARGS);
-	assert_int_equal(info.type, TG_ATTR_STRING_LIST);
-	assert_int_equal(info.ncomponents, 1);
-	assert_memory_equal(info.components[0].ptr, "paths", 5);
-	assert_string_equal(info.name, "args.paths");
-	assert_int_equal(tg_policy_slot_info(P, NSLOTS, &info), TG_EINVAL);
+	uint32_t slot = 99;
+	assert_int_equal(tg_policy_slot_find(P, "context.time", &slot), TG_OK);
+	assert_int_equal(slot, SL_TIME);
+	assert_int_equal(tg_policy_slot_find(P, "context.nope", &slot), TG_ENOENT);
+	assert_int_equal(slot, SL_TIME);
+	info = tg_policy_slot(P, SL_PATHS);
+	assert_non_null(info);
+	assert_int_equal(info->root, TG_SLOT_ARGS);
+	assert_int_equal(info->type, TG_ATTR_STRING_LIST);
+	assert_int_equal(info->ncomponents, 1);
+	assert_memory_equal(info->components[0].ptr, "paths", 5);
+	assert_string_equal(info->name, "args.paths");
+	assert_null(tg_policy_slot(P, NSLOTS));
 	assert_true(tg_policy_max_stack(P) >= 2);
 	assert_true(tg_policy_max_instructions(P) > 20);
 	assert_string_equal(tg_strerror(TG_ECHECKSUM), "bytecode checksum mismatch");
@@ -202,7 +207,7 @@ static void test_allow_and_default(void **state)
 	expect(TG_ALLOW, "readers-read", 0);
 	base("reader", "tools/call", "github.create_issue");
 	expect(TG_DENY, NULL, 0);
-	assert_int_equal(D.rule_index, -1);
+	assert_int_equal(D.rule_index, TG_NO_RULE);
 	base("intern", "tools/call", "search_docs");	/* undeclared role: ignored */
 	expect(TG_DENY, NULL, 0);
 	base(NULL, "tools/list", NULL);

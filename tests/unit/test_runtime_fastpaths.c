@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "decision.h"
 #include "stages.h"
 #include "keytab.h"
 #include "sha256.h"
@@ -421,8 +422,8 @@ static void test_cands_over_budget(void **state)
 	tg_policy *p = load_src(src);
 	free(src);
 	assert_null(p->l.pool);
-	int32_t slot = tg_policy_slot_find(p, "context.x");
-	assert_true(slot >= 0);
+	uint32_t slot;
+	assert_int_equal(tg_policy_slot_find(p, "context.x", &slot), TG_OK);
 	tg_value v[1];
 	memset(v, 0, sizeof v);
 	v[0].type = TG_VALUE_INT;
@@ -444,7 +445,7 @@ static void test_cands_over_budget(void **state)
 	assert_int_equal(d.rule_index, 15);
 	bool vis = false;
 	tg_entry e;
-	memset(&e, 0, sizeof e);
+	tg_entry_init(&e);
 	e.name = q.target;
 	assert_int_equal(tg_visible(p, &q, &e, &vis), TG_OK);
 	assert_true(vis);

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "decision.h"
 #include "policy.h"
 #include "policy_fixture.h"
 #include "rt_asm.h"
@@ -708,8 +709,8 @@ static void test_loaded_eval(void **state)
 		}
 		put(&src, "", 1);
 		tg_policy *p = compile_policy(src.p);
-		int32_t slot = tg_policy_slot_find(p, "args.list");
-		assert_true(slot >= 0);
+		uint32_t slot;
+		assert_int_equal(tg_policy_slot_find(p, "args.list", &slot), TG_OK);
 		size_t nslots = tg_policy_slot_count(p);
 		tg_value *vals = calloc(nslots, sizeof *vals);
 		assert_non_null(vals);

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "decision.h"
 #include "rt_asm.h"
 
 #define READERS 4

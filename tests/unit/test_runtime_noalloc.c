@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "decision.h"
+#include "policy.h"
 #include "rt_asm.h"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -140,7 +142,7 @@ static void test_eval_allocates_nothing(void **state)
 	q.target = S("fs.read");
 	q.slots = slots;
 	q.nslots = 2;
-	memset(&e, 0, sizeof e);
+	tg_entry_init(&e);
 	e.name = S("fs.read");
 	tg_holder_swap(h, p);
 
@@ -187,9 +189,9 @@ static void test_load_out_of_memory(void **state)
 	size_t len;
 	tg_policy *p = rt_policy(setup_na, na_rules, 3, false, &b, &len);
 	tg_policy_free(p);
-	tg_load_error err;
+	tg_load_diag err;
 	forbid = 1;
-	tg_status st = tg_policy_load(b, len, &p, &err);
+	tg_status st = tg_policy_load_diag(b, len, &p, &err);
 	forbid = 0;
 	assert_int_equal(st, TG_ENOMEM);
 	free(b);

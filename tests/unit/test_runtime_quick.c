@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "decision.h"
 #include "policy_fixture.h"
 #include "vm.h"
 

@@ -377,7 +377,7 @@ static void rnd_request(tg_request *r)
 	for (size_t i = 0; i < r->nslots; i++) {
 		unsigned t = rnd(16);
 		if (odd() && rnd(3) == 0) {
-			static const int bad[] = { 7, 8, 100, -1 };
+			static const int bad[] = { TG_VALUE_ARRAY + 1, 100, 1000, -1 };
 			if (rnd(2)) {
 				v[i].type = (tg_value_type)bad[rnd(4)];
 			} else {

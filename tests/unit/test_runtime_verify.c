@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "decision.h"
+#include "policy.h"
 #include "rt_asm.h"
 
 #define S(x) ((tg_str){ x, sizeof(x) - 1 })
@@ -123,7 +125,7 @@ static void exercise(const tg_policy *p)
 		tg_audit_format(p, &q, &d, 0, line, sizeof line);
 		tg_entry e;
 		bool v;
-		memset(&e, 0, sizeof e);
+		tg_entry_init(&e);
 		e.name = S("a.b");
 		tg_visible(p, &q, &e, &v);
 	}
@@ -132,8 +134,8 @@ static void exercise(const tg_policy *p)
 static void expect_reject(const unsigned char *b, size_t len, tg_status want, const char *reason)
 {
 	tg_policy *p = NULL;
-	tg_load_error err;
-	tg_status st = tg_policy_load(b, len, &p, &err);
+	tg_load_diag err;
+	tg_status st = tg_policy_load_diag(b, len, &p, &err);
 	if (st == TG_OK) {
 		tg_policy_free(p);
 		fail_msg("accepted corrupt bytecode (expected '%s')", reason);
@@ -151,8 +153,8 @@ static void test_good_loads(void **state)
 {
 	(void)state;
 	tg_policy *p;
-	tg_load_error err;
-	assert_int_equal(tg_policy_load(good, good_len, &p, &err), TG_OK);
+	tg_load_diag err;
+	assert_int_equal(tg_policy_load_diag(good, good_len, &p, &err), TG_OK);
 	assert_int_equal(err.status, TG_OK);
 	exercise(p);
 	tg_policy_free(p);
@@ -188,8 +190,8 @@ static void test_every_flip(void **state)
 			/* recomputed: the structural checks must hold */
 			fix_checksum(b, good_len);
 			tg_policy *p = NULL;
-			tg_load_error err;
-			if (tg_policy_load(b, good_len, &p, &err) == TG_OK) {
+			tg_load_diag err;
+			if (tg_policy_load_diag(b, good_len, &p, &err) == TG_OK) {
 				accepted++;
 				exercise(p);
 				tg_policy_free(p);
@@ -398,12 +400,12 @@ static void test_code(void **state)
 static void test_load_error_fields(void **state)
 {
 	(void)state;
-	tg_load_error err;
+	tg_load_diag err;
 	tg_policy *p = NULL;
 	unsigned char *b = copy();
 	unsigned char bad = 0xEE;
 	patch_code(b, 10, &bad, 1);
-	assert_int_equal(tg_policy_load(b, good_len, &p, &err), TG_EVERIFY);
+	assert_int_equal(tg_policy_load_diag(b, good_len, &p, &err), TG_EVERIFY);
 	assert_int_equal(err.pc, 10);
 	assert_int_equal(err.offset, section(b, TG_SEC_CODE, NULL) + 10);
 	assert_string_equal(err.reason, "unknown opcode 0xee at pc 10");

@@ -12,6 +12,7 @@
 #include <jansson.h>
 #include <string.h>
 
+#include "decision.h"
 #include "rt_asm.h"
 
 #define S(x) ((tg_str){ x, sizeof(x) - 1 })
@@ -97,7 +98,7 @@ static bool vis(tg_entry_kind kind, const char *name, tg_hint destructive)
 {
 	tg_entry e;
 	bool v = true;
-	memset(&e, 0, sizeof e);
+	tg_entry_init(&e);
 	e.kind = kind;
 	e.name.ptr = name;
 	e.name.len = strlen(name);
@@ -155,7 +156,7 @@ static void test_other_entries(void **state)
 	assert_true(vis(TG_ENTRY_PROMPT, "greet", TG_HINT_ABSENT));
 	assert_false(vis(TG_ENTRY_PROMPT, "other", TG_HINT_ABSENT));
 	/* a URI a read would reject is hidden, with the request status */
-	memset(&e, 0, sizeof e);
+	tg_entry_init(&e);
 	e.kind = TG_ENTRY_RESOURCE;
 	e.name = S("file:///pub/../etc/passwd");
 	assert_int_equal(tg_visible(P, &req, &e, &v), TG_EINVALID_REQUEST);
@@ -185,7 +186,7 @@ static void test_default_allow(void **state)
 	tg_policy *p = rt_policy(setup_vis, &r, 1, true, NULL, NULL);
 	tg_entry e;
 	bool v;
-	memset(&e, 0, sizeof e);
+	tg_entry_init(&e);
 	base(false);
 	e.name = S("other");
 	assert_int_equal(tg_visible(p, &req, &e, &v), TG_OK);
@@ -210,7 +211,8 @@ static void test_visible_many(void **state)
 	enum { NT = sizeof tools / sizeof tools[0], N = NT + 5 };
 	tg_entry e[N];
 	bool many[N], one;
-	memset(e, 0, sizeof e);
+	for (size_t i = 0; i < N; i++)
+		tg_entry_init(&e[i]);
 	for (size_t i = 0; i < NT; i++) {
 		e[i].kind = TG_ENTRY_TOOL;
 		e[i].name.ptr = tools[i];

@@ -17,6 +17,8 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include "decision.h"
+#include "policy.h"
 #include "stages.h"
 #include "request_json.h"
 #include "toolgate/toolgate.h"
@@ -613,8 +615,8 @@ static tg_policy *compile_policy(const char *src)
 	if (!ok) {
 		tg_diags_print(stderr, "t.tg", src, strlen(src), &diags);
 	} else {
-		tg_load_error err;
-		if (tg_policy_load(bc, len, &p, &err) != TG_OK)
+		tg_load_diag err;
+		if (tg_policy_load_diag(bc, len, &p, &err) != TG_OK)
 			fprintf(stderr, "load: %s (pc %lld)\n", err.reason, (long long)err.pc);
 	}
 	free(bc);
@@ -746,7 +748,7 @@ static void run_vis_case(void **state)
 	tg_json_request r;
 	fill_request(p, c->request, &r);
 	tg_entry en;
-	memset(&en, 0, sizeof en);
+	tg_entry_init(&en);
 	en.kind = c->kind;
 	en.name.ptr = c->entry;
 	en.name.len = strlen(c->entry);

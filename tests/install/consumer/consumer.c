@@ -40,11 +40,11 @@ static char *slurp(const char *path, size_t *len)
 
 int main(int argc, char **argv)
 {
-	char why[256], line[4096];
+	char line[4096];
 	size_t slen, blen, rlen, elen, clen;
 	tg_compilation *c = NULL;
 	tg_policy *p = NULL;
-	tg_decision d;
+	tg_decision *d = NULL;
 	int rc = 1;
 
 	if (argc != 5) {
@@ -75,8 +75,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "consumer: the bytecode does not load\n");
 		goto out;
 	}
-	(void)tg_eval_json(p, req, rlen, &d, why, sizeof why);
-	tg_decision_json(&d, line, sizeof line);
+	if (tg_decision_create(&d) != TG_OK)
+		goto out;
+	(void)tg_eval_json(p, req, rlen, d);
+	tg_decision_json(d, line, sizeof line);
 	if (strcmp(line, want) != 0) {
 		fprintf(stderr, "consumer: decided %s\n          expected %s\n", line, want);
 		goto out;
@@ -84,6 +86,7 @@ int main(int argc, char **argv)
 	printf("%s (libtoolgate %s)\n", line, tg_version());
 	rc = 0;
 out:
+	tg_decision_free(d);
 	tg_policy_free(p);
 	tg_compilation_free(c);
 	free(src);

@@ -8,19 +8,23 @@
 int main(int argc, char **argv)
 {
 	tg_policy *p;
-	tg_load_error err;
 	tg_request req;
-	tg_decision d;
+	tg_decision *d;
+	bool ok;
 
-	if (argc != 2 || tg_policy_load_file(argv[1], &p, &err) != TG_OK) {
+	if (argc != 2 || tg_policy_load_file(argv[1], &p, NULL) != TG_OK ||
+	    tg_decision_create(&d) != TG_OK) {
 		fprintf(stderr, "server: cannot load the policy\n");
 		return 2;
 	}
 	tg_request_init(&req);
 	req.principal_id = (tg_str){"mallory@example.com", 19};
 	req.method = (tg_str){"tools/list", 10};
-	tg_eval(p, &req, &d);
-	printf("%s %s\n", d.effect == TG_ALLOW ? "allow" : "deny", d.rule_id ? d.rule_id : "-");
+	tg_eval(p, &req, d);
+	ok = tg_decision_effect(d) == TG_DENY && tg_decision_rule_id(d) &&
+	     strcmp(tg_decision_rule_id(d), "blocked-principal") == 0;
+	printf("%s %s\n", ok ? "deny" : "unexpected", ok ? tg_decision_rule_id(d) : "-");
+	tg_decision_free(d);
 	tg_policy_free(p);
-	return d.effect == TG_DENY && d.rule_id && strcmp(d.rule_id, "blocked-principal") == 0 ? 0 : 1;
+	return ok ? 0 : 1;
 }
