@@ -358,6 +358,89 @@ static const char *root_key(tg_slot_root root)
 }
 
 /* Types v by DESIGN's value rules. Returns false only when out of memory. */
+/* Nodes below v when it becomes a tree (objects and arrays count their
+ * members, recursively). */
+static size_t tree_size(const json_t *v)
+{
+	size_t n = 0, i;
+	const char *key;
+	json_t *m;
+
+	if (json_is_object(v)) {
+		json_object_foreach((json_t *)v, key, m)
+			n += 1 + tree_size(m);
+	} else if (json_is_array(v)) {
+		json_array_foreach(v, i, m)
+			n += 1 + tree_size(m);
+	}
+	return n;
+}
+
+/* One leaf or container of a tree: inside a tree, arrays stay arrays (the
+ * tree is the JSON as it was); strings point into the document. Returns
+ * the next free node. */
+static tg_node *fill_tree(const json_t *v, tg_value *out, tg_node *next);
+
+static tg_node *fill_node(tg_node *at, const char *key, size_t keylen, const json_t *v)
+{
+	at->key.ptr = key;
+	at->key.len = keylen;
+	return fill_tree(v, &at->value, at + 1);
+}
+
+static tg_node *fill_tree(const json_t *v, tg_value *out, tg_node *next)
+{
+	tg_node *first = next;
+	const char *key;
+	json_t *m;
+	size_t i;
+
+	memset(out, 0, sizeof *out);
+	switch (json_typeof(v)) {
+	case JSON_STRING:
+		out->type = TG_VALUE_STRING;
+		out->u.s = str_of(v);
+		return next;
+	case JSON_INTEGER:
+		out->type = TG_VALUE_INT;
+		out->u.i = (int64_t)json_integer_value(v);
+		return next;
+	case JSON_TRUE:
+	case JSON_FALSE:
+		out->type = TG_VALUE_BOOL;
+		out->u.b = json_is_true(v);
+		return next;
+	case JSON_OBJECT:
+		json_object_foreach((json_t *)v, key, m)
+			next = fill_node(next, key, strlen(key), m);
+		out->type = TG_VALUE_OBJECT;
+		break;
+	case JSON_ARRAY:
+		json_array_foreach(v, i, m)
+			next = fill_node(next, NULL, 0, m);
+		out->type = TG_VALUE_ARRAY;
+		break;
+	default:
+		out->type = TG_VALUE_OTHER;
+		return next;
+	}
+	out->u.tree.nodes = first;
+	out->u.tree.n = (size_t)(next - first);
+	return next;
+}
+
+/* An object or a mixed array as a borrowed tree in one allocation. */
+static bool tree_value(const json_t *v, tg_value *out)
+{
+	size_t n = tree_size(v);
+	tg_node *nodes = malloc((n ? n : 1) * sizeof *nodes);
+
+	if (!nodes)
+		return false;
+	fill_tree(v, out, nodes);
+	return true;
+}
+
 static bool type_value(json_t *v, tg_attr_type declared, tg_value *out)
 {
 	size_t i, n;
@@ -382,6 +465,8 @@ static bool type_value(json_t *v, tg_attr_type declared, tg_value *out)
 		return true;
 	case JSON_ARRAY:
 		break;
+	case JSON_OBJECT:
+		return tree_value(v, out);
 	default:
 		out->type = TG_VALUE_OTHER;
 		return true;
@@ -415,7 +500,7 @@ static bool type_value(json_t *v, tg_attr_type declared, tg_value *out)
 		out->u.ints.items = items;
 		out->u.ints.n = n;
 	} else {
-		out->type = TG_VALUE_OTHER;
+		return tree_value(v, out);
 	}
 	return true;
 }
@@ -615,6 +700,8 @@ void tg_json_request_free(tg_json_request *r)
 			free((void *)r->slots[i].u.strs.items);
 		else if (r->slots[i].type == TG_VALUE_INT_LIST)
 			free((void *)r->slots[i].u.ints.items);
+		else if (r->slots[i].type == TG_VALUE_OBJECT || r->slots[i].type == TG_VALUE_ARRAY)
+			free((void *)r->slots[i].u.tree.nodes);
 	}
 	free(r->slots);
 	free(r->roles);

@@ -21,8 +21,10 @@
  * fraction or exponent and within int64 is an int; strings and booleans are
  * themselves; an array of only strings is a string list, of only integers an
  * int list (an empty array takes the slot's declared list type, string list
- * when undeclared); anything else (floats, out-of-range integers, null,
- * objects, mixed arrays) is OTHER. A non-string `server` or
+ * when undeclared); objects and other arrays are OBJECT and ARRAY trees
+ * whose nodes borrow the document's strings (operators treat them as
+ * OTHER); floats, out-of-range integers and null are OTHER. A non-string
+ * `server` or
  * `token.client_id` is absent for the fixed fields; a `target` on a method
  * that needs none is ignored.
  */

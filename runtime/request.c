@@ -205,13 +205,14 @@ static const char *tree_problem(const tg_value *v, unsigned depth)
 			return "invalid request: a nested value has a key where none belongs";
 		if (e->key.ptr && (why = str_problem(e->key)))
 			return why;
+		bool container = e->value.type == TG_VALUE_OBJECT || e->value.type == TG_VALUE_ARRAY;
+		if (container && (e->value.u.tree.n > n - i - 1 ||
+				  (e->value.u.tree.n && e->value.u.tree.nodes != e + 1)))
+			return "invalid request: a nested value does not fit its parent";
 		if ((why = value_problem(&e->value, depth + 1)))
 			return why;
-		if (e->value.type == TG_VALUE_OBJECT || e->value.type == TG_VALUE_ARRAY) {
-			if (e->value.u.tree.n > n - i - 1 || e->value.u.tree.nodes != e + 1)
-				return "invalid request: a nested value does not fit its parent";
+		if (container)
 			i += e->value.u.tree.n;
-		}
 	}
 	return NULL;
 }

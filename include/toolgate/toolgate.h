@@ -247,7 +247,8 @@ typedef struct tg_value {
 		struct {
 			const struct tg_node *nodes;
 			size_t n;
-		} tree;				/* OBJECT, ARRAY: the n nodes below it */
+		} tree;				/* OBJECT, ARRAY: the n nodes below it
+						 * (nodes may be NULL when n is 0) */
 	} u;
 } tg_value;
 

@@ -510,9 +510,9 @@ static void test_number_typing(void **state)
 	assert_int_equal(any_type(p, "1E+2"), TG_VALUE_OTHER);
 	assert_int_equal(any_type(p, "1e400"), TG_VALUE_OTHER);
 	assert_int_equal(any_type(p, "-1e400"), TG_VALUE_OTHER);
-	assert_int_equal(any_type(p, "[1, 99999999999999999999]"), TG_VALUE_OTHER);
+	assert_int_equal(any_type(p, "[1, 99999999999999999999]"), TG_VALUE_ARRAY);
 	assert_int_equal(any_type(p, "null"), TG_VALUE_OTHER);
-	assert_int_equal(any_type(p, "{}"), TG_VALUE_OTHER);
+	assert_int_equal(any_type(p, "{}"), TG_VALUE_OBJECT);
 	assert_int_equal(any_type(p, "\"99999999999999999999\""), TG_VALUE_STRING);
 	assert_int_equal(any_type(p, "true"), TG_VALUE_BOOL);
 
@@ -532,10 +532,10 @@ static void test_list_typing(void **state)
 
 	assert_int_equal(any_type(p, "[\"a\",\"b\"]"), TG_VALUE_STRING_LIST);
 	assert_int_equal(any_type(p, "[1,2]"), TG_VALUE_INT_LIST);
-	assert_int_equal(any_type(p, "[1,\"a\"]"), TG_VALUE_OTHER);
-	assert_int_equal(any_type(p, "[1,2.5]"), TG_VALUE_OTHER);
-	assert_int_equal(any_type(p, "[true]"), TG_VALUE_OTHER);
-	assert_int_equal(any_type(p, "[[1]]"), TG_VALUE_OTHER);
+	assert_int_equal(any_type(p, "[1,\"a\"]"), TG_VALUE_ARRAY);
+	assert_int_equal(any_type(p, "[1,2.5]"), TG_VALUE_ARRAY);
+	assert_int_equal(any_type(p, "[true]"), TG_VALUE_ARRAY);
+	assert_int_equal(any_type(p, "[[1]]"), TG_VALUE_ARRAY);
 	assert_int_equal(any_type(p, "[]"), TG_VALUE_STRING_LIST);
 
 	r = parse(p, "{" WHO "," CALL ",\"args\":{\"il\":[],\"sl\":[],"
@@ -583,7 +583,7 @@ static void test_slot_filling(void **state)
 	assert_int_equal(slot(p, r, "args.b")->type, TG_VALUE_ABSENT);
 	free_req(r);
 
-	/* A path through a non-object is absent; the object itself is OTHER. */
+	/* A path through a non-object is absent; the object itself a tree. */
 	r = parse(p, "{" WHO "," CALL ",\"args\":{\"o\":\"flat\"}}");
 	assert_non_null(r);
 	assert_int_equal(slot(p, r, "args.o.p")->type, TG_VALUE_ABSENT);
@@ -591,7 +591,46 @@ static void test_slot_filling(void **state)
 	free_req(r);
 	r = parse(p, "{" WHO "," CALL ",\"args\":{\"o\":{\"p\":{\"z\":1}}}}");
 	assert_non_null(r);
-	assert_int_equal(slot(p, r, "args.o.p")->type, TG_VALUE_OTHER);
+	assert_int_equal(slot(p, r, "args.o.p")->type, TG_VALUE_OBJECT);
+	free_req(r);
+}
+
+/* Objects and mixed arrays arrive as borrowed preorder trees: every member,
+ * in document order, arrays kept as arrays, keys only inside objects. */
+static void test_nested_trees(void **state)
+{
+	const tg_policy *p = *state;
+	tg_json_request *r;
+	const tg_value *v;
+	const tg_node *n;
+
+	r = parse(p, "{" WHO "," CALL ",\"args\":{\"any\":[{\"sub\":\"u1\",\"scope\":[\"a\",1]},"
+		     "7,null],\"o\":{\"p\":{}}}}");
+	assert_non_null(r);
+	v = slot(p, r, "args.any");
+	assert_int_equal(v->type, TG_VALUE_ARRAY);
+	assert_int_equal(v->u.tree.n, 7);
+	n = v->u.tree.nodes;
+	assert_null(n[0].key.ptr);
+	assert_int_equal(n[0].value.type, TG_VALUE_OBJECT);
+	assert_int_equal(n[0].value.u.tree.n, 4);
+	assert_ptr_equal(n[0].value.u.tree.nodes, &n[1]);
+	assert_true(str_eq(n[1].key, "sub"));
+	assert_true(str_eq(n[1].value.u.s, "u1"));
+	assert_true(str_eq(n[2].key, "scope"));
+	assert_int_equal(n[2].value.type, TG_VALUE_ARRAY);
+	assert_int_equal(n[2].value.u.tree.n, 2);
+	assert_int_equal(n[3].value.type, TG_VALUE_STRING);
+	assert_null(n[3].key.ptr);
+	assert_int_equal(n[4].value.type, TG_VALUE_INT);
+	assert_int_equal(n[5].value.type, TG_VALUE_INT);
+	assert_true(n[5].value.u.i == 7);
+	assert_int_equal(n[6].value.type, TG_VALUE_OTHER);
+	v = slot(p, r, "args.o.p");
+	assert_int_equal(v->type, TG_VALUE_OBJECT);
+	assert_int_equal(v->u.tree.n, 0);
+	/* The runtime accepts the trees it was handed. */
+	assert_int_equal(tg_request_check(&r->req, NULL), TG_OK);
 	free_req(r);
 }
 
@@ -676,6 +715,7 @@ int main(void)
 		cmocka_unit_test(test_number_typing),
 		cmocka_unit_test(test_list_typing),
 		cmocka_unit_test(test_slot_filling),
+		cmocka_unit_test(test_nested_trees),
 		cmocka_unit_test(test_decision_json),
 		cmocka_unit_test(test_invalid_decision_json),
 	};
