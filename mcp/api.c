@@ -154,6 +154,12 @@ void tg_mcp_tools_free(tg_mcp_tools *t)
 	free(t);
 }
 
+void tg_mcp_tools_reset(tg_mcp_tools *t)
+{
+	if (t)
+		tg_mcp_tools_clear(t);
+}
+
 /* ---- MCP messages ----------------------------------------------------------- */
 
 tg_status tg_mcp_request_from_message(const tg_policy *p, const tg_mcp_identity *id,

@@ -89,6 +89,13 @@ typedef struct tg_layout {
 	uint32_t cls_first[TG_CLASS_OTHER + 1], cls_n[TG_CLASS_OTHER + 1];
 } tg_layout;
 
+/* The sizes of version 1 of the caller-built records: a caller whose
+ * tg_request or tg_entry is at least this large has every member the
+ * runtime reads; members appended later are read only when the caller's
+ * size covers them. Never change these two. */
+#define TG_REQUEST_V1_SIZE (offsetof(tg_request, args) + sizeof(tg_value))
+#define TG_ENTRY_V1_SIZE (offsetof(tg_entry, open_world) + sizeof(tg_hint))
+
 /* Why verification failed, as the verifier records it; tg_policy_load
  * turns it into the public tg_load_error. */
 typedef struct tg_load_diag {

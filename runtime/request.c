@@ -256,9 +256,7 @@ static const char *problem(const tg_request *r, tg_bc_class *cls_out)
 
 	if (!r)
 		return "invalid request: no request";
-	/* Every member up to `args` is version 1 of tg_request. A later
-	 * version appends members; those past a caller's size are absent. */
-	if (r->size < sizeof *r)
+	if (r->size < TG_REQUEST_V1_SIZE)
 		return "invalid request: tg_request.size is not set (tg_request_init)";
 	if (!r->principal_id.ptr)
 		return "invalid request: missing principal.id";
@@ -411,7 +409,7 @@ static uint64_t quick_value(const tg_value *v)
  * more per slot), quick_value takes the rest. */
 static uint64_t quick_identity(const tg_request *r)
 {
-	if (r->size < sizeof *r || !r->principal_id.ptr || (!r->slots && r->nslots) ||
+	if (r->size < TG_REQUEST_V1_SIZE || !r->principal_id.ptr || (!r->slots && r->nslots) ||
 	    r->args.type != TG_VALUE_ABSENT)
 		return HIGH_BITS;
 	uint64_t acc = quick_str(r->principal_id.ptr, r->principal_id.len);

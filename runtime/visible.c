@@ -181,7 +181,7 @@ tg_status tg_visible(const tg_policy *p, const tg_request *req, const tg_entry *
 	if (!visible)
 		return TG_EINVAL;
 	*visible = false;
-	if (!p || !req || !entry || entry->size < sizeof *entry ||
+	if (!p || !req || !entry || entry->size < TG_ENTRY_V1_SIZE ||
 	    (unsigned)entry->kind > TG_ENTRY_PROMPT)
 		return TG_EINVAL;
 	if ((st = prepare(p, req, &q, &vm)) != TG_OK)
@@ -204,7 +204,7 @@ tg_status tg_visible_many(const tg_policy *p, const tg_request *req, const tg_en
 	/* Entries are laid out at the caller's sizeof(tg_entry), which a
 	 * later header may make larger than ours. */
 	size_t stride = n ? entries[0].size : 0;
-	if (!p || !req || (n && stride < sizeof *entries))
+	if (!p || !req || (n && stride < TG_ENTRY_V1_SIZE))
 		return TG_EINVAL;
 	if ((st = prepare(p, req, &q, &vm)) != TG_OK)
 		return st;

@@ -7,7 +7,8 @@
  *   tg_compile(src, len, "policy.tg", TG_COMPILE_LINT, &c);
  *   for (size_t i = 0; i < tg_compilation_diagnostic_count(c); i++) {
  *           const tg_diagnostic *d = tg_compilation_diagnostic(c, i);
- *           printf("%s:%u:%u: %s\n", d->file, d->line, d->column, d->message);
+ *           printf("%s:%u:%u: %s\n", d->file, (unsigned)d->line,
+ *                  (unsigned)d->column, d->message);
  *   }
  *   size_t n;
  *   const unsigned char *code = tg_compilation_bytecode(c, &n);   // NULL on errors

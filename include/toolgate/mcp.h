@@ -16,8 +16,9 @@
  * Ownership: functions that allocate say so and name the function that
  * frees; everything else is borrowed for the call. Thread safety: requests,
  * identities and strings may be used from any thread; a tg_mcp_tools may be
- * read by many threads at once but written (tg_mcp_filter_list of a
- * tools/list) by one at a time.
+ * read by many threads at once, but writing it (tg_mcp_filter_list of a
+ * tools/list, tg_mcp_tools_reset) needs exclusive access: no reader or
+ * other writer at the same time.
  */
 #ifndef TOOLGATE_MCP_H
 #define TOOLGATE_MCP_H
@@ -35,7 +36,7 @@ extern "C" {
 /* Limits of the JSON request reader (docs/limits.md); strings and lists use
  * TG_MAX_STRING_BYTES and TG_MAX_LIST_ITEMS. */
 #define TG_JSON_MAX_BODY  (1024u * 1024)	/* request text, bytes */
-#define TG_JSON_MAX_DEPTH 64			/* nested objects and arrays */
+#define TG_JSON_MAX_DEPTH TG_MAX_DEPTH		/* nested objects and arrays */
 
 /* ---- requests ------------------------------------------------------------ */
 
@@ -109,6 +110,9 @@ typedef struct tg_mcp_tools tg_mcp_tools;
 
 TG_API tg_status tg_mcp_tools_create(tg_mcp_tools **out);
 TG_API void tg_mcp_tools_free(tg_mcp_tools *t);
+/* Forgets every tool, as a server's notifications/tools/list_changed
+ * asks: calls then get MCP's defaults until the next tools/list. */
+TG_API void tg_mcp_tools_reset(tg_mcp_tools *t);
 
 /*
  * The request a client's MCP message asks the policy about, by DESIGN's
@@ -145,7 +149,7 @@ TG_API tg_status tg_mcp_request_from_message(const tg_policy *p, const tg_mcp_id
  * NUL-terminated JSON text in *out (its length in *out_len, may be NULL;
  * free with tg_mcp_free) and the number of entries removed in *removed
  * (may be NULL); TG_EINVALID_REQUEST when the response is not JSON or has
- * no such list; TG_EINVAL, TG_ENOMEM.
+ * no such list; TG_EINVAL for NULL arguments or another method; TG_ENOMEM.
  */
 TG_API tg_status tg_mcp_filter_list(const tg_policy *p, const tg_mcp_identity *id,
 				    tg_mcp_tools *tools, const char *method, const char *response,

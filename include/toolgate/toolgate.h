@@ -37,8 +37,10 @@
  * and slot indices are uint32_t; TG_NO_RULE means none.
  *
  * Ownership: every string a request carries is borrowed from the caller for
- * the duration of the call. Every string a decision or a getter returns is
- * borrowed from the policy (or the decision) and lives as long as it does.
+ * the duration of the call. A getter's strings live as long as the policy.
+ * A decision's strings (rule id, reason, error messages) live until the
+ * decision's next evaluation or free, or the release of the policy that
+ * decided it, whichever comes first.
  *
  * Thread safety: a loaded policy is immutable. Any number of threads may call
  * the tg_policy_* getters, tg_eval, tg_eval_trace, tg_visible,
@@ -85,8 +87,8 @@ typedef enum tg_status {
 	TG_ELIMIT,		/* bytecode exceeds a runtime limit (stack depth, roles, glob size) */
 	TG_EINVALID_REQUEST,	/* the request is invalid (DESIGN "A request is invalid"); decision is deny */
 	TG_EINTERNAL,		/* the interpreter met an impossible state; decision is deny */
-	TG_ENOSPC,		/* an output buffer is too small */
-	TG_EEMPTY,		/* a holder has no policy */
+	TG_ENOSPC,		/* reserved: no call returns it today */
+	TG_EEMPTY,		/* reserved: no call returns it today */
 	TG_ENOENT		/* no such item (a slot the policy does not read) */
 } tg_status;
 
@@ -143,7 +145,7 @@ TG_API void tg_load_error_free(tg_load_error *err);
 TG_API void tg_policy_free(tg_policy *p);
 
 /* Getters. Returned strings belong to the policy. */
-TG_API const char *tg_policy_name(const tg_policy *p);		/* "" when unnamed */
+TG_API const char *tg_policy_name(const tg_policy *p);		/* "" when unnamed, NULL for NULL */
 TG_API const char *tg_policy_version(const tg_policy *p);	/* NULL when none */
 TG_API const char *tg_policy_hash(const tg_policy *p);		/* SHA-256 of the bytecode, 64 hex digits */
 TG_API const char *tg_policy_source_hash(const tg_policy *p);	/* SHA-256 of the source, 64 hex digits */
@@ -317,8 +319,8 @@ TG_API void tg_request_init(tg_request *req);
  * TG_MAX_STRING_BYTES; every list at most TG_MAX_LIST_ITEMS; trees at most
  * TG_MAX_DEPTH deep. Returns TG_OK or TG_EINVALID_REQUEST with *why (if
  * given) set to a static message such as "invalid request: missing
- * principal.id"; TG_EINVAL for a NULL request or one whose size is too
- * small. tg_eval runs the same check.
+ * principal.id" (a NULL request, or one whose size was never set by
+ * tg_request_init, is invalid too). tg_eval runs the same check.
  */
 TG_API tg_status tg_request_check(const tg_request *req, const char **why);
 
