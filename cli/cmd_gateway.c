@@ -4,9 +4,11 @@
  * MCP servers (docs/gateway.md). This file reads the options; gateway.h
  * describes the parts.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "gateway.h"
@@ -93,5 +95,9 @@ int tg_cmd_gateway(int argc, char **argv)
 		return tg_cli_usage("gateway", "unexpected '%s'", argv[optind]);
 	if (!config)
 		return tg_cli_usage("gateway", "no configuration given (--config FILE.yaml)");
+	if (access(config, R_OK) != 0) {
+		tg_drv_error("cannot read '%s': %s", config, strerror(errno));
+		return TG_EXIT_USAGE;
+	}
 	return only_check ? check(config) : tg_gw_run(config);
 }
