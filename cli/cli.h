@@ -31,6 +31,7 @@ int tg_cmd_eval(int argc, char **argv);
 int tg_cmd_test(int argc, char **argv);
 int tg_cmd_disasm(int argc, char **argv);
 int tg_cmd_proxy(int argc, char **argv);
+int tg_cmd_gateway(int argc, char **argv);
 
 /* ---- options.c: command-line options ------------------------------------ */
 

@@ -30,6 +30,8 @@ static const tg_command commands[] = {
 	 "print the bytecode of a compiled policy"},
 	{"proxy", tg_cmd_proxy, "proxy --policy POLICY.tgb [IDENTITY...] -- COMMAND [ARGS...]",
 	 "run an MCP stdio server behind the policy"},
+	{"gateway", tg_cmd_gateway, "gateway --config GATEWAY.yaml [--check]",
+	 "serve MCP over HTTP in front of HTTP and stdio servers"},
 };
 
 static void usage(FILE *out)

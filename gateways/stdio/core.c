@@ -92,16 +92,23 @@ static void emit_json(tg_px_buf *b, const json_t *msg)
 	free(s);
 }
 
-/* Answers request `id` with a JSON-RPC error; takes `data` (may be NULL). */
-static void answer_error(tg_proxy *px, json_t *id, int code, const char *message, json_t *data)
+json_t *tg_proxy_error_reply(json_t *id, int code, const char *message, json_t *data)
 {
-	json_t *msg = json_pack("{s:s,s:O,s:{s:i,s:s}}", "jsonrpc", "2.0", "id", id, "error",
-				"code", code, "message", message);
+	json_t *msg = json_pack("{s:s,s:O,s:{s:i,s:s}}", "jsonrpc", "2.0", "id",
+				id ? id : json_null(), "error", "code", code, "message", message);
 
 	if (msg && data)
 		json_object_set_new(json_object_get(msg, "error"), "data", data);
 	else
 		json_decref(data);
+	return msg;
+}
+
+/* Answers request `id` with a JSON-RPC error; takes `data` (may be NULL). */
+static void answer_error(tg_proxy *px, json_t *id, int code, const char *message, json_t *data)
+{
+	json_t *msg = tg_proxy_error_reply(id, code, message, data);
+
 	emit_json(&px->to_client, msg);
 	json_decref(msg);
 }
@@ -111,7 +118,7 @@ static json_t *opt_string(bool present, const char *s)
 	return present ? json_string(s) : json_null();
 }
 
-static json_t *decision_data(const tg_mcp_authz *o)
+json_t *tg_proxy_decision_data(const tg_mcp_authz *o)
 {
 	return json_pack("{s:o,s:o}", "rule", opt_string(o->has_rule, o->rule), "reason",
 			 opt_string(o->has_reason, o->reason));
@@ -149,6 +156,32 @@ static void forward_request(tg_proxy *px, const tg_rpc_msg *m, const char *line,
 static void send_fetch(tg_proxy *px, const char *cursor);
 static void finish_fetch(tg_proxy *px, const char *failure);
 
+void tg_proxy_deny_unlisted(const tg_policy *p, const tg_mcp_identity *id, const tg_rpc_msg *m,
+			    int64_t now, FILE *audit, tg_mcp_authz *out)
+{
+	/* Listed in full and still absent: refuse, never guess. */
+	static const char why[] = "the tool is not in the server's tools/list";
+	tg_request req;
+	tg_decision *d;
+	json_t *pid = json_object_get(id->principal, "id");
+
+	tg_request_init(&req);
+	req.principal_id.ptr = json_string_value(pid);
+	req.principal_id.len = json_string_length(pid);
+	req.method.ptr = m->method;
+	req.method.len = strlen(m->method);
+	req.target.ptr = out->tool;
+	req.target.len = out->tool_len;
+	if (tg_decision_create(&d) == TG_OK) {
+		tg_decision_set_denied(d, why);
+		tg_mcp_audit(audit, p, &req, d, now);
+		tg_decision_free(d);
+	}
+	out->verdict = TG_MCP_DENY;
+	out->has_reason = true;
+	snprintf(out->reason, sizeof out->reason, "%s", why);
+}
+
 /* Decides a client request; takes *m when it has to be held. */
 static void handle_request(tg_proxy *px, tg_rpc_msg *m, const char *line, size_t len, bool refetched)
 {
@@ -172,29 +205,8 @@ static void handle_request(tg_proxy *px, tg_rpc_msg *m, const char *line, size_t
 	tg_mcp_decide(p, px->identity, &px->tools, m, now_s(px), px->audit, &out);
 	if (px->measure)
 		px->stats.decide_cpu += cpu_seconds() - t0;
-	if (out.verdict == TG_MCP_NEED_TOOLS && refetched) {
-		/* Listed in full and still absent: refuse, never guess. */
-		static const char why[] = "the tool is not in the server's tools/list";
-		tg_request req;
-		tg_decision *d;
-		json_t *pid = json_object_get(px->identity->principal, "id");
-
-		tg_request_init(&req);
-		req.principal_id.ptr = json_string_value(pid);
-		req.principal_id.len = json_string_length(pid);
-		req.method.ptr = m->method;
-		req.method.len = strlen(m->method);
-		req.target.ptr = out.tool;
-		req.target.len = out.tool_len;
-		if (tg_decision_create(&d) == TG_OK) {
-			tg_decision_set_denied(d, why);
-			tg_mcp_audit(px->audit, p, &req, d, now_s(px));
-			tg_decision_free(d);
-		}
-		out.verdict = TG_MCP_DENY;
-		out.has_reason = true;
-		snprintf(out.reason, sizeof out.reason, "%s", why);
-	}
+	if (out.verdict == TG_MCP_NEED_TOOLS && refetched)
+		tg_proxy_deny_unlisted(p, px->identity, m, now_s(px), px->audit, &out);
 	switch (out.verdict) {
 	case TG_MCP_PASS:
 		px->stats.passed++;
@@ -207,12 +219,12 @@ static void handle_request(tg_proxy *px, tg_rpc_msg *m, const char *line, size_t
 	case TG_MCP_DENY:
 		px->stats.denied++;
 		answer_error(px, m->id, TG_RPC_DENIED, "toolgate: denied by policy",
-			     decision_data(&out));
+			     tg_proxy_decision_data(&out));
 		break;
 	case TG_MCP_INVALID:
 		px->stats.invalid++;
 		answer_error(px, m->id, TG_RPC_INVALID_PARAMS, "toolgate: invalid request",
-			     decision_data(&out));
+			     tg_proxy_decision_data(&out));
 		break;
 	case TG_MCP_NEED_TOOLS:
 		if (px->fetching) {

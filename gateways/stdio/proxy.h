@@ -25,6 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include <jansson.h>
 
@@ -164,6 +165,16 @@ void tg_proxy_server_gone(tg_proxy *px, const char *why);
 /* Monotonic milliseconds. */
 int64_t tg_proxy_now_ms(void);
 
+/* The answers the proxy gives, for every transport that must give the same:
+ * a JSON-RPC error response for `id` (NULL: null) taking `data` (may be
+ * NULL), and a decision's error.data {"rule": ..., "reason": ...}. */
+json_t *tg_proxy_error_reply(json_t *id, int code, const char *message, json_t *data);
+json_t *tg_proxy_decision_data(const tg_mcp_authz *o);
+/* A tools/call whose tool the server's full tools/list does not have:
+ * turns *out (TG_MCP_NEED_TOOLS) into a deny and audits it. */
+void tg_proxy_deny_unlisted(const tg_policy *p, const tg_mcp_identity *id, const tg_rpc_msg *m,
+			    int64_t now, FILE *audit, tg_mcp_authz *out);
+
 /* ---- reload.c ------------------------------------------------------ */
 
 typedef struct tg_reloader {
@@ -193,6 +204,10 @@ typedef struct tg_relay_opts {
 	bool stats;
 	tg_reloader *reloader;
 } tg_relay_opts;
+
+/* Starts argv with close-on-exec pipes on its stdin and stdout (stderr is
+ * inherited). Returns the pid, or -1 with a message printed. */
+pid_t tg_px_spawn(char **argv, int *to_child, int *from_child);
 
 /* Runs the server and relays until both sides are done; returns the exit
  * status of `toolgate proxy`. */

@@ -90,9 +90,7 @@ static int make_pipe(int fd[2], int fl)
 	return 0;
 }
 
-/* Starts argv with pipes on its stdin and stdout. Returns the pid, or -1
- * with a message printed. */
-static pid_t spawn(char **argv, int *to_child, int *from_child)
+pid_t tg_px_spawn(char **argv, int *to_child, int *from_child)
 {
 	int in[2], out[2], status[2], err = 0;
 	pid_t pid;
@@ -238,7 +236,7 @@ int tg_relay_run(tg_proxy *px, const tg_relay_opts *o)
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	pid = spawn(o->argv, &to_child, &from_child);
+	pid = tg_px_spawn(o->argv, &to_child, &from_child);
 	if (pid < 0) {
 		rc = TG_EXIT_USAGE;
 		goto out;

@@ -1,0 +1,584 @@
+/*
+ * config.c - the gateway's YAML configuration (docs/gateway.md).
+ *
+ * The file is read into a located tree by suite/yaml_tree.c (anchors,
+ * aliases, tags, duplicate keys and second documents refused) and checked
+ * here key by key. Every problem is reported, not only the first, as
+ * FILE:LINE:COL: error: MESSAGE with the line, a caret, and a did-you-mean
+ * for unknown keys; a configuration with any error is not used at all, so
+ * `--check` and a reload see exactly what a start would.
+ *
+ * `auth` is read and its shape checked, but token validation is another
+ * issue's work: a configuration with `auth` is refused with a message that
+ * says so, rather than run without the protection it asks for.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gateway.h"
+#include "yaml_tree.h"
+
+#define TG_GW_MAX_CONF_BYTES (1024u * 1024)
+
+static const char *const top_keys[] = {
+	"listen", "resource", "policy", "shadow_policy", "audit", "audit_required", "origins",
+	"session_key_file", "upstreams", "auth", "identity", "limits",
+};
+static const char *const upstream_keys[] = {"name", "path", "url", "command"};
+static const char *const auth_keys[] = {"issuer", "jwks_file", "jwks_uri", "claims", "scopes"};
+static const char *const identity_keys[] = {"principal", "token", "context"};
+static const char *const limit_keys[] = {
+	"max_body", "max_header", "max_connections", "max_response", "connect_timeout_ms",
+	"response_timeout_ms", "idle_timeout_s", "session_ttl_s", "stdio_sessions",
+};
+
+typedef struct reader {
+	tg_ys y;
+	tg_gw_conf *c;
+	const char *dir;	/* the file's folder, "" for the current one */
+	size_t dirlen;
+} reader;
+
+static char *dup_str(reader *r, const char *s)
+{
+	char *d = strdup(s);
+
+	if (!d)
+		tg_ys_oom(&r->y);
+	return d;
+}
+
+/* A file name relative to the configuration's folder. */
+static char *resolve(reader *r, const char *s)
+{
+	char *d;
+
+	if (s[0] == '/' || r->dirlen == 0)
+		return dup_str(r, s);
+	d = malloc(r->dirlen + strlen(s) + 2);
+	if (!d) {
+		tg_ys_oom(&r->y);
+		return NULL;
+	}
+	memcpy(d, r->dir, r->dirlen);
+	d[r->dirlen] = '/';
+	strcpy(d + r->dirlen + 1, s);
+	return d;
+}
+
+static const char *nonempty(reader *r, const tg_yn *v, const char *key)
+{
+	const char *s = tg_ys_string(&r->y, v, "", key);
+
+	if (s && !*s) {
+		tg_ys_error(&r->y, v, "'%s' must not be empty", key);
+		return NULL;
+	}
+	return s;
+}
+
+/* An unsigned integer in [lo, hi]. */
+static bool number(reader *r, const tg_yn *v, const char *key, unsigned long long lo,
+		   unsigned long long hi, unsigned long long *out)
+{
+	unsigned long long n;
+	char *end;
+
+	if (!tg_ys_want(&r->y, v, TG_YT_INT, "", key))
+		return false;
+	errno = 0;
+	n = strtoull(v->s, &end, 10);
+	if (v->s[0] == '-' || errno || *end || n < lo || n > hi) {
+		tg_ys_error(&r->y, v, "'%s' must be from %llu to %llu", key, lo, hi);
+		return false;
+	}
+	*out = n;
+	return true;
+}
+
+static void listen_key(reader *r, const tg_yn *v)
+{
+	const char *s = nonempty(r, v, "listen");
+	const char *colon;
+	unsigned long long port;
+	char host[64], *end;
+	unsigned char addr[16];
+
+	if (!s)
+		return;
+	colon = strrchr(s, ':');
+	if (!colon || colon == s || (size_t)(colon - s) >= sizeof host) {
+		tg_ys_error(&r->y, v, "'listen' must be HOST:PORT (for example 127.0.0.1:8080)");
+		return;
+	}
+	if (s[0] == '[' && colon[-1] == ']') {
+		memcpy(host, s + 1, (size_t)(colon - s) - 2);
+		host[colon - s - 2] = '\0';
+	} else {
+		memcpy(host, s, (size_t)(colon - s));
+		host[colon - s] = '\0';
+	}
+	errno = 0;
+	port = strtoull(colon + 1, &end, 10);
+	if (!colon[1] || *end || errno || port > 65535 || colon[1] == '-') {
+		tg_ys_error(&r->y, v, "the port in 'listen' must be from 0 to 65535");
+		return;
+	}
+	if (inet_pton(AF_INET, host, addr) != 1 && inet_pton(AF_INET6, host, addr) != 1) {
+		tg_ys_error(&r->y, v, "'listen' wants a numeric IPv4 or IPv6 address, not '%s'",
+			    host);
+		return;
+	}
+	r->c->listen_host = dup_str(r, host);
+	r->c->listen_port = (unsigned short)port;
+}
+
+static void resource_key(reader *r, const tg_yn *v)
+{
+	const char *s = nonempty(r, v, "resource");
+	size_t n;
+
+	if (!s)
+		return;
+	if (strncmp(s, "http://", 7) != 0 && strncmp(s, "https://", 8) != 0) {
+		tg_ys_error(&r->y, v, "'resource' must be an http:// or https:// URI");
+		return;
+	}
+	if (strchr(s, '#') || strchr(s, '?')) {
+		tg_ys_error(&r->y, v, "'resource' must not have a query or a fragment");
+		return;
+	}
+	r->c->resource = dup_str(r, s);
+	n = r->c->resource ? strlen(r->c->resource) : 0;
+	while (n > 0 && r->c->resource[n - 1] == '/')
+		r->c->resource[--n] = '\0';
+}
+
+static void origins_key(reader *r, const tg_yn *v)
+{
+	size_t i;
+
+	if (!tg_ys_want(&r->y, v, TG_YT_LIST, "", "origins"))
+		return;
+	r->c->origins = calloc(v->n + 1, sizeof *r->c->origins);
+	if (!r->c->origins) {
+		tg_ys_oom(&r->y);
+		return;
+	}
+	for (i = 0; i < v->n; i++) {
+		const char *s = nonempty(r, v->kids[i], "origins");
+
+		if (!s)
+			continue;
+		if (strncmp(s, "http://", 7) != 0 && strncmp(s, "https://", 8) != 0) {
+			tg_ys_error(&r->y, v->kids[i],
+				    "an origin is scheme://host[:port] (for example http://localhost)");
+			continue;
+		}
+		if (strchr(s + 8, '/')) {
+			tg_ys_error(&r->y, v->kids[i], "an origin has no path: '%s'", s);
+			continue;
+		}
+		r->c->origins[r->c->norigins++] = dup_str(r, s);
+	}
+}
+
+static void command_key(reader *r, tg_gw_upstream_conf *u, const tg_yn *v)
+{
+	size_t i;
+
+	if (!tg_ys_want(&r->y, v, TG_YT_LIST, "", "command"))
+		return;
+	if (v->n == 0) {
+		tg_ys_error(&r->y, v, "'command' needs at least the program");
+		return;
+	}
+	u->command = calloc(v->n + 1, sizeof *u->command);
+	if (!u->command) {
+		tg_ys_oom(&r->y);
+		return;
+	}
+	for (i = 0; i < v->n; i++) {
+		const char *s = tg_ys_string(&r->y, v->kids[i], "", "command");
+
+		u->command[i] = dup_str(r, s ? s : "");
+	}
+}
+
+static void upstream(reader *r, tg_gw_upstream_conf *u, const tg_yn *m)
+{
+	const tg_yn *name, *path, *url, *cmd;
+	const char *s;
+
+	if (!tg_ys_want(&r->y, m, TG_YT_MAP, "", "upstreams[]"))
+		return;
+	tg_ys_check_keys(&r->y, m, upstream_keys, TG_NKEYS(upstream_keys), "an upstream");
+	name = tg_ys_require(&r->y, m, "name", "an upstream");
+	path = tg_ys_require(&r->y, m, "path", "an upstream");
+	url = tg_ys_get(m, "url");
+	cmd = tg_ys_get(m, "command");
+	if (name && (s = nonempty(r, name, "name"))) {
+		if (strlen(s) >= sizeof(((tg_gw_session *)0)->upstream))
+			tg_ys_error(&r->y, name, "an upstream name has at most %zu bytes",
+				    sizeof(((tg_gw_session *)0)->upstream) - 1);
+		else
+			u->name = dup_str(r, s);
+	}
+	if (path && (s = nonempty(r, path, "path"))) {
+		if (s[0] != '/' || strchr(s, '?') || strchr(s, '#'))
+			tg_ys_error(&r->y, path, "'path' must start with '/' and have no query");
+		else if (strcmp(s, "/healthz") == 0 || strcmp(s, "/metrics") == 0 ||
+			 strncmp(s, "/.well-known/", 13) == 0)
+			tg_ys_error(&r->y, path, "'%s' is the gateway's own", s);
+		else
+			u->path = dup_str(r, s);
+	}
+	if (url && cmd) {
+		tg_ys_error(&r->y, cmd, "an upstream has either 'url' or 'command', not both");
+		return;
+	}
+	if (!url && !cmd) {
+		tg_ys_error(&r->y, m, "an upstream needs 'url' (Streamable HTTP) or 'command' "
+				      "(stdio)");
+		return;
+	}
+	if (url && (s = nonempty(r, url, "url"))) {
+		if (strncmp(s, "http://", 7) != 0 && strncmp(s, "https://", 8) != 0)
+			tg_ys_error(&r->y, url, "'url' must be an http:// or https:// URL");
+		else
+			u->url = dup_str(r, s);
+	}
+	if (cmd)
+		command_key(r, u, cmd);
+}
+
+static void upstreams_key(reader *r, const tg_yn *v)
+{
+	size_t i, j;
+
+	if (!tg_ys_want(&r->y, v, TG_YT_LIST, "", "upstreams"))
+		return;
+	if (v->n == 0) {
+		tg_ys_error(&r->y, v, "'upstreams' needs at least one upstream");
+		return;
+	}
+	r->c->upstreams = calloc(v->n, sizeof *r->c->upstreams);
+	if (!r->c->upstreams) {
+		tg_ys_oom(&r->y);
+		return;
+	}
+	r->c->nupstreams = v->n;
+	for (i = 0; i < v->n; i++) {
+		tg_gw_upstream_conf *u = &r->c->upstreams[i];
+
+		upstream(r, u, v->kids[i]);
+		for (j = 0; j < i; j++) {
+			const tg_gw_upstream_conf *o = &r->c->upstreams[j];
+			const tg_yn *at = v->kids[i];
+
+			if (u->name && o->name && strcmp(u->name, o->name) == 0)
+				tg_ys_error(&r->y, tg_ys_get(at, "name"),
+					    "duplicate upstream name '%s'", u->name);
+			if (u->path && o->path && strcmp(u->path, o->path) == 0)
+				tg_ys_error(&r->y, tg_ys_get(at, "path"),
+					    "duplicate upstream path '%s'", u->path);
+		}
+	}
+}
+
+/* `auth`: its shape is checked so a deployment file is right before token
+ * validation exists; starting with it is refused after the checks. */
+static void auth_key(reader *r, const tg_yn *v)
+{
+	const tg_yn *f, *claims;
+	size_t i;
+
+	if (!tg_ys_want(&r->y, v, TG_YT_MAP, "", "auth"))
+		return;
+	tg_ys_check_keys(&r->y, v, auth_keys, TG_NKEYS(auth_keys), "auth");
+	if ((f = tg_ys_require(&r->y, v, "issuer", "auth")))
+		nonempty(r, f, "issuer");
+	if (tg_ys_get(v, "jwks_file") && tg_ys_get(v, "jwks_uri"))
+		tg_ys_error(&r->y, tg_ys_get(v, "jwks_uri"),
+			    "auth has either 'jwks_file' or 'jwks_uri', not both");
+	else if (!tg_ys_get(v, "jwks_file") && !tg_ys_get(v, "jwks_uri"))
+		tg_ys_error(&r->y, v, "auth needs 'jwks_file' or 'jwks_uri'");
+	if ((f = tg_ys_get(v, "jwks_file")))
+		nonempty(r, f, "jwks_file");
+	if ((f = tg_ys_get(v, "jwks_uri")))
+		nonempty(r, f, "jwks_uri");
+	if ((f = tg_ys_get(v, "scopes")) && tg_ys_want(&r->y, f, TG_YT_LIST, "", "scopes"))
+		for (i = 0; i < f->n; i++)
+			nonempty(r, f->kids[i], "scopes");
+	claims = tg_ys_get(v, "claims");
+	if (claims && tg_ys_want(&r->y, claims, TG_YT_MAP, "", "claims")) {
+		for (i = 0; i + 1 < claims->n; i += 2) {
+			const tg_yn *k = claims->kids[i];
+
+			if (strncmp(k->s, "principal.", 10) != 0 && strncmp(k->s, "token.", 6) != 0 &&
+			    strncmp(k->s, "context.", 8) != 0)
+				tg_ys_error(&r->y, k,
+					    "a claim maps to principal.*, token.* or context.*, "
+					    "not '%s'",
+					    k->s);
+			nonempty(r, claims->kids[i + 1], k->s);
+		}
+	}
+	r->c->has_auth = true;
+}
+
+static void identity_key(reader *r, const tg_yn *v)
+{
+	const tg_yn *p, *pid;
+	size_t i;
+
+	if (!tg_ys_want(&r->y, v, TG_YT_MAP, "", "identity"))
+		return;
+	tg_ys_check_keys(&r->y, v, identity_keys, TG_NKEYS(identity_keys), "identity");
+	for (i = 0; i + 1 < v->n; i += 2)
+		tg_ys_want(&r->y, v->kids[i + 1], TG_YT_MAP, "identity.", v->kids[i]->s);
+	p = tg_ys_require(&r->y, v, "principal", "identity");
+	if (p && p->kind == TG_YN_MAP) {
+		pid = tg_ys_require(&r->y, p, "id", "identity.principal");
+		if (pid && nonempty(r, pid, "id") &&
+		    strlen(pid->s) >= sizeof(((tg_gw_session *)0)->principal))
+			tg_ys_error(&r->y, pid, "a principal id has at most %zu bytes",
+				    sizeof(((tg_gw_session *)0)->principal) - 1);
+	}
+	r->c->identity = tg_ys_to_json(&r->y, v);
+}
+
+typedef struct limit_def {
+	const char *key;
+	unsigned long long lo, hi;
+	size_t off;
+	bool is_size;
+} limit_def;
+
+#define LIM(k, lo, hi, field, sz) {k, lo, hi, offsetof(tg_gw_limits, field), sz}
+static const limit_def limit_defs[] = {
+	LIM("max_body", 64, 1ull << 30, max_body, true),
+	LIM("max_header", 1024, 1024 * 1024, max_header, true),
+	LIM("max_connections", 1, 65536, max_connections, false),
+	LIM("max_response", 1024, 1ull << 31, max_response, true),
+	LIM("connect_timeout_ms", 1, 600000, connect_timeout_ms, false),
+	LIM("response_timeout_ms", 1, 3600000, response_timeout_ms, false),
+	LIM("idle_timeout_s", 1, 86400, idle_timeout_s, false),
+	LIM("session_ttl_s", 1, 30u * 86400, session_ttl_s, false),
+	LIM("stdio_sessions", 1, 4096, stdio_sessions, false),
+};
+
+static void limits_key(reader *r, const tg_yn *v)
+{
+	size_t i;
+
+	if (!tg_ys_want(&r->y, v, TG_YT_MAP, "", "limits"))
+		return;
+	tg_ys_check_keys(&r->y, v, limit_keys, TG_NKEYS(limit_keys), "limits");
+	for (i = 0; i < TG_NKEYS(limit_defs); i++) {
+		const tg_yn *f = tg_ys_get(v, limit_defs[i].key);
+		unsigned long long n;
+		char *field = (char *)&r->c->limits + limit_defs[i].off;
+
+		if (!f || !number(r, f, limit_defs[i].key, limit_defs[i].lo, limit_defs[i].hi, &n))
+			continue;
+		if (limit_defs[i].is_size)
+			*(size_t *)(void *)field = (size_t)n;
+		else
+			*(unsigned *)(void *)field = (unsigned)n;
+	}
+}
+
+static void conf_root(reader *r, const tg_yn *root)
+{
+	tg_gw_conf *c = r->c;
+	const tg_yn *v;
+	const char *s;
+
+	if (root->kind != TG_YN_MAP) {
+		tg_ys_error(&r->y, root, "a gateway configuration is a mapping, not %s",
+			    tg_ys_type_name(root));
+		return;
+	}
+	tg_ys_check_keys(&r->y, root, top_keys, TG_NKEYS(top_keys), "the gateway configuration");
+	if ((v = tg_ys_require(&r->y, root, "listen", "the gateway configuration")))
+		listen_key(r, v);
+	if ((v = tg_ys_require(&r->y, root, "resource", "the gateway configuration")))
+		resource_key(r, v);
+	if ((v = tg_ys_require(&r->y, root, "policy", "the gateway configuration")) &&
+	    (s = nonempty(r, v, "policy")))
+		c->policy = resolve(r, s);
+	if ((v = tg_ys_get(root, "shadow_policy")) && (s = nonempty(r, v, "shadow_policy")))
+		c->shadow_policy = resolve(r, s);
+	if ((v = tg_ys_require(&r->y, root, "audit", "the gateway configuration")) &&
+	    (s = nonempty(r, v, "audit")))
+		c->audit = strcmp(s, "-") == 0 ? dup_str(r, s) : resolve(r, s);
+	if ((v = tg_ys_get(root, "audit_required")) &&
+	    tg_ys_want(&r->y, v, TG_YT_BOOL, "", "audit_required"))
+		c->audit_required = strcmp(v->s, "true") == 0;
+	if ((v = tg_ys_get(root, "origins")))
+		origins_key(r, v);
+	if ((v = tg_ys_get(root, "session_key_file")) && (s = nonempty(r, v, "session_key_file")))
+		c->session_key_file = resolve(r, s);
+	if ((v = tg_ys_require(&r->y, root, "upstreams", "the gateway configuration")))
+		upstreams_key(r, v);
+	if ((v = tg_ys_get(root, "limits")))
+		limits_key(r, v);
+	if ((v = tg_ys_get(root, "identity")))
+		identity_key(r, v);
+	if ((v = tg_ys_get(root, "auth")))
+		auth_key(r, v);
+	if (c->has_auth && r->y.nerrors == 0)
+		tg_ys_error(&r->y, tg_ys_get(root, "auth"),
+			    "'auth' (OAuth bearer tokens) is not supported yet; remove it, or "
+			    "use 'identity' on a loopback address for development");
+	if (!c->has_auth && !c->identity && r->y.nerrors == 0)
+		tg_ys_error(&r->y, root, "the gateway needs 'identity' (a fixed development "
+					 "identity) to know who is calling");
+	if (c->identity && c->listen_host && r->y.nerrors == 0) {
+		struct sockaddr_storage ss;
+		struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
+		struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
+
+		memset(&ss, 0, sizeof ss);
+		if (inet_pton(AF_INET, c->listen_host, &a4->sin_addr) == 1)
+			a4->sin_family = AF_INET;
+		else if (inet_pton(AF_INET6, c->listen_host, &a6->sin6_addr) == 1)
+			a6->sin6_family = AF_INET6;
+		if (!tg_gw_is_loopback((struct sockaddr *)&ss))
+			tg_ys_error(&r->y, tg_ys_get(root, "listen"),
+				    "a fixed 'identity' is for development: 'listen' must be a "
+				    "loopback address (127.0.0.1 or ::1)");
+	}
+}
+
+tg_gw_conf *tg_gw_conf_parse(const char *path, const char *text, size_t len, FILE *err)
+{
+	tg_arena arena;
+	reader r;
+	tg_yn *root;
+	const char *slash = strrchr(path, '/');
+
+	memset(&r, 0, sizeof r);
+	tg_arena_init(&arena);
+	r.c = calloc(1, sizeof *r.c);
+	r.y.path = path;
+	r.y.text = text;
+	r.y.len = len;
+	r.y.err = err;
+	r.y.arena = &arena;
+	r.y.what = "a gateway configuration";
+	r.dir = path;
+	r.dirlen = slash ? (size_t)(slash - path) : 0;
+	if (slash == path)
+		r.dirlen = 0, r.dir = "";
+	if (!r.c) {
+		fprintf(err, "%s: error: out of memory\n", path);
+		tg_arena_free(&arena);
+		return NULL;
+	}
+	r.c->audit_required = true;
+	r.c->limits = (tg_gw_limits){
+		TG_GW_DEFAULT_MAX_BODY,	  TG_GW_DEFAULT_MAX_HEADER,  TG_GW_DEFAULT_MAX_CONNECTIONS,
+		TG_GW_DEFAULT_MAX_RESPONSE, TG_GW_DEFAULT_CONNECT_MS,  TG_GW_DEFAULT_RESPONSE_MS,
+		TG_GW_DEFAULT_IDLE_S,	  TG_GW_DEFAULT_SESSION_TTL_S, TG_GW_DEFAULT_STDIO_SESSIONS,
+	};
+	r.c->file = strdup(path);
+	if (!r.c->file)
+		tg_ys_oom(&r.y);
+	root = r.y.oom ? NULL : tg_ys_read_tree(&r.y);
+	if (!root && r.y.nerrors == 0) {
+		static const tg_yn empty = {.kind = TG_YN_BAD, .loc = {1, 1}};
+
+		tg_ys_error(&r.y, &empty, "empty configuration (expected 'listen', 'resource', "
+					  "'policy', 'audit' and 'upstreams')");
+	}
+	if (root)
+		conf_root(&r, root);
+	tg_ys_flush(&r.y);
+	tg_arena_free(&arena);
+	if (r.y.nerrors) {
+		tg_gw_conf_free(r.c);
+		return NULL;
+	}
+	return r.c;
+}
+
+tg_gw_conf *tg_gw_conf_load(const char *path, FILE *err)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf;
+	size_t len;
+	tg_gw_conf *c;
+
+	if (!f) {
+		fprintf(err, "toolgate: cannot read '%s': %s\n", path, strerror(errno));
+		return NULL;
+	}
+	buf = malloc(TG_GW_MAX_CONF_BYTES + 1);
+	if (!buf) {
+		fclose(f);
+		fprintf(err, "toolgate: out of memory reading '%s'\n", path);
+		return NULL;
+	}
+	len = fread(buf, 1, TG_GW_MAX_CONF_BYTES + 1, f);
+	if (ferror(f) || len > TG_GW_MAX_CONF_BYTES) {
+		fprintf(err, "toolgate: cannot read '%s': %s\n", path,
+			ferror(f) ? strerror(errno) : "larger than 1 MiB");
+		fclose(f);
+		free(buf);
+		return NULL;
+	}
+	fclose(f);
+	c = tg_gw_conf_parse(path, buf, len, err);
+	free(buf);
+	return c;
+}
+
+static void free_strv(char **v)
+{
+	size_t i;
+
+	for (i = 0; v && v[i]; i++)
+		free(v[i]);
+	free(v);
+}
+
+void tg_gw_conf_free(tg_gw_conf *c)
+{
+	size_t i;
+
+	if (!c)
+		return;
+	free(c->file);
+	free(c->listen_host);
+	free(c->resource);
+	free(c->policy);
+	free(c->shadow_policy);
+	free(c->audit);
+	for (i = 0; i < c->norigins; i++)
+		free(c->origins[i]);
+	free(c->origins);
+	free(c->session_key_file);
+	for (i = 0; i < c->nupstreams; i++) {
+		free(c->upstreams[i].name);
+		free(c->upstreams[i].path);
+		free(c->upstreams[i].url);
+		free_strv(c->upstreams[i].command);
+	}
+	free(c->upstreams);
+	json_decref(c->identity);
+	free(c);
+}
+
+const tg_gw_upstream_conf *tg_gw_conf_route(const tg_gw_conf *c, const char *path)
+{
+	size_t i;
+
+	for (i = 0; i < c->nupstreams; i++)
+		if (c->upstreams[i].path && strcmp(c->upstreams[i].path, path) == 0)
+			return &c->upstreams[i];
+	return NULL;
+}

@@ -1,0 +1,1051 @@
+/*
+ * exchange.c - one client HTTP request at an upstream's path: who is
+ * calling, which session, what the message is, whether the policy allows
+ * it, and the upstream's answer as the caller may see it.
+ *
+ * The order is fixed and every refusal happens before anything reaches the
+ * upstream: method and protocol version; identity (tg_gw_identity_step);
+ * the sealed session, which must have been opened by this principal at this
+ * upstream (otherwise 404, the status the specification gives a session the
+ * server does not know, so a stolen id tells its holder nothing); one
+ * JSON-RPC message, parsed once by the adapter (tg_rpc_parse: duplicate keys,
+ * batches, bad ids refused); the policy decision (tg_mcp_decide, with the
+ * upstream's name as `server`) and its audit line. Only then are the
+ * client's bytes forwarded, unchanged (a stdio child gets the same bytes with
+ * line breaks between tokens turned into spaces: its framing is one line per
+ * message, and JSON strings cannot hold raw line breaks).
+ *
+ * A denial is HTTP 200 with the JSON-RPC error the stdio proxy gives
+ * (tg_proxy_error_reply, TG_RPC_* codes). List results are filtered in a
+ * JSON answer and in the SSE event that carries the answer; every other
+ * event passes byte for byte as it arrives.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "driver.h"
+#include "gateway.h"
+
+#define FETCH_PAGES 64
+#define STDIO_PREFIX "stdio:"
+
+typedef struct ctx {
+	tg_gw *gw;
+	const tg_gw_conf *conf;
+	const tg_gw_upstream_conf *uc;
+	tg_gw_upstream *up;
+	const tg_gw_http_in *in;
+	tg_mcp_identity id;
+	const char *principal;
+	tg_gw_session sess;
+	bool has_session;
+	int64_t now;
+} ctx;
+
+/* ---- answers ------------------------------------------------------------ */
+
+static void set_type(tg_gw_answer *a, const char *t)
+{
+	snprintf(a->content_type, sizeof a->content_type, "%s", t);
+}
+
+static void answer_json(tg_gw_answer *a, unsigned status, const json_t *msg)
+{
+	a->status = status;
+	a->body = msg ? json_dumps(msg, JSON_COMPACT) : NULL;
+	a->body_len = a->body ? strlen(a->body) : 0;
+	set_type(a, "application/json");
+	if (!a->body)
+		a->status = 500;
+}
+
+void tg_gw_answer_error(tg_gw_answer *a, unsigned status, json_t *id, int code,
+			const char *message, json_t *data)
+{
+	json_t *msg = tg_proxy_error_reply(id, code, message, data);
+
+	answer_json(a, status, msg);
+	json_decref(msg);
+}
+
+void tg_gw_answer_free(tg_gw_answer *a)
+{
+	free(a->body);
+	if (a->free)
+		a->free(a->st);
+	memset(a, 0, sizeof *a);
+}
+
+static void refuse(ctx *x, tg_gw_answer *a, unsigned status, tg_gw_refusal why, json_t *id,
+		   int code, const char *message)
+{
+	tg_gw_metrics_refusal(&x->gw->metrics, why);
+	tg_gw_answer_error(a, status, id, code, message, NULL);
+}
+
+static int64_t now_s(const tg_gw *gw)
+{
+	return gw->fixed_time > 0 ? gw->fixed_time : (int64_t)time(NULL);
+}
+
+/* ---- upstream state ----------------------------------------------------- */
+
+static void on_notice(void *ud, const tg_rpc_msg *m)
+{
+	tg_gw_upstream *up = ud;
+
+	if (m->method && strcmp(m->method, "notifications/tools/list_changed") == 0) {
+		pthread_mutex_lock(&up->lock);
+		tg_mcp_tools_clear(&up->tools);
+		pthread_mutex_unlock(&up->lock);
+	}
+}
+
+tg_gw_upstream *tg_gw_upstream_of(tg_gw *gw, const char *name)
+{
+	tg_gw_upstream *up = NULL;
+	size_t i;
+
+	pthread_mutex_lock(&gw->lock);
+	for (i = 0; i < gw->nups; i++)
+		if (strcmp(gw->ups[i].name, name) == 0) {
+			up = &gw->ups[i];
+			break;
+		}
+	if (!up && gw->nups < TG_GW_MAX_UPSTREAMS) {
+		up = &gw->ups[gw->nups];
+		memset(up, 0, sizeof *up);
+		snprintf(up->name, sizeof up->name, "%s", name);
+		up->name_json = json_string(name);
+		pthread_mutex_init(&up->lock, NULL);
+		up->stdio = tg_gw_stdio_pool_create(on_notice, up);
+		if (!up->name_json || !up->stdio) {
+			json_decref(up->name_json);
+			tg_gw_stdio_pool_free(up->stdio);
+			pthread_mutex_destroy(&up->lock);
+			up = NULL;
+		} else {
+			gw->nups++;
+		}
+	}
+	pthread_mutex_unlock(&gw->lock);
+	return up;
+}
+
+/* ---- the decision ------------------------------------------------------- */
+
+static json_t *own_call(ctx *x, json_t *msg, const char *idkey);
+
+/* The gateway's own tools/list, walking nextCursor, until `tool` is cached
+ * (tools/call of a tool never listed: annotations are never guessed). */
+static void fetch_tools(ctx *x, const char *tool, size_t toollen)
+{
+	json_t *cursor = NULL;
+	unsigned page;
+
+	for (page = 0; page < FETCH_PAGES; page++) {
+		char key[64];
+		json_t *msg, *resp, *next;
+		bool found;
+		long n;
+
+		pthread_mutex_lock(&x->up->lock);
+		snprintf(key, sizeof key, "\"toolgate-gateway-%lu\"", ++x->up->own_ids);
+		pthread_mutex_unlock(&x->up->lock);
+		msg = json_pack("{s:s,s:s#,s:s}", "jsonrpc", "2.0", "id", key + 1, strlen(key) - 2,
+				"method", "tools/list");
+		if (msg && cursor)
+			json_object_set_new(msg, "params", json_pack("{s:O}", "cursor", cursor));
+		json_decref(cursor);
+		cursor = NULL;
+		resp = msg ? own_call(x, msg, key) : NULL;
+		json_decref(msg);
+		if (!resp)
+			return;
+		pthread_mutex_lock(&x->up->lock);
+		n = tg_mcp_tools_learn(&x->up->tools, resp);
+		found = tg_mcp_tools_get(&x->up->tools, tool, toollen) != NULL;
+		pthread_mutex_unlock(&x->up->lock);
+		next = json_object_get(json_object_get(resp, "result"), "nextCursor");
+		cursor = json_is_string(next) ? json_incref(next) : NULL;
+		json_decref(resp);
+		if (n < 0 || found || !cursor)
+			break;
+	}
+	json_decref(cursor);
+}
+
+/* One policy's decision, its audit lines in *lines (malloc'd). */
+static void decide_with(ctx *x, tg_holder *h, const tg_rpc_msg *m, tg_mcp_authz *out,
+			char **lines, size_t *nlines, bool may_fetch)
+{
+	const tg_policy *p = tg_holder_acquire(h);
+	FILE *audit = open_memstream(lines, nlines);
+
+	pthread_mutex_lock(&x->up->lock);
+	tg_mcp_decide(p, &x->id, &x->up->tools, m, x->now, audit, out);
+	pthread_mutex_unlock(&x->up->lock);
+	if (out->verdict == TG_MCP_NEED_TOOLS && may_fetch) {
+		fetch_tools(x, out->tool, out->tool_len);
+		pthread_mutex_lock(&x->up->lock);
+		tg_mcp_decide(p, &x->id, &x->up->tools, m, x->now, audit, out);
+		pthread_mutex_unlock(&x->up->lock);
+	}
+	if (out->verdict == TG_MCP_NEED_TOOLS)
+		tg_proxy_deny_unlisted(p, &x->id, m, x->now, audit, out);
+	if (audit)
+		fclose(audit);
+	else
+		*lines = NULL, *nlines = 0;
+	tg_holder_release(h, p);
+}
+
+static tg_gw_outcome outcome_of(tg_mcp_verdict v)
+{
+	return v == TG_MCP_ALLOW ? TG_GW_OUT_ALLOW
+	       : v == TG_MCP_PASS ? TG_GW_OUT_PASS
+	       : v == TG_MCP_INVALID ? TG_GW_OUT_INVALID
+				     : TG_GW_OUT_DENY;
+}
+
+/* Decides m; the audit line is written before anything is forwarded, and
+ * with audit_required a decision that cannot be audited denies. */
+static void decide(ctx *x, const tg_rpc_msg *m, tg_mcp_authz *out)
+{
+	char *lines = NULL;
+	size_t n = 0;
+
+	decide_with(x, x->gw->holder, m, out, &lines, &n, true);
+	if (x->gw->shadow && out->verdict != TG_MCP_PASS) {
+		tg_mcp_authz s;
+		char *sl = NULL;
+		size_t sn = 0;
+
+		/* The candidate decides and is audited, never obeyed. */
+		decide_with(x, x->gw->shadow, m, &s, &sl, &sn, false);
+		tg_gw_metrics_decision(&x->gw->metrics, x->up->name,
+				       s.verdict == TG_MCP_ALLOW ? TG_GW_OUT_SHADOW_ALLOW
+								 : TG_GW_OUT_SHADOW_DENY);
+		if (sn)
+			tg_gw_audit_write(&x->gw->audit, sl, sn, x->up->name, true);
+		free(sl);
+	}
+	if (n && tg_gw_audit_write(&x->gw->audit, lines, n, x->up->name, false) != 0 &&
+	    x->conf->audit_required) {
+		tg_drv_error("gateway: cannot write the audit log; denying");
+		tg_gw_metrics_refusal(&x->gw->metrics, TG_GW_REF_AUDIT);
+		out->verdict = TG_MCP_DENY;
+		out->has_rule = false;
+		out->has_reason = true;
+		snprintf(out->reason, sizeof out->reason, "the audit log cannot be written");
+	} else if (!n && lines == NULL && out->verdict != TG_MCP_PASS && x->conf->audit_required) {
+		out->verdict = TG_MCP_DENY;
+		out->has_reason = true;
+		snprintf(out->reason, sizeof out->reason, "the audit line cannot be made");
+	}
+	free(lines);
+	tg_gw_metrics_decision(&x->gw->metrics, x->up->name, outcome_of(out->verdict));
+}
+
+/* ---- filtering answers -------------------------------------------------- */
+
+typedef enum list_kind { LIST_NONE, LIST_TOOLS, LIST_RESOURCES, LIST_PROMPTS, LIST_ANY } list_kind;
+
+static list_kind kind_of(const char *method)
+{
+	if (!method)
+		return LIST_NONE;
+	if (strcmp(method, "tools/list") == 0)
+		return LIST_TOOLS;
+	if (strcmp(method, "resources/list") == 0)
+		return LIST_RESOURCES;
+	if (strcmp(method, "prompts/list") == 0)
+		return LIST_PROMPTS;
+	return LIST_NONE;
+}
+
+/* What filters an answer: the requester's identity, the upstream's tool
+ * cache, which answer (id) and what it lists. Owns its references, so a
+ * stream can outlive the request's context. */
+typedef struct filter {
+	tg_gw *gw;
+	tg_gw_upstream *up;
+	tg_mcp_identity id;
+	char *idkey;		/* the answer to filter; NULL: any list-shaped answer */
+	list_kind kind;
+	int64_t now;
+} filter;
+
+static void filter_init(filter *f, const ctx *x, const char *idkey, list_kind kind)
+{
+	memset(f, 0, sizeof *f);
+	f->gw = x->gw;
+	f->up = x->up;
+	f->id.principal = json_incref(x->id.principal);
+	f->id.token = json_incref(x->id.token);
+	f->id.context = json_incref(x->id.context);
+	f->id.server = json_incref(x->id.server);
+	f->idkey = idkey ? strdup(idkey) : NULL;
+	f->kind = kind;
+	f->now = x->now;
+}
+
+static void filter_free(filter *f)
+{
+	tg_mcp_identity_clear(&f->id);
+	free(f->idkey);
+}
+
+/* A response's list kind by its shape (a resumed GET stream does not say
+ * which request an answer belongs to). */
+static list_kind kind_by_shape(const json_t *root)
+{
+	json_t *r = json_object_get(root, "result");
+
+	if (json_is_array(json_object_get(r, "tools")))
+		return LIST_TOOLS;
+	if (json_is_array(json_object_get(r, "resources")))
+		return LIST_RESOURCES;
+	if (json_is_array(json_object_get(r, "prompts")))
+		return LIST_PROMPTS;
+	return LIST_NONE;
+}
+
+/*
+ * Looks at one server message: returns a malloc'd replacement text when it
+ * is a list answer that was filtered, NULL when it passes unchanged. *drop
+ * is set when it must not pass at all (a list answer that cannot be read
+ * faithfully).
+ */
+static char *filter_message(filter *f, const char *text, size_t len, bool *drop)
+{
+	tg_rpc_error err;
+	tg_rpc_msg m;
+	list_kind kind;
+	char *out = NULL;
+
+	*drop = false;
+	if (tg_rpc_parse(text, len, true, &m, &err) != TG_RPC_FRAME_OK) {
+		json_decref(err.reply_ids);
+		return NULL;
+	}
+	if (m.kind == TG_RPC_NOTIFICATION) {
+		if (strcmp(m.method, "notifications/tools/list_changed") == 0) {
+			pthread_mutex_lock(&f->up->lock);
+			tg_mcp_tools_clear(&f->up->tools);
+			pthread_mutex_unlock(&f->up->lock);
+		}
+		goto done;
+	}
+	if (m.kind != TG_RPC_RESPONSE || !json_object_get(m.root, "result"))
+		goto done;
+	if (f->idkey && strcmp(f->idkey, m.idkey) != 0)
+		goto done;
+	kind = f->kind == LIST_ANY ? kind_by_shape(m.root) : f->kind;
+	if (kind == LIST_NONE)
+		goto done;
+	if (m.lossy) {
+		*drop = true;
+		goto done;
+	}
+	{
+		const tg_policy *p = tg_holder_acquire(f->gw->holder);
+		long removed;
+
+		pthread_mutex_lock(&f->up->lock);
+		removed = tg_mcp_filter(p, &f->id, &f->up->tools,
+					kind == LIST_RESOURCES ? TG_ENTRY_RESOURCE
+					: kind == LIST_PROMPTS ? TG_ENTRY_PROMPT
+							       : TG_ENTRY_TOOL,
+					m.root, f->now);
+		pthread_mutex_unlock(&f->up->lock);
+		tg_holder_release(f->gw->holder, p);
+		if (removed >= 0)
+			out = json_dumps(m.root, JSON_COMPACT);
+		if (removed >= 0 && !out)
+			*drop = true;
+	}
+done:
+	tg_rpc_msg_free(&m);
+	return out;
+}
+
+/* ---- SSE relay ---------------------------------------------------------- */
+
+typedef struct stream {
+	tg_gw_http_call call;
+	tg_gw_sse sse;
+	tg_px_buf out;
+	filter f;
+	bool ended, failed, whole;	/* whole: a GET stream, no idle limit */
+	unsigned idle_ms;
+	int64_t last_ms;
+	/* a stdio GET stream */
+	tg_gw_child *child;
+	int client_fd;
+} stream;
+
+static void on_event(void *ud, const tg_gw_sse_event *e)
+{
+	stream *s = ud;
+	bool drop = false;
+	char *repl = e->data ? filter_message(&s->f, e->data, e->data_len, &drop) : NULL;
+
+	if (drop) {
+		tg_drv_error("gateway: dropped an upstream list answer that could not be read");
+		return;
+	}
+	if (repl) {
+		tg_gw_sse_data_event(&s->out, repl, strlen(repl), e->id[0] ? e->id : NULL);
+		free(repl);
+		return;
+	}
+	tg_px_buf_add(&s->out, e->raw, e->raw_len);
+}
+
+static ssize_t copy_out(stream *s, char *buf, size_t max)
+{
+	size_t n = tg_px_buf_size(&s->out);
+
+	if (n > max)
+		n = max;
+	memcpy(buf, s->out.data + s->out.off, n);
+	tg_px_buf_drop(&s->out, n);
+	return (ssize_t)n;
+}
+
+static ssize_t http_stream_read(void *st, char *buf, size_t max)
+{
+	stream *s = st;
+
+	for (;;) {
+		size_t n;
+
+		if (tg_px_buf_size(&s->out) > 0)
+			return copy_out(s, buf, max);
+		if (s->failed)
+			return -2;
+		if (s->ended)
+			return -1;
+		n = tg_px_buf_size(&s->call.in);
+		if (n > 0) {
+			if (tg_gw_sse_feed(&s->sse, s->call.in.data + s->call.in.off, n, on_event,
+					   s) != 0) {
+				tg_drv_error("gateway: an upstream SSE event passed max_response "
+					     "or memory ran out; ending the stream");
+				s->failed = true;
+			}
+			tg_px_buf_drop(&s->call.in, n);
+			s->last_ms = tg_proxy_now_ms();
+			continue;
+		}
+		if (s->call.done) {
+			s->ended = true;
+			continue;
+		}
+		if (tg_gw_http_pump(&s->call, 1000) < 0) {
+			if (!s->call.client_gone) {
+				tg_drv_error("gateway: upstream '%s': %s", s->f.up->name,
+					     s->call.error);
+				tg_gw_metrics_upstream_error(&s->f.gw->metrics, s->f.up->name);
+			}
+			s->failed = true;
+			continue;
+		}
+		if (!s->whole && tg_proxy_now_ms() - s->last_ms > s->idle_ms) {
+			tg_drv_error("gateway: upstream '%s' sent nothing for %u ms; ending the "
+				     "stream",
+				     s->f.up->name, s->idle_ms);
+			tg_gw_metrics_upstream_error(&s->f.gw->metrics, s->f.up->name);
+			s->failed = true;
+		}
+	}
+}
+
+static void stream_free(void *st)
+{
+	stream *s = st;
+
+	tg_gw_http_free(&s->call);
+	tg_gw_sse_free(&s->sse);
+	tg_px_buf_free(&s->out);
+	filter_free(&s->f);
+	tg_gw_child_release(s->child);
+	free(s);
+}
+
+/* ---- HTTP upstreams ------------------------------------------------------ */
+
+static void upstream_failed(ctx *x, tg_gw_answer *a, json_t *id, bool timeout, const char *why)
+{
+	char msg[320];
+
+	tg_drv_error("gateway: upstream '%s': %s", x->up->name, why);
+	tg_gw_metrics_upstream_error(&x->gw->metrics, x->up->name);
+	snprintf(msg, sizeof msg, "toolgate: the upstream failed: %s", why);
+	tg_gw_answer_error(a, timeout ? 504 : 502, id, TG_RPC_UNAVAILABLE, msg, NULL);
+}
+
+static void seal_session(ctx *x, tg_gw_answer *a, const char *up_session)
+{
+	tg_gw_session s;
+
+	memset(&s, 0, sizeof s);
+	snprintf(s.upstream, sizeof s.upstream, "%s", x->up->name);
+	snprintf(s.principal, sizeof s.principal, "%s", x->principal);
+	if (strlen(up_session) >= sizeof s.up_session) {
+		/* Cannot be carried whole: no session rather than a wrong one. */
+		tg_drv_error("gateway: upstream '%s' gave a session id longer than %zu bytes",
+			     x->up->name, sizeof s.up_session - 1);
+		a->session[0] = '\0';
+		return;
+	}
+	snprintf(s.up_session, sizeof s.up_session, "%s", up_session);
+	s.expires = x->now + (int64_t)x->conf->limits.session_ttl_s;
+	if (tg_gw_session_seal(&x->gw->key, &s, a->session, sizeof a->session) != 0)
+		a->session[0] = '\0';
+}
+
+static bool is_sse(const char *ct)
+{
+	return ct && strncasecmp(ct, "text/event-stream", 17) == 0;
+}
+
+static int start_call(ctx *x, tg_gw_http_call *c, const char *method, const char *body,
+		      size_t len, size_t max_in)
+{
+	tg_gw_http_req r = {
+		.method = method,
+		.url = x->uc->url,
+		.body = body,
+		.body_len = len,
+		.session = x->has_session ? x->sess.up_session : NULL,
+		.version = x->in->version,
+		.last_event_id = x->in->last_event_id,
+		.connect_timeout_ms = x->conf->limits.connect_timeout_ms,
+	};
+
+	if (r.session && !r.session[0])
+		r.session = NULL;
+	return tg_gw_http_start(c, &r, max_in, x->in->client_fd);
+}
+
+/* Forwards to an HTTP upstream and turns its answer into *a. */
+static void http_forward(ctx *x, tg_gw_answer *a, json_t *id, const char *idkey, list_kind kind)
+{
+	const tg_gw_limits *l = &x->conf->limits;
+	int64_t t0 = tg_proxy_now_ms(), deadline = t0 + l->response_timeout_ms;
+	stream *s = calloc(1, sizeof *s);
+
+	if (!s) {
+		upstream_failed(x, a, id, false, "out of memory");
+		return;
+	}
+	filter_init(&s->f, x, idkey, kind);
+	if (start_call(x, &s->call, x->in->method, x->in->body, x->in->body_len,
+		       l->max_response) != 0) {
+		upstream_failed(x, a, id, false, s->call.error);
+		stream_free(s);
+		return;
+	}
+	if (tg_gw_http_wait_headers(&s->call, deadline) != 0) {
+		bool timeout = !s->call.failed;
+
+		if (!s->call.client_gone)
+			upstream_failed(x, a, id, timeout, s->call.error);
+		stream_free(s);
+		return;
+	}
+	tg_gw_metrics_latency(&x->gw->metrics, (double)(tg_proxy_now_ms() - t0) / 1000.0);
+	a->status = (unsigned)s->call.status;
+	if (s->call.session[0])
+		seal_session(x, a, s->call.session);
+	if (is_sse(s->call.content_type)) {
+		set_type(a, "text/event-stream");
+		s->sse.max = l->max_response;
+		s->idle_ms = l->response_timeout_ms;
+		s->whole = strcmp(x->in->method, "GET") == 0;
+		s->last_ms = tg_proxy_now_ms();
+		a->read = http_stream_read;
+		a->free = stream_free;
+		a->st = s;
+		return;
+	}
+	/* A whole body: JSON (filtered when it is a list answer) or whatever
+	 * else the upstream says (202, an error page), bounded. */
+	if (tg_gw_http_wait_done(&s->call, deadline) != 0) {
+		if (!s->call.client_gone)
+			upstream_failed(x, a, id, !s->call.failed, s->call.error);
+		a->session[0] = '\0';
+		stream_free(s);
+		return;
+	}
+	set_type(a, s->call.content_type);
+	if (tg_gw_is_json_type(s->call.content_type) && kind != LIST_NONE) {
+		bool drop;
+		char *repl = filter_message(&s->f, s->call.in.data + s->call.in.off,
+					    tg_px_buf_size(&s->call.in), &drop);
+
+		if (drop) {
+			upstream_failed(x, a, id, false, "its list answer could not be read");
+			stream_free(s);
+			return;
+		}
+		if (repl) {
+			a->body = repl;
+			a->body_len = strlen(repl);
+			stream_free(s);
+			return;
+		}
+	}
+	a->body_len = tg_px_buf_size(&s->call.in);
+	a->body = malloc(a->body_len + 1);
+	if (a->body)
+		memcpy(a->body, s->call.in.data + s->call.in.off, a->body_len);
+	else
+		a->status = 500;
+	stream_free(s);
+}
+
+/* The gateway's own request at an HTTP upstream: the response message with
+ * id `idkey`, from a JSON body or the SSE stream, or NULL. */
+typedef struct own_sse {
+	const char *idkey;
+	json_t *found;
+} own_sse;
+
+static void own_event(void *ud, const tg_gw_sse_event *e)
+{
+	own_sse *o = ud;
+	tg_rpc_error err;
+	tg_rpc_msg m;
+
+	if (o->found || !e->data ||
+	    tg_rpc_parse(e->data, e->data_len, true, &m, &err) != TG_RPC_FRAME_OK) {
+		if (!o->found && e->data)
+			json_decref(err.reply_ids);
+		return;
+	}
+	if (m.kind == TG_RPC_RESPONSE && !m.lossy && strcmp(m.idkey, o->idkey) == 0)
+		o->found = json_incref(m.root);
+	tg_rpc_msg_free(&m);
+}
+
+static json_t *own_http(ctx *x, const char *line, const char *idkey)
+{
+	const tg_gw_limits *l = &x->conf->limits;
+	int64_t deadline = tg_proxy_now_ms() + l->response_timeout_ms;
+	tg_gw_http_call c;
+	tg_gw_sse sse = {.max = l->max_response};
+	own_sse o = {idkey, NULL};
+	tg_gw_http_in in = *x->in;
+	const tg_gw_http_in *saved = x->in;
+
+	in.method = "POST";
+	in.last_event_id = NULL;
+	x->in = &in;
+	if (start_call(x, &c, "POST", line, strlen(line), l->max_response) != 0 ||
+	    tg_gw_http_wait_headers(&c, deadline) != 0)
+		goto out;
+	if (!is_sse(c.content_type)) {
+		if (tg_gw_http_wait_done(&c, deadline) == 0 && c.status == 200) {
+			json_t *root = json_loadb(c.in.data + c.in.off, tg_px_buf_size(&c.in),
+						  JSON_REJECT_DUPLICATES, NULL);
+			char *k = root ? tg_rpc_id_key(json_object_get(root, "id")) : NULL;
+
+			if (k && strcmp(k, idkey) == 0)
+				o.found = json_incref(root);
+			free(k);
+			json_decref(root);
+		}
+		goto out;
+	}
+	while (!o.found && tg_proxy_now_ms() < deadline) {
+		size_t n = tg_px_buf_size(&c.in);
+
+		if (n > 0) {
+			if (tg_gw_sse_feed(&sse, c.in.data + c.in.off, n, own_event, &o) != 0)
+				break;
+			tg_px_buf_drop(&c.in, n);
+			continue;
+		}
+		if (c.done || tg_gw_http_pump(&c, 250) < 0)
+			break;
+	}
+out:
+	if (!o.found) {
+		tg_drv_error("gateway: upstream '%s': the gateway's own tools/list failed%s%s",
+			     x->up->name, c.error[0] ? ": " : "", c.error);
+		tg_gw_metrics_upstream_error(&x->gw->metrics, x->up->name);
+	}
+	x->in = saved;
+	tg_gw_sse_free(&sse);
+	tg_gw_http_free(&c);
+	return o.found;
+}
+
+/* ---- stdio upstreams ----------------------------------------------------- */
+
+/* The body as one line: line breaks between JSON tokens become spaces (a
+ * JSON string cannot hold a raw line break, so no value changes). */
+static char *one_line(const char *body, size_t len)
+{
+	char *s = malloc(len + 1);
+	size_t i;
+
+	if (!s)
+		return NULL;
+	for (i = 0; i < len; i++)
+		s[i] = body[i] == '\n' || body[i] == '\r' ? ' ' : body[i];
+	s[len] = '\0';
+	return s;
+}
+
+static tg_gw_child *session_child(ctx *x)
+{
+	const char *k = x->sess.up_session;
+
+	if (!x->has_session || strncmp(k, STDIO_PREFIX, strlen(STDIO_PREFIX)) != 0)
+		return NULL;
+	return tg_gw_stdio_find(x->up->stdio, k + strlen(STDIO_PREFIX));
+}
+
+static json_t *own_stdio(ctx *x, const char *line, const char *idkey)
+{
+	tg_gw_child *c = session_child(x);
+	json_t *root = NULL;
+	bool timed_out;
+	size_t len;
+	char *ans;
+
+	if (!c)
+		return NULL;
+	if (tg_gw_child_send(c, line, strlen(line), idkey) == 0 &&
+	    (ans = tg_gw_child_await(c, idkey, (int)x->conf->limits.response_timeout_ms, &len,
+				     &timed_out))) {
+		root = json_loadb(ans, len, JSON_REJECT_DUPLICATES, NULL);
+		free(ans);
+	}
+	tg_gw_child_release(c);
+	return root;
+}
+
+static json_t *own_call(ctx *x, json_t *msg, const char *idkey)
+{
+	char *line = json_dumps(msg, JSON_COMPACT);
+	json_t *r;
+
+	if (!line)
+		return NULL;
+	r = x->uc->url ? own_http(x, line, idkey) : own_stdio(x, line, idkey);
+	free(line);
+	return r;
+}
+
+static void stdio_forward(ctx *x, tg_gw_answer *a, const tg_rpc_msg *m, list_kind kind)
+{
+	tg_gw_child *c = NULL;
+	bool fresh = false, busy, timed_out;
+	char *line = one_line(x->in->body, x->in->body_len), *ans = NULL;
+	char err[256], key[33];
+	size_t len = 0;
+	int64_t t0 = tg_proxy_now_ms();
+
+	if (!line) {
+		upstream_failed(x, a, m->id, false, "out of memory");
+		return;
+	}
+	if (!x->has_session && m->kind == TG_RPC_REQUEST && strcmp(m->method, "initialize") == 0) {
+		c = tg_gw_stdio_open(x->up->stdio, x->uc->command, x->conf->limits.stdio_sessions,
+				     key, &busy, err, sizeof err);
+		if (!c) {
+			if (busy)
+				refuse(x, a, 503, TG_GW_REF_BUSY, m->id, TG_RPC_BUSY, err);
+			else
+				upstream_failed(x, a, m->id, false, err);
+			free(line);
+			return;
+		}
+		fresh = true;
+	} else {
+		c = session_child(x);
+		if (!c) {
+			refuse(x, a, x->has_session ? 404 : 400, TG_GW_REF_SESSION, m->id,
+			       TG_RPC_INVALID_REQUEST,
+			       x->has_session ? "toolgate: no such session"
+					      : "toolgate: a session is needed (send initialize first)");
+			free(line);
+			return;
+		}
+	}
+	if (tg_gw_child_send(c, line, strlen(line), m->kind == TG_RPC_REQUEST ? m->idkey : NULL) !=
+	    0) {
+		upstream_failed(x, a, m->id, false, "the MCP server exited");
+		goto out;
+	}
+	if (m->kind != TG_RPC_REQUEST) {
+		a->status = 202;
+		goto out;
+	}
+	ans = tg_gw_child_await(c, m->idkey, (int)x->conf->limits.response_timeout_ms, &len,
+				&timed_out);
+	if (!ans) {
+		upstream_failed(x, a, m->id, timed_out,
+				timed_out ? "the MCP server did not answer in time"
+					  : "the MCP server exited");
+		if (fresh)
+			tg_gw_stdio_close(x->up->stdio, key);
+		goto out;
+	}
+	tg_gw_metrics_latency(&x->gw->metrics, (double)(tg_proxy_now_ms() - t0) / 1000.0);
+	if (fresh) {
+		char up[64];
+
+		snprintf(up, sizeof up, "%s%s", STDIO_PREFIX, key);
+		seal_session(x, a, up);
+	}
+	if (kind != LIST_NONE) {
+		filter f;
+		bool drop;
+		char *repl;
+
+		filter_init(&f, x, m->idkey, kind);
+		repl = filter_message(&f, ans, len, &drop);
+		filter_free(&f);
+		if (drop) {
+			upstream_failed(x, a, m->id, false, "its list answer could not be read");
+			a->session[0] = '\0';
+			goto out;
+		}
+		if (repl) {
+			free(ans);
+			ans = repl;
+			len = strlen(repl);
+		}
+	}
+	a->status = 200;
+	set_type(a, "application/json");
+	a->body = ans;
+	a->body_len = len;
+	ans = NULL;
+out:
+	free(ans);
+	free(line);
+	tg_gw_child_release(c);
+}
+
+static ssize_t stdio_stream_read(void *st, char *buf, size_t max)
+{
+	stream *s = st;
+
+	for (;;) {
+		bool gone;
+		size_t len;
+		char *line;
+
+		if (tg_px_buf_size(&s->out) > 0)
+			return copy_out(s, buf, max);
+		line = tg_gw_child_next_notice(s->child, 1000, &len, &gone);
+		if (line) {
+			tg_gw_sse_data_event(&s->out, line, len, NULL);
+			free(line);
+			continue;
+		}
+		if (gone)
+			return -1;
+		if (s->client_fd >= 0) {
+			char b;
+			ssize_t n = recv(s->client_fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+
+			if (n == 0)
+				return -2;
+		}
+	}
+}
+
+/* ---- the request ---------------------------------------------------------- */
+
+static void post(ctx *x, tg_gw_answer *a)
+{
+	tg_rpc_error err;
+	tg_rpc_msg m;
+	tg_mcp_authz out;
+	list_kind kind = LIST_NONE;
+
+	switch (tg_rpc_parse(x->in->body, x->in->body_len, false, &m, &err)) {
+	case TG_RPC_FRAME_BLANK:
+		refuse(x, a, 400, TG_GW_REF_PARSE, NULL, TG_RPC_PARSE_ERROR,
+		       "toolgate: the body is empty");
+		return;
+	case TG_RPC_FRAME_ERROR: {
+		char text[200];
+
+		snprintf(text, sizeof text, "toolgate: %s", err.message);
+		refuse(x, a, 400, err.code == TG_RPC_PARSE_ERROR ? TG_GW_REF_PARSE : TG_GW_REF_INVALID,
+		       json_array_size(err.reply_ids) == 1 ? json_array_get(err.reply_ids, 0) : NULL,
+		       err.code, text);
+		json_decref(err.reply_ids);
+		return;
+	}
+	case TG_RPC_FRAME_OK:
+		break;
+	}
+	if (m.kind == TG_RPC_NOTIFICATION && !tg_rpc_is_lifecycle(m.method)) {
+		/* No id, so nobody could be told of a deny: never forwarded. */
+		refuse(x, a, 400, TG_GW_REF_INVALID, NULL, TG_RPC_INVALID_REQUEST,
+		       "toolgate: a notification outside notifications/ is not forwarded");
+		goto out;
+	}
+	if (m.kind == TG_RPC_REQUEST) {
+		decide(x, &m, &out);
+		switch (out.verdict) {
+		case TG_MCP_DENY:
+		case TG_MCP_NEED_TOOLS:
+			tg_gw_answer_error(a, 200, m.id, TG_RPC_DENIED, "toolgate: denied by policy",
+					   tg_proxy_decision_data(&out));
+			goto out;
+		case TG_MCP_INVALID:
+			tg_gw_answer_error(a, 200, m.id, TG_RPC_INVALID_PARAMS,
+					   "toolgate: invalid request", tg_proxy_decision_data(&out));
+			goto out;
+		case TG_MCP_PASS:
+		case TG_MCP_ALLOW:
+			break;
+		}
+		kind = kind_of(m.method);
+	}
+	if (x->uc->url)
+		http_forward(x, a, m.id, m.kind == TG_RPC_REQUEST ? m.idkey : NULL, kind);
+	else
+		stdio_forward(x, a, &m, kind);
+out:
+	tg_rpc_msg_free(&m);
+}
+
+static void get(ctx *x, tg_gw_answer *a)
+{
+	stream *s;
+
+	if (x->in->accept && !tg_gw_accepts(x->in->accept, "text/event-stream")) {
+		refuse(x, a, 406, TG_GW_REF_MEDIA_TYPE, NULL, TG_RPC_INVALID_REQUEST,
+		       "toolgate: GET opens an SSE stream: Accept must include text/event-stream");
+		return;
+	}
+	if (x->uc->url) {
+		http_forward(x, a, NULL, NULL, LIST_ANY);
+		return;
+	}
+	s = calloc(1, sizeof *s);
+	if (!s) {
+		upstream_failed(x, a, NULL, false, "out of memory");
+		return;
+	}
+	s->child = session_child(x);
+	if (!s->child) {
+		free(s);
+		refuse(x, a, x->has_session ? 404 : 400, TG_GW_REF_SESSION, NULL,
+		       TG_RPC_INVALID_REQUEST,
+		       x->has_session ? "toolgate: no such session" : "toolgate: a session is needed");
+		return;
+	}
+	filter_init(&s->f, x, NULL, LIST_ANY);
+	s->client_fd = x->in->client_fd;
+	a->status = 200;
+	set_type(a, "text/event-stream");
+	a->read = stdio_stream_read;
+	a->free = stream_free;
+	a->st = s;
+}
+
+static void delete(ctx *x, tg_gw_answer *a)
+{
+	if (!x->has_session) {
+		refuse(x, a, 400, TG_GW_REF_SESSION, NULL, TG_RPC_INVALID_REQUEST,
+		       "toolgate: DELETE needs Mcp-Session-Id");
+		return;
+	}
+	if (x->uc->url) {
+		http_forward(x, a, NULL, NULL, LIST_NONE);
+		return;
+	}
+	if (strncmp(x->sess.up_session, STDIO_PREFIX, strlen(STDIO_PREFIX)) == 0 &&
+	    tg_gw_stdio_close(x->up->stdio, x->sess.up_session + strlen(STDIO_PREFIX)))
+		a->status = 200;
+	else
+		refuse(x, a, 404, TG_GW_REF_SESSION, NULL, TG_RPC_INVALID_REQUEST,
+		       "toolgate: no such session");
+}
+
+void tg_gw_exchange(tg_gw *gw, const tg_gw_conf *conf, const tg_gw_upstream_conf *uc,
+		    const tg_gw_http_in *in, tg_gw_answer *a)
+{
+	ctx x;
+	tg_gw_peer peer;
+	char why[256], resource[1024];
+	int st;
+
+	memset(a, 0, sizeof *a);
+	memset(&x, 0, sizeof x);
+	x.gw = gw;
+	x.conf = conf;
+	x.uc = uc;
+	x.in = in;
+	x.now = now_s(gw);
+	x.up = tg_gw_upstream_of(gw, uc->name);
+	if (!x.up) {
+		tg_gw_answer_error(a, 500, NULL, TG_RPC_UNAVAILABLE, "toolgate: out of memory", NULL);
+		return;
+	}
+	if (strcmp(in->method, "POST") != 0 && strcmp(in->method, "GET") != 0 &&
+	    strcmp(in->method, "DELETE") != 0) {
+		refuse(&x, a, 405, TG_GW_REF_METHOD, NULL, TG_RPC_INVALID_REQUEST,
+		       "toolgate: an MCP endpoint takes POST, GET and DELETE");
+		snprintf(a->allow, sizeof a->allow, "GET, POST, DELETE");
+		return;
+	}
+	if (!tg_gw_version_ok(in->version)) {
+		refuse(&x, a, 400, TG_GW_REF_VERSION, NULL, TG_RPC_INVALID_REQUEST,
+		       "toolgate: unsupported MCP-Protocol-Version");
+		return;
+	}
+	snprintf(resource, sizeof resource, "%s%s", conf->resource, uc->path);
+	peer.addr = in->peer;
+	peer.authorization = in->authorization;
+	peer.resource = resource;
+	tg_mcp_identity_init(&x.id);
+	st = gw->identity.identify(gw->identity.self, &peer, &x.id, why, sizeof why);
+	if (st != 0) {
+		char msg[300];
+
+		snprintf(msg, sizeof msg, "toolgate: %s", why);
+		refuse(&x, a, (unsigned)st, TG_GW_REF_IDENTITY, NULL, TG_RPC_INVALID_REQUEST, msg);
+		tg_mcp_identity_clear(&x.id);
+		return;
+	}
+	json_decref(x.id.server);
+	x.id.server = json_incref(x.up->name_json);
+	x.principal = json_string_value(json_object_get(x.id.principal, "id"));
+	if (in->session) {
+		tg_gw_unseal u = tg_gw_session_open(&gw->key, in->session, uc->name,
+						    x.principal ? x.principal : "", x.now, &x.sess);
+
+		if (u != TG_GW_SESSION_OK) {
+			refuse(&x, a, 404, TG_GW_REF_SESSION, NULL, TG_RPC_INVALID_REQUEST,
+			       u == TG_GW_SESSION_EXPIRED ? "toolgate: the session has expired"
+							  : "toolgate: no such session");
+			tg_mcp_identity_clear(&x.id);
+			return;
+		}
+		x.has_session = true;
+	}
+	if (strcmp(in->method, "POST") == 0)
+		post(&x, a);
+	else if (strcmp(in->method, "GET") == 0)
+		get(&x, a);
+	else
+		delete(&x, a);
+	tg_mcp_identity_clear(&x.id);
+}

@@ -1,0 +1,452 @@
+/*
+ * gateway.h - the pieces of `toolgate gateway`, an MCP Streamable HTTP
+ * gateway (protocol versions 2025-06-18 and 2025-11-25) that enforces a
+ * policy in front of HTTP and stdio MCP servers (docs/gateway.md).
+ *
+ * One job per file:
+ *
+ *   config.c          the YAML configuration, checked with FILE:LINE:COL errors
+ *   session.c         sealed session ids: upstream session + principal + expiry, HMAC'd
+ *   checks.c          per-request header checks (Origin, content types, versions)
+ *   identity.c        who the client is: a pluggable step (the config's fixed identity)
+ *   audit.c           the audit sink: one line per decision plus "upstream", reopenable
+ *   metrics.c         counters and the Prometheus text of /metrics
+ *   sse.c             an incremental text/event-stream splitter
+ *   exchange.c        one client message: decide, forward, filter the answer
+ *   upstream_http.c   a request to a Streamable HTTP upstream (libcurl)
+ *   upstream_stdio.c  stdio upstreams: one child per session (gateways/stdio's spawn)
+ *   server.c          the HTTP side (libmicrohttpd): routing, limits, responses
+ *   run.c             the process: signals, hot reload, graceful shutdown
+ *
+ * What a message means and whether it may pass is libtoolgate-mcp's job
+ * (mcp/adapter.h), shared with the stdio proxy, so both give the same
+ * answers. HTTP is parsed by libmicrohttpd and libcurl only.
+ *
+ * Threads: libmicrohttpd runs one thread per connection; everything a
+ * request touches is either immutable while it runs (a configuration
+ * reference, a policy reference from a holder) or behind a mutex (the
+ * tool-annotation caches, stdio sessions, the audit sink, metrics).
+ */
+#ifndef TG_GATEWAY_H
+#define TG_GATEWAY_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/socket.h>
+
+#include <jansson.h>
+
+#include "adapter.h"
+#include "proxy.h"
+#include "toolgate/toolgate.h"
+
+/* ---- config.c ---------------------------------------------------------- */
+
+#define TG_GW_DEFAULT_MAX_BODY		(1024u * 1024)	/* DESIGN: request body 1 MiB */
+#define TG_GW_DEFAULT_MAX_HEADER	(16u * 1024)
+#define TG_GW_DEFAULT_MAX_CONNECTIONS	256u
+#define TG_GW_DEFAULT_MAX_RESPONSE	(16u * 1024 * 1024)
+#define TG_GW_DEFAULT_CONNECT_MS	5000u
+#define TG_GW_DEFAULT_RESPONSE_MS	60000u
+#define TG_GW_DEFAULT_IDLE_S		300u
+#define TG_GW_DEFAULT_SESSION_TTL_S	86400u
+#define TG_GW_DEFAULT_STDIO_SESSIONS	16u
+
+typedef struct tg_gw_upstream_conf {
+	char *name;		/* the request's `server` */
+	char *path;		/* where clients connect */
+	char *url;		/* Streamable HTTP upstream, or NULL */
+	char **command;		/* stdio upstream argv (NULL-terminated), or NULL */
+} tg_gw_upstream_conf;
+
+typedef struct tg_gw_limits {
+	size_t max_body;		/* POST body bytes */
+	size_t max_header;		/* request line + headers bytes */
+	unsigned max_connections;
+	size_t max_response;		/* one upstream JSON body or SSE event held for filtering */
+	unsigned connect_timeout_ms;	/* reaching an upstream */
+	unsigned response_timeout_ms;	/* an upstream's answer to start, or a JSON answer to end */
+	unsigned idle_timeout_s;	/* a client connection with nothing to do */
+	unsigned session_ttl_s;		/* a session id's lifetime */
+	unsigned stdio_sessions;	/* children per stdio upstream */
+} tg_gw_limits;
+
+typedef struct tg_gw_conf {
+	char *file;			/* the configuration's path */
+	char *listen_host;		/* numeric address */
+	unsigned short listen_port;
+	char *resource;			/* base URI, without a trailing '/' */
+	char *policy, *shadow_policy;	/* paths, resolved against the file's folder */
+	char *audit;			/* a path, or "-" for stderr */
+	bool audit_required;		/* deny when the audit line cannot be written */
+	char **origins;
+	size_t norigins;
+	char *session_key_file;
+	tg_gw_upstream_conf *upstreams;
+	size_t nupstreams;
+	bool has_auth;
+	json_t *identity;		/* {"principal":{...},"token":{...},"context":{...}} or NULL */
+	tg_gw_limits limits;
+} tg_gw_conf;
+
+/* Reads and checks a configuration. Every problem is printed to `err` as
+ * FILE:LINE:COL: error: MESSAGE with the line and a caret. Returns the
+ * configuration (tg_gw_conf_free) or NULL. Files it names are resolved
+ * against the configuration's folder but not opened. */
+tg_gw_conf *tg_gw_conf_load(const char *path, FILE *err);
+tg_gw_conf *tg_gw_conf_parse(const char *path, const char *text, size_t len, FILE *err);
+void tg_gw_conf_free(tg_gw_conf *c);
+/* The upstream serving an exact request path, or NULL. */
+const tg_gw_upstream_conf *tg_gw_conf_route(const tg_gw_conf *c, const char *path);
+
+/* ---- session.c --------------------------------------------------------- */
+
+#define TG_GW_KEY_MIN 32	/* bytes of key material, at least */
+#define TG_GW_SESSION_MAX 1024	/* characters of a sealed session id */
+
+typedef struct tg_gw_key {
+	unsigned char bytes[256];
+	size_t len;
+} tg_gw_key;
+
+/* Reads a key file (raw bytes, at least TG_GW_KEY_MIN, surrounding
+ * whitespace kept as key material). 0, or -1 with a message. */
+int tg_gw_key_load(tg_gw_key *k, const char *path, char *err, size_t errlen);
+/* A random key for a gateway without session_key_file. 0 or -1. */
+int tg_gw_key_random(tg_gw_key *k);
+
+typedef struct tg_gw_session {
+	char upstream[64];		/* the upstream's name */
+	char principal[256];		/* principal.id */
+	char up_session[512];		/* the upstream's own session id */
+	int64_t expires;		/* unix seconds */
+} tg_gw_session;
+
+/* Seals s into base64url(payload || HMAC-SHA256(key, payload)) in out
+ * (at most TG_GW_SESSION_MAX + 1 bytes). 0, or -1 when it does not fit. */
+int tg_gw_session_seal(const tg_gw_key *k, const tg_gw_session *s, char *out, size_t outlen);
+
+typedef enum tg_gw_unseal {
+	TG_GW_SESSION_OK,
+	TG_GW_SESSION_MALFORMED,	/* not one of ours, or tampered with */
+	TG_GW_SESSION_EXPIRED,
+	TG_GW_SESSION_OTHER		/* sealed for another principal or upstream */
+} tg_gw_unseal;
+
+/* Checks a presented id: MAC (constant time), expiry against now, and that
+ * it was sealed for this upstream and principal. On OK fills *s. */
+tg_gw_unseal tg_gw_session_open(const tg_gw_key *k, const char *text, const char *upstream,
+				const char *principal, int64_t now, tg_gw_session *s);
+
+/* ---- checks.c ---------------------------------------------------------- */
+
+/* True when the Origin may call: absent, or exactly one of the allowed. */
+bool tg_gw_origin_ok(const tg_gw_conf *c, const char *origin);
+/* True for application/json, parameters (charset) allowed, any case. */
+bool tg_gw_is_json_type(const char *content_type);
+/* True when an Accept header lists the media type (or a wildcard for it). */
+bool tg_gw_accepts(const char *accept, const char *type);
+/* True when MCP-Protocol-Version is absent or a version this gateway
+ * speaks (2025-03-26, 2025-06-18, 2025-11-25). */
+bool tg_gw_version_ok(const char *version);
+/* True when the peer is a loopback address. */
+bool tg_gw_is_loopback(const struct sockaddr *sa);
+
+/* ---- identity.c -------------------------------------------------------- */
+
+/* What an identity step sees of a request. */
+typedef struct tg_gw_peer {
+	const struct sockaddr *addr;	/* the client's address */
+	const char *authorization;	/* the Authorization header, or NULL */
+	const char *resource;		/* the protected resource URI asked for */
+} tg_gw_peer;
+
+/*
+ * Who is calling. A step fills `out` (initialized, principal.id a string)
+ * and returns 0, or returns the HTTP status to refuse with (401, 403) and a
+ * message. The OAuth resource server plugs in here as another step.
+ */
+typedef struct tg_gw_identity_step {
+	int (*identify)(void *self, const tg_gw_peer *peer, tg_mcp_identity *out, char *why,
+			size_t whylen);
+	void (*destroy)(void *self);
+	void *self;
+} tg_gw_identity_step;
+
+/* The configuration's fixed identity: loopback clients only. 0 or -1 with
+ * a message. */
+int tg_gw_identity_fixed(const json_t *identity, tg_gw_identity_step *out, char *err,
+			 size_t errlen);
+void tg_gw_identity_destroy(tg_gw_identity_step *s);
+
+/* ---- audit.c ----------------------------------------------------------- */
+
+typedef struct tg_gw_audit {
+	pthread_mutex_t lock;
+	char *path;		/* NULL or "-": stderr */
+	FILE *f;
+	bool broken;		/* the last write failed */
+} tg_gw_audit;
+
+int tg_gw_audit_open(tg_gw_audit *a, const char *path, char *err, size_t errlen);
+/* Reopens the file (SIGUSR1, log rotation). 0 or -1. */
+int tg_gw_audit_reopen(tg_gw_audit *a);
+void tg_gw_audit_close(tg_gw_audit *a);
+/* Writes the audit line(s) an adapter wrote to a memory stream, each with
+ * "upstream":NAME (and "shadow":true for a shadow decision) added. Returns
+ * 0, or -1 when the line could not be written whole. */
+int tg_gw_audit_write(tg_gw_audit *a, const char *lines, size_t len, const char *upstream,
+		      bool shadow);
+/* One line with the "upstream" member inserted before the closing brace;
+ * malloc'd, or NULL. Exposed for tests. */
+char *tg_gw_audit_annotate(const char *line, size_t len, const char *upstream, bool shadow);
+
+/* ---- metrics.c --------------------------------------------------------- */
+
+typedef enum tg_gw_outcome {
+	TG_GW_OUT_ALLOW,
+	TG_GW_OUT_DENY,
+	TG_GW_OUT_INVALID,
+	TG_GW_OUT_PASS,		/* lifecycle */
+	TG_GW_OUT_SHADOW_ALLOW,
+	TG_GW_OUT_SHADOW_DENY,
+	TG_GW_OUT_COUNT
+} tg_gw_outcome;
+
+typedef enum tg_gw_refusal {
+	TG_GW_REF_NOT_FOUND,
+	TG_GW_REF_ORIGIN,
+	TG_GW_REF_TOO_LARGE,
+	TG_GW_REF_MEDIA_TYPE,
+	TG_GW_REF_PARSE,
+	TG_GW_REF_INVALID,	/* not a JSON-RPC message we forward, batches included */
+	TG_GW_REF_METHOD,
+	TG_GW_REF_VERSION,
+	TG_GW_REF_SESSION,
+	TG_GW_REF_IDENTITY,
+	TG_GW_REF_AUDIT,
+	TG_GW_REF_BUSY,
+	TG_GW_REF_COUNT
+} tg_gw_refusal;
+
+#define TG_GW_LATENCY_BUCKETS 12
+#define TG_GW_MAX_UPSTREAM_METRICS 64
+
+typedef struct tg_gw_metrics {
+	pthread_mutex_t lock;
+	char names[TG_GW_MAX_UPSTREAM_METRICS][64];
+	size_t nnames;
+	unsigned long decisions[TG_GW_MAX_UPSTREAM_METRICS][TG_GW_OUT_COUNT];
+	unsigned long upstream_errors[TG_GW_MAX_UPSTREAM_METRICS];
+	unsigned long refusals[TG_GW_REF_COUNT];
+	unsigned long latency[TG_GW_LATENCY_BUCKETS + 1];	/* +Inf last */
+	double latency_sum;
+	unsigned long latency_count;
+	unsigned long reloads, reload_failures;
+} tg_gw_metrics;
+
+void tg_gw_metrics_init(tg_gw_metrics *m);
+void tg_gw_metrics_destroy(tg_gw_metrics *m);
+void tg_gw_metrics_decision(tg_gw_metrics *m, const char *upstream, tg_gw_outcome o);
+void tg_gw_metrics_upstream_error(tg_gw_metrics *m, const char *upstream);
+void tg_gw_metrics_refusal(tg_gw_metrics *m, tg_gw_refusal r);
+/* Seconds a forwarded request took until its answer started. */
+void tg_gw_metrics_latency(tg_gw_metrics *m, double seconds);
+void tg_gw_metrics_reload(tg_gw_metrics *m, bool ok);
+/* The Prometheus text exposition, malloc'd. */
+char *tg_gw_metrics_text(tg_gw_metrics *m, size_t *len);
+
+/* ---- sse.c ------------------------------------------------------------- */
+
+/* Splits text/event-stream bytes into events (blank-line terminated). Each
+ * event's raw text (terminator included) and its joined data are handed to
+ * the sink; an event longer than `max` is refused (the stream must end). */
+typedef struct tg_gw_sse {
+	tg_px_buf raw;
+	size_t max, scanned;
+	bool too_large;
+} tg_gw_sse;
+
+typedef struct tg_gw_sse_event {
+	const char *raw;	/* the event as received */
+	size_t raw_len;
+	char id[256];		/* the event's id field, "" when none (or too long) */
+	char *data;		/* the data lines joined with '\n', NUL-terminated, or NULL */
+	size_t data_len;
+} tg_gw_sse_event;
+
+/* Feeds bytes; calls `event` for each complete event. Returns 0, or -1 when
+ * an event passed the limit or memory ran out. */
+int tg_gw_sse_feed(tg_gw_sse *s, const char *p, size_t n,
+		   void (*event)(void *ud, const tg_gw_sse_event *e), void *ud);
+void tg_gw_sse_free(tg_gw_sse *s);
+/* Writes a data-only event for one JSON text (single line) to b. */
+int tg_gw_sse_data_event(tg_px_buf *b, const char *json, size_t len, const char *id);
+
+/* ---- upstream_http.c ---------------------------------------------------- */
+
+/* One request to a Streamable HTTP upstream, driven by the calling thread
+ * (curl's multi interface: nothing blocks longer than a poll). */
+typedef struct tg_gw_http_call {
+	void *easy, *multi;		/* CURL *, CURLM * */
+	void *headers;			/* struct curl_slist * */
+	long status;
+	char content_type[128];
+	char session[512];		/* Mcp-Session-Id of the answer */
+	bool headers_done, done, failed, overflow;
+	char error[256];
+	tg_px_buf in;			/* received, not yet consumed */
+	size_t max_in;			/* more than this unconsumed: the call fails */
+	int client_fd;			/* the client's socket, watched for hang-ups; -1 none */
+	bool client_gone;
+} tg_gw_http_call;
+
+typedef struct tg_gw_http_req {
+	const char *method;		/* "POST", "GET", "DELETE" */
+	const char *url;
+	const char *body;
+	size_t body_len;
+	const char *session;		/* the upstream's session id, or NULL */
+	const char *version;		/* MCP-Protocol-Version, or NULL */
+	const char *last_event_id;	/* Last-Event-ID, or NULL */
+	unsigned connect_timeout_ms;
+} tg_gw_http_req;
+
+/* Starts a request. 0, or -1 with call->error set. */
+int tg_gw_http_start(tg_gw_http_call *c, const tg_gw_http_req *r, size_t max_in, int client_fd);
+/* Drives the call for at most timeout_ms or until something happens: 1
+ * when headers are in, body bytes wait or the call ended; 0 when nothing
+ * happened; -1 on failure (error set). */
+int tg_gw_http_pump(tg_gw_http_call *c, int timeout_ms);
+/* Drives until the headers are in, or deadline (monotonic ms). 0 or -1. */
+int tg_gw_http_wait_headers(tg_gw_http_call *c, int64_t deadline_ms);
+/* Drives until the whole body is in (at most max_in bytes), or deadline.
+ * 0 or -1. */
+int tg_gw_http_wait_done(tg_gw_http_call *c, int64_t deadline_ms);
+void tg_gw_http_free(tg_gw_http_call *c);
+/* Once per process, before threads: curl_global_init. */
+int tg_gw_http_global_init(void);
+void tg_gw_http_global_cleanup(void);
+
+/* ---- upstream_stdio.c --------------------------------------------------- */
+
+typedef struct tg_gw_child tg_gw_child;
+typedef struct tg_gw_stdio_pool tg_gw_stdio_pool;
+
+/* A server message that is not an answer the gateway waits for (a request or
+ * notification of the server's), for the session's GET stream. */
+typedef void (*tg_gw_stdio_notice)(void *ud, const tg_rpc_msg *m);
+
+tg_gw_stdio_pool *tg_gw_stdio_pool_create(tg_gw_stdio_notice notice, void *ud);
+/* Ends every child (SIGTERM, then SIGKILL) and frees the pool. */
+void tg_gw_stdio_pool_free(tg_gw_stdio_pool *p);
+/* Starts a child for a new session, unless `cap` children run already.
+ * Returns the child (a reference: tg_gw_child_release) with its session key
+ * in key (33 bytes), or NULL with a message and *busy set when at the cap. */
+tg_gw_child *tg_gw_stdio_open(tg_gw_stdio_pool *p, char **argv, unsigned cap, char *key,
+			      bool *busy, char *err, size_t errlen);
+/* The live child of a session key (a reference), or NULL. */
+tg_gw_child *tg_gw_stdio_find(tg_gw_stdio_pool *p, const char *key);
+void tg_gw_child_release(tg_gw_child *c);
+/* Ends a session's child. True when there was one. */
+bool tg_gw_stdio_close(tg_gw_stdio_pool *p, const char *key);
+/* Writes one message line. With `idkey`, registers interest in the answer
+ * with that id first. 0, or -1 when the child is gone. */
+int tg_gw_child_send(tg_gw_child *c, const char *line, size_t len, const char *idkey);
+/* Waits for the answer to idkey (registered by send): a malloc'd line, or
+ * NULL when the child died or timeout_ms passed (*timed_out says which). */
+char *tg_gw_child_await(tg_gw_child *c, const char *idkey, int timeout_ms, size_t *len,
+			bool *timed_out);
+/* The next queued server message for a GET stream (malloc'd line), NULL
+ * after timeout_ms; *gone when the child has ended. */
+char *tg_gw_child_next_notice(tg_gw_child *c, int timeout_ms, size_t *len, bool *gone);
+/* Number of live children. */
+size_t tg_gw_stdio_count(tg_gw_stdio_pool *p);
+
+/* ---- the gateway (exchange.c, server.c, run.c) ------------------------ */
+
+#define TG_GW_MAX_UPSTREAMS 64
+
+/* Per-upstream state that outlives configuration reloads (keyed by name). */
+typedef struct tg_gw_upstream {
+	char name[64];
+	json_t *name_json;		/* the request's `server` */
+	pthread_mutex_t lock;		/* tools */
+	tg_mcp_tools tools;
+	tg_gw_stdio_pool *stdio;	/* created on first use */
+	unsigned long own_ids;
+} tg_gw_upstream;
+
+typedef struct tg_gw {
+	pthread_mutex_t lock;		/* conf, upstreams, retired */
+	tg_gw_conf *conf;		/* current */
+	tg_gw_conf **retired;		/* replaced configurations: requests may still hold them */
+	size_t nretired;
+	tg_gw_upstream ups[TG_GW_MAX_UPSTREAMS];
+	size_t nups;
+	tg_holder *holder, *shadow;
+	tg_gw_identity_step identity;
+	tg_gw_audit audit;
+	tg_gw_metrics metrics;
+	tg_gw_key key;
+	int64_t fixed_time;		/* > 0: the clock (tests) */
+	volatile int in_flight;		/* requests being handled (atomic builtins) */
+} tg_gw;
+
+/* An answer the HTTP side sends. Either a whole body or a stream. */
+typedef struct tg_gw_answer {
+	unsigned status;
+	char content_type[128];		/* "" for none */
+	char *body;			/* malloc'd, or NULL */
+	size_t body_len;
+	char session[TG_GW_SESSION_MAX + 1];	/* Mcp-Session-Id to send, "" none */
+	char allow[32];			/* Allow header for 405, "" none */
+	/* A stream: read() fills buf (blocking; thread-per-connection), returns
+	 * bytes, 0 never, -1 end of stream, -2 error; free() when done. */
+	ssize_t (*read)(void *st, char *buf, size_t max);
+	void (*free)(void *st);
+	void *st;
+} tg_gw_answer;
+
+/* What exchange.c needs of an HTTP request. */
+typedef struct tg_gw_http_in {
+	const char *method;
+	const char *session;		/* Mcp-Session-Id, or NULL */
+	const char *version;		/* MCP-Protocol-Version, or NULL */
+	const char *last_event_id;
+	const char *accept;
+	const char *authorization;
+	const struct sockaddr *peer;
+	int client_fd;
+	const char *body;
+	size_t body_len;
+} tg_gw_http_in;
+
+/* The upstream state for a configured upstream (created on first use). */
+tg_gw_upstream *tg_gw_upstream_of(tg_gw *gw, const char *name);
+/* Handles one request at an upstream's path; fills *a. */
+void tg_gw_exchange(tg_gw *gw, const tg_gw_conf *conf, const tg_gw_upstream_conf *uc,
+		    const tg_gw_http_in *in, tg_gw_answer *a);
+/* A JSON-RPC error answer (HTTP status, id may be NULL). */
+void tg_gw_answer_error(tg_gw_answer *a, unsigned status, json_t *id, int code,
+			const char *message, json_t *data);
+void tg_gw_answer_free(tg_gw_answer *a);
+/* The current configuration and a reference that stays valid until exit. */
+const tg_gw_conf *tg_gw_current(tg_gw *gw);
+
+/* server.c: the HTTP daemon. */
+typedef struct tg_gw_server tg_gw_server;
+tg_gw_server *tg_gw_server_start(tg_gw *gw, char *err, size_t errlen);
+/* Stops accepting; requests in flight go on. */
+void tg_gw_server_quiesce(tg_gw_server *s);
+void tg_gw_server_stop(tg_gw_server *s);
+/* The port actually bound (listen port 0 picks one). */
+unsigned short tg_gw_server_port(tg_gw_server *s);
+
+/* run.c: `toolgate gateway`. Returns the exit status. */
+int tg_gw_run(const char *config_path);
+
+#endif

@@ -1,0 +1,375 @@
+/*
+ * server.c - the HTTP side, with libmicrohttpd: routing, the checks that
+ * need no body, the body limit, and turning answers into responses.
+ *
+ * libmicrohttpd parses HTTP; nothing here reads raw requests. It runs one
+ * thread per connection (MHD_USE_THREAD_PER_CONNECTION), so a streamed
+ * answer's reader may block on its upstream (exchange.c pumps curl inside
+ * it) without holding up other clients; the connection limit bounds the
+ * threads, a small stack keeps each cheap, and the idle timeout closes
+ * connections with nothing to do.
+ *
+ * Everything decided from headers alone is refused at the first call,
+ * before the body is read: unknown path 404, a repeated security header
+ * 400, a disallowed Origin 403, a POST that is not application/json 415,
+ * one that accepts neither JSON nor SSE 406, a declared length past the
+ * limit 413. A body that grows past the limit without declaring it is
+ * dropped as it arrives (memory stays bounded) and answered 413.
+ * /healthz and /metrics are the gateway's own: no identity, never
+ * forwarded.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+
+#include <microhttpd.h>
+
+#include "driver.h"
+#include "gateway.h"
+
+#define STREAM_BLOCK (64u * 1024)
+
+struct tg_gw_server {
+	struct MHD_Daemon *d;
+	tg_gw *gw;
+};
+
+typedef struct req {
+	const tg_gw_conf *conf;
+	const tg_gw_upstream_conf *uc;
+	tg_px_buf body;
+	bool too_large;
+	bool answered;
+} req;
+
+static void add_header(struct MHD_Response *r, const char *name, const char *value)
+{
+	if (value && value[0])
+		MHD_add_response_header(r, name, value);
+}
+
+static enum MHD_Result queue_answer(struct MHD_Connection *conn, tg_gw_answer *a);
+
+static ssize_t stream_reader(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	tg_gw_answer *a = cls;
+	ssize_t n = a->read(a->st, buf, max);
+
+	(void)pos;
+	if (n == -1)
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	if (n < 0)
+		return MHD_CONTENT_READER_END_WITH_ERROR;
+	return n;
+}
+
+static void stream_done(void *cls)
+{
+	tg_gw_answer *a = cls;
+
+	tg_gw_answer_free(a);
+	free(a);
+}
+
+static enum MHD_Result queue_answer(struct MHD_Connection *conn, tg_gw_answer *a)
+{
+	struct MHD_Response *r;
+	enum MHD_Result rc;
+	unsigned status = a->status ? a->status : 500;
+
+	if (a->read) {
+		/* The answer (and its stream) now belongs to the response. */
+		tg_gw_answer *own = malloc(sizeof *own);
+
+		if (!own) {
+			tg_gw_answer_free(a);
+			return MHD_NO;
+		}
+		*own = *a;
+		memset(a, 0, sizeof *a);
+		r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, STREAM_BLOCK, stream_reader,
+						      own, stream_done);
+		if (!r) {
+			stream_done(own);
+			return MHD_NO;
+		}
+		add_header(r, "Content-Type", own->content_type);
+		add_header(r, "Cache-Control", "no-cache, no-transform");
+		add_header(r, "Mcp-Session-Id", own->session);
+	} else {
+		r = MHD_create_response_from_buffer(a->body_len, a->body,
+						    a->body ? MHD_RESPMEM_MUST_FREE
+							    : MHD_RESPMEM_PERSISTENT);
+		if (!r) {
+			tg_gw_answer_free(a);
+			return MHD_NO;
+		}
+		a->body = NULL;	/* libmicrohttpd frees it */
+		add_header(r, "Content-Type", a->body_len ? a->content_type : NULL);
+		add_header(r, "Mcp-Session-Id", a->session);
+		add_header(r, "Allow", a->allow);
+		tg_gw_answer_free(a);
+	}
+	rc = MHD_queue_response(conn, status, r);
+	MHD_destroy_response(r);
+	return rc;
+}
+
+static enum MHD_Result refuse(tg_gw *gw, struct MHD_Connection *conn, req *q, unsigned status,
+			      tg_gw_refusal why, const char *message)
+{
+	tg_gw_answer a;
+
+	memset(&a, 0, sizeof a);
+	tg_gw_metrics_refusal(&gw->metrics, why);
+	tg_gw_answer_error(&a, status, NULL,
+			   why == TG_GW_REF_PARSE ? TG_RPC_PARSE_ERROR : TG_RPC_INVALID_REQUEST,
+			   message, NULL);
+	q->answered = true;
+	return queue_answer(conn, &a);
+}
+
+static enum MHD_Result plain(struct MHD_Connection *conn, req *q, unsigned status,
+			     const char *type, char *text, size_t len)
+{
+	tg_gw_answer a;
+
+	memset(&a, 0, sizeof a);
+	a.status = status;
+	snprintf(a.content_type, sizeof a.content_type, "%s", type);
+	a.body = text;
+	a.body_len = len;
+	q->answered = true;
+	return queue_answer(conn, &a);
+}
+
+typedef struct counts {
+	unsigned n[5];
+} counts;
+
+static const char *const single[5] = {
+	"Origin", "Mcp-Session-Id", "MCP-Protocol-Version", "Content-Type", "Authorization",
+};
+
+static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind, const char *key,
+				    const char *value)
+{
+	counts *c = cls;
+	size_t i;
+
+	(void)kind;
+	(void)value;
+	for (i = 0; i < 5; i++)
+		if (strcasecmp(key, single[i]) == 0)
+			c->n[i]++;
+	return MHD_YES;
+}
+
+static const char *header(struct MHD_Connection *conn, const char *name)
+{
+	return MHD_lookup_connection_value(conn, MHD_HEADER_KIND, name);
+}
+
+/* The first call: everything that needs no body. Returns MHD_YES with
+ * q->answered set when a response was queued. */
+static enum MHD_Result first_call(tg_gw *gw, struct MHD_Connection *conn, req *q,
+				  const char *url, const char *method)
+{
+	const char *origin = header(conn, "Origin"), *len, *accept;
+	counts c;
+	size_t i;
+
+	memset(&c, 0, sizeof c);
+	MHD_get_connection_values(conn, MHD_HEADER_KIND, count_header, &c);
+	for (i = 0; i < 5; i++)
+		if (c.n[i] > 1) {
+			char msg[128];
+
+			snprintf(msg, sizeof msg, "toolgate: the %s header is given more than once",
+				 single[i]);
+			return refuse(gw, conn, q, 400, TG_GW_REF_INVALID, msg);
+		}
+	if (!tg_gw_origin_ok(q->conf, origin))
+		return refuse(gw, conn, q, 403, TG_GW_REF_ORIGIN, "toolgate: Origin not allowed");
+	if (strcmp(url, "/healthz") == 0 && strcmp(method, "GET") == 0) {
+		char *ok = strdup("ok\n");
+
+		return plain(conn, q, ok ? 200 : 500, "text/plain", ok, ok ? 3 : 0);
+	}
+	if (strcmp(url, "/metrics") == 0 && strcmp(method, "GET") == 0) {
+		size_t n = 0;
+		char *text = tg_gw_metrics_text(&gw->metrics, &n);
+
+		return plain(conn, q, text ? 200 : 500, "text/plain; version=0.0.4", text,
+			     text ? n : 0);
+	}
+	q->uc = tg_gw_conf_route(q->conf, url);
+	if (!q->uc)
+		return refuse(gw, conn, q, 404, TG_GW_REF_NOT_FOUND, "toolgate: no MCP endpoint here");
+	if (strcmp(method, "POST") != 0)
+		return MHD_YES;
+	if (!tg_gw_is_json_type(header(conn, "Content-Type")))
+		return refuse(gw, conn, q, 415, TG_GW_REF_MEDIA_TYPE,
+			      "toolgate: a POST body must be application/json");
+	accept = header(conn, "Accept");
+	if (accept && !tg_gw_accepts(accept, "application/json") &&
+	    !tg_gw_accepts(accept, "text/event-stream"))
+		return refuse(gw, conn, q, 406, TG_GW_REF_MEDIA_TYPE,
+			      "toolgate: Accept must include application/json or text/event-stream");
+	len = header(conn, "Content-Length");
+	if (len && strtoull(len, NULL, 10) > q->conf->limits.max_body)
+		return refuse(gw, conn, q, 413, TG_GW_REF_TOO_LARGE,
+			      "toolgate: the body is larger than limits.max_body");
+	return MHD_YES;
+}
+
+static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const char *url,
+			       const char *method, const char *version, const char *upload,
+			       size_t *upload_size, void **con_cls)
+{
+	tg_gw *gw = cls;
+	req *q = *con_cls;
+	const union MHD_ConnectionInfo *ci;
+	tg_gw_http_in in;
+	tg_gw_answer a;
+
+	(void)version;
+	if (!q) {
+		q = calloc(1, sizeof *q);
+		if (!q)
+			return MHD_NO;
+		*con_cls = q;
+		__atomic_add_fetch(&gw->in_flight, 1, __ATOMIC_SEQ_CST);
+		q->conf = tg_gw_current(gw);
+		return first_call(gw, conn, q, url, method);
+	}
+	if (q->answered) {
+		*upload_size = 0;	/* the body of a refused request is not read */
+		return MHD_YES;
+	}
+	if (*upload_size > 0) {
+		if (!q->too_large &&
+		    tg_px_buf_size(&q->body) + *upload_size > q->conf->limits.max_body) {
+			q->too_large = true;
+			tg_px_buf_free(&q->body);
+		}
+		if (!q->too_large && tg_px_buf_add(&q->body, upload, *upload_size) != 0)
+			q->too_large = true;
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	if (q->too_large)
+		return refuse(gw, conn, q, 413, TG_GW_REF_TOO_LARGE,
+			      "toolgate: the body is larger than limits.max_body");
+	memset(&in, 0, sizeof in);
+	in.method = method;
+	in.session = header(conn, "Mcp-Session-Id");
+	in.version = header(conn, "MCP-Protocol-Version");
+	in.last_event_id = header(conn, "Last-Event-ID");
+	in.accept = header(conn, "Accept");
+	in.authorization = header(conn, "Authorization");
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	in.peer = ci ? ci->client_addr : NULL;
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	in.client_fd = ci ? ci->connect_fd : -1;
+	in.body = q->body.data ? q->body.data + q->body.off : "";
+	in.body_len = tg_px_buf_size(&q->body);
+	tg_gw_exchange(gw, q->conf, q->uc, &in, &a);
+	q->answered = true;
+	return queue_answer(conn, &a);
+}
+
+static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+		      enum MHD_RequestTerminationCode toe)
+{
+	tg_gw *gw = cls;
+	req *q = *con_cls;
+
+	(void)conn;
+	(void)toe;
+	if (!q)
+		return;
+	tg_px_buf_free(&q->body);
+	free(q);
+	*con_cls = NULL;
+	__atomic_sub_fetch(&gw->in_flight, 1, __ATOMIC_SEQ_CST);
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char msg[512];
+
+	(void)cls;
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	msg[strcspn(msg, "\n")] = '\0';
+	tg_drv_error("gateway: http: %s", msg);
+}
+
+tg_gw_server *tg_gw_server_start(tg_gw *gw, char *err, size_t errlen)
+{
+	const tg_gw_conf *c = tg_gw_current(gw);
+	tg_gw_server *s = calloc(1, sizeof *s);
+	struct sockaddr_storage ss;
+	struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
+	unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+			 MHD_USE_ITC | MHD_USE_ERROR_LOG;
+
+	if (!s) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	memset(&ss, 0, sizeof ss);
+	if (inet_pton(AF_INET, c->listen_host, &a4->sin_addr) == 1) {
+		a4->sin_family = AF_INET;
+		a4->sin_port = htons(c->listen_port);
+	} else {
+		inet_pton(AF_INET6, c->listen_host, &a6->sin6_addr);
+		a6->sin6_family = AF_INET6;
+		a6->sin6_port = htons(c->listen_port);
+		flags |= MHD_USE_IPv6;
+	}
+	s->gw = gw;
+	/* The connection's memory pool holds the request line and headers
+	 * (plus libmicrohttpd's own buffers): its size is the header limit. */
+	s->d = MHD_start_daemon(
+		flags, c->listen_port, NULL, NULL, handler, gw, MHD_OPTION_EXTERNAL_LOGGER,
+		mhd_log, NULL, MHD_OPTION_SOCK_ADDR, &ss,
+		MHD_OPTION_CONNECTION_LIMIT, (unsigned)c->limits.max_connections,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)c->limits.max_header,
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)c->limits.idle_timeout_s,
+		MHD_OPTION_NOTIFY_COMPLETED, completed, gw, MHD_OPTION_THREAD_STACK_SIZE,
+		(size_t)(1024 * 1024), MHD_OPTION_END);
+	if (!s->d) {
+		snprintf(err, errlen, "cannot listen on %s:%u", c->listen_host,
+			 (unsigned)c->listen_port);
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+unsigned short tg_gw_server_port(tg_gw_server *s)
+{
+	const union MHD_DaemonInfo *i = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
+
+	return i ? i->port : 0;
+}
+
+void tg_gw_server_quiesce(tg_gw_server *s)
+{
+	MHD_socket fd = MHD_quiesce_daemon(s->d);
+
+	if (fd != MHD_INVALID_SOCKET)
+		close(fd);
+}
+
+void tg_gw_server_stop(tg_gw_server *s)
+{
+	if (!s)
+		return;
+	MHD_stop_daemon(s->d);
+	free(s);
+}

@@ -1,0 +1,271 @@
+/*
+ * upstream_http.c - one request to a Streamable HTTP upstream, with libcurl.
+ *
+ * Each call is an easy handle in its own multi handle, driven by the thread
+ * that handles the client's request (libmicrohttpd gives every connection
+ * its own thread), so an SSE answer is relayed as it arrives: the caller
+ * pumps, consumes what came in, pumps again. Nothing waits without a bound:
+ * connecting has connect_timeout_ms, the answer's headers (and a JSON body)
+ * a deadline from the caller, and each pump at most the time it is given.
+ * While it waits the client's socket is watched too, so a client that hangs
+ * up ends the upstream request instead of leaving it streaming to nobody.
+ *
+ * Only the headers the gateway chooses are sent: Content-Type, Accept,
+ * Mcp-Session-Id (the upstream's own id, unsealed), MCP-Protocol-Version
+ * and Last-Event-ID. The client's Authorization header is never among them.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+#include <curl/curl.h>
+
+#include "gateway.h"
+
+int tg_gw_http_global_init(void)
+{
+	return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
+}
+
+void tg_gw_http_global_cleanup(void)
+{
+	curl_global_cleanup();
+}
+
+/* "Name: value\r\n" -> value without surrounding blanks, when the name
+ * matches (any case). */
+static bool header_value(const char *line, size_t n, const char *name, char *out, size_t cap)
+{
+	size_t k = strlen(name), v, e = n;
+
+	if (n <= k || strncasecmp(line, name, k) != 0 || line[k] != ':')
+		return false;
+	v = k + 1;
+	while (v < n && (line[v] == ' ' || line[v] == '\t'))
+		v++;
+	while (e > v && (line[e - 1] == '\r' || line[e - 1] == '\n' || line[e - 1] == ' '))
+		e--;
+	if (e - v >= cap)
+		return false;
+	memcpy(out, line + v, e - v);
+	out[e - v] = '\0';
+	return true;
+}
+
+static size_t on_header(char *p, size_t size, size_t n, void *ud)
+{
+	tg_gw_http_call *c = ud;
+	size_t len = size * n;
+
+	if (len >= 5 && strncmp(p, "HTTP/", 5) == 0) {
+		/* A new status line (after a 1xx): start over. */
+		c->content_type[0] = c->session[0] = '\0';
+		c->headers_done = false;
+	} else if (len <= 2 && (p[0] == '\r' || p[0] == '\n')) {
+		long status = 0;
+
+		curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &status);
+		if (status >= 200) {
+			c->status = status;
+			c->headers_done = true;
+		}
+	} else if (!header_value(p, len, "content-type", c->content_type,
+				 sizeof c->content_type)) {
+		header_value(p, len, "mcp-session-id", c->session, sizeof c->session);
+	}
+	return len;
+}
+
+static size_t on_body(char *p, size_t size, size_t n, void *ud)
+{
+	tg_gw_http_call *c = ud;
+	size_t len = size * n;
+
+	if (tg_px_buf_size(&c->in) + len > c->max_in) {
+		c->overflow = true;
+		return 0;	/* CURLE_WRITE_ERROR: ends the transfer */
+	}
+	if (tg_px_buf_add(&c->in, p, len) != 0)
+		return 0;
+	return len;
+}
+
+int tg_gw_http_start(tg_gw_http_call *c, const tg_gw_http_req *r, size_t max_in, int client_fd)
+{
+	struct curl_slist *h = NULL;
+	char line[700];
+	CURL *e;
+
+	memset(c, 0, sizeof *c);
+	c->max_in = max_in;
+	c->client_fd = client_fd;
+	c->easy = e = curl_easy_init();
+	c->multi = curl_multi_init();
+	if (!e || !c->multi) {
+		snprintf(c->error, sizeof c->error, "out of memory");
+		return -1;
+	}
+#define ADD(s)                                                   \
+	do {                                                     \
+		struct curl_slist *t = curl_slist_append(h, s); \
+		if (!t)                                          \
+			goto oom;                                \
+		h = t;                                           \
+	} while (0)
+	if (strcmp(r->method, "POST") == 0) {
+		ADD("Content-Type: application/json");
+		ADD("Accept: application/json, text/event-stream");
+	} else {
+		ADD("Accept: text/event-stream");
+	}
+	/* libcurl adds these by default; the gateway sends only its own. */
+	ADD("Expect:");
+	ADD("User-Agent: toolgate-gateway");
+	if (r->session) {
+		snprintf(line, sizeof line, "Mcp-Session-Id: %s", r->session);
+		ADD(line);
+	}
+	if (r->version) {
+		snprintf(line, sizeof line, "MCP-Protocol-Version: %s", r->version);
+		ADD(line);
+	}
+	if (r->last_event_id) {
+		snprintf(line, sizeof line, "Last-Event-ID: %s", r->last_event_id);
+		ADD(line);
+	}
+#undef ADD
+	c->headers = h;
+	curl_easy_setopt(e, CURLOPT_URL, r->url);
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)r->connect_timeout_ms);
+	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(e, CURLOPT_HEADERDATA, c);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, c);
+	/* Bytes exactly as received: no decoding that could change them. */
+	curl_easy_setopt(e, CURLOPT_HTTP_CONTENT_DECODING, 0L);
+	if (strcmp(r->method, "POST") == 0) {
+		curl_easy_setopt(e, CURLOPT_POST, 1L);
+		curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->body);
+		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->body_len);
+	} else if (strcmp(r->method, "DELETE") == 0) {
+		curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, "DELETE");
+	}
+	if (curl_multi_add_handle(c->multi, e) != CURLM_OK)
+		goto oom;
+	return 0;
+oom:
+	curl_slist_free_all(h);
+	c->headers = NULL;
+	snprintf(c->error, sizeof c->error, "out of memory");
+	return -1;
+}
+
+/* True when the client has closed its side (EOF on a peek). */
+static bool client_closed(int fd)
+{
+	char b;
+	ssize_t n = recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+
+	return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+}
+
+int tg_gw_http_pump(tg_gw_http_call *c, int timeout_ms)
+{
+	struct curl_waitfd extra = {0};
+	CURLMsg *msg;
+	int running = 0, left, numfds = 0;
+	bool before = c->headers_done;
+	size_t had = tg_px_buf_size(&c->in);
+
+	if (c->failed)
+		return -1;
+	if (c->done)
+		return 1;
+	if (curl_multi_perform(c->multi, &running) != CURLM_OK)
+		goto fail;
+	if (running && !(c->headers_done != before || tg_px_buf_size(&c->in) > had)) {
+		if (c->client_fd >= 0) {
+			extra.fd = c->client_fd;
+			extra.events = CURL_WAIT_POLLIN;
+		}
+		if (curl_multi_poll(c->multi, c->client_fd >= 0 ? &extra : NULL,
+				    c->client_fd >= 0 ? 1 : 0, timeout_ms, &numfds) != CURLM_OK)
+			goto fail;
+		if (c->client_fd >= 0 && extra.revents && client_closed(c->client_fd)) {
+			c->client_gone = true;
+			snprintf(c->error, sizeof c->error, "the client went away");
+			c->failed = true;
+			return -1;
+		}
+		if (curl_multi_perform(c->multi, &running) != CURLM_OK)
+			goto fail;
+	}
+	while ((msg = curl_multi_info_read(c->multi, &left))) {
+		if (msg->msg != CURLMSG_DONE)
+			continue;
+		if (msg->data.result != CURLE_OK) {
+			snprintf(c->error, sizeof c->error, "%s",
+				 c->overflow ? "the upstream's answer is larger than max_response"
+					     : curl_easy_strerror(msg->data.result));
+			c->failed = true;
+			return -1;
+		}
+		c->done = true;
+		if (!c->headers_done) {
+			curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &c->status);
+			c->headers_done = true;
+		}
+	}
+	return c->done || c->headers_done != before || tg_px_buf_size(&c->in) > had;
+fail:
+	snprintf(c->error, sizeof c->error, "internal error driving the upstream request");
+	c->failed = true;
+	return -1;
+}
+
+static int wait_until(tg_gw_http_call *c, int64_t deadline_ms, bool whole)
+{
+	for (;;) {
+		int64_t left = deadline_ms - tg_proxy_now_ms();
+
+		if (whole ? c->done : c->headers_done)
+			return 0;
+		if (left <= 0) {
+			snprintf(c->error, sizeof c->error, "the upstream did not answer in time");
+			return -1;
+		}
+		if (tg_gw_http_pump(c, left > 1000 ? 1000 : (int)left) < 0)
+			return -1;
+	}
+}
+
+int tg_gw_http_wait_headers(tg_gw_http_call *c, int64_t deadline_ms)
+{
+	return wait_until(c, deadline_ms, false);
+}
+
+int tg_gw_http_wait_done(tg_gw_http_call *c, int64_t deadline_ms)
+{
+	return wait_until(c, deadline_ms, true);
+}
+
+void tg_gw_http_free(tg_gw_http_call *c)
+{
+	if (c->multi && c->easy)
+		curl_multi_remove_handle(c->multi, c->easy);
+	if (c->easy)
+		curl_easy_cleanup(c->easy);
+	if (c->multi)
+		curl_multi_cleanup(c->multi);
+	curl_slist_free_all(c->headers);
+	tg_px_buf_free(&c->in);
+	memset(c, 0, sizeof *c);
+	c->client_fd = -1;
+}

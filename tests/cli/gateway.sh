@@ -1,0 +1,184 @@
+# gateway.sh - `toolgate gateway` over real HTTP against a recording
+# upstream (tests/gateway/recorder.mjs, node's http module only): a corpus
+# of refused inputs (unknown path, disallowed Origin, bodies past the limit,
+# malformed JSON, batches, wrong media types, repeated headers, forged
+# sessions, oversized headers, ...) none of which may reach the upstream;
+# then allowed traffic (sealed sessions, no Authorization forwarded,
+# filtered lists, a denial, an SSE answer relayed), an upstream that hangs
+# and one that is gone (an error, never a hang), /healthz and /metrics,
+# reloads that keep the old policy when the new one is broken, --check, and
+# a graceful stop.
+. "$(dirname "$0")/data/lib.sh"
+
+command -v node >/dev/null 2>&1 || { echo "FAIL: node is required" >&2; exit 1; }
+command -v curl >/dev/null 2>&1 || { echo "FAIL: curl is required" >&2; exit 1; }
+
+REC="$TG_SOURCE_DIR/tests/gateway/recorder.mjs"
+node "$REC" "$TMP/rec.log" "$TMP/rec.port" &
+recpid=$!
+gwpid=
+trap 'kill $recpid $gwpid 2>/dev/null; rm -rf "$TMP"' EXIT
+i=0
+while [ ! -s "$TMP/rec.port" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+RPORT=$(cat "$TMP/rec.port")
+: >"$TMP/rec.log"
+
+cat >"$TMP/p.tg" <<'P'
+policy "gw" version "1";
+role reader;
+default deny;
+allow anyone to list tools;
+rule "ro": allow role reader to call any tool when tool.read_only;
+P
+head -c 48 /dev/urandom >"$TMP/key"
+cat >"$TMP/gw.yaml" <<Y
+listen: 127.0.0.1:0
+resource: http://127.0.0.1:8080
+policy: p.tg
+audit: audit.jsonl
+origins: ["http://localhost"]
+session_key_file: key
+upstreams:
+  - name: rec
+    path: /rec/mcp
+    url: http://127.0.0.1:$RPORT/mcp
+limits:
+  max_body: 1024
+  max_header: 4096
+  response_timeout_ms: 1500
+  connect_timeout_ms: 1000
+identity:
+  principal: {id: alice, roles: [reader]}
+Y
+
+run 0 gateway --config "$TMP/gw.yaml" --check
+has "$TMP/err" 'configuration OK'
+sed 's/max_body: 1024/max_bdy: 1024/' "$TMP/gw.yaml" >"$TMP/bad.yaml"
+run 1 gateway --config "$TMP/bad.yaml" --check
+has "$TMP/err" "bad.yaml:12:3: error: unknown key 'max_bdy' in limits"
+has "$TMP/err" "did you mean 'max_body'"
+run 2 gateway
+run 2 gateway --config "$TMP/missing.yaml"
+
+"$TOOLGATE" gateway --config "$TMP/gw.yaml" 2>"$TMP/gw.err" &
+gwpid=$!
+i=0
+while ! grep -q 'listening on' "$TMP/gw.err" && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+PORT=$(sed -n 's/.*listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$TMP/gw.err")
+[ -n "$PORT" ] || { cat "$TMP/gw.err" >&2; fail "the gateway did not start"; finish; }
+BASE="http://127.0.0.1:$PORT"
+U="$BASE/rec/mcp"
+JSON='Content-Type: application/json'
+ACC='Accept: application/json, text/event-stream'
+
+# req NAME WANT_STATUS CURL_ARGS...: one request; the status must match;
+# the body goes to $TMP/NAME.body.
+req() {
+	_n=$1 _want=$2
+	shift 2
+	_got=$(curl -s -o "$TMP/$_n.body" -w '%{http_code}' --max-time 10 "$@")
+	if [ "$_got" != "$_want" ]; then
+		fail "$_n: HTTP $_got, want $_want"
+		sed 's/^/    body: /' "$TMP/$_n.body" >&2
+	fi
+}
+
+# ---- the refused corpus: none of it may reach the upstream ----------------
+init='{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}'
+req notfound 404 -H "$JSON" -d "$init" "$BASE/other/mcp"
+req notfound2 404 -H "$JSON" -d "$init" "$U/"
+req origin 403 -H "$JSON" -H 'Origin: http://evil.example' -d "$init" "$U"
+req origin_get 403 -H 'Origin: null' "$U"
+req two_origins 400 -H "$JSON" -H 'Origin: http://localhost' -H 'Origin: http://evil.example' -d "$init" "$U"
+head -c 1025 /dev/zero | tr '\0' ' ' >"$TMP/big"
+req big 413 -H "$JSON" --data-binary @"$TMP/big" "$U"
+req big_chunked 413 -H "$JSON" -H 'Transfer-Encoding: chunked' --data-binary @"$TMP/big" "$U"
+req parse 400 -H "$JSON" -d '{"jsonrpc":"2.0","id":1,' "$U"
+has "$TMP/parse.body" '"code":-32700'
+req utf8 400 -H "$JSON" --data-binary "$(printf '{"jsonrpc":"2.0","id":1,"method":"ping","x":"\377"}')" "$U"
+req empty 400 -H "$JSON" -d '' "$U"
+req batch 400 -H "$JSON" -d "[$init]" "$U"
+has "$TMP/batch.body" '"code":-32600'
+req dupkey 400 -H "$JSON" -d '{"jsonrpc":"2.0","id":1,"id":2,"method":"ping"}' "$U"
+req nojsonrpc 400 -H "$JSON" -d '{"id":1,"method":"ping"}' "$U"
+req badid 400 -H "$JSON" -d '{"jsonrpc":"2.0","id":1.5,"method":"ping"}' "$U"
+req notif 400 -H "$JSON" -d '{"jsonrpc":"2.0","method":"tools/call","params":{"name":"echo"}}' "$U"
+req ctype 415 -H 'Content-Type: text/plain' -d "$init" "$U"
+req noctype 415 --data-binary "$init" -H 'Content-Type:' "$U"
+req form 415 -d "$init" "$U"
+req accept 406 -H "$JSON" -H 'Accept: text/html' -d "$init" "$U"
+req version 400 -H "$JSON" -H 'MCP-Protocol-Version: 1999-01-01' -d "$init" "$U"
+req method 405 -X PUT -H "$JSON" -d "$init" "$U"
+req forged 404 -H "$JSON" -H 'Mcp-Session-Id: up-1' -d '{"jsonrpc":"2.0","id":2,"method":"tools/list"}' "$U"
+req forged_get 404 -H 'Mcp-Session-Id: AQAAAAAAAAfQ' "$U"
+req delete_nosession 400 -X DELETE "$U"
+req denied 200 -H "$JSON" -d '{"jsonrpc":"2.0","id":9,"method":"resources/read","params":{"uri":"file:///etc/passwd"}}' "$U"
+has "$TMP/denied.body" '"code":-32001'
+req invalid 200 -H "$JSON" -d '{"jsonrpc":"2.0","id":9,"method":"resources/read","params":{}}' "$U"
+has "$TMP/invalid.body" '"code":-32602'
+long=$(head -c 5000 /dev/zero | tr '\0' a)
+req header 431 -H "$JSON" -H "X-Long: $long" -d "$init" "$U"
+[ -s "$TMP/rec.log" ] && { fail "refused requests reached the upstream"; sed 's/^/    /' "$TMP/rec.log" >&2; }
+req healthz 200 "$BASE/healthz"
+
+# ---- allowed traffic ---------------------------------------------------------
+curl -s -D "$TMP/init.h" -o "$TMP/init.body" -H "$JSON" -H "$ACC" \
+	-H 'Authorization: Bearer client-secret' -H 'Origin: http://localhost' -d "$init" "$U"
+has "$TMP/init.body" '"serverInfo"'
+SID=$(sed -n 's/^[Mm]cp-[Ss]ession-[Ii]d: \([^[:space:]]*\).*/\1/p' "$TMP/init.h")
+[ -n "$SID" ] && [ "$SID" != up-1 ] || fail "initialize: want a sealed session id, got '$SID'"
+lacks "$TMP/rec.log" 'client-secret'
+lacks "$TMP/rec.log" '"authorization"'
+S="Mcp-Session-Id: $SID"
+V='MCP-Protocol-Version: 2025-06-18'
+req initialized 202 -H "$JSON" -H "$S" -H "$V" -d '{"jsonrpc":"2.0","method":"notifications/initialized"}' "$U"
+req list 200 -H "$JSON" -H "$ACC" -H "$S" -H "$V" -d '{"jsonrpc":"2.0","id":2,"method":"tools/list"}' "$U"
+has "$TMP/list.body" '"name":"echo"'
+lacks "$TMP/list.body" '"secret"'
+has "$TMP/rec.log" '"mcp-session-id":"up-1"'
+has "$TMP/rec.log" '"mcp-protocol-version":"2025-06-18"'
+req call 200 -H "$JSON" -H "$ACC" -H "$S" -d '{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"echo","arguments":{}}}' "$U"
+has "$TMP/call.body" '"text":"ok"'
+req secret 200 -H "$JSON" -H "$S" -d '{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"secret","arguments":{}}}' "$U"
+has "$TMP/secret.body" '"code":-32001'
+lacks "$TMP/rec.log" '"name\\":\\"secret'
+req sse 200 -H "$JSON" -H "$ACC" -H "$S" -d '{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"sse","arguments":{}}}' "$U"
+has "$TMP/sse.body" '^id: e1'
+has "$TMP/sse.body" 'notifications/progress'
+has "$TMP/sse.body" '"text":"streamed"'
+has "$TMP/audit.jsonl" '"target":"echo","decision":"allow".*"upstream":"rec"'
+has "$TMP/audit.jsonl" '"target":"secret","decision":"deny".*"upstream":"rec"'
+
+# ---- the upstream hangs, then is gone: an error, never a hang ----------------
+start=$(date +%s)
+req hang 504 -H "$JSON" -H "$S" -d '{"jsonrpc":"2.0","id":6,"method":"tools/call","params":{"name":"hang","arguments":{}}}' "$U"
+has "$TMP/hang.body" '"code":-32003'
+[ $(($(date +%s) - start)) -le 5 ] || fail "hang: took more than 5 s"
+kill $recpid
+wait $recpid 2>/dev/null
+req gone 502 -H "$JSON" -H "$S" -d '{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"echo","arguments":{}}}' "$U"
+has "$TMP/gone.body" '"code":-32003'
+req healthz2 200 "$BASE/healthz"
+req metrics 200 "$BASE/metrics"
+has "$TMP/metrics.body" 'toolgate_gateway_refusals_total{reason="origin"} 2'
+has "$TMP/metrics.body" 'toolgate_gateway_decisions_total{upstream="rec",outcome="deny"} 2'
+has "$TMP/metrics.body" 'toolgate_gateway_upstream_errors_total{upstream="rec"} [1-9]'
+
+# ---- reloads: a broken policy or configuration keeps the old one ------------
+echo 'policy broken' >"$TMP/p.tg"
+kill -HUP $gwpid
+sleep 0.5
+has "$TMP/gw.err" 'keeping the current policy'
+echo 'listen: [' >"$TMP/gw.yaml"
+sleep 0.6
+has "$TMP/gw.err" 'keeping the current configuration'
+req after_reload 200 -H "$JSON" -d '{"jsonrpc":"2.0","id":9,"method":"resources/read","params":{"uri":"file:///x"}}' "$U"
+has "$TMP/after_reload.body" '"code":-32001'
+
+kill -TERM $gwpid
+wait $gwpid
+rc=$?
+[ $rc -eq 0 ] || fail "SIGTERM: exit status $rc, want 0"
+has "$TMP/gw.err" 'gateway: stopped'
+gwpid=
+finish

@@ -1,0 +1,52 @@
+// recorder.mjs - a small Streamable HTTP MCP upstream for tests/cli/gateway.sh
+// that records every request it receives (method, path, headers, body) as
+// one JSON line in LOG, so the test can prove what did, and did not, reach
+// an upstream. No npm packages: node's http module only.
+//
+//   node recorder.mjs LOG PORTFILE
+//
+// It answers initialize with Mcp-Session-Id "up-1", tools/list with three
+// tools, tools/call "hang" never, "sse" as an SSE stream with a progress
+// notification first, anything else with an empty result; notifications
+// with 202.
+import http from "node:http";
+import fs from "node:fs";
+
+const [log, portfile] = process.argv.slice(2);
+const tools = [
+	{ name: "echo", inputSchema: { type: "object" }, annotations: { readOnlyHint: true } },
+	{ name: "sse", inputSchema: { type: "object" }, annotations: { readOnlyHint: true } },
+	{ name: "hang", inputSchema: { type: "object" }, annotations: { readOnlyHint: true } },
+	{ name: "secret", inputSchema: { type: "object" }, annotations: { readOnlyHint: false } },
+];
+const server = http.createServer((req, res) => {
+	let body = "";
+	req.on("data", (d) => { body += d; });
+	req.on("end", () => {
+		fs.appendFileSync(log, JSON.stringify({ method: req.method, url: req.url, headers: req.headers, body }) + "\n");
+		if (req.method !== "POST") { res.writeHead(405).end(); return; }
+		let msg;
+		try { msg = JSON.parse(body); } catch { res.writeHead(400).end(); return; }
+		if (msg.id === undefined) { res.writeHead(202).end(); return; }
+		const reply = (result) => ({ jsonrpc: "2.0", id: msg.id, result });
+		if (msg.method === "initialize") {
+			res.writeHead(200, { "Content-Type": "application/json", "Mcp-Session-Id": "up-1" });
+			res.end(JSON.stringify(reply({ protocolVersion: "2025-06-18", capabilities: { tools: {} }, serverInfo: { name: "recorder", version: "1" } })));
+		} else if (msg.method === "tools/list") {
+			res.writeHead(200, { "Content-Type": "application/json" });
+			res.end(JSON.stringify(reply({ tools })));
+		} else if (msg.method === "tools/call" && msg.params?.name === "hang") {
+			// never answers
+		} else if (msg.method === "tools/call" && msg.params?.name === "sse") {
+			res.writeHead(200, { "Content-Type": "text/event-stream" });
+			res.write(`id: e1\ndata: ${JSON.stringify({ jsonrpc: "2.0", method: "notifications/progress", params: { progressToken: 1, progress: 1 } })}\n\n`);
+			setTimeout(() => {
+				res.end(`id: e2\ndata: ${JSON.stringify(reply({ content: [{ type: "text", text: "streamed" }] }))}\n\n`);
+			}, 300);
+		} else {
+			res.writeHead(200, { "Content-Type": "application/json" });
+			res.end(JSON.stringify(reply({ content: [{ type: "text", text: "ok" }] })));
+		}
+	});
+});
+server.listen(0, "127.0.0.1", () => fs.writeFileSync(portfile, String(server.address().port)));
