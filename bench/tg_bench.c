@@ -575,7 +575,7 @@ static int cmd_visible(int argc, char **argv)
 	}
 	printf("%-28s rules %6zu  tools/list of %zu tools: %.1f us (%.0f ns/tool), %zu visible, "
 	       "allocs %ld  (tg_visible per tool)\n",
-	       argv[1], tg_policy_rule_count(p), n, min_of(t, ROUNDS),
+	       argv[1], (size_t)tg_policy_rule_count(p), n, min_of(t, ROUNDS),
 	       min_of(t, ROUNDS) * 1e3 / (double)n, shown, nallocs);
 	/* The same list through one tg_visible_many call. */
 	bool *vis = calloc(n ? n : 1, sizeof *vis);
@@ -596,7 +596,7 @@ static int cmd_visible(int argc, char **argv)
 		die("tg_visible_many disagrees with tg_visible", NULL);
 	printf("%-28s rules %6zu  tools/list of %zu tools: %.1f us (%.0f ns/tool), %zu visible, "
 	       "allocs %ld  (tg_visible_many)\n",
-	       argv[1], tg_policy_rule_count(p), n, min_of(t, ROUNDS),
+	       argv[1], (size_t)tg_policy_rule_count(p), n, min_of(t, ROUNDS),
 	       min_of(t, ROUNDS) * 1e3 / (double)n, shown_many, nallocs);
 	free(vis);
 	free(e);
