@@ -250,7 +250,7 @@ void tg_request_digest(const tg_request *r, char hex[65])
 			dig_value(&c, &r->slots[i]);
 		/* Only a request that carries the args tree digests it, so the
 		 * digest of one that does not is what it always was. */
-		if (r->size >= sizeof *r && r->args.type != TG_VALUE_ABSENT) {
+		if (r->size >= TG_REQUEST_V1_SIZE && r->args.type != TG_VALUE_ABSENT) {
 			dig_int(&c, 'G', 1);
 			dig_value(&c, &r->args);
 		}
