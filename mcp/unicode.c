@@ -67,13 +67,21 @@ tg_uni_problem tg_uni_check(const char *str, size_t len)
 	uint64_t w;
 
 	/* Request strings are nearly all short ASCII: a word at a time until
-	 * the first word with a high bit or a zero byte. */
+	 * the first word with a high bit or a zero byte; the last, partial
+	 * word as an overlapping load of the final 8 bytes. */
+	if (len < 8)
+		return check_from(s, 0, len);
 	for (; i + 8 <= len; i += 8) {
 		memcpy(&w, s + i, 8);
 		if ((w | ((w - LOW_BITS) & ~w)) & HIGH_BITS)
 			return check_from(s, i, len);
 	}
-	return check_from(s, i, len);
+	if (i == len)
+		return TG_UNI_OK;
+	memcpy(&w, s + len - 8, 8);
+	if ((w | ((w - LOW_BITS) & ~w)) & HIGH_BITS)
+		return check_from(s, i, len);
+	return TG_UNI_OK;
 }
 
 bool tg_uni_is_nfc(const char *str, size_t len, bool *oom)
@@ -85,6 +93,17 @@ bool tg_uni_is_nfc(const char *str, size_t len, bool *oom)
 	bool same;
 
 	*oom = false;
+	if (len >= 8) {
+		uint64_t w, acc = 0;
+
+		for (i = 0; i + 8 <= len; i += 8) {
+			memcpy(&w, s + i, 8);
+			acc |= w;
+		}
+		memcpy(&w, s + len - 8, 8);
+		if (!((acc | w) & HIGH_BITS))
+			return true;	/* ASCII */
+	}
 	/* Below U+0300 every character is its own NFC and none combines with
 	 * what precedes it; their lead bytes are all below 0xCC. */
 	for (i = 0; i < len; i++)
