@@ -96,6 +96,12 @@ enum {
 };
 
 static bool keepv(tg_rb *b, int prio, const char *fmt, va_list ap)
+#if defined(__GNUC__)
+	__attribute__((format(printf, 3, 0)))
+#endif
+	;
+
+static bool keepv(tg_rb *b, int prio, const char *fmt, va_list ap)
 {
 	int n;
 
