@@ -225,7 +225,7 @@ static tg_policy *load_policy(const char *path, size_t *bytes)
 /* ---- measurements -------------------------------------------------------------- */
 
 typedef struct result {
-	double median, p99, stream, json, json_p99;
+	double median, p99, stream, json, json_p99, tree, tree_p99;
 	double allocs_per_decision;
 	size_t n, allowed;
 } result;
@@ -292,6 +292,27 @@ static void measure(const tg_policy *p, reqset *rs, result *out)
 	}
 	out->json_p99 = quantile(per, n, 0.99);
 	out->json = quantile(per, n, 0.5);
+
+	/* The reader before yajl, for comparison in the same run: jansson
+	 * parses the text into a tree (rejecting duplicates) and the tree is
+	 * read into the request (tg_json_request_from_json), then tg_eval. */
+	for (size_t i = 0; i < n; i++) {
+		for (int r = 0; r < 3; r++) {
+			tg_json_request jr;
+			uint64_t t0 = now_ns();
+			json_t *root = json_loadb(rs->text[i], rs->len[i], JSON_REJECT_DUPLICATES, NULL);
+			if (!root || tg_json_request_from_json(p, root, &jr, err, sizeof err))
+				die("bad request", err);
+			tg_eval(p, &jr.req, &d);
+			tg_json_request_free(&jr);
+			json_decref(root);
+			rounds[r] = (double)(now_ns() - t0);
+			sink += d.effect;
+		}
+		per[i] = min_of(rounds, 3);
+	}
+	out->tree_p99 = quantile(per, n, 0.99);
+	out->tree = quantile(per, n, 0.5);
 	free(per);
 }
 
@@ -299,9 +320,9 @@ static void print_result(const char *name, const result *r, size_t nrules, size_
 {
 	printf("%-28s rules %6zu  requests %5zu  allowed %5zu  median %7.1f ns  p99 %7.1f ns  "
 	       "stream %7.1f ns  json+eval median %7.0f ns (p99 %7.0f)  allocs/decision %.2f  "
-	       "bytes/rule %.0f\n",
+	       "bytes/rule %.0f  jansson+eval median %7.0f ns (p99 %7.0f)\n",
 	       name, nrules, r->n, r->allowed, r->median, r->p99, r->stream, r->json, r->json_p99,
-	       r->allocs_per_decision, nrules ? (double)bytes / (double)nrules : 0.0);
+	       r->allocs_per_decision, nrules ? (double)bytes / (double)nrules : 0.0, r->tree, r->tree_p99);
 	fflush(stdout);
 }
 
@@ -575,7 +596,7 @@ static int cmd_visible(int argc, char **argv)
 	}
 	printf("%-28s rules %6zu  tools/list of %zu tools: %.1f us (%.0f ns/tool), %zu visible, "
 	       "allocs %ld  (tg_visible per tool)\n",
-	       argv[1], tg_policy_rule_count(p), n, min_of(t, ROUNDS),
+	       argv[1], (size_t)tg_policy_rule_count(p), n, min_of(t, ROUNDS),
 	       min_of(t, ROUNDS) * 1e3 / (double)n, shown, nallocs);
 	/* The same list through one tg_visible_many call. */
 	bool *vis = calloc(n ? n : 1, sizeof *vis);
@@ -596,7 +617,7 @@ static int cmd_visible(int argc, char **argv)
 		die("tg_visible_many disagrees with tg_visible", NULL);
 	printf("%-28s rules %6zu  tools/list of %zu tools: %.1f us (%.0f ns/tool), %zu visible, "
 	       "allocs %ld  (tg_visible_many)\n",
-	       argv[1], tg_policy_rule_count(p), n, min_of(t, ROUNDS),
+	       argv[1], (size_t)tg_policy_rule_count(p), n, min_of(t, ROUNDS),
 	       min_of(t, ROUNDS) * 1e3 / (double)n, shown_many, nallocs);
 	free(vis);
 	free(e);

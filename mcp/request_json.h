@@ -2,19 +2,26 @@
  * request_json.h - requests as JSON (DESIGN.md "Request model") to the
  * runtime's tg_request, and decisions back to JSON.
  *
- * `toolgate eval` parses request text; `toolgate test` builds a json_t from
- * YAML and hands over the tree. Both go through the same checks:
+ * `toolgate eval`, tg_mcp_request_parse and tg_eval_json read request text
+ * (json_events.c: yajl's events, no document tree); `toolgate test` and the
+ * MCP adapter hand over a jansson tree. Both feed one builder
+ * (request_build.c), so they apply the same checks:
  *
- *   - the limits: request body 1 MiB (text only), nesting 64, any string
- *     (object keys included) 64 KiB, any list 4,096 elements. The top-level
- *     object is at depth 1, so 64 nested objects/arrays are accepted and 65
- *     are not;
+ *   - anywhere in the request: the body (text only) and nesting limits,
+ *     the key limit, duplicate keys at any depth, U+0000 and invalid UTF-8
+ *     (overlong forms, encoded or escaped lone surrogates) in any string or
+ *     key, malformed JSON (comments, a BOM, trailing text included). The
+ *     top-level object is at depth 1, so 64 nested objects/arrays are
+ *     accepted and 65 are not;
+ *   - on what the policy reads (the fixed fields and the policy's slots):
+ *     the string and list limits, and Unicode NFC (docs/language.md). A
+ *     value no rule reads - a file's contents - is never stored, limited
+ *     or normalised (docs/limits.md);
  *   - every rule of DESIGN's "A request is invalid" list: unknown top-level
  *     keys, a missing or non-string principal.id or method, a missing target
  *     for a method that needs one, roles/scopes that are not lists of
  *     strings, a non-boolean tool annotation, principal/token/tool/args/
- *     context that are not objects, duplicate keys at any depth, U+0000 or
- *     invalid UTF-8 in any string, and, through tg_request_check, resource
+ *     context that are not objects, and, through tg_request_check, resource
  *     URIs with dot segments or encoded separators.
  *
  * Values are typed by DESIGN's value rules: a number written without
@@ -22,11 +29,14 @@
  * themselves; an array of only strings is a string list, of only integers an
  * int list (an empty array takes the slot's declared list type, string list
  * when undeclared); objects and other arrays are OBJECT and ARRAY trees
- * whose nodes borrow the document's strings (operators treat them as
- * OTHER); floats, out-of-range integers and null are OTHER. A non-string
- * `server` or
- * `token.client_id` is absent for the fixed fields; a `target` on a method
- * that needs none is ignored.
+ * (operators treat them as OTHER); floats, out-of-range integers and null
+ * are OTHER. A non-string `server` or `token.client_id` is absent for the
+ * fixed fields; a `target` on a method that needs none is ignored.
+ *
+ * When a request has several problems, the message is the first of: a
+ * problem that stops reading (malformed JSON, a duplicate key, bad UTF-8,
+ * U+0000, nesting), a limit on a read value, an unknown top-level key, then
+ * the shape rules in the order above, NFC, and the runtime's check.
  */
 #ifndef TG_REQUEST_JSON_H
 #define TG_REQUEST_JSON_H
@@ -40,9 +50,31 @@
 #include "toolgate/mcp.h"
 #include "toolgate/toolgate.h"
 
+struct tg_rb_slot;
+typedef struct tg_rb_slot tg_rb_slot;
+
 /* TG_JSON_MAX_BODY and TG_JSON_MAX_DEPTH are in toolgate/mcp.h. A reader's
  * message fits in this many bytes with its NUL. */
 #define TG_JSON_REASON_MAX 256
+
+/*
+ * The reader's limits (docs/limits.md). `body` applies to text only;
+ * `depth` and `key` to the whole document; `string` and `list` to what the
+ * policy reads (a list's or an object's members), and cannot exceed the
+ * runtime's TG_MAX_STRING_BYTES and TG_MAX_LIST_ITEMS, which it enforces
+ * on every request it is handed: larger values are clamped, as is a
+ * `depth` past TG_JSON_MAX_DEPTH.
+ */
+typedef struct tg_json_limits {
+	size_t body;
+	unsigned depth;
+	size_t key;
+	size_t string;
+	size_t list;
+} tg_json_limits;
+
+/* 1 MiB, 64, 64 KiB, 64 KiB, 4,096. */
+extern const tg_json_limits tg_json_default_limits;
 
 /*
  * A request and everything its borrowed pointers point into. `req` is the
@@ -51,10 +83,13 @@
  */
 typedef struct tg_json_request {
 	tg_request req;
-	json_t *root;		/* one reference, owned */
-	tg_str *roles;		/* malloc'd: req.roles */
-	tg_str *scopes;		/* malloc'd: req.scopes */
-	tg_value *slots;	/* malloc'd: req.slots, with their list items */
+	json_t *root;		/* a tree's request: one reference, owned */
+	char *bytes;		/* a text's request: the strings it keeps */
+	tg_str *strs;		/* roles, scopes, string-list items */
+	int64_t *ints;		/* int-list items */
+	tg_node *nodes;		/* the trees of OBJECT and ARRAY values */
+	tg_value *slots;	/* req.slots */
+	tg_rb_slot *work;	/* the builder's per-slot state */
 	size_t nslots;
 } tg_json_request;
 
@@ -69,6 +104,10 @@ typedef struct tg_json_request {
 int tg_json_request_parse(const tg_policy *p, const char *text, size_t len, tg_json_request *out,
 			  char *err, size_t errlen);
 
+/* The same with other limits than the defaults. */
+int tg_json_request_parse_with(const tg_policy *p, const tg_json_limits *lim, const char *text,
+			       size_t len, tg_json_request *out, char *err, size_t errlen);
+
 /*
  * The same from a tree built elsewhere (YAML suites). *out takes its own
  * reference to `root`; the caller keeps its own. Duplicate keys cannot be
@@ -76,6 +115,8 @@ int tg_json_request_parse(const tg_policy *p, const char *text, size_t len, tg_j
  */
 int tg_json_request_from_json(const tg_policy *p, json_t *root, tg_json_request *out, char *err,
 			      size_t errlen);
+int tg_json_request_from_json_with(const tg_policy *p, const tg_json_limits *lim, json_t *root,
+				   tg_json_request *out, char *err, size_t errlen);
 
 /* Releases what *r holds (not r itself) and leaves it empty. */
 void tg_json_request_free(tg_json_request *r);

@@ -301,6 +301,16 @@ int tg_under(const char *x, size_t xlen, const char *dir, size_t dlen);
 
 bool tg_utf8_valid(const char *s, size_t len);
 
+/* The request's flags, 0 when its size does not cover them. */
+static inline uint32_t tg_request_flags(const tg_request *r)
+{
+	return r->size >= offsetof(tg_request, flags) + sizeof r->flags ? r->flags : 0;
+}
+
+/* *dst = *src, reading no more of src than its size covers (a version-1
+ * caller's struct is shorter than ours); dst's size is ours. */
+void tg_request_copy(tg_request *dst, const tg_request *src);
+
 /* tg_request_check's verdict: NULL when valid (*cls then holds the
  * method's class), else the static reason. */
 const char *tg_request_problem(const tg_request *r, tg_bc_class *cls);

@@ -18,6 +18,15 @@ void tg_request_init(tg_request *req)
 	}
 }
 
+void tg_request_copy(tg_request *dst, const tg_request *src)
+{
+	size_t n = src->size < sizeof *dst ? src->size : sizeof *dst;
+
+	memset(dst, 0, sizeof *dst);
+	memcpy(dst, src, n);
+	dst->size = sizeof *dst;
+}
+
 void tg_entry_init(tg_entry *e)
 {
 	if (e) {
@@ -157,36 +166,43 @@ const char *tg_uri_problem(const char *u, size_t len)
 	return NULL;
 }
 
-static const char *str_problem(tg_str s)
+/* What the precise check may take as known: with TG_REQUEST_VALIDATED the
+ * bytes of strings (their lengths and pointers are still checked). */
+typedef struct check_ctx {
+	bool validated;
+} check_ctx;
+
+static const char *str_problem(const check_ctx *k, tg_str s)
 {
 	if (s.len > TG_MAX_STRING_BYTES)
 		return "invalid request: a string is longer than 64 KiB";
 	if (s.len && !s.ptr)
 		return "invalid request: a string has no bytes";
-	if (!tg_utf8_valid(s.ptr, s.len))
+	if (!k->validated && !tg_utf8_valid(s.ptr, s.len))
 		return "invalid request: a string contains U+0000 or is not valid UTF-8";
 	return NULL;
 }
 
-static const char *list_problem(const tg_str *items, size_t n, const char *what)
+static const char *list_problem(const check_ctx *k, const tg_str *items, size_t n,
+				const char *what)
 {
 	if (n > TG_MAX_LIST_ITEMS)
 		return "invalid request: a list has more than 4096 elements";
 	if (n && !items)
 		return what;
 	for (size_t i = 0; i < n; i++) {
-		const char *why = str_problem(items[i]);
+		const char *why = str_problem(k, items[i]);
 		if (why)
 			return why;
 	}
 	return NULL;
 }
 
-static const char *value_problem(const tg_value *v, unsigned depth);
+static const char *value_problem(const check_ctx *k, const tg_value *v, unsigned depth);
 
 /* A tree of n nodes at nesting `depth`: every count inside its bounds,
  * keys exactly inside objects, every key and leaf valid. */
-static const char *tree_problem(const tg_value *v, unsigned depth)
+static const char *tree_problem(const check_ctx *k, const tg_value *v, unsigned depth)
 {
 	const tg_node *nodes = v->u.tree.nodes;
 	size_t n = v->u.tree.n, children = 0;
@@ -203,13 +219,13 @@ static const char *tree_problem(const tg_value *v, unsigned depth)
 			return "invalid request: a list has more than 4096 elements";
 		if ((v->type == TG_VALUE_OBJECT) != (e->key.ptr != NULL))
 			return "invalid request: a nested value has a key where none belongs";
-		if (e->key.ptr && (why = str_problem(e->key)))
+		if (e->key.ptr && (why = str_problem(k, e->key)))
 			return why;
 		bool container = e->value.type == TG_VALUE_OBJECT || e->value.type == TG_VALUE_ARRAY;
 		if (container && (e->value.u.tree.n > n - i - 1 ||
 				  (e->value.u.tree.n && e->value.u.tree.nodes != e + 1)))
 			return "invalid request: a nested value does not fit its parent";
-		if ((why = value_problem(&e->value, depth + 1)))
+		if ((why = value_problem(k, &e->value, depth + 1)))
 			return why;
 		if (container)
 			i += e->value.u.tree.n;
@@ -217,21 +233,21 @@ static const char *tree_problem(const tg_value *v, unsigned depth)
 	return NULL;
 }
 
-static const char *value_problem(const tg_value *v, unsigned depth)
+static const char *value_problem(const check_ctx *k, const tg_value *v, unsigned depth)
 {
 	switch (v->type) {
 	case TG_VALUE_OBJECT:
 	case TG_VALUE_ARRAY:
-		return tree_problem(v, depth);
+		return tree_problem(k, v, depth);
 	case TG_VALUE_ABSENT:
 	case TG_VALUE_INT:
 	case TG_VALUE_BOOL:
 	case TG_VALUE_OTHER:
 		return NULL;
 	case TG_VALUE_STRING:
-		return str_problem(v->u.s);
+		return str_problem(k, v->u.s);
 	case TG_VALUE_STRING_LIST:
-		return list_problem(v->u.strs.items, v->u.strs.n,
+		return list_problem(k, v->u.strs.items, v->u.strs.n,
 				    "invalid request: an attribute list has no elements array");
 	case TG_VALUE_INT_LIST:
 		if (v->u.ints.n > TG_MAX_LIST_ITEMS)
@@ -258,26 +274,30 @@ static const char *problem(const tg_request *r, tg_bc_class *cls_out)
 		return "invalid request: no request";
 	if (r->size < TG_REQUEST_V1_SIZE)
 		return "invalid request: tg_request.size is not set (tg_request_init)";
+	uint32_t flags = tg_request_flags(r);
+	if (flags & ~TG_REQUEST_VALIDATED)
+		return "invalid request: tg_request.flags has unknown flags";
+	const check_ctx kk = { (flags & TG_REQUEST_VALIDATED) != 0 }, *k = &kk;
 	if (!r->principal_id.ptr)
 		return "invalid request: missing principal.id";
 	if (!r->method.ptr)
 		return "invalid request: missing method";
-	if ((bad = str_problem(r->principal_id)) || (bad = str_problem(r->method)))
+	if ((bad = str_problem(k, r->principal_id)) || (bad = str_problem(k, r->method)))
 		return bad;
 	tg_bc_class cls = *cls_out = tg_bc_method_class(r->method.ptr, r->method.len);
 	bool needs_target = cls == TG_CLASS_TOOL || cls == TG_CLASS_RESOURCE || cls == TG_CLASS_PROMPT;
 	if (needs_target && !r->target.ptr)
 		return "invalid request: missing target for this method";
-	if (r->target.ptr && (bad = str_problem(r->target)))
+	if (r->target.ptr && (bad = str_problem(k, r->target)))
 		return bad;
 	if (cls == TG_CLASS_RESOURCE && (bad = tg_uri_problem(r->target.ptr, r->target.len)))
 		return bad;
-	if (r->server.ptr && (bad = str_problem(r->server)))
+	if (r->server.ptr && (bad = str_problem(k, r->server)))
 		return bad;
-	if (r->client_id.ptr && (bad = str_problem(r->client_id)))
+	if (r->client_id.ptr && (bad = str_problem(k, r->client_id)))
 		return bad;
-	if ((bad = list_problem(r->roles, r->nroles, "invalid request: roles has no elements array")) ||
-	    (bad = list_problem(r->scopes, r->nscopes, "invalid request: scopes has no elements array")))
+	if ((bad = list_problem(k, r->roles, r->nroles, "invalid request: roles has no elements array")) ||
+	    (bad = list_problem(k, r->scopes, r->nscopes, "invalid request: scopes has no elements array")))
 		return bad;
 	if (!hint_ok(r->read_only) || !hint_ok(r->destructive) || !hint_ok(r->idempotent) ||
 	    !hint_ok(r->open_world))
@@ -285,11 +305,11 @@ static const char *problem(const tg_request *r, tg_bc_class *cls_out)
 	if (r->nslots && !r->slots)
 		return "invalid request: slot values missing";
 	for (size_t i = 0; i < r->nslots; i++)
-		if ((bad = value_problem(&r->slots[i], 1)))
+		if ((bad = value_problem(k, &r->slots[i], 1)))
 			return bad;
 	if (r->args.type != TG_VALUE_ABSENT && r->args.type != TG_VALUE_OBJECT)
 		return "invalid request: args is not an object";
-	if ((bad = value_problem(&r->args, 1)))
+	if ((bad = value_problem(k, &r->args, 1)))
 		return bad;
 	return NULL;
 }
@@ -344,12 +364,15 @@ static uint64_t quick_rest(const unsigned char *s, size_t n)
 	return acc | quick_word(w);
 }
 
-static inline uint64_t quick_str(const char *p, size_t n)
+static inline uint64_t quick_str(bool validated, const char *p, size_t n)
 {
 	const unsigned char *s = (const unsigned char *)p;
 	uint64_t w, x;
 	if (!s)
 		return n ? HIGH_BITS : 0;
+	/* The reader has read these bytes already: only the length is left. */
+	if (validated)
+		return n > TG_MAX_STRING_BYTES ? HIGH_BITS : 0;
 	if (n - 4 < 4) {	/* unsigned: n < 4 wraps round */
 		uint32_t a, b;
 		memcpy(&a, s, 4);
@@ -365,7 +388,7 @@ static inline uint64_t quick_str(const char *p, size_t n)
 	return quick_word(w) | quick_word(x);
 }
 
-static inline uint64_t quick_list(const tg_str *items, size_t n)
+static inline uint64_t quick_list(bool validated, const tg_str *items, size_t n)
 {
 	uint64_t acc = 0;
 	if (n - 1 >= TG_MAX_LIST_ITEMS)	/* empty (n - 1 wraps round) or too long */
@@ -374,7 +397,7 @@ static inline uint64_t quick_list(const tg_str *items, size_t n)
 		return HIGH_BITS;
 	const tg_str *end = items + n;
 	do
-		acc |= quick_str(items->ptr, items->len);
+		acc |= quick_str(validated, items->ptr, items->len);
 	while (++items < end);
 	return acc;
 }
@@ -387,11 +410,11 @@ _Static_assert(TG_VALUE_ABSENT < TG_VALUE_BOOL && TG_VALUE_INT < TG_VALUE_BOOL &
 
 /* The slot values that are neither strings nor scalars: lists, OTHER and
  * types no tg_value has. */
-static uint64_t quick_value(const tg_value *v)
+static uint64_t quick_value(bool validated, const tg_value *v)
 {
 	switch (v->type) {
 	case TG_VALUE_STRING_LIST:
-		return quick_list(v->u.strs.items, v->u.strs.n);
+		return quick_list(validated, v->u.strs.items, v->u.strs.n);
 	case TG_VALUE_INT_LIST:
 		if (v->u.ints.n > TG_MAX_LIST_ITEMS || (v->u.ints.n && !v->u.ints.items))
 			return HIGH_BITS;
@@ -407,23 +430,34 @@ static uint64_t quick_value(const tg_value *v)
  * its entries share. Strings and scalars are most slot values: two
  * comparisons sort them (a switch over all types cost ~3 instructions
  * more per slot), quick_value takes the rest. */
-static uint64_t quick_identity(const tg_request *r)
+static inline uint64_t quick_identity(const tg_request *r, bool validated)
 {
-	if (r->size < TG_REQUEST_V1_SIZE || !r->principal_id.ptr || (!r->slots && r->nslots) ||
-	    r->args.type != TG_VALUE_ABSENT)
+	if (!r->principal_id.ptr || (!r->slots && r->nslots) || r->args.type != TG_VALUE_ABSENT)
 		return HIGH_BITS;
-	uint64_t acc = quick_str(r->principal_id.ptr, r->principal_id.len);
+	uint64_t acc = quick_str(validated, r->principal_id.ptr, r->principal_id.len);
 	if (r->client_id.ptr)
-		acc |= quick_str(r->client_id.ptr, r->client_id.len);
-	acc |= quick_list(r->roles, r->nroles) | quick_list(r->scopes, r->nscopes);
+		acc |= quick_str(validated, r->client_id.ptr, r->client_id.len);
+	acc |= quick_list(validated, r->roles, r->nroles) |
+	       quick_list(validated, r->scopes, r->nscopes);
 	const tg_value *v = r->slots;
 	for (size_t k = r->nslots; k; k--, v++) {
 		if (v->type == TG_VALUE_STRING)
-			acc |= quick_str(v->u.s.ptr, v->u.s.len);
+			acc |= quick_str(validated, v->u.s.ptr, v->u.s.len);
 		else if ((unsigned)v->type > TG_VALUE_BOOL)
-			acc |= quick_value(v);
+			acc |= quick_value(validated, v);
 	}
 	return acc;
+}
+
+/* The flags the quick pass knows: 0 or TG_REQUEST_VALIDATED; anything
+ * else (a short size, unknown flags) goes to the precise check. */
+static inline bool quick_flags(const tg_request *r, bool *validated)
+{
+	if (r->size < TG_REQUEST_V1_SIZE)
+		return false;
+	uint32_t f = tg_request_flags(r);
+	*validated = f == TG_REQUEST_VALIDATED;
+	return (f & ~TG_REQUEST_VALIDATED) == 0;
 }
 
 /* tg_bc_method_class with its most frequent answer, tools/call, in line:
@@ -446,22 +480,22 @@ static inline tg_bc_class method_class(const char *m, size_t len)
 /* The method, target, server and annotations; *cls gets the method class.
  * A method of a known class equals one of the class's names, so only an
  * unknown method's bytes need reading. */
-static uint64_t quick_call(const tg_request *r, tg_bc_class *cls)
+static inline uint64_t quick_call(const tg_request *r, tg_bc_class *cls, bool validated)
 {
 	if (!r->method.ptr)
 		return HIGH_BITS;
 	uint64_t acc = 0;
 	*cls = method_class(r->method.ptr, r->method.len);
 	if (*cls == TG_CLASS_OTHER)
-		acc = quick_str(r->method.ptr, r->method.len);
+		acc = quick_str(validated, r->method.ptr, r->method.len);
 	if (r->target.ptr)
-		acc |= quick_str(r->target.ptr, r->target.len);
+		acc |= quick_str(validated, r->target.ptr, r->target.len);
 	else if (*cls == TG_CLASS_TOOL || *cls == TG_CLASS_RESOURCE || *cls == TG_CLASS_PROMPT)
 		return HIGH_BITS;
 	if (*cls == TG_CLASS_RESOURCE && tg_uri_problem(r->target.ptr, r->target.len))
 		return HIGH_BITS;
 	if (r->server.ptr)
-		acc |= quick_str(r->server.ptr, r->server.len);
+		acc |= quick_str(validated, r->server.ptr, r->server.len);
 	if ((unsigned)r->read_only > TG_HINT_TRUE || (unsigned)r->destructive > TG_HINT_TRUE ||
 	    (unsigned)r->idempotent > TG_HINT_TRUE || (unsigned)r->open_world > TG_HINT_TRUE)
 		return HIGH_BITS;
@@ -470,18 +504,30 @@ static uint64_t quick_call(const tg_request *r, tg_bc_class *cls)
 
 const char *tg_request_problem(const tg_request *r, tg_bc_class *cls)
 {
-	if (r && !((quick_identity(r) | quick_call(r, cls)) & HIGH_BITS))
-		return NULL;
+	bool validated = false;
+	if (r && quick_flags(r, &validated)) {
+		/* Two copies of the pass, so each has its branch folded away. */
+		uint64_t acc = validated ? quick_identity(r, true) | quick_call(r, cls, true)
+					 : quick_identity(r, false) | quick_call(r, cls, false);
+		if (!(acc & HIGH_BITS))
+			return NULL;
+	}
 	return problem(r, cls);
 }
 
 const char *tg_request_identity_problem(const tg_request *r)
 {
-	if (!(quick_identity(r) & HIGH_BITS))
+	bool validated = false;
+	if (quick_flags(r, &validated) && !(quick_identity(r, validated) & HIGH_BITS))
 		return NULL;
+	if (r->size < TG_REQUEST_V1_SIZE) {
+		tg_bc_class cls;
+		return problem(r, &cls);
+	}
 	/* The precise check over the identity alone: a stand-in call that
 	 * is itself valid. */
-	tg_request id = *r;
+	tg_request id;
+	tg_request_copy(&id, r);
 	id.method.ptr = "tools/list";
 	id.method.len = 10;
 	id.target.ptr = id.server.ptr = NULL;
@@ -495,9 +541,10 @@ const char *tg_request_entry_problem(const tg_request *r, tg_bc_class cls)
 {
 	/* The method is the caller's constant for cls, valid and needing a
 	 * target; only the entry's own fields are left. */
-	uint64_t acc = r->target.ptr ? quick_str(r->target.ptr, r->target.len) : HIGH_BITS;
+	/* The entry's strings come from the list, never from the reader. */
+	uint64_t acc = r->target.ptr ? quick_str(false, r->target.ptr, r->target.len) : HIGH_BITS;
 	if (r->server.ptr)
-		acc |= quick_str(r->server.ptr, r->server.len);
+		acc |= quick_str(false, r->server.ptr, r->server.len);
 	if ((unsigned)r->read_only > TG_HINT_TRUE || (unsigned)r->destructive > TG_HINT_TRUE ||
 	    (unsigned)r->idempotent > TG_HINT_TRUE || (unsigned)r->open_world > TG_HINT_TRUE ||
 	    (cls == TG_CLASS_RESOURCE && r->target.ptr &&

@@ -30,7 +30,10 @@ static tg_status prepare(const tg_policy *p, const tg_request *req, tg_request *
 {
 	if (tg_request_identity_problem(req))
 		return TG_EINVALID_REQUEST;
-	*q = *req;
+	tg_request_copy(q, req);
+	/* Each entry puts its own name and server in q: strings no reader
+	 * has validated. */
+	q->flags &= ~TG_REQUEST_VALIDATED;
 	tg_vm_init(vm, &p->l, q, TG_CLASS_TOOL, true);
 	return TG_OK;
 }

@@ -25,7 +25,10 @@
  *     never removed or reordered, so never allocate or copy one;
  *   - records the caller builds (tg_request, tg_entry) start with a `size`
  *     member that their init function sets: the library reads only the
- *     members that fit in it, so new members are appended safely;
+ *     members that fit in it, so new members are appended safely. A record
+ *     whose size covers its first version is accepted; members past the
+ *     size it gives are absent (zero). tg_request version 1 ends with
+ *     `args` (size offsetof(tg_request, flags)); version 2 adds `flags`;
  *   - small value types (tg_str, tg_value, tg_node) are frozen; new kinds of
  *     value are new enumerators;
  *   - enumerators and status codes are appended, never renumbered.
@@ -305,9 +308,23 @@ typedef struct tg_request {
 	const tg_value *slots;		/* indexed by slot; entries past nslots are absent */
 	size_t nslots;			/* normally tg_policy_slot_count() */
 	tg_value args;			/* the whole `args` object (OBJECT), or absent */
+	/* ---- version 2: read only when `size` covers it ---- */
+	uint32_t flags;			/* TG_REQUEST_* */
 } tg_request;
 
-/* Zeroes *req (every field absent) and sets its size. */
+/*
+ * tg_request.flags. TG_REQUEST_VALIDATED: every string in the request
+ * (slot values and trees included) is already known to be valid UTF-8
+ * without U+0000, as libtoolgate-mcp's reader guarantees, so the runtime
+ * does not read their bytes again. It still checks everything else:
+ * required fields, the method's target, resource URIs, hint values,
+ * string lengths, list sizes and tree shapes. A caller that sets it for
+ * strings it has not validated gets undefined matching, never a crash.
+ * Unknown flags make a request invalid.
+ */
+#define TG_REQUEST_VALIDATED 0x1u
+
+/* Zeroes *req (every field absent, no flags) and sets its size. */
 TG_API void tg_request_init(tg_request *req);
 
 /*

@@ -5,7 +5,9 @@
  * A request the reader accepts must also pass the runtime's own validity
  * check (the two must agree on what is invalid), evaluate to a well-formed
  * decision and render as JSON and as an audit line. A request it refuses
- * must come with an "invalid request: " message.
+ * must come with an "invalid request: " message. Text the jansson tree
+ * reader also accepts must be read the same way through
+ * tg_json_request_from_json (one builder serves both).
  */
 #include "decision.h"
 #include "fuzz.h"
@@ -23,7 +25,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char audit[512];
 
 	err[0] = 0;
-	if (tg_json_request_parse(p, (const char *)data, size, &r, err, sizeof err) != 0) {
+	int rc = tg_json_request_parse(p, (const char *)data, size, &r, err, sizeof err);
+	json_t *root = size <= TG_JSON_MAX_BODY
+			       ? json_loadb((const char *)data, size, JSON_REJECT_DUPLICATES, NULL)
+			       : NULL;
+	if (root) {
+		tg_json_request t;
+		char terr[256];
+		int trc = tg_json_request_from_json(p, root, &t, terr, sizeof terr);
+		if (trc != rc)
+			tg_fuzz_fail("text and tree disagree: text %d '%s', tree %d '%s'", rc, err,
+				     trc, terr);
+		if (rc == 0) {
+			char a[65], b[65];
+			tg_request_digest(&r.req, a);
+			tg_request_digest(&t.req, b);
+			if (strcmp(a, b) != 0)
+				tg_fuzz_fail("text and tree read different requests");
+		}
+		tg_json_request_free(&t);
+		json_decref(root);
+	}
+	if (rc != 0) {
 		if (strncmp(err, "invalid request: ", 17) != 0)
 			tg_fuzz_fail("refused without an 'invalid request: ' message: '%s'", err);
 		tg_json_request_free(&r);

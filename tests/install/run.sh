@@ -83,7 +83,7 @@ readelf -d "$work/consumer/consumer_static" | grep -q 'libtoolgate' &&
 # The runtime alone, from source, inside another project.
 cmake -S "$TG_SOURCE_DIR/tests/install/subproject" -B "$work/sub" \
 	-DTOOLGATE_SOURCE_DIR="$TG_SOURCE_DIR" >"$work/sub.log" 2>&1 || fail "subproject: $(cat "$work/sub.log")"
-if grep -E '^(RE2C|BISON_EXECUTABLE|JANSSON_|YAML_|CMOCKA_|PKG_CONFIG_EXECUTABLE)' "$work/sub/CMakeCache.txt"; then
+if grep -E '^(RE2C|BISON_EXECUTABLE|JANSSON_|YAJL_|UTF8PROC_|YAML_|CMOCKA_|PKG_CONFIG_EXECUTABLE)' "$work/sub/CMakeCache.txt"; then
 	fail "a runtime-only configure looked for tools it does not need"
 fi
 cmake --build "$work/sub" >>"$work/sub.log" 2>&1 || fail "subproject build: $(cat "$work/sub.log")"

@@ -350,7 +350,236 @@ static void test_malformed(void **state)
 	assert_invalid(*state, "{" WHO "," CALL ",\"args\":{\"n\":NaN}}", "malformed JSON");
 }
 
+static char *long_string(size_t n, bool as_key);
+
+/* The gaps bench/json/README.md lists for yajl, each closed in the
+ * reader's callbacks (mcp/json_events.c). */
+static void test_yajl_gaps(void **state)
+{
+	static const char *const utf8[] = {
+		"\"\\udc00\"", "\"\\ud800\\u0041\"", "\"\\ud800ab\"", "\"a\\ud800\"",
+		"\"\\ud800\\ud800\"", "\"\xc0\x80\"", "\"\xed\xa0\x80\"", "\"\x80\"", "\"\xe2\x82\"",
+		"\"\xf4\x90\x80\x80\"",
+	};
+	static const char *const malformed[] = {
+		"{\"n\":1,}", "[1,]", "{\"n\":1 /* c */}", "{\"n\":1 // c\n}", "'x'",
+		"NaN", "Infinity", "01", "\"a\tb\"", "\"a\nb\"",
+	};
+	char text[256];
+	size_t i;
+
+	for (i = 0; i < sizeof utf8 / sizeof utf8[0]; i++) {
+		snprintf(text, sizeof text, "{" WHO "," CALL ",\"args\":{\"x\":%s}}", utf8[i]);
+		assert_invalid(*state, text, "a string is not valid UTF-8 at line 1");
+		/* As a key, too. */
+		snprintf(text, sizeof text, "{" WHO "," CALL ",\"args\":{%s:1}}", utf8[i]);
+		assert_invalid(*state, text, "a string is not valid UTF-8 at line 1");
+	}
+	for (i = 0; i < sizeof malformed / sizeof malformed[0]; i++) {
+		snprintf(text, sizeof text, "{" WHO "," CALL ",\"args\":{\"x\":%s}}", malformed[i]);
+		assert_invalid(*state, text, "malformed JSON at line 1");
+	}
+	assert_invalid(*state, "\xef\xbb\xbf{" WHO "," CALL "}", "malformed JSON at line 1");
+	assert_invalid(*state, "{" WHO "," CALL "} x", "malformed JSON at line 1");
+	/* U+0000, escaped or raw, in values and keys, read or not. */
+	assert_invalid(*state, "{" WHO "," CALL ",\"args\":{\"x\":\"a\\u0000\"}}",
+		       "a string contains U+0000 at line 1");
+	assert_invalid(*state, "{" WHO "," CALL ",\"args\":{\"\\u0000\":1}}",
+		       "a string contains U+0000 at line 1");
+	{
+		static const char raw[] = "{" WHO "," CALL ",\"args\":{\"x\":\"a\0b\"}}";
+		tg_json_request r;
+
+		assert_int_equal(tg_json_request_parse(*state, raw, sizeof raw - 1, &r, err,
+						       sizeof err), -1);
+		assert_non_null(strstr(err, "a string contains U+0000"));
+		tg_json_request_free(&r);
+	}
+	/* Duplicates spelled with an escape, and in a large object (the
+	 * hashed check), at the start and the end. */
+	assert_invalid(*state, "{" WHO "," CALL ",\"args\":{\"a\":1,\"\\u0061\":2}}",
+		       "duplicate key at line 1");
+	assert_invalid(*state, "{" WHO "," CALL ",\"args\":{\"\\u0061\":1,\"a\":2}}",
+		       "duplicate key at line 1");
+	{
+		char *big = malloc(64 * 1024), *p = big;
+		int k;
+
+		assert_non_null(big);
+		p += sprintf(p, "{" WHO "," CALL ",\"args\":{");
+		for (k = 0; k < 2000; k++)
+			p += sprintf(p, "\"k%d\":%d,", k, k);
+		strcpy(p, "\"k0\":1}}");
+		assert_invalid(*state, big, "duplicate key at line 1");
+		strcpy(p, "\"last\":1}}");
+		assert_valid(*state, big);
+		free(big);
+	}
+	/* Deep nesting stops at the limit, however deep the text goes. */
+	{
+		char *deep = malloc(20100), *p = deep;
+
+		assert_non_null(deep);
+		p += sprintf(p, "{" WHO "," CALL ",\"args\":{\"a\":");
+		memset(p, '[', 10000);
+		memset(p + 10000, ']', 10000);
+		strcpy(p + 20000, "}}");
+		assert_invalid(*state, deep, "nesting is deeper than 64 levels");
+		free(deep);
+	}
+	/* A valid escaped pair is U+1F600. */
+	assert_valid(*state, "{" WHO "," CALL ",\"args\":{\"x\":\"\\ud83d\\ude00\"}}");
+}
+
+/* DESIGN's number rule for every number yajl would refuse or convert. */
+static void test_numbers_as_text(void **state)
+{
+	assert_valid(*state, "{" WHO "," CALL ",\"args\":{\"x\":[1e400,-1e400,9223372036854775808,"
+			     "-9223372036854775809,1.5e-400,0.1]}}");
+	assert_invalid(*state, "{" WHO "," CALL ",\"args\":{\"x\":-}}", "malformed JSON");
+	assert_invalid(*state, "{" WHO "," CALL ",\"args\":{\"x\":1.}}", "malformed JSON");
+}
+
+/* Strings a rule reads must be in NFC (docs/language.md "Unicode
+ * spellings"): KELVIN SIGN and a decomposed e-acute, escaped and raw. */
+static void test_nfc(void **state)
+{
+	static const char *const spellings[] = {"\\u212Aeys", "\342\204\252eys", "cafe\\u0301",
+						"cafe\xcc\x81"};
+	char text[256];
+	size_t i;
+
+	for (i = 0; i < sizeof spellings / sizeof spellings[0]; i++) {
+		snprintf(text, sizeof text, "{" WHO "," CALL ",\"args\":{\"s\":\"%s\"}}", spellings[i]);
+		assert_invalid(*state, text, "'args.s' is not in Unicode NFC");
+		snprintf(text, sizeof text, "{" WHO ",\"method\":\"tools/call\",\"target\":\"%s\"}",
+			 spellings[i]);
+		assert_invalid(*state, text, "'target' is not in Unicode NFC");
+		snprintf(text, sizeof text, "{\"principal\":{\"id\":\"a\",\"roles\":[\"%s\"]}," CALL "}",
+			 spellings[i]);
+		assert_invalid(*state, text, "'principal.roles' is not in Unicode NFC");
+		snprintf(text, sizeof text, "{" WHO "," CALL ",\"args\":{\"sl\":[\"ok\",\"%s\"]}}",
+			 spellings[i]);
+		assert_invalid(*state, text, "'args.sl' is not in Unicode NFC");
+		/* Values no rule reads are not checked. */
+		snprintf(text, sizeof text, "{" WHO "," CALL ",\"args\":{\"content\":\"%s\"}}",
+			 spellings[i]);
+		assert_valid(*state, text);
+		/* Nor is a target on a method that has none. */
+		snprintf(text, sizeof text, "{" WHO ",\"method\":\"tools/list\",\"target\":\"%s\"}",
+			 spellings[i]);
+		assert_valid(*state, text);
+	}
+	assert_valid(*state, "{" WHO "," CALL ",\"args\":{\"s\":\"caf\\u00e9 Keys \xea\xb0\x80\"}}");
+	/* The same through a tree (YAML suites, the MCP adapter). */
+	{
+		json_t *root = json_pack("{s:{s:s},s:s,s:s}", "principal", "id", "a", "method",
+					 "tools/call", "target", "\342\204\252eys");
+		tg_json_request r;
+
+		assert_non_null(root);
+		assert_int_equal(tg_json_request_from_json(*state, root, &r, err, sizeof err), -1);
+		assert_non_null(strstr(err, "'target' is not in Unicode NFC"));
+		json_object_set_new(root, "target", json_string("Keys"));
+		json_object_set_new(root, "args", json_pack("{s:s}", "s", "cafe\xcc\x81"));
+		assert_int_equal(tg_json_request_from_json(*state, root, &r, err, sizeof err), -1);
+		assert_non_null(strstr(err, "'args.s' is not in Unicode NFC"));
+		json_decref(root);
+	}
+}
+
+/* Text and tree must read every request the same way: one builder. */
+static void test_text_and_tree_agree(void **state)
+{
+	static const char *const reqs[] = {
+		"{" WHO "," CALL ",\"args\":{\"n\":1,\"s\":\"x\",\"b\":true,\"il\":[1,2],"
+		"\"sl\":[\"a\"],\"any\":{\"k\":[1,\"a\",null]},\"o\":{\"p\":[\"q\"]}}}",
+		"{\"principal\":{\"id\":\"a\",\"roles\":[\"r\"],\"tenant\":\"t\"},\"token\":"
+		"{\"scopes\":[\"s\"],\"client_id\":\"c\",\"exp\":5},\"method\":\"resources/read\","
+		"\"target\":\"file:///x\",\"server\":\"db\",\"tool\":{\"read_only\":true},"
+		"\"context\":{\"x\":1.5}}",
+		"{" WHO "," CALL ",\"args\":{\"any\":[]}}",
+		"{" WHO "," CALL ",\"args\":{\"o\":{\"p\":{\"z\":[{}]}}}}",
+		"{" WHO ",\"method\":\"tools/list\",\"target\":7}",
+		"{" WHO "," CALL ",\"tool\":{\"read_only\":1}}",
+		"{" WHO "," CALL ",\"args\":[]}",
+		"{" WHO "," CALL ",\"zzz\":1,\"args\":{\"s\":\"cafe\\u0301\"}}",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof reqs / sizeof reqs[0]; i++) {
+		char err2[512], d1[65], d2[65];
+		json_t *root = json_loads(reqs[i], JSON_REJECT_DUPLICATES, NULL);
+		tg_json_request a, b;
+		int ra, rb;
+
+		assert_non_null(root);
+		ra = tg_json_request_parse(*state, reqs[i], strlen(reqs[i]), &a, err, sizeof err);
+		rb = tg_json_request_from_json(*state, root, &b, err2, sizeof err2);
+		json_decref(root);
+		if (ra != rb || (ra != 0 && strcmp(err, err2) != 0))
+			fail_msg("%s\n  text: %d %s\n  tree: %d %s", reqs[i], ra, err, rb, err2);
+		if (ra == 0) {
+			tg_request_digest(&a.req, d1);
+			tg_request_digest(&b.req, d2);
+			assert_string_equal(d1, d2);
+		}
+		tg_json_request_free(&a);
+		tg_json_request_free(&b);
+	}
+}
+
 /* ---- limits ------------------------------------------------------------- */
+
+/* Issue 15: a long value no rule reads (a file's contents) passes; read
+ * values keep the limit; the limits can be lowered. */
+static void test_unread_values_unlimited(void **state)
+{
+	size_t n = 3 * TG_MAX_STRING_BYTES;
+	char *buf = malloc(n + 256), *p;
+	tg_json_limits lim = tg_json_default_limits;
+	tg_json_request r;
+
+	assert_non_null(buf);
+	p = buf + sprintf(buf, "{" WHO "," CALL ",\"args\":{\"s\":\"x\",\"content\":\"");
+	memset(p, 'c', n);
+	strcpy(p + n, "\"}}");
+	assert_valid(*state, buf);
+	/* As a read value it is refused. */
+	p = buf + sprintf(buf, "{" WHO "," CALL ",\"args\":{\"s\":\"");
+	memset(p, 's', n);
+	strcpy(p + n, "\"}}");
+	assert_invalid(*state, buf, "a string is longer than 65536 bytes");
+	free(buf);
+
+	/* Lower limits, as a deployment might set them ("tools/call" is 10 bytes). */
+	lim.string = 10;
+	lim.list = 2;
+	assert_int_equal(tg_json_request_parse_with(*state, &lim, "{" WHO "," CALL ",\"args\":{\"s\":\"abcdefghijk\"}}",
+						    strlen("{" WHO "," CALL ",\"args\":{\"s\":\"abcdefghijk\"}}"), &r,
+						    err, sizeof err), -1);
+	assert_non_null(strstr(err, "longer than 10 bytes"));
+	tg_json_request_free(&r);
+	{
+		static const char t[] = "{" WHO "," CALL ",\"args\":{\"il\":[1,2,3],\"l\":[1,2,3]}}";
+
+		assert_int_equal(tg_json_request_parse_with(*state, &lim, t, sizeof t - 1, &r, err,
+							    sizeof err), -1);
+		assert_non_null(strstr(err, "more than 2 elements"));
+		tg_json_request_free(&r);
+	}
+	/* Higher ones are clamped to the runtime's. */
+	lim.string = 10 * TG_MAX_STRING_BYTES;
+	lim.list = TG_MAX_LIST_ITEMS;
+	{
+		char *past = long_string(TG_MAX_STRING_BYTES + 1, false);
+
+		assert_int_equal(tg_json_request_parse_with(*state, &lim, past, strlen(past), &r,
+							    err, sizeof err), -1);
+		tg_json_request_free(&r);
+		free(past);
+	}
+}
 
 static char *padded(size_t total)
 {
@@ -438,13 +667,14 @@ static void test_string_limit(void **state)
 	}
 }
 
-static char *long_list(size_t n)
+/* A list of n ints at args.<key>. */
+static char *long_list(const char *key, size_t n)
 {
 	char *buf = malloc(2 * n + 128), *p;
 	size_t i;
 
 	assert_non_null(buf);
-	p = buf + sprintf(buf, "{" WHO "," CALL ",\"args\":{\"l\":[");
+	p = buf + sprintf(buf, "{" WHO "," CALL ",\"args\":{\"%s\":[", key);
 	for (i = 0; i < n; i++) {
 		*p++ = i ? ',' : '1';
 		if (i)
@@ -456,12 +686,17 @@ static char *long_list(size_t n)
 
 static void test_list_limit(void **state)
 {
-	char *at = long_list(TG_MAX_LIST_ITEMS), *past = long_list(TG_MAX_LIST_ITEMS + 1);
+	/* args.il is read by the policy; args.l is not, and passes at any
+	 * length (docs/limits.md). */
+	char *at = long_list("il", TG_MAX_LIST_ITEMS), *past = long_list("il", TG_MAX_LIST_ITEMS + 1);
+	char *unread = long_list("l", 3 * TG_MAX_LIST_ITEMS);
 
 	assert_valid(*state, at);
 	assert_invalid(*state, past, "a list has more than 4096 elements");
+	assert_valid(*state, unread);
 	free(at);
 	free(past);
+	free(unread);
 }
 
 /* ---- values and slots --------------------------------------------------- */
@@ -708,6 +943,11 @@ int main(void)
 		cmocka_unit_test(test_nul_and_utf8_in_trees),
 		cmocka_unit_test(test_resource_uris),
 		cmocka_unit_test(test_malformed),
+		cmocka_unit_test(test_yajl_gaps),
+		cmocka_unit_test(test_numbers_as_text),
+		cmocka_unit_test(test_nfc),
+		cmocka_unit_test(test_text_and_tree_agree),
+		cmocka_unit_test(test_unread_values_unlimited),
 		cmocka_unit_test(test_body_limit),
 		cmocka_unit_test(test_depth_limit),
 		cmocka_unit_test(test_string_limit),
