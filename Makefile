@@ -58,8 +58,9 @@ fuzz: deps
 # make valgrind: the whole ctest under valgrind memcheck (CLI scripts too:
 # children are traced, except system programs), failing on any error or
 # leak. Excluded: tests that spawn node or Python, and the install test
-# (it runs cmake and a compiler). The mutation and limits tests run a
-# sample (every 16th mutation; no 16 MiB at-the-limit inputs).
+# (it runs cmake and a compiler). The mutation, limits and differential
+# tests run a sample (every 16th mutation; no 16 MiB at-the-limit inputs;
+# 500 policies, 50,000 pairs, instead of 2,000).
 VALGRIND_BUILD   ?= build-valgrind
 VALGRIND_EXCLUDE ?= cli/proxy_e2e|cli/gateway_e2e|install/consumers|bindings/ctypes
 VALGRIND_OPTS    ?= --leak-check=full --error-exitcode=1 --errors-for-leak-kinds=definite,possible \
@@ -69,7 +70,7 @@ VALGRIND_OPTS    ?= --leak-check=full --error-exitcode=1 --errors-for-leak-kinds
 valgrind: deps
 	@cmake -S . -B $(VALGRIND_BUILD) -DCMAKE_BUILD_TYPE=Debug >/dev/null
 	@cmake --build $(VALGRIND_BUILD) -j $(JOBS)
-	@cd $(VALGRIND_BUILD) && TG_MUTATION_STRIDE=16 TG_LIMITS_QUICK=1 ctest -T memcheck \
+	@cd $(VALGRIND_BUILD) && TG_MUTATION_STRIDE=16 TG_LIMITS_QUICK=1 TG_DIFF_ITERATIONS=500 ctest -T memcheck \
 		--overwrite MemoryCheckCommand=$$(command -v valgrind) \
 		--overwrite "MemoryCheckCommandOptions=$(VALGRIND_OPTS)" \
 		--overwrite MemoryCheckSuppressionFile=$(CURDIR)/tests/valgrind.supp \
