@@ -62,34 +62,39 @@ void tg_gw_audit_close(tg_gw_audit *a)
 	memset(a, 0, sizeof *a);
 }
 
-char *tg_gw_audit_annotate(const char *line, size_t len, const char *upstream, bool shadow)
+char *tg_gw_audit_annotate(const char *line, size_t len, const char *upstream, bool shadow,
+			   const json_t *auth)
 {
 	json_t *name = json_string(upstream ? upstream : "");
 	char *quoted = name ? json_dumps(name, JSON_ENCODE_ANY) : NULL;
+	/* The token's issuer, client and jti (or digest): never the token. */
+	char *who = auth ? json_dumps(auth, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 	char *out = NULL;
 
 	json_decref(name);
 	while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
 		len--;
 	if (quoted && len >= 2 && line[0] == '{' && line[len - 1] == '}') {
-		size_t q = strlen(quoted), extra = 12 + q + (shadow ? 14 : 0);
+		size_t q = strlen(quoted), extra = 12 + q + (shadow ? 14 : 0) + (who ? 8 + strlen(who) : 0);
 
 		out = malloc(len + extra + 2);
 		if (out) {
 			size_t n = len - 1;
 
 			memcpy(out, line, n);
-			n += (size_t)sprintf(out + n, ",\"upstream\":%s%s}\n", quoted,
-					     shadow ? ",\"shadow\":true" : "");
+			n += (size_t)sprintf(out + n, ",\"upstream\":%s%s%s%s}\n", quoted,
+					     shadow ? ",\"shadow\":true" : "", who ? ",\"auth\":" : "",
+					     who ? who : "");
 			out[n] = '\0';
 		}
 	}
 	free(quoted);
+	free(who);
 	return out;
 }
 
 int tg_gw_audit_write(tg_gw_audit *a, const char *lines, size_t len, const char *upstream,
-		      bool shadow)
+		      bool shadow, const json_t *auth)
 {
 	int rc = 0;
 
@@ -97,7 +102,7 @@ int tg_gw_audit_write(tg_gw_audit *a, const char *lines, size_t len, const char 
 	while (len > 0) {
 		const char *nl = memchr(lines, '\n', len);
 		size_t n = nl ? (size_t)(nl - lines) + 1 : len;
-		char *out = tg_gw_audit_annotate(lines, n, upstream, shadow);
+		char *out = tg_gw_audit_annotate(lines, n, upstream, shadow, auth);
 
 		if (!out || !a->f || fputs(out, a->f) == EOF || fflush(a->f) != 0)
 			rc = -1;

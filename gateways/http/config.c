@@ -8,9 +8,9 @@
  * for unknown keys; a configuration with any error is not used at all, so
  * `--check` and a reload see exactly what a start would.
  *
- * `auth` is read and its shape checked, but token validation is another
- * issue's work: a configuration with `auth` is refused with a message that
- * says so, rather than run without the protection it asks for.
+ * `auth` makes the gateway an OAuth resource server (oauth.c); it and the
+ * development `identity` exclude each other, so a deployment cannot fall
+ * back to a fixed identity by accident.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -27,7 +27,11 @@ static const char *const top_keys[] = {
 	"session_key_file", "upstreams", "auth", "identity", "limits",
 };
 static const char *const upstream_keys[] = {"name", "path", "url", "command"};
-static const char *const auth_keys[] = {"issuer", "jwks_file", "jwks_uri", "claims", "scopes"};
+static const char *const auth_keys[] = {
+	"issuer", "jwks_file", "jwks_uri", "claims", "scopes", "hs_secret_file", "headers",
+	"step_up", "roles_prefix", "require_at_jwt", "clock_skew_s", "jwks_min_refresh_s",
+	"jwks_wait_ms", "jwks_max_age_s",
+};
 static const char *const identity_keys[] = {"principal", "token", "context"};
 static const char *const limit_keys[] = {
 	"max_body", "max_header", "max_connections", "max_response", "connect_timeout_ms",
@@ -288,32 +292,121 @@ static void upstreams_key(reader *r, const tg_yn *v)
 	}
 }
 
-/* `auth`: its shape is checked so a deployment file is right before token
- * validation exists; starting with it is refused after the checks. */
+/* A {KEY: STRING} map as a JSON object; NULL on errors (reported). */
+static json_t *string_map(reader *r, const tg_yn *v, const char *what)
+{
+	json_t *o;
+	size_t i;
+
+	if (!tg_ys_want(&r->y, v, TG_YT_MAP, "", what))
+		return NULL;
+	o = json_object();
+	if (!o) {
+		tg_ys_oom(&r->y);
+		return NULL;
+	}
+	for (i = 0; i + 1 < v->n; i += 2) {
+		const char *s = nonempty(r, v->kids[i + 1], v->kids[i]->s);
+
+		if (s)
+			json_object_set_new(o, v->kids[i]->s, json_string(s));
+	}
+	return o;
+}
+
+static void auth_free(tg_gw_auth_conf *a)
+{
+	size_t i;
+
+	if (!a)
+		return;
+	free(a->issuer);
+	free(a->jwks_file);
+	free(a->jwks_uri);
+	free(a->hs_secret_file);
+	json_decref(a->claims);
+	json_decref(a->headers);
+	json_decref(a->step_up);
+	for (i = 0; i < a->nscopes; i++)
+		free(a->scopes[i]);
+	free(a->scopes);
+	free(a->scope_hint);
+	free(a->roles_prefix);
+	free(a);
+}
+
+static unsigned auth_number(reader *r, const tg_yn *v, const char *key, unsigned lo, unsigned hi,
+			    unsigned dflt)
+{
+	const tg_yn *f = tg_ys_get(v, key);
+	unsigned long long n;
+
+	return f && number(r, f, key, lo, hi, &n) ? (unsigned)n : dflt;
+}
+
+/* `auth` (docs/gateway.md, "Authorization"). */
 static void auth_key(reader *r, const tg_yn *v)
 {
 	const tg_yn *f, *claims;
-	size_t i;
+	const char *s;
+	tg_gw_auth_conf *a;
+	size_t i, hint = 0;
 
 	if (!tg_ys_want(&r->y, v, TG_YT_MAP, "", "auth"))
 		return;
+	a = calloc(1, sizeof *a);
+	if (!a) {
+		tg_ys_oom(&r->y);
+		return;
+	}
+	r->c->auth = a;
 	tg_ys_check_keys(&r->y, v, auth_keys, TG_NKEYS(auth_keys), "auth");
-	if ((f = tg_ys_require(&r->y, v, "issuer", "auth")))
-		nonempty(r, f, "issuer");
+	if ((f = tg_ys_require(&r->y, v, "issuer", "auth")) && (s = nonempty(r, f, "issuer")))
+		a->issuer = dup_str(r, s);
 	if (tg_ys_get(v, "jwks_file") && tg_ys_get(v, "jwks_uri"))
 		tg_ys_error(&r->y, tg_ys_get(v, "jwks_uri"),
 			    "auth has either 'jwks_file' or 'jwks_uri', not both");
 	else if (!tg_ys_get(v, "jwks_file") && !tg_ys_get(v, "jwks_uri"))
 		tg_ys_error(&r->y, v, "auth needs 'jwks_file' or 'jwks_uri'");
-	if ((f = tg_ys_get(v, "jwks_file")))
-		nonempty(r, f, "jwks_file");
-	if ((f = tg_ys_get(v, "jwks_uri")))
-		nonempty(r, f, "jwks_uri");
-	if ((f = tg_ys_get(v, "scopes")) && tg_ys_want(&r->y, f, TG_YT_LIST, "", "scopes"))
-		for (i = 0; i < f->n; i++)
-			nonempty(r, f->kids[i], "scopes");
+	if ((f = tg_ys_get(v, "jwks_file")) && (s = nonempty(r, f, "jwks_file")))
+		a->jwks_file = resolve(r, s);
+	if ((f = tg_ys_get(v, "jwks_uri")) && (s = nonempty(r, f, "jwks_uri"))) {
+		if (strncmp(s, "http://", 7) != 0 && strncmp(s, "https://", 8) != 0)
+			tg_ys_error(&r->y, f, "'jwks_uri' must be an http:// or https:// URI");
+		a->jwks_uri = dup_str(r, s);
+	}
+	if ((f = tg_ys_get(v, "hs_secret_file")) && (s = nonempty(r, f, "hs_secret_file")))
+		a->hs_secret_file = resolve(r, s);
+	if ((f = tg_ys_get(v, "roles_prefix")) && (s = nonempty(r, f, "roles_prefix")))
+		a->roles_prefix = dup_str(r, s);
+	if ((f = tg_ys_get(v, "require_at_jwt")) &&
+	    tg_ys_want(&r->y, f, TG_YT_BOOL, "", "require_at_jwt"))
+		a->require_at_jwt = strcmp(f->s, "true") == 0;
+	a->clock_skew_s = auth_number(r, v, "clock_skew_s", 0, 600, TG_GW_DEFAULT_CLOCK_SKEW_S);
+	a->jwks_min_refresh_s =
+		auth_number(r, v, "jwks_min_refresh_s", 1, 86400, TG_GW_DEFAULT_JWKS_MIN_REFRESH_S);
+	a->jwks_wait_ms = auth_number(r, v, "jwks_wait_ms", 0, 30000, TG_GW_DEFAULT_JWKS_WAIT_MS);
+	a->jwks_max_age_s =
+		auth_number(r, v, "jwks_max_age_s", 1, 86400, TG_GW_DEFAULT_JWKS_MAX_AGE_S);
+	if ((f = tg_ys_get(v, "scopes")) && tg_ys_want(&r->y, f, TG_YT_LIST, "", "scopes")) {
+		a->scopes = calloc(f->n + 1, sizeof *a->scopes);
+		if (!a->scopes)
+			tg_ys_oom(&r->y);
+		for (i = 0; a->scopes && i < f->n; i++)
+			if ((s = nonempty(r, f->kids[i], "scopes"))) {
+				if (strchr(s, ' ') || strchr(s, '"') || strchr(s, '\\'))
+					tg_ys_error(&r->y, f->kids[i],
+						    "a scope has no spaces, quotes or backslashes");
+				a->scopes[a->nscopes++] = dup_str(r, s);
+				hint += strlen(s) + 1;
+			}
+		if (hint && (a->scope_hint = calloc(1, hint)))
+			for (i = 0; i < a->nscopes; i++)
+				if (a->scopes[i])
+					strcat(strcat(a->scope_hint, i ? " " : ""), a->scopes[i]);
+	}
 	claims = tg_ys_get(v, "claims");
-	if (claims && tg_ys_want(&r->y, claims, TG_YT_MAP, "", "claims")) {
+	if (claims && (a->claims = string_map(r, claims, "claims"))) {
 		for (i = 0; i + 1 < claims->n; i += 2) {
 			const tg_yn *k = claims->kids[i];
 
@@ -323,7 +416,33 @@ static void auth_key(reader *r, const tg_yn *v)
 					    "a claim maps to principal.*, token.* or context.*, "
 					    "not '%s'",
 					    k->s);
-			nonempty(r, claims->kids[i + 1], k->s);
+		}
+	}
+	if ((f = tg_ys_get(v, "headers")))
+		a->headers = string_map(r, f, "headers");
+	if ((f = tg_ys_get(v, "step_up")) && tg_ys_want(&r->y, f, TG_YT_MAP, "", "step_up")) {
+		/* rule id -> the scopes that would allow what it denies */
+		a->step_up = json_object();
+		for (i = 0; a->step_up && i + 1 < f->n; i += 2) {
+			const tg_yn *l = f->kids[i + 1];
+			json_t *list = json_array();
+			size_t j;
+
+			if (!list || !tg_ys_want(&r->y, l, TG_YT_LIST, "step_up.", f->kids[i]->s)) {
+				json_decref(list);
+				continue;
+			}
+			if (l->n == 0)
+				tg_ys_error(&r->y, l, "a step_up entry names at least one scope");
+			for (j = 0; j < l->n; j++)
+				if ((s = nonempty(r, l->kids[j], "step_up"))) {
+					if (strchr(s, ' ') || strchr(s, '"') || strchr(s, '\\'))
+						tg_ys_error(&r->y, l->kids[j],
+							    "a scope has no spaces, quotes or "
+							    "backslashes");
+					json_array_append_new(list, json_string(s));
+				}
+			json_object_set_new(a->step_up, f->kids[i]->s, list);
 		}
 	}
 	r->c->has_auth = true;
@@ -430,13 +549,14 @@ static void conf_root(reader *r, const tg_yn *root)
 		identity_key(r, v);
 	if ((v = tg_ys_get(root, "auth")))
 		auth_key(r, v);
-	if (c->has_auth && r->y.nerrors == 0)
-		tg_ys_error(&r->y, tg_ys_get(root, "auth"),
-			    "'auth' (OAuth bearer tokens) is not supported yet; remove it, or "
-			    "use 'identity' on a loopback address for development");
+	if (c->has_auth && c->identity && r->y.nerrors == 0)
+		tg_ys_error(&r->y, tg_ys_get(root, "identity"),
+			    "'identity' (a fixed development identity) and 'auth' exclude each "
+			    "other; remove one");
 	if (!c->has_auth && !c->identity && r->y.nerrors == 0)
-		tg_ys_error(&r->y, root, "the gateway needs 'identity' (a fixed development "
-					 "identity) to know who is calling");
+		tg_ys_error(&r->y, root, "the gateway needs 'auth' (OAuth bearer tokens) or "
+					 "'identity' (a fixed development identity) to know who is "
+					 "calling");
 	if (c->identity && c->listen_host && r->y.nerrors == 0) {
 		struct sockaddr_storage ss;
 		struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
@@ -570,6 +690,7 @@ void tg_gw_conf_free(tg_gw_conf *c)
 	}
 	free(c->upstreams);
 	json_decref(c->identity);
+	auth_free(c->auth);
 	free(c);
 }
 

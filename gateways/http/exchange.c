@@ -39,6 +39,7 @@ typedef struct ctx {
 	tg_gw_upstream *up;
 	const tg_gw_http_in *in;
 	tg_mcp_identity id;
+	json_t *auth;			/* the token's audit members, or NULL */
 	const char *principal;
 	tg_gw_session sess;
 	bool has_session;
@@ -230,10 +231,10 @@ static void decide(ctx *x, const tg_rpc_msg *m, tg_mcp_authz *out)
 				       s.verdict == TG_MCP_ALLOW ? TG_GW_OUT_SHADOW_ALLOW
 								 : TG_GW_OUT_SHADOW_DENY);
 		if (sn)
-			tg_gw_audit_write(&x->gw->audit, sl, sn, x->up->name, true);
+			tg_gw_audit_write(&x->gw->audit, sl, sn, x->up->name, true, x->auth);
 		free(sl);
 	}
-	if (n && tg_gw_audit_write(&x->gw->audit, lines, n, x->up->name, false) != 0 &&
+	if (n && tg_gw_audit_write(&x->gw->audit, lines, n, x->up->name, false, x->auth) != 0 &&
 	    x->conf->audit_required) {
 		tg_drv_error("gateway: cannot write the audit log; denying");
 		tg_gw_metrics_refusal(&x->gw->metrics, TG_GW_REF_AUDIT);
@@ -868,6 +869,62 @@ static ssize_t stdio_stream_read(void *st, char *buf, size_t max)
 
 /* ---- the request ---------------------------------------------------------- */
 
+/*
+ * Step-up (docs/gateway.md, "Step-up"): a denial by a rule that auth.step_up
+ * names is answered 403 insufficient_scope with every scope the client
+ * needs, the token's own plus the rule's, so a client that asks its
+ * authorization server for exactly those gets a token that keeps working for
+ * what it could already do. The body still carries the JSON-RPC denial.
+ * True when it answered.
+ */
+static bool step_up(ctx *x, const tg_mcp_authz *out, tg_gw_answer *a, json_t *id)
+{
+	const tg_gw_auth_conf *au = x->conf->auth;
+	const json_t *need = au && out->has_rule ? json_object_get(au->step_up, out->rule) : NULL;
+	const json_t *have = json_object_get(x->id.token, "scopes"), *v;
+	char scope[1024] = "", desc[320];
+	size_t i, n = 0;
+	bool ok = true;
+
+	if (!json_is_array(need) || !x->auth)
+		return false;
+	/* have first, then what is missing, each once */
+	for (int pass = 0; pass < 2; pass++) {
+		const json_t *list = pass == 0 ? have : need;
+
+		json_array_foreach(list, i, v) {
+			const char *s = json_string_value(v);
+			size_t j, k = strlen(s ? s : "");
+			bool dup = false;
+
+			if (!s || !*s)
+				continue;
+			for (j = 0; j < n;) {
+				size_t w = strcspn(scope + j, " ");
+
+				if (w == k && strncmp(scope + j, s, k) == 0)
+					dup = true;
+				j += w + (scope[j + w] == ' ');
+			}
+			if (dup)
+				continue;
+			if (n + k + 2 > sizeof scope) {
+				ok = false;
+				break;
+			}
+			n += (size_t)snprintf(scope + n, sizeof scope - n, "%s%s", n ? " " : "", s);
+		}
+	}
+	if (!ok)
+		return false;
+	tg_gw_answer_error(a, 403, id, TG_RPC_DENIED, "toolgate: denied by policy: more scope needed",
+			   tg_proxy_decision_data(out));
+	snprintf(desc, sizeof desc, "rule %s needs more scope", out->rule);
+	tg_gw_challenge(x->conf, x->uc, "insufficient_scope", desc, scope, a->www_authenticate,
+			sizeof a->www_authenticate);
+	return true;
+}
+
 static void post(ctx *x, tg_gw_answer *a)
 {
 	tg_rpc_error err;
@@ -903,6 +960,9 @@ static void post(ctx *x, tg_gw_answer *a)
 		decide(x, &m, &out);
 		switch (out.verdict) {
 		case TG_MCP_DENY:
+			if (step_up(x, &out, a, m.id))
+				goto out;
+			/* fall through */
 		case TG_MCP_NEED_TOOLS:
 			tg_gw_answer_error(a, 200, m.id, TG_RPC_DENIED, "toolgate: denied by policy",
 					   tg_proxy_decision_data(&out));
@@ -984,7 +1044,8 @@ void tg_gw_exchange(tg_gw *gw, const tg_gw_conf *conf, const tg_gw_upstream_conf
 {
 	ctx x;
 	tg_gw_peer peer;
-	char why[256], resource[1024];
+	char resource[1024];
+	tg_gw_who who;
 	int st;
 
 	memset(a, 0, sizeof *a);
@@ -1015,16 +1076,24 @@ void tg_gw_exchange(tg_gw *gw, const tg_gw_conf *conf, const tg_gw_upstream_conf
 	peer.addr = in->peer;
 	peer.authorization = in->authorization;
 	peer.resource = resource;
+	peer.conf = conf;
+	peer.uc = uc;
+	peer.header = in->header;
+	peer.header_ud = in->header_ud;
+	memset(&who, 0, sizeof who);
 	tg_mcp_identity_init(&x.id);
-	st = gw->identity.identify(gw->identity.self, &peer, &x.id, why, sizeof why);
+	st = gw->identity.identify(gw->identity.self, &peer, &x.id, &who);
 	if (st != 0) {
 		char msg[300];
 
-		snprintf(msg, sizeof msg, "toolgate: %s", why);
+		snprintf(msg, sizeof msg, "toolgate: %s", who.why);
 		refuse(&x, a, (unsigned)st, TG_GW_REF_IDENTITY, NULL, TG_RPC_INVALID_REQUEST, msg);
+		snprintf(a->www_authenticate, sizeof a->www_authenticate, "%s", who.challenge);
+		json_decref(who.audit);
 		tg_mcp_identity_clear(&x.id);
 		return;
 	}
+	x.auth = who.audit;
 	json_decref(x.id.server);
 	x.id.server = json_incref(x.up->name_json);
 	x.principal = json_string_value(json_object_get(x.id.principal, "id"));
@@ -1036,6 +1105,7 @@ void tg_gw_exchange(tg_gw *gw, const tg_gw_conf *conf, const tg_gw_upstream_conf
 			refuse(&x, a, 404, TG_GW_REF_SESSION, NULL, TG_RPC_INVALID_REQUEST,
 			       u == TG_GW_SESSION_EXPIRED ? "toolgate: the session has expired"
 							  : "toolgate: no such session");
+			json_decref(x.auth);
 			tg_mcp_identity_clear(&x.id);
 			return;
 		}
@@ -1047,5 +1117,6 @@ void tg_gw_exchange(tg_gw *gw, const tg_gw_conf *conf, const tg_gw_upstream_conf
 		get(&x, a);
 	else
 		delete(&x, a);
+	json_decref(x.auth);
 	tg_mcp_identity_clear(&x.id);
 }

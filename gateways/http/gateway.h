@@ -9,6 +9,11 @@
  *   session.c         sealed session ids: upstream session + principal + expiry, HMAC'd
  *   checks.c          per-request header checks (Origin, content types, versions)
  *   identity.c        who the client is: a pluggable step (the config's fixed identity)
+ *   oauth.c           the OAuth resource server step: bearer token -> identity
+ *   jwt.c             validating a JWT access token (libjose verifies signatures)
+ *   jwks.c            the issuer's keys: a file, or jwks_uri fetched off-thread
+ *   claims.c          a token's claims (and named headers) -> principal/token/context
+ *   prm.c             RFC 9728 metadata and WWW-Authenticate challenges
  *   audit.c           the audit sink: one line per decision plus "upstream", reopenable
  *   metrics.c         counters and the Prometheus text of /metrics
  *   sse.c             an incremental text/event-stream splitter
@@ -74,6 +79,32 @@ typedef struct tg_gw_limits {
 	unsigned stdio_sessions;	/* children per stdio upstream */
 } tg_gw_limits;
 
+#define TG_GW_DEFAULT_CLOCK_SKEW_S	60u
+#define TG_GW_DEFAULT_JWKS_MIN_REFRESH_S 30u
+#define TG_GW_DEFAULT_JWKS_WAIT_MS	2000u
+#define TG_GW_DEFAULT_JWKS_MAX_AGE_S	300u
+
+/* `auth`: the gateway as an OAuth 2.1 resource server (docs/gateway.md,
+ * "Authorization"). */
+typedef struct tg_gw_auth_conf {
+	char *issuer;
+	char *jwks_file;		/* resolved path, or NULL */
+	char *jwks_uri;			/* or NULL */
+	char *hs_secret_file;		/* resolved path: HS256/384/512 allowed, or NULL */
+	json_t *claims;			/* {"TARGET":"CLAIM",...} over the defaults (claims.c) */
+	json_t *headers;		/* {"NAME":"Header-Name"}: context.NAME */
+	json_t *step_up;		/* {"RULE-ID":["scope",...]}: a denial by it is 403 */
+	char **scopes;			/* scopes_supported */
+	size_t nscopes;
+	char *scope_hint;		/* the scopes joined with ' ' for a 401's scope="", or NULL */
+	char *roles_prefix;		/* principal.roles keeps only these, or NULL */
+	bool require_at_jwt;		/* typ must be at+jwt (RFC 9068) */
+	unsigned clock_skew_s;
+	unsigned jwks_min_refresh_s;	/* at most one key set fetch per this */
+	unsigned jwks_wait_ms;		/* a request waits this long for a refresh */
+	unsigned jwks_max_age_s;	/* a key set's lifetime without Cache-Control */
+} tg_gw_auth_conf;
+
 typedef struct tg_gw_conf {
 	char *file;			/* the configuration's path */
 	char *listen_host;		/* numeric address */
@@ -88,6 +119,7 @@ typedef struct tg_gw_conf {
 	tg_gw_upstream_conf *upstreams;
 	size_t nupstreams;
 	bool has_auth;
+	tg_gw_auth_conf *auth;		/* or NULL */
 	json_t *identity;		/* {"principal":{...},"token":{...},"context":{...}} or NULL */
 	tg_gw_limits limits;
 } tg_gw_conf;
@@ -162,16 +194,28 @@ typedef struct tg_gw_peer {
 	const struct sockaddr *addr;	/* the client's address */
 	const char *authorization;	/* the Authorization header, or NULL */
 	const char *resource;		/* the protected resource URI asked for */
+	const tg_gw_conf *conf;		/* the configuration serving the request */
+	const tg_gw_upstream_conf *uc;	/* the upstream asked for */
+	/* A request header by name (NULL when absent). */
+	const char *(*header)(void *ud, const char *name);
+	void *header_ud;
 } tg_gw_peer;
+
+/* What an identity step says besides the identity. */
+typedef struct tg_gw_who {
+	char why[256];			/* a refusal's message */
+	char challenge[1536];		/* WWW-Authenticate of a refusal, "" none */
+	json_t *audit;			/* {"iss","client_id","jti"|"token_sha256"} or NULL */
+} tg_gw_who;
 
 /*
  * Who is calling. A step fills `out` (initialized, principal.id a string)
- * and returns 0, or returns the HTTP status to refuse with (401, 403) and a
- * message. The OAuth resource server plugs in here as another step.
+ * and returns 0, or returns the HTTP status to refuse with (401, 403) with
+ * who->why (and who->challenge). who->audit, when set, is the caller's to
+ * free.
  */
 typedef struct tg_gw_identity_step {
-	int (*identify)(void *self, const tg_gw_peer *peer, tg_mcp_identity *out, char *why,
-			size_t whylen);
+	int (*identify)(void *self, const tg_gw_peer *peer, tg_mcp_identity *out, tg_gw_who *who);
 	void (*destroy)(void *self);
 	void *self;
 } tg_gw_identity_step;
@@ -181,6 +225,50 @@ typedef struct tg_gw_identity_step {
 int tg_gw_identity_fixed(const json_t *identity, tg_gw_identity_step *out, char *err,
 			 size_t errlen);
 void tg_gw_identity_destroy(tg_gw_identity_step *s);
+
+/* ---- oauth.c, jwt.c, jwks.c, claims.c, prm.c ---------------------------- */
+
+#define TG_GW_JWT_MAX		8192u	/* bytes of a token */
+#define TG_GW_JWT_MAX_DEPTH	8	/* nesting of a token's header or claims */
+
+/* The OAuth step for `auth` (which must outlive it). fixed_time > 0 is the
+ * clock (tests). 0, or -1 with a message (unreadable keys or secret). */
+int tg_gw_identity_oauth(const tg_gw_auth_conf *a, int64_t fixed_time, tg_gw_identity_step *out,
+			 char *err, size_t errlen);
+
+typedef struct tg_gw_jwks tg_gw_jwks;
+/* Loads jwks_file now, or starts the jwks_uri refresher. NULL with a
+ * message. */
+tg_gw_jwks *tg_gw_jwks_create(const tg_gw_auth_conf *a, char *err, size_t errlen);
+void tg_gw_jwks_free(tg_gw_jwks *j);
+/* The key with this kid (any kid when NULL, if exactly one fits) for which
+ * fits() holds, as a reference (json_decref); NULL when none. An unknown
+ * kid may wait up to jwks_wait_ms for a refresh. */
+json_t *tg_gw_jwks_key(tg_gw_jwks *j, const char *kid, bool (*fits)(const json_t *, void *),
+		       void *ud);
+void tg_gw_jwks_stats(tg_gw_jwks *j, unsigned long *fetches, unsigned long *failures);
+
+/* Validates a JWT access token for `resource` at time now: its claims (a
+ * reference), or NULL with why. hs is the shared secret, or NULL. */
+json_t *tg_gw_jwt_verify(const tg_gw_auth_conf *a, tg_gw_jwks *keys, const tg_gw_key *hs,
+			 const char *token, const char *resource, int64_t now, char *why,
+			 size_t whylen);
+
+/* Fills id's principal, token and context from validated claims and
+ * peer's headers (peer may be NULL). 0, or -1 with why. */
+int tg_gw_claims_identity(const tg_gw_auth_conf *a, const json_t *claims, const tg_gw_peer *peer,
+			  tg_mcp_identity *id, char *why, size_t whylen);
+
+/* The RFC 9728 metadata URL of an upstream's resource (uc NULL: the base
+ * URI's). 0, or -1 when it does not fit. */
+int tg_gw_prm_url(const tg_gw_conf *c, const tg_gw_upstream_conf *uc, char *out, size_t outlen);
+/* The metadata document served at url_path (malloc'd JSON), or NULL when
+ * auth is off or the path names no resource. */
+char *tg_gw_prm_document(const tg_gw_conf *c, const char *url_path, size_t *len);
+/* A WWW-Authenticate value: Bearer [error=][, scope=][, resource_metadata=]
+ * [, error_description=]. */
+void tg_gw_challenge(const tg_gw_conf *c, const tg_gw_upstream_conf *uc, const char *error,
+		     const char *description, const char *scope, char *out, size_t outlen);
 
 /* ---- audit.c ----------------------------------------------------------- */
 
@@ -199,10 +287,12 @@ void tg_gw_audit_close(tg_gw_audit *a);
  * "upstream":NAME (and "shadow":true for a shadow decision) added. Returns
  * 0, or -1 when the line could not be written whole. */
 int tg_gw_audit_write(tg_gw_audit *a, const char *lines, size_t len, const char *upstream,
-		      bool shadow);
-/* One line with the "upstream" member inserted before the closing brace;
- * malloc'd, or NULL. Exposed for tests. */
-char *tg_gw_audit_annotate(const char *line, size_t len, const char *upstream, bool shadow);
+		      bool shadow, const json_t *auth);
+/* One line with the "upstream" member (and "auth":{...} when auth is not
+ * NULL) inserted before the closing brace; malloc'd, or NULL. Exposed for
+ * tests. */
+char *tg_gw_audit_annotate(const char *line, size_t len, const char *upstream, bool shadow,
+			   const json_t *auth);
 
 /* ---- metrics.c --------------------------------------------------------- */
 
@@ -404,6 +494,7 @@ typedef struct tg_gw_answer {
 	size_t body_len;
 	char session[TG_GW_SESSION_MAX + 1];	/* Mcp-Session-Id to send, "" none */
 	char allow[32];			/* Allow header for 405, "" none */
+	char www_authenticate[1536];	/* WWW-Authenticate for 401/403, "" none */
 	/* A stream: read() fills buf (blocking; thread-per-connection), returns
 	 * bytes, 0 never, -1 end of stream, -2 error; free() when done. */
 	ssize_t (*read)(void *st, char *buf, size_t max);
@@ -419,6 +510,8 @@ typedef struct tg_gw_http_in {
 	const char *last_event_id;
 	const char *accept;
 	const char *authorization;
+	const char *(*header)(void *ud, const char *name);	/* any request header */
+	void *header_ud;
 	const struct sockaddr *peer;
 	int client_fd;
 	const char *body;

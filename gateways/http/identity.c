@@ -2,25 +2,26 @@
  * identity.c - who is calling, as a pluggable step (gateway.h,
  * tg_gw_identity_step).
  *
- * The only step so far is the configuration's fixed `identity:` block, for
- * development: every client on a loopback address is that identity, and
- * anyone else is refused with 403 (the configuration reader also refuses a
- * fixed identity on a non-loopback `listen`). The OAuth resource server
- * (bearer tokens, RFC 9728 metadata, audience checks) is another step with
- * the same signature; server.c does not know which one it calls.
+ * Here: the configuration's fixed `identity:` block, for development: every
+ * client on a loopback address is that identity, and anyone else is
+ * refused with 403 (the configuration reader also refuses a fixed identity
+ * on a non-loopback `listen`). The OAuth resource server (oauth.c: bearer
+ * tokens, RFC 9728 metadata, audience checks) is the other step with the
+ * same signature; exchange.c does not know which one it calls.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "gateway.h"
 
-static int fixed_identify(void *self, const tg_gw_peer *peer, tg_mcp_identity *out, char *why,
-			  size_t whylen)
+static int fixed_identify(void *self, const tg_gw_peer *peer, tg_mcp_identity *out,
+			  tg_gw_who *who)
 {
 	const tg_mcp_identity *id = self;
 
 	if (!tg_gw_is_loopback(peer->addr)) {
-		snprintf(why, whylen, "the fixed development identity serves loopback clients only");
+		snprintf(who->why, sizeof who->why,
+			 "the fixed development identity serves loopback clients only");
 		return 403;
 	}
 	out->principal = json_incref(id->principal);

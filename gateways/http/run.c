@@ -161,7 +161,15 @@ static int setup(tg_gw *gw, tg_gw_conf *c, tg_reloader *pol, tg_reloader *sh)
 		if (rc != TG_EXIT_OK)
 			return rc;
 	}
-	if (tg_gw_identity_fixed(c->identity, &gw->identity, err, sizeof err) != 0) {
+	/* The start configuration stays alive until exit (reloads retire,
+	 * never free it), so the OAuth step may keep pointing at its auth. */
+	if (c->auth) {
+		if (tg_gw_identity_oauth(c->auth, gw->fixed_time, &gw->identity, err, sizeof err) !=
+		    0) {
+			tg_drv_error("gateway: %s: auth: %s", c->file, err);
+			return TG_EXIT_FAIL;
+		}
+	} else if (tg_gw_identity_fixed(c->identity, &gw->identity, err, sizeof err) != 0) {
 		tg_drv_error("gateway: %s: identity: %s", c->file, err);
 		return TG_EXIT_FAIL;
 	}

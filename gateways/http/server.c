@@ -15,8 +15,9 @@
  * one that accepts neither JSON nor SSE 406, a declared length past the
  * limit 413. A body that grows past the limit without declaring it is
  * dropped as it arrives (memory stays bounded) and answered 413.
- * /healthz and /metrics are the gateway's own: no identity, never
- * forwarded.
+ * /healthz, /metrics and the RFC 9728 metadata under
+ * /.well-known/oauth-protected-resource are the gateway's own: no
+ * identity, never forwarded.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -110,6 +111,7 @@ static enum MHD_Result queue_answer(struct MHD_Connection *conn, tg_gw_answer *a
 		add_header(r, "Content-Type", a->body_len ? a->content_type : NULL);
 		add_header(r, "Mcp-Session-Id", a->session);
 		add_header(r, "Allow", a->allow);
+		add_header(r, "WWW-Authenticate", a->www_authenticate);
 		tg_gw_answer_free(a);
 	}
 	rc = MHD_queue_response(conn, status, r);
@@ -172,6 +174,11 @@ static const char *header(struct MHD_Connection *conn, const char *name)
 	return MHD_lookup_connection_value(conn, MHD_HEADER_KIND, name);
 }
 
+static const char *header_cb(void *ud, const char *name)
+{
+	return header(ud, name);
+}
+
 /* The first call: everything that needs no body. Returns MHD_YES with
  * q->answered set when a response was queued. */
 static enum MHD_Result first_call(tg_gw *gw, struct MHD_Connection *conn, req *q,
@@ -204,6 +211,14 @@ static enum MHD_Result first_call(tg_gw *gw, struct MHD_Connection *conn, req *q
 
 		return plain(conn, q, text ? 200 : 500, "text/plain; version=0.0.4", text,
 			     text ? n : 0);
+	}
+	if (strncmp(url, "/.well-known/oauth-protected-resource", 37) == 0 &&
+	    strcmp(method, "GET") == 0 && q->conf->auth) {
+		size_t n = 0;
+		char *doc = tg_gw_prm_document(q->conf, url, &n);
+
+		if (doc)
+			return plain(conn, q, 200, "application/json", doc, n);
 	}
 	q->uc = tg_gw_conf_route(q->conf, url);
 	if (!q->uc)
@@ -270,6 +285,8 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
 	in.last_event_id = header(conn, "Last-Event-ID");
 	in.accept = header(conn, "Accept");
 	in.authorization = header(conn, "Authorization");
+	in.header = header_cb;
+	in.header_ud = conn;
 	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	in.peer = ci ? ci->client_addr : NULL;
 	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);

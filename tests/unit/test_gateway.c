@@ -45,7 +45,7 @@ static char *slurp(const char *path, size_t *len)
 /* ---- configuration ------------------------------------------------------- */
 
 static const char *const goldens[] = {
-	"unknown_keys", "missing_and_types", "auth_refused", "identity_not_loopback",
+	"unknown_keys", "missing_and_types", "auth_invalid", "identity_not_loopback",
 	"yaml_syntax", "duplicates",
 };
 
@@ -310,15 +310,15 @@ static void header_checks(void **state)
 
 static void audit_annotation(void **state)
 {
-	char *s = tg_gw_audit_annotate("{\"a\":1}\n", 8, "fi\"les", false);
+	char *s = tg_gw_audit_annotate("{\"a\":1}\n", 8, "fi\"les", false, NULL);
 
 	(void)state;
 	assert_string_equal(s, "{\"a\":1,\"upstream\":\"fi\\\"les\"}\n");
 	free(s);
-	s = tg_gw_audit_annotate("{\"a\":1}", 7, "e", true);
+	s = tg_gw_audit_annotate("{\"a\":1}", 7, "e", true, NULL);
 	assert_string_equal(s, "{\"a\":1,\"upstream\":\"e\",\"shadow\":true}\n");
 	free(s);
-	assert_null(tg_gw_audit_annotate("not json", 8, "e", false));
+	assert_null(tg_gw_audit_annotate("not json", 8, "e", false, NULL));
 }
 
 typedef struct events {

@@ -1,0 +1,166 @@
+/*
+ * oauth.c - the OAuth 2.1 resource server as an identity step
+ * (tg_gw_identity_step): the bearer token of the Authorization header,
+ * validated for the resource the request is for (jwt.c, keys from jwks.c),
+ * becomes the identity (claims.c).
+ *
+ * Only the Authorization header carries a token (bearer_methods_supported
+ * ["header"]): a token in the query string or a form body is never looked
+ * at, so such a request is simply unauthenticated. Any failure is 401 with
+ * a challenge naming the resource's metadata (prm.c), and error=
+ * "invalid_token" when a token was presented; the exchange forwards
+ * nothing after a refusal. The token itself is never logged or audited:
+ * the audit gets its issuer, client id and jti, or a SHA-256 digest of the
+ * token when it has no jti.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <openssl/evp.h>
+
+#include "gateway.h"
+
+typedef struct oauth {
+	const tg_gw_auth_conf *auth;	/* the start configuration's (kept until exit) */
+	tg_gw_jwks *keys;
+	tg_gw_key hs;
+	bool has_hs;
+	int64_t fixed_time;		/* > 0: the clock (tests) */
+} oauth;
+
+/* The token of "Bearer TOKEN", or NULL when the header is absent or names
+ * another scheme. *bad is set when it says Bearer but the rest is not one
+ * token68. */
+static const char *bearer(const char *h, bool *bad)
+{
+	const char *t;
+	size_t n;
+
+	*bad = false;
+	if (!h || strncasecmp(h, "Bearer", 6) != 0 || (h[6] != ' ' && h[6] != '\0'))
+		return NULL;
+	t = h + 6;
+	t += strspn(t, " ");
+	n = strspn(t, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~+/=");
+	if (n == 0 || t[n + strspn(t + n, " ")] != '\0') {
+		*bad = true;
+		return NULL;
+	}
+	return t;
+}
+
+static json_t *audit_of(const json_t *claims, const char *token, size_t len)
+{
+	const json_t *jti = json_object_get(claims, "jti");
+	json_t *a = json_object();
+
+	if (!a)
+		return NULL;
+	json_object_set(a, "iss", json_object_get(claims, "iss"));
+	if (json_is_string(json_object_get(claims, "client_id")))
+		json_object_set(a, "client_id", json_object_get(claims, "client_id"));
+	else if (json_is_string(json_object_get(claims, "azp")))
+		json_object_set(a, "client_id", json_object_get(claims, "azp"));
+	if (json_is_string(jti)) {
+		json_object_set(a, "jti", (json_t *)jti);
+	} else {
+		unsigned char md[32];
+		unsigned int mdlen = 0;
+		char hex[65];
+		unsigned i;
+
+		if (EVP_Digest(token, len, md, &mdlen, EVP_sha256(), NULL) == 1 && mdlen == 32) {
+			for (i = 0; i < 32; i++)
+				snprintf(hex + 2 * i, 3, "%02x", md[i]);
+			json_object_set_new(a, "token_sha256", json_string(hex));
+		}
+	}
+	return a;
+}
+
+static int oauth_identify(void *self, const tg_gw_peer *peer, tg_mcp_identity *out,
+			  tg_gw_who *who)
+{
+	oauth *o = self;
+	const tg_gw_auth_conf *a = o->auth;
+	bool bad;
+	const char *tok = bearer(peer->authorization, &bad);
+	json_t *claims;
+	char why[200];
+	int64_t now = o->fixed_time > 0 ? o->fixed_time : (int64_t)time(NULL);
+	size_t len;
+
+	if (!tok) {
+		snprintf(who->why, sizeof who->why, "%s",
+			 bad ? "the Authorization header is not one bearer token"
+			     : "a bearer token is required");
+		tg_gw_challenge(peer->conf, peer->uc, bad ? "invalid_token" : NULL,
+				bad ? "malformed bearer token" : NULL, a->scope_hint, who->challenge,
+				sizeof who->challenge);
+		return 401;
+	}
+	len = strcspn(tok, " ");
+	{
+		char *t = strndup(tok, len);
+
+		claims = t ? tg_gw_jwt_verify(a, o->keys, o->has_hs ? &o->hs : NULL, t,
+					      peer->resource, now, why, sizeof why)
+			   : NULL;
+		if (!t)
+			snprintf(why, sizeof why, "out of memory");
+		free(t);
+	}
+	if (claims && tg_gw_claims_identity(a, claims, peer, out, why, sizeof why) != 0) {
+		json_decref(claims);
+		claims = NULL;
+	}
+	if (!claims) {
+		snprintf(who->why, sizeof who->why, "invalid token: %s", why);
+		tg_gw_challenge(peer->conf, peer->uc, "invalid_token", why, a->scope_hint,
+				who->challenge, sizeof who->challenge);
+		return 401;
+	}
+	who->audit = audit_of(claims, tok, len);
+	json_decref(claims);
+	return 0;
+}
+
+static void oauth_destroy(void *self)
+{
+	oauth *o = self;
+
+	tg_gw_jwks_free(o->keys);
+	free(o);
+}
+
+int tg_gw_identity_oauth(const tg_gw_auth_conf *a, int64_t fixed_time, tg_gw_identity_step *out,
+			 char *err, size_t errlen)
+{
+	oauth *o = calloc(1, sizeof *o);
+
+	memset(out, 0, sizeof *out);
+	if (!o) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	o->auth = a;
+	o->fixed_time = fixed_time;
+	if (a->hs_secret_file) {
+		if (tg_gw_key_load(&o->hs, a->hs_secret_file, err, errlen) != 0) {
+			free(o);
+			return -1;
+		}
+		o->has_hs = true;
+	}
+	o->keys = tg_gw_jwks_create(a, err, errlen);
+	if (!o->keys) {
+		free(o);
+		return -1;
+	}
+	out->identify = oauth_identify;
+	out->destroy = oauth_destroy;
+	out->self = o;
+	return 0;
+}

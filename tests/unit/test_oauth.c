@@ -1,0 +1,342 @@
+/*
+ * test_oauth.c - the gateway's token validator (jwt.c) against the JWKS
+ * file fixture tests/gateway/keys/jwks.json, with tokens signed here by
+ * libjose from the fixture's private keys; the claims mapping (claims.c);
+ * RFC 9728 URLs and challenges (prm.c).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jose/b64.h>
+#include <jose/jws.h>
+
+#include "gateway.h"
+
+#define NOW 1800000000
+#define ISS "http://127.0.0.1:9100"
+#define AUD "http://127.0.0.1:8080/rec/mcp"
+
+static char keys_path[1024], priv_path[1024];
+static json_t *priv;
+
+static const char *source_dir(void)
+{
+	const char *s = getenv("TG_SOURCE_DIR");
+
+	return s && *s ? s : ".";
+}
+
+static json_t *private_key(const char *kid)
+{
+	size_t i;
+	json_t *k;
+
+	json_array_foreach(json_object_get(priv, "keys"), i, k)
+		if (strcmp(json_string_value(json_object_get(k, "kid")), kid) == 0)
+			return k;
+	fail_msg("no key %s", kid);
+	return NULL;
+}
+
+/* A compact JWS of claims with header hdr, signed by libjose with key. */
+static char *sign_with(json_t *hdr, json_t *claims, const json_t *key)
+{
+	char *payload = json_dumps(claims, JSON_COMPACT);
+	json_t *jws = json_pack("{s:o}", "payload", jose_b64_enc(payload, strlen(payload)));
+	json_t *sig = json_pack("{s:O}", "protected", hdr);
+	char *out = malloc(TG_GW_JWT_MAX * 2);
+
+	assert_non_null(out);
+	assert_true(jose_jws_sig(NULL, jws, sig, key));
+	snprintf(out, TG_GW_JWT_MAX * 2, "%s.%s.%s",
+		 json_string_value(json_object_get(jws, "protected")),
+		 json_string_value(json_object_get(jws, "payload")),
+		 json_string_value(json_object_get(jws, "signature")));
+	free(payload);
+	json_decref(jws);
+	json_decref(sig);
+	json_decref(hdr);
+	json_decref(claims);
+	return out;
+}
+
+static json_t *base_claims(void)
+{
+	return json_pack("{s:s,s:s,s:s,s:s,s:[s,s],s:I,s:I,s:s}", "iss", ISS, "aud", AUD, "sub",
+			 "alice", "scope", "tools:read files:read", "groups", "mcp:reader", "other",
+			 "iat", (json_int_t)NOW - 10, "exp", (json_int_t)NOW + 300, "jti", "j-1");
+}
+
+static tg_gw_auth_conf conf(void)
+{
+	tg_gw_auth_conf a;
+
+	memset(&a, 0, sizeof a);
+	a.issuer = (char *)ISS;
+	a.jwks_file = keys_path;
+	a.clock_skew_s = 60;
+	a.jwks_wait_ms = 0;
+	return a;
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	snprintf(keys_path, sizeof keys_path, "%s/tests/gateway/keys/jwks.json", source_dir());
+	snprintf(priv_path, sizeof priv_path, "%s/tests/gateway/keys/private.json", source_dir());
+	priv = json_load_file(priv_path, 0, NULL);
+	return priv ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	json_decref(priv);
+	return 0;
+}
+
+static json_t *verify(const tg_gw_auth_conf *a, const tg_gw_key *hs, const char *tok, char *why)
+{
+	char err[256];
+	tg_gw_jwks *j = tg_gw_jwks_create(a, err, sizeof err);
+	json_t *c;
+
+	assert_non_null(j);
+	c = tg_gw_jwt_verify(a, j, hs, tok, AUD, NOW, why, 256);
+	tg_gw_jwks_free(j);
+	return c;
+}
+
+static void good_algorithms(void **state)
+{
+	static const char *const algs[][2] = {{"RS256", "rsa-1"}, {"PS256", "rsa-1"}, {"ES256", "ec-1"}};
+	tg_gw_auth_conf a = conf();
+	char why[256];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < 3; i++) {
+		char *t = sign_with(json_pack("{s:s,s:s,s:s}", "alg", algs[i][0], "kid", algs[i][1],
+					      "typ", "at+jwt"),
+				    base_claims(), private_key(algs[i][1]));
+		json_t *c = verify(&a, NULL, t, why);
+
+		if (!c)
+			fail_msg("%s: %s", algs[i][0], why);
+		json_decref(c);
+		free(t);
+	}
+}
+
+/* Expect a refusal whose message contains `want`. */
+static void refused(const tg_gw_auth_conf *a, const tg_gw_key *hs, char *tok, const char *want)
+{
+	char why[256] = "";
+	json_t *c = verify(a, hs, tok, why);
+
+	if (c)
+		fail_msg("accepted, want refusal '%s'", want);
+	if (!strstr(why, want))
+		fail_msg("refused with '%s', want '%s'", why, want);
+	free(tok);
+}
+
+static char *rs(json_t *claims)
+{
+	return sign_with(json_pack("{s:s,s:s}", "alg", "RS256", "kid", "rsa-1"), claims,
+			 private_key("rsa-1"));
+}
+
+static void hostile_claims(void **state)
+{
+	tg_gw_auth_conf a = conf();
+	json_t *c;
+
+	(void)state;
+	c = base_claims();
+	json_object_set_new(c, "exp", json_integer(NOW - 61));
+	refused(&a, NULL, rs(c), "expired");
+	c = base_claims();
+	json_object_set_new(c, "exp", json_integer(NOW - 30));	/* within the skew */
+	c = verify(&a, NULL, rs(c), (char[256]){0});
+	assert_non_null(c);
+	json_decref(c);
+	c = base_claims();
+	json_object_set_new(c, "nbf", json_integer(NOW + 61));
+	refused(&a, NULL, rs(c), "not valid yet");
+	c = base_claims();
+	json_object_set_new(c, "iat", json_integer(NOW + 600));
+	refused(&a, NULL, rs(c), "in the future");
+	c = base_claims();
+	json_object_set_new(c, "exp", json_string("soon"));
+	refused(&a, NULL, rs(c), "not an integer");
+	c = base_claims();
+	json_object_set_new(c, "iss", json_string(ISS "/"));
+	refused(&a, NULL, rs(c), "issuer");
+	c = base_claims();
+	json_object_set_new(c, "aud", json_pack("[s,s]", "http://127.0.0.1:8080", AUD "x"));
+	refused(&a, NULL, rs(c), "audience");
+	c = base_claims();
+	json_object_set_new(c, "aud", json_pack("[s,s]", "http://elsewhere", AUD));
+	c = verify(&a, NULL, rs(c), (char[256]){0});
+	assert_non_null(c);	/* a list containing the resource */
+	json_decref(c);
+}
+
+static void hostile_headers(void **state)
+{
+	tg_gw_auth_conf a = conf();
+	json_t *pub = json_deep_copy(private_key("rsa-1"));
+	tg_gw_key hs;
+	char *t, *dot;
+
+	(void)state;
+	refused(&a, NULL,
+		sign_with(json_pack("{s:s,s:s}", "alg", "RS256", "kid", "nope"), base_claims(),
+			  private_key("rsa-1")),
+		"no key");
+	refused(&a, NULL,
+		sign_with(json_pack("{s:s,s:s}", "alg", "RS256", "kid", "rsa-1"), base_claims(),
+			  private_key("other-1")),
+		"signature");
+	refused(&a, NULL,
+		sign_with(json_pack("{s:s,s:s}", "alg", "ES256", "kid", "rsa-1"), base_claims(),
+			  private_key("ec-1")),
+		"no key");
+	refused(&a, NULL,
+		sign_with(json_pack("{s:s,s:s,s:s}", "alg", "RS256", "kid", "rsa-1", "jku",
+				    "http://x/"),
+			  base_claims(), private_key("rsa-1")),
+		"'jku'");
+	refused(&a, NULL,
+		sign_with(json_pack("{s:s,s:s,s:[s]}", "alg", "RS256", "kid", "rsa-1", "crit", "exp"),
+			  base_claims(), private_key("rsa-1")),
+		"'crit'");
+	a.require_at_jwt = true;
+	refused(&a, NULL, rs(base_claims()), "typ");
+	a.require_at_jwt = false;
+	/* RS-to-HS: an HMAC keyed with the public key's JSON is refused both
+	 * without a secret and with one (the secret is not the public key). */
+	json_object_del(pub, "d");
+	t = json_dumps(pub, JSON_COMPACT);
+	memset(&hs, 0, sizeof hs);
+	hs.len = strlen(t) < sizeof hs.bytes ? strlen(t) : sizeof hs.bytes;
+	memcpy(hs.bytes, t, hs.len);
+	free(t);
+	refused(&a, NULL,
+		sign_with(json_pack("{s:s,s:s}", "alg", "HS256", "kid", "rsa-1"), base_claims(),
+			  json_pack("{s:s,s:o}", "kty", "oct", "k", jose_b64_enc(hs.bytes, hs.len))),
+		"HS256 tokens are not accepted");
+	{
+		tg_gw_key secret;
+		json_t *c;
+
+		memset(&secret, 0, sizeof secret);
+		memcpy(secret.bytes, "0123456789abcdef0123456789abcdef", 32);
+		secret.len = 32;
+		refused(&a, &secret,
+			sign_with(json_pack("{s:s}", "alg", "HS256"), base_claims(),
+				  json_pack("{s:s,s:o}", "kty", "oct", "k",
+					    jose_b64_enc(hs.bytes, hs.len))),
+			"signature");
+		t = sign_with(json_pack("{s:s}", "alg", "HS256"), base_claims(),
+			      json_pack("{s:s,s:o}", "kty", "oct", "k",
+					jose_b64_enc(secret.bytes, secret.len)));
+		c = verify(&a, &secret, t, (char[256]){0});
+		assert_non_null(c);	/* the configured secret works */
+		json_decref(c);
+		free(t);
+	}
+	json_decref(pub);
+	/* Signature stripped, and alg none. */
+	t = rs(base_claims());
+	dot = strrchr(t, '.');
+	dot[1] = '\0';
+	refused(&a, NULL, t, "not a signed JWT");
+	refused(&a, NULL, strdup("eyJhbGciOiJub25lIn0.eyJzdWIiOiJhIn0.AAAA"), "algorithm");
+	refused(&a, NULL, strdup("a.b.c.d"), "not a signed JWT");
+	refused(&a, NULL, strdup("eyJhbGciOiJSUzI1NiIsImFsZyI6Im5vbmUifQ.e30.AAAA"), "header");
+}
+
+static void claims_mapping(void **state)
+{
+	tg_gw_auth_conf a = conf();
+	tg_mcp_identity id;
+	json_t *c = base_claims();
+	char why[256];
+
+	(void)state;
+	json_object_set_new(c, "azp", json_string("desk"));
+	json_object_set_new(c, "act", json_pack("{s:s,s:{s:s}}", "sub", "agent", "act", "sub", "o"));
+	a.roles_prefix = (char *)"mcp:";
+	tg_mcp_identity_init(&id);
+	assert_int_equal(tg_gw_claims_identity(&a, c, NULL, &id, why, sizeof why), 0);
+	assert_string_equal(json_string_value(json_object_get(id.principal, "id")), "alice");
+	assert_int_equal(json_array_size(json_object_get(id.principal, "roles")), 1);
+	assert_string_equal(json_string_value(json_array_get(json_object_get(id.principal, "roles"), 0)),
+			    "mcp:reader");
+	assert_int_equal(json_array_size(json_object_get(id.token, "scopes")), 2);
+	assert_null(json_object_get(id.token, "scope"));
+	assert_string_equal(json_string_value(json_object_get(id.token, "client_id")), "desk");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(
+				    json_object_get(id.token, "act"), "act"), "sub")),
+			    "o");
+	assert_string_equal(json_string_value(json_object_get(id.token, "jti")), "j-1");
+	tg_mcp_identity_clear(&id);
+	/* A configured mapping, and wrong types refused. */
+	a.claims = json_pack("{s:s,s:s}", "principal.id", "email", "context.org", "org");
+	json_object_set_new(c, "email", json_string("a@x"));
+	json_object_set_new(c, "org", json_string("acme"));
+	json_object_set_new(c, "scope", json_pack("[s,i]", "a", 1));
+	tg_mcp_identity_init(&id);
+	assert_int_equal(tg_gw_claims_identity(&a, c, NULL, &id, why, sizeof why), -1);
+	assert_non_null(strstr(why, "scope"));
+	tg_mcp_identity_clear(&id);
+	json_object_set_new(c, "scope", json_pack("[s]", "a"));
+	tg_mcp_identity_init(&id);
+	assert_int_equal(tg_gw_claims_identity(&a, c, NULL, &id, why, sizeof why), 0);
+	assert_string_equal(json_string_value(json_object_get(id.principal, "id")), "a@x");
+	assert_string_equal(json_string_value(json_object_get(id.context, "org")), "acme");
+	tg_mcp_identity_clear(&id);
+	json_object_del(c, "email");
+	tg_mcp_identity_init(&id);
+	assert_int_equal(tg_gw_claims_identity(&a, c, NULL, &id, why, sizeof why), -1);
+	tg_mcp_identity_clear(&id);
+	json_decref(a.claims);
+	json_decref(c);
+}
+
+static void metadata_urls(void **state)
+{
+	tg_gw_upstream_conf u = {(char *)"f", (char *)"/files/mcp", NULL, NULL};
+	tg_gw_conf c;
+	char out[512];
+
+	(void)state;
+	memset(&c, 0, sizeof c);
+	c.resource = (char *)"https://gw.example/base";
+	assert_int_equal(tg_gw_prm_url(&c, &u, out, sizeof out), 0);
+	assert_string_equal(out, "https://gw.example/.well-known/oauth-protected-resource/base/files/mcp");
+	tg_gw_challenge(&c, &u, "insufficient_scope", "say \"hi\"", "a b", out, sizeof out);
+	assert_string_equal(out, "Bearer error=\"insufficient_scope\", scope=\"a b\", "
+				 "resource_metadata=\"https://gw.example/.well-known/"
+				 "oauth-protected-resource/base/files/mcp\", error_description=\"say hi\"");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(good_algorithms), cmocka_unit_test(hostile_claims),
+		cmocka_unit_test(hostile_headers), cmocka_unit_test(claims_mapping),
+		cmocka_unit_test(metadata_urls),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
