@@ -5,6 +5,7 @@
  * servers and bindings and keeps jansson out of sight.
  *
  *   jsonrpc.c   one line -> one checked JSON-RPC message (or an error)
+ *   idscan.c    where a line's id is, for rewriting it or answering a refusal
  *   tools.c     tool annotations from the server's latest tools/list
  *   identity.c  who the client is: options and identity files
  *   adapter.c   a client request -> a toolgate request -> a decision
@@ -49,12 +50,14 @@ typedef struct tg_rpc_msg {
 	json_t *id;		/* borrowed from root; NULL for notifications */
 	const char *method;	/* borrowed; NULL for responses */
 	char *idkey;		/* malloc'd canonical text of id ("7", "\"a\""), or NULL */
+	size_t id_off, id_len;	/* where the id's value is in the parsed line */
 	bool lossy;		/* parsed with integers as reals: route, never rewrite */
 } tg_rpc_msg;
 
 /* Why a line was refused, and whom to tell. */
 typedef struct tg_rpc_error {
 	int code;		/* TG_RPC_PARSE_ERROR or TG_RPC_INVALID_REQUEST */
+	const char *kind;	/* a stable word for audit: "malformed", "duplicate_key", ... */
 	char message[160];
 	json_t *reply_ids;	/* array of ids to answer (new reference), maybe empty */
 } tg_rpc_error;
@@ -76,6 +79,28 @@ typedef enum tg_rpc_result {
 tg_rpc_result tg_rpc_parse(const char *line, size_t len, bool lenient_numbers, tg_rpc_msg *m,
 			       tg_rpc_error *err);
 void tg_rpc_msg_free(tg_rpc_msg *m);
+
+/* ---- idscan.c ----------------------------------------------------- */
+
+/* What the top level of a line shows, read without trusting the line. */
+typedef struct tg_rpc_scan_result {
+	size_t id_off, id_len;	/* the (last) top-level "id" member's value */
+	unsigned nid;		/* how many top-level "id" members were read */
+	bool id_ok;		/* exactly one, a string or 64-bit integer every reader
+				 * decodes alike (valid UTF-8, no U+0000, paired surrogates) */
+	bool method, result, error;	/* top-level members read */
+	bool complete;		/* the object ended, and the line with it */
+} tg_rpc_scan_result;
+
+/* Scans s[0..len): one JSON object's top-level members, as far as they can
+ * be read (a line cut short, or malformed past some point, still shows the
+ * members before). Never reads past len. */
+void tg_rpc_scan(const char *s, size_t len, tg_rpc_scan_result *out);
+
+/* line with line[off..off+n) replaced by with[0..wlen), malloc'd and NUL
+ * terminated, its length in *outlen; NULL when out of memory. */
+char *tg_rpc_splice(const char *line, size_t len, size_t off, size_t n, const char *with,
+		    size_t wlen, size_t *outlen);
 
 /* Canonical text of an id, malloc'd (NULL when out of memory). */
 char *tg_rpc_id_key(const json_t *id);

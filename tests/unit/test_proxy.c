@@ -219,8 +219,9 @@ static void frame_refused(const char *line, int code, int nids)
 	tg_rpc_msg m;
 
 	assert_int_equal(tg_rpc_parse(line, strlen(line), false, &m, &err), TG_RPC_FRAME_ERROR);
-	assert_int_equal(err.code, code);
-	assert_int_equal(json_array_size(err.reply_ids), (size_t)nids);
+	if (err.code != code || json_array_size(err.reply_ids) != (size_t)nids)
+		fail_msg("'%s': code %d with %zu ids, want %d with %d", line, err.code,
+			 json_array_size(err.reply_ids), code, nids);
 	json_decref(err.reply_ids);
 }
 
@@ -249,7 +250,7 @@ static void test_frame(void **state)
 	frame_refused("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":", TG_RPC_PARSE_ERROR, 0);
 	frame_refused("\x01\x02\xff\xfe junk", TG_RPC_PARSE_ERROR, 0);
 	frame_refused("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"\xc0\xaf\"}", TG_RPC_PARSE_ERROR,
-		      0);
+		      1);
 	frame_refused("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":7}", TG_RPC_INVALID_REQUEST, 1);
 	frame_refused("{\"jsonrpc\":\"2.0\",\"id\":1.5,\"method\":\"ping\"}", TG_RPC_INVALID_REQUEST,
 		      0);
@@ -257,7 +258,7 @@ static void test_frame(void **state)
 		      TG_RPC_INVALID_REQUEST, 0);
 	frame_refused("{\"id\":4,\"method\":\"ping\"}", TG_RPC_INVALID_REQUEST, 1);
 	frame_refused("{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"ping\"} {}", TG_RPC_PARSE_ERROR,
-		      0);
+		      1);
 	frame_refused("{\"jsonrpc\":\"2.0\",\"id\":4,\"result\":1,\"error\":{}}",
 		      TG_RPC_INVALID_REQUEST, 0);
 	frame_refused("{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"x\",\"params\":3}",
@@ -272,6 +273,23 @@ static void test_frame(void **state)
 		assert_int_equal(err.code, TG_RPC_PARSE_ERROR);
 		json_decref(err.reply_ids);
 	}
+	/* Lines no parser accepts are still answered when their one id can
+	 * be read: invalid UTF-8, a lone surrogate, an escaped NUL, a line
+	 * malformed after the id. Not a response, an ambiguous id, or an id
+	 * that is itself unreadable. */
+	frame_refused("{\"jsonrpc\":\"2.0\",\"id\":8,\"method\":\"x\",\"params\":{\"a\":\"\xff\"}}",
+		      TG_RPC_PARSE_ERROR, 1);
+	frame_refused("{\"jsonrpc\":\"2.0\",\"id\":\"s\",\"method\":\"x\",\"params\":{\"a\":\"\\ud800\"}}",
+		      TG_RPC_PARSE_ERROR, 1);
+	frame_refused("{\"jsonrpc\":\"2.0\",\"method\":\"x\",\"params\":{\"a\":\"\\u0000\"},\"id\":-3}",
+		      TG_RPC_PARSE_ERROR, 1);
+	frame_refused("{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"x\",\"params\":{\"a\":", TG_RPC_PARSE_ERROR,
+		      1);
+	frame_refused("{\"jsonrpc\":\"2.0\",\"id\":9,\"result\":\"\xff\"}", TG_RPC_PARSE_ERROR, 0);
+	frame_refused("{\"id\":9,\"id\":10,\"method\":\"x\",\"p\":\"\xff\"}", TG_RPC_PARSE_ERROR, 0);
+	frame_refused("{\"id\":\"\\ud800\",\"method\":\"x\"}", TG_RPC_PARSE_ERROR, 0);
+	frame_refused("{\"id\":\"\xff\",\"method\":\"x\"}", TG_RPC_PARSE_ERROR, 0);
+	frame_refused("{\"params\":{\"id\":1},\"method\":\"x\",\"\xff\":0}", TG_RPC_PARSE_ERROR, 0);
 	/* An integer past int64: refused from a client, routed from a server. */
 	{
 		const char big[] = "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"n\":99999999999999999999}}";
@@ -282,6 +300,49 @@ static void test_frame(void **state)
 		assert_true(m.lossy);
 		tg_rpc_msg_free(&m);
 	}
+}
+
+static void scan_id(const char *line, const char *want_id, bool method)
+{
+	tg_rpc_scan_result r;
+
+	tg_rpc_scan(line, strlen(line), &r);
+	if (!want_id) {
+		assert_false(r.id_ok);
+		return;
+	}
+	assert_true(r.id_ok);
+	assert_int_equal(r.id_len, strlen(want_id));
+	assert_memory_equal(line + r.id_off, want_id, r.id_len);
+	assert_int_equal(r.method, method);
+}
+
+static void test_scan(void **state)
+{
+	char *out;
+	size_t n;
+
+	(void)state;
+	/* Keys compare decoded; nested ids and ids in strings do not count. */
+	scan_id("{\"\\u0069d\" : \"a\\\"b\" ,\"method\":1}", "\"a\\\"b\"", true);
+	scan_id("{\"params\":{\"id\":1,\"x\":[{\"id\":2}]},\"s\":\"\\\"id\\\":3\",\"id\":4}", "4", false);
+	scan_id("{\"id\":-9223372036854775807,\"result\":0}", "-9223372036854775807", false);
+	scan_id("{\"id\":9223372036854775808,\"method\":\"m\"}", NULL, true);
+	scan_id("{\"id\":01,\"method\":\"m\"}", NULL, true);
+	scan_id("{\"id\":1.0,\"method\":\"m\"}", NULL, true);
+	scan_id("{\"id\":\"\\ud83d\\ude00\",\"method\":\"m\"}", "\"\\ud83d\\ude00\"", true);
+	scan_id("{\"id\":\"\\ude00\",\"method\":\"m\"}", NULL, true);
+	scan_id("{\"x\":[1},\"id\":1,\"method\":\"m\"}", NULL, false);
+	/* A line cut short shows what came before the cut. */
+	scan_id("{\"jsonrpc\":\"2.0\",\"id\":77,\"method\":\"tools/call\",\"params\":{\"pad\":\"xxx", "77",
+		true);
+	scan_id("{\"jsonrpc\":\"2.0\",\"id\":7", NULL, false);
+	scan_id("[{\"id\":1,\"method\":\"m\"}]", NULL, false);
+
+	out = tg_rpc_splice("{\"id\":\"x\",\"m\":1}", 16, 6, 3, "42", 2, &n);
+	assert_string_equal(out, "{\"id\":42,\"m\":1}");
+	assert_int_equal(n, strlen(out));
+	free(out);
 }
 
 /* ---- identity ----------------------------------------------------------- */
@@ -693,6 +754,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_lines),
 		cmocka_unit_test(test_frame),
+		cmocka_unit_test(test_scan),
 		cmocka_unit_test(test_identity_values),
 		cmocka_unit_test_setup_teardown(test_allowed_forwarded_unchanged, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_denied_never_forwarded, setup, teardown),
