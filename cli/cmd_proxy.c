@@ -15,12 +15,13 @@
 
 static const char proxy_help[] =
 	"usage: toolgate proxy --policy POLICY.tgb [IDENTITY...] [--audit FILE]\n"
-	"                      [--max-line BYTES] [--stats] -- COMMAND [ARGS...]\n"
+	"                      [--max-line BYTES] [--request-timeout MS] [--stats]\n"
+	"                      -- COMMAND [ARGS...]\n"
 	"\n"
 	"Runs COMMAND, an MCP server speaking newline-delimited JSON-RPC on stdio,\n"
 	"and relays between it and the client on this process's stdin/stdout.\n"
 	"Every client request is authorized before it is forwarded; a denied one\n"
-	"is answered with error -32001 and never reaches the server. tools/list,\n"
+	"is answered by the proxy and never reaches the server. tools/list,\n"
 	"resources/list and prompts/list results show only what the policy lets\n"
 	"the identity see. The policy reloads on SIGHUP or when its file changes.\n"
 	"\n"
@@ -42,6 +43,10 @@ static const char proxy_help[] =
 	"  --audit FILE      append one JSON audit line per decision to FILE\n"
 	"                    (default: stderr)\n"
 	"  --max-line BYTES  longest message accepted either way (default 8 MiB)\n"
+	"  --request-timeout MS\n"
+	"                    answer a request with an error (and cancel it) when\n"
+	"                    no answer came within MS milliseconds, progress\n"
+	"                    restarting the clock (default 300000; 0: never)\n"
 	"  --stats           print counts and CPU time on stderr at exit\n"
 	"\n"
 	"exit status: 0 the client closed and the server exited cleanly;\n"
@@ -49,7 +54,7 @@ static const char proxy_help[] =
 
 /* Long-only options; the identity options carry their names into
  * tg_mcp_identity_option. */
-enum { OPT_POLICY = TG_OPT_LONG, OPT_AUDIT, OPT_MAX_LINE, OPT_STATS, OPT_IDENTITY };
+enum { OPT_POLICY = TG_OPT_LONG, OPT_AUDIT, OPT_MAX_LINE, OPT_TIMEOUT, OPT_STATS, OPT_IDENTITY };
 
 static const char shortopts[] = "+:h";	/* '+': stop at the server command */
 static const struct option longopts[] = {
@@ -57,6 +62,7 @@ static const struct option longopts[] = {
 	{"policy", required_argument, NULL, OPT_POLICY},
 	{"audit", required_argument, NULL, OPT_AUDIT},
 	{"max-line", required_argument, NULL, OPT_MAX_LINE},
+	{"request-timeout", required_argument, NULL, OPT_TIMEOUT},
 	{"stats", no_argument, NULL, OPT_STATS},
 	{"principal", required_argument, NULL, OPT_IDENTITY},
 	{"role", required_argument, NULL, OPT_IDENTITY},
@@ -83,6 +89,19 @@ static size_t max_line_value(const char *value)
 	return (size_t)v;
 }
 
+/* "--request-timeout MS": -1 when not a count of milliseconds up to a day. */
+static int64_t timeout_value(const char *value)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(value, &end, 10);
+	if (errno || *end || !*value || value[0] == '-' || v > 86400000ull)
+		return -1;
+	return (int64_t)v;
+}
+
 int tg_cmd_proxy(int argc, char **argv)
 {
 	const char *policy_path = NULL, *audit_path = NULL;
@@ -96,6 +115,7 @@ int tg_cmd_proxy(int argc, char **argv)
 	const char *value = NULL;	/* the last option's value */
 	char err[512];
 	int c, li = 0, rc = TG_EXIT_USAGE;
+	int64_t timeout_ms = TG_PROXY_DEFAULT_TIMEOUT_MS;
 
 	memset(&opts, 0, sizeof opts);
 	memset(&reloader, 0, sizeof reloader);
@@ -118,6 +138,14 @@ int tg_cmd_proxy(int argc, char **argv)
 			opts.max_line = max_line_value(optarg);
 			if (opts.max_line == 0) {
 				tg_cli_usage("proxy", "--max-line wants a byte count from 64 to 2^31");
+				goto out;
+			}
+			break;
+		case OPT_TIMEOUT:
+			timeout_ms = timeout_value(optarg);
+			if (timeout_ms < 0) {
+				tg_cli_usage("proxy", "--request-timeout wants milliseconds, "
+						      "from 0 (never) to 86400000");
 				goto out;
 			}
 			break;
@@ -175,6 +203,7 @@ int tg_cmd_proxy(int argc, char **argv)
 	opts.reloader = &reloader;
 	tg_proxy_init(&px, holder, &id, audit);
 	px.measure = opts.stats;
+	px.request_timeout_ms = timeout_ms;
 	rc = tg_relay_run(&px, &opts);
 	tg_proxy_free(&px);
 out:

@@ -179,6 +179,32 @@ static void invalid(const tg_policy *p, const tg_mcp_identity *id, const char *m
 	tg_mcp_audit(audit, p, &req, &d, now);
 }
 
+void tg_mcp_deny(const tg_policy *p, const tg_mcp_identity *id, const tg_rpc_msg *m,
+		 const char *reason, int64_t now, FILE *audit, tg_mcp_authz *out)
+{
+	json_t *pid = json_object_get(id->principal, "id");
+	tg_request req;
+	tg_decision d;
+
+	memset(out, 0, sizeof *out);
+	out->verdict = TG_MCP_DENY;
+	out->has_reason = true;
+	copy_str(out->reason, sizeof out->reason, reason);
+	out->tool = tg_mcp_tool_name(m, &out->tool_len);
+	tg_request_init(&req);
+	req.principal_id.ptr = json_string_value(pid);
+	req.principal_id.len = json_string_length(pid);
+	req.method.ptr = m->method;
+	req.method.len = strlen(m->method);
+	req.target.ptr = out->tool;
+	req.target.len = out->tool_len;
+	memset(&d, 0, sizeof d);
+	d.effect = TG_DENY;
+	d.rule_index = -1;
+	d.reason = out->reason;
+	tg_mcp_audit(audit, p, &req, &d, now);
+}
+
 void tg_mcp_decide(const tg_policy *p, const tg_mcp_identity *id, const tg_mcp_tools *tools,
 		     const tg_rpc_msg *m, int64_t now, FILE *audit, tg_mcp_authz *out)
 {

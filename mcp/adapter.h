@@ -6,6 +6,7 @@
  *
  *   jsonrpc.c   one line -> one checked JSON-RPC message (or an error)
  *   idscan.c    where a line's id is, for rewriting it or answering a refusal
+ *   inflight.c  requests forwarded under ids of the forwarder's choosing
  *   tools.c     tool annotations from the server's latest tools/list
  *   identity.c  who the client is: options and identity files
  *   adapter.c   a client request -> a toolgate request -> a decision
@@ -34,6 +35,7 @@
 #define TG_RPC_DENIED		-32001	/* the policy denied the request */
 #define TG_RPC_UNAVAILABLE	-32003	/* the server exited or its answer was unusable */
 #define TG_RPC_BUSY		-32004	/* too many outstanding requests */
+#define TG_RPC_TIMEOUT		-32006	/* no answer within the request timeout */
 
 /* ---- jsonrpc.c ----------------------------------------------------- */
 
@@ -101,6 +103,49 @@ void tg_rpc_scan(const char *s, size_t len, tg_rpc_scan_result *out);
  * terminated, its length in *outlen; NULL when out of memory. */
 char *tg_rpc_splice(const char *line, size_t len, size_t off, size_t n, const char *with,
 		    size_t wlen, size_t *outlen);
+
+/* ---- inflight.c ---------------------------------------------------- */
+
+#define TG_RPC_MAX_IN_FLIGHT 4096u	/* requests in flight per direction */
+
+/* What the answer to a forwarded request needs on its way back. */
+typedef enum tg_mcp_reply {
+	TG_MCP_REPLY_PLAIN,		/* passes unchanged but for its id */
+	TG_MCP_REPLY_TOOLS_LIST,	/* list results: filtered */
+	TG_MCP_REPLY_RESOURCES_LIST,
+	TG_MCP_REPLY_PROMPTS_LIST,
+	TG_MCP_REPLY_FETCH,		/* the forwarder's own tools/list: consumed */
+	TG_MCP_REPLY_LISTEN		/* subscriptions/listen: long-lived; its
+					 * notifications name it by id */
+} tg_mcp_reply;
+
+/* One request in flight. */
+typedef struct tg_rpc_flight {
+	int64_t own;		/* the id the receiver was given */
+	char *key;		/* canonical text of the sender's id; NULL for our own */
+	char *id;		/* the sender's id as written (JSON text); NULL for our own */
+	size_t id_len;
+	char *progress;		/* canonical text of params._meta.progressToken, or NULL */
+	tg_mcp_reply reply;
+	int64_t deadline_ms;	/* monotonic; 0: none */
+} tg_rpc_flight;
+
+typedef struct tg_rpc_flights {
+	tg_rpc_flight *v;
+	size_t n, cap;
+} tg_rpc_flights;
+
+/* The index of the flight with that key / own id / progress token, or -1. */
+long tg_rpc_flights_by_key(const tg_rpc_flights *t, const char *key);
+long tg_rpc_flights_by_own(const tg_rpc_flights *t, int64_t own);
+long tg_rpc_flights_by_progress(const tg_rpc_flights *t, const char *token);
+/* Adds a flight, copying the strings (key, id and progress may be NULL);
+ * -1 when TG_RPC_MAX_IN_FLIGHT are in flight or out of memory. */
+int tg_rpc_flights_add(tg_rpc_flights *t, int64_t own, const char *key, const char *id,
+		       size_t id_len, const char *progress, tg_mcp_reply reply, int64_t deadline_ms);
+/* Removes flight i (order is not kept). */
+void tg_rpc_flights_remove(tg_rpc_flights *t, size_t i);
+void tg_rpc_flights_free(tg_rpc_flights *t);
 
 /* Canonical text of an id, malloc'd (NULL when out of memory). */
 char *tg_rpc_id_key(const json_t *id);
@@ -198,6 +243,11 @@ json_t *tg_mcp_request_json(const tg_mcp_identity *id, const char *method, const
  */
 void tg_mcp_decide(const tg_policy *p, const tg_mcp_identity *id, const tg_mcp_tools *tools,
 		     const tg_rpc_msg *m, int64_t now, FILE *audit, tg_mcp_authz *out);
+
+/* A denial the adapter makes itself, outside the policy (a tool the server
+ * does not list): *out says deny, no rule, `reason`; audited as such. */
+void tg_mcp_deny(const tg_policy *p, const tg_mcp_identity *id, const tg_rpc_msg *m,
+		 const char *reason, int64_t now, FILE *audit, tg_mcp_authz *out);
 
 /* The target name a tools/call carries, or NULL. */
 const char *tg_mcp_tool_name(const tg_rpc_msg *m, size_t *len);

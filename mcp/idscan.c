@@ -210,20 +210,19 @@ void tg_rpc_scan(const char *s, size_t len, tg_rpc_scan_result *out)
 		i = skip_ws(s, len, k);
 		if (i >= len || s[i] != ':')
 			break;
+		/* What a message is shows in its keys, even when the value is
+		 * cut short (a result past the line limit). */
+		out->method |= strcmp(key, "method") == 0;
+		out->result |= strcmp(key, "result") == 0;
+		out->error |= strcmp(key, "error") == 0;
 		i = skip_ws(s, len, i + 1);
 		v = skip_value(s, len, i);
 		if (v >= len)
-			break;	/* a value cut short proves nothing */
+			break;	/* a value cut short is no id */
 		if (strcmp(key, "id") == 0) {
 			out->nid++;
 			out->id_off = i;
 			out->id_len = v - i;
-		} else if (strcmp(key, "method") == 0) {
-			out->method = true;
-		} else if (strcmp(key, "result") == 0) {
-			out->result = true;
-		} else if (strcmp(key, "error") == 0) {
-			out->error = true;
 		}
 		i = skip_ws(s, len, v);
 		if (i < len && s[i] == ',')

@@ -6,8 +6,10 @@
  * The split, one job per file:
  *
  *   buf.c       byte queues and the bounded line splitter
- *   ids.c       outstanding request ids, both directions
- *   core.c      the state machine tying these together, no processes
+ *   core.c      the state machine over lines, no processes
+ *   route.c     requests in flight both ways: ids, cancellation, timeouts
+ *   fetch.c     the proxy's own tools/list for a call it cannot yet judge
+ *   answer.c    what the proxy says itself: errors, refusals
  *   reload.c    watching the policy file, swapping the holder
  *   relay.c     the child process and the poll() loop
  *
@@ -33,7 +35,7 @@
 
 #define TG_PROXY_DEFAULT_MAX_LINE (8u * 1024 * 1024)	/* client messages */
 #define TG_PROXY_SERVER_MAX_LINE  (64u * 1024 * 1024)	/* server messages, at least */
-#define TG_PROXY_MAX_PENDING	  4096u		/* outstanding requests per direction */
+#define TG_PROXY_DEFAULT_TIMEOUT_MS 300000	/* --request-timeout */
 #define TG_PROXY_FETCH_PAGES	  64u		/* tools/list pages the proxy walks */
 #define TG_PROXY_FETCH_TIMEOUT_MS 10000
 
@@ -66,7 +68,9 @@ typedef struct tg_px_lines {
 
 typedef struct tg_px_line_sink {
 	void (*line)(void *ud, const char *s, size_t len);	/* without the '\n' */
-	void (*oversized)(void *ud);
+	/* A line past the limit, once: its first bytes (at most the limit),
+	 * so an id there can still be answered. */
+	void (*oversized)(void *ud, const char *head, size_t len);
 	void *ud;
 } tg_px_line_sink;
 
@@ -76,39 +80,11 @@ int tg_px_lines_feed(tg_px_lines *l, const char *p, size_t n, const tg_px_line_s
 void tg_px_lines_finish(tg_px_lines *l, const tg_px_line_sink *sink);
 void tg_px_lines_free(tg_px_lines *l);
 
-/* ---- ids.c --------------------------------------------------------- */
-
-typedef enum tg_px_pend_kind {
-	TG_PX_PEND_PLAIN,		/* a forwarded request whose result passes unchanged */
-	TG_PX_PEND_TOOLS_LIST,
-	TG_PX_PEND_RESOURCES_LIST,
-	TG_PX_PEND_PROMPTS_LIST,
-	TG_PX_PEND_FETCH		/* the proxy's own tools/list: consumed, never forwarded */
-} tg_px_pend_kind;
-
-typedef struct tg_px_pending {
-	char *key;
-	json_t *id;		/* one reference */
-	tg_px_pend_kind kind;
-} tg_px_pending;
-
-typedef struct tg_px_idtab {
-	tg_px_pending *v;
-	size_t n, cap;
-} tg_px_idtab;
-
-/* Index of key, or -1. */
-long tg_px_idtab_find(const tg_px_idtab *t, const char *key);
-/* Adds (copies key, takes a reference to id); -1 when full or out of memory. */
-int tg_px_idtab_add(tg_px_idtab *t, const char *key, json_t *id, tg_px_pend_kind kind);
-/* Removes entry i (order is not kept). */
-void tg_px_idtab_remove(tg_px_idtab *t, size_t i);
-void tg_px_idtab_free(tg_px_idtab *t);
-
 /* ---- core.c -------------------------------------------------------- */
 
 typedef struct tg_proxy_stats {
 	unsigned long allowed, denied, invalid, passed, rejected, filtered;
+	unsigned long cancelled, timed_out;
 	double decide_cpu;	/* seconds of process CPU spent deciding */
 } tg_proxy_stats;
 
@@ -117,24 +93,29 @@ typedef struct tg_proxy {
 	const tg_mcp_identity *identity;	/* borrowed */
 	FILE *audit;		/* borrowed; NULL: no audit */
 	int64_t fixed_time;	/* > 0: the clock (tests) */
+	int64_t fixed_ms;	/* > 0: the monotonic clock (tests) */
 	bool measure;		/* account CPU time in stats.decide_cpu */
+	int64_t request_timeout_ms;	/* 0: requests in flight never time out */
 
 	tg_px_buf to_server, to_client;
 	tg_px_buf backlog;		/* client lines read while a call is held */
 	bool draining;
-	tg_px_idtab client_pending;	/* client (and proxy) requests at the server */
-	tg_px_idtab server_pending;	/* server requests at the client */
+	/* Every request forwarded either way gets an id of the proxy's own
+	 * (route.c): one counter for both directions, so an id names one
+	 * request in one table. */
+	int64_t next_id;
+	tg_rpc_flights at_server;	/* client (and proxy) requests at the server */
+	tg_rpc_flights at_client;	/* server requests at the client */
 	tg_mcp_tools tools;
 
-	/* A tools/call waiting for the proxy's own tools/list. */
+	/* A tools/call waiting for the proxy's own tools/list (fetch.c). */
 	bool fetching;
 	tg_rpc_msg held;
 	char *held_line;
 	size_t held_len;
-	char *fetch_key;
+	int64_t fetch_own;
 	unsigned fetch_pages;
 	int64_t fetch_deadline_ms;
-	unsigned long own_ids;
 
 	tg_proxy_stats stats;
 } tg_proxy;
@@ -145,8 +126,9 @@ void tg_proxy_free(tg_proxy *px);
 /* One line from the client / from the server (without its newline). */
 void tg_proxy_client_line(tg_proxy *px, const char *line, size_t len);
 void tg_proxy_server_line(tg_proxy *px, const char *line, size_t len);
-void tg_proxy_client_oversized(tg_proxy *px);
-void tg_proxy_server_oversized(tg_proxy *px);
+/* A line past the limit; head is its first bytes. */
+void tg_proxy_client_oversized(tg_proxy *px, const char *head, size_t len);
+void tg_proxy_server_oversized(tg_proxy *px, const char *head, size_t len);
 
 /* False while a tools/call waits for the proxy's tools/list, or client
  * lines read meanwhile wait behind it: reading the client pauses, so
@@ -154,7 +136,8 @@ void tg_proxy_server_oversized(tg_proxy *px);
  * are kept in order and handled when the call is decided. */
 bool tg_proxy_accepts_client(const tg_proxy *px);
 
-/* Time passes (monotonic milliseconds): a fetch past its deadline fails. */
+/* Time passes (monotonic milliseconds): a fetch past its deadline fails,
+ * requests past the request timeout are answered with an error. */
 void tg_proxy_tick(tg_proxy *px, int64_t now_ms);
 
 /* The server is gone: every request waiting for it is answered with
@@ -163,6 +146,63 @@ void tg_proxy_server_gone(tg_proxy *px, const char *why);
 
 /* Monotonic milliseconds. */
 int64_t tg_proxy_now_ms(void);
+
+/* ---- between core.c, route.c, fetch.c and answer.c ------------------- */
+
+/* Queues one line (a newline is added) / one JSON message. */
+void tg_px_emit(tg_px_buf *b, const char *s, size_t n);
+void tg_px_emit_json(tg_px_buf *b, const json_t *msg);
+/* A JSON-RPC error answer under id (JSON text), into b; takes data (may be
+ * NULL). */
+void tg_px_answer_error(tg_px_buf *b, const char *id, size_t idlen, int code, const char *message,
+			json_t *data);
+/* The same under a parsed id. */
+void tg_px_answer_error_json(tg_px_buf *b, const json_t *id, int code, const char *message,
+			     json_t *data);
+
+/* A message the proxy does not pass on. */
+typedef struct tg_px_refusal {
+	bool from_server;
+	const char *kind;	/* a stable word: "duplicate_key", "oversized", ... */
+	const char *reason;	/* for people */
+	int code;		/* the error answered, 0 for none */
+	const json_t *ids;	/* array of ids to answer (may be NULL) */
+} tg_px_refusal;
+
+/* Reports a refusal on stderr, answers every id it names (to the side the
+ * message came from). */
+void tg_px_refuse(tg_proxy *px, const tg_px_refusal *r);
+
+/* core.c: the clocks: policy time (UTC seconds), monotonic milliseconds,
+ * CPU seconds. */
+int64_t tg_px_now_s(const tg_proxy *px);
+int64_t tg_px_now_ms(const tg_proxy *px);
+double tg_px_cpu_seconds(void);
+
+/* route.c: passing requests and answers on under the proxy's ids. */
+void tg_px_forward_request(tg_proxy *px, const tg_rpc_msg *m, const char *line, size_t len);
+void tg_px_server_request(tg_proxy *px, const tg_rpc_msg *m, const char *line, size_t len);
+void tg_px_client_response(tg_proxy *px, const tg_rpc_msg *m, const char *line, size_t len);
+void tg_px_server_response(tg_proxy *px, tg_rpc_msg *m, const char *line, size_t len);
+/* notifications/cancelled and others naming a request: true when the
+ * notification was handled (forwarded translated, or dropped). */
+bool tg_px_client_notification(tg_proxy *px, tg_rpc_msg *m);
+bool tg_px_server_notification(tg_proxy *px, tg_rpc_msg *m);
+/* A line that was refused or cut short, possibly the answer to a request
+ * in flight: that request is answered with an error instead. */
+void tg_px_unreadable_answer(tg_proxy *px, bool from_server, const char *line, size_t len,
+			     const char *why);
+void tg_px_expire(tg_proxy *px, int64_t now_ms);
+
+/* fetch.c: the proxy's own tools/list. */
+void tg_px_fetch_start(tg_proxy *px);
+void tg_px_fetch_response(tg_proxy *px, tg_rpc_msg *m);
+void tg_px_fetch_finish(tg_proxy *px, const char *failure);
+/* core.c: decides a client request; takes *m when it has to be held. */
+void tg_px_handle_request(tg_proxy *px, tg_rpc_msg *m, const char *line, size_t len,
+			  bool refetched);
+/* core.c: the client lines queued behind a held call. */
+void tg_px_drain_backlog(tg_proxy *px);
 
 /* ---- reload.c ------------------------------------------------------ */
 

@@ -25,6 +25,7 @@ static const char policy_src[] =
 	"allow anyone to list tools;\n"
 	"allow anyone to list resources;\n"
 	"allow anyone to list prompts;\n"
+	"allow anyone to invoke \"subscriptions/listen\";\n"
 	"rule \"ro\": allow role reader to call any tool when tool.read_only;\n"
 	"rule \"sum\": allow role reader to call tool \"sum\" when args.a <= 10;\n"
 	"rule \"no-rm\": deny anyone to call tool \"rm\" because \"never\";\n"
@@ -122,6 +123,71 @@ static void expect_empty(tg_px_buf *b)
 	free(got);
 }
 
+/* The next line of the queue (without its newline), taken off it; NULL
+ * when the queue is empty. Caller frees. */
+static char *take_line(tg_px_buf *b)
+{
+	const char *s = b->data + b->off;
+	const char *nl = tg_px_buf_size(b) ? memchr(s, '\n', tg_px_buf_size(b)) : NULL;
+	char *line;
+
+	if (!nl)
+		return NULL;
+	line = strndup(s, (size_t)(nl - s));
+	assert_non_null(line);
+	tg_px_buf_drop(b, (size_t)(nl - s) + 1);
+	return line;
+}
+
+/* `got` is `sent` forwarded: the same bytes but for the id, which is one
+ * the proxy chose, a positive integer. Returns that id. */
+static json_int_t forwarded_as(const char *got, const char *sent)
+{
+	tg_rpc_scan_result rs, rg;
+	char *end;
+	json_int_t own;
+
+	tg_rpc_scan(sent, strlen(sent), &rs);
+	tg_rpc_scan(got, strlen(got), &rg);
+	if (rs.nid != 1 || rg.nid != 1 || rs.id_off != rg.id_off ||
+	    memcmp(got, sent, rs.id_off) != 0 ||
+	    strcmp(got + rg.id_off + rg.id_len, sent + rs.id_off + rs.id_len) != 0)
+		fail_msg("forwarded '%s', want '%s' with another id", got, sent);
+	own = strtoll(got + rg.id_off, &end, 10);
+	assert_ptr_equal(end, got + rg.id_off + rg.id_len);
+	assert_true(own > 0);
+	return own;
+}
+
+/* The queue holds exactly `sent` forwarded; returns the proxy's id. */
+static json_int_t expect_forwarded(tg_px_buf *b, const char *sent)
+{
+	char *got = take_line(b);
+	json_int_t own;
+
+	if (!got)
+		fail_msg("nothing forwarded, want '%s'", sent);
+	own = forwarded_as(got, sent);
+	free(got);
+	expect_empty(b);
+	return own;
+}
+
+/* The id of the next JSON line of the queue, an integer. */
+static json_int_t next_id(tg_px_buf *b)
+{
+	char *got = take_line(b);
+	json_t *v = got ? json_loads(got, 0, NULL) : NULL;
+	json_int_t id;
+
+	if (!json_is_integer(json_object_get(v, "id")))
+		fail_msg("no line with an integer id: '%s'", got ? got : "");
+	id = json_integer_value(json_object_get(v, "id"));
+	json_decref(v);
+	free(got);
+	return id;
+}
+
 /* The queue holds one JSON line; returns it parsed. */
 static json_t *take_json(tg_px_buf *b)
 {
@@ -148,23 +214,31 @@ static void expect_error(tg_px_buf *b, json_int_t id, int code, const char *rule
 	json_decref(v);
 }
 
-static const char tools_list_result[] =
-	"{\"jsonrpc\":\"2.0\",\"id\":%s,\"result\":{\"tools\":["
+static const char tools_result[] =
+	"{\"tools\":["
 	"{\"name\":\"echo\",\"annotations\":{\"readOnlyHint\":true}},"
 	"{\"name\":\"sum\"},"
 	"{\"name\":\"rm\",\"annotations\":{\"readOnlyHint\":true}},"
 	"{\"name\":\"write\",\"annotations\":{\"readOnlyHint\":false}},"
 	"{\"title\":\"no name\"},"
-	"7],\"nextCursor\":\"page2\"}}";
+	"7],\"nextCursor\":\"page2\"}";
+
+/* The server answers request `own` with `result` (JSON text). */
+static void server_result(fixture *f, json_int_t own, const char *result)
+{
+	char line[2048];
+
+	snprintf(line, sizeof line, "{\"jsonrpc\":\"2.0\",\"id\":%lld,\"result\":%s}",
+		 (long long)own, result);
+	server(f, line);
+}
 
 static void list_tools(fixture *f)
 {
-	char line[1024];
+	const char *list = "{\"jsonrpc\":\"2.0\",\"id\":100,\"method\":\"tools/list\"}";
 
-	client(f, "{\"jsonrpc\":\"2.0\",\"id\":100,\"method\":\"tools/list\"}");
-	expect_exact(&f->px.to_server, "{\"jsonrpc\":\"2.0\",\"id\":100,\"method\":\"tools/list\"}");
-	snprintf(line, sizeof line, tools_list_result, "100");
-	server(f, line);
+	client(f, list);
+	server_result(f, expect_forwarded(&f->px.to_server, list), tools_result);
 	json_decref(take_json(&f->px.to_client));
 }
 
@@ -172,6 +246,7 @@ static void list_tools(fixture *f)
 
 typedef struct lines_seen {
 	char got[8][64];
+	char head[64];
 	int n, over;
 } lines_seen;
 
@@ -184,14 +259,19 @@ static void on_line(void *ud, const char *s, size_t len)
 	l->got[l->n++][len] = '\0';
 }
 
-static void on_over(void *ud)
+static void on_over(void *ud, const char *head, size_t len)
 {
-	((lines_seen *)ud)->over++;
+	lines_seen *l = ud;
+
+	assert_true(len < 64);
+	memcpy(l->head, head, len);
+	l->head[len] = '\0';
+	l->over++;
 }
 
 static void test_lines(void **state)
 {
-	lines_seen seen = {{{0}}, 0, 0};
+	lines_seen seen = {{{0}}, {0}, 0, 0};
 	tg_px_line_sink sink = {on_line, on_over, &seen};
 	tg_px_lines l = {{0}, 8, false};
 
@@ -208,6 +288,8 @@ static void test_lines(void **state)
 	assert_string_equal(seen.got[2], "12345678");	/* exactly at the limit */
 	assert_string_equal(seen.got[3], "last");
 	assert_int_equal(seen.over, 1);
+	/* What was kept of the oversized line, up to the limit, across reads. */
+	assert_string_equal(seen.head, "01234567");
 	tg_px_lines_free(&l);
 }
 
@@ -247,7 +329,7 @@ static void test_frame(void **state)
 		      "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"ping\"},"
 		      "{\"jsonrpc\":\"2.0\",\"id\":3,\"result\":{}}]",
 		      TG_RPC_INVALID_REQUEST, 2);
-	frame_refused("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":", TG_RPC_PARSE_ERROR, 0);
+	frame_refused("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":", TG_RPC_PARSE_ERROR, 1);
 	frame_refused("\x01\x02\xff\xfe junk", TG_RPC_PARSE_ERROR, 0);
 	frame_refused("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"\xc0\xaf\"}", TG_RPC_PARSE_ERROR,
 		      1);
@@ -403,15 +485,17 @@ static void test_allowed_forwarded_unchanged(void **state)
 	const char *call = "{ \"id\" : 5, \"jsonrpc\":\"2.0\",\"method\":\"tools/call\","
 			   "\"params\":{\"name\":\"echo\",\"arguments\":{\"message\":\"hi\"}} }";
 
+	json_int_t own;
+
 	list_tools(f);
 	client(f, call);
-	expect_exact(&f->px.to_server, call);
+	own = expect_forwarded(&f->px.to_server, call);
 	expect_empty(&f->px.to_client);
-	/* The server's answer goes back unchanged. */
-	server(f, "{\"jsonrpc\":\"2.0\",\"id\":5,\"result\":{\"content\":[]}}");
-	expect_exact(&f->px.to_client, "{\"jsonrpc\":\"2.0\",\"id\":5,\"result\":{\"content\":[]}}");
+	/* The server's answer goes back unchanged but for the id. */
+	server_result(f, own, "{\"content\": [] }");
+	expect_exact(&f->px.to_client, "{\"jsonrpc\":\"2.0\",\"id\":5,\"result\":{\"content\": [] }}");
 	/* A second answer to the same id is dropped. */
-	server(f, "{\"jsonrpc\":\"2.0\",\"id\":5,\"result\":{\"content\":[]}}");
+	server_result(f, own, "{\"content\":[]}");
 	expect_empty(&f->px.to_client);
 	fflush(f->audit);
 	assert_non_null(strstr(f->audit_buf, "\"target\":\"echo\",\"decision\":\"allow\""));
@@ -484,7 +568,7 @@ static void test_invalid_requests(void **state)
 	client(f, "[{\"jsonrpc\":\"2.0\",\"id\":6,\"method\":\"ping\"}]");
 	expect_error(&f->px.to_client, 6, TG_RPC_INVALID_REQUEST, NULL);
 	client(f, "\xde\xad\xbe\xef");
-	tg_proxy_client_oversized(&f->px);
+	tg_proxy_client_oversized(&f->px, "{\"jsonrpc\":\"2.0\",\"params\":{", 24);
 	expect_empty(&f->px.to_client);
 	expect_empty(&f->px.to_server);
 	/* A request id in flight cannot be reused. */
@@ -509,12 +593,12 @@ static void test_resources_prompts_completion(void **state)
 			    "\"argument\":{\"name\":\"x\",\"value\":\"\"}}}";
 
 	client(f, read);
-	expect_exact(&f->px.to_server, read);
+	expect_forwarded(&f->px.to_server, read);
 	client(f, "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"resources/subscribe\","
 		  "\"params\":{\"uri\":\"file:///etc/passwd\"}}");
 	expect_error(&f->px.to_client, 2, TG_RPC_DENIED, NULL);
 	client(f, greet);
-	expect_exact(&f->px.to_server, greet);
+	expect_forwarded(&f->px.to_server, greet);
 	client(f, "{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"completion/complete\","
 		  "\"params\":{\"ref\":{\"type\":\"ref/resource\",\"uri\":\"file:///x\"}}}");
 	expect_error(&f->px.to_client, 4, TG_RPC_DENIED, NULL);
@@ -531,14 +615,23 @@ static void test_lifecycle_passes(void **state)
 		"{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}",
 		"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}",
 		"{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"server/discover\"}",
-		"{\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\",\"params\":{}}",
+		"{\"jsonrpc\":\"2.0\",\"method\":\"notifications/progress\",\"params\":{}}",
 	};
 	size_t i;
 
 	for (i = 0; i < sizeof lines / sizeof lines[0]; i++) {
 		client(f, lines[i]);
-		expect_exact(&f->px.to_server, lines[i]);
+		if (strstr(lines[i], "\"id\""))
+			expect_forwarded(&f->px.to_server, lines[i]);
+		else
+			expect_exact(&f->px.to_server, lines[i]);
 	}
+	/* A cancellation naming no request in flight could only name another
+	 * request: not passed on. */
+	client(f, "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\",\"params\":{}}");
+	client(f, "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\","
+		  "\"params\":{\"requestId\":77}}");
+	expect_empty(&f->px.to_server);
 	expect_empty(&f->px.to_client);
 }
 
@@ -547,13 +640,10 @@ static void test_lifecycle_passes(void **state)
 static void test_tools_list_filtered(void **state)
 {
 	fixture *f = *state;
-	char line[1024];
 	json_t *v, *tools;
 
 	client(f, "{\"jsonrpc\":\"2.0\",\"id\":\"L\",\"method\":\"tools/list\"}");
-	json_decref(take_json(&f->px.to_server));
-	snprintf(line, sizeof line, tools_list_result, "\"L\"");
-	server(f, line);
+	server_result(f, next_id(&f->px.to_server), tools_result);
 	v = take_json(&f->px.to_client);
 	tools = json_object_get(json_object_get(v, "result"), "tools");
 	/* echo (read-only), sum (args UNKNOWN); not rm (denied), write, the
@@ -574,23 +664,24 @@ static void test_tools_list_filtered(void **state)
 static void test_resources_prompts_filtered(void **state)
 {
 	fixture *f = *state;
+	json_int_t res, pro;
 	json_t *v;
 
 	client(f, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"resources/list\"}");
 	client(f, "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"prompts/list\"}");
 	client(f, "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"resources/templates/list\"}");
-	discard(&f->px.to_server);
+	res = next_id(&f->px.to_server);
+	pro = next_id(&f->px.to_server);
 	expect_error(&f->px.to_client, 3, TG_RPC_DENIED, NULL);
-	server(f, "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"resources\":["
-		  "{\"uri\":\"file:///docs/a\",\"name\":\"a\"},{\"uri\":\"file:///etc/b\"},"
-		  "{\"uri\":\"file:///docs/../etc/c\"}]}}");
+	server_result(f, res, "{\"resources\":["
+		      "{\"uri\":\"file:///docs/a\",\"name\":\"a\"},{\"uri\":\"file:///etc/b\"},"
+		      "{\"uri\":\"file:///docs/../etc/c\"}]}");
 	v = take_json(&f->px.to_client);
 	assert_int_equal(json_array_size(json_object_get(json_object_get(v, "result"),
 							 "resources")),
 			 1);
 	json_decref(v);
-	server(f, "{\"jsonrpc\":\"2.0\",\"id\":2,\"result\":{\"prompts\":["
-		  "{\"name\":\"greet\"},{\"name\":\"other\"}]}}");
+	server_result(f, pro, "{\"prompts\":[{\"name\":\"greet\"},{\"name\":\"other\"}]}");
 	v = take_json(&f->px.to_client);
 	assert_int_equal(json_array_size(json_object_get(json_object_get(v, "result"),
 							 "prompts")),
@@ -602,10 +693,13 @@ static void test_list_error_passes(void **state)
 {
 	fixture *f = *state;
 	const char *e = "{\"jsonrpc\":\"2.0\",\"id\":1,\"error\":{\"code\":-32601,\"message\":\"x\"}}";
+	char line[256];
 
 	client(f, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"prompts/list\"}");
-	discard(&f->px.to_server);
-	server(f, e);
+	snprintf(line, sizeof line,
+		 "{\"jsonrpc\":\"2.0\",\"id\":%lld,\"error\":{\"code\":-32601,\"message\":\"x\"}}",
+		 (long long)next_id(&f->px.to_server));
+	server(f, line);
 	expect_exact(&f->px.to_client, e);
 }
 
@@ -615,39 +709,44 @@ static void test_fetch_for_unlisted_tool(void **state)
 {
 	fixture *f = *state;
 	const char *call = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\","
-			   "\"params\":{\"name\":\"sum\",\"arguments\":{\"a\":2}}}";
+			   "\"params\":{\"name\":\"sum\",\"arguments\":{\"a\":2},"
+			   "\"_meta\":{\"progressToken\":9,\"v\":\"2026-07-28\"}}}";
 	const char *after = "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"ping\"}";
-	char line[1024];
+	json_int_t own;
 	json_t *v;
+	char *got;
 
 	client(f, call);
 	client(f, after);	/* the rest of the same read */
 	assert_false(tg_proxy_accepts_client(&f->px));
 	v = take_json(&f->px.to_server);
 	assert_string_equal(json_string_value(json_object_get(v, "method")), "tools/list");
-	assert_string_equal(json_string_value(json_object_get(v, "id")), "toolgate-proxy-1");
+	own = json_integer_value(json_object_get(v, "id"));
+	assert_true(own > 0);
+	/* The call's _meta goes with it (a 2026-07-28 server wants the
+	 * protocol version on every request), its progress token does not. */
+	assert_string_equal(json_string_value(json_object_get(json_object_get(json_object_get(
+				    v, "params"), "_meta"), "v")), "2026-07-28");
+	assert_null(json_object_get(json_object_get(json_object_get(v, "params"), "_meta"),
+				    "progressToken"));
 	json_decref(v);
 	expect_empty(&f->px.to_client);
 	/* A first page without the tool: the proxy asks for the next one. */
-	server(f, "{\"jsonrpc\":\"2.0\",\"id\":\"toolgate-proxy-1\",\"result\":{\"tools\":"
-		  "[{\"name\":\"echo\"}],\"nextCursor\":\"c2\"}}");
+	server_result(f, own, "{\"tools\":[{\"name\":\"echo\"}],\"nextCursor\":\"c2\"}");
 	v = take_json(&f->px.to_server);
 	assert_string_equal(json_string_value(json_object_get(
 				    json_object_get(v, "params"), "cursor")),
 			    "c2");
+	assert_int_not_equal(json_integer_value(json_object_get(v, "id")), own);
+	own = json_integer_value(json_object_get(v, "id"));
 	json_decref(v);
 	/* The second page has it: the call is decided and forwarded, then
 	 * the held ping; the proxy's listing never reaches the client. */
-	snprintf(line, sizeof line, tools_list_result, "\"toolgate-proxy-2\"");
-	server(f, line);
-	{
-		char *got = take(&f->px.to_server);
-		char want[512];
-
-		snprintf(want, sizeof want, "%s\n%s\n", call, after);
-		assert_string_equal(got, want);
-		free(got);
-	}
+	server_result(f, own, tools_result);
+	got = take_line(&f->px.to_server);
+	forwarded_as(got, call);
+	free(got);
+	expect_forwarded(&f->px.to_server, after);
 	expect_empty(&f->px.to_client);
 	assert_true(tg_proxy_accepts_client(&f->px));
 }
@@ -655,29 +754,30 @@ static void test_fetch_for_unlisted_tool(void **state)
 static void test_fetch_unlisted_refused(void **state)
 {
 	fixture *f = *state;
+	char line[256];
+	json_int_t own;
 
 	client(f, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\","
 		  "\"params\":{\"name\":\"ghost\"}}");
-	discard(&f->px.to_server);
-	server(f, "{\"jsonrpc\":\"2.0\",\"id\":\"toolgate-proxy-1\",\"result\":{\"tools\":[]}}");
+	server_result(f, next_id(&f->px.to_server), "{\"tools\":[]}");
 	expect_empty(&f->px.to_server);
 	expect_error(&f->px.to_client, 1, TG_RPC_DENIED, NULL);
 
 	/* The listing fails: refused as well. */
 	client(f, "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/call\","
 		  "\"params\":{\"name\":\"ghost\"}}");
-	discard(&f->px.to_server);
-	server(f, "{\"jsonrpc\":\"2.0\",\"id\":\"toolgate-proxy-2\",\"error\":"
-		  "{\"code\":-32601,\"message\":\"no tools\"}}");
+	snprintf(line, sizeof line, "{\"jsonrpc\":\"2.0\",\"id\":%lld,\"error\":"
+		 "{\"code\":-32601,\"message\":\"no tools\"}}", (long long)next_id(&f->px.to_server));
+	server(f, line);
 	expect_error(&f->px.to_client, 2, TG_RPC_UNAVAILABLE, NULL);
 
 	/* No answer in time: refused; a late answer is dropped. */
 	client(f, "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"tools/call\","
 		  "\"params\":{\"name\":\"ghost\"}}");
-	discard(&f->px.to_server);
+	own = next_id(&f->px.to_server);
 	tg_proxy_tick(&f->px, f->px.fetch_deadline_ms + 1);
 	expect_error(&f->px.to_client, 3, TG_RPC_UNAVAILABLE, NULL);
-	server(f, "{\"jsonrpc\":\"2.0\",\"id\":\"toolgate-proxy-3\",\"result\":{\"tools\":[]}}");
+	server_result(f, own, "{\"tools\":[]}");
 	expect_empty(&f->px.to_client);
 	expect_empty(&f->px.to_server);
 }
@@ -705,16 +805,25 @@ static void test_list_changed_clears(void **state)
 static void test_server_requests_and_responses(void **state)
 {
 	fixture *f = *state;
-	const char *req = "{\"jsonrpc\":\"2.0\",\"id\":\"s1\",\"method\":\"roots/list\"}";
-	const char *resp = "{\"jsonrpc\":\"2.0\",\"id\":\"s1\",\"result\":{\"roots\":[]}}";
+	const char *req = "{\"jsonrpc\":\"2.0\",\"id\":\"s\\u0031\",\"method\":\"roots/list\"}";
+	char resp[128], *got;
+	json_int_t own;
 
+	/* The server's request reaches the client under the proxy's id, the
+	 * answer the server under its own, as it wrote it. */
 	server(f, req);
-	expect_exact(&f->px.to_client, req);
+	got = take_line(&f->px.to_client);
+	own = forwarded_as(got, req);
+	free(got);
+	snprintf(resp, sizeof resp, "{\"jsonrpc\":\"2.0\",\"id\":%lld,\"result\":{\"roots\":[]}}",
+		 (long long)own);
 	client(f, resp);
-	expect_exact(&f->px.to_server, resp);
-	/* Answered already, or never asked: dropped. */
+	expect_exact(&f->px.to_server,
+		     "{\"jsonrpc\":\"2.0\",\"id\":\"s\\u0031\",\"result\":{\"roots\":[]}}");
+	/* Answered already, never asked, or under the server's id: dropped. */
 	client(f, resp);
 	client(f, "{\"jsonrpc\":\"2.0\",\"id\":99,\"result\":{}}");
+	client(f, "{\"jsonrpc\":\"2.0\",\"id\":\"s1\",\"result\":{}}");
 	expect_empty(&f->px.to_server);
 	/* Junk from the server never reaches the client. */
 	server(f, "not json");
@@ -722,11 +831,19 @@ static void test_server_requests_and_responses(void **state)
 	expect_empty(&f->px.to_client);
 	/* But a request waiting for that answer is told, not left hanging. */
 	client(f, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}");
-	discard(&f->px.to_server);
-	server(f, "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"a\":1,\"a\":2}}");
+	own = next_id(&f->px.to_server);
+	snprintf(resp, sizeof resp, "{\"jsonrpc\":\"2.0\",\"id\":%lld,\"result\":{\"a\":1,\"a\":2}}",
+		 (long long)own);
+	server(f, resp);
 	expect_error(&f->px.to_client, 1, TG_RPC_UNAVAILABLE, NULL);
-	server(f, "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{}}");
+	server_result(f, own, "{}");
 	expect_empty(&f->px.to_client);
+	/* A refused request of the server's is answered, to the server. */
+	server(f, "{\"jsonrpc\":\"2.0\",\"id\":\"s2\",\"method\":\"x\",\"params\":{\"a\":1,\"a\":1}}");
+	expect_empty(&f->px.to_client);
+	got = take(&f->px.to_server);
+	assert_non_null(strstr(got, "\"id\":\"s2\",\"error\":{\"code\":-32600"));
+	free(got);
 }
 
 static void test_server_gone_all_answered(void **state)
@@ -747,6 +864,215 @@ static void test_server_gone_all_answered(void **state)
 	assert_int_equal(n, 3);
 	free(out);
 	expect_empty(&f->px.to_server);
+}
+
+/* ---- ids of the proxy's own, cancellation, timeouts --------------------- */
+
+/* A server that reads ids as doubles, as JavaScript does: the id of the
+ * forwarded request as that server reads it, written back as an integer. */
+static json_int_t double_reading(tg_px_buf *b)
+{
+	char *got = take_line(b);
+	json_t *v = json_loads(got, JSON_DECODE_INT_AS_REAL, NULL);
+	double id = json_number_value(json_object_get(v, "id"));
+
+	assert_true(json_is_real(json_object_get(v, "id")));
+	json_decref(v);
+	free(got);
+	return (json_int_t)id;
+}
+
+static void test_ids_remapped(void **state)
+{
+	fixture *f = *state;
+	json_int_t call, list;
+	json_t *v;
+
+	list_tools(f);
+	/* 2^53 and 2^53 + 1: one double. Left in flight, then a listing. */
+	client(f, "{\"jsonrpc\":\"2.0\",\"id\":9007199254740992,\"method\":\"tools/call\","
+		  "\"params\":{\"name\":\"echo\"}}");
+	client(f, "{\"jsonrpc\":\"2.0\",\"id\":9007199254740993,\"method\":\"tools/list\"}");
+	call = double_reading(&f->px.to_server);
+	list = double_reading(&f->px.to_server);
+	assert_int_not_equal(call, list);
+	/* The server answers the listing first, under the id it read. */
+	server_result(f, list, tools_result);
+	v = take_json(&f->px.to_client);
+	assert_int_equal(json_integer_value(json_object_get(v, "id")), 9007199254740993LL);
+	assert_int_equal(json_array_size(json_object_get(json_object_get(v, "result"), "tools")), 2);
+	json_decref(v);
+	server_result(f, call, "{\"content\":[]}");
+	expect_exact(&f->px.to_client,
+		     "{\"jsonrpc\":\"2.0\",\"id\":9007199254740992,\"result\":{\"content\":[]}}");
+	/* The client's id comes back as it was written, escapes and all. */
+	client(f, "{\"jsonrpc\":\"2.0\",\"id\":\"\\u0061\\/b\",\"method\":\"ping\"}");
+	server_result(f, next_id(&f->px.to_server), "{}");
+	expect_exact(&f->px.to_client, "{\"jsonrpc\":\"2.0\",\"id\":\"\\u0061\\/b\",\"result\":{}}");
+	/* An answer under an id the proxy never gave is refused. */
+	server_result(f, 9007199254740992LL, "{}");
+	expect_empty(&f->px.to_client);
+}
+
+static void test_cancel_retires(void **state)
+{
+	fixture *f = *state;
+	char line[256];
+	json_int_t own = 0;
+	int i;
+	json_t *v;
+
+	list_tools(f);
+	/* Far more read + cancel pairs than requests may be in flight. */
+	for (i = 0; i < 5000; i++) {
+		snprintf(line, sizeof line, "{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"tools/call\","
+			 "\"params\":{\"name\":\"echo\"}}", i);
+		client(f, line);
+		own = next_id(&f->px.to_server);
+		snprintf(line, sizeof line, "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\","
+			 "\"params\":{\"requestId\":%d,\"reason\":\"x\"}}", i);
+		client(f, line);
+		/* The server is told under the id it knows the request by. */
+		v = take_json(&f->px.to_server);
+		assert_int_equal(json_integer_value(json_object_get(json_object_get(v, "params"),
+								    "requestId")), own);
+		json_decref(v);
+	}
+	expect_empty(&f->px.to_client);
+	assert_int_equal(f->px.at_server.n, 0);
+	assert_int_equal(f->px.stats.cancelled, 5000);
+	/* The last one's late answer is dropped. */
+	server_result(f, own, "{\"content\":[]}");
+	expect_empty(&f->px.to_client);
+	/* And requests still pass. */
+	client(f, "{\"jsonrpc\":\"2.0\",\"id\":\"next\",\"method\":\"ping\"}");
+	server_result(f, next_id(&f->px.to_server), "{}");
+	expect_exact(&f->px.to_client, "{\"jsonrpc\":\"2.0\",\"id\":\"next\",\"result\":{}}");
+}
+
+static void test_request_timeout(void **state)
+{
+	fixture *f = *state;
+	json_int_t own, s_own;
+	char *got;
+	json_t *v;
+
+	f->px.fixed_ms = 1000;
+	f->px.request_timeout_ms = 500;
+	client(f, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\","
+		  "\"params\":{\"_meta\":{\"progressToken\":\"p\"}}}");
+	own = next_id(&f->px.to_server);
+	/* Progress for the request restarts its clock. */
+	f->px.fixed_ms = 1400;
+	server(f, "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/progress\","
+		  "\"params\":{\"progressToken\":\"p\",\"progress\":1}}");
+	json_decref(take_json(&f->px.to_client));
+	tg_proxy_tick(&f->px, 1600);
+	expect_empty(&f->px.to_client);
+	tg_proxy_tick(&f->px, 1900);
+	expect_error(&f->px.to_client, 1, TG_RPC_TIMEOUT, NULL);
+	v = take_json(&f->px.to_server);
+	assert_string_equal(json_string_value(json_object_get(v, "method")),
+			    "notifications/cancelled");
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(v, "params"),
+							    "requestId")), own);
+	json_decref(v);
+	server_result(f, own, "{}");
+	expect_empty(&f->px.to_client);
+	assert_int_equal(f->px.stats.timed_out, 1);
+
+	/* A server's request the client leaves unanswered: the server gets
+	 * the error, the client the cancellation. */
+	server(f, "{\"jsonrpc\":\"2.0\",\"id\":\"e\",\"method\":\"elicitation/create\"}");
+	s_own = next_id(&f->px.to_client);
+	tg_proxy_tick(&f->px, 1400 + 500);
+	got = take(&f->px.to_server);
+	assert_non_null(strstr(got, "\"id\":\"e\",\"error\":{\"code\":-32006"));
+	free(got);
+	v = take_json(&f->px.to_client);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(v, "params"),
+							    "requestId")), s_own);
+	json_decref(v);
+
+	/* 0: no timeout; a subscription stream never times out. */
+	f->px.request_timeout_ms = 0;
+	client(f, "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"ping\"}");
+	f->px.request_timeout_ms = 500;
+	client(f, "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"subscriptions/listen\"}");
+	discard(&f->px.to_server);
+	tg_proxy_tick(&f->px, 1000000);
+	expect_empty(&f->px.to_client);
+	assert_int_equal(f->px.at_server.n, 0 + 2);
+}
+
+static void test_subscriptions_named_by_id(void **state)
+{
+	fixture *f = *state;
+	char line[512];
+	json_int_t own;
+	json_t *v;
+
+	client(f, "{\"jsonrpc\":\"2.0\",\"id\":\"sub\",\"method\":\"subscriptions/listen\","
+		  "\"params\":{\"notifications\":{\"toolsListChanged\":true}}}");
+	own = next_id(&f->px.to_server);
+	/* Notifications on the stream carry the listen request's id: the
+	 * client gets them under its own. */
+	snprintf(line, sizeof line, "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/tools/list_changed\","
+		 "\"params\":{\"_meta\":{\"io.modelcontextprotocol/subscriptionId\":%lld}}}",
+		 (long long)own);
+	server(f, line);
+	v = take_json(&f->px.to_client);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(json_object_get(
+				    v, "params"), "_meta"), "io.modelcontextprotocol/subscriptionId")),
+			    "sub");
+	json_decref(v);
+	/* One for a stream nobody opened is dropped. */
+	server(f, "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/tools/list_changed\","
+		  "\"params\":{\"_meta\":{\"io.modelcontextprotocol/subscriptionId\":\"sub\"}}}");
+	expect_empty(&f->px.to_client);
+	/* The server ends the stream (stdio: a cancellation naming it). */
+	snprintf(line, sizeof line, "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\","
+		 "\"params\":{\"requestId\":%lld}}", (long long)own);
+	server(f, line);
+	v = take_json(&f->px.to_client);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(v, "params"),
+							      "requestId")), "sub");
+	json_decref(v);
+	assert_int_equal(f->px.at_server.n, 0);
+	/* A server cancelling its own request to the client: in the
+	 * client's terms. */
+	server(f, "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"sampling/createMessage\"}");
+	own = next_id(&f->px.to_client);
+	server(f, "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\",\"params\":{\"requestId\":5}}");
+	v = take_json(&f->px.to_client);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(v, "params"),
+							    "requestId")), own);
+	json_decref(v);
+	assert_int_equal(f->px.at_client.n, 0);
+}
+
+static void test_oversized_answered(void **state)
+{
+	fixture *f = *state;
+	const char head[] = "{\"jsonrpc\":\"2.0\",\"id\":\"big\",\"method\":\"tools/call\","
+			    "\"params\":{\"name\":\"echo\",\"pad\":\"xxxxxxxx";
+	char line[256];
+	json_int_t own;
+	char *got;
+
+	tg_proxy_client_oversized(&f->px, head, sizeof head - 1);
+	got = take(&f->px.to_client);
+	assert_non_null(strstr(got, "{\"jsonrpc\":\"2.0\",\"id\":\"big\",\"error\":{\"code\":-32600"));
+	free(got);
+	expect_empty(&f->px.to_server);
+	/* The server's answer past its limit: the request is told. */
+	client(f, "{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"ping\"}");
+	own = next_id(&f->px.to_server);
+	snprintf(line, sizeof line, "{\"jsonrpc\":\"2.0\",\"id\":%lld,\"result\":{\"x\":\"yyyy",
+		 (long long)own);
+	tg_proxy_server_oversized(&f->px, line, strlen(line));
+	expect_error(&f->px.to_client, 4, TG_RPC_UNAVAILABLE, NULL);
+	assert_int_equal(f->px.at_server.n, 0);
 }
 
 int main(void)
@@ -771,6 +1097,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_server_requests_and_responses, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_server_gone_all_answered, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ids_remapped, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cancel_retires, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_request_timeout, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_subscriptions_named_by_id, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_oversized_answered, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

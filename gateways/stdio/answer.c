@@ -1,0 +1,81 @@
+/*
+ * answer.c - what the proxy says itself, rather than passing on.
+ *
+ * Answers go under the id as the requester wrote it (JSON text), so a
+ * requester that compares ids by their text or by their value finds its
+ * request either way. A refusal is a message the proxy does not pass on:
+ * it is reported, and every id it names is answered, to the side it came
+ * from, so nobody waits for an answer that will never come.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "driver.h"
+#include "proxy.h"
+
+void tg_px_emit(tg_px_buf *b, const char *s, size_t n)
+{
+	if (tg_px_buf_add(b, s, n) != 0 || tg_px_buf_add(b, "\n", 1) != 0)
+		tg_drv_error("proxy: out of memory queueing a message");
+}
+
+void tg_px_emit_json(tg_px_buf *b, const json_t *msg)
+{
+	char *s = msg ? json_dumps(msg, JSON_COMPACT) : NULL;
+
+	if (!s) {
+		tg_drv_error("proxy: out of memory writing a message");
+		return;
+	}
+	tg_px_emit(b, s, strlen(s));
+	free(s);
+}
+
+void tg_px_answer_error(tg_px_buf *b, const char *id, size_t idlen, int code, const char *message,
+			json_t *data)
+{
+	static const char head[] = "{\"jsonrpc\":\"2.0\",\"id\":";
+	json_t *err = json_pack("{s:i,s:s}", "code", code, "message", message);
+	char *text;
+
+	if (err && data)
+		json_object_set_new(err, "data", data);
+	else
+		json_decref(data);
+	text = err ? json_dumps(err, JSON_COMPACT) : NULL;
+	json_decref(err);
+	if (!text || tg_px_buf_add(b, head, sizeof head - 1) != 0 ||
+	    tg_px_buf_add(b, id, idlen) != 0 || tg_px_buf_add(b, ",\"error\":", 9) != 0 ||
+	    tg_px_buf_add(b, text, strlen(text)) != 0 || tg_px_buf_add(b, "}\n", 2) != 0)
+		tg_drv_error("proxy: out of memory writing an answer");
+	free(text);
+}
+
+void tg_px_answer_error_json(tg_px_buf *b, const json_t *id, int code, const char *message,
+			     json_t *data)
+{
+	char *text = tg_rpc_id_key(id);
+
+	if (!text) {
+		json_decref(data);
+		tg_drv_error("proxy: out of memory writing an answer");
+		return;
+	}
+	tg_px_answer_error(b, text, strlen(text), code, message, data);
+	free(text);
+}
+
+void tg_px_refuse(tg_proxy *px, const tg_px_refusal *r)
+{
+	tg_px_buf *to = r->from_server ? &px->to_server : &px->to_client;
+	char text[256];
+	size_t i;
+
+	tg_drv_error("proxy: %s a %s message: %s", r->from_server ? "dropped" : "refused",
+		     r->from_server ? "server" : "client", r->reason);
+	if (!r->from_server)
+		px->stats.rejected++;
+	snprintf(text, sizeof text, "toolgate: %s", r->reason);
+	for (i = 0; r->code && i < json_array_size(r->ids); i++)
+		tg_px_answer_error_json(to, json_array_get(r->ids, i), r->code, text, NULL);
+}
