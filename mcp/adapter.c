@@ -130,8 +130,71 @@ const char *tg_mcp_tool_name(const tg_rpc_msg *m, size_t *len)
 	return json_string_value(name);
 }
 
-void tg_mcp_audit(FILE *audit, const tg_policy *p, const tg_request *req,
-		    const tg_decision *d, int64_t now)
+static void copy_str(char *dst, size_t size, const char *src)
+{
+	snprintf(dst, size, "%s", src ? src : "");
+}
+
+const char *tg_mcp_readable_target(const char *method, const json_t *params)
+{
+	json_t *v = NULL;
+
+	if (!method)
+		return NULL;
+	if (strcmp(method, "tools/call") == 0 || strcmp(method, "prompts/get") == 0)
+		v = param_string(params, "name");
+	else if (strncmp(method, "resources/", 10) == 0)
+		v = param_string(params, "uri");
+	else if (strcmp(method, "completion/complete") == 0) {
+		json_t *ref = json_is_object(params) ? json_object_get(params, "ref") : NULL;
+
+		v = param_string(ref, "name");
+		if (!v)
+			v = param_string(ref, "uri");
+	}
+	return json_string_value(v);
+}
+
+/* ---- the runtime's request and decision structs, in one place -----------
+ * Only the helpers below fill a tg_request or a tg_decision field by field
+ * or read one (the rest of the adapter builds requests as JSON through
+ * tg_mcp_request_json), so a change in those structs' shape is met here. */
+
+/* A request naming only who asked, for what and on what: the audit of a
+ * message that never became a whole request. */
+static void bare_request(tg_request *req, const tg_mcp_identity *id, const char *method,
+			 const char *target, size_t target_len)
+{
+	json_t *pid = json_object_get(id->principal, "id");
+
+	tg_request_init(req);
+	if (json_is_string(pid)) {
+		req->principal_id.ptr = json_string_value(pid);
+		req->principal_id.len = json_string_length(pid);
+	}
+	if (method) {
+		req->method.ptr = method;
+		req->method.len = strlen(method);
+	}
+	if (target) {
+		req->target.ptr = target;
+		req->target.len = target_len;
+	}
+}
+
+/* A deny the adapter makes itself: no rule, `reason` (borrowed). */
+static void adapter_deny(tg_decision *d, const char *reason)
+{
+	memset(d, 0, sizeof *d);
+	d->effect = TG_DENY;
+	d->rule_index = -1;
+	d->reason = reason;
+}
+
+/* Writes one audit line; `extra` (JSON object members, or NULL) goes after
+ * the runtime's members. */
+static void audit_line(FILE *audit, const tg_policy *p, const tg_request *req, const tg_decision *d,
+		       int64_t now, const char *extra)
 {
 	char small[2048], *buf = small;
 	size_t need;
@@ -145,36 +208,73 @@ void tg_mcp_audit(FILE *audit, const tg_policy *p, const tg_request *req,
 			return;
 		tg_audit_format(p, req, d, now, buf, need + 1);
 	}
-	fwrite(buf, 1, need, audit);
-	fputc('\n', audit);
+	if (extra && need > 0 && buf[need - 1] == '}') {
+		fwrite(buf, 1, need - 1, audit);
+		fprintf(audit, ",%s}\n", extra);
+	} else {
+		fwrite(buf, 1, need, audit);
+		fputc('\n', audit);
+	}
 	fflush(audit);
 	if (buf != small)
 		free(buf);
 }
 
-static void copy_str(char *dst, size_t size, const char *src)
+void tg_mcp_audit(FILE *audit, const tg_policy *p, const tg_request *req,
+		    const tg_decision *d, int64_t now)
 {
-	snprintf(dst, size, "%s", src ? src : "");
+	audit_line(audit, p, req, d, now, NULL);
+}
+
+/* The members of a JSON object as text, its braces dropped; malloc'd. */
+static char *members_of(json_t *obj)
+{
+	char *s = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
+	size_t n = s ? strlen(s) : 0;
+
+	if (n < 2) {
+		free(s);
+		return NULL;
+	}
+	memmove(s, s + 1, n - 2);
+	s[n - 2] = '\0';
+	return s;
+}
+
+void tg_mcp_audit_refusal(FILE *audit, const tg_policy *p, const tg_mcp_identity *id,
+			  const tg_mcp_refusal *r, int64_t now)
+{
+	const char *method = json_string_value(json_object_get(r->seen, "method"));
+	const char *target = tg_mcp_readable_target(method, json_object_get(r->seen, "params"));
+	json_t *ids = r->ids ? json_deep_copy(r->ids) : json_array();
+	json_t *x = json_pack("{s:{s:s,s:s,s:o,s:o}}", "refusal", "kind", r->kind, "from",
+			      r->from_server ? "server" : "client", "code",
+			      r->code ? json_integer(r->code) : json_null(), "ids", ids);
+	char *extra = members_of(x);
+	char reason[320];
+	tg_request req;
+	tg_decision d;
+
+	json_decref(x);
+	snprintf(reason, sizeof reason, "refused: %s", r->reason);
+	bare_request(&req, id, method, target, target ? strlen(target) : 0);
+	tg_decision_set_invalid(&d, reason);
+	audit_line(audit, p, &req, &d, now, extra);
+	free(extra);
 }
 
 /* An invalid request: answered, and audited with what is known. */
-static void invalid(const tg_policy *p, const tg_mcp_identity *id, const char *method, int64_t now,
-		    FILE *audit, tg_mcp_authz *out, const char *why)
+static void invalid(const tg_policy *p, const tg_mcp_identity *id, const tg_rpc_msg *m,
+		    int64_t now, FILE *audit, tg_mcp_authz *out, const char *why)
 {
-	json_t *pid = json_object_get(id->principal, "id");
+	const char *target = tg_mcp_readable_target(m->method, json_object_get(m->root, "params"));
 	tg_request req;
 	tg_decision d;
 
 	out->verdict = TG_MCP_INVALID;
 	copy_str(out->reason, sizeof out->reason, why);
 	out->has_reason = true;
-	tg_request_init(&req);
-	if (json_is_string(pid)) {
-		req.principal_id.ptr = json_string_value(pid);
-		req.principal_id.len = json_string_length(pid);
-	}
-	req.method.ptr = method;
-	req.method.len = strlen(method);
+	bare_request(&req, id, m->method, target, target ? strlen(target) : 0);
 	tg_decision_set_invalid(&d, out->reason);
 	tg_mcp_audit(audit, p, &req, &d, now);
 }
@@ -182,7 +282,6 @@ static void invalid(const tg_policy *p, const tg_mcp_identity *id, const char *m
 void tg_mcp_deny(const tg_policy *p, const tg_mcp_identity *id, const tg_rpc_msg *m,
 		 const char *reason, int64_t now, FILE *audit, tg_mcp_authz *out)
 {
-	json_t *pid = json_object_get(id->principal, "id");
 	tg_request req;
 	tg_decision d;
 
@@ -191,17 +290,8 @@ void tg_mcp_deny(const tg_policy *p, const tg_mcp_identity *id, const tg_rpc_msg
 	out->has_reason = true;
 	copy_str(out->reason, sizeof out->reason, reason);
 	out->tool = tg_mcp_tool_name(m, &out->tool_len);
-	tg_request_init(&req);
-	req.principal_id.ptr = json_string_value(pid);
-	req.principal_id.len = json_string_length(pid);
-	req.method.ptr = m->method;
-	req.method.len = strlen(m->method);
-	req.target.ptr = out->tool;
-	req.target.len = out->tool_len;
-	memset(&d, 0, sizeof d);
-	d.effect = TG_DENY;
-	d.rule_index = -1;
-	d.reason = out->reason;
+	bare_request(&req, id, m->method, out->tool, out->tool_len);
+	adapter_deny(&d, out->reason);
 	tg_mcp_audit(audit, p, &req, &d, now);
 }
 
@@ -231,12 +321,12 @@ void tg_mcp_decide(const tg_policy *p, const tg_mcp_identity *id, const tg_mcp_t
 	}
 	root = tg_mcp_request_json(id, m->method, params, hints, now, err, sizeof err);
 	if (!root) {
-		invalid(p, id, m->method, now, audit, out, err);
+		invalid(p, id, m, now, audit, out, err);
 		return;
 	}
 	if (tg_json_request_from_json(p, root, &jr, err, sizeof err) != 0) {
 		json_decref(root);
-		invalid(p, id, m->method, now, audit, out, err);
+		invalid(p, id, m, now, audit, out, err);
 		return;
 	}
 	json_decref(root);

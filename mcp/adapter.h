@@ -62,6 +62,8 @@ typedef struct tg_rpc_error {
 	const char *kind;	/* a stable word for audit: "malformed", "duplicate_key", ... */
 	char message[160];
 	json_t *reply_ids;	/* array of ids to answer (new reference), maybe empty */
+	json_t *seen;		/* the message as a lenient parse reads it (the last of
+				 * duplicate keys winning), for the audit; or NULL */
 } tg_rpc_error;
 
 typedef enum tg_rpc_result {
@@ -76,11 +78,13 @@ typedef enum tg_rpc_result {
  * "jsonrpc":"2.0", a string method, an id that is a string or an integer.
  * `lenient_numbers` (server lines only) lets integers jansson cannot hold
  * through as reals, marking the message lossy. On TG_RPC_FRAME_OK *m owns the
- * tree (tg_rpc_msg_free); on TG_RPC_FRAME_ERROR release err->reply_ids.
+ * tree (tg_rpc_msg_free); on TG_RPC_FRAME_ERROR release *err
+ * (tg_rpc_error_free).
  */
 tg_rpc_result tg_rpc_parse(const char *line, size_t len, bool lenient_numbers, tg_rpc_msg *m,
 			       tg_rpc_error *err);
 void tg_rpc_msg_free(tg_rpc_msg *m);
+void tg_rpc_error_free(tg_rpc_error *err);
 
 /* ---- idscan.c ----------------------------------------------------- */
 
@@ -252,9 +256,33 @@ void tg_mcp_deny(const tg_policy *p, const tg_mcp_identity *id, const tg_rpc_msg
 /* The target name a tools/call carries, or NULL. */
 const char *tg_mcp_tool_name(const tg_rpc_msg *m, size_t *len);
 
+/* The name or URI a request is about, when its params show one (for
+ * completion/complete: its ref's), borrowed; or NULL. */
+const char *tg_mcp_readable_target(const char *method, const json_t *params);
+
 /* Writes the audit line for a decision, newline and flush included. */
 void tg_mcp_audit(FILE *audit, const tg_policy *p, const tg_request *req,
 		    const tg_decision *d, int64_t now);
+
+/* A message refused before any decision: bad framing, past a limit, an
+ * answer to nothing asked, a request the forwarder cannot take. */
+typedef struct tg_mcp_refusal {
+	bool from_server;
+	const char *kind;	/* a stable word: "duplicate_key", "oversized", ... */
+	const char *reason;	/* for people */
+	int code;		/* the error answered, 0 for none */
+	const json_t *ids;	/* array of the ids answered, or NULL */
+	const json_t *seen;	/* the message as far as it could be read, or NULL */
+} tg_mcp_refusal;
+
+/*
+ * Audits a refusal as a line of the decision audit's family: an invalid
+ * deny whose reason is "refused: REASON", method and target as far as they
+ * could be read, and one more member:
+ *   "refusal":{"kind":KIND,"from":"client"|"server","code":CODE|null,"ids":[...]}
+ */
+void tg_mcp_audit_refusal(FILE *audit, const tg_policy *p, const tg_mcp_identity *id,
+			  const tg_mcp_refusal *r, int64_t now);
 
 /* ---- filter.c ------------------------------------------------------ */
 

@@ -176,7 +176,7 @@ tg_status tg_mcp_request_from_message(const tg_policy *p, const tg_mcp_identity 
 		return TG_EINVAL;
 	*out = NULL;
 	if (tg_rpc_parse(message ? message : "", len, false, &m, &ferr) != TG_RPC_FRAME_OK) {
-		json_decref(ferr.reply_ids);
+		tg_rpc_error_free(&ferr);
 		return invalid(why, whylen,
 			       ferr.message[0] ? ferr.message : "invalid request: an empty message");
 	}

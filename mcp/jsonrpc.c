@@ -110,22 +110,21 @@ static void scanned_id(const char *line, size_t len, json_t *ids)
 		json_array_append_new(ids, id);
 }
 
-static void lenient_ids(const char *line, size_t len, json_t *ids)
+/* Whom a line no strict parse accepts can be answered, and what a lenient
+ * parse reads in it, for the audit. */
+static void lenient(const char *line, size_t len, tg_rpc_error *err)
 {
-	size_t i = 0;
-	json_t *root;
+	json_t *root = json_loadb(line, len, 0, NULL);
 
-	while (i < len && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r'))
-		i++;
-	if (i < len && line[i] != '[') {
-		scanned_id(line, len, ids);
-		return;
+	if (err->reply_ids) {
+		if (json_is_array(root))
+			collect_ids(root, err->reply_ids);
+		else
+			scanned_id(line, len, err->reply_ids);
 	}
-	root = json_loadb(line, len, 0, NULL);
-	if (root) {
-		collect_ids(root, ids);
-		json_decref(root);
-	}
+	if (json_is_object(root))
+		err->seen = json_incref(root);
+	json_decref(root);
 }
 
 tg_rpc_result tg_rpc_parse(const char *line, size_t len, bool lenient_numbers, tg_rpc_msg *m,
@@ -141,8 +140,7 @@ tg_rpc_result tg_rpc_parse(const char *line, size_t len, bool lenient_numbers, t
 		return TG_RPC_FRAME_BLANK;
 	err->reply_ids = json_array();
 	if (!utf8_ok((const unsigned char *)line, len, &bad)) {
-		if (err->reply_ids)
-			lenient_ids(line, len, err->reply_ids);
+		lenient(line, len, err);
 		return refuse(err, TG_RPC_PARSE_ERROR, "invalid_utf8", "invalid UTF-8 or a NUL byte",
 			      bad + 1);
 	}
@@ -153,8 +151,7 @@ tg_rpc_result tg_rpc_parse(const char *line, size_t len, bool lenient_numbers, t
 		m->lossy = root != NULL;
 	}
 	if (!root) {
-		if (err->reply_ids)
-			lenient_ids(line, len, err->reply_ids);
+		lenient(line, len, err);
 		if (json_error_code(&jerr) == json_error_duplicate_key)
 			return refuse(err, TG_RPC_INVALID_REQUEST, "duplicate_key", "duplicate key",
 				      (size_t)jerr.position);
@@ -176,6 +173,7 @@ tg_rpc_result tg_rpc_parse(const char *line, size_t len, bool lenient_numbers, t
 			      "a message must be a JSON object", 0);
 	}
 	m->root = root;
+	err->seen = json_incref(root);
 	if (err->reply_ids)
 		collect_ids(root, err->reply_ids);
 	v = json_object_get(root, "jsonrpc");
@@ -243,12 +241,18 @@ tg_rpc_result tg_rpc_parse(const char *line, size_t len, bool lenient_numbers, t
 			goto fail;
 		}
 	}
-	json_decref(err->reply_ids);
-	err->reply_ids = NULL;
+	tg_rpc_error_free(err);
 	return TG_RPC_FRAME_OK;
 fail:
 	tg_rpc_msg_free(m);
 	return TG_RPC_FRAME_ERROR;
+}
+
+void tg_rpc_error_free(tg_rpc_error *err)
+{
+	json_decref(err->reply_ids);
+	json_decref(err->seen);
+	err->reply_ids = err->seen = NULL;
 }
 
 void tg_rpc_msg_free(tg_rpc_msg *m)

@@ -4,8 +4,9 @@
  * Answers go under the id as the requester wrote it (JSON text), so a
  * requester that compares ids by their text or by their value finds its
  * request either way. A refusal is a message the proxy does not pass on:
- * it is reported, and every id it names is answered, to the side it came
- * from, so nobody waits for an answer that will never come.
+ * a security event, so it is audited as well as reported, and every id it
+ * names is answered, to the side it came from, so nobody waits for an
+ * answer that will never come.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -65,14 +66,18 @@ void tg_px_answer_error_json(tg_px_buf *b, const json_t *id, int code, const cha
 	free(text);
 }
 
-void tg_px_refuse(tg_proxy *px, const tg_px_refusal *r)
+void tg_px_refuse(tg_proxy *px, const tg_mcp_refusal *r)
 {
 	tg_px_buf *to = r->from_server ? &px->to_server : &px->to_client;
 	char text[256];
 	size_t i;
 
+	const tg_policy *p = tg_holder_acquire(px->holder);
+
 	tg_drv_error("proxy: %s a %s message: %s", r->from_server ? "dropped" : "refused",
 		     r->from_server ? "server" : "client", r->reason);
+	tg_mcp_audit_refusal(px->audit, p, px->identity, r, tg_px_now_s(px));
+	tg_holder_release(px->holder, p);
 	if (!r->from_server)
 		px->stats.rejected++;
 	snprintf(text, sizeof text, "toolgate: %s", r->reason);

@@ -129,16 +129,20 @@ void tg_px_handle_request(tg_proxy *px, tg_rpc_msg *m, const char *line, size_t 
 
 	if (tg_rpc_flights_by_key(&px->at_server, m->idkey) >= 0) {
 		json_t *ids = json_pack("[O]", m->id);
-		tg_px_refusal r = {false, "id_reuse", "the id of a request in flight was reused",
-				   TG_RPC_INVALID_REQUEST, ids};
+		tg_mcp_refusal r = {false, "id_reuse", "the id of a request in flight was reused",
+				    TG_RPC_INVALID_REQUEST, ids, m->root};
 
 		tg_px_refuse(px, &r);
 		json_decref(ids);
 		return;
 	}
 	if (px->at_server.n >= TG_RPC_MAX_IN_FLIGHT) {
-		tg_px_answer_error(&px->to_client, line + m->id_off, m->id_len, TG_RPC_BUSY,
-				   "toolgate: too many requests in flight", NULL);
+		json_t *ids = json_pack("[O]", m->id);
+		tg_mcp_refusal r = {false, "busy", "too many requests in flight", TG_RPC_BUSY, ids,
+				    m->root};
+
+		tg_px_refuse(px, &r);
+		json_decref(ids);
 		return;
 	}
 	p = tg_holder_acquire(px->holder);
@@ -217,10 +221,11 @@ static void client_line(tg_proxy *px, const char *line, size_t len)
 	case TG_RPC_FRAME_BLANK:
 		return;
 	case TG_RPC_FRAME_ERROR: {
-		tg_px_refusal r = {false, err.kind, err.message, err.code, err.reply_ids};
+		tg_mcp_refusal r = {false, err.kind, err.message, err.code, err.reply_ids,
+				    err.seen};
 
 		tg_px_refuse(px, &r);
-		json_decref(err.reply_ids);
+		tg_rpc_error_free(&err);
 		return;
 	}
 	case TG_RPC_FRAME_OK:
@@ -235,7 +240,7 @@ static void client_line(tg_proxy *px, const char *line, size_t len)
 			/* Without an id nobody could be told of a deny, and a
 			 * server might still act on it: not forwarded. */
 			char why[128];
-			tg_px_refusal r = {false, "notification_call", why, 0, NULL};
+			tg_mcp_refusal r = {false, "notification_call", why, 0, NULL, m.root};
 
 			snprintf(why, sizeof why, "a notification '%.64s' outside notifications/",
 				 m.method);
@@ -259,8 +264,8 @@ static void oversized(tg_proxy *px, bool from_server, const char *head, size_t l
 {
 	tg_rpc_scan_result r;
 	json_t *ids = json_array();
-	tg_px_refusal ref = {from_server, "oversized", "longer than the line limit",
-			     TG_RPC_INVALID_REQUEST, ids};
+	tg_mcp_refusal ref = {from_server, "oversized", "longer than the line limit",
+			      TG_RPC_INVALID_REQUEST, ids, NULL};
 
 	tg_rpc_scan(head, len, &r);
 	if (ids && r.method && r.id_ok)
@@ -299,10 +304,11 @@ void tg_proxy_server_line(tg_proxy *px, const char *line, size_t len)
 	case TG_RPC_FRAME_BLANK:
 		return;
 	case TG_RPC_FRAME_ERROR: {
-		tg_px_refusal r = {true, err.kind, err.message, err.code, err.reply_ids};
+		tg_mcp_refusal r = {true, err.kind, err.message, err.code, err.reply_ids,
+				    err.seen};
 
 		tg_px_refuse(px, &r);
-		json_decref(err.reply_ids);
+		tg_rpc_error_free(&err);
 		tg_px_unreadable_answer(px, true, line, len, err.message);
 		return;
 	}

@@ -160,18 +160,9 @@ void tg_px_answer_error(tg_px_buf *b, const char *id, size_t idlen, int code, co
 void tg_px_answer_error_json(tg_px_buf *b, const json_t *id, int code, const char *message,
 			     json_t *data);
 
-/* A message the proxy does not pass on. */
-typedef struct tg_px_refusal {
-	bool from_server;
-	const char *kind;	/* a stable word: "duplicate_key", "oversized", ... */
-	const char *reason;	/* for people */
-	int code;		/* the error answered, 0 for none */
-	const json_t *ids;	/* array of ids to answer (may be NULL) */
-} tg_px_refusal;
-
-/* Reports a refusal on stderr, answers every id it names (to the side the
- * message came from). */
-void tg_px_refuse(tg_proxy *px, const tg_px_refusal *r);
+/* Reports a refusal on stderr and in the audit, and answers every id it
+ * names (to the side the message came from). */
+void tg_px_refuse(tg_proxy *px, const tg_mcp_refusal *r);
 
 /* core.c: the clocks: policy time (UTC seconds), monotonic milliseconds,
  * CPU seconds. */

@@ -135,8 +135,12 @@ void tg_px_server_request(tg_proxy *px, const tg_rpc_msg *m, const char *line, s
 	if (tg_rpc_flights_by_key(&px->at_client, m->idkey) >= 0 ||
 	    tg_rpc_flights_add(&px->at_client, own, m->idkey, line + m->id_off, m->id_len, NULL,
 			       TG_MCP_REPLY_PLAIN, deadline(px, TG_MCP_REPLY_PLAIN)) != 0) {
-		tg_px_answer_error(&px->to_server, line + m->id_off, m->id_len, TG_RPC_BUSY,
-				   "toolgate: request id in use or too many in flight", NULL);
+		json_t *ids = json_pack("[O]", m->id);
+		tg_mcp_refusal r = {true, "busy", "request id in use or too many in flight",
+				    TG_RPC_BUSY, ids, m->root};
+
+		tg_px_refuse(px, &r);
+		json_decref(ids);
 		return;
 	}
 	px->next_id++;
@@ -156,8 +160,8 @@ static long answered(tg_proxy *px, const tg_rpc_flights *t, const tg_rpc_msg *m,
 		tg_drv_error("proxy: dropped a late %s answer to id %lld",
 			     from_server ? "server" : "client", (long long)own);
 	} else if (k < 0) {
-		tg_px_refusal r = {from_server, "unknown_id", "an answer to an id never asked", 0,
-				   NULL};
+		tg_mcp_refusal r = {from_server, "unknown_id", "an answer to an id never asked", 0,
+				    NULL, m->root};
 
 		tg_px_refuse(px, &r);
 	}
@@ -355,7 +359,10 @@ bool tg_px_server_notification(tg_proxy *px, tg_rpc_msg *m)
 	if (k < 0 || px->at_server.v[k].reply != TG_MCP_REPLY_LISTEN || m->lossy) {
 		/* A stream the client never opened: passed on, the proxy's id
 		 * could name one of the client's own requests. */
-		tg_drv_error("proxy: dropped a '%.64s' for no subscription in flight", m->method);
+		tg_mcp_refusal r = {true, "unknown_subscription",
+				    "a notification for no subscription in flight", 0, NULL, m->root};
+
+		tg_px_refuse(px, &r);
 		return true;
 	}
 	if (translate_subscription(px, meta, &px->at_server.v[k]))

@@ -304,7 +304,7 @@ static void frame_refused(const char *line, int code, int nids)
 	if (err.code != code || json_array_size(err.reply_ids) != (size_t)nids)
 		fail_msg("'%s': code %d with %zu ids, want %d with %d", line, err.code,
 			 json_array_size(err.reply_ids), code, nids);
-	json_decref(err.reply_ids);
+	tg_rpc_error_free(&err);
 }
 
 static void test_frame(void **state)
@@ -353,7 +353,7 @@ static void test_frame(void **state)
 		assert_int_equal(tg_rpc_parse(nul, sizeof nul - 1, false, &m, &err),
 				 TG_RPC_FRAME_ERROR);
 		assert_int_equal(err.code, TG_RPC_PARSE_ERROR);
-		json_decref(err.reply_ids);
+		tg_rpc_error_free(&err);
 	}
 	/* Lines no parser accepts are still answered when their one id can
 	 * be read: invalid UTF-8, a lone surrogate, an escaped NUL, a line
@@ -377,7 +377,7 @@ static void test_frame(void **state)
 		const char big[] = "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"n\":99999999999999999999}}";
 
 		assert_int_equal(tg_rpc_parse(big, strlen(big), false, &m, &err), TG_RPC_FRAME_ERROR);
-		json_decref(err.reply_ids);
+		tg_rpc_error_free(&err);
 		assert_int_equal(tg_rpc_parse(big, strlen(big), true, &m, &err), TG_RPC_FRAME_OK);
 		assert_true(m.lossy);
 		tg_rpc_msg_free(&m);
@@ -1075,6 +1075,95 @@ static void test_oversized_answered(void **state)
 	assert_int_equal(f->px.at_server.n, 0);
 }
 
+/* ---- the audit of refusals ---------------------------------------------- */
+
+/* The audit line whose refusal kind (or, with kind NULL, whose reason
+ * starts with `reason`) matches, parsed; fails when there is none. */
+static json_t *audit_line(fixture *f, const char *kind, const char *reason)
+{
+	char *save = NULL, *copy, *line;
+	json_t *found = NULL;
+
+	fflush(f->audit);
+	copy = strdup(f->audit_buf ? f->audit_buf : "");
+	assert_non_null(copy);
+	for (line = strtok_r(copy, "\n", &save); line && !found; line = strtok_r(NULL, "\n", &save)) {
+		json_t *v = json_loads(line, JSON_REJECT_DUPLICATES, NULL);
+		const char *k = json_string_value(json_object_get(json_object_get(v, "refusal"),
+								  "kind"));
+		const char *r = json_string_value(json_object_get(v, "reason"));
+
+		if (!v)
+			fail_msg("audit line is not JSON: %s", line);
+		if ((kind && k && strcmp(k, kind) == 0) ||
+		    (!kind && r && strncmp(r, reason, strlen(reason)) == 0))
+			found = json_incref(v);
+		json_decref(v);
+	}
+	free(copy);
+	if (!found)
+		fail_msg("no audit line for %s", kind ? kind : reason);
+	return found;
+}
+
+static void expect_refusal(fixture *f, const char *kind, const char *method, const char *target,
+			   int code, const char *ids)
+{
+	json_t *v = audit_line(f, kind, NULL);
+	json_t *r = json_object_get(v, "refusal");
+	char *got = json_dumps(json_object_get(r, "ids"), JSON_COMPACT);
+
+	assert_string_equal(json_string_value(json_object_get(v, "decision")), "deny");
+	assert_true(json_is_true(json_object_get(v, "invalid")));
+	assert_string_equal(json_string_value(json_object_get(r, "from")), "client");
+	assert_int_equal(strncmp(json_string_value(json_object_get(v, "reason")), "refused: ", 9),
+			 0);
+	assert_string_equal(json_string_value(json_object_get(v, "principal")), "alice");
+	if (method)
+		assert_string_equal(json_string_value(json_object_get(v, "method")), method);
+	else
+		assert_true(json_is_null(json_object_get(v, "method")));
+	if (target)
+		assert_string_equal(json_string_value(json_object_get(v, "target")), target);
+	if (code)
+		assert_int_equal(json_integer_value(json_object_get(r, "code")), code);
+	else
+		assert_true(json_is_null(json_object_get(r, "code")));
+	assert_string_equal(got, ids);
+	assert_non_null(json_object_get(v, "policy"));
+	free(got);
+	json_decref(v);
+}
+
+static void test_refusals_audited(void **state)
+{
+	fixture *f = *state;
+	json_t *v;
+
+	client(f, "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"tools/call\","
+		  "\"params\":{\"name\":\"echo\",\"name\":\"rm\"}}");
+	client(f, "[{\"jsonrpc\":\"2.0\",\"id\":6,\"method\":\"ping\"}]");
+	client(f, "{\"jsonrpc\":\"2.0\",\"method\":\"tools/call\",\"params\":{\"name\":\"rm\"}}");
+	tg_proxy_client_oversized(&f->px, "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"t", 36);
+	client(f, "{\"jsonrpc\":\"2.0\",\"id\":8,\"method\":\"tools/call\",\"params\":{\"name\":\"\xff\"}}");
+	discard(&f->px.to_client);
+	/* A reader keeping the last duplicate would call rm: the line says so. */
+	expect_refusal(f, "duplicate_key", "tools/call", "rm", TG_RPC_INVALID_REQUEST, "[5]");
+	expect_refusal(f, "batch", NULL, NULL, TG_RPC_INVALID_REQUEST, "[6]");
+	expect_refusal(f, "notification_call", "tools/call", "rm", 0, "[]");
+	expect_refusal(f, "oversized", NULL, NULL, TG_RPC_INVALID_REQUEST, "[7]");
+	expect_refusal(f, "invalid_utf8", NULL, NULL, TG_RPC_PARSE_ERROR, "[8]");
+
+	/* An invalid request names the target it could read. */
+	list_tools(f);
+	client(f, "{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"tools/call\","
+		  "\"params\":{\"name\":\"echo\",\"arguments\":[1]}}");
+	expect_error(&f->px.to_client, 9, TG_RPC_INVALID_PARAMS, NULL);
+	v = audit_line(f, NULL, "invalid request:");
+	assert_string_equal(json_string_value(json_object_get(v, "target")), "echo");
+	json_decref(v);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1102,6 +1191,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_request_timeout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_subscriptions_named_by_id, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_oversized_answered, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refusals_audited, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
