@@ -15,8 +15,8 @@
 
 static const char proxy_help[] =
 	"usage: toolgate proxy --policy POLICY.tgb [IDENTITY...] [--audit FILE]\n"
-	"                      [--max-line BYTES] [--request-timeout MS] [--stats]\n"
-	"                      -- COMMAND [ARGS...]\n"
+	"                      [--max-line BYTES] [--request-timeout MS]\n"
+	"                      [--deny-as result|error] [--stats] -- COMMAND [ARGS...]\n"
 	"\n"
 	"Runs COMMAND, an MCP server speaking newline-delimited JSON-RPC on stdio,\n"
 	"and relays between it and the client on this process's stdin/stdout.\n"
@@ -47,6 +47,10 @@ static const char proxy_help[] =
 	"                    answer a request with an error (and cancel it) when\n"
 	"                    no answer came within MS milliseconds, progress\n"
 	"                    restarting the clock (default 300000; 0: never)\n"
+	"  --deny-as result|error\n"
+	"                    a denied tools/call is answered as a tool result with\n"
+	"                    isError and the reason as text, which the model reads\n"
+	"                    (result, the default), or as JSON-RPC error -32003\n"
 	"  --stats           print counts and CPU time on stderr at exit\n"
 	"\n"
 	"exit status: 0 the client closed and the server exited cleanly;\n"
@@ -54,7 +58,10 @@ static const char proxy_help[] =
 
 /* Long-only options; the identity options carry their names into
  * tg_mcp_identity_option. */
-enum { OPT_POLICY = TG_OPT_LONG, OPT_AUDIT, OPT_MAX_LINE, OPT_TIMEOUT, OPT_STATS, OPT_IDENTITY };
+enum {
+	OPT_POLICY = TG_OPT_LONG, OPT_AUDIT, OPT_MAX_LINE, OPT_TIMEOUT, OPT_DENY_AS, OPT_STATS,
+	OPT_IDENTITY
+};
 
 static const char shortopts[] = "+:h";	/* '+': stop at the server command */
 static const struct option longopts[] = {
@@ -63,6 +70,7 @@ static const struct option longopts[] = {
 	{"audit", required_argument, NULL, OPT_AUDIT},
 	{"max-line", required_argument, NULL, OPT_MAX_LINE},
 	{"request-timeout", required_argument, NULL, OPT_TIMEOUT},
+	{"deny-as", required_argument, NULL, OPT_DENY_AS},
 	{"stats", no_argument, NULL, OPT_STATS},
 	{"principal", required_argument, NULL, OPT_IDENTITY},
 	{"role", required_argument, NULL, OPT_IDENTITY},
@@ -116,6 +124,7 @@ int tg_cmd_proxy(int argc, char **argv)
 	char err[512];
 	int c, li = 0, rc = TG_EXIT_USAGE;
 	int64_t timeout_ms = TG_PROXY_DEFAULT_TIMEOUT_MS;
+	tg_mcp_deny_as deny_as = TG_MCP_DENY_AS_RESULT;
 
 	memset(&opts, 0, sizeof opts);
 	memset(&reloader, 0, sizeof reloader);
@@ -146,6 +155,17 @@ int tg_cmd_proxy(int argc, char **argv)
 			if (timeout_ms < 0) {
 				tg_cli_usage("proxy", "--request-timeout wants milliseconds, "
 						      "from 0 (never) to 86400000");
+				goto out;
+			}
+			break;
+		case OPT_DENY_AS:
+			if (strcmp(optarg, "result") == 0) {
+				deny_as = TG_MCP_DENY_AS_RESULT;
+			} else if (strcmp(optarg, "error") == 0) {
+				deny_as = TG_MCP_DENY_AS_ERROR;
+			} else {
+				tg_cli_usage("proxy", "--deny-as wants result or error, not '%s'",
+					     optarg);
 				goto out;
 			}
 			break;
@@ -204,6 +224,7 @@ int tg_cmd_proxy(int argc, char **argv)
 	tg_proxy_init(&px, holder, &id, audit);
 	px.measure = opts.stats;
 	px.request_timeout_ms = timeout_ms;
+	px.deny_as = deny_as;
 	rc = tg_relay_run(&px, &opts);
 	tg_proxy_free(&px);
 out:

@@ -274,6 +274,7 @@ static void invalid(const tg_policy *p, const tg_mcp_identity *id, const tg_rpc_
 	out->verdict = TG_MCP_INVALID;
 	copy_str(out->reason, sizeof out->reason, why);
 	out->has_reason = true;
+	snprintf(out->message, sizeof out->message, "toolgate: %s", out->reason);
 	bare_request(&req, id, m->method, target, target ? strlen(target) : 0);
 	tg_decision_set_invalid(&d, out->reason);
 	tg_mcp_audit(audit, p, &req, &d, now);
@@ -289,10 +290,62 @@ void tg_mcp_deny(const tg_policy *p, const tg_mcp_identity *id, const tg_rpc_msg
 	out->verdict = TG_MCP_DENY;
 	out->has_reason = true;
 	copy_str(out->reason, sizeof out->reason, reason);
+	snprintf(out->message, sizeof out->message, "toolgate: denied: %s", out->reason);
 	out->tool = tg_mcp_tool_name(m, &out->tool_len);
 	bare_request(&req, id, m->method, out->tool, out->tool_len);
 	adapter_deny(&d, out->reason);
 	tg_mcp_audit(audit, p, &req, &d, now);
+}
+
+/* What the runtime said, as a verdict with words an agent can act on. */
+static void verdict_of(const tg_request *req, const tg_decision *d, tg_status st,
+		       tg_mcp_authz *out)
+{
+	char what[320];
+	int tlen = req->target.ptr ? (int)(req->target.len < 200 ? req->target.len : 200) : 0;
+
+	if (st == TG_EINVALID_REQUEST || d->invalid) {
+		out->verdict = TG_MCP_INVALID;
+		copy_str(out->reason, sizeof out->reason, d->reason ? d->reason : "invalid request");
+		out->has_reason = true;
+		snprintf(out->message, sizeof out->message, "toolgate: %s", out->reason);
+		return;
+	}
+	if (st == TG_OK && d->effect == TG_ALLOW) {
+		out->verdict = TG_MCP_ALLOW;
+		return;
+	}
+	out->verdict = TG_MCP_DENY;
+	out->has_rule = d->rule_id != NULL;
+	out->has_reason = true;
+	copy_str(out->rule, sizeof out->rule, d->rule_id);
+	snprintf(what, sizeof what, "%.*s%s%.*s", (int)req->method.len, req->method.ptr,
+		 tlen ? " " : "", tlen, tlen ? req->target.ptr : "");
+	if (st != TG_OK)
+		copy_str(out->reason, sizeof out->reason, tg_strerror(st));
+	else if (d->reason)
+		copy_str(out->reason, sizeof out->reason, d->reason);
+	else if (d->rule_id)
+		snprintf(out->reason, sizeof out->reason, "rule '%s' denies %s", d->rule_id, what);
+	else
+		snprintf(out->reason, sizeof out->reason, "no rule allows %s", what);
+	if (d->rule_id && d->reason)
+		snprintf(out->message, sizeof out->message, "toolgate: denied by rule '%s': %s",
+			 d->rule_id, d->reason);
+	else
+		snprintf(out->message, sizeof out->message, "toolgate: denied: %s", out->reason);
+}
+
+/* Evaluates a request and audits the decision (`extra`: more audit
+ * members, or NULL). */
+static void judge(const tg_policy *p, const tg_json_request *jr, int64_t now, FILE *audit,
+		  const char *extra, tg_mcp_authz *out)
+{
+	tg_decision d;
+	tg_status st = tg_eval(p, &jr->req, &d);
+
+	audit_line(audit, p, &jr->req, &d, now, extra);
+	verdict_of(&jr->req, &d, st, out);
 }
 
 void tg_mcp_decide(const tg_policy *p, const tg_mcp_identity *id, const tg_mcp_tools *tools,
@@ -302,8 +355,6 @@ void tg_mcp_decide(const tg_policy *p, const tg_mcp_identity *id, const tg_mcp_t
 	const tg_mcp_hints *hints = NULL;
 	char err[512];
 	tg_json_request jr;
-	tg_decision d;
-	tg_status st;
 	json_t *root;
 
 	memset(out, 0, sizeof *out);
@@ -330,21 +381,21 @@ void tg_mcp_decide(const tg_policy *p, const tg_mcp_identity *id, const tg_mcp_t
 		return;
 	}
 	json_decref(root);
-	st = tg_eval(p, &jr.req, &d);
-	tg_mcp_audit(audit, p, &jr.req, &d, now);
-	if (st == TG_EINVALID_REQUEST || d.invalid) {
-		out->verdict = TG_MCP_INVALID;
-		copy_str(out->reason, sizeof out->reason, d.reason ? d.reason : "invalid request");
-		out->has_reason = true;
-	} else if (st == TG_OK && d.effect == TG_ALLOW) {
-		out->verdict = TG_MCP_ALLOW;
-	} else {
-		out->verdict = TG_MCP_DENY;
-		out->has_rule = d.rule_id != NULL;
-		copy_str(out->rule, sizeof out->rule, d.rule_id);
-		out->has_reason = d.reason != NULL || st != TG_OK;
-		copy_str(out->reason, sizeof out->reason,
-			 st != TG_OK ? tg_strerror(st) : d.reason);
-	}
+	judge(p, &jr, now, audit, NULL, out);
 	tg_json_request_free(&jr);
+}
+
+json_t *tg_mcp_answer(const tg_mcp_authz *out, const char *method, tg_mcp_deny_as as)
+{
+	bool denied = out->verdict == TG_MCP_DENY;
+	int code = denied ? TG_RPC_DENIED : TG_RPC_INVALID_PARAMS;
+	json_t *rule = out->has_rule ? json_string(out->rule) : json_null();
+
+	if (denied && as == TG_MCP_DENY_AS_RESULT && method && strcmp(method, "tools/call") == 0)
+		return json_pack("{s:{s:[{s:s,s:s}],s:b,s:s,s:{s:{s:i,s:o,s:s}}}}", "result",
+				 "content", "type", "text", "text", out->message, "isError", 1,
+				 "resultType", "complete", "_meta", "toolgate/denial", "code", code,
+				 "rule", rule, "reason", out->reason);
+	return json_pack("{s:{s:i,s:s,s:{s:o,s:s}}}", "error", "code", code, "message",
+			 out->message, "data", "rule", rule, "reason", out->reason);
 }

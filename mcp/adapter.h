@@ -28,13 +28,22 @@
 
 #define TG_MCP_MAX_TOOLS	  65536u	/* cached tool annotations */
 
-/* JSON-RPC error codes the proxy answers with (docs/proxy.md). */
+/*
+ * JSON-RPC error codes toolgate answers with, on every transport
+ * (docs/proxy.md "Answers the proxy gives"). Its own come from -32003 to
+ * -32019: -32000 to -32019 is left to implementations by MCP's 2026-07-28
+ * allocation, of which the TypeScript SDK already uses -32000 (connection
+ * closed) and -32001 (request timeout; "session not found" over HTTP) and
+ * MCP used -32002 (resource not found); -32020 to -32099 is reserved for
+ * the specification (and the SDK's -32042). A code, once given, keeps its
+ * meaning.
+ */
 #define TG_RPC_PARSE_ERROR	-32700	/* not JSON, invalid UTF-8, binary junk */
 #define TG_RPC_INVALID_REQUEST	-32600	/* not a JSON-RPC 2.0 request we forward */
 #define TG_RPC_INVALID_PARAMS	-32602	/* params do not make a valid toolgate request */
-#define TG_RPC_DENIED		-32001	/* the policy denied the request */
-#define TG_RPC_UNAVAILABLE	-32003	/* the server exited or its answer was unusable */
-#define TG_RPC_BUSY		-32004	/* too many outstanding requests */
+#define TG_RPC_DENIED		-32003	/* the policy (or the adapter) denied the request */
+#define TG_RPC_UNAVAILABLE	-32004	/* the server exited or its answer was unusable */
+#define TG_RPC_BUSY		-32005	/* too many requests in flight */
 #define TG_RPC_TIMEOUT		-32006	/* no answer within the request timeout */
 
 /* ---- jsonrpc.c ----------------------------------------------------- */
@@ -222,12 +231,22 @@ typedef enum tg_mcp_verdict {
 
 typedef struct tg_mcp_authz {
 	tg_mcp_verdict verdict;
-	char reason[512];	/* INVALID: the message; DENY: a copy of the reason */
+	/* DENY and INVALID: why, for people and agents. DENY: the rule's
+	 * `because` text, or what was denied ("no rule allows tools/call
+	 * rm", "rule 'r' denies ..."); INVALID: "invalid request: ...". */
+	char reason[512];
+	char message[800];	/* DENY, INVALID: the answer's message, "toolgate: ..." */
 	char rule[256];		/* DENY: the deciding rule id, "" for none */
 	bool has_rule, has_reason;
 	const char *tool;	/* NEED_TOOLS: the tool name (borrowed from the message) */
 	size_t tool_len;
 } tg_mcp_authz;
+
+/* How a denied tools/call is answered. */
+typedef enum tg_mcp_deny_as {
+	TG_MCP_DENY_AS_RESULT,	/* a tool result with isError: the model reads why */
+	TG_MCP_DENY_AS_ERROR	/* a JSON-RPC error TG_RPC_DENIED */
+} tg_mcp_deny_as;
 
 /*
  * The toolgate request for an MCP request, as the JSON request model:
@@ -247,6 +266,16 @@ json_t *tg_mcp_request_json(const tg_mcp_identity *id, const char *method, const
  */
 void tg_mcp_decide(const tg_policy *p, const tg_mcp_identity *id, const tg_mcp_tools *tools,
 		     const tg_rpc_msg *m, int64_t now, FILE *audit, tg_mcp_authz *out);
+
+/*
+ * The answer to a request the adapter refused (DENY or INVALID), without
+ * jsonrpc and id: {"error":{"code":..,"message":..,"data":{"rule":ID|null,
+ * "reason":TEXT}}}, or for a denied tools/call with TG_MCP_DENY_AS_RESULT
+ * {"result":{"content":[{"type":"text","text":MESSAGE}],"isError":true,
+ * "resultType":"complete","_meta":{"toolgate/denial":{"code":..,"rule":..,
+ * "reason":..}}}}. New reference, NULL when out of memory.
+ */
+json_t *tg_mcp_answer(const tg_mcp_authz *out, const char *method, tg_mcp_deny_as as);
 
 /* A denial the adapter makes itself, outside the policy (a tool the server
  * does not list): *out says deny, no rule, `reason`; audited as such. */

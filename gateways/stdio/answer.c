@@ -32,24 +32,31 @@ void tg_px_emit_json(tg_px_buf *b, const json_t *msg)
 	free(s);
 }
 
+void tg_px_answer(tg_px_buf *b, const char *id, size_t idlen, json_t *body)
+{
+	static const char head[] = "{\"jsonrpc\":\"2.0\",\"id\":";
+	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	size_t n = text ? strlen(text) : 0;
+
+	/* body is {"error":...} or {"result":...}: its members follow the id. */
+	json_decref(body);
+	if (n < 2 || tg_px_buf_add(b, head, sizeof head - 1) != 0 ||
+	    tg_px_buf_add(b, id, idlen) != 0 || tg_px_buf_add(b, ",", 1) != 0 ||
+	    tg_px_buf_add(b, text + 1, n - 1) != 0 || tg_px_buf_add(b, "\n", 1) != 0)
+		tg_drv_error("proxy: out of memory writing an answer");
+	free(text);
+}
+
 void tg_px_answer_error(tg_px_buf *b, const char *id, size_t idlen, int code, const char *message,
 			json_t *data)
 {
-	static const char head[] = "{\"jsonrpc\":\"2.0\",\"id\":";
 	json_t *err = json_pack("{s:i,s:s}", "code", code, "message", message);
-	char *text;
 
 	if (err && data)
 		json_object_set_new(err, "data", data);
 	else
 		json_decref(data);
-	text = err ? json_dumps(err, JSON_COMPACT) : NULL;
-	json_decref(err);
-	if (!text || tg_px_buf_add(b, head, sizeof head - 1) != 0 ||
-	    tg_px_buf_add(b, id, idlen) != 0 || tg_px_buf_add(b, ",\"error\":", 9) != 0 ||
-	    tg_px_buf_add(b, text, strlen(text)) != 0 || tg_px_buf_add(b, "}\n", 2) != 0)
-		tg_drv_error("proxy: out of memory writing an answer");
-	free(text);
+	tg_px_answer(b, id, idlen, err ? json_pack("{s:o}", "error", err) : NULL);
 }
 
 void tg_px_answer_error_json(tg_px_buf *b, const json_t *id, int code, const char *message,

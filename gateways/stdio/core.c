@@ -58,6 +58,7 @@ void tg_proxy_init(tg_proxy *px, tg_holder *holder, const tg_mcp_identity *id, F
 	px->audit = audit;
 	px->next_id = 1;
 	px->request_timeout_ms = TG_PROXY_DEFAULT_TIMEOUT_MS;
+	px->deny_as = TG_MCP_DENY_AS_RESULT;
 }
 
 void tg_proxy_free(tg_proxy *px)
@@ -73,30 +74,13 @@ void tg_proxy_free(tg_proxy *px)
 	memset(px, 0, sizeof *px);
 }
 
-/* ---- answers ------------------------------------------------------------ */
-
-static json_t *opt_string(bool present, const char *s)
-{
-	return present ? json_string(s) : json_null();
-}
-
-static json_t *decision_data(const tg_mcp_authz *o)
-{
-	return json_pack("{s:o,s:o}", "rule", opt_string(o->has_rule, o->rule), "reason",
-			 opt_string(o->has_reason, o->reason));
-}
-
 /* ---- client -> server --------------------------------------------------- */
 
 static void answer_decision(tg_proxy *px, const tg_rpc_msg *m, const char *line,
 			    const tg_mcp_authz *out)
 {
-	bool denied = out->verdict == TG_MCP_DENY;
-
-	tg_px_answer_error(&px->to_client, line + m->id_off, m->id_len,
-			   denied ? TG_RPC_DENIED : TG_RPC_INVALID_PARAMS,
-			   denied ? "toolgate: denied by policy" : "toolgate: invalid request",
-			   decision_data(out));
+	tg_px_answer(&px->to_client, line + m->id_off, m->id_len,
+		     tg_mcp_answer(out, m->method, px->deny_as));
 }
 
 /* Holds a call until the proxy has listed the tools; takes *m. */

@@ -96,6 +96,7 @@ typedef struct tg_proxy {
 	int64_t fixed_ms;	/* > 0: the monotonic clock (tests) */
 	bool measure;		/* account CPU time in stats.decide_cpu */
 	int64_t request_timeout_ms;	/* 0: requests in flight never time out */
+	tg_mcp_deny_as deny_as;	/* how a denied tools/call is answered */
 
 	tg_px_buf to_server, to_client;
 	tg_px_buf backlog;		/* client lines read while a call is held */
@@ -152,6 +153,9 @@ int64_t tg_proxy_now_ms(void);
 /* Queues one line (a newline is added) / one JSON message. */
 void tg_px_emit(tg_px_buf *b, const char *s, size_t n);
 void tg_px_emit_json(tg_px_buf *b, const json_t *msg);
+/* An answer under id (JSON text), into b: body is {"error":...} or
+ * {"result":...} (taken; NULL when out of memory). */
+void tg_px_answer(tg_px_buf *b, const char *id, size_t idlen, json_t *body);
 /* A JSON-RPC error answer under id (JSON text), into b; takes data (may be
  * NULL). */
 void tg_px_answer_error(tg_px_buf *b, const char *id, size_t idlen, int code, const char *message,

@@ -57,7 +57,7 @@ printf '%s\n' "$LIST" "$ECHO" "$RM" "$DUP" "$LONG" 'not json' >"$TMP/in"
 run_in "$TMP/in" 0 proxy --policy "$TMP/p.tgb" --principal alice --role reader \
 	--context tier=2 --max-line 200 --audit "$TMP/audit" -- sh "$TMP/list_server.sh" "$TMP/log"
 has "$TMP/out" '^{"jsonrpc":"2.0","id":2,"result":{"ok":true}}$'
-has "$TMP/out" '^{"jsonrpc":"2.0","id":3,"error":{"code":-32001,"message":"toolgate: denied by policy","data":{"rule":"no-rm","reason":"never"}}}$'
+has "$TMP/out" '^{"jsonrpc":"2.0","id":3,"result":{"content":\[{"type":"text","text":"toolgate: denied by rule '"'no-rm'"': never"}\],"isError":true,"resultType":"complete","_meta":{"toolgate/denial":{"code":-32003,"rule":"no-rm","reason":"never"}}}}$'
 has "$TMP/out" '^{"jsonrpc":"2.0","id":4,"error":{"code":-32600,'
 has "$TMP/out" '^{"jsonrpc":"2.0","id":5,"error":{"code":-32600,"message":"toolgate: longer than the line limit"}}$'
 has "$TMP/err" 'refused a client message: longer than the line limit'
@@ -82,8 +82,8 @@ has "$TMP/audit" '"target":"rm","decision":"deny","rule":"no-rm"'
 : >"$TMP/log"
 printf '%s\n' "$LIST" "$ECHO" >"$TMP/in"
 run_in "$TMP/in" 0 proxy --policy "$TMP/p.tgb" --principal alice --role reader \
-	--audit /dev/null -- sh "$TMP/list_server.sh" "$TMP/log"
-has "$TMP/out" '"id":2,"error":{"code":-32001'
+	--deny-as error --audit /dev/null -- sh "$TMP/list_server.sh" "$TMP/log"
+has "$TMP/out" '^{"jsonrpc":"2.0","id":2,"error":{"code":-32003,"message":"toolgate: denied: no rule allows tools/call echo","data":{"rule":null,"reason":"no rule allows tools/call echo"}}}$'
 lacks "$TMP/log" '"tools/call"'
 
 # An --identity file gives the same identity.
@@ -119,7 +119,7 @@ exec 3>&-
 wait "$pid"
 rc=$?
 [ "$rc" -eq 2 ] || fail "server crash: exit status $rc, want 2"
-has "$TMP/out" '^{"jsonrpc":"2.0","id":7,"error":{"code":-32003,"message":"toolgate: the MCP server exited","data":{"reason":"exited with status 3"}}}$'
+has "$TMP/out" '^{"jsonrpc":"2.0","id":7,"error":{"code":-32004,"message":"toolgate: the MCP server exited","data":{"reason":"exited with status 3"}}}$'
 has "$TMP/err" 'the MCP server exited with status 3'
 
 # SIGHUP reloads at once (here: the same policy, announced again). The
@@ -154,6 +154,8 @@ run 2 proxy --policy "$TMP/p.tgb" --principal a --bogus x -- cat
 has "$TMP/err" "unknown option '--bogus'"
 run 2 proxy --policy "$TMP/p.tgb" --principal a --context novalue -- cat
 has "$TMP/err" 'KEY=VALUE'
+run 2 proxy --policy "$TMP/p.tgb" --principal a --deny-as silence -- cat
+has "$TMP/err" 'deny-as wants result or error'
 run 0 proxy --help
 has "$TMP/out" 'usage: toolgate proxy'
 

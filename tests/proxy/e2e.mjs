@@ -20,7 +20,7 @@ if (!toolgate || !work) {
 const here = path.dirname(fileURLToPath(import.meta.url));
 const everything = path.join(here, "node_modules/@modelcontextprotocol/server-everything/dist/index.js");
 const filesystem = path.join(here, "node_modules/@modelcontextprotocol/server-filesystem/dist/index.js");
-const DENIED = -32001, INVALID = -32600, PARSE = -32700;
+const DENIED = -32003, INVALID = -32600, PARSE = -32700;
 
 let failures = 0;
 function check(ok, what, detail) {
@@ -55,6 +55,11 @@ async function connect(policy, server, extra = []) {
 async function callError(client, name, args) {
 	try {
 		const r = await client.callTool({ name, arguments: args });
+		// A denial comes back as a tool result with isError (the model reads
+		// the reason); the proxy's details are in _meta.
+		const denial = r.isError ? r._meta?.["toolgate/denial"] : undefined;
+		if (denial)
+			return { code: denial.code, data: denial, message: r.content?.[0]?.text, result: r };
 		return { result: r };
 	} catch (e) {
 		return { code: e.code, data: e.data, message: e.message };
@@ -88,10 +93,13 @@ async function everythingChecks() {
 	check(echo.content?.[0]?.text === "Echo: through the gate", "an allowed call returns the server's result", echo);
 
 	const env = await callError(client, "get-env", {});
-	check(env.code === DENIED && env.data?.rule === "no-env" && /secret/.test(env.data?.reason ?? ""),
-		"a denied call gets the proxy's -32001 with rule and reason", env);
+	check(env.code === DENIED && env.data?.rule === "no-env" && /secret/.test(env.data?.reason ?? "") &&
+		env.result?.isError === true && env.message === "toolgate: denied by rule 'no-env': the environment is secret",
+		"a denied call gets a result with isError, the reason as text, the rule in _meta", env);
 	const toggle = await callError(client, "toggle-simulated-logging", {});
-	check(toggle.code === DENIED && toggle.data?.rule === null, "a call no rule allows is denied by default", toggle);
+	check(toggle.code === DENIED && toggle.data?.rule === null &&
+		toggle.message === "toolgate: denied: no rule allows tools/call toggle-simulated-logging",
+		"a call no rule allows is denied by default, saying so", toggle);
 
 	// Hot reload under continuous traffic: four calls in flight at a time;
 	// after a while the policy is replaced by one that denies echo, then by

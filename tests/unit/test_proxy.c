@@ -57,6 +57,9 @@ static int setup(void **state)
 	f->audit = open_memstream(&f->audit_buf, &f->audit_len);
 	tg_proxy_init(&f->px, f->holder, &f->id, f->audit);
 	f->px.fixed_time = 1764140000;
+	/* Denials as JSON-RPC errors, to read the rule; the default (results)
+	 * has its own test. */
+	f->px.deny_as = TG_MCP_DENY_AS_ERROR;
 	*state = f;
 	return 0;
 }
@@ -859,7 +862,7 @@ static void test_server_gone_all_answered(void **state)
 	discard(&f->px.to_server);
 	tg_proxy_server_gone(&f->px, "exited with status 1");
 	out = take(&f->px.to_client);
-	for (p = out; (p = strstr(p, "\"code\":-32003")) != NULL; p++)
+	for (p = out; (p = strstr(p, "\"code\":-32004,")) != NULL; p++)
 		n++;
 	assert_int_equal(n, 3);
 	free(out);
@@ -1164,6 +1167,59 @@ static void test_refusals_audited(void **state)
 	json_decref(v);
 }
 
+/* ---- denials an agent can act on ---------------------------------------- */
+
+static void test_denials_say_why(void **state)
+{
+	fixture *f = *state;
+	json_t *v, *res, *meta;
+
+	list_tools(f);
+	/* A default deny says what no rule allows. */
+	client(f, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"write\"}}");
+	v = take_json(&f->px.to_client);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(v, "error"), "code")),
+			 -32003);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(v, "error"),
+							      "message")),
+			    "toolgate: denied: no rule allows tools/call write");
+	assert_true(json_is_null(json_object_get(json_object_get(json_object_get(v, "error"),
+								 "data"), "rule")));
+	assert_string_equal(json_string_value(json_object_get(json_object_get(json_object_get(
+				    v, "error"), "data"), "reason")),
+			    "no rule allows tools/call write");
+	json_decref(v);
+	client(f, "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"logging/setLevel\",\"params\":{}}");
+	v = take_json(&f->px.to_client);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(v, "error"),
+							      "message")),
+			    "toolgate: denied: no rule allows logging/setLevel");
+	json_decref(v);
+
+	/* The default shape for tools/call: a tool result the model reads. */
+	f->px.deny_as = TG_MCP_DENY_AS_RESULT;
+	client(f, "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"tools/call\",\"params\":{\"name\":\"rm\"}}");
+	v = take_json(&f->px.to_client);
+	res = json_object_get(v, "result");
+	assert_null(json_object_get(v, "error"));
+	assert_true(json_is_true(json_object_get(res, "isError")));
+	assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(
+				    res, "content"), 0), "text")),
+			    "toolgate: denied by rule 'no-rm': never");
+	meta = json_object_get(json_object_get(res, "_meta"), "toolgate/denial");
+	assert_int_equal(json_integer_value(json_object_get(meta, "code")), TG_RPC_DENIED);
+	assert_string_equal(json_string_value(json_object_get(meta, "rule")), "no-rm");
+	assert_null(json_object_get(res, "structuredContent"));
+	json_decref(v);
+	/* Other methods have no result shape for a failure: still errors. */
+	client(f, "{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"prompts/get\",\"params\":{\"name\":\"x\"}}");
+	expect_error(&f->px.to_client, 4, TG_RPC_DENIED, NULL);
+	/* An invalid call is an error whatever the shape. */
+	client(f, "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"tools/call\",\"params\":{}}");
+	expect_error(&f->px.to_client, 5, TG_RPC_INVALID_PARAMS, NULL);
+	expect_empty(&f->px.to_server);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1192,6 +1248,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_subscriptions_named_by_id, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_oversized_answered, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refusals_audited, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_denials_say_why, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
