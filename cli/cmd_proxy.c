@@ -16,7 +16,8 @@
 static const char proxy_help[] =
 	"usage: toolgate proxy --policy POLICY.tgb [IDENTITY...] [--audit FILE]\n"
 	"                      [--max-line BYTES] [--request-timeout MS]\n"
-	"                      [--deny-as result|error] [--stats] -- COMMAND [ARGS...]\n"
+	"                      [--deny-as result|error] [--roots URI]... [--stats]\n"
+	"                      -- COMMAND [ARGS...]\n"
 	"\n"
 	"Runs COMMAND, an MCP server speaking newline-delimited JSON-RPC on stdio,\n"
 	"and relays between it and the client on this process's stdin/stdout.\n"
@@ -51,6 +52,10 @@ static const char proxy_help[] =
 	"                    a denied tools/call is answered as a tool result with\n"
 	"                    isError and the reason as text, which the model reads\n"
 	"                    (result, the default), or as JSON-RPC error -32003\n"
+	"  --roots URI       pin the server's roots (repeatable): the proxy answers\n"
+	"                    the server's roots/list with these itself. Either way\n"
+	"                    a root reaches the server only when the policy lets\n"
+	"                    the identity read it as a tree (resources/read URI/)\n"
 	"  --stats           print counts and CPU time on stderr at exit\n"
 	"\n"
 	"exit status: 0 the client closed and the server exited cleanly;\n"
@@ -59,8 +64,8 @@ static const char proxy_help[] =
 /* Long-only options; the identity options carry their names into
  * tg_mcp_identity_option. */
 enum {
-	OPT_POLICY = TG_OPT_LONG, OPT_AUDIT, OPT_MAX_LINE, OPT_TIMEOUT, OPT_DENY_AS, OPT_STATS,
-	OPT_IDENTITY
+	OPT_POLICY = TG_OPT_LONG, OPT_AUDIT, OPT_MAX_LINE, OPT_TIMEOUT, OPT_DENY_AS, OPT_ROOTS,
+	OPT_STATS, OPT_IDENTITY
 };
 
 static const char shortopts[] = "+:h";	/* '+': stop at the server command */
@@ -71,6 +76,7 @@ static const struct option longopts[] = {
 	{"max-line", required_argument, NULL, OPT_MAX_LINE},
 	{"request-timeout", required_argument, NULL, OPT_TIMEOUT},
 	{"deny-as", required_argument, NULL, OPT_DENY_AS},
+	{"roots", required_argument, NULL, OPT_ROOTS},
 	{"stats", no_argument, NULL, OPT_STATS},
 	{"principal", required_argument, NULL, OPT_IDENTITY},
 	{"role", required_argument, NULL, OPT_IDENTITY},
@@ -125,6 +131,7 @@ int tg_cmd_proxy(int argc, char **argv)
 	int c, li = 0, rc = TG_EXIT_USAGE;
 	int64_t timeout_ms = TG_PROXY_DEFAULT_TIMEOUT_MS;
 	tg_mcp_deny_as deny_as = TG_MCP_DENY_AS_RESULT;
+	json_t *roots = NULL;
 
 	memset(&opts, 0, sizeof opts);
 	memset(&reloader, 0, sizeof reloader);
@@ -169,6 +176,19 @@ int tg_cmd_proxy(int argc, char **argv)
 				goto out;
 			}
 			break;
+		case OPT_ROOTS: {
+			json_t *one = tg_mcp_roots_from_uris(&optarg, 1);
+
+			if (!roots)
+				roots = json_array();
+			if (!one || !roots || json_array_extend(roots, one) != 0) {
+				json_decref(one);
+				tg_cli_usage("proxy", "--roots wants a URI in UTF-8, not '%s'", optarg);
+				goto out;
+			}
+			json_decref(one);
+			break;
+		}
 		case OPT_STATS:
 			opts.stats = true;
 			break;
@@ -225,6 +245,7 @@ int tg_cmd_proxy(int argc, char **argv)
 	px.measure = opts.stats;
 	px.request_timeout_ms = timeout_ms;
 	px.deny_as = deny_as;
+	px.roots = roots;
 	rc = tg_relay_run(&px, &opts);
 	tg_proxy_free(&px);
 out:
@@ -232,5 +253,6 @@ out:
 		fclose(audit);
 	tg_holder_free(holder);
 	tg_mcp_identity_clear(&id);
+	json_decref(roots);
 	return rc;
 }

@@ -264,10 +264,10 @@ void tg_mcp_audit_refusal(FILE *audit, const tg_policy *p, const tg_mcp_identity
 }
 
 /* An invalid request: answered, and audited with what is known. */
-static void invalid(const tg_policy *p, const tg_mcp_identity *id, const tg_rpc_msg *m,
-		    int64_t now, FILE *audit, tg_mcp_authz *out, const char *why)
+static void invalid(const tg_policy *p, const tg_mcp_identity *id, const char *method,
+		    const char *target, int64_t now, FILE *audit, const char *extra,
+		    tg_mcp_authz *out, const char *why)
 {
-	const char *target = tg_mcp_readable_target(m->method, json_object_get(m->root, "params"));
 	tg_request req;
 	tg_decision d;
 
@@ -275,9 +275,9 @@ static void invalid(const tg_policy *p, const tg_mcp_identity *id, const tg_rpc_
 	copy_str(out->reason, sizeof out->reason, why);
 	out->has_reason = true;
 	snprintf(out->message, sizeof out->message, "toolgate: %s", out->reason);
-	bare_request(&req, id, m->method, target, target ? strlen(target) : 0);
+	bare_request(&req, id, method, target, target ? strlen(target) : 0);
 	tg_decision_set_invalid(&d, out->reason);
-	tg_mcp_audit(audit, p, &req, &d, now);
+	audit_line(audit, p, &req, &d, now, extra);
 }
 
 void tg_mcp_deny(const tg_policy *p, const tg_mcp_identity *id, const tg_rpc_msg *m,
@@ -348,14 +348,36 @@ static void judge(const tg_policy *p, const tg_json_request *jr, int64_t now, FI
 	verdict_of(&jr->req, &d, st, out);
 }
 
+/* Builds the request for method and params, evaluates and audits it. */
+static void decide_json(const tg_policy *p, const tg_mcp_identity *id, const char *method,
+			const json_t *params, const tg_mcp_hints *hints, int64_t now, FILE *audit,
+			const char *extra, tg_mcp_authz *out)
+{
+	const char *target = tg_mcp_readable_target(method, params);
+	tg_json_request jr;
+	char err[512];
+	json_t *root;
+
+	root = tg_mcp_request_json(id, method, params, hints, now, err, sizeof err);
+	if (!root) {
+		invalid(p, id, method, target, now, audit, extra, out, err);
+		return;
+	}
+	if (tg_json_request_from_json(p, root, &jr, err, sizeof err) != 0) {
+		json_decref(root);
+		invalid(p, id, method, target, now, audit, extra, out, err);
+		return;
+	}
+	json_decref(root);
+	judge(p, &jr, now, audit, extra, out);
+	tg_json_request_free(&jr);
+}
+
 void tg_mcp_decide(const tg_policy *p, const tg_mcp_identity *id, const tg_mcp_tools *tools,
 		     const tg_rpc_msg *m, int64_t now, FILE *audit, tg_mcp_authz *out)
 {
 	const json_t *params = json_object_get(m->root, "params");
 	const tg_mcp_hints *hints = NULL;
-	char err[512];
-	tg_json_request jr;
-	json_t *root;
 
 	memset(out, 0, sizeof *out);
 	if (tg_rpc_is_lifecycle(m->method)) {
@@ -370,19 +392,20 @@ void tg_mcp_decide(const tg_policy *p, const tg_mcp_identity *id, const tg_mcp_t
 			return;
 		}
 	}
-	root = tg_mcp_request_json(id, m->method, params, hints, now, err, sizeof err);
-	if (!root) {
-		invalid(p, id, m, now, audit, out, err);
-		return;
-	}
-	if (tg_json_request_from_json(p, root, &jr, err, sizeof err) != 0) {
-		json_decref(root);
-		invalid(p, id, m, now, audit, out, err);
-		return;
-	}
-	json_decref(root);
-	judge(p, &jr, now, audit, NULL, out);
-	tg_json_request_free(&jr);
+	decide_json(p, id, m->method, params, hints, now, audit, NULL, out);
+}
+
+void tg_mcp_decide_implied(const tg_policy *p, const tg_mcp_identity *id, const char *method,
+			   const json_t *params, const char *implied_by, int64_t now, FILE *audit,
+			   tg_mcp_authz *out)
+{
+	json_t *x = json_pack("{s:s}", "for", implied_by);
+	char *extra = members_of(x);
+
+	json_decref(x);
+	memset(out, 0, sizeof *out);
+	decide_json(p, id, method, params, NULL, now, audit, extra, out);
+	free(extra);
 }
 
 json_t *tg_mcp_answer(const tg_mcp_authz *out, const char *method, tg_mcp_deny_as as)

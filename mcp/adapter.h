@@ -11,6 +11,7 @@
  *   identity.c  who the client is: options and identity files
  *   adapter.c   a client request -> a toolgate request -> a decision
  *   filter.c    list results -> what the requester may see
+ *   roots.c     roots the server is given -> what the requester may read
  *   explain.c   a decision's trace as text
  *   api.c       the public entry points
  */
@@ -128,8 +129,9 @@ typedef enum tg_mcp_reply {
 	TG_MCP_REPLY_RESOURCES_LIST,
 	TG_MCP_REPLY_PROMPTS_LIST,
 	TG_MCP_REPLY_FETCH,		/* the forwarder's own tools/list: consumed */
-	TG_MCP_REPLY_LISTEN		/* subscriptions/listen: long-lived; its
+	TG_MCP_REPLY_LISTEN,		/* subscriptions/listen: long-lived; its
 					 * notifications name it by id */
+	TG_MCP_REPLY_ROOTS		/* the client's roots for the server: filtered */
 } tg_mcp_reply;
 
 /* One request in flight. */
@@ -268,6 +270,17 @@ void tg_mcp_decide(const tg_policy *p, const tg_mcp_identity *id, const tg_mcp_t
 		     const tg_rpc_msg *m, int64_t now, FILE *audit, tg_mcp_authz *out);
 
 /*
+ * Decides `method` with `params` on behalf of a message that implies it
+ * (`implied_by` names that message for the audit line, as its "for"
+ * member): a root the server would be given is a resources/read of it, a
+ * resource subscription a resources/read of its URI. *out as for
+ * tg_mcp_decide (never PASS or NEED_TOOLS).
+ */
+void tg_mcp_decide_implied(const tg_policy *p, const tg_mcp_identity *id, const char *method,
+			   const json_t *params, const char *implied_by, int64_t now, FILE *audit,
+			   tg_mcp_authz *out);
+
+/*
  * The answer to a request the adapter refused (DENY or INVALID), without
  * jsonrpc and id: {"error":{"code":..,"message":..,"data":{"rule":ID|null,
  * "reason":TEXT}}}, or for a denied tools/call with TG_MCP_DENY_AS_RESULT
@@ -330,6 +343,23 @@ long tg_mcp_filter(const tg_policy *p, const tg_mcp_identity *id, tg_mcp_tools *
  * filtering it (the proxy's own fetch). Returns the number of entries, or
  * -1 when the response has no result.tools list. */
 long tg_mcp_tools_learn(tg_mcp_tools *tools, const json_t *response);
+
+/* ---- roots.c ------------------------------------------------------- */
+
+/*
+ * Filters a ListRootsResult ({"roots":[...]}) in place, keeping the roots
+ * the identity may read: each decided (and audited, "for":"roots/list") as
+ * a resources/read of its URI in directory form, with one trailing '/'.
+ * With `pinned` (an array of roots, or NULL) the result's roots are
+ * replaced by those first. Returns how many were removed, or -1 when there
+ * is no roots array (or out of memory): then nothing of it may pass.
+ */
+long tg_mcp_filter_roots(const tg_policy *p, const tg_mcp_identity *id, const json_t *pinned,
+			 json_t *result, int64_t now, FILE *audit);
+
+/* [{"uri":URI},...] for n URIs; NULL when out of memory or one is not
+ * UTF-8. */
+json_t *tg_mcp_roots_from_uris(char *const *uris, size_t n);
 
 /* ---- explain.c ----------------------------------------------------- */
 

@@ -97,6 +97,7 @@ typedef struct tg_proxy {
 	bool measure;		/* account CPU time in stats.decide_cpu */
 	int64_t request_timeout_ms;	/* 0: requests in flight never time out */
 	tg_mcp_deny_as deny_as;	/* how a denied tools/call is answered */
+	const json_t *roots;	/* borrowed: roots pinned by the operator, or NULL */
 
 	tg_px_buf to_server, to_client;
 	tg_px_buf backlog;		/* client lines read while a call is held */

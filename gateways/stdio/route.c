@@ -128,13 +128,50 @@ void tg_px_forward_request(tg_proxy *px, const tg_rpc_msg *m, const char *line, 
 	free(progress);
 }
 
+/* Roots as the identity may have them (mcp/roots.c): from the client's
+ * answer, or the operator's pinned list. The count removed, or -1 when
+ * the answer holds no roots to check. */
+static long filter_roots(tg_proxy *px, json_t *result)
+{
+	const tg_policy *p = tg_holder_acquire(px->holder);
+	long removed = tg_mcp_filter_roots(p, px->identity, px->roots, result, tg_px_now_s(px),
+					   px->audit);
+
+	tg_holder_release(px->holder, p);
+	if (removed > 0)
+		px->stats.filtered += (unsigned long)removed;
+	return removed;
+}
+
+/* With roots pinned, roots/list never reaches the client: the proxy
+ * answers it. */
+static void answer_pinned_roots(tg_proxy *px, const tg_rpc_msg *m, const char *line)
+{
+	json_t *result = json_object();
+
+	if (!result || filter_roots(px, result) < 0) {
+		json_decref(result);
+		tg_px_answer_error(&px->to_server, line + m->id_off, m->id_len, TG_RPC_UNAVAILABLE,
+				   "toolgate: out of memory", NULL);
+		return;
+	}
+	tg_px_answer(&px->to_server, line + m->id_off, m->id_len,
+		     json_pack("{s:o}", "result", result));
+}
+
 void tg_px_server_request(tg_proxy *px, const tg_rpc_msg *m, const char *line, size_t len)
 {
+	bool roots = strcmp(m->method, "roots/list") == 0;
+	tg_mcp_reply reply = roots ? TG_MCP_REPLY_ROOTS : TG_MCP_REPLY_PLAIN;
 	int64_t own = px->next_id;
 
+	if (roots && px->roots) {
+		answer_pinned_roots(px, m, line);
+		return;
+	}
 	if (tg_rpc_flights_by_key(&px->at_client, m->idkey) >= 0 ||
 	    tg_rpc_flights_add(&px->at_client, own, m->idkey, line + m->id_off, m->id_len, NULL,
-			       TG_MCP_REPLY_PLAIN, deadline(px, TG_MCP_REPLY_PLAIN)) != 0) {
+			       reply, deadline(px, reply)) != 0) {
 		json_t *ids = json_pack("[O]", m->id);
 		tg_mcp_refusal r = {true, "busy", "request id in use or too many in flight",
 				    TG_RPC_BUSY, ids, m->root};
@@ -176,7 +213,15 @@ void tg_px_client_response(tg_proxy *px, const tg_rpc_msg *m, const char *line, 
 	if (k < 0)
 		return;
 	f = &px->at_client.v[k];
-	emit_with_id(&px->to_server, line, len, m->id_off, m->id_len, f->id, f->id_len);
+	if (f->reply == TG_MCP_REPLY_ROOTS && json_object_get(m->root, "result")) {
+		if (filter_roots(px, json_object_get(m->root, "result")) < 0)
+			tg_px_answer_error(&px->to_server, f->id, f->id_len, TG_RPC_UNAVAILABLE,
+					   "toolgate: the client's roots could not be checked", NULL);
+		else
+			emit_tree_with_id(&px->to_server, m->root, f->id, f->id_len);
+	} else {
+		emit_with_id(&px->to_server, line, len, m->id_off, m->id_len, f->id, f->id_len);
+	}
 	tg_rpc_flights_remove(&px->at_client, (size_t)k);
 }
 
@@ -264,6 +309,7 @@ void tg_px_server_response(tg_proxy *px, tg_rpc_msg *m, const char *line, size_t
 		}
 		/* fall through */
 	case TG_MCP_REPLY_PLAIN:
+	case TG_MCP_REPLY_ROOTS:
 		emit_with_id(&px->to_client, line, len, m->id_off, m->id_len, f.id, f.id_len);
 		break;
 	}

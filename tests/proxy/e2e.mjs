@@ -11,6 +11,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { ListRootsRequestSchema } from "@modelcontextprotocol/sdk/types.js";
 
 const [toolgate, work] = process.argv.slice(2);
 if (!toolgate || !work) {
@@ -38,18 +39,24 @@ function compile(name, source) {
 	return path.join(work, `${name}.tgb`);
 }
 
-async function connect(policy, server, extra = []) {
+// roots: the roots the client answers roots/list with (it then declares the
+// capability); asked resolves once the server has asked.
+async function connect(policy, server, extra = [], roots = null) {
 	const transport = new StdioClientTransport({
 		command: toolgate,
 		args: ["proxy", "--policy", policy, "--principal", "alice", "--role", "reader",
 			"--audit", path.join(work, "audit.log"), ...extra, "--", "node", ...server],
 		stderr: "pipe",
 	});
-	let stderr = "";
+	let stderr = "", asked = () => {};
+	const rootsAsked = new Promise((r) => { asked = r; });
 	transport.stderr?.on("data", (d) => { stderr += d; });
-	const client = new Client({ name: "toolgate-e2e", version: "1.0.0" });
+	const client = new Client({ name: "toolgate-e2e", version: "1.0.0" },
+		roots ? { capabilities: { roots: { listChanged: true } } } : {});
+	if (roots)
+		client.setRequestHandler(ListRootsRequestSchema, async () => { asked(); return { roots }; });
 	await client.connect(transport);
-	return { client, stderr: () => stderr };
+	return { client, stderr: () => stderr, rootsAsked };
 }
 
 async function callError(client, name, args) {
@@ -175,6 +182,43 @@ async function filesystemChecks() {
 	return root;
 }
 
+// ---- roots: a client cannot widen the server's reach ---------------------
+// server-filesystem replaces its allowed directories with the client's
+// roots. A client answering file:/// would open the whole disk; the proxy
+// lets a root through only when the identity may read its tree.
+async function rootsChecks(root) {
+	const sub = path.join(root, "sub");
+	fs.mkdirSync(sub, { recursive: true });
+	const policy = compile("fs-roots", base + `rule "files": allow anyone to read resource "file://${root}/**";\n`);
+	const allowed = async (client) => {
+		const r = await client.callTool({ name: "list_allowed_directories", arguments: {} });
+		return (r.content?.[0]?.text ?? "").split("\n").slice(1);
+	};
+	const settle = async (c) => {
+		await Promise.race([c.rootsAsked, new Promise((r) => setTimeout(r, 5000))]);
+		await new Promise((r) => setTimeout(r, 300));
+	};
+
+	let c = await connect(policy, [filesystem, root], [], [{ uri: "file:///" }, { uri: `file://${sub}` }]);
+	await settle(c);
+	let dirs = await allowed(c.client);
+	check(dirs.length === 1 && dirs[0] === sub, "a client's file:/// root is removed, a root it may read passes", dirs);
+	await c.client.close();
+
+	c = await connect(policy, [filesystem, root], [], [{ uri: "file:///" }, { uri: "file:///etc" }]);
+	await settle(c);
+	dirs = await allowed(c.client);
+	check(dirs.length === 1 && dirs[0] === root, "with every root removed the server keeps its own directory", dirs);
+	await c.client.close();
+
+	// Pinned: the server gets the operator's roots, whatever the client says.
+	c = await connect(policy, [filesystem, root], ["--roots", `file://${sub}`], [{ uri: "file:///" }]);
+	await new Promise((r) => setTimeout(r, 500));
+	dirs = await allowed(c.client);
+	check(dirs.length === 1 && dirs[0] === sub, "--roots pins the server's roots", dirs);
+	await c.client.close();
+}
+
 // ---- malformed input from the client never reaches the server -----------
 async function malformedChecks(root) {
 	const policy = compile("fs-raw", base.replace(`rule "read-only"`, `rule "writes": allow role writer to call tool "write_file";\nrule "read-only"`));
@@ -235,6 +279,7 @@ async function malformedChecks(root) {
 try {
 	await everythingChecks();
 	const root = await filesystemChecks();
+	await rootsChecks(root);
 	await malformedChecks(root);
 } catch (e) {
 	check(false, "the end-to-end run completed", String(e && e.stack || e));

@@ -1080,9 +1080,10 @@ static void test_oversized_answered(void **state)
 
 /* ---- the audit of refusals ---------------------------------------------- */
 
-/* The audit line whose refusal kind (or, with kind NULL, whose reason
- * starts with `reason`) matches, parsed; fails when there is none. */
-static json_t *audit_line(fixture *f, const char *kind, const char *reason)
+/* The first audit line whose member `key` (a top-level string, or
+ * "refusal" for the refusal's kind) starts with `value`, parsed; fails
+ * when there is none. */
+static json_t *audit_line(fixture *f, const char *key, const char *value)
 {
 	char *save = NULL, *copy, *line;
 	json_t *found = NULL;
@@ -1092,27 +1093,27 @@ static json_t *audit_line(fixture *f, const char *kind, const char *reason)
 	assert_non_null(copy);
 	for (line = strtok_r(copy, "\n", &save); line && !found; line = strtok_r(NULL, "\n", &save)) {
 		json_t *v = json_loads(line, JSON_REJECT_DUPLICATES, NULL);
-		const char *k = json_string_value(json_object_get(json_object_get(v, "refusal"),
-								  "kind"));
-		const char *r = json_string_value(json_object_get(v, "reason"));
+		const char *got = strcmp(key, "refusal") == 0
+					  ? json_string_value(json_object_get(
+						    json_object_get(v, "refusal"), "kind"))
+					  : json_string_value(json_object_get(v, key));
 
 		if (!v)
 			fail_msg("audit line is not JSON: %s", line);
-		if ((kind && k && strcmp(k, kind) == 0) ||
-		    (!kind && r && strncmp(r, reason, strlen(reason)) == 0))
+		if (got && strncmp(got, value, strlen(value)) == 0)
 			found = json_incref(v);
 		json_decref(v);
 	}
 	free(copy);
 	if (!found)
-		fail_msg("no audit line for %s", kind ? kind : reason);
+		fail_msg("no audit line with %s '%s'", key, value);
 	return found;
 }
 
 static void expect_refusal(fixture *f, const char *kind, const char *method, const char *target,
 			   int code, const char *ids)
 {
-	json_t *v = audit_line(f, kind, NULL);
+	json_t *v = audit_line(f, "refusal", kind);
 	json_t *r = json_object_get(v, "refusal");
 	char *got = json_dumps(json_object_get(r, "ids"), JSON_COMPACT);
 
@@ -1162,7 +1163,7 @@ static void test_refusals_audited(void **state)
 	client(f, "{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"tools/call\","
 		  "\"params\":{\"name\":\"echo\",\"arguments\":[1]}}");
 	expect_error(&f->px.to_client, 9, TG_RPC_INVALID_PARAMS, NULL);
-	v = audit_line(f, NULL, "invalid request:");
+	v = audit_line(f, "reason", "invalid request:");
 	assert_string_equal(json_string_value(json_object_get(v, "target")), "echo");
 	json_decref(v);
 }
@@ -1220,6 +1221,80 @@ static void test_denials_say_why(void **state)
 	expect_empty(&f->px.to_server);
 }
 
+/* ---- roots --------------------------------------------------------------- */
+
+/* The roots the server was given, as URIs, from its answer's JSON line. */
+static char *roots_given(tg_px_buf *b, const char *server_id)
+{
+	json_t *v = take_json(b), *roots;
+	char *uris = calloc(1, 1024);
+	size_t i;
+
+	assert_non_null(uris);
+	assert_string_equal(json_string_value(json_object_get(v, "id")), server_id);
+	roots = json_object_get(json_object_get(v, "result"), "roots");
+	assert_true(json_is_array(roots));
+	for (i = 0; i < json_array_size(roots); i++) {
+		strcat(uris, json_string_value(json_object_get(json_array_get(roots, i), "uri")));
+		strcat(uris, " ");
+	}
+	json_decref(v);
+	return uris;
+}
+
+static void test_roots_filtered(void **state)
+{
+	fixture *f = *state;
+	const char *changed = "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/roots/list_changed\"}";
+	char line[1024], *got;
+	json_int_t own;
+	json_t *v, *pinned;
+
+	server(f, "{\"jsonrpc\":\"2.0\",\"id\":\"r1\",\"method\":\"roots/list\"}");
+	own = next_id(&f->px.to_client);
+	/* Only what the identity may read, as a whole tree, reaches the
+	 * server: not /, not /etc, not a traversal, not a root without uri. */
+	snprintf(line, sizeof line, "{\"jsonrpc\":\"2.0\",\"id\":%lld,\"result\":{\"roots\":["
+		 "{\"uri\":\"file:///\",\"name\":\"all\"},{\"uri\":\"file:///docs\",\"name\":\"d\"},"
+		 "{\"uri\":\"file:///docs/sub/\"},{\"uri\":\"file:///etc\"},{\"name\":\"x\"},"
+		 "{\"uri\":\"file:///docs/../etc\"},\"file:///docs\"],\"other\":1}}", (long long)own);
+	client(f, line);
+	got = roots_given(&f->px.to_server, "r1");
+	assert_string_equal(got, "file:///docs file:///docs/sub/ ");
+	free(got);
+	/* Each root was a decision, audited as a read of the tree. */
+	v = audit_line(f, "target", "file:///etc/");
+	assert_string_equal(json_string_value(json_object_get(v, "for")), "roots/list");
+	assert_string_equal(json_string_value(json_object_get(v, "method")), "resources/read");
+	assert_string_equal(json_string_value(json_object_get(v, "decision")), "deny");
+	json_decref(v);
+	/* The client says its roots changed: the server asks again, and that
+	 * answer is what is checked. */
+	client(f, changed);
+	expect_exact(&f->px.to_server, changed);
+	/* An answer that holds no roots list cannot be checked: not passed. */
+	server(f, "{\"jsonrpc\":\"2.0\",\"id\":\"r2\",\"method\":\"roots/list\"}");
+	snprintf(line, sizeof line, "{\"jsonrpc\":\"2.0\",\"id\":%lld,\"result\":{\"roots\":\"file:///\"}}",
+		 (long long)next_id(&f->px.to_client));
+	client(f, line);
+	got = take(&f->px.to_server);
+	assert_non_null(strstr(got, "\"id\":\"r2\",\"error\":{\"code\":-32004"));
+	free(got);
+
+	/* Pinned roots: the server gets the operator's list (as the policy
+	 * lets the identity have it) and the client is never asked. */
+	pinned = json_pack("[{s:s},{s:s}]", "uri", "file:///docs/a", "uri", "file:///etc");
+	f->px.roots = pinned;
+	server(f, "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"roots/list\"}");
+	expect_empty(&f->px.to_client);
+	v = take_json(&f->px.to_server);
+	assert_int_equal(json_integer_value(json_object_get(v, "id")), 3);
+	assert_int_equal(json_array_size(json_object_get(json_object_get(v, "result"), "roots")), 1);
+	json_decref(v);
+	f->px.roots = NULL;
+	json_decref(pinned);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1249,6 +1324,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_oversized_answered, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refusals_audited, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_denials_say_why, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_roots_filtered, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
