@@ -373,6 +373,42 @@ static void decide_json(const tg_policy *p, const tg_mcp_identity *id, const cha
 	tg_json_request_free(&jr);
 }
 
+/*
+ * 2026-07-28 subscriptions/listen carries authority in its params: each
+ * URI in notifications.resourceSubscriptions is a subscription to that
+ * resource's updates, so it is decided as the resources/read it amounts to
+ * (as resources/subscribe was). One URI refused refuses the request: the
+ * server gets the message that was checked or nothing, and the client
+ * learns which URI, rather than a stream quietly narrower than it asked.
+ */
+static void decide_subscriptions(const tg_policy *p, const tg_mcp_identity *id,
+				 const json_t *params, int64_t now, FILE *audit, tg_mcp_authz *out)
+{
+	json_t *filter = json_is_object(params) ? json_object_get(params, "notifications") : NULL;
+	json_t *uris = json_is_object(filter) ? json_object_get(filter, "resourceSubscriptions")
+					      : NULL;
+	size_t i;
+
+	if (!uris)
+		return;
+	if (!json_is_array(uris)) {
+		invalid(p, id, "subscriptions/listen", NULL, now, audit, NULL, out,
+			"invalid request: resourceSubscriptions must be a list of URIs");
+		return;
+	}
+	for (i = 0; i < json_array_size(uris) && out->verdict == TG_MCP_ALLOW; i++) {
+		json_t *one = json_pack("{s:O}", "uri", json_array_get(uris, i));
+
+		if (!json_is_string(json_array_get(uris, i)))
+			invalid(p, id, "subscriptions/listen", NULL, now, audit, NULL, out,
+				"invalid request: resourceSubscriptions must be a list of URIs");
+		else
+			tg_mcp_decide_implied(p, id, "resources/read", one, "subscriptions/listen", now,
+					      audit, out);
+		json_decref(one);
+	}
+}
+
 void tg_mcp_decide(const tg_policy *p, const tg_mcp_identity *id, const tg_mcp_tools *tools,
 		     const tg_rpc_msg *m, int64_t now, FILE *audit, tg_mcp_authz *out)
 {
@@ -393,6 +429,8 @@ void tg_mcp_decide(const tg_policy *p, const tg_mcp_identity *id, const tg_mcp_t
 		}
 	}
 	decide_json(p, id, m->method, params, hints, now, audit, NULL, out);
+	if (out->verdict == TG_MCP_ALLOW && strcmp(m->method, "subscriptions/listen") == 0)
+		decide_subscriptions(p, id, params, now, audit, out);
 }
 
 void tg_mcp_decide_implied(const tg_policy *p, const tg_mcp_identity *id, const char *method,
@@ -421,4 +459,30 @@ json_t *tg_mcp_answer(const tg_mcp_authz *out, const char *method, tg_mcp_deny_a
 				 "rule", rule, "reason", out->reason);
 	return json_pack("{s:{s:i,s:s,s:{s:o,s:s}}}", "error", "code", code, "message",
 			 out->message, "data", "rule", rule, "reason", out->reason);
+}
+
+long tg_mcp_input_roots(const tg_policy *p, const tg_mcp_identity *id, const json_t *pinned,
+			json_t *params, int64_t now, FILE *audit, char *err, size_t errlen)
+{
+	json_t *responses = json_is_object(params) ? json_object_get(params, "inputResponses")
+						   : NULL;
+	const char *key;
+	json_t *answer;
+	long checked = 0;
+
+	if (!json_is_object(responses))
+		return 0;
+	json_object_foreach(responses, key, answer) {
+		/* A ListRootsResult is the answer that has roots, whatever key
+		 * the server asked under: its shape, not the key, decides. */
+		if (!json_is_object(answer) || !json_object_get(answer, "roots"))
+			continue;
+		if (tg_mcp_filter_roots(p, id, pinned, answer, now, audit) < 0) {
+			snprintf(err, errlen, "invalid request: inputResponses.%.64s.roots is not a list "
+					      "of roots", key);
+			return -1;
+		}
+		checked++;
+	}
+	return checked;
 }

@@ -281,6 +281,18 @@ void tg_mcp_decide_implied(const tg_policy *p, const tg_mcp_identity *id, const 
 			   tg_mcp_authz *out);
 
 /*
+ * 2026-07-28 multi round-trip requests: a retry carries the client's
+ * answers to the server's input requests in params.inputResponses. Each
+ * answer that is a ListRootsResult (an object with "roots") gets the check
+ * a roots/list answer gets (tg_mcp_filter_roots, `pinned` included), in
+ * place. Returns how many were checked (params changed when > 0), or -1
+ * with a message in err when one cannot be checked: then the request must
+ * not pass.
+ */
+long tg_mcp_input_roots(const tg_policy *p, const tg_mcp_identity *id, const json_t *pinned,
+			json_t *params, int64_t now, FILE *audit, char *err, size_t errlen);
+
+/*
  * The answer to a request the adapter refused (DENY or INVALID), without
  * jsonrpc and id: {"error":{"code":..,"message":..,"data":{"rule":ID|null,
  * "reason":TEXT}}}, or for a denied tools/call with TG_MCP_DENY_AS_RESULT

@@ -83,6 +83,30 @@ static void answer_decision(tg_proxy *px, const tg_rpc_msg *m, const char *line,
 		     tg_mcp_answer(out, m->method, px->deny_as));
 }
 
+/* An allowed request goes on; roots the client answers inside it (a
+ * 2026-07-28 retry's inputResponses) only as the policy lets the identity
+ * have them. */
+static void forward_allowed(tg_proxy *px, const tg_policy *p, tg_rpc_msg *m, const char *line,
+			    size_t len)
+{
+	char err[256];
+	long n = tg_mcp_input_roots(p, px->identity, px->roots, json_object_get(m->root, "params"),
+				    tg_px_now_s(px), px->audit, err, sizeof err);
+
+	if (n < 0) {
+		json_t *ids = json_pack("[O]", m->id);
+		tg_mcp_refusal r = {false, "bad_input_roots", err, TG_RPC_INVALID_PARAMS, ids,
+				    m->root};
+
+		tg_px_refuse(px, &r);
+		json_decref(ids);
+	} else if (n > 0) {
+		tg_px_forward_tree(px, m, line);
+	} else {
+		tg_px_forward_request(px, m, line, len);
+	}
+}
+
 /* Holds a call until the proxy has listed the tools; takes *m. */
 static void hold(tg_proxy *px, tg_rpc_msg *m, const char *line, size_t len)
 {
@@ -146,7 +170,7 @@ void tg_px_handle_request(tg_proxy *px, tg_rpc_msg *m, const char *line, size_t 
 		break;
 	case TG_MCP_ALLOW:
 		px->stats.allowed++;
-		tg_px_forward_request(px, m, line, len);
+		forward_allowed(px, p, m, line, len);
 		break;
 	case TG_MCP_DENY:
 		px->stats.denied++;

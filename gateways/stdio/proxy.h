@@ -177,6 +177,9 @@ double tg_px_cpu_seconds(void);
 
 /* route.c: passing requests and answers on under the proxy's ids. */
 void tg_px_forward_request(tg_proxy *px, const tg_rpc_msg *m, const char *line, size_t len);
+/* The same for a message the proxy changed (m->root), line being the one
+ * it came as. */
+void tg_px_forward_tree(tg_proxy *px, const tg_rpc_msg *m, const char *line);
 void tg_px_server_request(tg_proxy *px, const tg_rpc_msg *m, const char *line, size_t len);
 void tg_px_client_response(tg_proxy *px, const tg_rpc_msg *m, const char *line, size_t len);
 void tg_px_server_response(tg_proxy *px, tg_rpc_msg *m, const char *line, size_t len);

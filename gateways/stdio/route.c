@@ -159,6 +159,30 @@ static void answer_pinned_roots(tg_proxy *px, const tg_rpc_msg *m, const char *l
 		     json_pack("{s:o}", "result", result));
 }
 
+void tg_px_forward_tree(tg_proxy *px, const tg_rpc_msg *m, const char *line)
+{
+	char *s = json_dumps(m->root, JSON_COMPACT), *with_id = NULL;
+	tg_rpc_scan_result r;
+	tg_rpc_msg copy = *m;
+	size_t n = 0;
+
+	if (s)
+		tg_rpc_scan(s, strlen(s), &r);
+	/* The client's id as it wrote it, for the answer's sake. */
+	if (s && r.nid == 1)
+		with_id = tg_rpc_splice(s, strlen(s), r.id_off, r.id_len, line + m->id_off,
+					m->id_len, &n);
+	if (!with_id) {
+		tg_px_answer_error(&px->to_client, line + m->id_off, m->id_len, TG_RPC_UNAVAILABLE,
+				   "toolgate: out of memory", NULL);
+	} else {
+		copy.id_off = r.id_off;
+		tg_px_forward_request(px, &copy, with_id, n);
+	}
+	free(s);
+	free(with_id);
+}
+
 void tg_px_server_request(tg_proxy *px, const tg_rpc_msg *m, const char *line, size_t len)
 {
 	bool roots = strcmp(m->method, "roots/list") == 0;

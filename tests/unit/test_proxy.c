@@ -1295,6 +1295,81 @@ static void test_roots_filtered(void **state)
 	json_decref(pinned);
 }
 
+/* ---- 2026-07-28 methods that carry authority ---------------------------- */
+
+static void test_subscriptions_decided(void **state)
+{
+	fixture *f = *state;
+	const char *ok = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"subscriptions/listen\","
+			 "\"params\":{\"notifications\":{\"toolsListChanged\":true,"
+			 "\"resourceSubscriptions\":[\"file:///docs/a.md\",\"file:///docs/b/c\"]}}}";
+	const char *plain = "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"subscriptions/listen\","
+			    "\"params\":{\"notifications\":{\"toolsListChanged\":true}}}";
+	json_t *v;
+
+	client(f, ok);
+	expect_forwarded(&f->px.to_server, ok);
+	client(f, plain);
+	expect_forwarded(&f->px.to_server, plain);
+	/* Allowed by name, but one URI the identity may not read: refused,
+	 * and the answer says which. */
+	client(f, "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"subscriptions/listen\","
+		  "\"params\":{\"notifications\":{\"resourceSubscriptions\":"
+		  "[\"file:///docs/a.md\",\"file:///etc/shadow\"]}}}");
+	expect_empty(&f->px.to_server);
+	v = take_json(&f->px.to_client);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(v, "error"), "code")),
+			 TG_RPC_DENIED);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(v, "error"),
+							      "message")),
+			    "toolgate: denied: no rule allows resources/read file:///etc/shadow");
+	json_decref(v);
+	json_decref(audit_line(f, "target", "file:///etc/shadow"));
+	client(f, "{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"subscriptions/listen\","
+		  "\"params\":{\"notifications\":{\"resourceSubscriptions\":\"file:///docs/a.md\"}}}");
+	expect_error(&f->px.to_client, 4, TG_RPC_INVALID_PARAMS, NULL);
+	client(f, "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"subscriptions/listen\","
+		  "\"params\":{\"notifications\":{\"resourceSubscriptions\":[\"file:///docs/../etc\"]}}}");
+	expect_error(&f->px.to_client, 5, TG_RPC_INVALID_PARAMS, NULL);
+	expect_empty(&f->px.to_server);
+}
+
+static void test_input_roots_checked(void **state)
+{
+	fixture *f = *state;
+	json_t *v, *answers;
+	char *got;
+
+	list_tools(f);
+	/* A retry carrying the client's answers: the roots answer (whatever
+	 * its key) is checked like a roots/list answer, the others pass. */
+	client(f, "{\"jsonrpc\":\"2.0\",\"id\":\"\\u0072\",\"method\":\"tools/call\","
+		  "\"params\":{\"name\":\"echo\",\"requestState\":\"s\",\"inputResponses\":{"
+		  "\"where\":{\"roots\":[{\"uri\":\"file:///\"},{\"uri\":\"file:///docs\"}]},"
+		  "\"who\":{\"action\":\"accept\",\"content\":{\"name\":\"x\"}}}}}");
+	got = take_line(&f->px.to_server);
+	v = json_loads(got, 0, NULL);
+	free(got);
+	assert_true(json_integer_value(json_object_get(v, "id")) > 0);
+	answers = json_object_get(json_object_get(v, "params"), "inputResponses");
+	assert_int_equal(json_array_size(json_object_get(json_object_get(answers, "where"), "roots")),
+			 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(
+				    json_object_get(answers, "where"), "roots"), 0), "uri")),
+			    "file:///docs");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(
+				    json_object_get(answers, "who"), "content"), "name")), "x");
+	/* The answer still goes back under the id the client wrote. */
+	server_result(f, json_integer_value(json_object_get(v, "id")), "{}");
+	expect_exact(&f->px.to_client, "{\"jsonrpc\":\"2.0\",\"id\":\"\\u0072\",\"result\":{}}");
+	json_decref(v);
+	/* Roots that cannot be checked: the retry does not pass. */
+	client(f, "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/call\","
+		  "\"params\":{\"name\":\"echo\",\"inputResponses\":{\"w\":{\"roots\":\"file:///\"}}}}");
+	expect_error(&f->px.to_client, 2, TG_RPC_INVALID_PARAMS, NULL);
+	expect_empty(&f->px.to_server);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1325,6 +1400,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_refusals_audited, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_denials_say_why, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_roots_filtered, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_subscriptions_decided, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_input_roots_checked, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
