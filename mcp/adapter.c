@@ -422,9 +422,20 @@ void tg_mcp_decide(const tg_policy *p, const tg_mcp_identity *id, const tg_mcp_t
 	}
 	out->tool = tg_mcp_tool_name(m, &out->tool_len);
 	if (out->tool) {
+		const char *now_digest;
+
 		hints = tg_mcp_tools_get(tools, out->tool, out->tool_len);
 		if (!hints) {
 			out->verdict = TG_MCP_NEED_TOOLS;
+			return;
+		}
+		now_digest = tg_mcp_tools_changed(tools, out->tool, out->tool_len);
+		if (now_digest) {
+			char why[320];
+
+			snprintf(why, sizeof why, "the definition of tool '%.64s' changed since it "
+				 "was pinned (it digests to %s now)", out->tool, now_digest);
+			tg_mcp_deny(p, id, m, why, now, audit, out);
 			return;
 		}
 	}

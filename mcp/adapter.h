@@ -8,6 +8,7 @@
  *   idscan.c    where a line's id is, for rewriting it or answering a refusal
  *   inflight.c  requests forwarded under ids of the forwarder's choosing
  *   tools.c     tool annotations from the server's latest tools/list
+ *   pins.c      tool definitions pinned, annotations overridden
  *   identity.c  who the client is: options and identity files
  *   adapter.c   a client request -> a toolgate request -> a decision
  *   filter.c    list results -> what the requester may see
@@ -179,6 +180,13 @@ typedef struct tg_mcp_hints {
 typedef struct tg_mcp_tools {
 	struct tg_tool_slot *slots;	/* open addressing, power of two */
 	size_t nslots, count;
+	/* The operator's (pins.c), borrowed, or NULL: */
+	const json_t *pins;		/* NAME -> pinned digest */
+	const json_t *overrides;	/* NAME -> annotations replacing the server's */
+	/* With keep_digests: NAME -> the digest of the definition last listed
+	 * (digests_changed says when it last grew or changed). */
+	json_t *digests;
+	bool keep_digests, digests_changed;
 } tg_mcp_tools;
 
 /* Reads readOnlyHint etc. from a tool entry's "annotations"; a hint that is
@@ -187,9 +195,46 @@ tg_mcp_hints tg_mcp_tools_hints_of(const json_t *tool);
 /* Records a tool; returns 0 or -1 when out of memory (the cache is cleared
  * when it would pass TG_MCP_MAX_TOOLS). */
 int tg_mcp_tools_put(tg_mcp_tools *c, const char *name, size_t len, const tg_mcp_hints *h);
+/*
+ * Records one entry of a tools/list result: its hints (the server's, with
+ * the operator's overrides over them) into the cache and *out (may be
+ * NULL), its digest when kept, and whether its definition still matches its
+ * pin. Returns 1 when the tool may be judged, 0 when it is pinned and its
+ * definition changed, -1 when it has no string name or memory ran out.
+ */
+int tg_mcp_tools_record(tg_mcp_tools *c, const json_t *tool, tg_mcp_hints *out);
 /* The hints of a listed tool, or NULL. */
 const tg_mcp_hints *tg_mcp_tools_get(const tg_mcp_tools *c, const char *name, size_t len);
+/* What a listed tool's definition digests to now, when that is not its pin;
+ * NULL when it matches, is not pinned, or was not listed. */
+const char *tg_mcp_tools_changed(const tg_mcp_tools *c, const char *name, size_t len);
+/* Forgets the listed tools (a list_changed); keeps pins, overrides and
+ * digests. */
 void tg_mcp_tools_clear(tg_mcp_tools *c);
+/* Releases everything the cache owns. */
+void tg_mcp_tools_dispose(tg_mcp_tools *c);
+
+/* ---- pins.c -------------------------------------------------------- */
+
+/* The pin of a tools/list entry: SHA-256, hex, of the canonical form of its
+ * name, description, inputSchema and annotations. 0, or -1 when out of
+ * memory. */
+int tg_mcp_tool_digest(const json_t *tool, char hex[65]);
+/* Reads a pins file {"tools":{"NAME":"<64 hex>",...}}: the "tools" object
+ * (new reference), or NULL with a message in err. */
+json_t *tg_mcp_pins_load(const char *path, char *err, size_t errlen);
+/* Writes {"tools":digests} to path through a temporary file and a rename.
+ * 0, or -1 with a message in err. */
+int tg_mcp_pins_write(const char *path, const json_t *digests, char *err, size_t errlen);
+/* Reads an annotations file {"tools":{"NAME":{"readOnlyHint":true,...}}}:
+ * the "tools" object (new reference), or NULL with a message in err. */
+json_t *tg_mcp_annotations_load(const char *path, char *err, size_t errlen);
+/* Sets the hints the overrides give NAME; true when there are some. */
+bool tg_mcp_override_hints(const json_t *overrides, const char *name, size_t len,
+			   tg_mcp_hints *h);
+/* Writes a tool's overrides into the annotations of its listing, so the
+ * client sees what the policy judged. 0, or -1 when out of memory. */
+int tg_mcp_override_listing(const json_t *overrides, json_t *tool);
 
 /* ---- identity.c ---------------------------------------------------- */
 

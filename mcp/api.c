@@ -152,7 +152,7 @@ void tg_mcp_tools_free(tg_mcp_tools *t)
 {
 	if (!t)
 		return;
-	tg_mcp_tools_clear(t);
+	tg_mcp_tools_dispose(t);
 	free(t);
 }
 
@@ -233,7 +233,7 @@ tg_status tg_mcp_filter_list(const tg_policy *p, const tg_mcp_identity *id, tg_m
 	if (!root)
 		return TG_EINVALID_REQUEST;
 	n = tg_mcp_filter(p, id, tools ? tools : &scratch, kind, root, now);
-	tg_mcp_tools_clear(&scratch);
+	tg_mcp_tools_dispose(&scratch);
 	if (n < 0) {
 		json_decref(root);
 		return TG_EINVALID_REQUEST;

@@ -68,7 +68,7 @@ void tg_proxy_free(tg_proxy *px)
 	tg_px_buf_free(&px->backlog);
 	tg_rpc_flights_free(&px->at_server);
 	tg_rpc_flights_free(&px->at_client);
-	tg_mcp_tools_clear(&px->tools);
+	tg_mcp_tools_dispose(&px->tools);
 	tg_rpc_msg_free(&px->held);
 	free(px->held_line);
 	memset(px, 0, sizeof *px);
@@ -287,6 +287,20 @@ static void oversized(tg_proxy *px, bool from_server, const char *head, size_t l
 void tg_proxy_client_oversized(tg_proxy *px, const char *head, size_t len)
 {
 	oversized(px, false, head, len);
+}
+
+void tg_px_listed(tg_proxy *px)
+{
+	char err[256];
+
+	if (!px->write_pins || !px->tools.digests_changed || !px->tools.digests)
+		return;
+	px->tools.digests_changed = false;
+	if (tg_mcp_pins_write(px->write_pins, px->tools.digests, err, sizeof err) != 0)
+		tg_drv_error("proxy: %s", err);
+	else
+		tg_drv_error("proxy: wrote the pins of %zu tools to '%s'",
+			     json_object_size(px->tools.digests), px->write_pins);
 }
 
 bool tg_proxy_accepts_client(const tg_proxy *px)

@@ -108,6 +108,7 @@ void tg_px_fetch_response(tg_proxy *px, tg_rpc_msg *m)
 		tg_px_fetch_finish(px, "the server's tools/list failed");
 		return;
 	}
+	tg_px_listed(px);
 	tool = tg_mcp_tool_name(&px->held, &len);
 	if ((tool && tg_mcp_tools_get(&px->tools, tool, len)) || !json_is_string(cursor) ||
 	    px->fetch_pages >= TG_PROXY_FETCH_PAGES) {

@@ -98,6 +98,7 @@ typedef struct tg_proxy {
 	int64_t request_timeout_ms;	/* 0: requests in flight never time out */
 	tg_mcp_deny_as deny_as;	/* how a denied tools/call is answered */
 	const json_t *roots;	/* borrowed: roots pinned by the operator, or NULL */
+	const char *write_pins;	/* borrowed: where to keep the listed tools' pins, or NULL */
 
 	tg_px_buf to_server, to_client;
 	tg_px_buf backlog;		/* client lines read while a call is held */
@@ -202,6 +203,9 @@ void tg_px_handle_request(tg_proxy *px, tg_rpc_msg *m, const char *line, size_t 
 			  bool refetched);
 /* core.c: the client lines queued behind a held call. */
 void tg_px_drain_backlog(tg_proxy *px);
+/* core.c: after a tools/list result: with --write-pins, the pins of every
+ * tool listed so far go to the file when they changed. */
+void tg_px_listed(tg_proxy *px);
 
 /* ---- reload.c ------------------------------------------------------ */
 
@@ -231,6 +235,8 @@ typedef struct tg_relay_opts {
 	size_t max_line;	/* client lines; server lines get at least 64 MiB */
 	bool stats;
 	tg_reloader *reloader;
+	void (*on_hup)(void *ud);	/* also on SIGHUP, or NULL */
+	void *hup_ud;
 } tg_relay_opts;
 
 /* Runs the server and relays until both sides are done; returns the exit

@@ -340,6 +340,8 @@ int tg_relay_run(tg_proxy *px, const tg_relay_opts *o)
 				for (i = 0; i < n; i++) {
 					if (sigs[i] == 'H' && o->reloader)
 						tg_reload_check(o->reloader, px->holder, true);
+					if (sigs[i] == 'H' && o->on_hup)
+						o->on_hup(o->hup_ud);
 					else if (sigs[i] == 'T' && !stop) {
 						stop = true;
 						kill(pid, SIGTERM);

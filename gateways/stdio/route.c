@@ -289,6 +289,8 @@ static void list_response(tg_proxy *px, tg_rpc_msg *m, const char *line, size_t 
 	}
 	px->stats.filtered += (unsigned long)removed;
 	emit_tree_with_id(&px->to_client, m->root, f->id, f->id_len);
+	if (f->reply == TG_MCP_REPLY_TOOLS_LIST)
+		tg_px_listed(px);
 }
 
 /* The value at meta[SUBSCRIPTION_ID], when it names a listen in flight,
