@@ -91,3 +91,13 @@ void tg_px_refuse(tg_proxy *px, const tg_mcp_refusal *r)
 	for (i = 0; r->code && i < json_array_size(r->ids); i++)
 		tg_px_answer_error_json(to, json_array_get(r->ids, i), r->code, text, NULL);
 }
+
+void tg_px_refuse_msg(tg_proxy *px, bool from_server, const char *kind, const char *reason,
+		      int code, const tg_rpc_msg *m)
+{
+	json_t *ids = json_pack("[O]", m->id);
+	tg_mcp_refusal r = {from_server, kind, reason, code, ids, m->root};
+
+	tg_px_refuse(px, &r);
+	json_decref(ids);
+}

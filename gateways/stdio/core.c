@@ -93,18 +93,12 @@ static void forward_allowed(tg_proxy *px, const tg_policy *p, tg_rpc_msg *m, con
 	long n = tg_mcp_input_roots(p, px->identity, px->roots, json_object_get(m->root, "params"),
 				    tg_px_now_s(px), px->audit, err, sizeof err);
 
-	if (n < 0) {
-		json_t *ids = json_pack("[O]", m->id);
-		tg_mcp_refusal r = {false, "bad_input_roots", err, TG_RPC_INVALID_PARAMS, ids,
-				    m->root};
-
-		tg_px_refuse(px, &r);
-		json_decref(ids);
-	} else if (n > 0) {
+	if (n < 0)
+		tg_px_refuse_msg(px, false, "bad_input_roots", err, TG_RPC_INVALID_PARAMS, m);
+	else if (n > 0)
 		tg_px_forward_tree(px, m, line);
-	} else {
+	else
 		tg_px_forward_request(px, m, line, len);
-	}
 }
 
 /* Holds a call until the proxy has listed the tools; takes *m. */
@@ -136,21 +130,12 @@ void tg_px_handle_request(tg_proxy *px, tg_rpc_msg *m, const char *line, size_t 
 	double t0 = 0;
 
 	if (tg_rpc_flights_by_key(&px->at_server, m->idkey) >= 0) {
-		json_t *ids = json_pack("[O]", m->id);
-		tg_mcp_refusal r = {false, "id_reuse", "the id of a request in flight was reused",
-				    TG_RPC_INVALID_REQUEST, ids, m->root};
-
-		tg_px_refuse(px, &r);
-		json_decref(ids);
+		tg_px_refuse_msg(px, false, "id_reuse", "the id of a request in flight was reused",
+				 TG_RPC_INVALID_REQUEST, m);
 		return;
 	}
 	if (px->at_server.n >= TG_RPC_MAX_IN_FLIGHT) {
-		json_t *ids = json_pack("[O]", m->id);
-		tg_mcp_refusal r = {false, "busy", "too many requests in flight", TG_RPC_BUSY, ids,
-				    m->root};
-
-		tg_px_refuse(px, &r);
-		json_decref(ids);
+		tg_px_refuse_msg(px, false, "busy", "too many requests in flight", TG_RPC_BUSY, m);
 		return;
 	}
 	p = tg_holder_acquire(px->holder);

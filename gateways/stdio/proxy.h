@@ -169,6 +169,9 @@ void tg_px_answer_error_json(tg_px_buf *b, const json_t *id, int code, const cha
 /* Reports a refusal on stderr and in the audit, and answers every id it
  * names (to the side the message came from). */
 void tg_px_refuse(tg_proxy *px, const tg_mcp_refusal *r);
+/* The same for a parsed request m, answered under its id. */
+void tg_px_refuse_msg(tg_proxy *px, bool from_server, const char *kind, const char *reason,
+		      int code, const tg_rpc_msg *m);
 
 /* core.c: the clocks: policy time (UTC seconds), monotonic milliseconds,
  * CPU seconds. */

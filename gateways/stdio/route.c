@@ -196,12 +196,8 @@ void tg_px_server_request(tg_proxy *px, const tg_rpc_msg *m, const char *line, s
 	if (tg_rpc_flights_by_key(&px->at_client, m->idkey) >= 0 ||
 	    tg_rpc_flights_add(&px->at_client, own, m->idkey, line + m->id_off, m->id_len, NULL,
 			       reply, deadline(px, reply)) != 0) {
-		json_t *ids = json_pack("[O]", m->id);
-		tg_mcp_refusal r = {true, "busy", "request id in use or too many in flight",
-				    TG_RPC_BUSY, ids, m->root};
-
-		tg_px_refuse(px, &r);
-		json_decref(ids);
+		tg_px_refuse_msg(px, true, "busy", "request id in use or too many in flight",
+				 TG_RPC_BUSY, m);
 		return;
 	}
 	px->next_id++;
@@ -480,33 +476,35 @@ static void cancel(tg_px_buf *b, int64_t own, const char *reason)
 	json_decref(n);
 }
 
-void tg_px_expire(tg_proxy *px, int64_t now_ms)
+/* Requests of one side past their deadline: the requester gets the error,
+ * the side that did not answer a cancellation. */
+static void expire_side(tg_proxy *px, tg_rpc_flights *t, bool at_server, int64_t now_ms,
+			const char *text)
 {
-	char text[128];
+	tg_px_buf *requester = at_server ? &px->to_client : &px->to_server;
+	tg_px_buf *answerer = at_server ? &px->to_server : &px->to_client;
 	size_t i;
 
-	snprintf(text, sizeof text, "toolgate: no answer within %lld ms",
-		 (long long)px->request_timeout_ms);
-	for (i = px->at_server.n; i-- > 0;) {
-		tg_rpc_flight *f = &px->at_server.v[i];
+	for (i = t->n; i-- > 0;) {
+		tg_rpc_flight *f = &t->v[i];
 
 		if (!f->deadline_ms || now_ms < f->deadline_ms || f->reply == TG_MCP_REPLY_FETCH)
 			continue;
-		tg_drv_error("proxy: the server did not answer request %.64s in time", f->id);
-		tg_px_answer_error(&px->to_client, f->id, f->id_len, TG_RPC_TIMEOUT, text, NULL);
-		cancel(&px->to_server, f->own, text + 10);
-		tg_rpc_flights_remove(&px->at_server, i);
+		tg_drv_error("proxy: the %s did not answer request %.64s in time",
+			     at_server ? "server" : "client", f->id);
+		tg_px_answer_error(requester, f->id, f->id_len, TG_RPC_TIMEOUT, text, NULL);
+		cancel(answerer, f->own, text + 10);
+		tg_rpc_flights_remove(t, i);
 		px->stats.timed_out++;
 	}
-	for (i = px->at_client.n; i-- > 0;) {
-		tg_rpc_flight *f = &px->at_client.v[i];
+}
 
-		if (!f->deadline_ms || now_ms < f->deadline_ms)
-			continue;
-		tg_drv_error("proxy: the client did not answer request %.64s in time", f->id);
-		tg_px_answer_error(&px->to_server, f->id, f->id_len, TG_RPC_TIMEOUT, text, NULL);
-		cancel(&px->to_client, f->own, text + 10);
-		tg_rpc_flights_remove(&px->at_client, i);
-		px->stats.timed_out++;
-	}
+void tg_px_expire(tg_proxy *px, int64_t now_ms)
+{
+	char text[128];
+
+	snprintf(text, sizeof text, "toolgate: no answer within %lld ms",
+		 (long long)px->request_timeout_ms);
+	expire_side(px, &px->at_server, true, now_ms, text);
+	expire_side(px, &px->at_client, false, now_ms, text);
 }

@@ -93,18 +93,7 @@ run_in "$TMP/in" 0 proxy --policy "$TMP/p.tgb" --identity "$TMP/id.json" --audit
 	-- sh "$TMP/list_server.sh" "$TMP/log"
 has "$TMP/out" '"id":2,"result":{"ok":true}'
 
-# The steps below talk to a running proxy. They wait for what they need to
-# see, not for a fixed time, so they hold under valgrind on a loaded machine.
-
-# wait_for FILE PATTERN: up to 60 s for a line matching PATTERN in FILE.
-wait_for() {
-	_n=0
-	while ! grep -q -- "$2" "$1" 2>/dev/null; do
-		_n=$((_n + 1))
-		[ "$_n" -gt 600 ] && return 1
-		sleep 0.1
-	done
-}
+# The steps below talk to a running proxy (wait_for: lib.sh).
 
 # The server dies with a request in flight: it is answered, exit 2. The
 # client keeps stdin open until then (a fifo held by fd 3).

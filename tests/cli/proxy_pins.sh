@@ -36,7 +36,31 @@ has "$TMP/out" '^{"jsonrpc":"2.0","id":3,"result":{"content":\[{"type":"text","t
 lacks "$TMP/out" 'echoed'
 has "$TMP/audit" '"target":"echo","decision":"deny","rule":null,"reason":"the definition of tool '"'echo'"' changed since it was pinned (it digests to [0-9a-f]\{64\} now)"'
 
+# Re-pinned (the changed definition reviewed and accepted) and SIGHUP: the
+# tool is back, without a restart.
+printf '%s\n' "$LIST" "$LIST2" >"$TMP/in"
+run_in "$TMP/in" 0 proxy --policy "$TMP/p.tgb" --principal alice --audit /dev/null \
+	--write-pins "$TMP/pins2.json" -- python3 "$FAKE" rugpull "$TMP/log"
+mkfifo "$TMP/hup.in"
+"$TOOLGATE" proxy --policy "$TMP/p.tgb" --principal alice --audit /dev/null \
+	--pin "$TMP/pins.json" -- python3 "$FAKE" rugpull "$TMP/log" \
+	<"$TMP/hup.in" >"$TMP/out" 2>"$TMP/err" &
+pid=$!
+exec 3>"$TMP/hup.in"
+printf '%s\n' "$LIST" "$LIST2" >&3
+wait_for "$TMP/out" '"id":2,' || fail "no answer to the second listing"
+cp "$TMP/pins2.json" "$TMP/pins.json"
+kill -HUP "$pid"
+wait_for "$TMP/err" 're-read the pins' || fail "no re-read after SIGHUP"
+printf '%s\n' '{"jsonrpc":"2.0","id":4,"method":"tools/list"}' >&3
+wait_for "$TMP/out" '"id":4,' || fail "no answer to the listing after re-pinning"
+exec 3>&-
+wait "$pid" || fail "proxy after SIGHUP: exit status $?"
+has "$TMP/out" '^{"jsonrpc":"2.0","id":2,"result":{"tools":\[{"name":"secret"'
+has "$TMP/out" '^{"jsonrpc":"2.0","id":4,"result":{"tools":\[{"name":"echo"'
+
 # Without pins the same call passes (the test above is the pins' doing).
+printf '%s\n' "$LIST" "$LIST2" "$CALL" >"$TMP/in"
 run_in "$TMP/in" 0 proxy --policy "$TMP/p.tgb" --principal alice --audit /dev/null \
 	-- python3 "$FAKE" rugpull "$TMP/log"
 has "$TMP/out" '"id":3,"result":{"content":\[{"type":"text","text":"echoed"}'

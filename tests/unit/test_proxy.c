@@ -1491,19 +1491,17 @@ static void test_annotations_overridden(void **state)
 	json_t *v, *tools;
 
 	f->px.tools.overrides = over;
-	client(f, "{\"jsonrpc\":\"2.0\",\"id\":\"L\",\"method\":\"tools/list\"}");
-	server_result(f, next_id(&f->px.to_server), tools_result);
+	list_these(f, "[{\"name\":\"echo\",\"annotations\":{\"readOnlyHint\":true}},"
+		      "{\"name\":\"write\",\"annotations\":{\"readOnlyHint\":false}}]");
 	/* The operator's word over the server's: write is read-only, echo is
 	 * not; the listing says what the policy judged. */
 	v = take_json(&f->px.to_client);
 	tools = json_object_get(json_object_get(v, "result"), "tools");
-	assert_int_equal(json_array_size(tools), 2);
-	assert_string_equal(json_string_value(json_object_get(json_array_get(tools, 0), "name")),
-			    "sum");
-	assert_string_equal(json_string_value(json_object_get(json_array_get(tools, 1), "name")),
-			    "write");
-	assert_true(json_is_true(json_object_get(json_object_get(json_array_get(tools, 1),
+	assert_int_equal(json_array_size(tools), 1);
+	assert_true(json_is_true(json_object_get(json_object_get(json_array_get(tools, 0),
 								 "annotations"), "readOnlyHint")));
+	assert_string_equal(json_string_value(json_object_get(json_array_get(tools, 0), "name")),
+			    "write");
 	json_decref(v);
 	client(f, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"write\"}}");
 	json_decref(take_json(&f->px.to_server));
