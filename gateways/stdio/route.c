@@ -424,6 +424,12 @@ bool tg_px_server_notification(tg_proxy *px, tg_rpc_msg *m)
 		return false;
 	k = json_is_integer(sub) ? tg_rpc_flights_by_own(&px->at_server, json_integer_value(sub))
 				 : -1;
+	if (k < 0 && json_is_integer(sub) && json_integer_value(sub) > 0 &&
+	    json_integer_value(sub) < px->next_id) {
+		/* A stream that just ended (cancelled, closed): late, not forged. */
+		tg_drv_error("proxy: dropped a late '%.64s' of a closed subscription", m->method);
+		return true;
+	}
 	if (k < 0 || px->at_server.v[k].reply != TG_MCP_REPLY_LISTEN || m->lossy) {
 		/* A stream the client never opened: passed on, the proxy's id
 		 * could name one of the client's own requests. */
