@@ -15,12 +15,15 @@
 
 static const char proxy_help[] =
 	"usage: toolgate proxy --policy POLICY.tgb [IDENTITY...] [--audit FILE]\n"
-	"                      [--max-line BYTES] [--stats] -- COMMAND [ARGS...]\n"
+	"                      [--max-line BYTES] [--request-timeout MS]\n"
+	"                      [--deny-as result|error] [--roots URI]... [--pin FILE]\n"
+	"                      [--write-pins FILE] [--annotations FILE] [--stats]\n"
+	"                      -- COMMAND [ARGS...]\n"
 	"\n"
 	"Runs COMMAND, an MCP server speaking newline-delimited JSON-RPC on stdio,\n"
 	"and relays between it and the client on this process's stdin/stdout.\n"
 	"Every client request is authorized before it is forwarded; a denied one\n"
-	"is answered with error -32001 and never reaches the server. tools/list,\n"
+	"is answered by the proxy and never reaches the server. tools/list,\n"
 	"resources/list and prompts/list results show only what the policy lets\n"
 	"the identity see. The policy reloads on SIGHUP or when its file changes.\n"
 	"\n"
@@ -42,6 +45,27 @@ static const char proxy_help[] =
 	"  --audit FILE      append one JSON audit line per decision to FILE\n"
 	"                    (default: stderr)\n"
 	"  --max-line BYTES  longest message accepted either way (default 8 MiB)\n"
+	"  --request-timeout MS\n"
+	"                    answer a request with an error (and cancel it) when\n"
+	"                    no answer came within MS milliseconds, progress\n"
+	"                    restarting the clock (default 300000; 0: never)\n"
+	"  --deny-as result|error\n"
+	"                    a denied tools/call is answered as a tool result with\n"
+	"                    isError and the reason as text, which the model reads\n"
+	"                    (result, the default), or as JSON-RPC error -32003\n"
+	"  --roots URI       pin the server's roots (repeatable): the proxy answers\n"
+	"                    the server's roots/list with these itself. Either way\n"
+	"                    a root reaches the server only when the policy lets\n"
+	"                    the identity read it as a tree (resources/read URI/)\n"
+	"  --pin FILE        tool definitions pinned by digest ({\"tools\":{NAME:HEX}}):\n"
+	"                    a pinned tool whose name, description, inputSchema or\n"
+	"                    annotations changed is hidden and denied until re-pinned\n"
+	"  --write-pins FILE write the pins of every tool listed to FILE (then review\n"
+	"                    it and pass it to --pin)\n"
+	"  --annotations FILE\n"
+	"                    per-tool annotations that replace the server's\n"
+	"                    ({\"tools\":{NAME:{\"readOnlyHint\":false,...}}})\n"
+	"                    SIGHUP also re-reads --pin and --annotations files\n"
 	"  --stats           print counts and CPU time on stderr at exit\n"
 	"\n"
 	"exit status: 0 the client closed and the server exited cleanly;\n"
@@ -49,7 +73,10 @@ static const char proxy_help[] =
 
 /* Long-only options; the identity options carry their names into
  * tg_mcp_identity_option. */
-enum { OPT_POLICY = TG_OPT_LONG, OPT_AUDIT, OPT_MAX_LINE, OPT_STATS, OPT_IDENTITY };
+enum {
+	OPT_POLICY = TG_OPT_LONG, OPT_AUDIT, OPT_MAX_LINE, OPT_TIMEOUT, OPT_DENY_AS, OPT_ROOTS,
+	OPT_PIN, OPT_WRITE_PINS, OPT_ANNOTATIONS, OPT_STATS, OPT_IDENTITY
+};
 
 static const char shortopts[] = "+:h";	/* '+': stop at the server command */
 static const struct option longopts[] = {
@@ -57,6 +84,12 @@ static const struct option longopts[] = {
 	{"policy", required_argument, NULL, OPT_POLICY},
 	{"audit", required_argument, NULL, OPT_AUDIT},
 	{"max-line", required_argument, NULL, OPT_MAX_LINE},
+	{"request-timeout", required_argument, NULL, OPT_TIMEOUT},
+	{"deny-as", required_argument, NULL, OPT_DENY_AS},
+	{"roots", required_argument, NULL, OPT_ROOTS},
+	{"pin", required_argument, NULL, OPT_PIN},
+	{"write-pins", required_argument, NULL, OPT_WRITE_PINS},
+	{"annotations", required_argument, NULL, OPT_ANNOTATIONS},
 	{"stats", no_argument, NULL, OPT_STATS},
 	{"principal", required_argument, NULL, OPT_IDENTITY},
 	{"role", required_argument, NULL, OPT_IDENTITY},
@@ -83,6 +116,64 @@ static size_t max_line_value(const char *value)
 	return (size_t)v;
 }
 
+/* "--request-timeout MS": -1 when not a count of milliseconds up to a day. */
+static int64_t timeout_value(const char *value)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(value, &end, 10);
+	if (errno || *end || !*value || value[0] == '-' || v > 86400000ull)
+		return -1;
+	return (int64_t)v;
+}
+
+/* The operator's files about tools: pins and annotation overrides. */
+typedef struct tool_files {
+	const char *pins_path, *annotations_path;
+	json_t *pins, *overrides;
+	tg_proxy *px;
+} tool_files;
+
+/* Reads both files; on failure keeps what it had. 0, or -1 with a message. */
+static int load_tool_files(tool_files *t, char *err, size_t errlen)
+{
+	json_t *pins = NULL, *overrides = NULL;
+
+	if (t->pins_path && !(pins = tg_mcp_pins_load(t->pins_path, err, errlen)))
+		return -1;
+	if (t->annotations_path &&
+	    !(overrides = tg_mcp_annotations_load(t->annotations_path, err, errlen))) {
+		json_decref(pins);
+		return -1;
+	}
+	json_decref(t->pins);
+	json_decref(t->overrides);
+	t->pins = pins;
+	t->overrides = overrides;
+	return 0;
+}
+
+/* SIGHUP: a re-pinned tool is usable again. The listed tools are
+ * forgotten, so each is judged on its next listing (or the proxy's own). */
+static void reload_tool_files(void *ud)
+{
+	tool_files *t = ud;
+	char err[512];
+
+	if (!t->pins_path && !t->annotations_path)
+		return;
+	if (load_tool_files(t, err, sizeof err) != 0) {
+		tg_drv_error("proxy: %s; keeping the current pins and annotations", err);
+		return;
+	}
+	t->px->tools.pins = t->pins;
+	t->px->tools.overrides = t->overrides;
+	tg_mcp_tools_clear(&t->px->tools);
+	tg_drv_error("proxy: re-read the pins and annotations");
+}
+
 int tg_cmd_proxy(int argc, char **argv)
 {
 	const char *policy_path = NULL, *audit_path = NULL;
@@ -96,6 +187,11 @@ int tg_cmd_proxy(int argc, char **argv)
 	const char *value = NULL;	/* the last option's value */
 	char err[512];
 	int c, li = 0, rc = TG_EXIT_USAGE;
+	int64_t timeout_ms = TG_PROXY_DEFAULT_TIMEOUT_MS;
+	tg_mcp_deny_as deny_as = TG_MCP_DENY_AS_RESULT;
+	json_t *roots = NULL;
+	tool_files tools = {0};
+	const char *write_pins = NULL;
 
 	memset(&opts, 0, sizeof opts);
 	memset(&reloader, 0, sizeof reloader);
@@ -120,6 +216,47 @@ int tg_cmd_proxy(int argc, char **argv)
 				tg_cli_usage("proxy", "--max-line wants a byte count from 64 to 2^31");
 				goto out;
 			}
+			break;
+		case OPT_TIMEOUT:
+			timeout_ms = timeout_value(optarg);
+			if (timeout_ms < 0) {
+				tg_cli_usage("proxy", "--request-timeout wants milliseconds, "
+						      "from 0 (never) to 86400000");
+				goto out;
+			}
+			break;
+		case OPT_DENY_AS:
+			if (strcmp(optarg, "result") == 0) {
+				deny_as = TG_MCP_DENY_AS_RESULT;
+			} else if (strcmp(optarg, "error") == 0) {
+				deny_as = TG_MCP_DENY_AS_ERROR;
+			} else {
+				tg_cli_usage("proxy", "--deny-as wants result or error, not '%s'",
+					     optarg);
+				goto out;
+			}
+			break;
+		case OPT_ROOTS: {
+			json_t *one = tg_mcp_roots_from_uris(&optarg, 1);
+
+			if (!roots)
+				roots = json_array();
+			if (!one || !roots || json_array_extend(roots, one) != 0) {
+				json_decref(one);
+				tg_cli_usage("proxy", "--roots wants a URI in UTF-8, not '%s'", optarg);
+				goto out;
+			}
+			json_decref(one);
+			break;
+		}
+		case OPT_PIN:
+			tools.pins_path = optarg;
+			break;
+		case OPT_WRITE_PINS:
+			write_pins = optarg;
+			break;
+		case OPT_ANNOTATIONS:
+			tools.annotations_path = optarg;
 			break;
 		case OPT_STATS:
 			opts.stats = true;
@@ -156,6 +293,10 @@ int tg_cmd_proxy(int argc, char **argv)
 		tg_cli_usage("proxy", "no principal: give --principal ID or --identity FILE");
 		goto out;
 	}
+	if (load_tool_files(&tools, err, sizeof err) != 0) {
+		tg_cli_usage("proxy", "%s", err);
+		goto out;
+	}
 	if (audit_path) {
 		audit = fopen(audit_path, "a");
 		if (!audit) {
@@ -175,6 +316,16 @@ int tg_cmd_proxy(int argc, char **argv)
 	opts.reloader = &reloader;
 	tg_proxy_init(&px, holder, &id, audit);
 	px.measure = opts.stats;
+	px.request_timeout_ms = timeout_ms;
+	px.deny_as = deny_as;
+	px.roots = roots;
+	px.write_pins = write_pins;
+	px.tools.keep_digests = write_pins != NULL;
+	px.tools.pins = tools.pins;
+	px.tools.overrides = tools.overrides;
+	tools.px = &px;
+	opts.on_hup = reload_tool_files;
+	opts.hup_ud = &tools;
 	rc = tg_relay_run(&px, &opts);
 	tg_proxy_free(&px);
 out:
@@ -182,5 +333,8 @@ out:
 		fclose(audit);
 	tg_holder_free(holder);
 	tg_mcp_identity_clear(&id);
+	json_decref(roots);
+	json_decref(tools.pins);
+	json_decref(tools.overrides);
 	return rc;
 }

@@ -130,8 +130,71 @@ const char *tg_mcp_tool_name(const tg_rpc_msg *m, size_t *len)
 	return json_string_value(name);
 }
 
-void tg_mcp_audit(FILE *audit, const tg_policy *p, const tg_request *req,
-		    const tg_decision *d, int64_t now)
+static void copy_str(char *dst, size_t size, const char *src)
+{
+	snprintf(dst, size, "%s", src ? src : "");
+}
+
+const char *tg_mcp_readable_target(const char *method, const json_t *params)
+{
+	json_t *v = NULL;
+
+	if (!method)
+		return NULL;
+	if (strcmp(method, "tools/call") == 0 || strcmp(method, "prompts/get") == 0)
+		v = param_string(params, "name");
+	else if (strncmp(method, "resources/", 10) == 0)
+		v = param_string(params, "uri");
+	else if (strcmp(method, "completion/complete") == 0) {
+		json_t *ref = json_is_object(params) ? json_object_get(params, "ref") : NULL;
+
+		v = param_string(ref, "name");
+		if (!v)
+			v = param_string(ref, "uri");
+	}
+	return json_string_value(v);
+}
+
+/* ---- the runtime's request and decision structs, in one place -----------
+ * Only the helpers below fill a tg_request or a tg_decision field by field
+ * or read one (the rest of the adapter builds requests as JSON through
+ * tg_mcp_request_json), so a change in those structs' shape is met here. */
+
+/* A request naming only who asked, for what and on what: the audit of a
+ * message that never became a whole request. */
+static void bare_request(tg_request *req, const tg_mcp_identity *id, const char *method,
+			 const char *target, size_t target_len)
+{
+	json_t *pid = json_object_get(id->principal, "id");
+
+	tg_request_init(req);
+	if (json_is_string(pid)) {
+		req->principal_id.ptr = json_string_value(pid);
+		req->principal_id.len = json_string_length(pid);
+	}
+	if (method) {
+		req->method.ptr = method;
+		req->method.len = strlen(method);
+	}
+	if (target) {
+		req->target.ptr = target;
+		req->target.len = target_len;
+	}
+}
+
+/* A decision to fill; NULL when out of memory (then nothing is audited,
+ * and the caller's verdict still denies). */
+static tg_decision *new_decision(void)
+{
+	tg_decision *d;
+
+	return tg_decision_create(&d) == TG_OK ? d : NULL;
+}
+
+/* Writes one audit line; `extra` (JSON object members, or NULL) goes after
+ * the runtime's members. */
+static void audit_line(FILE *audit, const tg_policy *p, const tg_request *req, const tg_decision *d,
+		       int64_t now, const char *extra)
 {
 	char small[2048], *buf = small;
 	size_t need;
@@ -145,41 +208,225 @@ void tg_mcp_audit(FILE *audit, const tg_policy *p, const tg_request *req,
 			return;
 		tg_audit_format(p, req, d, now, buf, need + 1);
 	}
-	fwrite(buf, 1, need, audit);
-	fputc('\n', audit);
+	if (extra && need > 0 && buf[need - 1] == '}') {
+		fwrite(buf, 1, need - 1, audit);
+		fprintf(audit, ",%s}\n", extra);
+	} else {
+		fwrite(buf, 1, need, audit);
+		fputc('\n', audit);
+	}
 	fflush(audit);
 	if (buf != small)
 		free(buf);
 }
 
-static void copy_str(char *dst, size_t size, const char *src)
+void tg_mcp_audit(FILE *audit, const tg_policy *p, const tg_request *req,
+		    const tg_decision *d, int64_t now)
 {
-	snprintf(dst, size, "%s", src ? src : "");
+	audit_line(audit, p, req, d, now, NULL);
+}
+
+/* The members of a JSON object as text, its braces dropped; malloc'd. */
+static char *members_of(json_t *obj)
+{
+	char *s = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
+	size_t n = s ? strlen(s) : 0;
+
+	if (n < 2) {
+		free(s);
+		return NULL;
+	}
+	memmove(s, s + 1, n - 2);
+	s[n - 2] = '\0';
+	return s;
+}
+
+void tg_mcp_audit_refusal(FILE *audit, const tg_policy *p, const tg_mcp_identity *id,
+			  const tg_mcp_refusal *r, int64_t now)
+{
+	const char *method = json_string_value(json_object_get(r->seen, "method"));
+	const char *target = tg_mcp_readable_target(method, json_object_get(r->seen, "params"));
+	json_t *ids = r->ids ? json_deep_copy(r->ids) : json_array();
+	json_t *x = json_pack("{s:{s:s,s:s,s:o,s:o}}", "refusal", "kind", r->kind, "from",
+			      r->from_server ? "server" : "client", "code",
+			      r->code ? json_integer(r->code) : json_null(), "ids", ids);
+	char *extra = members_of(x);
+	char reason[320];
+	tg_request req;
+	tg_decision *d = new_decision();
+
+	json_decref(x);
+	snprintf(reason, sizeof reason, "refused: %s", r->reason);
+	bare_request(&req, id, method, target, target ? strlen(target) : 0);
+	if (d) {
+		tg_decision_set_invalid(d, reason);
+		audit_line(audit, p, &req, d, now, extra);
+		tg_decision_free(d);
+	}
+	free(extra);
 }
 
 /* An invalid request: answered, and audited with what is known. */
-static void invalid(const tg_policy *p, const tg_mcp_identity *id, const char *method, int64_t now,
-		    FILE *audit, tg_mcp_authz *out, const char *why)
+static void invalid(const tg_policy *p, const tg_mcp_identity *id, const char *method,
+		    const char *target, int64_t now, FILE *audit, const char *extra,
+		    tg_mcp_authz *out, const char *why)
 {
-	json_t *pid = json_object_get(id->principal, "id");
 	tg_request req;
-	tg_decision *d;
+	tg_decision *d = new_decision();
 
 	out->verdict = TG_MCP_INVALID;
 	copy_str(out->reason, sizeof out->reason, why);
 	out->has_reason = true;
-	if (tg_decision_create(&d) != TG_OK)
-		return;
-	tg_request_init(&req);
-	if (json_is_string(pid)) {
-		req.principal_id.ptr = json_string_value(pid);
-		req.principal_id.len = json_string_length(pid);
+	snprintf(out->message, sizeof out->message, "toolgate: %s", out->reason);
+	bare_request(&req, id, method, target, target ? strlen(target) : 0);
+	if (d) {
+		tg_decision_set_invalid(d, out->reason);
+		audit_line(audit, p, &req, d, now, extra);
+		tg_decision_free(d);
 	}
-	req.method.ptr = method;
-	req.method.len = strlen(method);
-	tg_decision_set_invalid(d, out->reason);
-	tg_mcp_audit(audit, p, &req, d, now);
+}
+
+void tg_mcp_deny(const tg_policy *p, const tg_mcp_identity *id, const tg_rpc_msg *m,
+		 const char *reason, int64_t now, FILE *audit, tg_mcp_authz *out)
+{
+	tg_request req;
+	tg_decision *d = new_decision();
+
+	memset(out, 0, sizeof *out);
+	out->verdict = TG_MCP_DENY;
+	out->has_reason = true;
+	copy_str(out->reason, sizeof out->reason, reason);
+	snprintf(out->message, sizeof out->message, "toolgate: denied: %s", out->reason);
+	out->tool = tg_mcp_tool_name(m, &out->tool_len);
+	bare_request(&req, id, m->method, out->tool, out->tool_len);
+	if (d) {
+		tg_decision_set_denied(d, out->reason);
+		tg_mcp_audit(audit, p, &req, d, now);
+		tg_decision_free(d);
+	}
+}
+
+/* What the runtime said, as a verdict with words an agent can act on. */
+static void verdict_of(const tg_request *req, const tg_decision *d, tg_status st,
+		       tg_mcp_authz *out)
+{
+	char what[320];
+	int tlen = req->target.ptr ? (int)(req->target.len < 200 ? req->target.len : 200) : 0;
+	const char *rule = tg_decision_rule_id(d), *reason = tg_decision_reason(d);
+
+	if (st == TG_EINVALID_REQUEST || tg_decision_invalid(d)) {
+		out->verdict = TG_MCP_INVALID;
+		copy_str(out->reason, sizeof out->reason, reason ? reason : "invalid request");
+		out->has_reason = true;
+		snprintf(out->message, sizeof out->message, "toolgate: %s", out->reason);
+		return;
+	}
+	if (st == TG_OK && tg_decision_effect(d) == TG_ALLOW) {
+		out->verdict = TG_MCP_ALLOW;
+		return;
+	}
+	out->verdict = TG_MCP_DENY;
+	out->has_rule = rule != NULL;
+	out->has_reason = true;
+	copy_str(out->rule, sizeof out->rule, rule);
+	snprintf(what, sizeof what, "%.*s%s%.*s", (int)req->method.len, req->method.ptr,
+		 tlen ? " " : "", tlen, tlen ? req->target.ptr : "");
+	if (st != TG_OK)
+		copy_str(out->reason, sizeof out->reason, tg_strerror(st));
+	else if (reason)
+		copy_str(out->reason, sizeof out->reason, reason);
+	else if (rule)
+		snprintf(out->reason, sizeof out->reason, "rule '%s' denies %s", rule, what);
+	else
+		snprintf(out->reason, sizeof out->reason, "no rule allows %s", what);
+	if (rule && reason)
+		snprintf(out->message, sizeof out->message, "toolgate: denied by rule '%s': %s",
+			 rule, reason);
+	else
+		snprintf(out->message, sizeof out->message, "toolgate: denied: %s", out->reason);
+}
+
+/* Evaluates a request and audits the decision (`extra`: more audit
+ * members, or NULL). */
+static void judge(const tg_policy *p, const tg_json_request *jr, int64_t now, FILE *audit,
+		  const char *extra, tg_mcp_authz *out)
+{
+	tg_decision *d = new_decision();
+	tg_status st;
+
+	if (!d) {
+		/* Out of memory: refused, as an evaluation error would be. */
+		out->verdict = TG_MCP_DENY;
+		out->has_reason = true;
+		copy_str(out->reason, sizeof out->reason, tg_strerror(TG_ENOMEM));
+		snprintf(out->message, sizeof out->message, "toolgate: denied: %s", out->reason);
+		return;
+	}
+	st = tg_eval(p, &jr->req, d);
+	audit_line(audit, p, &jr->req, d, now, extra);
+	verdict_of(&jr->req, d, st, out);
 	tg_decision_free(d);
+}
+
+/* Builds the request for method and params, evaluates and audits it. */
+static void decide_json(const tg_policy *p, const tg_mcp_identity *id, const char *method,
+			const json_t *params, const tg_mcp_hints *hints, int64_t now, FILE *audit,
+			const char *extra, tg_mcp_authz *out)
+{
+	const char *target = tg_mcp_readable_target(method, params);
+	tg_json_request jr;
+	char err[512];
+	json_t *root;
+
+	root = tg_mcp_request_json(id, method, params, hints, now, err, sizeof err);
+	if (!root) {
+		invalid(p, id, method, target, now, audit, extra, out, err);
+		return;
+	}
+	if (tg_json_request_from_json(p, root, &jr, err, sizeof err) != 0) {
+		json_decref(root);
+		invalid(p, id, method, target, now, audit, extra, out, err);
+		return;
+	}
+	json_decref(root);
+	judge(p, &jr, now, audit, extra, out);
+	tg_json_request_free(&jr);
+}
+
+/*
+ * 2026-07-28 subscriptions/listen carries authority in its params: each
+ * URI in notifications.resourceSubscriptions is a subscription to that
+ * resource's updates, so it is decided as the resources/read it amounts to
+ * (as resources/subscribe was). One URI refused refuses the request: the
+ * server gets the message that was checked or nothing, and the client
+ * learns which URI, rather than a stream quietly narrower than it asked.
+ */
+static void decide_subscriptions(const tg_policy *p, const tg_mcp_identity *id,
+				 const json_t *params, int64_t now, FILE *audit, tg_mcp_authz *out)
+{
+	json_t *filter = json_is_object(params) ? json_object_get(params, "notifications") : NULL;
+	json_t *uris = json_is_object(filter) ? json_object_get(filter, "resourceSubscriptions")
+					      : NULL;
+	size_t i;
+
+	if (!uris)
+		return;
+	if (!json_is_array(uris)) {
+		invalid(p, id, "subscriptions/listen", NULL, now, audit, NULL, out,
+			"invalid request: resourceSubscriptions must be a list of URIs");
+		return;
+	}
+	for (i = 0; i < json_array_size(uris) && out->verdict == TG_MCP_ALLOW; i++) {
+		json_t *one = json_pack("{s:O}", "uri", json_array_get(uris, i));
+
+		if (!json_is_string(json_array_get(uris, i)))
+			invalid(p, id, "subscriptions/listen", NULL, now, audit, NULL, out,
+				"invalid request: resourceSubscriptions must be a list of URIs");
+		else
+			tg_mcp_decide_implied(p, id, "resources/read", one, "subscriptions/listen", now,
+					      audit, out);
+		json_decref(one);
+	}
 }
 
 void tg_mcp_decide(const tg_policy *p, const tg_mcp_identity *id, const tg_mcp_tools *tools,
@@ -187,12 +434,6 @@ void tg_mcp_decide(const tg_policy *p, const tg_mcp_identity *id, const tg_mcp_t
 {
 	const json_t *params = json_object_get(m->root, "params");
 	const tg_mcp_hints *hints = NULL;
-	char err[512];
-	tg_json_request jr;
-	tg_decision *d;
-	tg_status st;
-	json_t *root;
-	const char *reason;
 
 	memset(out, 0, sizeof *out);
 	if (tg_rpc_is_lifecycle(m->method)) {
@@ -201,44 +442,78 @@ void tg_mcp_decide(const tg_policy *p, const tg_mcp_identity *id, const tg_mcp_t
 	}
 	out->tool = tg_mcp_tool_name(m, &out->tool_len);
 	if (out->tool) {
+		const char *now_digest;
+
 		hints = tg_mcp_tools_get(tools, out->tool, out->tool_len);
 		if (!hints) {
 			out->verdict = TG_MCP_NEED_TOOLS;
 			return;
 		}
+		now_digest = tg_mcp_tools_changed(tools, out->tool, out->tool_len);
+		if (now_digest) {
+			char why[320];
+
+			snprintf(why, sizeof why, "the definition of tool '%.64s' changed since it "
+				 "was pinned (it digests to %s now)", out->tool, now_digest);
+			tg_mcp_deny(p, id, m, why, now, audit, out);
+			return;
+		}
 	}
-	root = tg_mcp_request_json(id, m->method, params, hints, now, err, sizeof err);
-	if (!root) {
-		invalid(p, id, m->method, now, audit, out, err);
-		return;
+	decide_json(p, id, m->method, params, hints, now, audit, NULL, out);
+	if (out->verdict == TG_MCP_ALLOW && strcmp(m->method, "subscriptions/listen") == 0)
+		decide_subscriptions(p, id, params, now, audit, out);
+}
+
+void tg_mcp_decide_implied(const tg_policy *p, const tg_mcp_identity *id, const char *method,
+			   const json_t *params, const char *implied_by, int64_t now, FILE *audit,
+			   tg_mcp_authz *out)
+{
+	json_t *x = json_pack("{s:s}", "for", implied_by);
+	char *extra = members_of(x);
+
+	json_decref(x);
+	memset(out, 0, sizeof *out);
+	decide_json(p, id, method, params, NULL, now, audit, extra, out);
+	free(extra);
+}
+
+json_t *tg_mcp_answer(const tg_mcp_authz *out, const char *method, tg_mcp_deny_as as)
+{
+	bool denied = out->verdict == TG_MCP_DENY;
+	int code = denied ? TG_RPC_DENIED : TG_RPC_INVALID_PARAMS;
+	json_t *rule = out->has_rule ? json_string(out->rule) : json_null();
+
+	if (denied && as == TG_MCP_DENY_AS_RESULT && method && strcmp(method, "tools/call") == 0)
+		return json_pack("{s:{s:[{s:s,s:s}],s:b,s:s,s:{s:{s:i,s:o,s:s}}}}", "result",
+				 "content", "type", "text", "text", out->message, "isError", 1,
+				 "resultType", "complete", "_meta", "toolgate/denial", "code", code,
+				 "rule", rule, "reason", out->reason);
+	return json_pack("{s:{s:i,s:s,s:{s:o,s:s}}}", "error", "code", code, "message",
+			 out->message, "data", "rule", rule, "reason", out->reason);
+}
+
+long tg_mcp_input_roots(const tg_policy *p, const tg_mcp_identity *id, const json_t *pinned,
+			json_t *params, int64_t now, FILE *audit, char *err, size_t errlen)
+{
+	json_t *responses = json_is_object(params) ? json_object_get(params, "inputResponses")
+						   : NULL;
+	const char *key;
+	json_t *answer;
+	long checked = 0;
+
+	if (!json_is_object(responses))
+		return 0;
+	json_object_foreach(responses, key, answer) {
+		/* A ListRootsResult is the answer that has roots, whatever key
+		 * the server asked under: its shape, not the key, decides. */
+		if (!json_is_object(answer) || !json_object_get(answer, "roots"))
+			continue;
+		if (tg_mcp_filter_roots(p, id, pinned, answer, now, audit) < 0) {
+			snprintf(err, errlen, "invalid request: inputResponses.%.64s.roots is not a list "
+					      "of roots", key);
+			return -1;
+		}
+		checked++;
 	}
-	if (tg_json_request_from_json(p, root, &jr, err, sizeof err) != 0) {
-		json_decref(root);
-		invalid(p, id, m->method, now, audit, out, err);
-		return;
-	}
-	json_decref(root);
-	if (tg_decision_create(&d) != TG_OK) {
-		tg_json_request_free(&jr);
-		invalid(p, id, m->method, now, audit, out, "out of memory");
-		return;
-	}
-	st = tg_eval(p, &jr.req, d);
-	tg_mcp_audit(audit, p, &jr.req, d, now);
-	reason = tg_decision_reason(d);
-	if (st == TG_EINVALID_REQUEST || tg_decision_invalid(d)) {
-		out->verdict = TG_MCP_INVALID;
-		copy_str(out->reason, sizeof out->reason, reason ? reason : "invalid request");
-		out->has_reason = true;
-	} else if (st == TG_OK && tg_decision_effect(d) == TG_ALLOW) {
-		out->verdict = TG_MCP_ALLOW;
-	} else {
-		out->verdict = TG_MCP_DENY;
-		out->has_rule = tg_decision_rule_id(d) != NULL;
-		copy_str(out->rule, sizeof out->rule, tg_decision_rule_id(d));
-		out->has_reason = reason != NULL || st != TG_OK;
-		copy_str(out->reason, sizeof out->reason, st != TG_OK ? tg_strerror(st) : reason);
-	}
-	tg_decision_free(d);
-	tg_json_request_free(&jr);
+	return checked;
 }

@@ -150,7 +150,7 @@ void tg_mcp_tools_free(tg_mcp_tools *t)
 {
 	if (!t)
 		return;
-	tg_mcp_tools_clear(t);
+	tg_mcp_tools_dispose(t);
 	free(t);
 }
 
@@ -180,7 +180,7 @@ tg_status tg_mcp_request_from_message(const tg_policy *p, const tg_mcp_identity 
 		return TG_EINVAL;
 	*out = NULL;
 	if (tg_rpc_parse(message ? message : "", len, false, &m, &ferr) != TG_RPC_FRAME_OK) {
-		json_decref(ferr.reply_ids);
+		tg_rpc_error_free(&ferr);
 		return invalid(why, whylen,
 			       ferr.message[0] ? ferr.message : "invalid request: an empty message");
 	}
@@ -237,7 +237,7 @@ tg_status tg_mcp_filter_list(const tg_policy *p, const tg_mcp_identity *id, tg_m
 	if (!root)
 		return TG_EINVALID_REQUEST;
 	n = tg_mcp_filter(p, id, tools ? tools : &scratch, kind, root, now);
-	tg_mcp_tools_clear(&scratch);
+	tg_mcp_tools_dispose(&scratch);
 	if (n < 0) {
 		json_decref(root);
 		return TG_EINVALID_REQUEST;

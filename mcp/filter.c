@@ -5,7 +5,8 @@
  * (DESIGN "Visibility"): each entry of a tools/list, resources/list or
  * prompts/list result is kept only when tg_visible_many says so for the
  * proxy's identity. Entries the proxy cannot judge (not an object, no string name or
- * uri) are dropped: fail closed. The rest of the result is untouched, so
+ * uri, a pinned tool whose definition changed) are dropped: fail closed. A
+ * tool's annotations overridden by the operator are shown as overridden. The rest of the result is untouched, so
  * pagination (nextCursor) and any other member pass as the server sent
  * them. resources/templates/list is not filtered per entry.
  */
@@ -44,9 +45,12 @@ static bool entry_of(const tg_request *req, tg_mcp_tools *tools, tg_entry_kind k
 	e->name.len = json_string_length(name);
 	e->kind = kind;
 	if (kind == TG_ENTRY_TOOL) {
-		tg_mcp_hints h = tg_mcp_tools_hints_of(item);
+		tg_mcp_hints h;
 
-		(void)tg_mcp_tools_put(tools, e->name.ptr, e->name.len, &h);
+		/* A pinned tool whose definition changed is not the tool that
+		 * was reviewed: hidden, never judged. */
+		if (tg_mcp_tools_record(tools, item, &h) != 1)
+			return false;
 		e->server = req->server;
 		e->read_only = h.read_only;
 		e->destructive = h.destructive;
@@ -94,9 +98,13 @@ long tg_mcp_filter(const tg_policy *p, const tg_mcp_identity *id, tg_mcp_tools *
 	/* One call for the whole list: the identity is checked once. */
 	if (have_req)
 		(void)tg_visible_many(p, &jr.req, entries, ne, vis);
-	for (size_t k = 0; k < ne; k++)
-		if (vis[k])
-			json_array_append(kept, json_array_get(list, at[k]));
+	for (size_t k = 0; k < ne; k++) {
+		if (!vis[k])
+			continue;
+		if (kind == TG_ENTRY_TOOL)
+			(void)tg_mcp_override_listing(tools->overrides, json_array_get(list, at[k]));
+		json_array_append(kept, json_array_get(list, at[k]));
+	}
 	removed = (long)(n - json_array_size(kept));
 	json_object_set(result, key, kept);
 out:
@@ -118,14 +126,7 @@ long tg_mcp_tools_learn(tg_mcp_tools *tools, const json_t *response)
 
 	if (!json_is_array(list))
 		return -1;
-	json_array_foreach(list, i, item) {
-		json_t *name = json_is_object(item) ? json_object_get(item, "name") : NULL;
-		tg_mcp_hints h;
-
-		if (!json_is_string(name))
-			continue;
-		h = tg_mcp_tools_hints_of(item);
-		(void)tg_mcp_tools_put(tools, json_string_value(name), json_string_length(name), &h);
-	}
+	json_array_foreach(list, i, item)
+		(void)tg_mcp_tools_record(tools, item, NULL);
 	return (long)json_array_size(list);
 }

@@ -10,8 +10,11 @@
  * not a string, an id that is not a string or an integer.
  *
  * When a line is refused, the requester should still get an answer if it
- * can be found: a second, lenient parse looks for an id. That parse never
- * decides anything; the line is dropped whatever it says.
+ * can be found: a batch that parses without the duplicate check has its
+ * requests' ids collected; any other line has its top level scanned
+ * (idscan.c), which finds an id also in lines no parser accepts (invalid
+ * UTF-8, a lone surrogate, a NUL escape). Neither decides anything; the
+ * line is dropped whatever they say.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -59,9 +62,11 @@ bool tg_rpc_is_lifecycle(const char *method)
 	       strncmp(method, "notifications/", 14) == 0;
 }
 
-static tg_rpc_result refuse(tg_rpc_error *err, int code, const char *what, size_t col)
+static tg_rpc_result refuse(tg_rpc_error *err, int code, const char *kind, const char *what,
+			    size_t col)
 {
 	err->code = code;
+	err->kind = kind;
 	if (col)
 		snprintf(err->message, sizeof err->message, "%s at byte %zu", what, col);
 	else
@@ -90,14 +95,36 @@ static void collect_ids(const json_t *v, json_t *ids)
 		json_array_append(ids, json_object_get(v, "id"));
 }
 
-static void lenient_ids(const char *line, size_t len, json_t *ids)
+/* The id a refused single message can be answered under: it must show a
+ * method (a response is never answered) and exactly one well-formed id. */
+static void scanned_id(const char *line, size_t len, json_t *ids)
+{
+	tg_rpc_scan_result r;
+	json_t *id;
+
+	tg_rpc_scan(line, len, &r);
+	if (!r.method || !r.id_ok)
+		return;
+	id = json_loadb(line + r.id_off, r.id_len, JSON_DECODE_ANY, NULL);
+	if (id)
+		json_array_append_new(ids, id);
+}
+
+/* Whom a line no strict parse accepts can be answered, and what a lenient
+ * parse reads in it, for the audit. */
+static void lenient(const char *line, size_t len, tg_rpc_error *err)
 {
 	json_t *root = json_loadb(line, len, 0, NULL);
 
-	if (root) {
-		collect_ids(root, ids);
-		json_decref(root);
+	if (err->reply_ids) {
+		if (json_is_array(root))
+			collect_ids(root, err->reply_ids);
+		else
+			scanned_id(line, len, err->reply_ids);
 	}
+	if (json_is_object(root))
+		err->seen = json_incref(root);
+	json_decref(root);
 }
 
 tg_rpc_result tg_rpc_parse(const char *line, size_t len, bool lenient_numbers, tg_rpc_msg *m,
@@ -112,8 +139,11 @@ tg_rpc_result tg_rpc_parse(const char *line, size_t len, bool lenient_numbers, t
 	if (tg_json_line_blank(line, len))
 		return TG_RPC_FRAME_BLANK;
 	err->reply_ids = json_array();
-	if (!utf8_ok((const unsigned char *)line, len, &bad))
-		return refuse(err, TG_RPC_PARSE_ERROR, "invalid UTF-8 or a NUL byte", bad + 1);
+	if (!utf8_ok((const unsigned char *)line, len, &bad)) {
+		lenient(line, len, err);
+		return refuse(err, TG_RPC_PARSE_ERROR, "invalid_utf8", "invalid UTF-8 or a NUL byte",
+			      bad + 1);
+	}
 	root = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!root && lenient_numbers && number_range(&jerr)) {
 		root = json_loadb(line, len, JSON_REJECT_DUPLICATES | JSON_DECODE_INT_AS_REAL,
@@ -121,32 +151,34 @@ tg_rpc_result tg_rpc_parse(const char *line, size_t len, bool lenient_numbers, t
 		m->lossy = root != NULL;
 	}
 	if (!root) {
-		if (err->reply_ids)
-			lenient_ids(line, len, err->reply_ids);
+		lenient(line, len, err);
 		if (json_error_code(&jerr) == json_error_duplicate_key)
-			return refuse(err, TG_RPC_INVALID_REQUEST, "duplicate key",
+			return refuse(err, TG_RPC_INVALID_REQUEST, "duplicate_key", "duplicate key",
 				      (size_t)jerr.position);
 		if (number_range(&jerr))
-			return refuse(err, TG_RPC_INVALID_REQUEST,
+			return refuse(err, TG_RPC_INVALID_REQUEST, "number_range",
 				      "a number is out of range", (size_t)jerr.position);
-		return refuse(err, TG_RPC_PARSE_ERROR, "malformed JSON", (size_t)jerr.position);
+		return refuse(err, TG_RPC_PARSE_ERROR, "malformed", "malformed JSON",
+			      (size_t)jerr.position);
 	}
 	if (json_is_array(root)) {
 		if (err->reply_ids)
 			collect_ids(root, err->reply_ids);
 		json_decref(root);
-		return refuse(err, TG_RPC_INVALID_REQUEST, "batches are not supported", 0);
+		return refuse(err, TG_RPC_INVALID_REQUEST, "batch", "batches are not supported", 0);
 	}
 	if (!json_is_object(root)) {
 		json_decref(root);
-		return refuse(err, TG_RPC_INVALID_REQUEST, "a message must be a JSON object", 0);
+		return refuse(err, TG_RPC_INVALID_REQUEST, "not_object",
+			      "a message must be a JSON object", 0);
 	}
 	m->root = root;
+	err->seen = json_incref(root);
 	if (err->reply_ids)
 		collect_ids(root, err->reply_ids);
 	v = json_object_get(root, "jsonrpc");
 	if (!json_is_string(v) || strcmp(json_string_value(v), "2.0") != 0) {
-		refuse(err, TG_RPC_INVALID_REQUEST, "\"jsonrpc\" must be \"2.0\"", 0);
+		refuse(err, TG_RPC_INVALID_REQUEST, "not_jsonrpc", "\"jsonrpc\" must be \"2.0\"", 0);
 		goto fail;
 	}
 	m->id = json_object_get(root, "id");
@@ -159,24 +191,25 @@ tg_rpc_result tg_rpc_parse(const char *line, size_t len, bool lenient_numbers, t
 		m->id = json_object_get(root, "id");
 	}
 	if (m->id && !valid_id(m->id)) {
-		refuse(err, TG_RPC_INVALID_REQUEST, "an id must be a string or an integer", 0);
+		refuse(err, TG_RPC_INVALID_REQUEST, "bad_id", "an id must be a string or an integer",
+		       0);
 		goto fail;
 	}
 	v = json_object_get(root, "method");
 	if (v) {
 		if (!json_is_string(v)) {
-			refuse(err, TG_RPC_INVALID_REQUEST, "method must be a string", 0);
+			refuse(err, TG_RPC_INVALID_REQUEST, "bad_method", "method must be a string", 0);
 			goto fail;
 		}
 		m->method = json_string_value(v);
 		if (strlen(m->method) != json_string_length(v)) {
-			refuse(err, TG_RPC_INVALID_REQUEST, "method contains U+0000", 0);
+			refuse(err, TG_RPC_INVALID_REQUEST, "bad_method", "method contains U+0000", 0);
 			goto fail;
 		}
 		m->kind = m->id ? TG_RPC_REQUEST : TG_RPC_NOTIFICATION;
 		v = json_object_get(root, "params");
 		if (v && !json_is_object(v) && !json_is_array(v)) {
-			refuse(err, TG_RPC_INVALID_REQUEST, "params must be an object", 0);
+			refuse(err, TG_RPC_INVALID_REQUEST, "bad_params", "params must be an object", 0);
 			goto fail;
 		}
 	} else {
@@ -184,25 +217,42 @@ tg_rpc_result tg_rpc_parse(const char *line, size_t len, bool lenient_numbers, t
 		bool has_error = json_object_get(root, "error") != NULL;
 
 		if (!m->id || has_result == has_error) {
-			refuse(err, TG_RPC_INVALID_REQUEST,
+			refuse(err, TG_RPC_INVALID_REQUEST, "bad_response",
 			       "a response needs an id and exactly one of result and error", 0);
 			goto fail;
 		}
 		m->kind = TG_RPC_RESPONSE;
 	}
 	if (m->id) {
+		tg_rpc_scan_result r;
+
+		/* Forwarding rewrites the id in place: the scanner must find
+		 * the one id jansson read, or the line is not forwarded. */
+		tg_rpc_scan(line, len, &r);
+		if (r.nid != 1) {
+			refuse(err, TG_RPC_INVALID_REQUEST, "bad_id", "the id cannot be located", 0);
+			goto fail;
+		}
+		m->id_off = r.id_off;
+		m->id_len = r.id_len;
 		m->idkey = tg_rpc_id_key(m->id);
 		if (!m->idkey) {
-			refuse(err, TG_RPC_INVALID_REQUEST, "out of memory", 0);
+			refuse(err, TG_RPC_INVALID_REQUEST, "out_of_memory", "out of memory", 0);
 			goto fail;
 		}
 	}
-	json_decref(err->reply_ids);
-	err->reply_ids = NULL;
+	tg_rpc_error_free(err);
 	return TG_RPC_FRAME_OK;
 fail:
 	tg_rpc_msg_free(m);
 	return TG_RPC_FRAME_ERROR;
+}
+
+void tg_rpc_error_free(tg_rpc_error *err)
+{
+	json_decref(err->reply_ids);
+	json_decref(err->seen);
+	err->reply_ids = err->seen = NULL;
 }
 
 void tg_rpc_msg_free(tg_rpc_msg *m)

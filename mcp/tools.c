@@ -7,6 +7,11 @@
  * tool's hints here; notifications/tools/list_changed clears the cache, so
  * a tool is never judged by annotations the server has since withdrawn.
  *
+ * The operator's word goes over the server's: annotations overridden per
+ * tool (pins.c) replace the listed hints, and a pinned tool whose listed
+ * definition no longer digests to its pin is recorded as changed, so it is
+ * hidden and denied rather than judged by what it now says of itself.
+ *
  * An open-addressing hash table (FNV-1a, linear probing, power-of-two size,
  * at most half full) owning copies of the names.
  */
@@ -19,6 +24,8 @@ struct tg_tool_slot {
 	char *name;		/* NULL: empty */
 	size_t len;
 	tg_mcp_hints hints;
+	bool changed;		/* its definition does not match its pin */
+	char digest[65];	/* when changed: what it digests to now */
 };
 
 static tg_hint hint(const json_t *ann, const char *key, tg_hint dflt)
@@ -72,7 +79,7 @@ static struct tg_tool_slot *lookup(const tg_mcp_tools *c, const char *name, size
 static int grow(tg_mcp_tools *c)
 {
 	size_t n = c->nslots ? c->nslots * 2 : 64, i;
-	tg_mcp_tools bigger = {calloc(n, sizeof *c->slots), n, c->count};
+	tg_mcp_tools bigger = {.slots = calloc(n, sizeof *c->slots), .nslots = n};
 
 	if (!bigger.slots)
 		return -1;
@@ -80,7 +87,8 @@ static int grow(tg_mcp_tools *c)
 		if (c->slots[i].name)
 			*lookup(&bigger, c->slots[i].name, c->slots[i].len) = c->slots[i];
 	free(c->slots);
-	*c = bigger;
+	c->slots = bigger.slots;
+	c->nslots = bigger.nslots;
 	return 0;
 }
 
@@ -103,7 +111,55 @@ int tg_mcp_tools_put(tg_mcp_tools *c, const char *name, size_t len, const tg_mcp
 		c->count++;
 	}
 	s->hints = *h;
+	s->changed = false;
 	return 0;
+}
+
+int tg_mcp_tools_record(tg_mcp_tools *c, const json_t *tool, tg_mcp_hints *out)
+{
+	json_t *name = json_is_object(tool) ? json_object_get(tool, "name") : NULL;
+	const char *n = json_string_value(name), *pin;
+	size_t len = json_string_length(name);
+	tg_mcp_hints h;
+	char digest[65];
+	struct tg_tool_slot *s;
+
+	if (!n)
+		return -1;
+	h = tg_mcp_tools_hints_of(tool);
+	tg_mcp_override_hints(c->overrides, n, len, &h);
+	if (out)
+		*out = h;
+	if (tg_mcp_tools_put(c, n, len, &h) != 0)
+		return -1;
+	if (!c->pins && !c->keep_digests)
+		return 1;
+	if (tg_mcp_tool_digest(tool, digest) != 0)
+		return -1;
+	if (c->keep_digests) {
+		json_t *old = json_object_getn(c->digests, n, len);
+
+		if (!c->digests)
+			c->digests = json_object();
+		if (!old || strcmp(json_string_value(old), digest) != 0) {
+			c->digests_changed = true;
+			json_object_setn_new(c->digests, n, len, json_string(digest));
+		}
+	}
+	pin = c->pins ? json_string_value(json_object_getn(c->pins, n, len)) : NULL;
+	if (!pin || strcmp(pin, digest) == 0)
+		return 1;
+	s = lookup(c, n, len);
+	s->changed = true;
+	memcpy(s->digest, digest, sizeof digest);
+	return 0;
+}
+
+const char *tg_mcp_tools_changed(const tg_mcp_tools *c, const char *name, size_t len)
+{
+	const struct tg_tool_slot *s = lookup(c, name, len);
+
+	return s && s->name && s->changed ? s->digest : NULL;
 }
 
 const tg_mcp_hints *tg_mcp_tools_get(const tg_mcp_tools *c, const char *name, size_t len)
@@ -120,5 +176,13 @@ void tg_mcp_tools_clear(tg_mcp_tools *c)
 	for (i = 0; i < c->nslots; i++)
 		free(c->slots[i].name);
 	free(c->slots);
+	c->slots = NULL;
+	c->nslots = c->count = 0;
+}
+
+void tg_mcp_tools_dispose(tg_mcp_tools *c)
+{
+	tg_mcp_tools_clear(c);
+	json_decref(c->digests);
 	memset(c, 0, sizeof *c);
 }

@@ -23,7 +23,7 @@
 #define TG_GW_MAX_CONF_BYTES (1024u * 1024)
 
 static const char *const top_keys[] = {
-	"listen", "resource", "policy", "shadow_policy", "audit", "audit_required", "origins",
+	"listen", "resource", "policy", "shadow_policy", "audit", "audit_required", "deny_as", "origins",
 	"session_key_file", "upstreams", "auth", "identity", "limits",
 };
 static const char *const upstream_keys[] = {"name", "path", "url", "command"};
@@ -537,6 +537,14 @@ static void conf_root(reader *r, const tg_yn *root)
 	if ((v = tg_ys_get(root, "audit_required")) &&
 	    tg_ys_want(&r->y, v, TG_YT_BOOL, "", "audit_required"))
 		c->audit_required = strcmp(v->s, "true") == 0;
+	if ((v = tg_ys_get(root, "deny_as")) && (s = nonempty(r, v, "deny_as"))) {
+		if (strcmp(s, "result") == 0)
+			c->deny_as = TG_MCP_DENY_AS_RESULT;
+		else if (strcmp(s, "error") == 0)
+			c->deny_as = TG_MCP_DENY_AS_ERROR;
+		else
+			tg_ys_error(&r->y, v, "deny_as is 'result' or 'error', not '%s'", s);
+	}
 	if ((v = tg_ys_get(root, "origins")))
 		origins_key(r, v);
 	if ((v = tg_ys_get(root, "session_key_file")) && (s = nonempty(r, v, "session_key_file")))

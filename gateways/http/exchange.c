@@ -16,7 +16,7 @@
  * message, and JSON strings cannot hold raw line breaks).
  *
  * A denial is HTTP 200 with the JSON-RPC error the stdio proxy gives
- * (tg_proxy_error_reply, TG_RPC_* codes). List results are filtered in a
+ * (tg_mcp_answer, TG_RPC_* codes). List results are filtered in a
  * JSON answer and in the SSE event that carries the answer; every other
  * event passes byte for byte as it arrives.
  */
@@ -66,8 +66,29 @@ static void answer_json(tg_gw_answer *a, unsigned status, const json_t *msg)
 void tg_gw_answer_error(tg_gw_answer *a, unsigned status, json_t *id, int code,
 			const char *message, json_t *data)
 {
-	json_t *msg = tg_proxy_error_reply(id, code, message, data);
+	json_t *msg = json_pack("{s:s,s:O,s:{s:i,s:s}}", "jsonrpc", "2.0", "id",
+				id ? id : json_null(), "error", "code", code, "message", message);
 
+	if (msg && data)
+		json_object_set_new(json_object_get(msg, "error"), "data", data);
+	else
+		json_decref(data);
+	answer_json(a, status, msg);
+	json_decref(msg);
+}
+
+/* The adapter's answer to a request it refused - the stdio proxy's very
+ * answer (tg_mcp_answer) - under the request's id. */
+static void answer_refused(tg_gw_answer *a, unsigned status, json_t *id, const tg_mcp_authz *out,
+			   const char *method, tg_mcp_deny_as as)
+{
+	json_t *msg = tg_mcp_answer(out, method, as);
+
+	if (msg && (json_object_set_new(msg, "jsonrpc", json_string("2.0")) != 0 ||
+		    json_object_set(msg, "id", id ? id : json_null()) != 0)) {
+		json_decref(msg);
+		msg = NULL;
+	}
 	answer_json(a, status, msg);
 	json_decref(msg);
 }
@@ -196,7 +217,9 @@ static void decide_with(ctx *x, tg_holder *h, const tg_rpc_msg *m, tg_mcp_authz 
 		pthread_mutex_unlock(&x->up->lock);
 	}
 	if (out->verdict == TG_MCP_NEED_TOOLS)
-		tg_proxy_deny_unlisted(p, &x->id, m, x->now, audit, out);
+		/* Listed in full and still absent: refuse, never guess. */
+		tg_mcp_deny(p, &x->id, m, "the tool is not in the server's tools/list", x->now,
+			    audit, out);
 	if (audit)
 		fclose(audit);
 	else
@@ -877,7 +900,8 @@ static ssize_t stdio_stream_read(void *st, char *buf, size_t max)
  * what it could already do. The body still carries the JSON-RPC denial.
  * True when it answered.
  */
-static bool step_up(ctx *x, const tg_mcp_authz *out, tg_gw_answer *a, json_t *id)
+static bool step_up(ctx *x, const tg_mcp_authz *out, const char *method, tg_gw_answer *a,
+		    json_t *id)
 {
 	const tg_gw_auth_conf *au = x->conf->auth;
 	const json_t *need = au && out->has_rule ? json_object_get(au->step_up, out->rule) : NULL;
@@ -917,8 +941,7 @@ static bool step_up(ctx *x, const tg_mcp_authz *out, tg_gw_answer *a, json_t *id
 	}
 	if (!ok)
 		return false;
-	tg_gw_answer_error(a, 403, id, TG_RPC_DENIED, "toolgate: denied by policy: more scope needed",
-			   tg_proxy_decision_data(out));
+	answer_refused(a, 403, id, out, method, TG_MCP_DENY_AS_ERROR);
 	snprintf(desc, sizeof desc, "rule %s needs more scope", out->rule);
 	tg_gw_challenge(x->conf, x->uc, "insufficient_scope", desc, scope, a->www_authenticate,
 			sizeof a->www_authenticate);
@@ -960,16 +983,12 @@ static void post(ctx *x, tg_gw_answer *a)
 		decide(x, &m, &out);
 		switch (out.verdict) {
 		case TG_MCP_DENY:
-			if (step_up(x, &out, a, m.id))
+			if (step_up(x, &out, m.method, a, m.id))
 				goto out;
 			/* fall through */
 		case TG_MCP_NEED_TOOLS:
-			tg_gw_answer_error(a, 200, m.id, TG_RPC_DENIED, "toolgate: denied by policy",
-					   tg_proxy_decision_data(&out));
-			goto out;
 		case TG_MCP_INVALID:
-			tg_gw_answer_error(a, 200, m.id, TG_RPC_INVALID_PARAMS,
-					   "toolgate: invalid request", tg_proxy_decision_data(&out));
+			answer_refused(a, 200, m.id, &out, m.method, x->conf->deny_as);
 			goto out;
 		case TG_MCP_PASS:
 		case TG_MCP_ALLOW:

@@ -113,6 +113,7 @@ typedef struct tg_gw_conf {
 	char *policy, *shadow_policy;	/* paths, resolved against the file's folder */
 	char *audit;			/* a path, or "-" for stderr */
 	bool audit_required;		/* deny when the audit line cannot be written */
+	tg_mcp_deny_as deny_as;		/* how a denied tools/call is answered */
 	char **origins;
 	size_t norigins;
 	char *session_key_file;

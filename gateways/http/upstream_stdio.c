@@ -192,7 +192,7 @@ static void line_cb(void *ud, const char *s, size_t n)
 	deliver(ud, s, n);
 }
 
-static void over_cb(void *ud)
+static void over_cb(void *ud, const char *head, size_t len)
 {
 	tg_drv_error("gateway: dropped a server message longer than %u bytes", CHILD_MAX_LINE);
 }

@@ -65,9 +65,14 @@ int tg_px_lines_feed(tg_px_lines *l, const char *p, size_t n, const tg_px_line_s
 		if (l->discarding) {
 			/* Skipping the rest of an oversized line. */
 		} else if (tg_px_buf_size(&l->pending) + take > l->max) {
-			tg_px_buf_drop(&l->pending, tg_px_buf_size(&l->pending));
+			tg_px_buf *b = &l->pending;
+
+			/* Its first bytes, up to the limit, for an id to answer. */
+			if (tg_px_buf_add(b, p, l->max - tg_px_buf_size(b)) != 0)
+				return -1;
+			sink->oversized(sink->ud, b->data + b->off, tg_px_buf_size(b));
+			tg_px_buf_drop(b, tg_px_buf_size(b));
 			l->discarding = true;
-			sink->oversized(sink->ud);
 		} else if (nl && tg_px_buf_size(&l->pending) == 0) {
 			/* The common case: a whole line in the read buffer. */
 			sink->line(sink->ud, p, take);

@@ -6,8 +6,10 @@
  * The split, one job per file:
  *
  *   buf.c       byte queues and the bounded line splitter
- *   ids.c       outstanding request ids, both directions
- *   core.c      the state machine tying these together, no processes
+ *   core.c      the state machine over lines, no processes
+ *   route.c     requests in flight both ways: ids, cancellation, timeouts
+ *   fetch.c     the proxy's own tools/list for a call it cannot yet judge
+ *   answer.c    what the proxy says itself: errors, refusals
  *   reload.c    watching the policy file, swapping the holder
  *   relay.c     the child process and the poll() loop
  *
@@ -34,7 +36,7 @@
 
 #define TG_PROXY_DEFAULT_MAX_LINE (8u * 1024 * 1024)	/* client messages */
 #define TG_PROXY_SERVER_MAX_LINE  (64u * 1024 * 1024)	/* server messages, at least */
-#define TG_PROXY_MAX_PENDING	  4096u		/* outstanding requests per direction */
+#define TG_PROXY_DEFAULT_TIMEOUT_MS 300000	/* --request-timeout */
 #define TG_PROXY_FETCH_PAGES	  64u		/* tools/list pages the proxy walks */
 #define TG_PROXY_FETCH_TIMEOUT_MS 10000
 
@@ -67,7 +69,9 @@ typedef struct tg_px_lines {
 
 typedef struct tg_px_line_sink {
 	void (*line)(void *ud, const char *s, size_t len);	/* without the '\n' */
-	void (*oversized)(void *ud);
+	/* A line past the limit, once: its first bytes (at most the limit),
+	 * so an id there can still be answered. */
+	void (*oversized)(void *ud, const char *head, size_t len);
 	void *ud;
 } tg_px_line_sink;
 
@@ -77,39 +81,11 @@ int tg_px_lines_feed(tg_px_lines *l, const char *p, size_t n, const tg_px_line_s
 void tg_px_lines_finish(tg_px_lines *l, const tg_px_line_sink *sink);
 void tg_px_lines_free(tg_px_lines *l);
 
-/* ---- ids.c --------------------------------------------------------- */
-
-typedef enum tg_px_pend_kind {
-	TG_PX_PEND_PLAIN,		/* a forwarded request whose result passes unchanged */
-	TG_PX_PEND_TOOLS_LIST,
-	TG_PX_PEND_RESOURCES_LIST,
-	TG_PX_PEND_PROMPTS_LIST,
-	TG_PX_PEND_FETCH		/* the proxy's own tools/list: consumed, never forwarded */
-} tg_px_pend_kind;
-
-typedef struct tg_px_pending {
-	char *key;
-	json_t *id;		/* one reference */
-	tg_px_pend_kind kind;
-} tg_px_pending;
-
-typedef struct tg_px_idtab {
-	tg_px_pending *v;
-	size_t n, cap;
-} tg_px_idtab;
-
-/* Index of key, or -1. */
-long tg_px_idtab_find(const tg_px_idtab *t, const char *key);
-/* Adds (copies key, takes a reference to id); -1 when full or out of memory. */
-int tg_px_idtab_add(tg_px_idtab *t, const char *key, json_t *id, tg_px_pend_kind kind);
-/* Removes entry i (order is not kept). */
-void tg_px_idtab_remove(tg_px_idtab *t, size_t i);
-void tg_px_idtab_free(tg_px_idtab *t);
-
 /* ---- core.c -------------------------------------------------------- */
 
 typedef struct tg_proxy_stats {
 	unsigned long allowed, denied, invalid, passed, rejected, filtered;
+	unsigned long cancelled, timed_out;
 	double decide_cpu;	/* seconds of process CPU spent deciding */
 } tg_proxy_stats;
 
@@ -118,24 +94,32 @@ typedef struct tg_proxy {
 	const tg_mcp_identity *identity;	/* borrowed */
 	FILE *audit;		/* borrowed; NULL: no audit */
 	int64_t fixed_time;	/* > 0: the clock (tests) */
+	int64_t fixed_ms;	/* > 0: the monotonic clock (tests) */
 	bool measure;		/* account CPU time in stats.decide_cpu */
+	int64_t request_timeout_ms;	/* 0: requests in flight never time out */
+	tg_mcp_deny_as deny_as;	/* how a denied tools/call is answered */
+	const json_t *roots;	/* borrowed: roots pinned by the operator, or NULL */
+	const char *write_pins;	/* borrowed: where to keep the listed tools' pins, or NULL */
 
 	tg_px_buf to_server, to_client;
 	tg_px_buf backlog;		/* client lines read while a call is held */
 	bool draining;
-	tg_px_idtab client_pending;	/* client (and proxy) requests at the server */
-	tg_px_idtab server_pending;	/* server requests at the client */
+	/* Every request forwarded either way gets an id of the proxy's own
+	 * (route.c): one counter for both directions, so an id names one
+	 * request in one table. */
+	int64_t next_id;
+	tg_rpc_flights at_server;	/* client (and proxy) requests at the server */
+	tg_rpc_flights at_client;	/* server requests at the client */
 	tg_mcp_tools tools;
 
-	/* A tools/call waiting for the proxy's own tools/list. */
+	/* A tools/call waiting for the proxy's own tools/list (fetch.c). */
 	bool fetching;
 	tg_rpc_msg held;
 	char *held_line;
 	size_t held_len;
-	char *fetch_key;
+	int64_t fetch_own;
 	unsigned fetch_pages;
 	int64_t fetch_deadline_ms;
-	unsigned long own_ids;
 
 	tg_proxy_stats stats;
 } tg_proxy;
@@ -146,8 +130,9 @@ void tg_proxy_free(tg_proxy *px);
 /* One line from the client / from the server (without its newline). */
 void tg_proxy_client_line(tg_proxy *px, const char *line, size_t len);
 void tg_proxy_server_line(tg_proxy *px, const char *line, size_t len);
-void tg_proxy_client_oversized(tg_proxy *px);
-void tg_proxy_server_oversized(tg_proxy *px);
+/* A line past the limit; head is its first bytes. */
+void tg_proxy_client_oversized(tg_proxy *px, const char *head, size_t len);
+void tg_proxy_server_oversized(tg_proxy *px, const char *head, size_t len);
 
 /* False while a tools/call waits for the proxy's tools/list, or client
  * lines read meanwhile wait behind it: reading the client pauses, so
@@ -155,7 +140,8 @@ void tg_proxy_server_oversized(tg_proxy *px);
  * are kept in order and handled when the call is decided. */
 bool tg_proxy_accepts_client(const tg_proxy *px);
 
-/* Time passes (monotonic milliseconds): a fetch past its deadline fails. */
+/* Time passes (monotonic milliseconds): a fetch past its deadline fails,
+ * requests past the request timeout are answered with an error. */
 void tg_proxy_tick(tg_proxy *px, int64_t now_ms);
 
 /* The server is gone: every request waiting for it is answered with
@@ -165,15 +151,65 @@ void tg_proxy_server_gone(tg_proxy *px, const char *why);
 /* Monotonic milliseconds. */
 int64_t tg_proxy_now_ms(void);
 
-/* The answers the proxy gives, for every transport that must give the same:
- * a JSON-RPC error response for `id` (NULL: null) taking `data` (may be
- * NULL), and a decision's error.data {"rule": ..., "reason": ...}. */
-json_t *tg_proxy_error_reply(json_t *id, int code, const char *message, json_t *data);
-json_t *tg_proxy_decision_data(const tg_mcp_authz *o);
-/* A tools/call whose tool the server's full tools/list does not have:
- * turns *out (TG_MCP_NEED_TOOLS) into a deny and audits it. */
-void tg_proxy_deny_unlisted(const tg_policy *p, const tg_mcp_identity *id, const tg_rpc_msg *m,
-			    int64_t now, FILE *audit, tg_mcp_authz *out);
+/* ---- between core.c, route.c, fetch.c and answer.c ------------------- */
+
+/* Queues one line (a newline is added) / one JSON message. */
+void tg_px_emit(tg_px_buf *b, const char *s, size_t n);
+void tg_px_emit_json(tg_px_buf *b, const json_t *msg);
+/* An answer under id (JSON text), into b: body is {"error":...} or
+ * {"result":...} (taken; NULL when out of memory). */
+void tg_px_answer(tg_px_buf *b, const char *id, size_t idlen, json_t *body);
+/* A JSON-RPC error answer under id (JSON text), into b; takes data (may be
+ * NULL). */
+void tg_px_answer_error(tg_px_buf *b, const char *id, size_t idlen, int code, const char *message,
+			json_t *data);
+/* The same under a parsed id. */
+void tg_px_answer_error_json(tg_px_buf *b, const json_t *id, int code, const char *message,
+			     json_t *data);
+
+/* Reports a refusal on stderr and in the audit, and answers every id it
+ * names (to the side the message came from). */
+void tg_px_refuse(tg_proxy *px, const tg_mcp_refusal *r);
+/* The same for a parsed request m, answered under its id. */
+void tg_px_refuse_msg(tg_proxy *px, bool from_server, const char *kind, const char *reason,
+		      int code, const tg_rpc_msg *m);
+
+/* core.c: the clocks: policy time (UTC seconds), monotonic milliseconds,
+ * CPU seconds. */
+int64_t tg_px_now_s(const tg_proxy *px);
+int64_t tg_px_now_ms(const tg_proxy *px);
+double tg_px_cpu_seconds(void);
+
+/* route.c: passing requests and answers on under the proxy's ids. */
+void tg_px_forward_request(tg_proxy *px, const tg_rpc_msg *m, const char *line, size_t len);
+/* The same for a message the proxy changed (m->root), line being the one
+ * it came as. */
+void tg_px_forward_tree(tg_proxy *px, const tg_rpc_msg *m, const char *line);
+void tg_px_server_request(tg_proxy *px, const tg_rpc_msg *m, const char *line, size_t len);
+void tg_px_client_response(tg_proxy *px, const tg_rpc_msg *m, const char *line, size_t len);
+void tg_px_server_response(tg_proxy *px, tg_rpc_msg *m, const char *line, size_t len);
+/* notifications/cancelled and others naming a request: true when the
+ * notification was handled (forwarded translated, or dropped). */
+bool tg_px_client_notification(tg_proxy *px, tg_rpc_msg *m);
+bool tg_px_server_notification(tg_proxy *px, tg_rpc_msg *m);
+/* A line that was refused or cut short, possibly the answer to a request
+ * in flight: that request is answered with an error instead. */
+void tg_px_unreadable_answer(tg_proxy *px, bool from_server, const char *line, size_t len,
+			     const char *why);
+void tg_px_expire(tg_proxy *px, int64_t now_ms);
+
+/* fetch.c: the proxy's own tools/list. */
+void tg_px_fetch_start(tg_proxy *px);
+void tg_px_fetch_response(tg_proxy *px, tg_rpc_msg *m);
+void tg_px_fetch_finish(tg_proxy *px, const char *failure);
+/* core.c: decides a client request; takes *m when it has to be held. */
+void tg_px_handle_request(tg_proxy *px, tg_rpc_msg *m, const char *line, size_t len,
+			  bool refetched);
+/* core.c: the client lines queued behind a held call. */
+void tg_px_drain_backlog(tg_proxy *px);
+/* core.c: after a tools/list result: with --write-pins, the pins of every
+ * tool listed so far go to the file when they changed. */
+void tg_px_listed(tg_proxy *px);
 
 /* ---- reload.c ------------------------------------------------------ */
 
@@ -203,6 +239,8 @@ typedef struct tg_relay_opts {
 	size_t max_line;	/* client lines; server lines get at least 64 MiB */
 	bool stats;
 	tg_reloader *reloader;
+	void (*on_hup)(void *ud);	/* also on SIGHUP, or NULL */
+	void *hup_ud;
 } tg_relay_opts;
 
 /* Starts argv with close-on-exec pipes on its stdin and stdout (stderr is

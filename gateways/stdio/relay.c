@@ -61,9 +61,9 @@ static void client_line(void *ud, const char *s, size_t n)
 	tg_proxy_client_line(ud, s, n);
 }
 
-static void client_over(void *ud)
+static void client_over(void *ud, const char *head, size_t n)
 {
-	tg_proxy_client_oversized(ud);
+	tg_proxy_client_oversized(ud, head, n);
 }
 
 static void server_line(void *ud, const char *s, size_t n)
@@ -71,9 +71,9 @@ static void server_line(void *ud, const char *s, size_t n)
 	tg_proxy_server_line(ud, s, n);
 }
 
-static void server_over(void *ud)
+static void server_over(void *ud, const char *head, size_t n)
 {
-	tg_proxy_server_oversized(ud);
+	tg_proxy_server_oversized(ud, head, n);
 }
 
 /* pipe() with both ends close-on-exec (and `fl` file status flags). */
@@ -199,9 +199,10 @@ static void print_stats(const tg_proxy *px)
 	cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
 	      (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 	tg_drv_error("proxy: stats: %lu allowed, %lu denied, %lu invalid, %lu passed, "
-		     "%lu refused, %lu list entries hidden; cpu %.3f s in all, %.3f s deciding "
-		     "(%.2f us per decision)",
-		     s->allowed, s->denied, s->invalid, s->passed, s->rejected, s->filtered, cpu,
+		     "%lu refused, %lu list entries hidden, %lu cancelled, %lu timed out; "
+		     "cpu %.3f s in all, %.3f s deciding (%.2f us per decision)",
+		     s->allowed, s->denied, s->invalid, s->passed, s->rejected, s->filtered,
+		     s->cancelled, s->timed_out, cpu,
 		     s->decide_cpu, decisions ? s->decide_cpu * 1e6 / (double)decisions : 0.0);
 }
 
@@ -337,6 +338,8 @@ int tg_relay_run(tg_proxy *px, const tg_relay_opts *o)
 				for (i = 0; i < n; i++) {
 					if (sigs[i] == 'H' && o->reloader)
 						tg_reload_check(o->reloader, px->holder, true);
+					if (sigs[i] == 'H' && o->on_hup)
+						o->on_hup(o->hup_ud);
 					else if (sigs[i] == 'T' && !stop) {
 						stop = true;
 						kill(pid, SIGTERM);

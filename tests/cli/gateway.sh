@@ -113,7 +113,7 @@ req forged 404 -H "$JSON" -H 'Mcp-Session-Id: up-1' -d '{"jsonrpc":"2.0","id":2,
 req forged_get 404 -H 'Mcp-Session-Id: AQAAAAAAAAfQ' "$U"
 req delete_nosession 400 -X DELETE "$U"
 req denied 200 -H "$JSON" -d '{"jsonrpc":"2.0","id":9,"method":"resources/read","params":{"uri":"file:///etc/passwd"}}' "$U"
-has "$TMP/denied.body" '"code":-32001'
+has "$TMP/denied.body" '"code":-32003'
 req invalid 200 -H "$JSON" -d '{"jsonrpc":"2.0","id":9,"method":"resources/read","params":{}}' "$U"
 has "$TMP/invalid.body" '"code":-32602'
 long=$(head -c 5000 /dev/zero | tr '\0' a)
@@ -140,7 +140,8 @@ has "$TMP/rec.log" '"mcp-protocol-version":"2025-06-18"'
 req call 200 -H "$JSON" -H "$ACC" -H "$S" -d '{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"echo","arguments":{}}}' "$U"
 has "$TMP/call.body" '"text":"ok"'
 req secret 200 -H "$JSON" -H "$S" -d '{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"secret","arguments":{}}}' "$U"
-has "$TMP/secret.body" '"code":-32001'
+has "$TMP/secret.body" '"isError":true'
+has "$TMP/secret.body" '"code":-32003'
 lacks "$TMP/rec.log" '"name\\":\\"secret'
 req sse 200 -H "$JSON" -H "$ACC" -H "$S" -d '{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"sse","arguments":{}}}' "$U"
 has "$TMP/sse.body" '^id: e1'
@@ -152,12 +153,12 @@ has "$TMP/audit.jsonl" '"target":"secret","decision":"deny".*"upstream":"rec"'
 # ---- the upstream hangs, then is gone: an error, never a hang ----------------
 start=$(date +%s)
 req hang 504 -H "$JSON" -H "$S" -d '{"jsonrpc":"2.0","id":6,"method":"tools/call","params":{"name":"hang","arguments":{}}}' "$U"
-has "$TMP/hang.body" '"code":-32003'
+has "$TMP/hang.body" '"code":-32004'
 [ $(($(date +%s) - start)) -le 5 ] || fail "hang: took more than 5 s"
 kill $recpid
 wait $recpid 2>/dev/null
 req gone 502 -H "$JSON" -H "$S" -d '{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"echo","arguments":{}}}' "$U"
-has "$TMP/gone.body" '"code":-32003'
+has "$TMP/gone.body" '"code":-32004'
 req healthz2 200 "$BASE/healthz"
 req metrics 200 "$BASE/metrics"
 has "$TMP/metrics.body" 'toolgate_gateway_refusals_total{reason="origin"} 2'
@@ -173,7 +174,7 @@ echo 'listen: [' >"$TMP/gw.yaml"
 sleep 0.6
 has "$TMP/gw.err" 'keeping the current configuration'
 req after_reload 200 -H "$JSON" -d '{"jsonrpc":"2.0","id":9,"method":"resources/read","params":{"uri":"file:///x"}}' "$U"
-has "$TMP/after_reload.body" '"code":-32001'
+has "$TMP/after_reload.body" '"code":-32003'
 
 kill -TERM $gwpid
 wait $gwpid

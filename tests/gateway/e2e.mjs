@@ -18,7 +18,14 @@ const [toolgate, work] = process.argv.slice(2);
 const here = path.dirname(fileURLToPath(import.meta.url));
 const everything = path.join(here, "node_modules/@modelcontextprotocol/server-everything/dist/index.js");
 const filesystem = path.join(here, "node_modules/@modelcontextprotocol/server-filesystem/dist/index.js");
-const DENIED = -32001;
+const DENIED = -32003;
+
+/* A denied tools/call comes back, by default, as a tool result the model
+ * can read (isError, the denial in _meta), as the stdio proxy answers. */
+function denial(r) {
+	const d = r.result?.isError ? r.result._meta?.["toolgate/denial"] : null;
+	return d ? { code: d.code, rule: d.rule, text: r.result.content?.[0]?.text } : { code: r.code, rule: r.data?.rule };
+}
 
 let failures = 0;
 function check(ok, what, detail) {
@@ -123,8 +130,9 @@ const C = await gateway("alice2", "alice");
 	check(tools.includes("echo") && !tools.includes("get-env"), "tools/list is filtered (echo shown, get-env hidden)", tools);
 	const echo = await client.callTool({ name: "echo", arguments: { message: "through the gateway" } });
 	check(echo.content?.[0]?.text === "Echo: through the gateway", "an allowed call returns the server's real result", echo);
-	const env = await callError(client, "get-env", {});
-	check(env.code === DENIED && env.data?.rule === "no-env", "a denied call gets the proxy's JSON-RPC error", env);
+	const env = denial(await callError(client, "get-env", {}));
+	check(env.code === DENIED && env.rule === "no-env" && /no-env|denied/.test(env.text ?? ""),
+		"a denied call gets the proxy's answer: an isError result naming the rule", env);
 	const progress = [];
 	const long = await client.callTool({ name: "trigger-long-running-operation", arguments: { duration: 2, steps: 4 } },
 		undefined, { onprogress: (p) => progress.push(p.progress) });
@@ -160,7 +168,7 @@ const C = await gateway("alice2", "alice");
 	const read = await client.callTool({ name: "read_text_file", arguments: { path: path.join(repo, "hello.txt") } });
 	check(/hello from disk/.test(read.content?.[0]?.text ?? ""), "stdio upstream: an allowed call reads the real file", read);
 	const target = path.join(repo, "written.txt");
-	const write = await callError(client, "write_file", { path: target, content: "nope" });
+	const write = denial(await callError(client, "write_file", { path: target, content: "nope" }));
 	check(write.code === DENIED && !fs.existsSync(target), "stdio upstream: a denied write leaves the disk untouched", write);
 	await transport.terminateSession();
 	await client.close();

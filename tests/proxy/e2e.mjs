@@ -11,6 +11,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { ListRootsRequestSchema } from "@modelcontextprotocol/sdk/types.js";
 
 const [toolgate, work] = process.argv.slice(2);
 if (!toolgate || !work) {
@@ -20,7 +21,7 @@ if (!toolgate || !work) {
 const here = path.dirname(fileURLToPath(import.meta.url));
 const everything = path.join(here, "node_modules/@modelcontextprotocol/server-everything/dist/index.js");
 const filesystem = path.join(here, "node_modules/@modelcontextprotocol/server-filesystem/dist/index.js");
-const DENIED = -32001, INVALID = -32600, PARSE = -32700;
+const DENIED = -32003, INVALID = -32600, PARSE = -32700;
 
 let failures = 0;
 function check(ok, what, detail) {
@@ -38,23 +39,34 @@ function compile(name, source) {
 	return path.join(work, `${name}.tgb`);
 }
 
-async function connect(policy, server, extra = []) {
+// roots: the roots the client answers roots/list with (it then declares the
+// capability); asked resolves once the server has asked.
+async function connect(policy, server, extra = [], roots = null) {
 	const transport = new StdioClientTransport({
 		command: toolgate,
 		args: ["proxy", "--policy", policy, "--principal", "alice", "--role", "reader",
 			"--audit", path.join(work, "audit.log"), ...extra, "--", "node", ...server],
 		stderr: "pipe",
 	});
-	let stderr = "";
+	let stderr = "", asked = () => {};
+	const rootsAsked = new Promise((r) => { asked = r; });
 	transport.stderr?.on("data", (d) => { stderr += d; });
-	const client = new Client({ name: "toolgate-e2e", version: "1.0.0" });
+	const client = new Client({ name: "toolgate-e2e", version: "1.0.0" },
+		roots ? { capabilities: { roots: { listChanged: true } } } : {});
+	if (roots)
+		client.setRequestHandler(ListRootsRequestSchema, async () => { asked(); return { roots }; });
 	await client.connect(transport);
-	return { client, stderr: () => stderr };
+	return { client, stderr: () => stderr, rootsAsked };
 }
 
 async function callError(client, name, args) {
 	try {
 		const r = await client.callTool({ name, arguments: args });
+		// A denial comes back as a tool result with isError (the model reads
+		// the reason); the proxy's details are in _meta.
+		const denial = r.isError ? r._meta?.["toolgate/denial"] : undefined;
+		if (denial)
+			return { code: denial.code, data: denial, message: r.content?.[0]?.text, result: r };
 		return { result: r };
 	} catch (e) {
 		return { code: e.code, data: e.data, message: e.message };
@@ -88,10 +100,13 @@ async function everythingChecks() {
 	check(echo.content?.[0]?.text === "Echo: through the gate", "an allowed call returns the server's result", echo);
 
 	const env = await callError(client, "get-env", {});
-	check(env.code === DENIED && env.data?.rule === "no-env" && /secret/.test(env.data?.reason ?? ""),
-		"a denied call gets the proxy's -32001 with rule and reason", env);
+	check(env.code === DENIED && env.data?.rule === "no-env" && /secret/.test(env.data?.reason ?? "") &&
+		env.result?.isError === true && env.message === "toolgate: denied by rule 'no-env': the environment is secret",
+		"a denied call gets a result with isError, the reason as text, the rule in _meta", env);
 	const toggle = await callError(client, "toggle-simulated-logging", {});
-	check(toggle.code === DENIED && toggle.data?.rule === null, "a call no rule allows is denied by default", toggle);
+	check(toggle.code === DENIED && toggle.data?.rule === null &&
+		toggle.message === "toolgate: denied: no rule allows tools/call toggle-simulated-logging",
+		"a call no rule allows is denied by default, saying so", toggle);
 
 	// Hot reload under continuous traffic: four calls in flight at a time;
 	// after a while the policy is replaced by one that denies echo, then by
@@ -167,6 +182,43 @@ async function filesystemChecks() {
 	return root;
 }
 
+// ---- roots: a client cannot widen the server's reach ---------------------
+// server-filesystem replaces its allowed directories with the client's
+// roots. A client answering file:/// would open the whole disk; the proxy
+// lets a root through only when the identity may read its tree.
+async function rootsChecks(root) {
+	const sub = path.join(root, "sub");
+	fs.mkdirSync(sub, { recursive: true });
+	const policy = compile("fs-roots", base + `rule "files": allow anyone to read resource "file://${root}/**";\n`);
+	const allowed = async (client) => {
+		const r = await client.callTool({ name: "list_allowed_directories", arguments: {} });
+		return (r.content?.[0]?.text ?? "").split("\n").slice(1);
+	};
+	const settle = async (c) => {
+		await Promise.race([c.rootsAsked, new Promise((r) => setTimeout(r, 5000))]);
+		await new Promise((r) => setTimeout(r, 300));
+	};
+
+	let c = await connect(policy, [filesystem, root], [], [{ uri: "file:///" }, { uri: `file://${sub}` }]);
+	await settle(c);
+	let dirs = await allowed(c.client);
+	check(dirs.length === 1 && dirs[0] === sub, "a client's file:/// root is removed, a root it may read passes", dirs);
+	await c.client.close();
+
+	c = await connect(policy, [filesystem, root], [], [{ uri: "file:///" }, { uri: "file:///etc" }]);
+	await settle(c);
+	dirs = await allowed(c.client);
+	check(dirs.length === 1 && dirs[0] === root, "with every root removed the server keeps its own directory", dirs);
+	await c.client.close();
+
+	// Pinned: the server gets the operator's roots, whatever the client says.
+	c = await connect(policy, [filesystem, root], ["--roots", `file://${sub}`], [{ uri: "file:///" }]);
+	await new Promise((r) => setTimeout(r, 500));
+	dirs = await allowed(c.client);
+	check(dirs.length === 1 && dirs[0] === sub, "--roots pins the server's roots", dirs);
+	await c.client.close();
+}
+
 // ---- malformed input from the client never reaches the server -----------
 async function malformedChecks(root) {
 	const policy = compile("fs-raw", base.replace(`rule "read-only"`, `rule "writes": allow role writer to call tool "write_file";\nrule "read-only"`));
@@ -207,10 +259,11 @@ async function malformedChecks(root) {
 	if (process.env.TG_E2E_DEBUG) console.log(out, err);
 	check(byId(3)?.error?.code === INVALID, "duplicate keys are refused with -32600", byId(3));
 	check(byId(4)?.error?.code === INVALID, "a batch is refused with -32600", byId(4));
-	check(byId(6) === undefined && /longer than the line limit/.test(err), "an oversized line is dropped and reported");
+	check(byId(6)?.error?.code === INVALID && /longer than the line limit/.test(err),
+		"an oversized line is refused, answered under the id its first bytes show, and reported", byId(6));
 	check(byId(7)?.error?.code === INVALID, "a non-string method is refused", byId(7));
-	// jansson refuses the escape, so no id can be read: refused, unanswered.
-	check(byId(8) === undefined || byId(8)?.error?.code === PARSE, "a lone surrogate is refused", byId(8));
+	// No parser accepts the escape; the id is found by scanning the line.
+	check(byId(8)?.error?.code === PARSE, "a lone surrogate is refused with -32700 under its id", byId(8));
 	check(byId(9)?.result?.content?.[0]?.text === "hello from disk\n", "the proxy and server still serve after junk", byId(9));
 	const tools = byId(2)?.result?.tools?.map((t) => t.name) ?? [];
 	check(tools.length > 0 && !tools.includes("write_file"), "raw tools/list is filtered too", tools);
@@ -226,6 +279,7 @@ async function malformedChecks(root) {
 try {
 	await everythingChecks();
 	const root = await filesystemChecks();
+	await rootsChecks(root);
 	await malformedChecks(root);
 } catch (e) {
 	check(false, "the end-to-end run completed", String(e && e.stack || e));

@@ -68,6 +68,19 @@ same() {
 	}
 }
 
+# wait_for FILE PATTERN: up to 60 s for a line matching PATTERN in FILE (for
+# steps that talk to a running process: they wait for what they need to
+# see, not for a fixed time, so they hold under valgrind on a loaded
+# machine). Returns 1 when it never came.
+wait_for() {
+	_n=0
+	while ! grep -q -- "$2" "$1" 2>/dev/null; do
+		_n=$((_n + 1))
+		[ "$_n" -gt 600 ] && return 1
+		sleep 0.1
+	done
+}
+
 finish() {
 	if [ "$failures" -ne 0 ]; then
 		echo "$failures check(s) failed" >&2

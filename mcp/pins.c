@@ -1,0 +1,186 @@
+/*
+ * pins.c - tool definitions the operator pinned, and annotations the
+ * operator overrides.
+ *
+ * A policy judges a tool by its name and annotations, and a client's model
+ * chooses it by its description and schema; all of these come from the
+ * server and can change between two listings (a "rug pull": a tool that was
+ * reviewed as read-only starts to describe itself otherwise, or asks for
+ * other arguments). A pin is a digest of what was reviewed: SHA-256 over a
+ * canonical form of the tool's name, description, inputSchema and
+ * annotations. A pinned tool whose listed definition digests differently is
+ * treated as not the tool that was reviewed: hidden from lists and denied on
+ * call (tools.c, filter.c, adapter.c) until it is pinned again.
+ *
+ * The canonical form is the JSON object of those four members, the ones the
+ * tool has, written by jansson compact, with the keys of every object
+ * sorted bytewise and everything outside ASCII escaped as \uXXXX; its hex
+ * SHA-256 is the pin. Two definitions that differ in any of those members,
+ * at any depth, differ in their pins; key order and white space do not.
+ *
+ * Files:
+ *   pins         {"tools":{"NAME":"<64 hex digits>",...}}
+ *   annotations  {"tools":{"NAME":{"readOnlyHint":true,...},...}}
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "adapter.h"
+#include "sha256.h"
+
+static const char *const pinned_members[] = {"name", "description", "inputSchema",
+					     "annotations"};
+static const char *const hint_names[] = {"readOnlyHint", "destructiveHint", "idempotentHint",
+					 "openWorldHint"};
+
+int tg_mcp_tool_digest(const json_t *tool, char hex[65])
+{
+	json_t *canon = json_object();
+	unsigned char digest[32];
+	char *text;
+	size_t i;
+
+	if (!canon)
+		return -1;
+	for (i = 0; i < sizeof pinned_members / sizeof pinned_members[0]; i++) {
+		json_t *v = json_object_get(tool, pinned_members[i]);
+
+		if (v && json_object_set(canon, pinned_members[i], v) != 0) {
+			json_decref(canon);
+			return -1;
+		}
+	}
+	text = json_dumps(canon, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII);
+	json_decref(canon);
+	if (!text)
+		return -1;
+	tg_sha256(text, strlen(text), digest);
+	tg_sha256_hex(digest, hex);
+	free(text);
+	return 0;
+}
+
+static bool hex64(const char *s)
+{
+	return s && strlen(s) == 64 && strspn(s, "0123456789abcdef") == 64;
+}
+
+/* The "tools" object of a pins or annotations file, each member checked. */
+static json_t *load_tools(const char *path, bool pins, char *err, size_t errlen)
+{
+	json_error_t jerr;
+	json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr), *tools;
+	const char *name;
+	json_t *v;
+
+	if (!root) {
+		snprintf(err, errlen, "%s:%d:%d: %s", path, jerr.line, jerr.column, jerr.text);
+		return NULL;
+	}
+	tools = json_object_get(root, "tools");
+	if (!json_is_object(root) || json_object_size(root) != 1 || !json_is_object(tools)) {
+		snprintf(err, errlen, "%s: want {\"tools\":{...}}", path);
+		json_decref(root);
+		return NULL;
+	}
+	json_object_foreach(tools, name, v) {
+		const char *why = NULL;
+
+		if (pins && !hex64(json_string_value(v)))
+			why = "is not 64 lowercase hex digits";
+		if (!pins && !json_is_object(v))
+			why = "is not an object of annotations";
+		for (size_t i = 0; !pins && !why && i < 4; i++) {
+			json_t *h = json_object_get(v, hint_names[i]);
+
+			if (h && !json_is_boolean(h))
+				why = "has a hint that is not true or false";
+		}
+		if (!pins && !why && json_object_size(v) == 0)
+			why = "overrides nothing";
+		if (why) {
+			snprintf(err, errlen, "%s: tool '%.64s' %s", path, name, why);
+			json_decref(root);
+			return NULL;
+		}
+	}
+	json_incref(tools);
+	json_decref(root);
+	return tools;
+}
+
+json_t *tg_mcp_pins_load(const char *path, char *err, size_t errlen)
+{
+	return load_tools(path, true, err, errlen);
+}
+
+json_t *tg_mcp_annotations_load(const char *path, char *err, size_t errlen)
+{
+	return load_tools(path, false, err, errlen);
+}
+
+int tg_mcp_pins_write(const char *path, const json_t *digests, char *err, size_t errlen)
+{
+	size_t n = strlen(path);
+	char *tmp = malloc(n + 16);
+	json_t *root = json_pack("{s:O}", "tools", digests);
+	int rc = -1;
+
+	if (!tmp || !root) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	/* A new file renamed over the old: a reader never sees half of it. */
+	snprintf(tmp, n + 16, "%s.tmp%ld", path, (long)getpid());
+	if (json_dump_file(root, tmp, JSON_INDENT(2) | JSON_SORT_KEYS) != 0 ||
+	    rename(tmp, path) != 0) {
+		snprintf(err, errlen, "cannot write '%s': %s", path, strerror(errno));
+		unlink(tmp);
+		goto out;
+	}
+	rc = 0;
+out:
+	json_decref(root);
+	free(tmp);
+	return rc;
+}
+
+bool tg_mcp_override_hints(const json_t *overrides, const char *name, size_t len,
+			   tg_mcp_hints *h)
+{
+	json_t *o = overrides ? json_object_getn(overrides, name, len) : NULL;
+	tg_hint *slots[4] = {&h->read_only, &h->destructive, &h->idempotent, &h->open_world};
+
+	if (!json_is_object(o))
+		return false;
+	for (size_t i = 0; i < 4; i++) {
+		json_t *v = json_object_get(o, hint_names[i]);
+
+		if (json_is_boolean(v))
+			*slots[i] = json_is_true(v) ? TG_HINT_TRUE : TG_HINT_FALSE;
+	}
+	return true;
+}
+
+int tg_mcp_override_listing(const json_t *overrides, json_t *tool)
+{
+	json_t *name = json_object_get(tool, "name");
+	json_t *o = overrides && json_is_string(name)
+			    ? json_object_getn(overrides, json_string_value(name),
+					       json_string_length(name))
+			    : NULL;
+	json_t *ann;
+
+	if (!json_is_object(o))
+		return 0;
+	ann = json_object_get(tool, "annotations");
+	if (!json_is_object(ann)) {
+		ann = json_object();
+		if (!ann || json_object_set_new(tool, "annotations", ann) != 0)
+			return -1;
+	}
+	return json_object_update(ann, o);
+}
