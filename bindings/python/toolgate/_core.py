@@ -226,12 +226,11 @@ def _audit_line(s: _Scratch, p: int, req: Optional[int], now: int) -> str:
 
 
 class _Ref:
-    __slots__ = ("ptr", "free", "keep", "__weakref__")
+    __slots__ = ("ptr", "free", "__weakref__")
 
-    def __init__(self, ptr: int, free: Any, keep: Any = None) -> None:
+    def __init__(self, ptr: int, free: Any) -> None:
         self.ptr = ptr
-        self.free = free  # the C function that drops it; None once moved
-        self.keep = keep  # what must outlive it (a holder, a moved-to ref)
+        self.free = free  # what drops it; None once handed over
 
     def __del__(self) -> None:
         f = self.free
@@ -377,17 +376,32 @@ class Filtered(NamedTuple):
         return json.loads(self.text)
 
 
+def _load(code: bytes) -> int:
+    """tg_policy_load: a new policy with one reference, or ToolgateError."""
+    p = _lib.c_policy()
+    err = ctypes.POINTER(_lib.LoadError)()
+    st = _R.tg_policy_load(code, len(code), ctypes.byref(p), ctypes.byref(err))
+    if st:
+        reason = offset = pc = None
+        if err:
+            e = err.contents
+            reason, offset, pc = _s(e.reason), e.offset, e.pc
+            _R.tg_load_error_free(err)
+        raise ToolgateError(st, reason, offset, pc)
+    return p.value
+
+
 class Policy:
     """Verified policy bytecode (tg_policy). Immutable and safe to use from
     any number of threads at once. Use as a context manager, or close(), to
     release it early; a call in flight on another thread finishes first."""
 
-    __slots__ = ("_ref", "_borrowed", "__weakref__")
+    __slots__ = ("_ref", "_code", "__weakref__")
 
-    def __init__(self, _ref: _Ref, _borrowed: bool = False) -> None:
+    def __init__(self, _ref: _Ref, _code: Optional[bytes]) -> None:
         # Not for direct use: Policy.load, Policy.from_source, Holder.current.
         self._ref: Optional[_Ref] = _ref
-        self._borrowed = _borrowed
+        self._code = _code  # the verified bytecode; None when acquired from a holder
 
     # -- loading
 
@@ -395,24 +409,19 @@ class Policy:
     def load(cls, source: Union[bytes, bytearray, memoryview, PathLike]) -> "Policy":
         """Verify bytecode (bytes) or a bytecode file (str or path) and load
         it. Raises ToolgateError with the verifier's status, reason, offset
-        and pc when it is rejected."""
-        p = _lib.c_policy()
-        err = ctypes.POINTER(_lib.LoadError)()
+        and pc when it is rejected (TG_EIO when the file cannot be read)."""
         if isinstance(source, (bytes, bytearray, memoryview)):
-            data = bytes(source)
-            st = _R.tg_policy_load(data, len(data), ctypes.byref(p), ctypes.byref(err))
+            code = bytes(source)
         else:
-            path = os.fsencode(source)
-            st = _R.tg_policy_load_file(path, ctypes.byref(p), ctypes.byref(err))
-        if st:
-            reason = offset = pc = None
-            if err:
-                e = err.contents
-                reason, offset, pc = _s(e.reason), e.offset, e.pc
-                _R.tg_load_error_free(err)
-            cls_ = InvalidRequestError if st == Status.EINVALID_REQUEST else ToolgateError
-            raise cls_(st, reason, offset, pc)
-        return cls(_Ref(p.value, _R.tg_policy_free))
+            # Read here rather than by tg_policy_load_file (which reads the
+            # same way) so that the Policy keeps its bytes: Holder.swap loads
+            # its own copy from them.
+            try:
+                with open(source, "rb") as f:
+                    code = f.read()
+            except OSError as e:
+                raise ToolgateError(Status.EIO, f"cannot open: {e.strerror}") from None
+        return cls(_Ref(_load(code), _R.tg_policy_free), code)
 
     @classmethod
     def from_source(cls, source: Text, path: Optional[str] = None) -> "Policy":
@@ -618,7 +627,7 @@ class _Current:
         p = _R.tg_holder_acquire(href.ptr)
         if not p:
             raise ToolgateError(Status.EEMPTY, "the holder holds no policy")
-        self._policy = Policy(_Ref(p, _HolderRelease(href)), _borrowed=True)
+        self._policy = Policy(_Ref(p, _HolderRelease(href)), None)
         return self._policy
 
     def __exit__(self, *exc: object) -> None:
@@ -633,7 +642,7 @@ class Holder:
     installs a new policy, and the old one is freed by the library when its
     last user releases it."""
 
-    __slots__ = ("_ref", "_swap", "__weakref__")
+    __slots__ = ("_ref", "__weakref__")
 
     def __init__(self, policy: Source = None) -> None:
         h = _lib.c_holder()
@@ -641,7 +650,6 @@ class Holder:
         if st:
             _raise(st)
         self._ref: Optional[_Ref] = _Ref(h.value, _R.tg_holder_free)
-        self._swap = threading.Lock()
         if policy is not None:
             self.swap(policy)
 
@@ -653,32 +661,28 @@ class Holder:
 
     def swap(self, policy: Source) -> None:
         """Install `policy`: a Policy, bytecode, a bytecode file, or None to
-        empty the holder. A Policy object stays usable: the holder takes its
-        reference over and the object gets a reference acquired from the
-        holder in exchange. A policy that was itself acquired from a holder
-        (holder.current()) cannot be installed: load it again."""
+        empty the holder. The holder gets its own copy, loaded from the
+        Policy's bytes (the library has no way to add a reference to a
+        policy, and tg_holder_swap takes one over), so the Policy object
+        stays independent and usable. A policy acquired from a holder
+        (holder.current()) has no bytes here and cannot be installed."""
         href = self._h()
         if policy is None:
-            with self._swap:
-                _R.tg_holder_swap(href.ptr, None)
+            _R.tg_holder_swap(href.ptr, None)
             return
-        if not isinstance(policy, Policy):
-            policy = Policy.load(policy)
-        if policy._borrowed:
-            raise ToolgateError(Status.EINVAL, "a policy acquired from a holder cannot be "
-                                "installed in one; load it again")
-        old = policy._p()
-        # The library has no "retain": hand the one reference over, then take
-        # one back from the holder. Swaps are serialized so that the acquire
-        # returns this very policy.
-        with self._swap:
-            _R.tg_holder_swap(href.ptr, old.ptr)
-            p = _R.tg_holder_acquire(href.ptr)
-            new = _Ref(p, _HolderRelease(href))
-            old.free = None  # moved: the holder drops it now
-            old.keep = new   # a call still using `old` keeps the policy alive
-            policy._ref = new
-            policy._borrowed = True
+        if isinstance(policy, Policy):
+            code = policy._code
+            if code is None:
+                raise ToolgateError(Status.EINVAL, "a policy acquired from a holder cannot be "
+                                    "installed in one; load its bytecode again")
+            _R.tg_holder_swap(href.ptr, _load(code))
+        else:
+            new = Policy.load(policy)
+            # Hand the one reference over: `new` must not drop it.
+            ref = new._ref
+            assert ref is not None
+            ref.free = None
+            _R.tg_holder_swap(href.ptr, ref.ptr)
 
     def load(self, source: Union[bytes, bytearray, memoryview, PathLike]) -> None:
         """swap(Policy.load(source))."""
