@@ -61,7 +61,7 @@ fuzz: deps
 # (it runs cmake and a compiler). The mutation and limits tests run a
 # sample (every 16th mutation; no 16 MiB at-the-limit inputs).
 VALGRIND_BUILD   ?= build-valgrind
-VALGRIND_EXCLUDE ?= cli/proxy_e2e|install/consumers|bindings/ctypes
+VALGRIND_EXCLUDE ?= cli/proxy_e2e|install/consumers|bindings/ctypes|bindings/python
 VALGRIND_OPTS    ?= --leak-check=full --error-exitcode=1 --errors-for-leak-kinds=definite,possible \
 	--show-leak-kinds=definite,possible --num-callers=30 --trace-children=yes \
 	--trace-children-skip=/bin/*,/usr/bin/*,/usr/local/bin/*,*/node

@@ -154,9 +154,11 @@ def _pkg_config_libdir() -> Optional[str]:
         )
     except (OSError, subprocess.SubprocessError):
         return None
-    if out.returncode != 0:
+    libdir = out.stdout.strip()
+    if out.returncode != 0 or not libdir:
         return None
-    return out.stdout.strip() or None
+    # toolgate.pc finds its prefix from its own location (lib/pkgconfig/../..).
+    return os.path.normpath(libdir)
 
 
 _STANDARD_DIRS = (
