@@ -18,7 +18,6 @@ import json
 import os
 import threading
 import time
-from dataclasses import dataclass
 from typing import Any, Literal, Mapping, NamedTuple, Optional, Tuple, Union
 
 from . import _lib
@@ -120,9 +119,10 @@ def _now(now: Optional[int]) -> int:
 # ---- decisions ------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Decision:
-    """What the policy decided, copied out of the C decision.
+class Decision(NamedTuple):
+    """What the policy decided, copied out of the C decision (immutable; a
+    NamedTuple rather than a dataclass because it is built on every
+    decision and costs a quarter as much to make).
 
     decision: "allow" or "deny"; rule: the deciding rule's id (None for the
     default and for invalid requests); reason: the rule's `because` text or
