@@ -14,7 +14,7 @@
 
 const { Tools, Identity } = require('./index.js');
 
-const DENIED = -32001; // the codes `toolgate proxy` answers with (docs/proxy.md)
+const DENIED = -32003; // the codes `toolgate proxy` answers with (docs/proxy.md)
 const INVALID_PARAMS = -32602;
 const LISTS = new Set(['tools/list', 'resources/list', 'prompts/list']);
 const MAX_PAGES = 64;

@@ -64,16 +64,16 @@ test('allowed calls reach the handler, denied calls never do', async () => {
   assert.equal(ok.content[0].text, 'get_weather ok');
   await client.callTool({ name: 'set_note', arguments: {} });
   for (const name of ['set_drop', 'admin_reset']) {
-    await assert.rejects(client.callTool({ name, arguments: {} }), (e) => e.code === -32001);
+    await assert.rejects(client.callTool({ name, arguments: {} }), (e) => e.code === -32003);
   }
-  await assert.rejects(client.callTool({ name: 'nonexistent', arguments: {} }), (e) => e.code === -32001);
+  await assert.rejects(client.callTool({ name: 'nonexistent', arguments: {} }), (e) => e.code === -32003);
   assert.deepEqual(calls, ['get_weather', 'set_note']);
 });
 
 test('a blocked principal is denied with the rule and reason', async () => {
   const { client, calls } = await connect({ principal: { id: 'mallory', roles: ['writer'] } });
   await assert.rejects(client.callTool({ name: 'get_weather', arguments: {} }),
-    (e) => e.code === -32001 && e.data.reason === 'blocked');
+    (e) => e.code === -32003 && e.data.reason === 'blocked');
   assert.deepEqual(calls, []);
 });
 
@@ -90,17 +90,17 @@ test('lists are filtered to what the caller may use', async () => {
 test('resources and a prompts/get argument rule', async () => {
   const { client, calls } = await connect(writer);
   await client.readResource({ uri: 'docs://readme' });
-  await assert.rejects(client.readResource({ uri: 'secret://keys' }), (e) => e.code === -32001);
+  await assert.rejects(client.readResource({ uri: 'secret://keys' }), (e) => e.code === -32003);
   const p = await client.getPrompt({ name: 'greet', arguments: { tone: 'polite' } });
   assert.match(p.messages[0].content.text, /polite/);
-  await assert.rejects(client.getPrompt({ name: 'greet', arguments: { tone: 'rude' } }), (e) => e.code === -32001);
-  await assert.rejects(client.getPrompt({ name: 'secret_prompt' }), (e) => e.code === -32001);
+  await assert.rejects(client.getPrompt({ name: 'greet', arguments: { tone: 'rude' } }), (e) => e.code === -32003);
+  await assert.rejects(client.getPrompt({ name: 'secret_prompt' }), (e) => e.code === -32003);
   assert.deepEqual(calls, ['read docs://readme', 'greet polite']);
 });
 
 test('no identity: every request is refused', async () => {
   // initialize itself is a request with no identity to decide it: refused.
-  await assert.rejects(connect(null), (e) => e.code === -32001 && /no identity/.test(e.message));
+  await assert.rejects(connect(null), (e) => e.code === -32003 && /no identity/.test(e.message));
 });
 
 test('the identity comes from authInfo when no function is given', async () => {
@@ -129,7 +129,7 @@ test('a reload while a request is in flight', async () => {
   holder.swap(tg.Policy.compile('policy "none"; default deny;', { path: 'none.tg' }));
   release();
   assert.equal((await inflight).content[0].text, 'get_weather ok');
-  await assert.rejects(client.callTool({ name: 'get_weather', arguments: {} }), (e) => e.code === -32001);
+  await assert.rejects(client.callTool({ name: 'get_weather', arguments: {} }), (e) => e.code === -32003);
   assert.equal(holder.current().info.name, 'none');
   assert.deepEqual(calls, ['get_weather']);
 });
