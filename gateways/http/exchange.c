@@ -353,7 +353,7 @@ static char *filter_message(filter *f, const char *text, size_t len, bool *drop)
 
 	*drop = false;
 	if (tg_rpc_parse(text, len, true, &m, &err) != TG_RPC_FRAME_OK) {
-		json_decref(err.reply_ids);
+		tg_rpc_error_free(&err);
 		return NULL;
 	}
 	if (m.kind == TG_RPC_NOTIFICATION) {
@@ -436,7 +436,7 @@ static ssize_t copy_out(stream *s, char *buf, size_t max)
 
 	if (n > max)
 		n = max;
-	memcpy(buf, s->out.data + s->out.off, n);
+	memcpy(buf, tg_px_buf_head(&s->out), n);
 	tg_px_buf_drop(&s->out, n);
 	return (ssize_t)n;
 }
@@ -456,7 +456,7 @@ static ssize_t http_stream_read(void *st, char *buf, size_t max)
 			return -1;
 		n = tg_px_buf_size(&s->call.in);
 		if (n > 0) {
-			if (tg_gw_sse_feed(&s->sse, s->call.in.data + s->call.in.off, n, on_event,
+			if (tg_gw_sse_feed(&s->sse, tg_px_buf_head(&s->call.in), n, on_event,
 					   s) != 0) {
 				tg_drv_error("gateway: an upstream SSE event passed max_response "
 					     "or memory ran out; ending the stream");
@@ -610,7 +610,7 @@ static void http_forward(ctx *x, tg_gw_answer *a, json_t *id, const char *idkey,
 	set_type(a, s->call.content_type);
 	if (tg_gw_is_json_type(s->call.content_type) && kind != LIST_NONE) {
 		bool drop;
-		char *repl = filter_message(&s->f, s->call.in.data + s->call.in.off,
+		char *repl = filter_message(&s->f, tg_px_buf_head(&s->call.in),
 					    tg_px_buf_size(&s->call.in), &drop);
 
 		if (drop) {
@@ -627,10 +627,10 @@ static void http_forward(ctx *x, tg_gw_answer *a, json_t *id, const char *idkey,
 	}
 	a->body_len = tg_px_buf_size(&s->call.in);
 	a->body = malloc(a->body_len + 1);
-	if (a->body)
-		memcpy(a->body, s->call.in.data + s->call.in.off, a->body_len);
-	else
+	if (!a->body)
 		a->status = 500;
+	else if (a->body_len)	/* an empty buffer has no data pointer */
+		memcpy(a->body, tg_px_buf_head(&s->call.in), a->body_len);
 	stream_free(s);
 }
 
@@ -650,7 +650,7 @@ static void own_event(void *ud, const tg_gw_sse_event *e)
 	if (o->found || !e->data ||
 	    tg_rpc_parse(e->data, e->data_len, true, &m, &err) != TG_RPC_FRAME_OK) {
 		if (!o->found && e->data)
-			json_decref(err.reply_ids);
+			tg_rpc_error_free(&err);
 		return;
 	}
 	if (m.kind == TG_RPC_RESPONSE && !m.lossy && strcmp(m.idkey, o->idkey) == 0)
@@ -676,7 +676,7 @@ static json_t *own_http(ctx *x, const char *line, const char *idkey)
 		goto out;
 	if (!is_sse(c.content_type)) {
 		if (tg_gw_http_wait_done(&c, deadline) == 0 && c.status == 200) {
-			json_t *root = json_loadb(c.in.data + c.in.off, tg_px_buf_size(&c.in),
+			json_t *root = json_loadb(tg_px_buf_head(&c.in), tg_px_buf_size(&c.in),
 						  JSON_REJECT_DUPLICATES, NULL);
 			char *k = root ? tg_rpc_id_key(json_object_get(root, "id")) : NULL;
 
@@ -691,7 +691,7 @@ static json_t *own_http(ctx *x, const char *line, const char *idkey)
 		size_t n = tg_px_buf_size(&c.in);
 
 		if (n > 0) {
-			if (tg_gw_sse_feed(&sse, c.in.data + c.in.off, n, own_event, &o) != 0)
+			if (tg_gw_sse_feed(&sse, tg_px_buf_head(&c.in), n, own_event, &o) != 0)
 				break;
 			tg_px_buf_drop(&c.in, n);
 			continue;
@@ -967,7 +967,7 @@ static void post(ctx *x, tg_gw_answer *a)
 		refuse(x, a, 400, err.code == TG_RPC_PARSE_ERROR ? TG_GW_REF_PARSE : TG_GW_REF_INVALID,
 		       json_array_size(err.reply_ids) == 1 ? json_array_get(err.reply_ids, 0) : NULL,
 		       err.code, text);
-		json_decref(err.reply_ids);
+		tg_rpc_error_free(&err);
 		return;
 	}
 	case TG_RPC_FRAME_OK:

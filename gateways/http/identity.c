@@ -24,6 +24,10 @@ static int fixed_identify(void *self, const tg_gw_peer *peer, tg_mcp_identity *o
 			 "the fixed development identity serves loopback clients only");
 		return 403;
 	}
+	/* *out arrives initialised (empty objects): replaced, not leaked. */
+	json_decref(out->principal);
+	json_decref(out->token);
+	json_decref(out->context);
 	out->principal = json_incref(id->principal);
 	out->token = json_incref(id->token);
 	out->context = json_incref(id->context);

@@ -291,7 +291,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
 	in.peer = ci ? ci->client_addr : NULL;
 	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
 	in.client_fd = ci ? ci->connect_fd : -1;
-	in.body = q->body.data ? q->body.data + q->body.off : "";
+	in.body = tg_px_buf_head(&q->body);
 	in.body_len = tg_px_buf_size(&q->body);
 	tg_gw_exchange(gw, q->conf, q->uc, &in, &a);
 	q->answered = true;
@@ -314,6 +314,9 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	__atomic_sub_fetch(&gw->in_flight, 1, __ATOMIC_SEQ_CST);
 }
 
+#if defined(__GNUC__)
+__attribute__((format(printf, 2, 0)))
+#endif
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	char msg[512];

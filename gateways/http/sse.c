@@ -93,7 +93,7 @@ int tg_gw_sse_feed(tg_gw_sse *s, const char *p, size_t n,
 	if (tg_px_buf_add(&s->raw, p, n) != 0)
 		return -1;
 	for (;;) {
-		const char *base = s->raw.data + s->raw.off;
+		const char *base = tg_px_buf_head(&s->raw);
 		size_t avail = tg_px_buf_size(&s->raw);
 		size_t end = event_end(base, avail, s->scanned > 3 ? s->scanned - 3 : 0);
 		tg_gw_sse_event e;

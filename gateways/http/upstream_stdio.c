@@ -147,8 +147,7 @@ static void deliver(tg_gw_child *c, const char *line, size_t len)
 	waiter *w;
 
 	if (tg_rpc_parse(line, len, true, &m, &err) != TG_RPC_FRAME_OK) {
-		if (err.reply_ids)
-			json_decref(err.reply_ids);
+		tg_rpc_error_free(&err);
 		return;	/* a line that is not one message: nobody gets it */
 	}
 	pthread_mutex_lock(&c->lock);

@@ -43,6 +43,11 @@ size_t tg_px_buf_size(const tg_px_buf *b)
 	return b->len - b->off;
 }
 
+const char *tg_px_buf_head(const tg_px_buf *b)
+{
+	return b->data ? b->data + b->off : "";
+}
+
 void tg_px_buf_drop(tg_px_buf *b, size_t n)
 {
 	b->off += n;

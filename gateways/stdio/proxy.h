@@ -50,8 +50,9 @@ typedef struct tg_px_buf {
 
 /* Appends; returns 0 or -1 when out of memory. */
 int tg_px_buf_add(tg_px_buf *b, const void *p, size_t n);
-/* Bytes waiting. */
+/* Bytes waiting, and where they start (never NULL, also when empty). */
 size_t tg_px_buf_size(const tg_px_buf *b);
+const char *tg_px_buf_head(const tg_px_buf *b);
 /* Drops n bytes from the front. */
 void tg_px_buf_drop(tg_px_buf *b, size_t n);
 void tg_px_buf_free(tg_px_buf *b);
