@@ -394,13 +394,13 @@ tg_gw_server *tg_gw_server_start(tg_gw *gw, char *err, size_t errlen)
 	s->gw = gw;
 	/* The connection's memory pool holds the request line and headers
 	 * plus libmicrohttpd's own buffers and parsed header entries, so it
-	 * is larger than max_header (checked exactly in first_call); a request
-	 * of very many tiny headers may still hit the pool first (431 too). */
+	 * is 4 KiB larger than max_header (checked exactly in first_call); a
+	 * request of very many tiny headers may hit the pool first (431 too). */
 	s->d = MHD_start_daemon(
 		flags, c->listen_port, NULL, NULL, handler, gw, MHD_OPTION_EXTERNAL_LOGGER,
 		mhd_log, NULL, MHD_OPTION_SOCK_ADDR, &ss,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned)c->limits.max_connections,
-		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)c->limits.max_header * 2 + 8192,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)c->limits.max_header + 4096,
 		MHD_OPTION_URI_LOG_CALLBACK, uri_log, NULL,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)c->limits.idle_timeout_s,
 		MHD_OPTION_NOTIFY_COMPLETED, completed, gw, MHD_OPTION_THREAD_STACK_SIZE,
