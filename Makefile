@@ -8,7 +8,7 @@ CMAKE_ARGS ?=
 
 MAKEFLAGS  += --no-print-directory
 
-.PHONY: all deps build test demo install asan valgrind fuzz clean bench bench-peers
+.PHONY: all deps build test demo install asan valgrind fuzz clean bench bench-peers bench-gateway
 
 all: build
 
@@ -58,11 +58,12 @@ fuzz: deps
 # make valgrind: the whole ctest under valgrind memcheck (CLI scripts too:
 # children are traced, except system programs and python3 fake servers),
 # failing on any error or leak. Excluded: tests that spawn node or Python,
-# and the install test (it runs cmake and a compiler). The mutation, limits
-# and differential tests run a sample (every 16th mutation; no 16 MiB
+# the gateway operations test (its limits are timed to the millisecond), and
+# the install test (it runs cmake and a compiler). The mutation, limits and
+# differential tests run a sample (every 16th mutation; no 16 MiB
 # at-the-limit inputs; 500 policies, 50,000 pairs, instead of 2,000).
 VALGRIND_BUILD   ?= build-valgrind
-VALGRIND_EXCLUDE ?= cli/proxy_e2e|cli/gateway_e2e|cli/gateway_oauth|install/|bindings/
+VALGRIND_EXCLUDE ?= cli/proxy_e2e|cli/gateway_e2e|cli/gateway_oauth|cli/gateway_ops|install/|bindings/
 VALGRIND_OPTS    ?= --leak-check=full --error-exitcode=1 --errors-for-leak-kinds=definite,possible \
 	--show-leak-kinds=definite,possible --num-callers=30 --trace-children=yes \
 	--trace-children-skip=/bin/*,/usr/bin/*,/usr/local/bin/*,*/node,*/python3*
@@ -87,6 +88,13 @@ bench-peers: build
 	@cmake --build $(BUILD) --target tg-bench -j $(JOBS)
 	@bench/peers/install
 	@node bench/peers/run.mjs $(BUILD)/bin/tg-bench $(BUILD)/bench-peers
+
+# The gateway's added latency, CPU per request and memory per idle
+# connection against a direct connection and nginx (bench/gateway/latency.mjs).
+BENCH_GW_REQUESTS ?= 4000
+BENCH_GW_IDLE     ?= 200
+bench-gateway: build
+	@node bench/gateway/latency.mjs $(BUILD)/bin/toolgate $(BENCH_GW_REQUESTS) $(BENCH_GW_IDLE)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) $(VALGRIND_BUILD)

@@ -241,6 +241,7 @@ static void decide(ctx *x, const tg_rpc_msg *m, tg_mcp_authz *out)
 {
 	char *lines = NULL;
 	size_t n = 0;
+	bool unwritten;
 
 	decide_with(x, x->gw->holder, m, out, &lines, &n, true);
 	if (x->gw->shadow && out->verdict != TG_MCP_PASS) {
@@ -257,14 +258,20 @@ static void decide(ctx *x, const tg_rpc_msg *m, tg_mcp_authz *out)
 			tg_gw_audit_write(&x->gw->audit, sl, sn, x->up->name, true, x->auth);
 		free(sl);
 	}
-	if (n && tg_gw_audit_write(&x->gw->audit, lines, n, x->up->name, false, x->auth) != 0 &&
-	    x->conf->audit_required) {
+	unwritten = n && tg_gw_audit_write(&x->gw->audit, lines, n, x->up->name, false,
+					   x->auth) != 0;
+	if (unwritten && x->conf->audit_required) {
 		tg_drv_error("gateway: cannot write the audit log; denying");
 		tg_gw_metrics_refusal(&x->gw->metrics, TG_GW_REF_AUDIT);
 		out->verdict = TG_MCP_DENY;
 		out->has_rule = false;
 		out->has_reason = true;
 		snprintf(out->reason, sizeof out->reason, "the audit log cannot be written");
+	} else if (unwritten) {
+		/* The configured opposite: serving without an audit trail must
+		 * not go unnoticed. */
+		tg_drv_error("gateway: cannot write the audit log; serving anyway "
+			     "(audit_required: false)");
 	} else if (!n && lines == NULL && out->verdict != TG_MCP_PASS && x->conf->audit_required) {
 		out->verdict = TG_MCP_DENY;
 		out->has_reason = true;

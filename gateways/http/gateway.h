@@ -43,6 +43,7 @@
 #include <sys/socket.h>
 
 #include <jansson.h>
+#include <openssl/evp.h>
 
 #include "adapter.h"
 #include "proxy.h"
@@ -248,6 +249,14 @@ void tg_gw_jwks_free(tg_gw_jwks *j);
 json_t *tg_gw_jwks_key(tg_gw_jwks *j, const char *kid, bool (*fits)(const json_t *, void *),
 		       void *ud);
 void tg_gw_jwks_stats(tg_gw_jwks *j, unsigned long *fetches, unsigned long *failures);
+/* key's OpenSSL object (EVP_PKEY_free), built when its set arrived; key is
+ * what tg_gw_jwks_key returned. NULL when OpenSSL cannot use the key. */
+EVP_PKEY *tg_gw_jwks_pkey(tg_gw_jwks *j, const json_t *key);
+/* Checks a JWS signature (sig: base64url, as in the token) over input with
+ * pk for alg RS256, PS256 or ES256, by OpenSSL (EVP_DigestVerify). RSA keys
+ * under 2048 bits are refused (RFC 7518 3.3), as libjose refuses them. */
+bool tg_gw_jws_verify(EVP_PKEY *pk, const char *alg, const char *input, size_t inlen,
+		      const char *sig, size_t siglen);
 
 /* Validates a JWT access token for `resource` at time now: its claims (a
  * reference), or NULL with why. hs is the shared secret, or NULL. */

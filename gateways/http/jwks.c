@@ -21,6 +21,11 @@
  * set serving; a key that was never fetched is never trusted, so new kids
  * fail closed while the issuer is down. Fetched documents are capped in
  * size and time and restricted to http(s).
+ *
+ * Each installed set comes with its OpenSSL key objects, built once
+ * (jose_openssl_jwk_to_EVP_PKEY) when the set arrives: building one is the
+ * larger part of checking a signature (an EC key's point is validated on
+ * every build), so a request only takes a counted reference.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -29,6 +34,8 @@
 #include <time.h>
 
 #include <curl/curl.h>
+#include <jose/openssl.h>
+#include <openssl/x509.h>
 
 #include "driver.h"
 #include "gateway.h"
@@ -40,6 +47,9 @@ struct tg_gw_jwks {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;		/* generation changed, or a refresh is wanted */
 	json_t *keys;			/* the last good {"keys":[...]}, or NULL */
+	/* pk[i] is keys' i-th key as an OpenSSL object, or NULL when OpenSSL
+	 * refused it (such a key then never verifies anything). */
+	EVP_PKEY *pk[JWKS_MAX_KEYS];
 	unsigned long generation;	/* bumped by every fetch attempt that ended */
 	bool want, stop, has_thread;
 	pthread_t thread;
@@ -56,6 +66,54 @@ static int64_t mono_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* libjose builds a legacy (OpenSSL 1.1 style) key; OpenSSL 3 would convert
+ * it to its provider form on each use. Round-tripping it through its
+ * SubjectPublicKeyInfo encoding yields the provider form once. Takes pk;
+ * NULL when it cannot be encoded. */
+static EVP_PKEY *native(EVP_PKEY *pk)
+{
+	unsigned char *der = NULL;
+	const unsigned char *p;
+	EVP_PKEY *out = NULL;
+	int n = pk ? i2d_PUBKEY(pk, &der) : -1;
+
+	if (n > 0) {
+		p = der;
+		out = d2i_PUBKEY(NULL, &p, n);
+	}
+	OPENSSL_free(der);
+	EVP_PKEY_free(pk);
+	return out;
+}
+
+/* Builds the OpenSSL objects of set's keys into pk (outside any lock: it
+ * is the slow part). */
+static void build_pkeys(const json_t *set, EVP_PKEY **pk)
+{
+	const json_t *k;
+	size_t i;
+
+	memset(pk, 0, sizeof(EVP_PKEY *) * JWKS_MAX_KEYS);
+	json_array_foreach(json_object_get(set, "keys"), i, k)
+		if (i < JWKS_MAX_KEYS)
+			pk[i] = native(jose_openssl_jwk_to_EVP_PKEY(NULL, k));
+}
+
+/* Replaces the current set and its key objects (the caller holds the lock
+ * or is alone). A request holding a key object of the old set keeps its
+ * own reference. */
+static void install(tg_gw_jwks *j, json_t *set, EVP_PKEY **pk)
+{
+	size_t i;
+
+	json_decref(j->keys);
+	for (i = 0; i < JWKS_MAX_KEYS; i++) {
+		EVP_PKEY_free(j->pk[i]);
+		j->pk[i] = pk ? pk[i] : NULL;
+	}
+	j->keys = set;
 }
 
 /* Keeps the keys a verifier may use: objects with a string kty, not for
@@ -229,16 +287,18 @@ static void *refresher(void *arg)
 			unsigned age = j->max_age_s;
 			char *uri = j->uri;
 			json_t *set;
+			EVP_PKEY *pk[JWKS_MAX_KEYS];
 
 			j->want = false;
 			j->last_fetch_ms = now;
 			pthread_mutex_unlock(&j->lock);
 			set = fetch(uri, &age, j->max_age_s, err, sizeof err);
+			if (set)
+				build_pkeys(set, pk);
 			pthread_mutex_lock(&j->lock);
 			j->fetches++;
 			if (set) {
-				json_decref(j->keys);
-				j->keys = set;
+				install(j, set, pk);
 				if (age < j->min_refresh_s)
 					age = j->min_refresh_s;
 				j->expires_ms = mono_ms() + (int64_t)age * 1000;
@@ -291,7 +351,8 @@ tg_gw_jwks *tg_gw_jwks_create(const tg_gw_auth_conf *a, char *err, size_t errlen
 	j->max_age_s = a->jwks_max_age_s;
 	if (a->jwks_file) {
 		json_error_t je;
-		json_t *doc = json_load_file(a->jwks_file, JSON_REJECT_DUPLICATES, &je);
+		json_t *doc = json_load_file(a->jwks_file, JSON_REJECT_DUPLICATES, &je), *set;
+		EVP_PKEY *pk[JWKS_MAX_KEYS];
 		char why[256] = "";
 
 		if (!doc) {
@@ -299,8 +360,12 @@ tg_gw_jwks *tg_gw_jwks_create(const tg_gw_auth_conf *a, char *err, size_t errlen
 			tg_gw_jwks_free(j);
 			return NULL;
 		}
-		j->keys = usable_set(doc, why, sizeof why);
+		set = usable_set(doc, why, sizeof why);
 		json_decref(doc);
+		if (set) {
+			build_pkeys(set, pk);
+			install(j, set, pk);
+		}
 		if (!j->keys) {
 			snprintf(err, errlen, "jwks_file '%s': %s", a->jwks_file, why);
 			tg_gw_jwks_free(j);
@@ -329,7 +394,7 @@ void tg_gw_jwks_free(tg_gw_jwks *j)
 		pthread_mutex_unlock(&j->lock);
 		pthread_join(j->thread, NULL);
 	}
-	json_decref(j->keys);
+	install(j, NULL, NULL);
 	free(j->uri);
 	pthread_cond_destroy(&j->cond);
 	pthread_mutex_destroy(&j->lock);
@@ -421,4 +486,27 @@ void tg_gw_jwks_stats(tg_gw_jwks *j, unsigned long *fetches, unsigned long *fail
 	*fetches = j->fetches;
 	*failures = j->failures;
 	pthread_mutex_unlock(&j->lock);
+}
+
+EVP_PKEY *tg_gw_jwks_pkey(tg_gw_jwks *j, const json_t *key)
+{
+	const json_t *k;
+	EVP_PKEY *pk = NULL;
+	bool cached = false;
+	size_t i;
+
+	pthread_mutex_lock(&j->lock);
+	json_array_foreach(json_object_get(j->keys, "keys"), i, k)
+		if (k == key && i < JWKS_MAX_KEYS) {
+			cached = true;
+			if (j->pk[i] && EVP_PKEY_up_ref(j->pk[i]) == 1)
+				pk = j->pk[i];
+			break;
+		}
+	pthread_mutex_unlock(&j->lock);
+	/* A key of a set replaced since it was looked up: built for this
+	 * request only (correct, and rare: once per rotation race). */
+	if (!cached)
+		pk = jose_openssl_jwk_to_EVP_PKEY(NULL, key);
+	return pk;
 }

@@ -1,8 +1,9 @@
 /*
  * jwt.c - validating a JWT access token (RFC 9068 profile of RFC 7519)
- * for one protected resource. The signature is checked by libjose
- * (jose_jws_ver, over OpenSSL); nothing here is cryptography, only the
- * decisions around it, each of which refuses by default:
+ * for one protected resource. Signatures are checked by OpenSSL
+ * (EVP_DigestVerify) with the key object jwks.c built once per key, or by
+ * libjose (jose_jws_ver) for an HMAC secret; nothing here is cryptography,
+ * only the decisions around it, each of which refuses by default:
  *
  *   - shape: compact JWS, three base64url parts, a non-empty signature, at
  *     most TG_GW_JWT_MAX bytes; header and claims are JSON objects without
@@ -16,6 +17,7 @@
  *   - keys named by the token itself (jwk, jku, x5u, x5c) are never
  *     trusted or fetched: such a token is refused, as is any `crit`;
  *   - `typ` must be at+jwt when auth.require_at_jwt is set;
+ *   - a key whose key_ops omit "verify" verifies nothing (as in libjose);
  *   - claims: iss equals the issuer; aud (string or list) contains the
  *     resource the request is for; exp is required, nbf and iat are checked
  *     when present, all with auth.clock_skew_s of tolerance.
@@ -26,6 +28,8 @@
 
 #include <jose/b64.h>
 #include <jose/jws.h>
+#include <openssl/ecdsa.h>
+#include <openssl/rsa.h>
 
 #include "gateway.h"
 
@@ -115,7 +119,82 @@ static bool key_fits(const json_t *k, void *ud)
 		return false;
 	if (w->crv && (!crv || strcmp(crv, w->crv) != 0))
 		return false;
+	if (json_object_get(k, "key_ops")) {
+		const json_t *ops = json_object_get(k, "key_ops"), *op;
+		size_t i;
+		bool verify = false;
+
+		json_array_foreach(ops, i, op)
+			if (json_is_string(op) && strcmp(json_string_value(op), "verify") == 0)
+				verify = true;
+		if (!verify)
+			return false;
+	}
 	return true;
+}
+
+/* An ES256 signature is r || s, 32 bytes each (RFC 7518 3.4); OpenSSL
+ * wants DER. The DER form in a malloc'd buffer, or NULL. */
+static unsigned char *es256_der(const unsigned char *raw, size_t len, size_t *derlen)
+{
+	ECDSA_SIG *es = ECDSA_SIG_new();
+	BIGNUM *r = BN_bin2bn(raw, 32, NULL), *s = BN_bin2bn(raw + 32, 32, NULL);
+	unsigned char *der = NULL;
+	int n;
+
+	if (len != 64 || !es || !r || !s || ECDSA_SIG_set0(es, r, s) != 1) {
+		BN_free(r);
+		BN_free(s);
+		ECDSA_SIG_free(es);
+		return NULL;
+	}
+	n = i2d_ECDSA_SIG(es, &der);
+	ECDSA_SIG_free(es);
+	if (n <= 0)
+		return NULL;
+	*derlen = (size_t)n;
+	return der;
+}
+
+bool tg_gw_jws_verify(EVP_PKEY *pk, const char *alg, const char *input, size_t inlen,
+		      const char *sig, size_t siglen)
+{
+	size_t rawlen = jose_b64_dec_buf(sig, siglen, NULL, 0), derlen = 0;
+	unsigned char *raw = NULL, *der = NULL;
+	EVP_MD_CTX *mc = NULL;
+	EVP_PKEY_CTX *pc = NULL;
+	bool rsa = strcmp(alg, "RS256") == 0, pss = strcmp(alg, "PS256") == 0, ok = false;
+
+	if (!pk || rawlen == SIZE_MAX || rawlen == 0 || rawlen > 1024)
+		return false;
+	if (rsa || pss) {
+		if (EVP_PKEY_get_base_id(pk) != EVP_PKEY_RSA || EVP_PKEY_get_bits(pk) < 2048)
+			return false;
+	} else if (strcmp(alg, "ES256") != 0 || EVP_PKEY_get_base_id(pk) != EVP_PKEY_EC ||
+		   EVP_PKEY_get_bits(pk) != 256) {
+		return false;
+	}
+	raw = malloc(rawlen);
+	if (!raw || jose_b64_dec_buf(sig, siglen, raw, rawlen) != rawlen)
+		goto out;
+	if (!rsa && !pss && !(der = es256_der(raw, rawlen, &derlen)))
+		goto out;
+	mc = EVP_MD_CTX_new();
+	if (!mc || EVP_DigestVerifyInit(mc, &pc, EVP_sha256(), NULL, pk) != 1)
+		goto out;
+	if (rsa && EVP_PKEY_CTX_set_rsa_padding(pc, RSA_PKCS1_PADDING) <= 0)
+		goto out;
+	/* RFC 7518 3.5: the salt is as long as the hash. */
+	if (pss && (EVP_PKEY_CTX_set_rsa_padding(pc, RSA_PKCS1_PSS_PADDING) <= 0 ||
+		    EVP_PKEY_CTX_set_rsa_pss_saltlen(pc, RSA_PSS_SALTLEN_DIGEST) <= 0))
+		goto out;
+	ok = EVP_DigestVerify(mc, der ? der : raw, der ? derlen : rawlen,
+			      (const unsigned char *)input, inlen) == 1;
+out:
+	EVP_MD_CTX_free(mc);
+	OPENSSL_free(der);
+	free(raw);
+	return ok;
 }
 
 static bool is_hs(const char *alg)
@@ -227,7 +306,9 @@ json_t *tg_gw_jwt_verify(const tg_gw_auth_conf *a, tg_gw_jwks *keys, const tg_gw
 	size_t len = strnlen(token, TG_GW_JWT_MAX + 1), i;
 	const char *d1, *d2;
 	json_t *hdr = NULL, *claims = NULL, *key = NULL, *jws = NULL;
+	EVP_PKEY *pk = NULL;
 	const char *alg, *typ;
+	bool sig_ok;
 
 	if (len > TG_GW_JWT_MAX) {
 		snprintf(why, whylen, "the token is longer than %u bytes", TG_GW_JWT_MAX);
@@ -267,10 +348,17 @@ json_t *tg_gw_jwt_verify(const tg_gw_auth_conf *a, tg_gw_jwks *keys, const tg_gw
 	key = key_for(hdr, alg, keys, hs, why, whylen);
 	if (!key)
 		goto fail;
-	jws = json_pack("{s:s%,s:s%,s:s%}", "protected", token, (size_t)(d1 - token), "payload",
-			d1 + 1, (size_t)(d2 - d1 - 1), "signature", d2 + 1,
-			len - (size_t)(d2 + 1 - token));
-	if (!jws || !jose_jws_ver(NULL, jws, NULL, key, false)) {
+	if (is_hs(alg)) {
+		jws = json_pack("{s:s%,s:s%,s:s%}", "protected", token, (size_t)(d1 - token),
+				"payload", d1 + 1, (size_t)(d2 - d1 - 1), "signature", d2 + 1,
+				len - (size_t)(d2 + 1 - token));
+		sig_ok = jws && jose_jws_ver(NULL, jws, NULL, key, false);
+	} else {
+		pk = tg_gw_jwks_pkey(keys, key);
+		sig_ok = tg_gw_jws_verify(pk, alg, token, (size_t)(d2 - token), d2 + 1,
+					  len - (size_t)(d2 + 1 - token));
+	}
+	if (!sig_ok) {
 		snprintf(why, whylen, "the token's signature does not verify");
 		goto fail;
 	}
@@ -284,6 +372,7 @@ json_t *tg_gw_jwt_verify(const tg_gw_auth_conf *a, tg_gw_jwks *keys, const tg_gw
 		claims = NULL;
 	}
 fail:
+	EVP_PKEY_free(pk);
 	json_decref(jws);
 	json_decref(key);
 	json_decref(hdr);

@@ -43,6 +43,9 @@ typedef struct req {
 	tg_px_buf body;
 	bool too_large;
 	bool answered;
+	bool local;		/* /healthz, /metrics, /.well-known/...: answered late */
+	bool started;		/* the handler has seen the request */
+	size_t uri_len;		/* the request target as sent, query included */
 } req;
 
 static void add_header(struct MHD_Response *r, const char *name, const char *value)
@@ -149,6 +152,7 @@ static enum MHD_Result plain(struct MHD_Connection *conn, req *q, unsigned statu
 
 typedef struct counts {
 	unsigned n[5];
+	size_t bytes;
 } counts;
 
 static const char *const single[5] = {
@@ -162,7 +166,8 @@ static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind, const ch
 	size_t i;
 
 	(void)kind;
-	(void)value;
+	/* "Name: value" CRLF: what the line is as a client writes it. */
+	c->bytes += strlen(key) + 2 + (value ? strlen(value) : 0) + 2;
 	for (i = 0; i < 5; i++)
 		if (strcasecmp(key, single[i]) == 0)
 			c->n[i]++;
@@ -182,7 +187,7 @@ static const char *header_cb(void *ud, const char *name)
 /* The first call: everything that needs no body. Returns MHD_YES with
  * q->answered set when a response was queued. */
 static enum MHD_Result first_call(tg_gw *gw, struct MHD_Connection *conn, req *q,
-				  const char *url, const char *method)
+				  const char *url, const char *method, const char *version)
 {
 	const char *origin = header(conn, "Origin"), *len, *accept;
 	counts c;
@@ -190,6 +195,13 @@ static enum MHD_Result first_call(tg_gw *gw, struct MHD_Connection *conn, req *q
 
 	memset(&c, 0, sizeof c);
 	MHD_get_connection_values(conn, MHD_HEADER_KIND, count_header, &c);
+	/* max_header is exact here: the request line, the header lines and
+	 * the blank line, as sent (without optional whitespace). The memory
+	 * pool libmicrohttpd refuses by is larger, see tg_gw_server_start. */
+	if (strlen(method) + 1 + q->uri_len + 1 + strlen(version) + 2 + c.bytes + 2 >
+	    q->conf->limits.max_header)
+		return refuse(gw, conn, q, 431, TG_GW_REF_TOO_LARGE,
+			      "toolgate: the request headers are larger than limits.max_header");
 	for (i = 0; i < 5; i++)
 		if (c.n[i] > 1) {
 			char msg[128];
@@ -250,15 +262,31 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
 	tg_gw_http_in in;
 	tg_gw_answer a;
 
-	(void)version;
-	if (!q) {
-		q = calloc(1, sizeof *q);
-		if (!q)
-			return MHD_NO;
-		*con_cls = q;
+	if (!q)
+		return MHD_NO;	/* uri_log could not allocate it */
+	if (!q->started) {
+		q->started = true;
 		__atomic_add_fetch(&gw->in_flight, 1, __ATOMIC_SEQ_CST);
 		q->conf = tg_gw_current(gw);
-		return first_call(gw, conn, q, url, method);
+		/* The gateway's own GET endpoints answer on the next call, once
+		 * libmicrohttpd has the whole (empty) request: a response queued
+		 * earlier makes it close the connection, and monitors and load
+		 * balancers keep theirs alive. */
+		if (strcmp(method, "GET") == 0 &&
+		    (strcmp(url, "/healthz") == 0 || strcmp(url, "/metrics") == 0 ||
+		     strncmp(url, "/.well-known/", 13) == 0)) {
+			q->local = true;
+			return MHD_YES;
+		}
+		return first_call(gw, conn, q, url, method, version);
+	}
+	if (q->local && !q->answered && *upload_size == 0) {
+		enum MHD_Result rc = first_call(gw, conn, q, url, method, version);
+
+		/* Unanswered there: an upstream's own path; served below. */
+		q->local = false;
+		if (rc != MHD_YES || q->answered)
+			return rc;
 	}
 	if (q->answered) {
 		*upload_size = 0;	/* the body of a refused request is not read */
@@ -308,10 +336,25 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	(void)toe;
 	if (!q)
 		return;
+	if (q->started)
+		__atomic_sub_fetch(&gw->in_flight, 1, __ATOMIC_SEQ_CST);
 	tg_px_buf_free(&q->body);
 	free(q);
 	*con_cls = NULL;
-	__atomic_sub_fetch(&gw->in_flight, 1, __ATOMIC_SEQ_CST);
+}
+
+/* Called with the request target as sent (the handler gets the path
+ * alone, decoded): its length counts toward max_header. The request's
+ * state starts here. */
+static void *uri_log(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	req *q = calloc(1, sizeof *q);
+
+	(void)cls;
+	(void)conn;
+	if (q)
+		q->uri_len = strlen(uri);
+	return q;
 }
 
 #if defined(__GNUC__)
@@ -353,12 +396,15 @@ tg_gw_server *tg_gw_server_start(tg_gw *gw, char *err, size_t errlen)
 	}
 	s->gw = gw;
 	/* The connection's memory pool holds the request line and headers
-	 * (plus libmicrohttpd's own buffers): its size is the header limit. */
+	 * plus libmicrohttpd's own buffers and parsed header entries, so it
+	 * is 4 KiB larger than max_header (checked exactly in first_call); a
+	 * request of very many tiny headers may hit the pool first (431 too). */
 	s->d = MHD_start_daemon(
 		flags, c->listen_port, NULL, NULL, handler, gw, MHD_OPTION_EXTERNAL_LOGGER,
 		mhd_log, NULL, MHD_OPTION_SOCK_ADDR, &ss,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned)c->limits.max_connections,
-		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)c->limits.max_header,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)c->limits.max_header + 4096,
+		MHD_OPTION_URI_LOG_CALLBACK, uri_log, NULL,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)c->limits.idle_timeout_s,
 		MHD_OPTION_NOTIFY_COMPLETED, completed, gw, MHD_OPTION_THREAD_STACK_SIZE,
 		(size_t)(1024 * 1024), MHD_OPTION_END);

@@ -8,7 +8,9 @@
 // It answers initialize with Mcp-Session-Id "up-1", tools/list with three
 // tools, tools/call "hang" never, "sse" as an SSE stream with a progress
 // notification first, anything else with an empty result; notifications
-// with 202.
+// with 202. "sleep" answers after arguments.ms; "stream" sends a progress
+// event every 100 ms until the gateway hangs up, then logs {"closed":ID}
+// (so a test can see a client's hang-up reach the upstream).
 import http from "node:http";
 import fs from "node:fs";
 
@@ -17,6 +19,8 @@ const tools = [
 	{ name: "echo", inputSchema: { type: "object" }, annotations: { readOnlyHint: true } },
 	{ name: "sse", inputSchema: { type: "object" }, annotations: { readOnlyHint: true } },
 	{ name: "hang", inputSchema: { type: "object" }, annotations: { readOnlyHint: true } },
+	{ name: "sleep", inputSchema: { type: "object" }, annotations: { readOnlyHint: true } },
+	{ name: "stream", inputSchema: { type: "object" }, annotations: { readOnlyHint: true } },
 	{ name: "secret", inputSchema: { type: "object" }, annotations: { readOnlyHint: false } },
 ];
 const server = http.createServer((req, res) => {
@@ -37,6 +41,21 @@ const server = http.createServer((req, res) => {
 			res.end(JSON.stringify(reply({ tools })));
 		} else if (msg.method === "tools/call" && msg.params?.name === "hang") {
 			// never answers
+		} else if (msg.method === "tools/call" && msg.params?.name === "sleep") {
+			setTimeout(() => {
+				res.writeHead(200, { "Content-Type": "application/json" });
+				res.end(JSON.stringify(reply({ content: [{ type: "text", text: "slept" }] })));
+			}, Number(msg.params.arguments?.ms) || 0);
+		} else if (msg.method === "tools/call" && msg.params?.name === "stream") {
+			res.writeHead(200, { "Content-Type": "text/event-stream" });
+			let n = 0;
+			const t = setInterval(() => {
+				res.write(`id: s${++n}\ndata: ${JSON.stringify({ jsonrpc: "2.0", method: "notifications/progress", params: { progressToken: 1, progress: n } })}\n\n`);
+			}, 100);
+			res.on("close", () => {
+				clearInterval(t);
+				fs.appendFileSync(log, JSON.stringify({ closed: msg.id }) + "\n");
+			});
 		} else if (msg.method === "tools/call" && msg.params?.name === "sse") {
 			res.writeHead(200, { "Content-Type": "text/event-stream" });
 			res.write(`id: e1\ndata: ${JSON.stringify({ jsonrpc: "2.0", method: "notifications/progress", params: { progressToken: 1, progress: 1 } })}\n\n`);

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jose/b64.h>
 #include <jose/jws.h>
@@ -283,6 +284,91 @@ static void hostile_headers(void **state)
 	refused(&a, NULL, strdup("eyJhbGciOiJSUzI1NiIsImFsZyI6Im5vbmUifQ.e30.AAAA"), "header");
 }
 
+static bool any_key(const json_t *k, void *ud)
+{
+	(void)k;
+	(void)ud;
+	return true;
+}
+
+/* The signature step with the key objects jwks.c caches: one object per key
+ * for the set's life; any changed byte of the signed input or of the
+ * signature, a signature of the wrong size, a key of the other type, a
+ * key whose key_ops omit "verify": refused. */
+static void cached_keys(void **state)
+{
+	static const char *const algs[][2] = {{"RS256", "rsa-1"}, {"PS256", "rsa-1"}, {"ES256", "ec-1"}};
+	tg_gw_auth_conf a = conf();
+	char err[256], why[256], path[1100];
+	tg_gw_jwks *j = tg_gw_jwks_create(&a, err, sizeof err);
+	json_t *set, *k;
+	size_t i;
+
+	(void)state;
+	assert_non_null(j);
+	for (i = 0; i < 3; i++) {
+		char *t = sign_with(json_pack("{s:s,s:s}", "alg", algs[i][0], "kid", algs[i][1]),
+				    base_claims(), private_key(algs[i][1]));
+		char *sig = strrchr(t, '.') + 1;
+		size_t in = (size_t)(sig - 1 - t), sl = strlen(sig);
+		json_t *key = tg_gw_jwks_key(j, algs[i][1], any_key, NULL);
+		EVP_PKEY *p1 = tg_gw_jwks_pkey(j, key), *p2 = tg_gw_jwks_pkey(j, key);
+		EVP_PKEY *other = tg_gw_jwks_pkey(j, tg_gw_jwks_key(j, i < 2 ? "ec-1" : "rsa-1",
+								    any_key, NULL));
+
+		assert_non_null(p1);
+		assert_ptr_equal(p1, p2);	/* built once, shared */
+		assert_true(tg_gw_jws_verify(p1, algs[i][0], t, in, sig, sl));
+		assert_false(tg_gw_jws_verify(other, algs[i][0], t, in, sig, sl));
+		assert_false(tg_gw_jws_verify(p1, i < 2 ? "ES256" : "RS256", t, in, sig, sl));
+		assert_false(tg_gw_jws_verify(p1, "HS256", t, in, sig, sl));
+		assert_false(tg_gw_jws_verify(NULL, algs[i][0], t, in, sig, sl));
+		assert_false(tg_gw_jws_verify(p1, algs[i][0], t, in, sig, sl - 4));
+		t[in - 3] ^= 1;
+		assert_false(tg_gw_jws_verify(p1, algs[i][0], t, in, sig, sl));
+		t[in - 3] ^= 1;
+		sig[sl / 2] = sig[sl / 2] == 'A' ? 'B' : 'A';
+		assert_false(tg_gw_jws_verify(p1, algs[i][0], t, in, sig, sl));
+		EVP_PKEY_free(p1);
+		EVP_PKEY_free(p2);
+		EVP_PKEY_free(other);
+		json_decref(key);
+		free(t);
+	}
+	{
+		/* A key object outlives its set for the request that holds it. */
+		json_t *key = tg_gw_jwks_key(j, "rsa-1", any_key, NULL);
+		EVP_PKEY *p = tg_gw_jwks_pkey(j, key);
+		char *t = sign_with(json_pack("{s:s,s:s}", "alg", "RS256", "kid", "rsa-1"),
+				    base_claims(), private_key("rsa-1"));
+		char *sig = strrchr(t, '.') + 1;
+
+		tg_gw_jwks_free(j);
+		assert_true(tg_gw_jws_verify(p, "RS256", t, (size_t)(sig - 1 - t), sig, strlen(sig)));
+		EVP_PKEY_free(p);
+		json_decref(key);
+		free(t);
+	}
+	/* key_ops without "verify": the key verifies nothing. */
+	set = json_load_file(keys_path, 0, NULL);
+	assert_non_null(set);
+	json_array_foreach(json_object_get(set, "keys"), i, k)
+		json_object_set_new(k, "key_ops", json_pack("[s]", "encrypt"));
+	snprintf(path, sizeof path, "/tmp/tg-test-oauth-%d.json", (int)getpid());
+	assert_int_equal(json_dump_file(set, path, 0), 0);
+	json_decref(set);
+	a.jwks_file = path;
+	{
+		char *t = rs(base_claims());
+		json_t *c = verify(&a, NULL, t, why);
+
+		assert_null(c);
+		assert_non_null(strstr(why, "no key"));
+		free(t);
+	}
+	unlink(path);
+}
+
 static void claims_mapping(void **state)
 {
 	tg_gw_auth_conf a = conf();
@@ -353,7 +439,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(good_algorithms), cmocka_unit_test(hostile_claims),
 		cmocka_unit_test(hostile_headers), cmocka_unit_test(claims_mapping),
-		cmocka_unit_test(metadata_urls),
+		cmocka_unit_test(metadata_urls), cmocka_unit_test(cached_keys),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
