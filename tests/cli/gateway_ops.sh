@@ -125,7 +125,7 @@ MAIN=$PORT
 req sh_echo 200 -H "$JSON" -H "$ACC" -d "$(call 1 echo)" "$U"
 has "$TMP/sh_echo.body" '"text":"ok"'
 req sh_secret 200 -H "$JSON" -H "$ACC" -d "$(call 2 secret)" "$U"
-has "$TMP/sh_secret.body" '"code":-32001'
+has "$TMP/sh_secret.body" '"code":-32003'
 lacks "$TMP/rec.log" '"name\\":\\"secret'
 has "$TMP/audit.jsonl" '"target":"echo","decision":"allow".*"upstream":"rec"}$'
 has "$TMP/audit.jsonl" '"target":"echo","decision":"deny".*"upstream":"rec","shadow":true'
@@ -187,7 +187,7 @@ PY
 t0=$(ms)
 req connect_to 502 -H "$JSON" -H "$ACC" -d '{"jsonrpc":"2.0","id":4,"method":"ping"}' "http://127.0.0.1:$PORT/bh/mcp"
 t=$(($(ms) - t0))
-has "$TMP/connect_to.body" '"code":-32003'
+has "$TMP/connect_to.body" '"code":-32004'
 [ $t -ge 650 ] && [ $t -lt 1450 ] || fail "connect timeout: answered after $t ms, want about 700"
 req resp_in_time 200 -H "$JSON" -H "$ACC" -d "$(call 5 sleep '{"ms":900}')" "$U"
 has "$TMP/resp_in_time.body" '"text":"slept"'
@@ -272,7 +272,7 @@ if [ -w /dev/full ]; then
 	conf full /dev/full true ""
 	start full
 	req full_req 200 -H "$JSON" -H "$ACC" -d "$(call 9 echo)" "http://127.0.0.1:$PORT/rec/mcp"
-	has "$TMP/full_req.body" '"code":-32001'
+	has "$TMP/full_req.body" '"code":-32003'
 	has "$TMP/full_req.body" 'the audit log cannot be written'
 	has "$TMP/full.err" 'cannot write the audit log; denying'
 	lacks "$TMP/rec.log" '"id\\":9'
