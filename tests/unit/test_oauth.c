@@ -313,8 +313,8 @@ static void cached_keys(void **state)
 		size_t in = (size_t)(sig - 1 - t), sl = strlen(sig);
 		json_t *key = tg_gw_jwks_key(j, algs[i][1], any_key, NULL);
 		EVP_PKEY *p1 = tg_gw_jwks_pkey(j, key), *p2 = tg_gw_jwks_pkey(j, key);
-		EVP_PKEY *other = tg_gw_jwks_pkey(j, tg_gw_jwks_key(j, i < 2 ? "ec-1" : "rsa-1",
-								    any_key, NULL));
+		json_t *other_key = tg_gw_jwks_key(j, i < 2 ? "ec-1" : "rsa-1", any_key, NULL);
+		EVP_PKEY *other = tg_gw_jwks_pkey(j, other_key);
 
 		assert_non_null(p1);
 		assert_ptr_equal(p1, p2);	/* built once, shared */
@@ -332,6 +332,7 @@ static void cached_keys(void **state)
 		EVP_PKEY_free(p1);
 		EVP_PKEY_free(p2);
 		EVP_PKEY_free(other);
+		json_decref(other_key);
 		json_decref(key);
 		free(t);
 	}
