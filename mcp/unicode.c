@@ -10,6 +10,7 @@
  * runtime stays libc-only.
  */
 #include "unicode.h"
+#include "utf8.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -20,42 +21,18 @@
 #define HIGH_BITS 0x8080808080808080u
 #define LOW_BITS 0x0101010101010101u
 
+/* The general check from byte i on: the one UTF-8 rule of runtime/utf8.c. */
 static tg_uni_problem check_from(const unsigned char *s, size_t i, size_t len)
 {
 	while (i < len) {
-		unsigned c = s[i];
-		unsigned lo = 0x80, hi = 0xbf;
-		size_t n, k;
+		size_t n;
 
-		if (c == 0)
+		if (s[i] == 0)
 			return TG_UNI_NUL;
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf) {
-			n = 1;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			n = 2;
-			if (c == 0xe0)
-				lo = 0xa0;
-			else if (c == 0xed)
-				hi = 0x9f;	/* encoded surrogates ED A0..BF */
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			n = 3;
-			if (c == 0xf0)
-				lo = 0x90;
-			else if (c == 0xf4)
-				hi = 0x8f;
-		} else {
+		n = tg_utf8_len(s + i, len - i);
+		if (n == 0)
 			return TG_UNI_BAD_UTF8;
-		}
-		if (len - i <= n || s[i + 1] < lo || s[i + 1] > hi)
-			return TG_UNI_BAD_UTF8;
-		for (k = 2; k <= n; k++)
-			if ((s[i + k] & 0xc0) != 0x80)
-				return TG_UNI_BAD_UTF8;
-		i += n + 1;
+		i += n;
 	}
 	return TG_UNI_OK;
 }

@@ -9,6 +9,7 @@
 # reloads that keep the old policy when the new one is broken, --check, and
 # a graceful stop.
 . "$(dirname "$0")/data/lib.sh"
+. "$(dirname "$0")/data/gateway_lib.sh"
 
 command -v node >/dev/null 2>&1 || { echo "FAIL: node is required" >&2; exit 1; }
 command -v curl >/dev/null 2>&1 || { echo "FAIL: curl is required" >&2; exit 1; }
@@ -62,26 +63,10 @@ run 2 gateway --config "$TMP/missing.yaml"
 
 "$TOOLGATE" gateway --config "$TMP/gw.yaml" 2>"$TMP/gw.err" &
 gwpid=$!
-i=0
-while ! grep -q 'listening on' "$TMP/gw.err" && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
-PORT=$(sed -n 's/.*listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$TMP/gw.err")
-[ -n "$PORT" ] || { cat "$TMP/gw.err" >&2; fail "the gateway did not start"; finish; }
+wait_listening "$TMP/gw.err" gateway
 BASE="http://127.0.0.1:$PORT"
 U="$BASE/rec/mcp"
-JSON='Content-Type: application/json'
-ACC='Accept: application/json, text/event-stream'
 
-# req NAME WANT_STATUS CURL_ARGS...: one request; the status must match;
-# the body goes to $TMP/NAME.body.
-req() {
-	_n=$1 _want=$2
-	shift 2
-	_got=$(curl -s -o "$TMP/$_n.body" -w '%{http_code}' --max-time 10 "$@")
-	if [ "$_got" != "$_want" ]; then
-		fail "$_n: HTTP $_got, want $_want"
-		sed 's/^/    body: /' "$TMP/$_n.body" >&2
-	fi
-}
 
 # ---- the refused corpus: none of it may reach the upstream ----------------
 init='{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}'

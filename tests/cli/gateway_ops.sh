@@ -8,6 +8,7 @@
 # idle_timeout_s for a silent and a slow client); a client hanging up in
 # the middle of an SSE answer (the upstream request ends too).
 . "$(dirname "$0")/data/lib.sh"
+. "$(dirname "$0")/data/gateway_lib.sh"
 
 command -v node >/dev/null 2>&1 || { echo "FAIL: node is required" >&2; exit 1; }
 command -v curl >/dev/null 2>&1 || { echo "FAIL: curl is required" >&2; exit 1; }
@@ -94,21 +95,7 @@ start() {
 	"$TOOLGATE" gateway --config "$TMP/$1.yaml" 2>"$TMP/$1.err" &
 	gwpids="$gwpids $!"
 	eval "pid_$1=$!"
-	i=0
-	while ! grep -q 'listening on' "$TMP/$1.err" && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
-	PORT=$(sed -n 's/.*listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$TMP/$1.err")
-	[ -n "$PORT" ] || { cat "$TMP/$1.err" >&2; fail "$1: the gateway did not start"; finish; }
-}
-JSON='Content-Type: application/json'
-ACC='Accept: application/json, text/event-stream'
-req() {
-	_n=$1 _want=$2
-	shift 2
-	_got=$(curl -s -o "$TMP/$_n.body" -w '%{http_code}' --max-time 10 "$@")
-	if [ "$_got" != "$_want" ]; then
-		fail "$_n: HTTP $_got, want $_want"
-		sed 's/^/    body: /' "$TMP/$_n.body" >&2
-	fi
+	wait_listening "$TMP/$1.err" "$1"
 }
 call() {
 	printf '{"jsonrpc":"2.0","id":%s,"method":"tools/call","params":{"name":"%s","arguments":%s}}' \

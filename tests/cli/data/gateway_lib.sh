@@ -1,0 +1,29 @@
+# gateway_lib.sh - sourced by the gateway's CLI tests after lib.sh (not a
+# test): starting a gateway and sending it requests.
+
+JSON='Content-Type: application/json'
+ACC='Accept: application/json, text/event-stream'
+
+# wait_listening ERRFILE WHAT: waits for the gateway writing to ERRFILE to
+# say where it listens; sets PORT, or fails and finishes.
+wait_listening() {
+	_i=0
+	while ! grep -q 'listening on' "$1" && [ $_i -lt 100 ]; do
+		sleep 0.05
+		_i=$((_i + 1))
+	done
+	PORT=$(sed -n 's/.*listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$1")
+	[ -n "$PORT" ] || { cat "$1" >&2; fail "$2: the gateway did not start"; finish; }
+}
+
+# req NAME WANT_STATUS CURL_ARGS...: one request; the status must match;
+# the body goes to $TMP/NAME.body, the headers to $TMP/NAME.h.
+req() {
+	_n=$1 _want=$2
+	shift 2
+	_got=$(curl -s -D "$TMP/$_n.h" -o "$TMP/$_n.body" -w '%{http_code}' --max-time 10 "$@")
+	if [ "$_got" != "$_want" ]; then
+		fail "$_n: HTTP $_got, want $_want"
+		sed 's/^/    body: /' "$TMP/$_n.body" >&2
+	fi
+}
