@@ -57,12 +57,12 @@ fuzz: deps
 
 # make valgrind: the whole ctest under valgrind memcheck (CLI scripts too:
 # children are traced, except system programs), failing on any error or
-# leak. Excluded: tests that spawn node or Python, and the install test
+# leak. Excluded: tests that spawn node or Python, the load test (wrk), and the install test
 # (it runs cmake and a compiler). The mutation, limits and differential
 # tests run a sample (every 16th mutation; no 16 MiB at-the-limit inputs;
 # 500 policies, 50,000 pairs, instead of 2,000).
 VALGRIND_BUILD   ?= build-valgrind
-VALGRIND_EXCLUDE ?= cli/proxy_e2e|cli/gateway_e2e|cli/gateway_oauth|install/|bindings/
+VALGRIND_EXCLUDE ?= cli/proxy_e2e|cli/gateway_e2e|cli/gateway_oauth|cli/gateway_2026_e2e|cli/gateway_load|install/|bindings/
 VALGRIND_OPTS    ?= --leak-check=full --error-exitcode=1 --errors-for-leak-kinds=definite,possible \
 	--show-leak-kinds=definite,possible --num-callers=30 --trace-children=yes \
 	--trace-children-skip=/bin/*,/usr/bin/*,/usr/local/bin/*,*/node
