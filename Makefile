@@ -8,7 +8,7 @@ CMAKE_ARGS ?=
 
 MAKEFLAGS  += --no-print-directory
 
-.PHONY: all deps build test demo install asan valgrind fuzz clean bench bench-peers
+.PHONY: all deps build test demo install asan valgrind fuzz clean bench bench-peers bench-gateway
 
 all: build
 
@@ -83,6 +83,13 @@ bench: build
 
 # toolgate against Cedar, casbin and CEL on the same requests; installs the
 # peers from npm into the git-ignored bench/node_modules.
+# The gateway under load (bench/gateway/load.sh): wrk at 64 connections for
+# GATEWAY_SECONDS, with and without policy reloads, next to nginx proxying
+# the same upstream; numbers go to bench/RESULTS.md by hand.
+GATEWAY_SECONDS ?= 25
+bench-gateway: build
+	@bench/gateway/load.sh $(BUILD)/bin/toolgate $(GATEWAY_SECONDS) 64
+
 bench-peers: build
 	@cmake --build $(BUILD) --target tg-bench -j $(JOBS)
 	@bench/peers/install
