@@ -483,6 +483,7 @@ typedef struct stream {
 	/* a stdio GET stream */
 	tg_gw_child *child;
 	int client_fd;
+	char *body;		/* a rewritten request body curl may still be sending */
 } stream;
 
 static void on_event(void *ud, const tg_gw_sse_event *e)
@@ -571,6 +572,7 @@ static void stream_free(void *st)
 	tg_px_buf_free(&s->out);
 	filter_free(&s->f);
 	tg_gw_child_release(s->child);
+	free(s->body);
 	free(s);
 }
 
@@ -1255,10 +1257,16 @@ static void post(ctx *x, tg_gw_answer *a)
 		if (prepare_forward(x, a, &m, &fwd, &fwd_body) != 0)
 			goto out;
 	}
-	if (x->uc->url)
+	if (x->uc->url) {
 		http_forward(x, a, m.id, m.kind == TG_RPC_REQUEST ? m.idkey : NULL, kind);
-	else
+		if (fwd_body && a->read == http_stream_read) {
+			/* curl does not copy a POST body: the stream keeps it */
+			((stream *)a->st)->body = fwd_body;
+			fwd_body = NULL;
+		}
+	} else {
 		stdio_forward(x, a, &m, kind);
+	}
 out:
 	free(fwd_body);
 	tg_rpc_msg_free(&m);
