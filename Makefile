@@ -8,7 +8,7 @@ CMAKE_ARGS ?=
 
 MAKEFLAGS  += --no-print-directory
 
-.PHONY: all deps build test demo install asan valgrind fuzz clean bench bench-peers bench-gateway
+.PHONY: all deps build test demo install asan valgrind fuzz clean bench bench-peers bench-gateway bench-gateway-load
 
 all: build
 
@@ -58,12 +58,12 @@ fuzz: deps
 # make valgrind: the whole ctest under valgrind memcheck (CLI scripts too:
 # children are traced, except system programs and python3 fake servers),
 # failing on any error or leak. Excluded: tests that spawn node or Python,
-# the gateway operations test (its limits are timed to the millisecond), and
-# the install test (it runs cmake and a compiler). The mutation, limits and
-# differential tests run a sample (every 16th mutation; no 16 MiB
-# at-the-limit inputs; 500 policies, 50,000 pairs, instead of 2,000).
+# the gateway operations test (its limits are timed to the millisecond), the
+# load test (wrk), and the install test (it runs cmake and a compiler). The
+# mutation, limits and differential tests run a sample (every 16th mutation;
+# no 16 MiB at-the-limit inputs; 500 policies, 50,000 pairs, instead of 2,000).
 VALGRIND_BUILD   ?= build-valgrind
-VALGRIND_EXCLUDE ?= cli/proxy_e2e|cli/gateway_e2e|cli/gateway_oauth|cli/gateway_ops|install/|bindings/
+VALGRIND_EXCLUDE ?= cli/proxy_e2e|cli/gateway_e2e|cli/gateway_oauth|cli/gateway_ops|cli/gateway_2026_e2e|cli/gateway_load|install/|bindings/
 VALGRIND_OPTS    ?= --leak-check=full --error-exitcode=1 --errors-for-leak-kinds=definite,possible \
 	--show-leak-kinds=definite,possible --num-callers=30 --trace-children=yes \
 	--trace-children-skip=/bin/*,/usr/bin/*,/usr/local/bin/*,*/node,*/python3*
@@ -95,6 +95,13 @@ BENCH_GW_REQUESTS ?= 4000
 BENCH_GW_IDLE     ?= 200
 bench-gateway: build
 	@node bench/gateway/latency.mjs $(BUILD)/bin/toolgate $(BENCH_GW_REQUESTS) $(BENCH_GW_IDLE)
+
+# The gateway under load (bench/gateway/load.sh): wrk at 64 connections for
+# GATEWAY_SECONDS, with and without policy reloads, next to nginx proxying
+# the same upstream; numbers go to bench/RESULTS.md by hand.
+GATEWAY_SECONDS ?= 25
+bench-gateway-load: build
+	@bench/gateway/load.sh $(BUILD)/bin/toolgate $(GATEWAY_SECONDS) 64
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) $(VALGRIND_BUILD)

@@ -74,7 +74,7 @@ bool tg_gw_accepts(const char *accept, const char *type)
 
 bool tg_gw_version_ok(const char *v)
 {
-	return !v || strcmp(v, "2025-11-25") == 0 || strcmp(v, "2025-06-18") == 0 ||
+	return !v || strcmp(v, TG_GW_STATELESS_VERSION) == 0 || strcmp(v, "2025-11-25") == 0 || strcmp(v, "2025-06-18") == 0 ||
 	       strcmp(v, "2025-03-26") == 0;
 }
 

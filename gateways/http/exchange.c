@@ -43,8 +43,36 @@ typedef struct ctx {
 	const char *principal;
 	tg_gw_session sess;
 	bool has_session;
+	bool stateless;			/* MCP-Protocol-Version 2026-07-28 */
+	long legacy_status;		/* a 2025-only upstream refused a stateless request */
+	char *hdrs[TG_GW_MAX_PARAMS + 2];	/* Mcp-* lines for the upstream, rebuilt from the body */
+	size_t nhdrs;
 	int64_t now;
 } ctx;
+
+static void clear_hdrs(ctx *x)
+{
+	while (x->nhdrs > 0)
+		free(x->hdrs[--x->nhdrs]);
+}
+
+/* Adds "Name: value" with the value encoded as 2026-07-28 headers carry
+ * it. 0 or -1. */
+static int add_hdr(ctx *x, const char *name, const char *value)
+{
+	char enc[8192];
+	size_t n;
+
+	if (x->nhdrs >= sizeof x->hdrs / sizeof x->hdrs[0] ||
+	    tg_gw_header_encode(value, strlen(value), enc, sizeof enc) != 0)
+		return -1;
+	n = strlen(name) + strlen(enc) + 3;
+	x->hdrs[x->nhdrs] = malloc(n);
+	if (!x->hdrs[x->nhdrs])
+		return -1;
+	snprintf(x->hdrs[x->nhdrs++], n, "%s: %s", name, enc);
+	return 0;
+}
 
 /* ---- answers ------------------------------------------------------------ */
 
@@ -122,6 +150,7 @@ static void on_notice(void *ud, const tg_rpc_msg *m)
 	if (m->method && strcmp(m->method, "notifications/tools/list_changed") == 0) {
 		pthread_mutex_lock(&up->lock);
 		tg_mcp_tools_clear(&up->tools);
+		json_object_clear(up->xheaders);
 		pthread_mutex_unlock(&up->lock);
 	}
 }
@@ -142,10 +171,12 @@ tg_gw_upstream *tg_gw_upstream_of(tg_gw *gw, const char *name)
 		memset(up, 0, sizeof *up);
 		snprintf(up->name, sizeof up->name, "%s", name);
 		up->name_json = json_string(name);
+		up->xheaders = json_object();
 		pthread_mutex_init(&up->lock, NULL);
 		up->stdio = tg_gw_stdio_pool_create(on_notice, up);
-		if (!up->name_json || !up->stdio) {
+		if (!up->name_json || !up->xheaders || !up->stdio) {
 			json_decref(up->name_json);
+			json_decref(up->xheaders);
 			tg_gw_stdio_pool_free(up->stdio);
 			pthread_mutex_destroy(&up->lock);
 			up = NULL;
@@ -179,8 +210,19 @@ static void fetch_tools(ctx *x, const char *tool, size_t toollen)
 		pthread_mutex_unlock(&x->up->lock);
 		msg = json_pack("{s:s,s:s#,s:s}", "jsonrpc", "2.0", "id", key + 1, strlen(key) - 2,
 				"method", "tools/list");
+		if (msg && (cursor || x->stateless))
+			json_object_set_new(msg, "params", json_object());
 		if (msg && cursor)
-			json_object_set_new(msg, "params", json_pack("{s:O}", "cursor", cursor));
+			json_object_set(json_object_get(msg, "params"), "cursor", cursor);
+		if (msg && x->stateless)
+			/* 2026-07-28: every request says its version and capabilities */
+			json_object_set_new(json_object_get(msg, "params"), "_meta",
+					    json_pack("{s:s,s:{},s:{s:s,s:s}}",
+						      "io.modelcontextprotocol/protocolVersion",
+						      TG_GW_STATELESS_VERSION,
+						      "io.modelcontextprotocol/clientCapabilities",
+						      "io.modelcontextprotocol/clientInfo", "name",
+						      "toolgate-gateway", "version", "1"));
 		json_decref(cursor);
 		cursor = NULL;
 		resp = msg ? own_call(x, msg, key) : NULL;
@@ -189,6 +231,7 @@ static void fetch_tools(ctx *x, const char *tool, size_t toollen)
 			return;
 		pthread_mutex_lock(&x->up->lock);
 		n = tg_mcp_tools_learn(&x->up->tools, resp);
+		tg_gw_xheaders_learn(x->up->xheaders, resp);
 		found = tg_mcp_tools_get(&x->up->tools, tool, toollen) != NULL;
 		pthread_mutex_unlock(&x->up->lock);
 		next = json_object_get(json_object_get(resp, "result"), "nextCursor");
@@ -308,6 +351,8 @@ typedef struct filter {
 	char *idkey;		/* the answer to filter; NULL: any list-shaped answer */
 	list_kind kind;
 	int64_t now;
+	bool stateless;		/* filtered lists are marked cacheScope "private" */
+	int64_t task_expires;	/* sealed task ids live until then */
 } filter;
 
 static void filter_init(filter *f, const ctx *x, const char *idkey, list_kind kind)
@@ -322,6 +367,27 @@ static void filter_init(filter *f, const ctx *x, const char *idkey, list_kind ki
 	f->idkey = idkey ? strdup(idkey) : NULL;
 	f->kind = kind;
 	f->now = x->now;
+	f->stateless = x->stateless;
+	f->task_expires = x->now + (int64_t)x->conf->limits.session_ttl_s;
+}
+
+/* Whether a message may carry a task id: a byte search, so the common
+ * message pays no parse for tasks.c. */
+static bool mentions_tasks(const char *text, size_t len)
+{
+	static const char needle[] = "\"taskId\"";
+	const char *p = text, *end = text + len;
+
+	while ((size_t)(end - p) >= sizeof needle - 1) {
+		const char *q = memchr(p, '"', (size_t)(end - p) - (sizeof needle - 2));
+
+		if (!q)
+			return false;
+		if (memcmp(q, needle, sizeof needle - 1) == 0)
+			return true;
+		p = q + 1;
+	}
+	return false;
 }
 
 static void filter_free(filter *f)
@@ -358,15 +424,33 @@ static char *filter_message(filter *f, const char *text, size_t len, bool *drop)
 	list_kind kind;
 	char *out = NULL;
 
+	bool changed = false;
+
 	*drop = false;
 	if (tg_rpc_parse(text, len, true, &m, &err) != TG_RPC_FRAME_OK) {
 		tg_rpc_error_free(&err);
+		/* a message that may carry a task id the gateway cannot bind */
+		*drop = mentions_tasks(text, len);
 		return NULL;
+	}
+	/* Task ids never reach a client unsealed (tasks.c). */
+	if (mentions_tasks(text, len)) {
+		const char *who = json_string_value(json_object_get(f->id.principal, "id"));
+		long n = m.lossy || !who ? -1
+					 : tg_gw_tasks_seal(&f->gw->key, f->up->name, who,
+							    f->task_expires, m.root);
+
+		if (n < 0) {
+			*drop = true;
+			goto done;
+		}
+		changed = n > 0;
 	}
 	if (m.kind == TG_RPC_NOTIFICATION) {
 		if (strcmp(m.method, "notifications/tools/list_changed") == 0) {
 			pthread_mutex_lock(&f->up->lock);
 			tg_mcp_tools_clear(&f->up->tools);
+			json_object_clear(f->up->xheaders);
 			pthread_mutex_unlock(&f->up->lock);
 		}
 		goto done;
@@ -387,6 +471,8 @@ static char *filter_message(filter *f, const char *text, size_t len, bool *drop)
 		long removed;
 
 		pthread_mutex_lock(&f->up->lock);
+		if (kind == LIST_TOOLS)
+			tg_gw_xheaders_learn(f->up->xheaders, m.root);
 		removed = tg_mcp_filter(p, &f->id, &f->up->tools,
 					kind == LIST_RESOURCES ? TG_ENTRY_RESOURCE
 					: kind == LIST_PROMPTS ? TG_ENTRY_PROMPT
@@ -394,12 +480,22 @@ static char *filter_message(filter *f, const char *text, size_t len, bool *drop)
 					m.root, f->now);
 		pthread_mutex_unlock(&f->up->lock);
 		tg_holder_release(f->gw->holder, p);
-		if (removed >= 0)
-			out = json_dumps(m.root, JSON_COMPACT);
-		if (removed >= 0 && !out)
-			*drop = true;
+		if (removed >= 0) {
+			json_t *r = json_object_get(m.root, "result");
+
+			/* What this list shows depends on who asked: a shared cache
+			 * must never hand it to anyone else. ttlMs is kept. */
+			if (f->stateless || json_object_get(r, "cacheScope"))
+				json_object_set_new(r, "cacheScope", json_string("private"));
+			changed = true;
+		}
 	}
 done:
+	if (changed && !*drop) {
+		out = json_dumps(m.root, JSON_COMPACT);
+		if (!out)
+			*drop = true;
+	}
 	tg_rpc_msg_free(&m);
 	return out;
 }
@@ -417,6 +513,7 @@ typedef struct stream {
 	/* a stdio GET stream */
 	tg_gw_child *child;
 	int client_fd;
+	char *body;		/* a rewritten request body curl may still be sending */
 } stream;
 
 static void on_event(void *ud, const tg_gw_sse_event *e)
@@ -505,6 +602,7 @@ static void stream_free(void *st)
 	tg_px_buf_free(&s->out);
 	filter_free(&s->f);
 	tg_gw_child_release(s->child);
+	free(s->body);
 	free(s);
 }
 
@@ -556,12 +654,61 @@ static int start_call(ctx *x, tg_gw_http_call *c, const char *method, const char
 		.session = x->has_session ? x->sess.up_session : NULL,
 		.version = x->in->version,
 		.last_event_id = x->in->last_event_id,
+		.extra = x->hdrs,
+		.nextra = x->nhdrs,
 		.connect_timeout_ms = x->conf->limits.connect_timeout_ms,
 	};
 
+	if (x->stateless)
+		r.session = NULL, r.last_event_id = NULL;	/* 2026-07-28 has neither */
 	if (r.session && !r.session[0])
 		r.session = NULL;
 	return tg_gw_http_start(c, &r, max_in, x->in->client_fd);
+}
+
+/*
+ * A 2026-07-28 request at an upstream that speaks only 2025 versions: such
+ * a server wants a session (or a version it knows) and refuses with HTTP
+ * 4xx and the 2025 SDK's generic -32000. The gateway does not translate
+ * between versions (a stateless request has no session to put it in), so
+ * the client is told plainly instead of getting the upstream's puzzling
+ * "Server not initialized". Errors a 2026 server gives (-32020..-32099,
+ * method not found, invalid params) pass unchanged. True when it answered.
+ */
+static bool legacy_refusal(const tg_gw_http_call *c)
+{
+	json_t *root, *code;
+	json_int_t v;
+
+	if (c->status != 400 && c->status != 404 && c->status != 405)
+		return false;
+	root = json_loadb(tg_px_buf_head(&c->in), tg_px_buf_size(&c->in), 0, NULL);
+	code = json_object_get(json_object_get(root, "error"), "code");
+	v = json_is_integer(code) ? json_integer_value(code) : 0;
+	json_decref(root);
+	return !((v <= -32020 && v >= -32099) || v == -32601 || v == -32602);
+}
+
+static void answer_legacy(ctx *x, tg_gw_answer *a, json_t *id, long status)
+{
+	char msg[400];
+
+	snprintf(msg, sizeof msg,
+		 "toolgate: upstream '%s' does not speak %s (it answered HTTP %ld); the gateway "
+		 "does not translate between protocol versions: use 2025-11-25 with this upstream",
+		 x->up->name, TG_GW_STATELESS_VERSION, status);
+	tg_gw_metrics_upstream_error(&x->gw->metrics, x->up->name);
+	tg_gw_answer_error(a, 502, id, TG_RPC_UNAVAILABLE, msg,
+			   json_pack("{s:[s,s,s]}", "supported", "2025-11-25", "2025-06-18",
+				     "2025-03-26"));
+}
+
+static bool refused_version(ctx *x, tg_gw_answer *a, stream *s, json_t *id)
+{
+	if (!legacy_refusal(&s->call))
+		return false;
+	answer_legacy(x, a, id, s->call.status);
+	return true;
 }
 
 /* Forwards to an HTTP upstream and turns its answer into *a. */
@@ -592,7 +739,7 @@ static void http_forward(ctx *x, tg_gw_answer *a, json_t *id, const char *idkey,
 	}
 	tg_gw_metrics_latency(&x->gw->metrics, (double)(tg_proxy_now_ms() - t0) / 1000.0);
 	a->status = (unsigned)s->call.status;
-	if (s->call.session[0])
+	if (s->call.session[0] && !x->stateless)
 		seal_session(x, a, s->call.session);
 	if (is_sse(s->call.content_type)) {
 		set_type(a, "text/event-stream");
@@ -615,7 +762,13 @@ static void http_forward(ctx *x, tg_gw_answer *a, json_t *id, const char *idkey,
 		return;
 	}
 	set_type(a, s->call.content_type);
-	if (tg_gw_is_json_type(s->call.content_type) && kind != LIST_NONE) {
+	if (x->stateless && refused_version(x, a, s, id)) {
+		stream_free(s);
+		return;
+	}
+	if (tg_gw_is_json_type(s->call.content_type) &&
+	    (kind != LIST_NONE ||
+	     mentions_tasks(tg_px_buf_head(&s->call.in), tg_px_buf_size(&s->call.in)))) {
 		bool drop;
 		char *repl = filter_message(&s->f, tg_px_buf_head(&s->call.in),
 					    tg_px_buf_size(&s->call.in), &drop);
@@ -675,14 +828,27 @@ static json_t *own_http(ctx *x, const char *line, const char *idkey)
 	tg_gw_http_in in = *x->in;
 	const tg_gw_http_in *saved = x->in;
 
+	char *saved_hdrs[TG_GW_MAX_PARAMS + 2];
+	size_t saved_n = x->nhdrs;
+
 	in.method = "POST";
 	in.last_event_id = NULL;
 	x->in = &in;
+	/* The gateway's own request carries its own headers (2026-07-28 wants
+	 * Mcp-Method), not the client's. */
+	memcpy(saved_hdrs, x->hdrs, sizeof saved_hdrs);
+	x->nhdrs = 0;
+	if (x->stateless)
+		add_hdr(x, "Mcp-Method", "tools/list");
 	if (start_call(x, &c, "POST", line, strlen(line), l->max_response) != 0 ||
 	    tg_gw_http_wait_headers(&c, deadline) != 0)
 		goto out;
 	if (!is_sse(c.content_type)) {
-		if (tg_gw_http_wait_done(&c, deadline) == 0 && c.status == 200) {
+		bool whole = tg_gw_http_wait_done(&c, deadline) == 0;
+
+		if (whole && x->stateless && legacy_refusal(&c))
+			x->legacy_status = c.status;
+		if (whole && c.status == 200) {
 			json_t *root = json_loadb(tg_px_buf_head(&c.in), tg_px_buf_size(&c.in),
 						  JSON_REJECT_DUPLICATES, NULL);
 			char *k = root ? tg_rpc_id_key(json_object_get(root, "id")) : NULL;
@@ -713,6 +879,9 @@ out:
 		tg_gw_metrics_upstream_error(&x->gw->metrics, x->up->name);
 	}
 	x->in = saved;
+	clear_hdrs(x);
+	memcpy(x->hdrs, saved_hdrs, sizeof saved_hdrs);
+	x->nhdrs = saved_n;
 	tg_gw_sse_free(&sse);
 	tg_gw_http_free(&c);
 	return o.found;
@@ -838,7 +1007,7 @@ static void stdio_forward(ctx *x, tg_gw_answer *a, const tg_rpc_msg *m, list_kin
 		snprintf(up, sizeof up, "%s%s", STDIO_PREFIX, key);
 		seal_session(x, a, up);
 	}
-	if (kind != LIST_NONE) {
+	if (kind != LIST_NONE || mentions_tasks(ans, len)) {
 		filter f;
 		bool drop;
 		char *repl;
@@ -955,8 +1124,95 @@ static bool step_up(ctx *x, const tg_mcp_authz *out, const char *method, tg_gw_a
 	return true;
 }
 
+static void mismatch(ctx *x, tg_gw_answer *a, json_t *id, const char *why)
+{
+	char msg[600];
+
+	snprintf(msg, sizeof msg, "Header mismatch: %s", why);
+	refuse(x, a, 400, TG_GW_REF_HEADER, id, TG_RPC_HEADER_MISMATCH, msg);
+}
+
+/*
+ * What goes upstream for an allowed request, decided after the policy:
+ * sealed task ids opened back into the upstream's (a task id that is not
+ * this principal's is refused like an unknown one, so it tells nothing);
+ * on 2026-07-28 the Mcp-Method, Mcp-Name and Mcp-Param-* headers rebuilt
+ * from that body, the Mcp-Param-* ones checked against the tool's
+ * x-mcp-header declarations first. *fwd may become x->in with another
+ * body (*body owns it). 0, or -1 when it answered.
+ */
+static int prepare_forward(ctx *x, tg_gw_answer *a, const tg_rpc_msg *m, tg_gw_http_in *fwd,
+			   char **body)
+{
+	json_t *root = m->root, *copy = NULL, *params;
+	const char *field, *name;
+	char why[512];
+	int rc = -1;
+
+	if (tg_gw_is_task_method(m->method) || mentions_tasks(x->in->body, x->in->body_len)) {
+		long n;
+
+		copy = json_deep_copy(m->root);
+		n = copy ? tg_gw_tasks_open(&x->gw->key, x->up->name, x->principal, x->now, copy)
+			 : -1;
+		if (n < 0) {
+			tg_gw_answer_error(a, 200, m->id, TG_RPC_INVALID_PARAMS,
+					   "toolgate: no such task", NULL);
+			goto out;
+		}
+		if (n > 0) {
+			*body = json_dumps(copy, JSON_COMPACT);
+			if (!*body) {
+				upstream_failed(x, a, m->id, false, "out of memory");
+				goto out;
+			}
+			*fwd = *x->in;
+			fwd->body = *body;
+			fwd->body_len = strlen(*body);
+			x->in = fwd;
+			root = copy;
+		}
+	}
+	if (!x->stateless) {
+		rc = 0;
+		goto out;
+	}
+	params = json_object_get(root, "params");
+	field = tg_gw_name_field(m->method);
+	name = field ? json_string_value(json_object_get(params, field)) : NULL;
+	if (add_hdr(x, "Mcp-Method", m->method) != 0 || (name && add_hdr(x, "Mcp-Name", name) != 0)) {
+		mismatch(x, a, m->id, "a header cannot be carried");
+		goto out;
+	}
+	if (strcmp(m->method, "tools/call") == 0) {
+		json_t *decls;
+		size_t n = 0;
+		int r;
+
+		pthread_mutex_lock(&x->up->lock);
+		decls = json_incref(json_object_get(x->up->xheaders, name ? name : ""));
+		pthread_mutex_unlock(&x->up->lock);
+		r = tg_gw_params_check(decls, x->in, json_object_get(params, "arguments"),
+				       x->hdrs + x->nhdrs,
+				       &n, sizeof x->hdrs / sizeof x->hdrs[0] - x->nhdrs, why,
+				       sizeof why);
+		x->nhdrs += n;
+		json_decref(decls);
+		if (r != 0) {
+			mismatch(x, a, m->id, why);
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	json_decref(copy);
+	return rc;
+}
+
 static void post(ctx *x, tg_gw_answer *a)
 {
+	tg_gw_http_in fwd;
+	char *fwd_body = NULL, why[512];
 	tg_rpc_error err;
 	tg_rpc_msg m;
 	tg_mcp_authz out;
@@ -980,6 +1236,22 @@ static void post(ctx *x, tg_gw_answer *a)
 	case TG_RPC_FRAME_OK:
 		break;
 	}
+	/* 2026-07-28's headers mirror the body; one that disagrees is refused
+	 * before anything is decided or forwarded (the body is what is
+	 * decided). Checked on every version: a header that disagrees is never
+	 * harmless. */
+	if (m.kind != TG_RPC_RESPONSE && tg_gw_stateless_check(x->in, &m, why, sizeof why) != 0) {
+		mismatch(x, a, m.id, why);
+		goto out;
+	}
+	if (m.kind == TG_RPC_REQUEST && strcmp(m.method, "tasks/list") == 0) {
+		/* Lists every caller's tasks: ids the gateway cannot bind to anyone. */
+		tg_gw_answer_error(a, 200, m.id, TG_RPC_DENIED,
+				   "toolgate: tasks/list is not served through the gateway (task ids "
+				   "are bound to the principal that created them)",
+				   NULL);
+		goto out;
+	}
 	if (m.kind == TG_RPC_NOTIFICATION && !tg_rpc_is_lifecycle(m.method)) {
 		/* No id, so nobody could be told of a deny: never forwarded. */
 		refuse(x, a, 400, TG_GW_REF_INVALID, NULL, TG_RPC_INVALID_REQUEST,
@@ -988,6 +1260,12 @@ static void post(ctx *x, tg_gw_answer *a)
 	}
 	if (m.kind == TG_RPC_REQUEST) {
 		decide(x, &m, &out);
+		if (x->legacy_status && out.verdict != TG_MCP_ALLOW && out.verdict != TG_MCP_PASS) {
+			/* denied for want of the tool list a 2025-only upstream would
+			 * not give: say why instead */
+			answer_legacy(x, a, m.id, x->legacy_status);
+			goto out;
+		}
 		switch (out.verdict) {
 		case TG_MCP_DENY:
 			if (step_up(x, &out, m.method, a, m.id))
@@ -1002,12 +1280,21 @@ static void post(ctx *x, tg_gw_answer *a)
 			break;
 		}
 		kind = kind_of(m.method);
+		if (prepare_forward(x, a, &m, &fwd, &fwd_body) != 0)
+			goto out;
 	}
-	if (x->uc->url)
+	if (x->uc->url) {
 		http_forward(x, a, m.id, m.kind == TG_RPC_REQUEST ? m.idkey : NULL, kind);
-	else
+		if (fwd_body && a->read == http_stream_read) {
+			/* curl does not copy a POST body: the stream keeps it */
+			((stream *)a->st)->body = fwd_body;
+			fwd_body = NULL;
+		}
+	} else {
 		stdio_forward(x, a, &m, kind);
+	}
 out:
+	free(fwd_body);
 	tg_rpc_msg_free(&m);
 }
 
@@ -1098,6 +1385,26 @@ void tg_gw_exchange(tg_gw *gw, const tg_gw_conf *conf, const tg_gw_upstream_conf
 		       "toolgate: unsupported MCP-Protocol-Version");
 		return;
 	}
+	x.stateless = tg_gw_is_stateless(in->version);
+	if (x.stateless && strcmp(in->method, "POST") != 0) {
+		refuse(&x, a, 405, TG_GW_REF_METHOD, NULL, TG_RPC_INVALID_REQUEST,
+		       "toolgate: 2026-07-28 has no GET stream and no sessions to DELETE "
+		       "(subscriptions/listen is a POST)");
+		snprintf(a->allow, sizeof a->allow, "POST");
+		return;
+	}
+	if (x.stateless && in->session) {
+		refuse(&x, a, 400, TG_GW_REF_SESSION, NULL, TG_RPC_INVALID_REQUEST,
+		       "toolgate: 2026-07-28 has no sessions: Mcp-Session-Id is not accepted");
+		return;
+	}
+	if (x.stateless && !uc->url) {
+		/* Children are per session, and 2026-07-28 has none. */
+		refuse(&x, a, 400, TG_GW_REF_VERSION, NULL, TG_RPC_INVALID_REQUEST,
+		       "toolgate: this upstream is a stdio server, served to 2025 versions only "
+		       "(use MCP-Protocol-Version 2025-11-25)");
+		return;
+	}
 	snprintf(resource, sizeof resource, "%s%s", conf->resource, uc->path);
 	peer.addr = in->peer;
 	peer.authorization = in->authorization;
@@ -1143,6 +1450,7 @@ void tg_gw_exchange(tg_gw *gw, const tg_gw_conf *conf, const tg_gw_upstream_conf
 		get(&x, a);
 	else
 		delete(&x, a);
+	clear_hdrs(&x);
 	json_decref(x.auth);
 	tg_mcp_identity_clear(&x.id);
 }

@@ -1,6 +1,7 @@
 /*
  * gateway.h - the pieces of `toolgate gateway`, an MCP Streamable HTTP
- * gateway (protocol versions 2025-06-18 and 2025-11-25) that enforces a
+ * gateway (protocol versions 2025-06-18, 2025-11-25 and the stateless
+ * 2026-07-28) that enforces a
  * policy in front of HTTP and stdio MCP servers (docs/gateway.md).
  *
  * One job per file:
@@ -17,6 +18,8 @@
  *   audit.c           the audit sink: one line per decision plus "upstream", reopenable
  *   metrics.c         counters and the Prometheus text of /metrics
  *   sse.c             an incremental text/event-stream splitter
+ *   stateless.c       2026-07-28's Mcp-Method/Mcp-Name/Mcp-Param-* headers against the body
+ *   tasks.c           task ids sealed to the principal that created them
  *   exchange.c        one client message: decide, forward, filter the answer
  *   upstream_http.c   a request to a Streamable HTTP upstream (libcurl)
  *   upstream_stdio.c  stdio upstreams: one child per session (gateways/stdio's spawn)
@@ -175,6 +178,28 @@ typedef enum tg_gw_unseal {
 tg_gw_unseal tg_gw_session_open(const tg_gw_key *k, const char *text, const char *upstream,
 				const char *principal, int64_t now, tg_gw_session *s);
 
+/* ---- tasks.c ------------------------------------------------------------ */
+
+/* True for tasks/... methods, whose params name a task. */
+bool tg_gw_is_task_method(const char *method);
+/* Seals an upstream task id to principal and upstream until expires. 0,
+ * or -1 when it does not fit. */
+int tg_gw_task_seal(const tg_gw_key *k, const char *upstream, const char *principal,
+		    const char *task, int64_t expires, char *out, size_t outlen);
+/* Opens a sealed task id presented by principal at upstream; on OK the
+ * upstream's id is in task. */
+tg_gw_unseal tg_gw_task_open(const tg_gw_key *k, const char *text, const char *upstream,
+			     const char *principal, int64_t now, char *task, size_t tasklen);
+/* Replaces every task id of a server message with a sealed one, in place.
+ * Returns how many, or -1 when one could not be sealed (drop the message). */
+long tg_gw_tasks_seal(const tg_gw_key *k, const char *upstream, const char *principal,
+		      int64_t expires, json_t *msg);
+/* Replaces every sealed task id of a client request's params with the
+ * upstream's, in place. Returns how many, or -1 when one is not this
+ * principal's (refuse the request). */
+long tg_gw_tasks_open(const tg_gw_key *k, const char *upstream, const char *principal,
+		      int64_t now, json_t *msg);
+
 /* ---- checks.c ---------------------------------------------------------- */
 
 /* True when the Origin may call: absent, or exactly one of the allowed. */
@@ -184,7 +209,7 @@ bool tg_gw_is_json_type(const char *content_type);
 /* True when an Accept header lists the media type (or a wildcard for it). */
 bool tg_gw_accepts(const char *accept, const char *type);
 /* True when MCP-Protocol-Version is absent or a version this gateway
- * speaks (2025-03-26, 2025-06-18, 2025-11-25). */
+ * speaks (2025-03-26, 2025-06-18, 2025-11-25, 2026-07-28). */
 bool tg_gw_version_ok(const char *version);
 /* True when the peer is a loopback address. */
 bool tg_gw_is_loopback(const struct sockaddr *sa);
@@ -329,6 +354,7 @@ typedef enum tg_gw_refusal {
 	TG_GW_REF_IDENTITY,
 	TG_GW_REF_AUDIT,
 	TG_GW_REF_BUSY,
+	TG_GW_REF_HEADER,	/* 2026-07-28: a header disagrees with the body */
 	TG_GW_REF_COUNT
 } tg_gw_refusal;
 
@@ -412,6 +438,8 @@ typedef struct tg_gw_http_req {
 	const char *session;		/* the upstream's session id, or NULL */
 	const char *version;		/* MCP-Protocol-Version, or NULL */
 	const char *last_event_id;	/* Last-Event-ID, or NULL */
+	char *const *extra;		/* more header lines ("Name: value"), rebuilt by the gateway */
+	size_t nextra;
 	unsigned connect_timeout_ms;
 } tg_gw_http_req;
 
@@ -469,6 +497,7 @@ size_t tg_gw_stdio_count(tg_gw_stdio_pool *p);
 /* ---- the gateway (exchange.c, server.c, run.c) ------------------------ */
 
 #define TG_GW_MAX_UPSTREAMS 64
+#define TG_GW_MAX_PARAMS    32	/* Mcp-Param-* headers of one request */
 
 /* Per-upstream state that outlives configuration reloads (keyed by name). */
 typedef struct tg_gw_upstream {
@@ -476,6 +505,7 @@ typedef struct tg_gw_upstream {
 	json_t *name_json;		/* the request's `server` */
 	pthread_mutex_t lock;		/* tools */
 	tg_mcp_tools tools;
+	json_t *xheaders;		/* tool -> x-mcp-header declarations (stateless.c) */
 	tg_gw_stdio_pool *stdio;	/* created on first use */
 	unsigned long own_ids;
 } tg_gw_upstream;
@@ -526,7 +556,42 @@ typedef struct tg_gw_http_in {
 	int client_fd;
 	const char *body;
 	size_t body_len;
+	/* Mcp-Param-* headers as given (2026-07-28); params_bad when one is
+	 * repeated or there are more than TG_GW_MAX_PARAMS. */
+	const char *param_names[TG_GW_MAX_PARAMS], *param_values[TG_GW_MAX_PARAMS];
+	size_t nparams;
+	bool params_bad;
 } tg_gw_http_in;
+
+/* ---- stateless.c -------------------------------------------------------- */
+
+#define TG_GW_STATELESS_VERSION "2026-07-28"
+#define TG_RPC_HEADER_MISMATCH	-32020	/* 2026-07-28's HeaderMismatch */
+
+/* True for the stateless protocol version (no sessions, headers mirror
+ * the body). */
+bool tg_gw_is_stateless(const char *version);
+/* The params member Mcp-Name mirrors for a method ("name", "uri",
+ * "taskId"), or NULL. */
+const char *tg_gw_name_field(const char *method);
+/* A header value, `=?base64?...?=` decoded, into out: its length, or -1
+ * when it has characters a header may not or does not decode. */
+long tg_gw_header_decode(const char *v, char *out, size_t outlen);
+/* A value as a header carries it (Base64-wrapped when not plain). 0/-1. */
+int tg_gw_header_encode(const char *v, size_t n, char *out, size_t outlen);
+/* MCP-Protocol-Version, Mcp-Method and Mcp-Name against the body: 0, or
+ * -1 with why (answer 400 HeaderMismatch). */
+int tg_gw_stateless_check(const tg_gw_http_in *in, const tg_rpc_msg *m, char *why, size_t whylen);
+/* Records the x-mcp-header declarations of every tool in a tools/list
+ * response into map: {"tool": [["Name", ["path", ...]], ...]}. */
+void tg_gw_xheaders_learn(json_t *map, const json_t *response);
+/* Checks a tools/call's Mcp-Param-* headers against the tool's
+ * declarations and its arguments, and writes the header lines to send
+ * upstream (malloc'd, rebuilt from the body) into lines. 0, or -1 with
+ * why (answer 400 HeaderMismatch); lines written so far are the caller's
+ * to free either way. */
+int tg_gw_params_check(const json_t *decls, const tg_gw_http_in *in, const json_t *args,
+		       char **lines, size_t *nlines, size_t maxlines, char *why, size_t whylen);
 
 /* The upstream state for a configured upstream (created on first use). */
 tg_gw_upstream *tg_gw_upstream_of(tg_gw *gw, const char *name);

@@ -150,13 +150,18 @@ static enum MHD_Result plain(struct MHD_Connection *conn, req *q, unsigned statu
 	return queue_answer(conn, &a);
 }
 
+#define NSINGLE 7
+
 typedef struct counts {
-	unsigned n[5];
+	unsigned n[NSINGLE];
 	size_t bytes;
 } counts;
 
-static const char *const single[5] = {
+/* Headers that must not be given twice: a second copy is a second source
+ * of truth (2026-07-28's Mcp-Method and Mcp-Name included). */
+static const char *const single[NSINGLE] = {
 	"Origin", "Mcp-Session-Id", "MCP-Protocol-Version", "Content-Type", "Authorization",
+	"Mcp-Method", "Mcp-Name",
 };
 
 static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind, const char *key,
@@ -168,9 +173,32 @@ static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind, const ch
 	(void)kind;
 	/* "Name: value" CRLF: what the line is as a client writes it. */
 	c->bytes += strlen(key) + 2 + (value ? strlen(value) : 0) + 2;
-	for (i = 0; i < 5; i++)
+	for (i = 0; i < NSINGLE; i++)
 		if (strcasecmp(key, single[i]) == 0)
 			c->n[i]++;
+	return MHD_YES;
+}
+
+/* Collects Mcp-Param-* headers (2026-07-28) for stateless.c; a repeated
+ * one (names are case-insensitive) or too many mark the request bad. */
+static enum MHD_Result param_header(void *cls, enum MHD_ValueKind kind, const char *key,
+				    const char *value)
+{
+	tg_gw_http_in *in = cls;
+	size_t i;
+
+	(void)kind;
+	if (strncasecmp(key, "Mcp-Param-", 10) != 0)
+		return MHD_YES;
+	for (i = 0; i < in->nparams; i++)
+		if (strcasecmp(in->param_names[i], key) == 0)
+			in->params_bad = true;
+	if (in->nparams == TG_GW_MAX_PARAMS || key[10] == '\0') {
+		in->params_bad = true;
+		return MHD_YES;
+	}
+	in->param_names[in->nparams] = key;
+	in->param_values[in->nparams++] = value ? value : "";
 	return MHD_YES;
 }
 
@@ -202,7 +230,7 @@ static enum MHD_Result first_call(tg_gw *gw, struct MHD_Connection *conn, req *q
 	    q->conf->limits.max_header)
 		return refuse(gw, conn, q, 431, TG_GW_REF_TOO_LARGE,
 			      "toolgate: the request headers are larger than limits.max_header");
-	for (i = 0; i < 5; i++)
+	for (i = 0; i < NSINGLE; i++)
 		if (c.n[i] > 1) {
 			char msg[128];
 
@@ -315,6 +343,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
 	in.authorization = header(conn, "Authorization");
 	in.header = header_cb;
 	in.header_ud = conn;
+	MHD_get_connection_values(conn, MHD_HEADER_KIND, param_header, &in);
 	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	in.peer = ci ? ci->client_addr : NULL;
 	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);

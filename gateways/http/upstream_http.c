@@ -136,6 +136,8 @@ int tg_gw_http_start(tg_gw_http_call *c, const tg_gw_http_req *r, size_t max_in,
 		snprintf(line, sizeof line, "Last-Event-ID: %s", r->last_event_id);
 		ADD(line);
 	}
+	for (size_t i = 0; i < r->nextra; i++)
+		ADD(r->extra[i]);
 #undef ADD
 	c->headers = h;
 	curl_easy_setopt(e, CURLOPT_URL, r->url);

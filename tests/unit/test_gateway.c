@@ -401,6 +401,90 @@ static void metrics_text(void **state)
 	tg_gw_metrics_destroy(&m);
 }
 
+/* tasks.c: a sealed task id opens only for its principal and upstream,
+ * never as a session id, and every task id of a message is sealed. */
+static void task_binding(void **state)
+{
+	tg_gw_key k;
+	tg_gw_session sess;
+	char sealed[TG_GW_SESSION_MAX + 1], task[256], sid[TG_GW_SESSION_MAX + 1];
+	json_t *msg;
+
+	(void)state;
+	make_key(&k, 7);
+	assert_int_equal(tg_gw_task_seal(&k, "up", "alice", "t-1", 2000, sealed, sizeof sealed), 0);
+	assert_int_equal(tg_gw_task_open(&k, sealed, "up", "alice", 1000, task, sizeof task),
+			 TG_GW_SESSION_OK);
+	assert_string_equal(task, "t-1");
+	assert_int_equal(tg_gw_task_open(&k, sealed, "up", "bob", 1000, task, sizeof task),
+			 TG_GW_SESSION_OTHER);
+	assert_int_equal(tg_gw_task_open(&k, sealed, "other", "alice", 1000, task, sizeof task),
+			 TG_GW_SESSION_OTHER);
+	assert_int_equal(tg_gw_task_open(&k, sealed, "up", "alice", 3000, task, sizeof task),
+			 TG_GW_SESSION_EXPIRED);
+	assert_int_equal(tg_gw_task_open(&k, "t-1", "up", "alice", 1000, task, sizeof task),
+			 TG_GW_SESSION_MALFORMED);
+	/* a session id is not a task id */
+	memset(&sess, 0, sizeof sess);
+	strcpy(sess.upstream, "up");
+	strcpy(sess.principal, "alice");
+	strcpy(sess.up_session, "t-1");
+	sess.expires = 2000;
+	assert_int_equal(tg_gw_session_seal(&k, &sess, sid, sizeof sid), 0);
+	assert_int_equal(tg_gw_task_open(&k, sid, "up", "alice", 1000, task, sizeof task),
+			 TG_GW_SESSION_MALFORMED);
+
+	msg = json_loads("{\"result\":{\"task\":{\"taskId\":\"t-2\"},\"_meta\":{\"x\":"
+			 "{\"taskId\":\"t-3\"}},\"content\":[{\"taskId\":\"mine\"}]}}",
+			 0, NULL);
+	assert_non_null(msg);
+	assert_int_equal(tg_gw_tasks_seal(&k, "up", "alice", 2000, msg), 2);
+	/* tool output is the tool's own data: left alone */
+	assert_string_equal(json_string_value(json_object_get(
+				    json_array_get(json_object_get(json_object_get(msg, "result"),
+								   "content"),
+						   0),
+				    "taskId")),
+			    "mine");
+	json_decref(msg);
+	msg = json_pack("{s:{s:s}}", "params", "taskId", sealed);
+	assert_int_equal(tg_gw_tasks_open(&k, "up", "alice", 1000, msg), 1);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(msg, "params"), "taskId")),
+			    "t-1");
+	json_decref(msg);
+	msg = json_pack("{s:{s:s}}", "params", "taskId", sealed);
+	assert_int_equal(tg_gw_tasks_open(&k, "up", "bob", 1000, msg), -1);
+	json_decref(msg);
+}
+
+/* stateless.c: header values with the Base64 sentinel, both ways. */
+static void header_values(void **state)
+{
+	char out[256];
+
+	(void)state;
+	assert_int_equal(tg_gw_header_decode("us-west1", out, sizeof out), 8);
+	assert_string_equal(out, "us-west1");
+	assert_int_equal(tg_gw_header_decode("=?base64?SGVsbG8sIOS4lueVjA==?=", out, sizeof out),
+			 13);
+	assert_string_equal(out, "Hello, \xe4\xb8\x96\xe7\x95\x8c");
+	assert_int_equal(tg_gw_header_decode("=?base64?IHBhZGRlZCA=?=", out, sizeof out), 8);
+	assert_string_equal(out, " padded ");
+	assert_true(tg_gw_header_decode("=?base64?***?=", out, sizeof out) < 0);
+	assert_true(tg_gw_header_decode("a\x01b", out, sizeof out) < 0);
+	assert_int_equal(tg_gw_header_encode("us-west1", 8, out, sizeof out), 0);
+	assert_string_equal(out, "us-west1");
+	assert_int_equal(tg_gw_header_encode(" padded ", 8, out, sizeof out), 0);
+	assert_string_equal(out, "=?base64?IHBhZGRlZCA=?=");
+	assert_int_equal(tg_gw_header_encode("=?base64?literal?=", 18, out, sizeof out), 0);
+	assert_string_equal(out, "=?base64?PT9iYXNlNjQ/bGl0ZXJhbD89?=");
+	assert_int_equal(tg_gw_header_encode("line1\nline2", 11, out, sizeof out), 0);
+	assert_string_equal(out, "=?base64?bGluZTEKbGluZTI=?=");
+	assert_string_equal(tg_gw_name_field("resources/read"), "uri");
+	assert_string_equal(tg_gw_name_field("tasks/get"), "taskId");
+	assert_null(tg_gw_name_field("tools/list"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -408,7 +492,8 @@ int main(void)
 		cmocka_unit_test(session_round_trip), cmocka_unit_test(session_tampering),
 		cmocka_unit_test(session_key_file), cmocka_unit_test(header_checks),
 		cmocka_unit_test(audit_annotation), cmocka_unit_test(sse_splitting),
-		cmocka_unit_test(metrics_text),
+		cmocka_unit_test(metrics_text),	    cmocka_unit_test(task_binding),
+		cmocka_unit_test(header_values),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
