@@ -184,6 +184,7 @@ static void teardown(tg_gw *gw)
 		tg_gw_stdio_pool_free(gw->ups[i].stdio);
 		tg_mcp_tools_clear(&gw->ups[i].tools);
 		json_decref(gw->ups[i].name_json);
+		json_decref(gw->ups[i].xheaders);
 		pthread_mutex_destroy(&gw->ups[i].lock);
 	}
 	tg_gw_identity_destroy(&gw->identity);
