@@ -6,7 +6,8 @@
 # the body decided, not the header; filtered lists marked private with
 # ttlMs kept; task ids sealed to the principal (another principal, a forged
 # id and the upstream's raw id refused); a second gateway process with the
-# same key honouring the first one's task ids; no sessions; a 2025-only
+# same key honouring the first one's task ids; a subscription to a resource
+# the principal may not read refused; no sessions; a 2025-only
 # upstream answered with a clear error.
 . "$(dirname "$0")/data/lib.sh"
 
@@ -35,6 +36,8 @@ default deny;
 allow anyone to list tools;
 rule "ro": allow role reader to call any tool when tool.read_only;
 allow anyone to invoke "tasks/*";
+allow anyone to invoke "subscriptions/listen";
+rule "pub": allow anyone to read resource "file:///pub/**";
 P
 head -c 48 /dev/urandom >"$TMP/key"
 # gw NAME PRINCIPAL: starts one gateway process; its port in $TMP/NAME.port.
@@ -123,6 +126,13 @@ req denied 200 "$A" "$(call 23 secret '{}')" -H "$V" -H 'Mcp-Method: tools/call'
 has "$TMP/denied.body" '"isError":true'
 has "$TMP/denied.body" '"code":-32003'
 count | grep -q '"secret"' && fail "a denied call reached the upstream"
+# a subscription is decided per resource, as the reads it amounts to: one
+# the principal may not read refuses the whole request, nothing forwarded
+sub_body() { echo "{\"jsonrpc\":\"2.0\",\"id\":$1,\"method\":\"subscriptions/listen\",\"params\":{\"notifications\":{\"resourceSubscriptions\":[$2]},$META}}"; }
+req sub_denied 200 "$A" "$(sub_body 25 '"file:///pub/a","file:///secret/keys"')" -H "$V" -H 'Mcp-Method: subscriptions/listen'
+has "$TMP/sub_denied.body" '"code":-32003'
+has "$TMP/sub_denied.body" 'file:///secret/keys'
+lacks "$TMP/up.log" 'subscriptions/listen'
 req list 200 "$A" "{\"jsonrpc\":\"2.0\",\"id\":24,\"method\":\"tools/list\",\"params\":{$META}}" -H "$V" -H 'Mcp-Method: tools/list'
 has "$TMP/list.body" '"cacheScope":"private"'
 has "$TMP/list.body" '"ttlMs":60000'
