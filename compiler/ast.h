@@ -99,7 +99,8 @@ typedef enum tg_expr_kind {
 	TG_E_STRING,	/* u.str */
 	TG_E_INT,	/* u.i */
 	TG_E_BOOL,	/* u.b */
-	TG_E_LIST	/* u.list */
+	TG_E_LIST,	/* u.list */
+	TG_E_SET	/* u.set: a declared set used as a value */
 } tg_expr_kind;
 
 typedef struct tg_expr tg_expr;
@@ -145,6 +146,14 @@ struct tg_expr {
 			tg_expr **items;
 			size_t n;
 		} list;
+		struct {
+			tg_name name;
+			struct tg_set_decl *decl;	/* set by check */
+			/* set by check: the list literal it stands for (a
+			 * TG_E_LIST of TG_E_STRING items spanning the name),
+			 * which every later stage uses in its place */
+			tg_expr *list;
+		} set;
 	} u;
 };
 

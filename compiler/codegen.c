@@ -657,6 +657,7 @@ static void cg_expr(tg_cg *cg, const tg_expr *e)
 	case TG_E_INT:
 	case TG_E_BOOL:
 	case TG_E_LIST:
+	case TG_E_SET:	/* lowered to its list literal by check */
 		break;	/* folded above */
 	}
 	cg_check(cg, -1, e->span);

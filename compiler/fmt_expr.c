@@ -169,6 +169,9 @@ void tg_fmt_expr_flat(tg_fmt_buf *b, const tg_expr *e)
 	case TG_E_BOOL:
 		tg_fmt_puts(b, e->u.b ? "true" : "false");
 		break;
+	case TG_E_SET:
+		tg_fmt_name(b, &e->u.set.name);
+		break;
 	case TG_E_LIST:
 		tg_fmt_putc(b, '[');
 		for (size_t i = 0; i < e->u.list.n; i++) {

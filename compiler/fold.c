@@ -18,8 +18,8 @@
 
 const tg_expr *tg_cg_strip(const tg_expr *e)
 {
-	while (e && e->kind == TG_E_PAREN)
-		e = e->u.operand;
+	while (e && (e->kind == TG_E_PAREN || (e->kind == TG_E_SET && e->u.set.list)))
+		e = e->kind == TG_E_PAREN ? e->u.operand : e->u.set.list;
 	return e;
 }
 
@@ -259,6 +259,7 @@ bool tg_cg_fold(const tg_expr *e, tg_cg_const *out)
 	case TG_E_HAS:
 		return fold_has(e, out);
 	case TG_E_PAREN:
+	case TG_E_SET:	/* one check did not lower */
 	case TG_E_IS:
 	case TG_E_PATH:
 		break;

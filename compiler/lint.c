@@ -148,6 +148,10 @@ static void walk(tg_linter *l, const tg_rule *r, const tg_expr *e, tg_lint_expr_
 		for (size_t i = 0; i < e->u.list.n; i++)
 			walk(l, r, e->u.list.items[i], fn, arg);
 		break;
+	case TG_E_SET:
+		if (e->u.set.list)
+			walk(l, r, e->u.set.list, fn, arg);
+		break;
 	default:
 		break;
 	}

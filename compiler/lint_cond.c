@@ -37,8 +37,8 @@ typedef struct chain {
 
 static const tg_expr *strip(const tg_expr *e)
 {
-	while (e && e->kind == TG_E_PAREN)
-		e = e->u.operand;
+	while (e && (e->kind == TG_E_PAREN || (e->kind == TG_E_SET && e->u.set.list)))
+		e = e->kind == TG_E_PAREN ? e->u.operand : e->u.set.list;
 	return e;
 }
 

@@ -69,8 +69,8 @@ static const char *op_name(tg_cmp_op op)
 
 static tg_expr *strip(tg_expr *e)
 {
-	while (e && e->kind == TG_E_PAREN)
-		e = e->u.operand;
+	while (e && (e->kind == TG_E_PAREN || (e->kind == TG_E_SET && e->u.set.list)))
+		e = e->kind == TG_E_PAREN ? e->u.operand : e->u.set.list;
 	return e;
 }
 
@@ -489,6 +489,104 @@ static val list(tg_checker *c, tg_expr *e)
 	return out;
 }
 
+/*
+ * `context.x-agent-name`: a subtraction of bare names from a path, written
+ * without spaces, is a dashed key written as a path. Reports it once, with
+ * the bracketed spelling, and returns true.
+ */
+static bool dashed_key(tg_checker *c, tg_expr *e)
+{
+	const tg_expr *x = e;
+	while (x->kind == TG_E_SUB && x->u.bin.rhs->kind == TG_E_SET)
+		x = x->u.bin.lhs;
+	if (x == e || x->kind != TG_E_PATH || !x->u.path.nfields)
+		return false;
+	const char *src = c->ast->src;
+	for (uint32_t i = e->span.start; i < e->span.end; i++)
+		if (src[i] == ' ' || src[i] == '\t' || src[i] == '\n' || src[i] == '\r' ||
+		    src[i] == '#')
+			return false;
+	const tg_name *last = &x->u.path.fields[x->u.path.nfields - 1];
+	if (last->span.start == 0 || src[last->span.start - 1] != '.')
+		return false;
+	int head = (int)(last->span.start - 1 - e->span.start);
+	int key = (int)(e->span.end - last->span.start);
+	tg_diag *d = tg_error(c->diags, e->span, "'%.*s' subtracts names; a key with '-' is not "
+			      "a field name", (int)(e->span.end - e->span.start), src + e->span.start);
+	if (d)
+		tg_diag_hint(c->diags, d, "write %.*s[\"%.*s\"]", head, src + e->span.start, key,
+			     src + last->span.start);
+	return true;
+}
+
+/* The glob metacharacter in s, or 0: a set holding one is a pattern set. */
+static char glob_meta(const tg_name *s)
+{
+	for (size_t i = 0; i < s->len; i++)
+		if (s->s[i] == '*' || s->s[i] == '?' || s->s[i] == '\\')
+			return s->s[i];
+	return 0;
+}
+
+/*
+ * A declared set used as a value: it stands for the list literal of its
+ * strings (e->u.set.list, which codegen and the lints use in its place), so
+ * the bytecode is the literal's. A set with a glob metacharacter in any
+ * element is a pattern set: a value would compare its patterns as text.
+ */
+static val set_value(tg_checker *c, tg_expr *e)
+{
+	val out = {TG_TY_ERROR, false, 0};
+	const tg_name *n = &e->u.set.name;
+	int k = tg_check_map_get(&c->sets, n->s, n->len);
+	if (k < 0) {
+		const char *name = tg_check_show(c, n->s, n->len);
+		tg_diag *d = tg_error(c->diags, n->span, "unknown set '%s'", name);
+		if (d && !tg_check_suggest(c, d, n->s, n->len, c->set_names, c->nset_names))
+			tg_diag_hint(c->diags, d, "a bare name in a condition is a set; to compare "
+				     "with the text itself, quote it: \"%s\"", name);
+		return out;
+	}
+	tg_set_decl *s = c->ast->sets[k];
+	e->u.set.decl = s;
+	s->used = true;
+	for (size_t i = 0; i < s->n; i++) {
+		char m = glob_meta(&s->items[i]);
+		if (!m)
+			continue;
+		const char *name = tg_check_show(c, n->s, n->len);
+		tg_diag *d = tg_error(c->diags, n->span, "set '%s' holds glob patterns and cannot be "
+				      "used as a value", name);
+		if (d)
+			tg_diag_hint(c->diags, d, "\"%s\" (line %u) has '%c'; a pattern set is only "
+				     "for 'call tool', 'read resource' and 'get prompt'; match a value "
+				     "against one pattern with 'like'",
+				     tg_check_show(c, s->items[i].s, s->items[i].len),
+				     tg_check_line(c, s->items[i].span.start), m);
+		return out;
+	}
+	tg_expr *l = tg_check_alloc(c, sizeof *l);
+	tg_expr **items = tg_check_alloc(c, (s->n ? s->n : 1) * sizeof *items);
+	if (!l || !items)
+		return out;
+	for (size_t i = 0; i < s->n; i++) {
+		tg_expr *it = tg_check_alloc(c, sizeof *it);
+		if (!it)
+			return out;
+		it->kind = TG_E_STRING;
+		it->span = n->span;
+		it->u.str = s->items[i];
+		it->u.str.span = n->span;
+		items[i] = it;
+	}
+	l->kind = TG_E_LIST;
+	l->span = n->span;
+	l->u.list.items = items;
+	l->u.list.n = s->n;
+	e->u.set.list = l;
+	return list(c, l);
+}
+
 static tg_type path(tg_checker *c, tg_path *p)
 {
 	/* A bare root is a syntax error the parser has already reported. */
@@ -537,6 +635,10 @@ static val expr(tg_checker *c, tg_expr *e)
 		break;
 	case TG_E_ADD:
 	case TG_E_SUB:
+		if (e->kind == TG_E_SUB && dashed_key(c, e)) {
+			v.ty = TG_TY_ERROR;
+			break;
+		}
 		v = arith(c, e);
 		break;
 	case TG_E_CMP: {
@@ -589,6 +691,9 @@ static val expr(tg_checker *c, tg_expr *e)
 	case TG_E_LIST:
 		v = list(c, e);
 		break;
+	case TG_E_SET:
+		v = set_value(c, e);
+		break;
 	}
 	e->type = v.ty;
 	return v;
@@ -602,8 +707,16 @@ void tg_check_rule_exprs(tg_checker *c, tg_rule *r)
 		for (size_t i = 0; i < n && !c->oom; i++) {
 			val v = expr(c, es[i]);
 			if (!fits(v.ty, TG_TY_BOOL)) {
-				tg_error(c->diags, es[i]->span, "'%s' condition must be bool, found %s",
-					 pass ? "unless" : "when", tg_check_type_name(v.ty));
+				tg_diag *d = tg_error(c->diags, es[i]->span,
+						      "'%s' condition must be bool, found %s",
+						      pass ? "unless" : "when", tg_check_type_name(v.ty));
+				const tg_expr *x = es[i];
+				while (x->kind == TG_E_PAREN)
+					x = x->u.operand;
+				if (d && x->kind == TG_E_SET)
+					tg_diag_hint(c->diags, d, "a set is a list of values, not a condition; "
+						     "test membership with 'X in %s'",
+						     tg_check_show(c, x->u.set.name.s, x->u.set.name.len));
 			}
 		}
 	}

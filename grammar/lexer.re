@@ -462,13 +462,13 @@ static int scan(tg_parser *p, TG_YYSTYPE *val, tg_span *loc)
 			[\x21-\x7E] {
 				tg_lex_error(p, span_of(p, (const char *)t, (const char *)YYCURSOR),
 					     "unexpected character '%c'", (char)*t);
-				continue;
+				TOKEN(TK_LEXERR);	/* one error: the parser stays quiet */
 			}
 			nonascii {
 				tg_lex_error(p, span_of(p, (const char *)t, (const char *)YYCURSOR),
 					     "unexpected character '%.*s'", (int)(YYCURSOR - t),
 					     (const char *)t);
-				continue;
+				TOKEN(TK_LEXERR);
 			}
 			* { YYCURSOR = (const unsigned char *)bad_byte(p, (const char *)t, lim); continue; }
 		*/

@@ -569,6 +569,11 @@ term:
 			NEED($$ = tg_parse_expr(p, TG_E_PATH, @$));
 			$$->u.path = path_of(NULL, $1, @$);
 		}
+	| IDENT
+		{
+			NEED($$ = tg_parse_expr(p, TG_E_SET, @$));
+			$$->u.set.name = $1;
+		}
 	| literal
 	| list
 	| "(" expr ")"			{ NEED($$ = unary(p, TG_E_PAREN, @$, $2)); }
@@ -711,6 +716,54 @@ static const char *root_token_word(int tok)
 	}
 }
 
+/* Cedar and CEL method calls, and the operator each one is written as. */
+static const char *method_operator(const char *s, size_t n)
+{
+	static const char *const m[][2] = {
+		{"contains", "contains"}, {"startsWith", "starts_with"},
+		{"endsWith", "ends_with"}, {"matches", "like"}, {"includes", "contains"},
+		{"starts_with", "starts_with"}, {"ends_with", "ends_with"}, {"like", "like"},
+	};
+	for (size_t i = 0; i < sizeof m / sizeof m[0]; i++)
+		if (strlen(m[i][0]) == n && memcmp(m[i][0], s, n) == 0)
+			return m[i][1];
+	return NULL;
+}
+
+/*
+ * `token.roles.contains("admin")`: the lookahead is the `(` after a field
+ * named like a method. Reports it with the operator spelling, the path and
+ * the argument copied from the source; NULL when it is not that habit.
+ */
+static tg_diag *method_call(tg_parser *p, tg_span at)
+{
+	const tg_lex *lx = &p->lex;
+	const char *src = lx->src;
+	tg_span m = lx->before_span;
+	if (lx->before != TK_IDENT || m.start == 0 || src[m.start - 1] != '.')
+		return NULL;
+	const char *op = method_operator(src + m.start, m.end - m.start);
+	if (!op)
+		return NULL;
+	uint32_t from = m.start - 1;
+	while (from > 0 && strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				  "0123456789_.", src[from - 1]) && src[from - 1] != '\0')
+		from--;
+	uint32_t arg = at.end, end = arg;
+	while (end < lx->len && src[end] != ')' && src[end] != '\n' && end - arg < 200)
+		end++;
+	tg_diag *d = tg_error(p->diags, (tg_span){m.start, at.end},
+			      "'%.*s(' is a method call; policies have no methods",
+			      (int)(m.end - m.start), src + m.start);
+	if (d && end < lx->len && src[end] == ')')
+		tg_diag_hint(p->diags, d, "write '%.*s %s %.*s'%s", (int)(m.start - 1 - from),
+			     src + from, op, (int)(end - arg), src + arg,
+			     strcmp(op, "like") == 0 ? " (a glob, not a regular expression)" : "");
+	else if (d)
+		tg_diag_hint(p->diags, d, "write 'X %s Y'", op);
+	return d;
+}
+
 #define MAX_EXPECTED 64
 
 /*
@@ -744,7 +797,16 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, tg_parser *p)
 	}
 	tg_diag *d = NULL;
 
-	if (is_comparison(tok) && !want[YYSYMBOL_EQ] && want[YYSYMBOL_AND]) {
+	if (tok == YYSYMBOL_LPAREN && (d = method_call(p, at)) != NULL) {
+		/* reported */
+	} else if (tok == YYSYMBOL_DOT && lx->before == TK_IDENT) {
+		/* `nosuch.attr`: a bare name is a set, which has no fields */
+		int len = (int)(lx->before_span.end - lx->before_span.start);
+		d = tg_error(p->diags, lx->before_span, "'%.*s' is not a path root", len,
+			     lx->src + lx->before_span.start);
+		tg_diag_hint(p->diags, d, "paths start with principal, token, context, args, "
+			     "tool, resource, prompt or request");
+	} else if (is_comparison(tok) && !want[YYSYMBOL_EQ] && want[YYSYMBOL_AND]) {
 		d = tg_error(p->diags, at, "comparisons cannot be chained, found %s", found);
 		tg_diag_hint(p->diags, d, "join comparisons with 'and', or add parentheses");
 	} else if ((tok == YYSYMBOL_HAS || tok == YYSYMBOL_IS) && want[YYSYMBOL_EQ] &&

@@ -759,6 +759,8 @@ static rv eval(const ctx *c, const tg_expr *e)
 	case TG_E_INT:
 	case TG_E_BOOL:
 		return lit_value(e);
+	case TG_E_SET:
+		return e->u.set.list ? eval(c, e->u.set.list) : ERR;
 	case TG_E_LIST: {
 		rv l = {.k = V_LIST, .elem = V_OTHER, .n = e->u.list.n, .items = e->u.list.items};
 		if (l.n > 0)

@@ -171,6 +171,8 @@ static bool expr_eq(const tg_expr *a, const tg_expr *b)
 		return a->u.b == b->u.b;
 	case TG_E_LIST:
 		return exprs_eq(a->u.list.items, a->u.list.n, b->u.list.items, b->u.list.n);
+	case TG_E_SET:
+		return name_eq(&a->u.set.name, &b->u.set.name);
 	}
 	return false;
 }

@@ -259,6 +259,27 @@ static const struct sem_case sem_cases[] = {
 {"in list literal miss",
  "rule \"r\": allow anyone to call tool \"a\" when context.env in [\"dev\", \"staging\"];",
  "{" ALICE "," CALL("a") ",'context':{'env':'prod'}}", DENY, NULL, 0, NULL},
+{"in set value",
+ "set envs = [\"dev\", \"staging\"];\n"
+ "rule \"r\": allow anyone to call tool \"a\" when context.env in envs;",
+ "{" ALICE "," CALL("a") ",'context':{'env':'staging'}}", ALLOW, "r", 0, NULL},
+{"in set value miss",
+ "set envs = [\"dev\", \"staging\"];\n"
+ "rule \"r\": allow anyone to call tool \"a\" when context.env in envs;",
+ "{" ALICE "," CALL("a") ",'context':{'env':'prod'}}", DENY, NULL, 0, NULL},
+{"any in set value",
+ "set blocked = [\"x\", \"y\"];\nattribute args.tags: list<string>;\n"
+ "rule \"r\": deny anyone to call tool \"a\" when any args.tags in blocked;\n"
+ "rule \"ok\": allow anyone to call tool \"a\";",
+ "{" ALICE "," CALL("a") ",'args':{'tags':['q','y']}}", DENY, "r", 0, NULL},
+{"empty set value",
+ "set none = [];\n"
+ "rule \"r\": allow anyone to call tool \"a\" unless context.env in none;",
+ "{" ALICE "," CALL("a") ",'context':{'env':'dev'}}", ALLOW, "r", 0, NULL},
+{"set value read error denies",
+ "set envs = [\"dev\"];\n"
+ "rule \"r\": deny anyone to call tool \"a\" unless context.env in envs;",
+ "{" ALICE "," CALL("a") "}", DENY, "r", 1, NULL},
 {"int in list literal",
  "rule \"r\": allow anyone to call tool \"a\" when args.n in [1, 2, 3];",
  "{" ALICE "," CALL("a") ",'args':{'n':2}}", ALLOW, "r", 0, NULL},
