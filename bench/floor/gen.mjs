@@ -197,6 +197,15 @@ w('\t}');
 w('\treturn 0;');
 w('}');
 w('');
+// The deny (or allow) rules of the exact-name and server-prefix slots found.
+function slotLoops(deny) {
+	for (const t of ['e', 'p']) {
+		w(`\tif (${t})`);
+		w(`\t\tfor (unsigned k = 0; k < ${t}->${deny ? 'ndeny' : 'nallow'}; k++)`);
+		w(`\t\t\tif (rule_applies(rule_ids[${t}->off + ${deny ? '' : `${t}->ndeny + `}k], q))`);
+		w(`\t\t\t\treturn ${deny ? 'FL_DENY' : 'FL_ALLOW'};`);
+	}
+}
 w(`int fl_decide_${sfx}(const fl_req *q)`);
 w('{');
 w('\tuint32_t h = 0x811c9dc5u, ph = 0;');
@@ -213,26 +222,12 @@ w(`\tconst fl_slot *p = pl ? fl_probe(prefix_tab, ${prefixMask}u, ph, q->tool.p,
 const gd = globs.filter((g) => rs[g.i].effect === 'deny');
 const ga = globs.filter((g) => rs[g.i].effect === 'allow');
 const globLine = (g) => `\tif (${g.test ? g.test + ' && ' : ''}${ruleExpr(rs[g.i])}) /* ${rs[g.i].id} */`;
-w('\tif (e)');
-w('\t\tfor (unsigned k = 0; k < e->ndeny; k++)');
-w('\t\t\tif (rule_applies(rule_ids[e->off + k], q))');
-w('\t\t\t\treturn FL_DENY;');
-w('\tif (p)');
-w('\t\tfor (unsigned k = 0; k < p->ndeny; k++)');
-w('\t\t\tif (rule_applies(rule_ids[p->off + k], q))');
-w('\t\t\t\treturn FL_DENY;');
+slotLoops(true);
 for (const g of gd) {
 	w(globLine(g));
 	w('\t\treturn FL_DENY;');
 }
-w('\tif (e)');
-w('\t\tfor (unsigned k = 0; k < e->nallow; k++)');
-w('\t\t\tif (rule_applies(rule_ids[e->off + e->ndeny + k], q))');
-w('\t\t\t\treturn FL_ALLOW;');
-w('\tif (p)');
-w('\t\tfor (unsigned k = 0; k < p->nallow; k++)');
-w('\t\t\tif (rule_applies(rule_ids[p->off + p->ndeny + k], q))');
-w('\t\t\t\treturn FL_ALLOW;');
+slotLoops(false);
 for (const g of ga) {
 	w(globLine(g));
 	w('\t\treturn FL_ALLOW;');
