@@ -29,6 +29,9 @@
  *                                    the catalogue
  *   threads POLICY.tg REQUESTS.jsonl two threads sharing one policy vs one
  *   once POLICY.tg REQUESTS.jsonl    tg_eval once per request (for callgrind)
+ *   floor 50|4960 POLICY.tg REQUESTS.jsonl   toolgate's stream figure against the
+ *                                    hand-written floor (bench/floor/), decisions compared
+ *   floor-once 50|4960 REQUESTS.jsonl   the floor once per request (for callgrind)
  *   glob [--once] [CASE]             tg_glob_match: 512-byte globs over 64 KiB subjects
  *   sizes                            sizeof the evaluation state
  */
@@ -49,6 +52,9 @@
 #include "request_json.h"
 #include "suite.h"
 #include "vm.h"
+#ifdef TG_BENCH_FLOOR
+#include "floor.h"
+#endif
 
 #define ROUNDS 7
 #define BATCH 16
@@ -744,6 +750,135 @@ static int cmd_once(int argc, char **argv)
 	return 0;
 }
 
+#ifdef TG_BENCH_FLOOR
+/*
+ * The fixed floor (issue 21, bench/floor/): the scenario's decision written
+ * by hand for one variant, on requests decoded in advance. Timed with the
+ * method of the `stream` figure (all requests once each in file order, best
+ * of ROUNDS passes), toolgate's pass and the floor's alternating round by
+ * round so the machine's noise hits both; every decision must match.
+ */
+typedef struct floorset {
+	int variant;
+	size_t n;
+	fl_req *q;
+	json_t **keep;
+} floorset;
+
+static void floor_read(floorset *fs, const char *variant, const reqset *rs)
+{
+	fs->variant = atoi(variant);
+	if (fs->variant != 50 && fs->variant != 4960)
+		die("floor variant is 50 or 4960, not", variant);
+	fs->n = rs->n;
+	fs->q = calloc(rs->n ? rs->n : 1, sizeof *fs->q);
+	fs->keep = calloc(rs->n ? rs->n : 1, sizeof *fs->keep);
+	if (!fs->q || !fs->keep)
+		die("out of memory", NULL);
+	for (size_t i = 0; i < rs->n; i++)
+		if (!fl_decode(fs->variant == 50 ? &fl_names_50 : &fl_names_4960, rs->text[i],
+			       rs->len[i], &fs->q[i], &fs->keep[i]))
+			die("floor: bad request", rs->text[i]);
+}
+
+static void floor_free(floorset *fs)
+{
+	for (size_t i = 0; i < fs->n; i++)
+		json_decref(fs->keep[i]);
+	free(fs->q);
+	free(fs->keep);
+}
+
+/* One pass: every request once, in order; returns how many were allowed. */
+static size_t floor_pass(const floorset *fs, unsigned char *out)
+{
+	size_t allowed = 0;
+	if (fs->variant == 50)
+		for (size_t i = 0; i < fs->n; i++) {
+			int e = fl_decide_50(&fs->q[i]);
+			allowed += (size_t)e;
+			if (out)
+				out[i] = (unsigned char)e;
+		}
+	else
+		for (size_t i = 0; i < fs->n; i++) {
+			int e = fl_decide_4960(&fs->q[i]);
+			allowed += (size_t)e;
+			if (out)
+				out[i] = (unsigned char)e;
+		}
+	return allowed;
+}
+
+static int cmd_floor(int argc, char **argv)
+{
+	if (argc < 4)
+		die("usage: tg-bench floor 50|4960 POLICY.tg REQUESTS.jsonl", NULL);
+	tg_policy *p = load_policy(argv[2], NULL);
+	reqset rs = { 0 };
+	floorset fs = { 0 };
+	reqs_read(&rs, argv[3]);
+	reqs_parse(&rs, p);
+	floor_read(&fs, argv[1], &rs);
+	unsigned char *fe = malloc(rs.n ? rs.n : 1);
+	if (!fe)
+		die("out of memory", NULL);
+	floor_pass(&fs, fe);
+	size_t bad = 0;
+	for (size_t i = 0; i < rs.n; i++) {
+		tg_decision d;
+		tg_eval(p, &rs.jr[i].req, &d);
+		if ((d.effect == TG_ALLOW) != (fe[i] == FL_ALLOW)) {
+			if (bad++ < 5)
+				fprintf(stderr, "floor: MISMATCH on request %zu: toolgate %s, floor %s: %s\n",
+					i + 1, d.effect == TG_ALLOW ? "allow" : "deny",
+					fe[i] == FL_ALLOW ? "allow" : "deny", rs.text[i]);
+		}
+	}
+	if (bad) {
+		fprintf(stderr, "floor: %zu of %zu decisions differ from toolgate's\n", bad, rs.n);
+		exit(1);
+	}
+	double tg[ROUNDS], fl[ROUNDS];
+	tg_decision d;
+	for (int r = 0; r < ROUNDS; r++) {
+		uint64_t t0 = now_ns();
+		for (size_t i = 0; i < rs.n; i++) {
+			tg_eval(p, &rs.jr[i].req, &d);
+			sink += d.effect;
+		}
+		tg[r] = (double)(now_ns() - t0) / (double)rs.n;
+		t0 = now_ns();
+		sink += (unsigned)floor_pass(&fs, NULL);
+		fl[r] = (double)(now_ns() - t0) / (double)rs.n;
+	}
+	double a = min_of(tg, ROUNDS), b = min_of(fl, ROUNDS);
+	printf("%-28s rules %6zu  requests %5zu  decisions match  stream: toolgate %7.1f ns  "
+	       "floor %7.1f ns  ratio %.2f x\n",
+	       argv[2], (size_t)tg_policy_rule_count(p), rs.n, a, b, b > 0 ? a / b : 0.0);
+	free(fe);
+	floor_free(&fs);
+	reqs_free(&rs);
+	tg_policy_free(p);
+	return 0;
+}
+
+static int cmd_floor_once(int argc, char **argv)
+{
+	if (argc < 3)
+		die("usage: tg-bench floor-once 50|4960 REQUESTS.jsonl", NULL);
+	reqset rs = { 0 };
+	floorset fs = { 0 };
+	reqs_read(&rs, argv[2]);
+	floor_read(&fs, argv[1], &rs);
+	sink += (unsigned)floor_pass(&fs, NULL);
+	printf("%zu\n", rs.n);
+	floor_free(&fs);
+	reqs_free(&rs);
+	return 0;
+}
+#endif
+
 /*
  * The general glob matcher at its limits: 512-byte globs (the most a glob
  * may have from its first wildcard) over 64 KiB subjects (the most a
@@ -868,6 +1003,12 @@ int main(int argc, char **argv)
 		return cmd_once(argc, argv);
 	if (strcmp(c, "sizes") == 0)
 		return cmd_sizes();
+#ifdef TG_BENCH_FLOOR
+	if (strcmp(c, "floor") == 0)
+		return cmd_floor(argc, argv);
+	if (strcmp(c, "floor-once") == 0)
+		return cmd_floor_once(argc, argv);
+#endif
 	if (strcmp(c, "glob") == 0)
 		return cmd_glob(argc, argv);
 	die("unknown subcommand", c);

@@ -2,10 +2,14 @@
  * run.c - evaluates the cases of a suite and judges them.
  *
  * A request case goes through the same JSON request reader as `toolgate
- * eval`, then the same explained evaluation as `eval --explain`
- * (tg_mcp_explain over tg_eval_trace): the decision is compared with what
- * the case expects and the trace (every candidate rule and what its
- * condition gave) is kept for the report. A request the reader refuses
+ * eval`, then the production evaluator (tg_eval: candidate lists and quick
+ * programs), whose decision is compared with what the case expects; then
+ * the explained evaluation of `eval --explain` (tg_mcp_explain over
+ * tg_eval_trace, the interpreter), whose trace (every candidate rule and
+ * what its condition gave) is kept for the report and whose decision must
+ * be tg_eval's: effect, deciding rule and error count (the case fails
+ * loudly if not, so every suite case checks the two evaluators agree). A
+ * request the reader refuses
  * decides deny with rule null and reason "invalid request: ...", exactly
  * eval's answer, so a suite can pin that invalid requests are refused.
  *
@@ -230,6 +234,16 @@ static bool tg_sr_judge(FILE *sum, const tg_suite_expect *e, const tg_decision *
 	return first;
 }
 
+/* Whether the two evaluators' decisions are the same decision. */
+static bool tg_sr_same(tg_status st, const tg_decision *d, tg_status stt, const tg_decision *dt)
+{
+	const char *a = tg_decision_rule_id(d), *b = tg_decision_rule_id(dt);
+
+	return st == stt && tg_decision_effect(d) == tg_decision_effect(dt) &&
+	       (a && b ? strcmp(a, b) == 0 : a == b) &&
+	       tg_decision_error_total(d) == tg_decision_error_total(dt);
+}
+
 static int tg_sr_request_case(const tg_policy *p, const tg_suite_case *c, bool explain,
 			      tg_case_result *res)
 {
@@ -245,17 +259,34 @@ static int tg_sr_request_case(const tg_policy *p, const tg_suite_case *c, bool e
 	}
 	tg_sr_read(p, c->request, &r);
 	if (r.ok) {
-		tg_status st;
-		char *trace = tg_mcp_explain(p, &r.rj.req, d, &st);
+		tg_status st, stt;
+		tg_decision *dt;
+		char *trace = NULL;
 		const char *line;
 
+		st = tg_eval(p, &r.rj.req, d);
+		if (tg_decision_create(&dt) == TG_OK)
+			trace = tg_mcp_explain(p, &r.rj.req, dt, &stt);
 		if (!trace) {
+			tg_decision_free(dt);
 			tg_sr_release(&r);
 			tg_sr_close(&o, res, false);
 			tg_decision_free(d);
 			return -1;
 		}
 		res->passed = tg_sr_judge(o.sum, &c->expect, d);
+		if (!tg_sr_same(st, d, stt, dt)) {
+			fprintf(o.sum, "%sEVALUATORS DISAGREE: tg_eval %s by %s (%zu errors), "
+				"tg_eval_trace %s by %s (%zu errors)", res->passed ? "" : "; ",
+				tg_sr_access(tg_decision_effect(d) == TG_ALLOW),
+				tg_decision_rule_id(d) ? tg_decision_rule_id(d) : "no rule",
+				tg_decision_error_total(d),
+				tg_sr_access(tg_decision_effect(dt) == TG_ALLOW),
+				tg_decision_rule_id(dt) ? tg_decision_rule_id(dt) : "no rule",
+				tg_decision_error_total(dt));
+			res->passed = false;
+		}
+		tg_decision_free(dt);
 		tg_sr_expected(o.det, &c->expect);
 		tg_sr_actual(o.det, d);
 		fputs("  trace:\n", o.det);

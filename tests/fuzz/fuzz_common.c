@@ -302,7 +302,10 @@ static void on_trace(const tg_trace_event *ev, void *ud)
 
 /* Every rule's quick program (runtime/quick.c) says what the interpreter
  * says of it, with the same instruction count, whenever it gives an
- * answer: on bytecode the verifier accepted, however odd its shapes. */
+ * answer: on bytecode the verifier accepted, however odd its shapes. And
+ * every rule's visibility constant (vis_const, runtime/rules_decode.c:
+ * visible.c uses it instead of running the condition) is what the
+ * interpreter gives in visibility mode on this request. */
 static void quick_agrees(const tg_policy *p, const tg_request *req)
 {
 	const tg_layout *l = &p->l;
@@ -311,6 +314,14 @@ static void quick_agrees(const tg_policy *p, const tg_request *req)
 		return;
 	for (uint32_t ri = 0; ri < l->nrules; ri++) {
 		const tg_rule_view *r = &l->rv[ri];
+		if (r->vis) {
+			tg_vm vm;
+			tg_vm_init(&vm, l, req, cls, true);
+			tg_cond_result c = tg_vm_run(&vm, r->code_off, r->code_len);
+			if (!vm.internal && c != (tg_cond_result)r->vis)
+				tg_fuzz_fail("rule %u: visibility constant %d, interpreter %d", ri,
+					     r->vis, (int)c);
+		}
 		for (int vis = 0; vis < 2 && r->quick != TG_BC_NONE; vis++) {
 			if (vis && r->quick_args)
 				continue;

@@ -1,0 +1,241 @@
+// gen.mjs - writes the hand-specialized decision function for one variant of
+// the benchmark scenario (bench/peers/scenario.mjs) as C: the floor that
+// `make bench` holds toolgate's evaluator against (bench/floor/floor.h says
+// what it may assume). Run by the tg-bench build, never committed:
+//
+//   node gen.mjs EXTRA SUFFIX > floor-SUFFIX.c
+//
+// What the C does, fixed in advance: one FNV-1a pass over the tool name that
+// also yields the hash of its server prefix (through the first '.'); one
+// probe of the exact-name table and one of the server-prefix table (open
+// addressing, keys compared by length and bytes); the list of rules whose
+// targets are globs or any tool; deny rules of all three lists first
+// (deny-overrides: the first that applies decides), then the allow rules.
+// Each rule is its subject and conditions as direct comparisons on the
+// pre-decoded request.
+import { rules } from '../peers/scenario.mjs';
+
+const extra = Number(process.argv[2] || 0);
+const sfx = process.argv[3] || String(extra);
+const rs = rules(extra);
+
+const ROLE_BIT = { guest: 1, reader: 2, engineer: 4, admin: 8 };
+const ENV = { dev: 1, staging: 2, prod: 3 };
+const principals = [];
+const scopes = [];
+const intern = (list, s) => {
+	let i = list.indexOf(s);
+	if (i < 0) {
+		list.push(s);
+		i = list.length - 1;
+	}
+	return i;
+};
+const cstr = (s) => JSON.stringify(s);
+
+function fnv(s) {
+	let h = 0x811c9dc5;
+	for (let i = 0; i < s.length; i++)
+		h = Math.imul(h ^ s.charCodeAt(i), 0x01000193) >>> 0;
+	return h >>> 0;
+}
+
+const FIELD = {
+	'principal.tenant': 'q->ptenant', 'context.tenant': 'q->ctenant',
+	'args.path': 'q->path', 'args.channel': 'q->channel',
+	'args.limit': 'q->limit', 'args.amount': 'q->amount', 'args.replicas': 'q->replicas',
+	'context.mfa': 'q->mfa', 'tool.destructive': 'q->destructive',
+};
+const field = (p) => {
+	if (!FIELD[p])
+		throw new Error(`floor: no slot for ${p}`);
+	return FIELD[p];
+};
+
+function envTest(path, v, op) {
+	if (path !== 'context.environment')
+		throw new Error(`floor: string constant on ${path}`);
+	return `q->env ${op} ${ENV[v]}`;
+}
+
+function cond(c) {
+	switch (c[0]) {
+	case 'and': return '(' + c.slice(1).map(cond).join(' && ') + ')';
+	case 'or': return '(' + c.slice(1).map(cond).join(' || ') + ')';
+	case 'not': return `!${cond(c[1])}`;
+	case 'eq': case 'ne': {
+		if (typeof c[2] === 'object') {
+			const t = `fl_str_eq(${field(c[1])}, ${field(c[2].path)})`;
+			return c[0] === 'eq' ? t : `!${t}`;
+		}
+		return '(' + envTest(c[1], c[2], c[0] === 'eq' ? '==' : '!=') + ')';
+	}
+	case 'in': return '(' + c[2].map((v) => envTest(c[1], v, '==')).join(' || ') + ')';
+	case 'le': return `(${field(c[1])} <= ${c[2]})`;
+	case 'gt': return `(${field(c[1])} > ${c[2]})`;
+	case 'starts': return `fl_starts(${field(c[1])}, ${cstr(c[2])}, ${c[2].length})`;
+	case 'under': return `fl_under(${field(c[1])}, ${cstr(c[2])}, ${c[2].length})`;
+	case 'scope': return scopeTest(c[1]);
+	case 'is': return `((q->roles & ${ROLE_BIT[c[1]]}u) != 0)`;
+	case 'bool': return field(c[1]);
+	}
+	throw new Error(`floor: unknown condition ${c[0]}`);
+}
+
+function scopeTest(name) {
+	const id = intern(scopes, name);
+	if (id >= 128)
+		throw new Error('floor: more than 128 scopes');
+	return `((q->scopes[${id >> 6}] >> ${id & 63}) & 1)`;
+}
+
+function subject(s) {
+	switch (s.kind) {
+	case 'anyone': return null;
+	case 'role': return `((q->roles & ${s.names.reduce((m, n) => m | ROLE_BIT[n], 0)}u) != 0)`;
+	case 'scope': return '(' + s.names.map(scopeTest).join(' || ') + ')';
+	case 'principal':
+		return '(' + s.names.map((n) => `q->pid == ${intern(principals, n) + 1}`).join(' || ') + ')';
+	}
+	throw new Error(`floor: unknown subject ${s.kind}`);
+}
+
+function ruleExpr(r) {
+	const parts = [subject(r.subject), r.when && cond(r.when), r.unless && `!${cond(r.unless)}`]
+		.filter(Boolean);
+	return parts.length ? parts.join(' && ') : '1';
+}
+
+// Star-only globs of the scenario: `*LIT*` (contains), `LIT*` (prefix).
+function globTest(g) {
+	let m = /^\*([^*?]+)\*$/.exec(g);
+	if (m)
+		return `fl_contains(q->tool, ${cstr(m[1])}, ${m[1].length})`;
+	m = /^([^*?]+)\*$/.exec(g);
+	if (m)
+		return `fl_starts(q->tool, ${cstr(m[1])}, ${m[1].length})`;
+	throw new Error(`floor: glob ${g} has no hand-written matcher`);
+}
+
+const exact = new Map(); // name -> [rule index]
+const prefix = new Map(); // "srv." -> [rule index]
+const globs = []; // {i, test}
+rs.forEach((r, i) => {
+	if (!Array.isArray(r.targets)) {
+		globs.push({ i, test: null });
+		return;
+	}
+	const gl = [];
+	for (const t of r.targets) {
+		const m = /^([^*?]+\.)\*$/.exec(t);
+		if (!/[*?]/.test(t)) {
+			if (!exact.has(t))
+				exact.set(t, []);
+			if (!exact.get(t).includes(i))
+				exact.get(t).push(i);
+		} else if (m) {
+			if (!prefix.has(m[1]))
+				prefix.set(m[1], []);
+			prefix.get(m[1]).push(i);
+		} else {
+			gl.push(globTest(t));
+		}
+	}
+	if (gl.length)
+		globs.push({ i, test: gl.length > 1 ? '(' + gl.join(' || ') + ')' : gl[0] });
+});
+
+const out = [];
+const w = (s) => out.push(s);
+w(`/* Generated by bench/floor/gen.mjs ${extra} ${sfx}: do not edit. ${rs.length} rules. */`);
+w('#include "floor.h"');
+w('');
+
+// Rule ids: deny rules first in every list, as indexes into one array.
+const ids = [];
+function list(rulesIdx) {
+	const d = rulesIdx.filter((i) => rs[i].effect === 'deny');
+	const a = rulesIdx.filter((i) => rs[i].effect === 'allow');
+	const off = ids.length;
+	ids.push(...d, ...a);
+	return { off, nd: d.length, na: a.length };
+}
+
+function table(name, map) {
+	let size = 1;
+	while (size < map.size * 2)
+		size <<= 1;
+	const slots = new Array(size).fill(null);
+	for (const [k, v] of map) {
+		const h = fnv(k);
+		let s = h & (size - 1);
+		while (slots[s])
+			s = (s + 1) & (size - 1);
+		slots[s] = { k, h, l: list(v) };
+	}
+	w(`static const fl_slot ${name}[${size}] = {`);
+	for (const s of slots)
+		w(s ? `\t{ ${cstr(s.k)}, ${s.k.length}, 0x${s.h.toString(16)}u, ${s.l.off}, ${s.l.nd}, ${s.l.na} },`
+			: '\t{ 0, 0, 0, 0, 0, 0 },');
+	w('};');
+	return size - 1;
+}
+
+const exactMask = table('exact_tab', exact);
+const prefixMask = table('prefix_tab', prefix);
+w(`static const uint16_t rule_ids[${Math.max(ids.length, 1)}] = { ${ids.join(', ') || 0} };`);
+w('');
+w('static inline int rule_applies(unsigned id, const fl_req *q)');
+w('{');
+w('\tswitch (id) {');
+rs.forEach((r, i) => {
+	if (exact.size && [...exact.values()].some((v) => v.includes(i)) ||
+	    [...prefix.values()].some((v) => v.includes(i)))
+		w(`\tcase ${i}: return ${ruleExpr(r)}; /* ${r.id} */`);
+});
+w('\t}');
+w('\treturn 0;');
+w('}');
+w('');
+// The deny (or allow) rules of the exact-name and server-prefix slots found.
+function slotLoops(deny) {
+	for (const t of ['e', 'p']) {
+		w(`\tif (${t})`);
+		w(`\t\tfor (unsigned k = 0; k < ${t}->${deny ? 'ndeny' : 'nallow'}; k++)`);
+		w(`\t\t\tif (rule_applies(rule_ids[${t}->off + ${deny ? '' : `${t}->ndeny + `}k], q))`);
+		w(`\t\t\t\treturn ${deny ? 'FL_DENY' : 'FL_ALLOW'};`);
+	}
+}
+w(`int fl_decide_${sfx}(const fl_req *q)`);
+w('{');
+w('\tuint32_t h = 0x811c9dc5u, ph = 0;');
+w('\tsize_t pl = 0;');
+w('\tfor (size_t i = 0; i < q->tool.n; i++) {');
+w('\t\th = (h ^ (unsigned char)q->tool.p[i]) * 0x01000193u;');
+w("\t\tif (!pl && q->tool.p[i] == '.') {");
+w('\t\t\tph = h;');
+w('\t\t\tpl = i + 1;');
+w('\t\t}');
+w('\t}');
+w(`\tconst fl_slot *e = fl_probe(exact_tab, ${exactMask}u, h, q->tool.p, q->tool.n);`);
+w(`\tconst fl_slot *p = pl ? fl_probe(prefix_tab, ${prefixMask}u, ph, q->tool.p, pl) : 0;`);
+const gd = globs.filter((g) => rs[g.i].effect === 'deny');
+const ga = globs.filter((g) => rs[g.i].effect === 'allow');
+const globLine = (g) => `\tif (${g.test ? g.test + ' && ' : ''}${ruleExpr(rs[g.i])}) /* ${rs[g.i].id} */`;
+slotLoops(true);
+for (const g of gd) {
+	w(globLine(g));
+	w('\t\treturn FL_DENY;');
+}
+slotLoops(false);
+for (const g of ga) {
+	w(globLine(g));
+	w('\t\treturn FL_ALLOW;');
+}
+w('\treturn FL_DENY;');
+w('}');
+w('');
+w(`static const char *const principal_names[${Math.max(principals.length, 1)}] = { ${principals.map(cstr).join(', ') || 0} };`);
+w(`static const char *const scope_names[${Math.max(scopes.length, 1)}] = { ${scopes.map(cstr).join(', ') || 0} };`);
+w(`const fl_names fl_names_${sfx} = { principal_names, ${principals.length}, scope_names, ${scopes.length} };`);
+process.stdout.write(out.join('\n') + '\n');
