@@ -101,6 +101,11 @@ static size_t words(const char *src, char out[][64], size_t cap)
 	return n;
 }
 
+#if defined(__GNUC__)
+__attribute__((format(printf, 3, 4)))
+#endif
+static void add(char **w, size_t *left, const char *fmt, ...);
+
 static void add(char **w, size_t *left, const char *fmt, ...)
 {
 	va_list ap;
