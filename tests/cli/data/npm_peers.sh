@@ -1,7 +1,7 @@
 # npm_peers.sh - sourced by the tests that drive real MCP peers from npm
 # (not a test). need_npm_peers DIR WHAT PACKAGE...: makes sure node and npm
-# exist and that DIR/node_modules holds every @modelcontextprotocol/PACKAGE,
-# installing them from DIR's committed package-lock.json when missing (one
+# exist and that DIR/node_modules holds every @modelcontextprotocol/PACKAGE
+# (or NAME itself for a PACKAGE written npm:NAME), installing them from DIR's committed package-lock.json when missing (one
 # install at a time when several build trees run their tests); exits 1 with
 # a FAIL line naming WHAT (the test) otherwise.
 need_npm_peers() {
@@ -13,7 +13,11 @@ need_npm_peers() {
 	fi
 	_installed() {
 		for _p in "$@"; do
-			[ -f "$_dir/node_modules/@modelcontextprotocol/$_p/package.json" ] || return 1
+			case $_p in
+			npm:*) _p=${_p#npm:} ;;
+			*) _p=@modelcontextprotocol/$_p ;;
+			esac
+			[ -f "$_dir/node_modules/$_p/package.json" ] || return 1
 		done
 	}
 	_installed "$@" && return 0
