@@ -182,7 +182,7 @@ static void teardown(tg_gw *gw)
 
 	for (i = 0; i < gw->nups; i++) {
 		tg_gw_stdio_pool_free(gw->ups[i].stdio);
-		tg_mcp_tools_clear(&gw->ups[i].tools);
+		tg_mcp_tools_dispose(&gw->ups[i].tools);
 		json_decref(gw->ups[i].name_json);
 		json_decref(gw->ups[i].xheaders);
 		pthread_mutex_destroy(&gw->ups[i].lock);

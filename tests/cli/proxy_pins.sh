@@ -42,6 +42,8 @@ printf '%s\n' "$LIST" "$LIST2" >"$TMP/in"
 run_in "$TMP/in" 0 proxy --policy "$TMP/p.tgb" --principal alice --audit /dev/null \
 	--write-pins "$TMP/pins2.json" -- python3 "$FAKE" rugpull "$TMP/log"
 mkfifo "$TMP/hup.in"
+# A proxy that died must fail the checks below, not kill this script.
+trap '' PIPE
 "$TOOLGATE" proxy --policy "$TMP/p.tgb" --principal alice --audit /dev/null \
 	--pin "$TMP/pins.json" -- python3 "$FAKE" rugpull "$TMP/log" \
 	<"$TMP/hup.in" >"$TMP/out" 2>"$TMP/err" &
@@ -51,7 +53,7 @@ printf '%s\n' "$LIST" "$LIST2" >&3
 wait_for "$TMP/out" '"id":2,' || fail "no answer to the second listing"
 cp "$TMP/pins2.json" "$TMP/pins.json"
 kill -HUP "$pid"
-wait_for "$TMP/err" 're-read the pins' || fail "no re-read after SIGHUP"
+wait_for "$TMP/err" 're-read the pins' || { fail "no re-read after SIGHUP"; sed "s/^/    proxy: /" "$TMP/err" >&2; }
 printf '%s\n' '{"jsonrpc":"2.0","id":4,"method":"tools/list"}' >&3
 wait_for "$TMP/out" '"id":4,' || fail "no answer to the listing after re-pinning"
 exec 3>&-
