@@ -13,7 +13,18 @@
  * Only the headers the gateway chooses are sent: Content-Type, Accept,
  * Mcp-Session-Id (the upstream's own id, unsealed), MCP-Protocol-Version
  * and Last-Event-ID. The client's Authorization header is never among them.
+ *
+ * Upstream connections are kept alive between requests by libcurl itself:
+ * a pair (easy handle, multi handle) whose call ended cleanly goes back to a
+ * small process-wide pool, and the multi handle's connection cache keeps the
+ * pair's idle connection open for the next call that takes it. A pair is
+ * curl_easy_reset when it is returned, so nothing of one request's options
+ * (headers, body, callbacks) reaches the next; a call that failed, was
+ * abandoned mid-answer or whose client went away is not returned, its
+ * connection closed with it. libcurl checks an idle connection before reusing
+ * it and does not reuse one the server closed.
  */
+#include <pthread.h>
 #include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
@@ -30,8 +41,69 @@ int tg_gw_http_global_init(void)
 	return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
 }
 
+/* Idle pairs: at most POOL_CAP, the most recently used first (its
+ * connection is the likeliest to be alive). */
+#define POOL_CAP 64
+static struct {
+	pthread_mutex_t lock;
+	unsigned n;
+	struct pair { CURL *easy; CURLM *multi; } idle[POOL_CAP];
+} pool = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static void pair_destroy(CURL *e, CURLM *m)
+{
+	if (e)
+		curl_easy_cleanup(e);
+	if (m)
+		curl_multi_cleanup(m);
+}
+
+/* A pair from the pool, or a new one. */
+static void pair_take(CURL **e, CURLM **m)
+{
+	*e = NULL;
+	*m = NULL;
+	pthread_mutex_lock(&pool.lock);
+	if (pool.n > 0) {
+		pool.n--;
+		*e = pool.idle[pool.n].easy;
+		*m = pool.idle[pool.n].multi;
+	}
+	pthread_mutex_unlock(&pool.lock);
+	if (*e)
+		return;
+	*e = curl_easy_init();
+	*m = curl_multi_init();
+	/* One connection per pair is all a pair ever uses at a time. */
+	if (*m)
+		curl_multi_setopt(*m, CURLMOPT_MAXCONNECTS, 1L);
+}
+
+/* Back to the pool (reset: no option of this call stays set), or freed when
+ * the pool is full. */
+static void pair_give(CURL *e, CURLM *m)
+{
+	curl_easy_reset(e);
+	pthread_mutex_lock(&pool.lock);
+	if (pool.n < POOL_CAP) {
+		pool.idle[pool.n].easy = e;
+		pool.idle[pool.n].multi = m;
+		pool.n++;
+		e = NULL;
+		m = NULL;
+	}
+	pthread_mutex_unlock(&pool.lock);
+	pair_destroy(e, m);
+}
+
 void tg_gw_http_global_cleanup(void)
 {
+	pthread_mutex_lock(&pool.lock);
+	while (pool.n > 0) {
+		pool.n--;
+		pair_destroy(pool.idle[pool.n].easy, pool.idle[pool.n].multi);
+	}
+	pthread_mutex_unlock(&pool.lock);
 	curl_global_cleanup();
 }
 
@@ -102,8 +174,8 @@ int tg_gw_http_start(tg_gw_http_call *c, const tg_gw_http_req *r, size_t max_in,
 	memset(c, 0, sizeof *c);
 	c->max_in = max_in;
 	c->client_fd = client_fd;
-	c->easy = e = curl_easy_init();
-	c->multi = curl_multi_init();
+	pair_take(&e, (CURLM **)&c->multi);
+	c->easy = e;
 	if (!e || !c->multi) {
 		snprintf(c->error, sizeof c->error, "out of memory");
 		return -1;
@@ -262,10 +334,12 @@ void tg_gw_http_free(tg_gw_http_call *c)
 {
 	if (c->multi && c->easy)
 		curl_multi_remove_handle(c->multi, c->easy);
-	if (c->easy)
-		curl_easy_cleanup(c->easy);
-	if (c->multi)
-		curl_multi_cleanup(c->multi);
+	/* Only a call that ended cleanly leaves a connection worth keeping; an
+	 * unfinished one (removed mid-answer) or a failed one is not reused. */
+	if (c->easy && c->multi && c->done && !c->failed)
+		pair_give(c->easy, c->multi);
+	else
+		pair_destroy(c->easy, c->multi);
 	curl_slist_free_all(c->headers);
 	tg_px_buf_free(&c->in);
 	memset(c, 0, sizeof *c);

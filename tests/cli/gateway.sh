@@ -122,8 +122,16 @@ has "$TMP/list.body" '"name":"echo"'
 lacks "$TMP/list.body" '"secret"'
 has "$TMP/rec.log" '"mcp-session-id":"up-1"'
 has "$TMP/rec.log" '"mcp-protocol-version":"2025-06-18"'
-req call 200 -H "$JSON" -H "$ACC" -H "$S" -d '{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"echo","arguments":{}}}' "$U"
+req call 200 -H "$JSON" -H "$ACC" -H "$S" -H 'Authorization: Bearer client-secret-2' \
+	-d '{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"echo","arguments":{}}}' "$U"
 has "$TMP/call.body" '"text":"ok"'
+# Upstream connections are kept alive and reused (5 requests so far, one at
+# a time), and a reused one carries no header of an earlier request.
+npeers=$(sed -n 's/.*"peer":\([0-9]*\).*/\1/p' "$TMP/rec.log" | sort -u | wc -l)
+nreqs=$(wc -l <"$TMP/rec.log")
+[ "$nreqs" -ge 4 ] && [ "$npeers" -eq 1 ] || fail "upstream connections: $npeers for $nreqs requests, want 1"
+lacks "$TMP/rec.log" 'client-secret'
+lacks "$TMP/rec.log" '"authorization"'
 req secret 200 -H "$JSON" -H "$S" -d '{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"secret","arguments":{}}}' "$U"
 has "$TMP/secret.body" '"isError":true'
 has "$TMP/secret.body" '"code":-32003'

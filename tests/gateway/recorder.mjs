@@ -1,7 +1,8 @@
 // recorder.mjs - a small Streamable HTTP MCP upstream for tests/cli/gateway.sh
 // that records every request it receives (method, path, headers, body) as
 // one JSON line in LOG, so the test can prove what did, and did not, reach
-// an upstream. No npm packages: node's http module only.
+// an upstream (peer: the gateway's source port, so a test can see a
+// connection reused). No npm packages: node's http module only.
 //
 //   node recorder.mjs LOG PORTFILE
 //
@@ -27,7 +28,7 @@ const server = http.createServer((req, res) => {
 	let body = "";
 	req.on("data", (d) => { body += d; });
 	req.on("end", () => {
-		fs.appendFileSync(log, JSON.stringify({ method: req.method, url: req.url, headers: req.headers, body }) + "\n");
+		fs.appendFileSync(log, JSON.stringify({ method: req.method, url: req.url, peer: req.socket.remotePort, headers: req.headers, body }) + "\n");
 		if (req.method !== "POST") { res.writeHead(405).end(); return; }
 		let msg;
 		try { msg = JSON.parse(body); } catch { res.writeHead(400).end(); return; }
