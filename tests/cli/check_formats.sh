@@ -7,13 +7,16 @@ OUT="$TG_SOURCE_DIR/tests/golden/lint/output"
 SARIF="$TG_SOURCE_DIR/tests/sarif/validate.sh"
 
 # Every example policy is lint-clean, even under --strict.
-run 0 check --strict "$TG_SOURCE_DIR"/policies/examples/*.tg
+run 0 check --strict --quiet "$TG_SOURCE_DIR"/policies/examples/*.tg
 empty "$TMP/out"
 empty "$TMP/err"
+run 0 check "$TG_SOURCE_DIR"/policies/examples/*.tg
+lacks "$TMP/out" "warning[^s]"
+lacks "$TMP/out" "[1-9][0-9]* warnings"
 
 # Text: warnings carry their id and do not fail the check; --strict does.
 run 0 check "$OUT/warnings.tg"
-empty "$TMP/out"
+has "$TMP/out" "warnings.tg: 3 rules, no errors, 3 warnings$"
 has "$TMP/err" "warnings.tg:7:17: warning: deny rule 'blocked' has no 'because' \[deny-without-because\]$"
 has "$TMP/err" "hint: add because"
 lacks "$TMP/err" "blocked-2"
