@@ -1,10 +1,12 @@
 /*
  * cmd_check.c - `toolgate check POLICY.tg... [--format text|json|sarif]
- * [--strict]`: parse, type-check and lint each file.
+ * [--strict] [--quiet]`: parse, type-check and lint each file.
  *
  * A file with syntax or semantic errors is not linted (lints reason about a
  * tree whose names are all bound). The text format prints diagnostics to
- * stderr as they are found and nothing on stdout; json and sarif collect
+ * stderr as they are found, and on stdout one summary line per file without
+ * errors ("PATH: 12 rules, no errors, 1 warning"; none under --quiet);
+ * json and sarif collect
  * every file's diagnostics and write one document to stdout at the end
  * (docs/check-output.md). --strict reports warnings as errors in every
  * format. Exit 0 when every file is clean, 1 when any has errors (warnings
@@ -20,16 +22,18 @@
 #include "stages.h"
 
 static const char check_help[] =
-	"usage: toolgate check POLICY.tg... [--format text|json|sarif] [--strict]\n"
+	"usage: toolgate check POLICY.tg... [--format text|json|sarif] [--strict] [--quiet]\n"
 	"\n"
 	"Parses, type-checks and lints each policy. The text format prints\n"
 	"diagnostics to stderr as FILE:LINE:COL: error|warning: MESSAGE [LINT-ID]\n"
-	"with the source line and a caret, and nothing when every file is clean;\n"
+	"with the source line and a caret, and to stdout one line per file\n"
+	"without errors, e.g. 'x.tg: 12 rules, no errors, 1 warning';\n"
 	"json and sarif write one document to stdout (docs/check-output.md).\n"
 	"Lints and how to suppress them: docs/lints.md.\n"
 	"\n"
 	"  --format FMT  text (default), json or sarif\n"
 	"  --strict      treat warnings as errors\n"
+	"  --quiet       text: no summary lines, only diagnostics\n"
 	"\n"
 	"exit status: 0 clean; 1 errors found; 2 usage error or unreadable file\n";
 
@@ -42,6 +46,7 @@ typedef struct check_file {
 	char *src;
 	size_t len;
 	char *io_error;
+	size_t nrules;		/* rules of a file that parsed */
 	int rc;
 } check_file;
 
@@ -82,6 +87,8 @@ static void check_one(check_file *f, const char *path, bool strict, check_format
 		return;
 	}
 	ast = tg_parse(&f->arena, path, f->src, f->len, &f->diags);
+	if (ast)
+		f->nrules = ast->nrules;
 	if (ast && f->diags.nerrors == 0)
 		tg_check(ast, &f->diags);
 	if (ast && f->diags.nerrors == 0 && !f->diags.oom)
@@ -98,6 +105,18 @@ static void check_one(check_file *f, const char *path, bool strict, check_format
 		tg_diags_print(stderr, path, f->src, f->len, &f->diags);
 }
 
+/* The text format's line for a file without errors, on stdout. */
+static void print_summary(const char *path, const check_file *f)
+{
+	size_t w = f->diags.nwarnings;
+
+	printf("%s: %zu rule%s, no errors, ", path, f->nrules, f->nrules == 1 ? "" : "s");
+	if (w)
+		printf("%zu warning%s\n", w, w == 1 ? "" : "s");
+	else
+		puts("no warnings");
+}
+
 static void release(check_file *f)
 {
 	tg_arena_free(&f->arena);
@@ -109,16 +128,17 @@ static void release(check_file *f)
 
 int tg_cmd_check(int argc, char **argv)
 {
-	enum { OPT_STRICT = TG_OPT_LONG, OPT_FORMAT };
+	enum { OPT_STRICT = TG_OPT_LONG, OPT_FORMAT, OPT_QUIET };
 	static const char shortopts[] = ":h";
 	static const struct option longopts[] = {
 		{"help", no_argument, NULL, 'h'},
 		{"strict", no_argument, NULL, OPT_STRICT},
 		{"format", required_argument, NULL, OPT_FORMAT},
+		{"quiet", no_argument, NULL, OPT_QUIET},
 		{NULL, 0, NULL, 0},
 	};
 	const char *format = "text";
-	bool strict = false;
+	bool strict = false, quiet = false;
 	int c, i, nfiles, rc = TG_EXIT_OK;
 	check_format fmt;
 	check_file *files;
@@ -134,6 +154,9 @@ int tg_cmd_check(int argc, char **argv)
 			break;
 		case OPT_FORMAT:
 			format = optarg;
+			break;
+		case OPT_QUIET:
+			quiet = true;
 			break;
 		default:
 			return tg_cli_bad_option("check", c, argv, shortopts, "a value");
@@ -162,8 +185,11 @@ int tg_cmd_check(int argc, char **argv)
 		if (files[i].rc > rc)
 			rc = files[i].rc;
 		/* Text is printed as it goes: nothing to keep. */
-		if (fmt == FORMAT_TEXT)
+		if (fmt == FORMAT_TEXT) {
+			if (!quiet && files[i].src && files[i].rc == TG_EXIT_OK)
+				print_summary(paths[i], &files[i]);
 			release(&files[i]);
+		}
 	}
 
 	if (fmt != FORMAT_TEXT) {

@@ -65,6 +65,14 @@ static const tg_lint_info catalog[] = {
 	 "tool.*, resource.uri and prompt.name exist only for their own methods; reading them "
 	 "for any other method is an error, and an error makes a deny apply, so the rule denies "
 	 "every other method it covers."},
+	{"unreachable-path", "a condition reads a path its action never defines",
+	 "tool.*, resource.uri and prompt.name exist only for their own methods. The rule's "
+	 "action matches none of them, so every read of the path is an error: an allow never "
+	 "applies through it, a deny applies to everything it matches."},
+	{"missing-list-grant", "tools, resources or prompts are granted but never listable",
+	 "An allow rule grants tools/call (resources/read, prompts/get), but no rule can allow "
+	 "the matching list method, so a client's tools/list (resources/list, prompts/list) is "
+	 "denied before it shows a single entry."},
 	{"contradictory-condition", "comparisons joined by 'and' can never all hold",
 	 "Two comparisons of the same attribute in one 'and' chain contradict each other, so the "
 	 "chain is never true."},

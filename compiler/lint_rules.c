@@ -572,6 +572,134 @@ static bool reaches_other_methods(const tg_action *a, tg_action_kind own)
 	return false;
 }
 
+/* The action can match one of `own`'s methods (sets and globs: assumed to). */
+static bool reaches_method_of(const tg_action *a, tg_action_kind own)
+{
+	if (a->kind == own || a->kind == TG_ACT_ANYTHING)
+		return true;
+	if (a->kind != TG_ACT_INVOKE)
+		return false;
+	const char *const *m;
+	size_t nm = action_methods(own, &m);
+	for (size_t i = 0; i < a->n; i++) {
+		const tg_name *t = &a->items[i].text;
+		if (a->items[i].is_set || !is_literal(t->s, t->len))
+			return true;
+		for (size_t k = 0; k < nm; k++)
+			if (strlen(m[k]) == t->len && memcmp(m[k], t->s, t->len) == 0)
+				return true;
+	}
+	return false;
+}
+
+static const char *path_text(tg_linter *l, const tg_expr *e)
+{
+	return e->u.path.attr && e->u.path.attr->display ?
+		e->u.path.attr->display :
+		tg_lint_show(l, l->ast->src + e->span.start, e->span.end - e->span.start);
+}
+
+/* The rule reads tool.*, resource.uri or prompt.name, yet its action
+ * matches none of the methods that define it: every such read is an
+ * error. A deny over `invoke` is deny-reads-method-path's. */
+static void unreachable_path(tg_linter *l, const tg_rule *r)
+{
+	if (r->effect == TG_EFFECT_DENY && r->action.kind == TG_ACT_INVOKE)
+		return;
+	method_path m;
+	memset(&m, 0, sizeof m);
+	tg_lint_walk_rule(l, r, find_method_paths, &m);
+	if (m.method_read)
+		return;
+	const struct {
+		const tg_expr *e;
+		bool guarded;
+		tg_action_kind own;
+		const char *methods;
+	} cand[] = {
+		{m.tool, m.guarded_tool, TG_ACT_CALL_TOOL, "tools/call"},
+		{m.resource, m.guarded_resource, TG_ACT_READ_RESOURCE,
+		 "resources/read, resources/subscribe and resources/unsubscribe"},
+		{m.prompt, m.guarded_prompt, TG_ACT_GET_PROMPT, "prompts/get"},
+	};
+	for (size_t i = 0; i < sizeof cand / sizeof cand[0]; i++) {
+		if (!cand[i].e || cand[i].guarded || reaches_method_of(&r->action, cand[i].own))
+			continue;
+		const tg_expr *e = cand[i].e;
+		tg_diag *d = tg_lint_report(l, r->span.start, "unreachable-path", e->span,
+					    "rule '%s' reads '%s', defined only for %s, which its "
+					    "action never matches: the read is always an error",
+					    tg_lint_rule_name(r), path_text(l, e), cand[i].methods);
+		if (r->effect == TG_EFFECT_ALLOW)
+			tg_diag_hint(l->diags, d, "an error never grants, so the rule cannot apply "
+				     "through this read; fix the action or the path");
+		else
+			tg_diag_hint(l->diags, d, "an error makes a deny apply, so the rule denies "
+				     "every request it matches; fix the action or the path");
+		return;
+	}
+}
+
+/* The action can match `method`, a list method (sets and globs: assumed to). */
+static bool can_list(const tg_action *a, tg_action_kind list, const char *method)
+{
+	if (a->kind == list || a->kind == TG_ACT_ANYTHING)
+		return true;
+	if (a->kind != TG_ACT_INVOKE)
+		return false;
+	for (size_t i = 0; i < a->n; i++) {
+		const tg_name *t = &a->items[i].text;
+		if (a->items[i].is_set || !is_literal(t->s, t->len) ||
+		    (strlen(method) == t->len && memcmp(method, t->s, t->len) == 0))
+			return true;
+	}
+	return false;
+}
+
+/* Allow rules that call tools (read resources, get prompts) in a policy
+ * where no rule can allow the matching list: a client's list is denied
+ * before it shows a single entry. */
+static void list_gaps(tg_linter *l)
+{
+	static const struct {
+		tg_action_kind own, list;
+		const char *method, *list_method, *what, *fix;
+	} kinds[] = {
+		{TG_ACT_CALL_TOOL, TG_ACT_LIST_TOOLS, "tools/call", "tools/list", "tool",
+		 "list tools"},
+		{TG_ACT_READ_RESOURCE, TG_ACT_LIST_RESOURCES, "resources/read", "resources/list",
+		 "resource", "list resources"},
+		{TG_ACT_GET_PROMPT, TG_ACT_LIST_PROMPTS, "prompts/get", "prompts/list", "prompt",
+		 "list prompts"},
+	};
+	const tg_ast *ast = l->ast;
+
+	if (ast->default_stmt && ast->default_stmt->u.default_effect == TG_EFFECT_ALLOW)
+		return;
+	for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+		const tg_rule *grant = NULL;
+		bool listed = false;
+		for (size_t i = 0; i < ast->nrules && !listed; i++) {
+			const tg_rule *r = ast->rules[i];
+			if (r->effect != TG_EFFECT_ALLOW)
+				continue;
+			listed = can_list(&r->action, kinds[k].list, kinds[k].list_method);
+			if (!grant && reaches_method_of(&r->action, kinds[k].own))
+				grant = r;
+		}
+		if (!grant || listed)
+			continue;
+		tg_diag *d = tg_lint_report(l, grant->span.start, "missing-list-grant",
+					    grant->action.span,
+					    "rule '%s' allows %s, but no rule can allow %s: a client's "
+					    "%s is denied before it shows any %s",
+					    tg_lint_rule_name(grant), kinds[k].method,
+					    kinds[k].list_method, kinds[k].list_method, kinds[k].what);
+		tg_diag_hint(l->diags, d, "add e.g. 'allow anyone to %s;' (the list shows each "
+			     "caller only the entries it may use)", kinds[k].fix);
+	}
+}
+
 static void deny_method_path(tg_linter *l, const tg_rule *r)
 {
 	if (r->effect != TG_EFFECT_DENY ||
@@ -601,9 +729,7 @@ static void deny_method_path(tg_linter *l, const tg_rule *r)
 		if (!cand[i].e || cand[i].guarded || !reaches_other_methods(&r->action, cand[i].own))
 			continue;
 		const tg_expr *e = cand[i].e;
-		const char *path = e->u.path.attr && e->u.path.attr->display ?
-			e->u.path.attr->display :
-			tg_lint_show(l, l->ast->src + e->span.start, e->span.end - e->span.start);
+		const char *path = path_text(l, e);
 		tg_diag *d = tg_lint_report(l, r->span.start, "deny-reads-method-path", e->span,
 					    "deny rule '%s' reads '%s', an error for every method but "
 					    "%s, so it denies all of them", tg_lint_rule_name(r), path,
@@ -643,6 +769,7 @@ void tg_lint_rules(tg_linter *l)
 		no_because(l, r);
 		deny_inherited(l, r);
 		deny_method_path(l, r);
+		unreachable_path(l, r);
 		if (!r->has_id && named > 0) {
 			tg_diag *d = tg_lint_report(l, r->span.start, "missing-rule-id", r->effect_span,
 						    "rule has no id, so it is named '%s' after "
@@ -651,6 +778,7 @@ void tg_lint_rules(tg_linter *l)
 				     "too: rule \"ID\": ...");
 		}
 	}
+	list_gaps(l);
 out:
 	if (ast->default_stmt && ast->default_stmt->u.default_effect == TG_EFFECT_ALLOW) {
 		tg_diag *d = tg_lint_report(l, ast->default_stmt->span.start, "default-allow",

@@ -327,6 +327,7 @@ static void verdict_of(const tg_request *req, const tg_decision *d, tg_status st
 	}
 	out->verdict = TG_MCP_DENY;
 	out->has_rule = rule != NULL;
+	out->by_error = st == TG_OK && tg_decision_by_error(d);
 	out->has_reason = true;
 	copy_str(out->rule, sizeof out->rule, rule);
 	snprintf(what, sizeof what, "%.*s%s%.*s", (int)req->method.len, req->method.ptr,
@@ -482,14 +483,27 @@ json_t *tg_mcp_answer(const tg_mcp_authz *out, const char *method, tg_mcp_deny_a
 	bool denied = out->verdict == TG_MCP_DENY;
 	int code = denied ? TG_RPC_DENIED : TG_RPC_INVALID_PARAMS;
 	json_t *rule = out->has_rule ? json_string(out->rule) : json_null();
+	json_t *ans, *data;
 
-	if (denied && as == TG_MCP_DENY_AS_RESULT && method && strcmp(method, "tools/call") == 0)
-		return json_pack("{s:{s:[{s:s,s:s}],s:b,s:s,s:{s:{s:i,s:o,s:s}}}}", "result",
-				 "content", "type", "text", "text", out->message, "isError", 1,
-				 "resultType", "complete", "_meta", "toolgate/denial", "code", code,
-				 "rule", rule, "reason", out->reason);
-	return json_pack("{s:{s:i,s:s,s:{s:o,s:s}}}", "error", "code", code, "message",
-			 out->message, "data", "rule", rule, "reason", out->reason);
+	if (denied && as == TG_MCP_DENY_AS_RESULT && method && strcmp(method, "tools/call") == 0) {
+		ans = json_pack("{s:{s:[{s:s,s:s}],s:b,s:s,s:{s:{s:i,s:o,s:s}}}}", "result",
+				"content", "type", "text", "text", out->message, "isError", 1,
+				"resultType", "complete", "_meta", "toolgate/denial", "code", code,
+				"rule", rule, "reason", out->reason);
+		data = ans ? json_object_get(json_object_get(json_object_get(ans, "result"),
+							     "_meta"),
+					     "toolgate/denial")
+			   : NULL;
+	} else {
+		ans = json_pack("{s:{s:i,s:s,s:{s:o,s:s}}}", "error", "code", code, "message",
+				out->message, "data", "rule", rule, "reason", out->reason);
+		data = ans ? json_object_get(json_object_get(ans, "error"), "data") : NULL;
+	}
+	if (ans && denied && out->by_error && json_object_set_new(data, "by_error", json_true())) {
+		json_decref(ans);
+		return NULL;
+	}
+	return ans;
 }
 
 long tg_mcp_input_roots(const tg_policy *p, const tg_mcp_identity *id, const json_t *pinned,

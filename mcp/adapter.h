@@ -285,6 +285,8 @@ typedef struct tg_mcp_authz {
 	char message[800];	/* DENY, INVALID: the answer's message, "toolgate: ..." */
 	char rule[256];		/* DENY: the deciding rule id, "" for none */
 	bool has_rule, has_reason;
+	bool by_error;		/* DENY: the rule decided because its condition
+				 * was an error (tg_decision_by_error) */
 	const char *tool;	/* NEED_TOOLS: the tool name (borrowed from the message) */
 	size_t tool_len;
 } tg_mcp_authz;
@@ -343,7 +345,8 @@ long tg_mcp_input_roots(const tg_policy *p, const tg_mcp_identity *id, const jso
  * "reason":TEXT}}}, or for a denied tools/call with TG_MCP_DENY_AS_RESULT
  * {"result":{"content":[{"type":"text","text":MESSAGE}],"isError":true,
  * "resultType":"complete","_meta":{"toolgate/denial":{"code":..,"rule":..,
- * "reason":..}}}}. New reference, NULL when out of memory.
+ * "reason":..}}}}. Both the data and the denial add "by_error":true when
+ * out->by_error. New reference, NULL when out of memory.
  */
 json_t *tg_mcp_answer(const tg_mcp_authz *out, const char *method, tg_mcp_deny_as as);
 

@@ -266,6 +266,8 @@ int tg_decision_write_json(FILE *out, const tg_decision *d)
 	putc(']', out);
 	if (invalid)
 		fputs(",\"invalid\":true", out);
+	if (tg_decision_by_error(d))
+		fputs(",\"by_error\":true", out);
 	putc('}', out);
 	return ferror(out) ? -1 : 0;
 }

@@ -293,6 +293,8 @@ size_t tg_audit_format(const tg_policy *p, const tg_request *req, const tg_decis
 	put_uint(&w, d ? d->nerrors : 0, 1);
 	puts_(&w, ",\"invalid\":");
 	puts_(&w, d && d->invalid ? "true" : "false");
+	if (d && d->by_error)
+		puts_(&w, ",\"by_error\":true");
 	puts_(&w, ",\"policy\":{\"name\":");
 	put_opt(&w, p ? tg_policy_name(p) : NULL);
 	puts_(&w, ",\"version\":");

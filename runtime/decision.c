@@ -49,6 +49,7 @@ static void deny_init(tg_decision *d)
 	d->reason = NULL;
 	d->rule_index = TG_NO_RULE;
 	d->invalid = false;
+	d->by_error = false;
 	d->nerrors = 0;
 	d->truncated = false;
 	d->instructions = 0;
@@ -115,6 +116,7 @@ static tg_status eval_listed(tg_vm *vm, const tg_layout *l, const tg_request *re
 			record_error(d, l, ri, vm->msg);
 		if (deny && c != TG_COND_FALSE) {
 			decide(d, l, ri, true, 0, vm->insns);
+			d->by_error = c == TG_COND_ERROR;
 			return TG_OK;
 		}
 		if (!deny && c == TG_COND_TRUE && allow_rule < 0) {
@@ -135,6 +137,7 @@ static tg_status eval(const tg_policy *p, const tg_request *req, tg_decision *d,
 	uint32_t ri;
 	int64_t allow_rule = -1, deny_rule = -1;
 	size_t allow_nerrors = 0;
+	bool deny_by_error = false;
 
 	if (!d)
 		return TG_EINVAL;
@@ -190,8 +193,10 @@ static tg_status eval(const tg_policy *p, const tg_request *req, tg_decision *d,
 			if (deny_rule < 0) {
 				if (ev.condition == TG_COND_ERROR)
 					record_error(d, l, ri, vm.msg);
-				if (ev.applied && deny)
+				if (ev.applied && deny) {
 					deny_rule = ri;
+					deny_by_error = ev.condition == TG_COND_ERROR;
+				}
 				else if (ev.applied && allow_rule < 0) {
 					allow_rule = ri;
 					allow_nerrors = d->nerrors;
@@ -206,6 +211,7 @@ static tg_status eval(const tg_policy *p, const tg_request *req, tg_decision *d,
 
 	decide(d, l, deny_rule >= 0 ? deny_rule : allow_rule, deny_rule >= 0, allow_nerrors,
 	       vm.insns);
+	d->by_error = deny_by_error;
 	return TG_OK;
 }
 
@@ -261,6 +267,11 @@ const char *tg_decision_reason(const tg_decision *d)
 bool tg_decision_invalid(const tg_decision *d)
 {
 	return d && d->invalid;
+}
+
+bool tg_decision_by_error(const tg_decision *d)
+{
+	return d && d->by_error;
 }
 
 size_t tg_decision_error_count(const tg_decision *d)

@@ -30,6 +30,8 @@ struct tg_decision {
 				 * message, reason_buf, or NULL */
 	uint32_t rule_index;	/* deciding rule, TG_NO_RULE for the default */
 	bool invalid;		/* the request was invalid */
+	bool by_error;		/* a deny rule decided because its condition was an
+				 * error, not true */
 	size_t nerrors;		/* errors listed by DESIGN rule 4, all counted */
 	bool truncated;		/* nerrors > TG_DECISION_MAX_ERRORS */
 	tg_rule_error errors[TG_DECISION_MAX_ERRORS];	/* the first ones, source order */

@@ -371,6 +371,10 @@ TG_API const char *tg_decision_rule_id(const tg_decision *d);
 TG_API const char *tg_decision_reason(const tg_decision *d);
 /* The request was invalid (never allowed). */
 TG_API bool tg_decision_invalid(const tg_decision *d);
+/* A deny rule decided because its condition was an error (an absent
+ * attribute, a type mismatch, ...), not true; its error is listed. False
+ * for every other decision. The reason is still the rule's `because`. */
+TG_API bool tg_decision_by_error(const tg_decision *d);
 
 /*
  * The errors DESIGN rule 4 lists, in source order (a rule records only the

@@ -33,6 +33,8 @@ for name in ("tg_decision_rule_id", "tg_decision_reason"):
     getattr(runtime, name).restype = ctypes.c_char_p
 runtime.tg_decision_invalid.argtypes = [c_decision]
 runtime.tg_decision_invalid.restype = ctypes.c_bool
+runtime.tg_decision_by_error.argtypes = [c_decision]
+runtime.tg_decision_by_error.restype = ctypes.c_bool
 runtime.tg_decision_error_count.argtypes = [c_decision]
 runtime.tg_decision_error_count.restype = ctypes.c_size_t
 runtime.tg_decision_error.argtypes = [c_decision, ctypes.c_size_t, ctypes.c_void_p,
@@ -65,6 +67,8 @@ def decision_of(d):
            "errors": errors}
     if invalid:
         out["invalid"] = True
+    if runtime.tg_decision_by_error(d):
+        out["by_error"] = True
     return out
 
 

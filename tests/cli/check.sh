@@ -1,11 +1,34 @@
-# check.sh - `toolgate check`: silent on success, diagnostics and exit 1 on
-# errors, exit 2 for files that cannot be read.
+# check.sh - `toolgate check`: a summary line per file on success (none
+# under --quiet), diagnostics and exit 1 on errors, exit 2 for files that
+# cannot be read.
 . "$TG_SOURCE_DIR/tests/cli/data/lib.sh"
 
 run 0 check "$DATA/basic.tg"
+printf '%s\n' "$DATA/basic.tg: 4 rules, no errors, no warnings" >"$TMP/want"
+same "$TMP/out" "$TMP/want"
+empty "$TMP/err"
+run 0 check --quiet "$DATA/basic.tg"
 empty "$TMP/out"
+empty "$TMP/err"
 run 0 check --strict "$DATA/basic.tg"
+same "$TMP/out" "$TMP/want"
 run 0 check "$DATA/basic.tg" "$DATA/basic.tg"
+[ "$(wc -l <"$TMP/out")" -eq 2 ] || fail "want one summary line per file"
+
+# Warnings are counted; singular and plural.
+cat >"$TMP/warn.tg" <<'TG'
+rule "blocked": deny principal "mallory" to do anything;
+TG
+run 0 check "$TMP/warn.tg"
+printf '%s\n' "$TMP/warn.tg: 1 rule, no errors, 1 warning" >"$TMP/want"
+same "$TMP/out" "$TMP/want"
+has "$TMP/err" "deny-without-because"
+run 0 check --quiet "$TMP/warn.tg"
+empty "$TMP/out"
+has "$TMP/err" "deny-without-because"
+# Under --strict the warning is an error: no summary.
+run 1 check --strict "$TMP/warn.tg"
+empty "$TMP/out"
 
 cat >"$TMP/bad.tg" <<'TG'
 role engineer;
@@ -40,5 +63,8 @@ has "$TMP/err" "missing.tg"
 run 2 check "$TMP/bad.tg" "$TMP/missing.tg"
 has "$TMP/err" "unknown role 'enginer'"
 run 1 check "$DATA/basic.tg" "$TMP/bad.tg"
+# The clean file still has its line; the bad one none.
+printf '%s\n' "$DATA/basic.tg: 4 rules, no errors, no warnings" >"$TMP/want"
+same "$TMP/out" "$TMP/want"
 
 finish

@@ -7,13 +7,16 @@ OUT="$TG_SOURCE_DIR/tests/golden/lint/output"
 SARIF="$TG_SOURCE_DIR/tests/sarif/validate.sh"
 
 # Every example policy is lint-clean, even under --strict.
-run 0 check --strict "$TG_SOURCE_DIR"/policies/examples/*.tg
+run 0 check --strict --quiet "$TG_SOURCE_DIR"/policies/examples/*.tg
 empty "$TMP/out"
 empty "$TMP/err"
+run 0 check "$TG_SOURCE_DIR"/policies/examples/*.tg
+lacks "$TMP/out" "warning[^s]"
+lacks "$TMP/out" "[1-9][0-9]* warnings"
 
 # Text: warnings carry their id and do not fail the check; --strict does.
 run 0 check "$OUT/warnings.tg"
-empty "$TMP/out"
+has "$TMP/out" "warnings.tg: 4 rules, no errors, 3 warnings$"
 has "$TMP/err" "warnings.tg:7:17: warning: deny rule 'blocked' has no 'because' \[deny-without-because\]$"
 has "$TMP/err" "hint: add because"
 lacks "$TMP/err" "blocked-2"
@@ -67,6 +70,7 @@ sh "$SARIF" "$TMP"/*.sarif || fail "SARIF output does not validate against the S
 for id in shadowed-rule overridden-allow over-broad-grant default-allow unused-role \
 	unused-set unused-attribute duplicate-pattern undeclared-attribute \
 	deny-without-because missing-rule-id deny-inherited-role deny-reads-method-path \
+	unreachable-path missing-list-grant \
 	contradictory-condition suppression-without-reason invalid-suppression \
 	unused-suppression compile-error; do
 	has "$TMP/clean.sarif" "\"id\": \"$id\","

@@ -24,7 +24,13 @@ same "$TMP/from-source" "$TMP/from-bytecode"
 head -n 4 "$TMP/from-source" >"$TMP/first4"
 same "$TMP/first4" "$DATA/expected.jsonl"
 sed -n 5p "$TMP/from-source" >"$TMP/l5"
-has "$TMP/l5" '^{"decision":"deny","rule":"no-prod","reason":"prod is admin only","errors":\[{"rule":"no-prod","message":"[^"]*"}\]}$'
+# no-prod applied because its condition was an error (no environment):
+# by_error says so; a deny by a true condition (line 2) has no by_error.
+has "$TMP/l5" '^{"decision":"deny","rule":"no-prod","reason":"prod is admin only","errors":\[{"rule":"no-prod","message":"[^"]*"}\],"by_error":true}$'
+sed -n 2p "$TMP/from-source" | grep -q by_error && fail "a deny by a true condition says by_error"
+run_in "$DATA/requests.jsonl" 0 eval "$TMP/basic.tg" --audit
+sed -n 5p "$TMP/err" | grep -q '"invalid":false,"by_error":true,' || fail "audit line 5 lacks by_error"
+sed -n 2p "$TMP/err" | grep -q by_error && fail "audit line 2 says by_error"
 sed -n 6p "$TMP/from-source" >"$TMP/l6"
 has "$TMP/l6" '^{"decision":"allow","rule":"basic.tg:26","reason":null,"errors":\[\]}$'
 sed -n 7p "$TMP/from-source" >"$TMP/l7"

@@ -95,7 +95,8 @@ static void test_errors_are_data(void **state)
 
 static void test_lints_and_strict(void **state)
 {
-	static const char src[] = "role unused;\nrole a;\nrule \"r\": allow role a to call tool \"x\";\n";
+	static const char src[] = "role unused;\nrole a;\nrule \"r\": allow role a to call tool \"x\";\n"
+				  "rule \"l\": allow role a to list tools;\n";
 	tg_compilation *plain = compile(src, 0), *lint = compile(src, TG_COMPILE_LINT),
 		       *strict = compile(src, TG_COMPILE_LINT | TG_COMPILE_STRICT);
 	const tg_diagnostic *d;

@@ -1223,6 +1223,67 @@ static void test_denials_say_why(void **state)
 	expect_empty(&f->px.to_server);
 }
 
+/* A deny rule that applied because its condition was an error says so, in
+ * the error's data, in a tool result's denial and in the audit line. */
+static void test_denial_by_error(void **state)
+{
+	tg_policy *p = compile_policy("policy \"e\";\n"
+				      "rule \"div-b\": deny anyone to call tool \"div\" when args.b == 0\n"
+				      "  because \"no division by zero\";\n"
+				      "allow anyone to call any tool;\n");
+	json_t *args_absent = json_pack("{s:s,s:{}}", "name", "div", "arguments");
+	json_t *args_zero = json_pack("{s:s,s:{s:i}}", "name", "div", "arguments", "b", 0);
+	tg_mcp_identity id;
+	tg_mcp_authz out;
+	json_t *v, *data;
+	char err[256], line[2048];
+	FILE *audit = tmpfile();
+
+	(void)state;
+	assert_non_null(audit);
+	tg_mcp_identity_init(&id);
+	assert_int_equal(tg_mcp_identity_option(&id, "principal", "alice", err, sizeof err), 0);
+
+	tg_mcp_decide_implied(p, &id, "tools/call", args_absent, "test", 1, audit, &out);
+	assert_int_equal(out.verdict, TG_MCP_DENY);
+	assert_true(out.by_error);
+	assert_string_equal(out.reason, "no division by zero");	/* the reason contract holds */
+	v = tg_mcp_answer(&out, "tools/call", TG_MCP_DENY_AS_ERROR);
+	data = json_object_get(json_object_get(v, "error"), "data");
+	assert_string_equal(json_string_value(json_object_get(data, "rule")), "div-b");
+	assert_true(json_is_true(json_object_get(data, "by_error")));
+	json_decref(v);
+	v = tg_mcp_answer(&out, "tools/call", TG_MCP_DENY_AS_RESULT);
+	data = json_object_get(json_object_get(json_object_get(v, "result"), "_meta"),
+			       "toolgate/denial");
+	assert_true(json_is_true(json_object_get(data, "by_error")));
+	json_decref(v);
+
+	/* The same rule applying because it is true: no by_error anywhere. */
+	tg_mcp_decide_implied(p, &id, "tools/call", args_zero, "test", 1, audit, &out);
+	assert_int_equal(out.verdict, TG_MCP_DENY);
+	assert_false(out.by_error);
+	v = tg_mcp_answer(&out, "tools/call", TG_MCP_DENY_AS_ERROR);
+	assert_null(json_object_get(json_object_get(json_object_get(v, "error"), "data"),
+				    "by_error"));
+	json_decref(v);
+	v = tg_mcp_answer(&out, "tools/call", TG_MCP_DENY_AS_RESULT);
+	assert_null(json_object_get(json_object_get(json_object_get(json_object_get(
+		v, "result"), "_meta"), "toolgate/denial"), "by_error"));
+	json_decref(v);
+
+	rewind(audit);
+	assert_non_null(fgets(line, sizeof line, audit));
+	assert_non_null(strstr(line, "\"invalid\":false,\"by_error\":true,"));
+	assert_non_null(fgets(line, sizeof line, audit));
+	assert_null(strstr(line, "by_error"));
+	fclose(audit);
+	json_decref(args_absent);
+	json_decref(args_zero);
+	tg_mcp_identity_clear(&id);
+	tg_policy_free(p);
+}
+
 /* ---- roots --------------------------------------------------------------- */
 
 /* The roots the server was given, as URIs, from its answer's JSON line. */
@@ -1584,6 +1645,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_pinned_rug_pull, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_annotations_overridden, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_write_pins, setup, teardown),
+		cmocka_unit_test(test_denial_by_error),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

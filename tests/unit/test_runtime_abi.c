@@ -73,6 +73,7 @@ static void test_decision_accessors(void **state)
 	assert_string_equal(tg_decision_rule_id(d), "eng");
 	assert_string_equal(tg_policy_rule_id(P, tg_decision_rule(d)), "eng");
 	assert_false(tg_decision_invalid(d));
+	assert_false(tg_decision_by_error(d));
 	assert_int_equal(tg_decision_error_count(d), 0);
 
 	/* Reused: an absent args.o is an error in a deny rule, which applies. */
@@ -80,6 +81,7 @@ static void test_decision_accessors(void **state)
 	assert_int_equal(tg_eval(P, &r, d), TG_OK);
 	assert_int_equal(tg_decision_effect(d), TG_DENY);
 	assert_string_equal(tg_decision_reason(d), "objects are not strings");
+	assert_true(tg_decision_by_error(d));
 	assert_int_equal(tg_decision_error_count(d), 1);
 	assert_int_equal(tg_decision_error_total(d), 1);
 	assert_int_equal(tg_decision_error(d, 0, &rule, &id, &msg), TG_OK);
@@ -91,6 +93,7 @@ static void test_decision_accessors(void **state)
 	/* Decisions a transport makes itself. */
 	tg_decision_set_invalid(d, "invalid request: a test");
 	assert_true(tg_decision_invalid(d));
+	assert_false(tg_decision_by_error(d));
 	assert_string_equal(tg_decision_reason(d), "invalid request: a test");
 	assert_int_equal(tg_decision_error_count(d), 0);
 	tg_decision_set_denied(d, "refused by the transport");

@@ -224,6 +224,7 @@ static void test_deny_overrides(void **state)
 	req.destructive = TG_HINT_TRUE;
 	expect(TG_DENY, "no-destructive-in-prod", 0);
 	assert_string_equal(D.reason, "destructive tools in prod need an admin with MFA");
+	assert_false(D.by_error);	/* the condition was true */
 	/* admin with MFA passes the deny; eng-github still refuses prod */
 	base("admin", "tools/call", "github.delete_repo");
 	set_str(SL_ENV, "prod");
@@ -237,6 +238,7 @@ static void test_deny_overrides(void **state)
 	expect(TG_DENY, "no-destructive-in-prod", 1);
 	assert_string_equal(D.errors[0].rule_id, "no-destructive-in-prod");
 	assert_string_equal(D.errors[0].message, "'context.mfa' is absent");
+	assert_true(D.by_error);
 	/* blocked principal: deny whatever allows */
 	base("engineer", "tools/call", "github.x");
 	req.principal_id = S("mallory");
@@ -501,6 +503,7 @@ static void test_trace(void **state)
 	assert_int_equal(tg_eval_trace(P, &req, &D, on_trace, &t), TG_OK);
 	assert_int_equal(D.effect, TG_DENY);
 	assert_string_equal(D.rule_id, "no-destructive-in-prod");
+	assert_true(D.by_error);	/* its condition was an error */
 	/* candidates from the index, in source order: readers-read (its
 	 * "*.get_*" has an empty prefix), eng-github (the "gith" prefix), the
 	 * `any tool` deny, then the every-method rules (mallory's deny and
@@ -528,6 +531,7 @@ static void test_trace(void **state)
 	assert_int_equal(d2.effect, D.effect);
 	assert_int_equal(d2.rule_index, D.rule_index);
 	assert_int_equal(d2.nerrors, D.nerrors);
+	assert_true(d2.by_error);
 }
 
 /* Many failing allow rules: the error list is bounded and says so. */

@@ -15,6 +15,8 @@ export interface Decision {
   errorsTotal: number;
   /** The request or message was invalid (never allowed). */
   invalid: boolean;
+  /** A deny rule decided because its condition was an error, not true (its error is listed). */
+  byError: boolean;
   /** A lifecycle message (initialize, ping, notifications/...) the policy does not decide: forward it. */
   lifecycle: boolean;
   /** The audit line (tg_audit_format), when asked for with `audit: true`. */

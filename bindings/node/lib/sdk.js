@@ -153,6 +153,7 @@ class GuardedTransport {
       message: result.reason ? `toolgate: ${result.reason}` : 'toolgate: denied by policy',
       data: { rule: result.rule, reason: result.reason },
     };
+    if (result.byError) error.data.by_error = true; // as toolgate's proxy says it
     this._inner.send({ jsonrpc: '2.0', id: m.id, error }, { relatedRequestId: m.id })
       .catch((e) => this.onerror?.(e));
     return undefined;

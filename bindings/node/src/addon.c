@@ -381,7 +381,7 @@ static size_t audit_fn(void *ctx, char *buf, size_t len)
 
 /* The decision as an object, read through the decision's accessors:
  * {decision, rule, reason, errors:[{rule, message}], errorsTotal, invalid,
- * lifecycle[, audit]}. */
+ * byError, lifecycle[, audit]}. */
 static napi_value decision_object(napi_env env, const tg_decision *d, bool lifecycle,
 				  const audit_ctx *audit)
 {
@@ -411,6 +411,7 @@ static napi_value decision_object(napi_env env, const tg_decision *d, bool lifec
 	napi_set_named_property(env, o, "errors", errs);
 	set_num(env, o, "errorsTotal", lifecycle ? 0 : (double)tg_decision_error_total(d));
 	set_bool(env, o, "invalid", !lifecycle && tg_decision_invalid(d));
+	set_bool(env, o, "byError", !lifecycle && tg_decision_by_error(d));
 	set_bool(env, o, "lifecycle", lifecycle);
 	if (audit) {
 		audit_ctx c = *audit;

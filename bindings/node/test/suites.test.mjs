@@ -44,6 +44,7 @@ test('example suites: the same decisions as toolgate eval', { skip: !BUILD && 'T
           const shaped = { decision: got.decision, rule: got.invalid ? null : got.rule, reason: got.reason,
             errors: got.invalid ? [] : got.errors };
           if (got.invalid) shaped.invalid = true;
+          if (got.byError) shaped.by_error = true;
           // A JS object cannot hold what JSON.parse drops (duplicate keys,
           // integers past 2^53, number spelling): where the round trip
           // changes the text, only the text is compared (docs/bindings/node.md).

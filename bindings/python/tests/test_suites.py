@@ -17,6 +17,8 @@ def as_eval_prints(d: toolgate.Decision) -> dict:
            "errors": [{"rule": r, "message": m} for r, m in d.errors]}
     if d.invalid:
         out["invalid"] = True
+    if d.by_error:
+        out["by_error"] = True
     return out
 
 

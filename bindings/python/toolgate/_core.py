@@ -132,7 +132,8 @@ class Decision(NamedTuple):
     allowed). lifecycle: the message is not one the policy decides
     (initialize, ping, notifications/...): the library returned no request,
     and `decision` is "allow" because toolgate's own proxy forwards these.
-    audit: the audit line, when asked for.
+    audit: the audit line, when asked for. by_error: a deny rule decided
+    because its condition was an error, not true (its error is listed).
     """
 
     decision: Literal["allow", "deny"]
@@ -143,6 +144,7 @@ class Decision(NamedTuple):
     invalid: bool = False
     lifecycle: bool = False
     audit: Optional[str] = None
+    by_error: bool = False
 
     @property
     def allowed(self) -> bool:
@@ -210,6 +212,7 @@ def _read(s: _Scratch, audit: Optional[str] = None) -> Decision:
         bool(_R.tg_decision_invalid(d)),
         False,
         audit,
+        bool(_R.tg_decision_by_error(d)),
     )
 
 

@@ -88,6 +88,7 @@ _RUNTIME = {
     "tg_decision_rule_id": (_str, [c_decision]),
     "tg_decision_reason": (_str, [c_decision]),
     "tg_decision_invalid": (ctypes.c_bool, [c_decision]),
+    "tg_decision_by_error": (ctypes.c_bool, [c_decision]),
     "tg_decision_error_count": (_size, [c_decision]),
     "tg_decision_error_total": (_size, [c_decision]),
     "tg_decision_error": (_int, [c_decision, _size, _void, _P(_str), _P(_str)]),
