@@ -8,11 +8,11 @@
 // Prints one line per check and exits 1 when any failed.
 import { spawn, execFileSync } from "node:child_process";
 import fs from "node:fs";
-import net from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { check, children, failed, freePort, waitFor } from "./harness.mjs";
 
 const [toolgate, work] = process.argv.slice(2);
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -27,31 +27,8 @@ function denial(r) {
 	return d ? { code: d.code, rule: d.rule, text: r.result.content?.[0]?.text } : { code: r.code, rule: r.data?.rule };
 }
 
-let failures = 0;
-function check(ok, what, detail) {
-	console.log(`${ok ? "ok  " : "FAIL"} ${what}${ok || detail === undefined ? "" : ": " + JSON.stringify(detail)}`);
-	if (!ok) failures++;
-}
-const children = [];
-process.on("exit", () => children.forEach((c) => { try { c.kill("SIGKILL"); } catch {} }));
 
-function freePort() {
-	return new Promise((resolve) => {
-		const s = net.createServer().listen(0, "127.0.0.1", () => {
-			const p = s.address().port;
-			s.close(() => resolve(p));
-		});
-	});
-}
 
-async function waitFor(pred, ms = 15000) {
-	const end = Date.now() + ms;
-	while (Date.now() < end) {
-		if (await pred()) return true;
-		await new Promise((r) => setTimeout(r, 100));
-	}
-	return false;
-}
 
 const repo = path.join(work, "repo");
 fs.mkdirSync(repo, { recursive: true });
@@ -183,4 +160,4 @@ const stopped = await waitFor(() => [A, B, C].every((g) => g.proc.exitCode !== n
 check(stopped && [A, B, C].every((g) => g.proc.exitCode === 0), "SIGTERM stops every gateway cleanly",
 	[A, B, C].map((g) => g.proc.exitCode));
 ev.kill("SIGTERM");
-process.exit(failures ? 1 : 0);
+process.exit(failed() ? 1 : 0);

@@ -12,42 +12,19 @@
 import { spawn } from "node:child_process";
 import crypto from "node:crypto";
 import fs from "node:fs";
-import net from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import Provider, { errors } from "oidc-provider";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { ClientCredentialsProvider } from "@modelcontextprotocol/sdk/client/auth-extensions.js";
+import { check, children, failed, freePort, waitFor } from "./harness.mjs";
 
 const [toolgate, work] = process.argv.slice(2);
 const here = path.dirname(fileURLToPath(import.meta.url));
 const DENIED = -32003;
 
-let failures = 0;
-function check(ok, what, detail) {
-	console.log(`${ok ? "ok  " : "FAIL"} ${what}${ok || detail === undefined ? "" : ": " + JSON.stringify(detail)}`);
-	if (!ok) failures++;
-}
-const children = [];
-process.on("exit", () => children.forEach((c) => { try { c.kill("SIGKILL"); } catch {} }));
 
-function freePort() {
-	return new Promise((resolve) => {
-		const s = net.createServer().listen(0, "127.0.0.1", () => {
-			const p = s.address().port;
-			s.close(() => resolve(p));
-		});
-	});
-}
-async function waitFor(pred, ms = 15000) {
-	const end = Date.now() + ms;
-	while (Date.now() < end) {
-		if (await pred()) return true;
-		await new Promise((r) => setTimeout(r, 100));
-	}
-	return false;
-}
 const claimsOf = (jwt) => JSON.parse(Buffer.from(jwt.split(".")[1], "base64url"));
 const headerOf = (jwt) => JSON.parse(Buffer.from(jwt.split(".")[0], "base64url"));
 
@@ -240,4 +217,4 @@ gw.kill("SIGTERM");
 check(await waitFor(() => gw.exitCode !== null, 12000) && gw.exitCode === 0, "SIGTERM stops the gateway cleanly", gw.exitCode);
 asServer.close();
 rec.kill("SIGTERM");
-process.exit(failures ? 1 : 0);
+process.exit(failed() ? 1 : 0);

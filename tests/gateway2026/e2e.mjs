@@ -20,7 +20,6 @@
 import { spawn } from "node:child_process";
 import fs from "node:fs";
 import http from "node:http";
-import net from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import * as z from "zod";
@@ -30,27 +29,10 @@ import { McpServer as McpServerV1 } from "@modelcontextprotocol/sdk/server/mcp.j
 import { StreamableHTTPServerTransport as ServerTransportV1 } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import { Client as ClientV1 } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport as TransportV1 } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { check, children, failed, freePort, waitFor } from "../gateway/harness.mjs";
 
 const [toolgate, work] = process.argv.slice(2);
 const here = path.dirname(fileURLToPath(import.meta.url));
-let failures = 0;
-function check(ok, what, detail) {
-	console.log(`${ok ? "ok  " : "FAIL"} ${what}${ok || detail === undefined ? "" : ": " + JSON.stringify(detail)}`);
-	if (!ok) failures++;
-}
-const children = [];
-process.on("exit", () => children.forEach((c) => { try { c.kill("SIGKILL"); } catch {} }));
-const freePort = () => new Promise((resolve) => {
-	const s = net.createServer().listen(0, "127.0.0.1", () => { const p = s.address().port; s.close(() => resolve(p)); });
-});
-async function waitFor(pred, ms = 15000) {
-	const end = Date.now() + ms;
-	while (Date.now() < end) {
-		if (await pred()) return true;
-		await new Promise((r) => setTimeout(r, 100));
-	}
-	return false;
-}
 const body = (req) => new Promise((resolve) => { const c = []; req.on("data", (d) => c.push(d)); req.on("end", () => resolve(Buffer.concat(c))); });
 
 // ---- the SDK v2 server ------------------------------------------------------
@@ -298,5 +280,5 @@ http {
 	await c2.close();
 }
 
-console.log(failures ? `${failures} check(s) failed` : "all checks passed");
-process.exit(failures ? 1 : 0);
+console.log(failed() ? `${failed()} check(s) failed` : "all checks passed");
+process.exit(failed() ? 1 : 0);
