@@ -3,7 +3,9 @@
 # and /server 2.4.0 through the gateway (allowed, denied, filtered, a
 # header/body mismatch, a task of one principal refused to another); then
 # two gateway processes behind nginx (round-robin, no affinity) serving a
-# 2025 client (@modelcontextprotocol/sdk 1.32.2) and a 2026 client. The
+# 2025 client (@modelcontextprotocol/sdk 1.32.2) and a 2026 client, first
+# with a development identity, then with bearer tokens (auth with the keys
+# of tests/gateway/keys; a token for another resource gets 401). The
 # peers are installed into tests/gateway2026/node_modules (git-ignored) from
 # the committed package-lock.json when missing; if that fails, or node or
 # nginx is missing, the test FAILS. Not run under valgrind (Makefile).

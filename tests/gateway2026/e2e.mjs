@@ -15,9 +15,14 @@
 // 2. Scale-out: two gateway processes (same session key) behind nginx,
 //    round-robin, no affinity; a 2025 client's session and a 2026 client's
 //    requests alternate between them and keep working.
+// 3. The same with bearer tokens: two processes with `auth` (jwks_file,
+//    the test keys of tests/gateway/keys, tokens from tests/gateway/tokens.mjs)
+//    whose resource is nginx's address; a 2025 session and a 2026 client
+//    carry a token through both (each process's audit names its jti and
+//    issuer); a token for another resource is refused with 401.
 //
 // Prints one line per check and exits 1 when any failed.
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import fs from "node:fs";
 import http from "node:http";
 import path from "node:path";
@@ -93,11 +98,21 @@ rule "ro": allow role reader to call any tool when tool.read_only;
 allow anyone to invoke "tasks/*";
 `);
 fs.writeFileSync(path.join(work, "key"), "0123456789abcdef0123456789abcdef-e2e-2026");
-async function gateway(name, principal) {
+// identity: a fixed development principal, or, with auth = {resource,
+// issuer}, bearer tokens (keys in tests/gateway/keys) for that resource
+async function gateway(name, principal, auth) {
 	const port = await freePort();
+	const who = auth ? `auth:
+  issuer: ${auth.issuer}
+  jwks_file: ${path.join(here, "../gateway/keys/jwks.json")}
+  scopes: [tools:read]
+  require_at_jwt: true
+` : `identity:
+  principal: {id: ${principal}, roles: [reader]}
+`;
 	fs.writeFileSync(path.join(work, `${name}.yaml`), `
 listen: 127.0.0.1:${port}
-resource: http://127.0.0.1:${port}
+resource: ${auth ? auth.resource : `http://127.0.0.1:${port}`}
 policy: policy.tg
 audit: ${name}.audit.jsonl
 session_key_file: key
@@ -105,9 +120,7 @@ upstreams:
   - {name: v2, path: /v2/mcp, url: "${v2url}"}
   - {name: v1, path: /v1/mcp, url: "${v1url}"}
   - {name: rec, path: /rec/mcp, url: "http://127.0.0.1:${recPort}/mcp"}
-identity:
-  principal: {id: ${principal}, roles: [reader]}
-`);
+${who}`);
 	const g = spawn(toolgate, ["gateway", "--config", path.join(work, `${name}.yaml`)], { stdio: ["ignore", "ignore", "pipe"] });
 	children.push(g);
 	let err = "";
@@ -118,9 +131,46 @@ identity:
 const alice = await gateway("alice", "alice");
 const bob = await gateway("bob", "bob");
 
-async function v2client(port, p = "/v2/mcp", fetchWrap) {
+// nginx round-robin (no affinity) on port lb in front of the gateway ports
+async function nginx(name, lb, ports) {
+	const prefix = path.join(work, name);
+	fs.mkdirSync(path.join(prefix, "logs"), { recursive: true });
+	fs.writeFileSync(path.join(prefix, "nginx.conf"), `
+worker_processes 1;
+pid ${prefix}/nginx.pid;
+error_log ${prefix}/logs/error.log warn;
+events { worker_connections 256; }
+http {
+  access_log off;
+  client_body_temp_path ${prefix}/body;
+  proxy_temp_path ${prefix}/proxy;
+  fastcgi_temp_path ${prefix}/fastcgi;
+  uwsgi_temp_path ${prefix}/uwsgi;
+  scgi_temp_path ${prefix}/scgi;
+  upstream gateways { ${ports.map((p) => `server 127.0.0.1:${p};`).join(" ")} }
+  server {
+    listen 127.0.0.1:${lb};
+    location / {
+      proxy_pass http://gateways;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_buffering off;
+      proxy_request_buffering off;
+    }
+  }
+}
+`);
+	const ng = spawn("nginx", ["-p", prefix, "-c", path.join(prefix, "nginx.conf"), "-g", "daemon off;"], { stdio: ["ignore", "ignore", "pipe"] });
+	children.push(ng);
+	let ngErr = "";
+	ng.stderr.on("data", (d) => { ngErr += d; });
+	check(await waitFor(async () => { try { return (await fetch(`http://127.0.0.1:${lb}/healthz`)).ok; } catch { return false; } }), `${name} started`, ngErr);
+}
+
+async function v2client(port, p = "/v2/mcp", fetchWrap, token) {
 	const c = new Client({ name: "e2e-v2", version: "1.0.0" }, { versionNegotiation: { mode: { pin: "2026-07-28" } } });
 	const opts = fetchWrap ? { fetch: fetchWrap } : {};
+	if (token) opts.requestInit = { headers: { Authorization: `Bearer ${token}` } };
 	await c.connect(new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${port}${p}`), opts));
 	return c;
 }
@@ -210,38 +260,7 @@ const denialOf = async (f) => {
 	const g1 = await gateway("lb1", "carol");
 	const g2 = await gateway("lb2", "carol");
 	const lb = await freePort();
-	const prefix = path.join(work, "nginx");
-	fs.mkdirSync(path.join(prefix, "logs"), { recursive: true });
-	fs.writeFileSync(path.join(prefix, "nginx.conf"), `
-worker_processes 1;
-pid ${prefix}/nginx.pid;
-error_log ${prefix}/logs/error.log warn;
-events { worker_connections 256; }
-http {
-  access_log off;
-  client_body_temp_path ${prefix}/body;
-  proxy_temp_path ${prefix}/proxy;
-  fastcgi_temp_path ${prefix}/fastcgi;
-  uwsgi_temp_path ${prefix}/uwsgi;
-  scgi_temp_path ${prefix}/scgi;
-  upstream gateways { server 127.0.0.1:${g1}; server 127.0.0.1:${g2}; }
-  server {
-    listen 127.0.0.1:${lb};
-    location / {
-      proxy_pass http://gateways;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      proxy_buffering off;
-      proxy_request_buffering off;
-    }
-  }
-}
-`);
-	const ng = spawn("nginx", ["-p", prefix, "-c", path.join(prefix, "nginx.conf"), "-g", "daemon off;"], { stdio: ["ignore", "ignore", "pipe"] });
-	children.push(ng);
-	let ngErr = "";
-	ng.stderr.on("data", (d) => { ngErr += d; });
-	check(await waitFor(async () => { try { return (await fetch(`http://127.0.0.1:${lb}/healthz`)).ok; } catch { return false; } }), "nginx started", ngErr);
+	await nginx("nginx", lb, [g1, g2]);
 
 	const decisions = () => ["lb1", "lb2"].map((n) => {
 		const f = path.join(work, `${n}.audit.jsonl`);
@@ -278,6 +297,74 @@ http {
 	const d2 = decisions();
 	check(d2[0] > d1[0] && d2[1] > d1[1], "both gateway processes decided 2026 requests", { before: d1, after: d2 });
 	await c2.close();
+}
+
+// ---- 3. scale-out with bearer tokens ---------------------------------------------------
+// Two processes with the same session key and auth (jwks_file), whose
+// resource is nginx's address: the audience is what the client sees.
+{
+	const lb = await freePort();
+	const resource = `http://127.0.0.1:${lb}`;
+	const issuer = "http://127.0.0.1:9/issuer";
+	const g1 = await gateway("oa1", null, { resource, issuer });
+	const g2 = await gateway("oa2", null, { resource, issuer });
+	await nginx("nginx-oauth", lb, [g1, g2]);
+	const mint = (aud) => execFileSync("node", [path.join(here, "../gateway/tokens.mjs"), "good", issuer, aud], { encoding: "utf8" });
+	const jtiOf = (t) => JSON.parse(Buffer.from(t.split(".")[1], "base64url").toString()).jti;
+	// per process: the decisions whose auth member names this token
+	const decided = (jti) => ["oa1", "oa2"].map((n) => {
+		const f = path.join(work, `${n}.audit.jsonl`);
+		if (!fs.existsSync(f)) return 0;
+		return fs.readFileSync(f, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l))
+			.filter((d) => d.auth?.jti === jti && d.auth?.iss === issuer).length;
+	});
+
+	// 2025: the session and the token travel together through both processes
+	const t1 = mint(`${resource}/v1/mcp`);
+	const c1 = new ClientV1({ name: "e2e-v1-oauth", version: "1.0.0" });
+	const tr = new TransportV1(new URL(`${resource}/v1/mcp`), { requestInit: { headers: { Authorization: `Bearer ${t1}` } } });
+	await c1.connect(tr);
+	check(typeof tr.sessionId === "string" && !tr.sessionId.startsWith("v1-"), "oauth: 2025 client got a sealed session through nginx", tr.sessionId);
+	let ok = 0;
+	for (let i = 0; i < 6; i++) {
+		const r = await errOf(async () => {
+			const res = await c1.callTool({ name: "echo", arguments: {} });
+			if (res.content?.[0]?.text !== "v1 echo") throw new Error(JSON.stringify(res));
+		});
+		if (!r) ok++;
+	}
+	const l1 = await c1.listTools();
+	check(ok === 6 && l1.tools.length === 1, "oauth: 2025 client with a bearer token: 6 calls and a list across processes", { ok });
+	const d1 = decided(jtiOf(t1));
+	check(d1[0] > 0 && d1[1] > 0, "oauth: both processes' audit logs show the 2025 token's decisions (jti, iss)", d1);
+	await c1.close();
+
+	// 2026: stateless, the same token on every request
+	const t2 = mint(`${resource}/v2/mcp`);
+	const c2 = await v2client(lb, "/v2/mcp", undefined, t2);
+	let ok2 = 0;
+	for (let i = 0; i < 6; i++) {
+		const r = await denialOf(() => c2.callTool({ name: "echo", arguments: { text: String(i) } }));
+		if (!r) ok2++;
+	}
+	const denied = await denialOf(() => c2.callTool({ name: "secret", arguments: {} }));
+	check(ok2 === 6 && denied?.code === -32003 && !invoked.secret, "oauth: 2026 client: 6 calls allowed, secret denied, across processes", { ok2, code: denied?.code });
+	const d2 = decided(jtiOf(t2));
+	check(d2[0] > 0 && d2[1] > 0, "oauth: both processes' audit logs show the 2026 token's decisions (jti, iss)", d2);
+	await c2.close();
+
+	// a token for another resource (the v2 upstream) at /v1/mcp: 401 from
+	// whichever process nginx picks (twice, so both are asked)
+	const statuses = [];
+	for (let i = 0; i < 2; i++) {
+		const r = await fetch(`${resource}/v1/mcp`, {
+			method: "POST",
+			headers: { "content-type": "application/json", accept: "application/json, text/event-stream", authorization: `Bearer ${t2}` },
+			body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "x", version: "1" } } }),
+		});
+		statuses.push([r.status, (r.headers.get("www-authenticate") || "").includes("invalid_token")]);
+	}
+	check(statuses.every(([st, inv]) => st === 401 && inv), "oauth: a token for another resource is refused with 401 invalid_token through nginx", statuses);
 }
 
 console.log(failed() ? `${failed()} check(s) failed` : "all checks passed");
