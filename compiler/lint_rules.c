@@ -513,41 +513,79 @@ static void deny_inherited(tg_linter *l, const tg_rule *r)
 }
 
 /* Paths defined for one kind of method only; reading them under any other
- * method is an error. */
+ * method is an error. Both lints below speak of them through this table. */
+enum { MP_TOOL, MP_RESOURCE, MP_PROMPT, MP_KINDS };
+static const struct {
+	tg_root root;
+	tg_action_kind own;	/* the action whose methods define the path */
+	const char *methods;	/* those methods, for messages */
+	const char *narrow;	/* the action that matches only them */
+} method_path_kinds[MP_KINDS] = {
+	{TG_ROOT_TOOL, TG_ACT_CALL_TOOL, "tools/call", "call any tool"},
+	{TG_ROOT_RESOURCE, TG_ACT_READ_RESOURCE,
+	 "resources/read, resources/subscribe and resources/unsubscribe", "read any resource"},
+	{TG_ROOT_PROMPT, TG_ACT_GET_PROMPT, "prompts/get", "get any prompt"},
+};
+
 typedef struct method_path {
-	const tg_expr *tool, *resource, *prompt;	/* first read of each */
-	bool guarded_tool, guarded_resource, guarded_prompt, method_read;
+	const tg_expr *read[MP_KINDS];	/* first read of each */
+	bool guarded[MP_KINDS];		/* tested with `has` somewhere */
+	bool method_read;		/* request.method is read */
 } method_path;
 
 static void find_method_paths(tg_linter *l, const tg_rule *r, const tg_expr *e, void *arg)
 {
 	method_path *m = arg;
-	if (e->kind == TG_E_PATH) {
-		switch (e->u.path.root) {
-		case TG_ROOT_TOOL:
-			if (!m->tool)
-				m->tool = e;
-			break;
-		case TG_ROOT_RESOURCE:
-			if (!m->resource)
-				m->resource = e;
-			break;
-		case TG_ROOT_PROMPT:
-			if (!m->prompt)
-				m->prompt = e;
-			break;
-		case TG_ROOT_REQUEST:
-			m->method_read = true;
-			break;
-		default:
-			break;
-		}
-	} else if (e->kind == TG_E_HAS) {
-		tg_root root = e->u.has.base.root;
-		m->guarded_tool |= root == TG_ROOT_TOOL;
-		m->guarded_resource |= root == TG_ROOT_RESOURCE;
-		m->guarded_prompt |= root == TG_ROOT_PROMPT;
+	tg_root root;
+
+	if (e->kind == TG_E_PATH)
+		root = e->u.path.root;
+	else if (e->kind == TG_E_HAS)
+		root = e->u.has.base.root;
+	else
+		return;
+	if (e->kind == TG_E_PATH && root == TG_ROOT_REQUEST)
+		m->method_read = true;
+	for (size_t k = 0; k < MP_KINDS; k++) {
+		if (root != method_path_kinds[k].root)
+			continue;
+		if (e->kind == TG_E_HAS)
+			m->guarded[k] = true;
+		else if (!m->read[k])
+			m->read[k] = e;
 	}
+}
+
+/* The methods a rule's condition may read method-defined paths under: the
+ * walk's findings, or false (nothing to report) when the condition reads
+ * request.method and so may well guard its reads. */
+static bool method_paths_of(tg_linter *l, const tg_rule *r, method_path *m)
+{
+	memset(m, 0, sizeof *m);
+	tg_lint_walk_rule(l, r, find_method_paths, m);
+	return !m->method_read;
+}
+
+static bool name_is(const tg_name *t, const char *method)
+{
+	return strlen(method) == t->len && memcmp(method, t->s, t->len) == 0;
+}
+
+/* `invoke "T"` names one of own's methods: a literal equal to one. */
+static bool names_method_of(const tg_name *t, tg_action_kind own)
+{
+	const char *const *m;
+	size_t nm = action_methods(own, &m);
+	for (size_t k = 0; k < nm; k++)
+		if (name_is(t, m[k]))
+			return true;
+	return false;
+}
+
+/* A set or a glob in `invoke`: its methods are not known here. */
+static bool item_is_pattern(const tg_action *a, size_t i)
+{
+	return a->items[i].is_set || !is_literal(a->items[i].text.s, a->items[i].text.len);
 }
 
 /* The action can match a method for which the path is not defined. */
@@ -557,18 +595,9 @@ static bool reaches_other_methods(const tg_action *a, tg_action_kind own)
 		return true;
 	if (a->kind != TG_ACT_INVOKE)
 		return false;
-	const char *const *m;
-	size_t nm = action_methods(own, &m);
-	for (size_t i = 0; i < a->n; i++) {
-		const tg_name *t = &a->items[i].text;
-		bool own_method = false;
-		if (a->items[i].is_set || !is_literal(t->s, t->len))
+	for (size_t i = 0; i < a->n; i++)
+		if (item_is_pattern(a, i) || !names_method_of(&a->items[i].text, own))
 			return true;
-		for (size_t k = 0; k < nm && !own_method; k++)
-			own_method = strlen(m[k]) == t->len && memcmp(m[k], t->s, t->len) == 0;
-		if (!own_method)
-			return true;
-	}
 	return false;
 }
 
@@ -579,16 +608,9 @@ static bool reaches_method_of(const tg_action *a, tg_action_kind own)
 		return true;
 	if (a->kind != TG_ACT_INVOKE)
 		return false;
-	const char *const *m;
-	size_t nm = action_methods(own, &m);
-	for (size_t i = 0; i < a->n; i++) {
-		const tg_name *t = &a->items[i].text;
-		if (a->items[i].is_set || !is_literal(t->s, t->len))
+	for (size_t i = 0; i < a->n; i++)
+		if (item_is_pattern(a, i) || names_method_of(&a->items[i].text, own))
 			return true;
-		for (size_t k = 0; k < nm; k++)
-			if (strlen(m[k]) == t->len && memcmp(m[k], t->s, t->len) == 0)
-				return true;
-	}
 	return false;
 }
 
@@ -607,29 +629,17 @@ static void unreachable_path(tg_linter *l, const tg_rule *r)
 	if (r->effect == TG_EFFECT_DENY && r->action.kind == TG_ACT_INVOKE)
 		return;
 	method_path m;
-	memset(&m, 0, sizeof m);
-	tg_lint_walk_rule(l, r, find_method_paths, &m);
-	if (m.method_read)
+	if (!method_paths_of(l, r, &m))
 		return;
-	const struct {
-		const tg_expr *e;
-		bool guarded;
-		tg_action_kind own;
-		const char *methods;
-	} cand[] = {
-		{m.tool, m.guarded_tool, TG_ACT_CALL_TOOL, "tools/call"},
-		{m.resource, m.guarded_resource, TG_ACT_READ_RESOURCE,
-		 "resources/read, resources/subscribe and resources/unsubscribe"},
-		{m.prompt, m.guarded_prompt, TG_ACT_GET_PROMPT, "prompts/get"},
-	};
-	for (size_t i = 0; i < sizeof cand / sizeof cand[0]; i++) {
-		if (!cand[i].e || cand[i].guarded || reaches_method_of(&r->action, cand[i].own))
+	for (size_t k = 0; k < MP_KINDS; k++) {
+		const tg_expr *e = m.read[k];
+		if (!e || m.guarded[k] || reaches_method_of(&r->action, method_path_kinds[k].own))
 			continue;
-		const tg_expr *e = cand[i].e;
 		tg_diag *d = tg_lint_report(l, r->span.start, "unreachable-path", e->span,
 					    "rule '%s' reads '%s', defined only for %s, which its "
 					    "action never matches: the read is always an error",
-					    tg_lint_rule_name(r), path_text(l, e), cand[i].methods);
+					    tg_lint_rule_name(r), path_text(l, e),
+					    method_path_kinds[k].methods);
 		if (r->effect == TG_EFFECT_ALLOW)
 			tg_diag_hint(l->diags, d, "an error never grants, so the rule cannot apply "
 				     "through this read; fix the action or the path");
@@ -647,12 +657,9 @@ static bool can_list(const tg_action *a, tg_action_kind list, const char *method
 		return true;
 	if (a->kind != TG_ACT_INVOKE)
 		return false;
-	for (size_t i = 0; i < a->n; i++) {
-		const tg_name *t = &a->items[i].text;
-		if (a->items[i].is_set || !is_literal(t->s, t->len) ||
-		    (strlen(method) == t->len && memcmp(method, t->s, t->len) == 0))
+	for (size_t i = 0; i < a->n; i++)
+		if (item_is_pattern(a, i) || name_is(&a->items[i].text, method))
 			return true;
-	}
 	return false;
 }
 
@@ -705,37 +712,21 @@ static void deny_method_path(tg_linter *l, const tg_rule *r)
 	if (r->effect != TG_EFFECT_DENY ||
 	    (r->action.kind != TG_ACT_ANYTHING && r->action.kind != TG_ACT_INVOKE))
 		return;
-	method_path m;
-	memset(&m, 0, sizeof m);
-	tg_lint_walk_rule(l, r, find_method_paths, &m);
 	/* A condition that looks at request.method, or tests the path with
 	 * `has`, may well guard the read: stay quiet rather than guess. */
-	if (m.method_read)
+	method_path m;
+	if (!method_paths_of(l, r, &m))
 		return;
-	const struct {
-		const tg_expr *e;
-		bool guarded;
-		tg_action_kind own;
-		const char *methods;
-		const char *narrow;
-	} cand[] = {
-		{m.tool, m.guarded_tool, TG_ACT_CALL_TOOL, "tools/call", "call any tool"},
-		{m.resource, m.guarded_resource, TG_ACT_READ_RESOURCE,
-		 "resources/read, resources/subscribe and resources/unsubscribe",
-		 "read any resource"},
-		{m.prompt, m.guarded_prompt, TG_ACT_GET_PROMPT, "prompts/get", "get any prompt"},
-	};
-	for (size_t i = 0; i < sizeof cand / sizeof cand[0]; i++) {
-		if (!cand[i].e || cand[i].guarded || !reaches_other_methods(&r->action, cand[i].own))
+	for (size_t k = 0; k < MP_KINDS; k++) {
+		const tg_expr *e = m.read[k];
+		if (!e || m.guarded[k] || !reaches_other_methods(&r->action, method_path_kinds[k].own))
 			continue;
-		const tg_expr *e = cand[i].e;
-		const char *path = path_text(l, e);
 		tg_diag *d = tg_lint_report(l, r->span.start, "deny-reads-method-path", e->span,
 					    "deny rule '%s' reads '%s', an error for every method but "
-					    "%s, so it denies all of them", tg_lint_rule_name(r), path,
-					    cand[i].methods);
+					    "%s, so it denies all of them", tg_lint_rule_name(r),
+					    path_text(l, e), method_path_kinds[k].methods);
 		tg_diag_hint(l->diags, d, "narrow the action to '%s', or test request.method first",
-			     cand[i].narrow);
+			     method_path_kinds[k].narrow);
 		return;
 	}
 }
