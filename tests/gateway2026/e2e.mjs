@@ -188,6 +188,27 @@ const denialOf = async (f) => {
 	}
 };
 
+/* How many of n echo calls a client made through the load balancer were
+ * answered by the upstream (v1) or allowed (v2). */
+async function v1Echoes(client, n) {
+	let ok = 0;
+	for (let i = 0; i < n; i++) {
+		const r = await errOf(async () => {
+			const res = await client.callTool({ name: "echo", arguments: {} });
+			if (res.content?.[0]?.text !== "v1 echo") throw new Error(JSON.stringify(res));
+		});
+		if (!r) ok++;
+	}
+	return ok;
+}
+async function v2Echoes(client, n) {
+	let ok = 0;
+	for (let i = 0; i < n; i++)
+		if (!(await denialOf(() => client.callTool({ name: "echo", arguments: { text: String(i) } }))))
+			ok++;
+	return ok;
+}
+
 // ---- 1. SDK v2 through one gateway ------------------------------------------------
 {
 	const dbg = process.env.E2E_DEBUG ? async (url, init) => {
@@ -271,14 +292,7 @@ const denialOf = async (f) => {
 	const tr = new TransportV1(new URL(`http://127.0.0.1:${lb}/v1/mcp`));
 	await c1.connect(tr);
 	check(typeof tr.sessionId === "string" && !tr.sessionId.startsWith("v1-"), "2025 client got a sealed session through nginx", tr.sessionId);
-	let ok = 0;
-	for (let i = 0; i < 6; i++) {
-		const r = await errOf(async () => {
-			const res = await c1.callTool({ name: "echo", arguments: {} });
-			if (res.content?.[0]?.text !== "v1 echo") throw new Error(JSON.stringify(res));
-		});
-		if (!r) ok++;
-	}
+	const ok = await v1Echoes(c1, 6);
 	const l1 = await c1.listTools();
 	check(ok === 6 && l1.tools.length === 1, "2025 client: 6 calls and a list alternate between processes", { ok, invoked });
 	const d1 = decisions();
@@ -287,11 +301,7 @@ const denialOf = async (f) => {
 
 	// 2026: stateless; nothing pins the client either
 	const c2 = await v2client(lb);
-	let ok2 = 0;
-	for (let i = 0; i < 6; i++) {
-		const r = await denialOf(() => c2.callTool({ name: "echo", arguments: { text: String(i) } }));
-		if (!r) ok2++;
-	}
+	const ok2 = await v2Echoes(c2, 6);
 	const denied = await denialOf(() => c2.callTool({ name: "secret", arguments: {} }));
 	check(ok2 === 6 && denied?.code === -32003 && !invoked.secret, "2026 client: 6 calls allowed, secret denied, across processes", { ok2, code: denied?.code });
 	const d2 = decisions();
@@ -325,14 +335,7 @@ const denialOf = async (f) => {
 	const tr = new TransportV1(new URL(`${resource}/v1/mcp`), { requestInit: { headers: { Authorization: `Bearer ${t1}` } } });
 	await c1.connect(tr);
 	check(typeof tr.sessionId === "string" && !tr.sessionId.startsWith("v1-"), "oauth: 2025 client got a sealed session through nginx", tr.sessionId);
-	let ok = 0;
-	for (let i = 0; i < 6; i++) {
-		const r = await errOf(async () => {
-			const res = await c1.callTool({ name: "echo", arguments: {} });
-			if (res.content?.[0]?.text !== "v1 echo") throw new Error(JSON.stringify(res));
-		});
-		if (!r) ok++;
-	}
+	const ok = await v1Echoes(c1, 6);
 	const l1 = await c1.listTools();
 	check(ok === 6 && l1.tools.length === 1, "oauth: 2025 client with a bearer token: 6 calls and a list across processes", { ok });
 	const d1 = decided(jtiOf(t1));
@@ -342,11 +345,7 @@ const denialOf = async (f) => {
 	// 2026: stateless, the same token on every request
 	const t2 = mint(`${resource}/v2/mcp`);
 	const c2 = await v2client(lb, "/v2/mcp", undefined, t2);
-	let ok2 = 0;
-	for (let i = 0; i < 6; i++) {
-		const r = await denialOf(() => c2.callTool({ name: "echo", arguments: { text: String(i) } }));
-		if (!r) ok2++;
-	}
+	const ok2 = await v2Echoes(c2, 6);
 	const denied = await denialOf(() => c2.callTool({ name: "secret", arguments: {} }));
 	check(ok2 === 6 && denied?.code === -32003 && !invoked.secret, "oauth: 2026 client: 6 calls allowed, secret denied, across processes", { ok2, code: denied?.code });
 	const d2 = decided(jtiOf(t2));
