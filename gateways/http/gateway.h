@@ -44,6 +44,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include <jansson.h>
 #include <openssl/evp.h>
@@ -213,6 +214,11 @@ bool tg_gw_accepts(const char *accept, const char *type);
 bool tg_gw_version_ok(const char *version);
 /* True when the peer is a loopback address. */
 bool tg_gw_is_loopback(const struct sockaddr *sa);
+
+/* ---- clock.c ------------------------------------------------------ */
+
+/* *ts = the CLOCK_REALTIME instant ms from now, for pthread_cond_timedwait. */
+void tg_gw_deadline(struct timespec *ts, int64_t ms);
 
 /* ---- identity.c -------------------------------------------------------- */
 

@@ -322,13 +322,7 @@ static void *refresher(void *arg)
 
 			if (wake - now > 60000)
 				wake = now + 60000;
-			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_sec += (wake - now) / 1000;
-			ts.tv_nsec += ((wake - now) % 1000) * 1000000;
-			if (ts.tv_nsec >= 1000000000) {
-				ts.tv_sec++;
-				ts.tv_nsec -= 1000000000;
-			}
+			tg_gw_deadline(&ts, wake - now);
 			pthread_cond_timedwait(&j->cond, &j->lock, &ts);
 		}
 	}
@@ -461,13 +455,7 @@ json_t *tg_gw_jwks_key(tg_gw_jwks *j, const char *kid, bool (*fits)(const json_t
 
 		j->want = true;
 		pthread_cond_broadcast(&j->cond);
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += j->wait_ms / 1000;
-		ts.tv_nsec += (long)(j->wait_ms % 1000) * 1000000;
-		if (ts.tv_nsec >= 1000000000) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000;
-		}
+		tg_gw_deadline(&ts, j->wait_ms);
 		while (j->generation == gen && !j->stop)
 			if (pthread_cond_timedwait(&j->cond, &j->lock, &ts) == ETIMEDOUT)
 				break;

@@ -439,13 +439,7 @@ char *tg_gw_child_await(tg_gw_child *c, const char *idkey, int timeout_ms, size_
 	char *line = NULL;
 
 	*timed_out = false;
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += timeout_ms / 1000;
-	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
-	if (until.tv_nsec >= 1000000000) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000;
-	}
+	tg_gw_deadline(&until, timeout_ms);
 	pthread_mutex_lock(&c->lock);
 	for (;;) {
 		for (pp = &c->waiters; *pp; pp = &(*pp)->next)
@@ -475,13 +469,7 @@ char *tg_gw_child_next_notice(tg_gw_child *c, int timeout_ms, size_t *len, bool 
 	struct timespec until;
 	char *line = NULL;
 
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += timeout_ms / 1000;
-	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
-	if (until.tv_nsec >= 1000000000) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000;
-	}
+	tg_gw_deadline(&until, timeout_ms);
 	pthread_mutex_lock(&c->lock);
 	while (!c->notices && !c->dead && !c->closing)
 		if (pthread_cond_timedwait(&c->cond, &c->lock, &until) == ETIMEDOUT)
