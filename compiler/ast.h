@@ -81,7 +81,8 @@ typedef enum tg_cmp_op {
 	TG_CMP_LIKE,
 	TG_CMP_STARTS_WITH,
 	TG_CMP_ENDS_WITH,
-	TG_CMP_UNDER
+	TG_CMP_UNDER,
+	TG_CMP_MATCHES	/* the right side is a regular expression literal */
 } tg_cmp_op;
 
 typedef enum tg_expr_kind {

@@ -37,6 +37,7 @@
 #include "stages.h"
 #include "emit.h"
 #include "fold.h"
+#include "regex.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -322,32 +323,62 @@ static tg_bc_cmp bc_cmp(tg_cmp_op op)
 		return TG_BC_ENDS_WITH;
 	case TG_CMP_LIKE:
 	case TG_CMP_UNDER:
+	case TG_CMP_MATCHES:
 		break;
 	}
-	return TG_BC_EQ;	/* unreachable: LIKE and UNDER have their own opcodes */
+	return TG_BC_EQ;	/* unreachable: LIKE, UNDER and MATCH have their own opcodes */
 }
 
-/* The string operand of `like` / `under`: a literal (the checker's rule). */
+/* The string operand of `like` / `under` / `matches`: a literal (the
+ * checker's rule). */
 static const tg_expr *cg_literal_rhs(tg_cg *cg, const tg_expr *rhs)
 {
 	rhs = tg_cg_strip(rhs);
 	if (rhs->kind != TG_E_STRING) {
 		if (!cg->failed)
-			tg_error(cg->diags, rhs->span, "the right side of 'like' and 'under' must be a string literal");
+			tg_error(cg->diags, rhs->span,
+				 "the right side of 'like', 'matches' and 'under' must be a string literal");
 		cg->failed = true;
 		return NULL;
 	}
 	return rhs;
 }
 
-/* LIKE / UNDER and their ALL_ / ANY_ forms take the literal as operand. */
+/* The DFA of a `matches` pattern. The checker compiled the pattern
+ * already and reported its errors; compiling it again here is simpler than
+ * carrying the tables through the AST, and gives the same tables. */
+static int32_t cg_dfa(tg_cg *cg, const tg_expr *lit)
+{
+	tg_re_dfa dfa;
+	tg_re_error err;
+	if (!tg_re_compile(lit->u.str.s, lit->u.str.len, &dfa, &err)) {
+		if (!cg->failed)
+			tg_error(cg->diags, lit->span, "%s", err.message);
+		cg->failed = true;
+		return -1;
+	}
+	int32_t d = tg_emit_dfa(cg->e, lit->u.str.s, lit->u.str.len, dfa.nstates, dfa.nclasses,
+				dfa.classes, dfa.next, dfa.accept);
+	tg_re_dfa_free(&dfa);
+	if (d < 0)
+		cg_fail(cg, lit->span, "cannot encode the DFA");
+	return d;
+}
+
+/* LIKE / UNDER / MATCH and their ALL_ / ANY_ forms take the literal, or
+ * what it compiles to, as operand. */
 static void cg_glob_op(tg_cg *cg, tg_opcode op, tg_cmp_op cmp, const tg_expr *rhs)
 {
 	const tg_expr *lit = cg_literal_rhs(cg, rhs);
 	if (!lit)
 		return;
 	int rc;
-	if (cmp == TG_CMP_LIKE) {
+	if (cmp == TG_CMP_MATCHES) {
+		int32_t d = cg_dfa(cg, lit);
+		if (d < 0)
+			return;
+		rc = tg_emit_op_arg(cg->e, op, (uint32_t)d);
+	} else if (cmp == TG_CMP_LIKE) {
 		int32_t pat = tg_emit_pattern(cg->e, lit->u.str.s, lit->u.str.len);
 		if (pat < 0) {
 			cg_fail(cg, lit->span, "glob cannot be compiled");
@@ -410,11 +441,14 @@ static void cg_cmp(tg_cg *cg, const tg_expr *e)
 {
 	const tg_expr *l = e->u.cmp.lhs, *r = e->u.cmp.rhs;
 	tg_cmp_op op = e->u.cmp.op;
-	if (op != TG_CMP_LIKE && op != TG_CMP_UNDER && cg_fused_cmp(cg, e))
+	bool literal_op = op == TG_CMP_LIKE || op == TG_CMP_UNDER || op == TG_CMP_MATCHES;
+	if (!literal_op && cg_fused_cmp(cg, e))
 		return;
 	cg_operand(cg, l, r->type);
-	if (op == TG_CMP_LIKE || op == TG_CMP_UNDER) {
-		cg_glob_op(cg, op == TG_CMP_LIKE ? TG_OP_LIKE : TG_OP_UNDER, op, r);
+	if (literal_op) {
+		cg_glob_op(cg, op == TG_CMP_LIKE ? TG_OP_LIKE : op == TG_CMP_UNDER ? TG_OP_UNDER
+										 : TG_OP_MATCH,
+			   op, r);
 		return;
 	}
 	cg_operand(cg, r, l->type);
@@ -433,6 +467,10 @@ static void cg_quant(tg_cg *cg, const tg_expr *e)
 	}
 	if (op == TG_CMP_UNDER) {
 		cg_glob_op(cg, all ? TG_OP_ALL_UNDER : TG_OP_ANY_UNDER, op, v);
+		return;
+	}
+	if (op == TG_CMP_MATCHES) {
+		cg_glob_op(cg, all ? TG_OP_ALL_MATCH : TG_OP_ANY_MATCH, op, v);
 		return;
 	}
 	/* The element type is the peer of the value; for `in`, a list. */

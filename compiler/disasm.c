@@ -161,6 +161,18 @@ static void tables(const dis *d)
 			fprintf(o, ", wildcards from byte %" PRIu32 "\n", tg_rd32(p + 8));
 		}
 	}
+	n = d->count[TG_SEC_DFAS];
+	if (n) {
+		fprintf(o, "\ndfas (%" PRIu32 ", %" PRIu32 " bytes):\n", n, d->size[TG_SEC_DFAS]);
+		for (uint32_t i = 0; i < n; i++) {
+			const unsigned char *e = sec(d, TG_SEC_DFAS) + (size_t)i * TG_BC_DFA_ENTRY_SIZE;
+			uint32_t ns = tg_rd32(e + 8), nc = tg_rd32(e + 12);
+			fprintf(o, "  %4" PRIu32 "  ", i);
+			qstr(d, tg_rd32(e));
+			fprintf(o, "  %" PRIu32 " states, %" PRIu32 " byte classes, %" PRIu64 " bytes\n",
+				ns, nc, tg_bc_dfa_data_size(ns, nc) + TG_BC_DFA_ENTRY_SIZE);
+		}
+	}
 	const unsigned char *ix = sec(d, TG_SEC_INDEX);
 	uint32_t nb = tg_rd32(ix), ne = tg_rd32(ix + 4);
 	fprintf(o, "\nindex (%" PRIu32 " keys, %" PRIu32 " buckets):\n", ne, nb);
@@ -221,6 +233,10 @@ static void operand_part(const dis *d, tg_operand_kind k, const unsigned char *o
 		break;
 	case TG_OPND_PAT:
 		qstr(d, pat_glob(d, tg_rd32(op)));
+		break;
+	case TG_OPND_DFA:
+		fprintf(o, "dfa %" PRIu32 " ", tg_rd32(op));
+		qstr(d, tg_rd32(sec(d, TG_SEC_DFAS) + (size_t)tg_rd32(op) * TG_BC_DFA_ENTRY_SIZE));
 		break;
 	default:
 		break;	/* composite: operand() prints it part by part */
@@ -315,7 +331,7 @@ int tg_disasm(const unsigned char *buf, size_t len, FILE *out)
 	memset(&d, 0, sizeof d);
 	d.b = buf;
 	d.out = out;
-	for (unsigned k = 0; k < TG_SEC_COUNT; k++) {
+	for (unsigned k = 0; k < tg_rd32(buf + TG_HDR_NSECTIONS); k++) {
 		const unsigned char *e = buf + TG_BC_HEADER_LEN + (size_t)k * TG_BC_SECTION_ENTRY;
 		unsigned kind = (unsigned)tg_rd32(e);
 		d.off[kind] = tg_rd32(e + 4);
@@ -331,8 +347,9 @@ int tg_disasm(const unsigned char *buf, size_t len, FILE *out)
 	fprintf(out, "\nformat %u.%u, %zu bytes, checksum 0x%08" PRIx32 ", default %s\n",
 		(unsigned)tg_rd16(buf + TG_HDR_MAJOR), (unsigned)tg_rd16(buf + TG_HDR_MINOR), len,
 		tg_rd32(buf + TG_HDR_CHECKSUM), tg_policy_default_allow(p) ? "allow" : "deny");
-	fprintf(out, "max stack %" PRIu32 ", at most %" PRIu32 " instructions per evaluation\n",
-		tg_policy_max_stack(p), tg_policy_max_instructions(p));
+	fprintf(out, "max stack %" PRIu32 ", at most %" PRIu64 " instructions per evaluation%s\n",
+		tg_policy_max_stack(p), tg_policy_max_cost(p),
+		d.count[TG_SEC_DFAS] ? " (a DFA step counted as one)" : "");
 	fprintf(out, "bytecode sha256 %s\nsource sha256 %s\n", tg_policy_hash(p),
 		tg_policy_source_hash(p));
 	fprintf(out, "strings %" PRIu32 ", refs %" PRIu32 ", ints %" PRIu32 ", code %" PRIu32 " bytes\n",

@@ -42,6 +42,10 @@ typedef struct pat_rec {
 	uint32_t glob, prefix, rest, flags;
 } pat_rec;
 
+typedef struct dfa_rec {
+	uint32_t pattern, off, nstates, nclasses;	/* off: into dfa_data */
+} dfa_rec;
+
 typedef struct rule_rec {
 	uint32_t id, reason, line;
 	uint8_t effect, subject, action, flags;
@@ -86,6 +90,11 @@ struct tg_emit {
 
 	pat_rec *pats;
 	size_t npats, cap_pats;
+
+	dfa_rec *dfas;
+	size_t ndfas, cap_dfas;
+	unsigned char *dfa_data;	/* the DFAs' data blocks, in DFAS layout */
+	size_t ndfa_data, cap_dfa_data;
 
 	rule_rec *rules;
 	size_t nrules, cap_rules;
@@ -180,6 +189,8 @@ void tg_emit_free(tg_emit *e)
 	}
 	free(e->slots);
 	free(e->pats);
+	free(e->dfas);
+	free(e->dfa_data);
 	free(e->rules);
 	free(e->cur_subj.v);
 	free(e->cur_pats.v);
@@ -433,6 +444,45 @@ int32_t tg_emit_pattern(tg_emit *e, const char *glob, size_t len)
 	return (int32_t)e->npats++;
 }
 
+/* ---- DFAs ------------------------------------------------------------------ */
+
+int32_t tg_emit_dfa(tg_emit *e, const char *pattern, size_t len, uint32_t nstates,
+		    uint32_t nclasses, const uint8_t classes[256], const uint16_t *next,
+		    const uint8_t *accept)
+{
+	if (!e || e->failed)
+		return -1;
+	if (nstates == 0 || nstates > TG_BC_DFA_MAX_STATES || nclasses == 0 || nclasses > 256)
+		return fail(e, "a DFA of %u states and %u classes is out of bounds",
+			    (unsigned)nstates, (unsigned)nclasses);
+	uint32_t ps = tg_emit_string(e, pattern, len);
+	if (ps == TG_BC_NONE)
+		return -1;
+	for (size_t i = 0; i < e->ndfas; i++)
+		if (e->dfas[i].pattern == ps)
+			return (int32_t)i;	/* one pattern, one DFA */
+	size_t size = (size_t)tg_bc_dfa_data_size(nstates, nclasses);
+	if (GROW(e, e->dfas, e->cap_dfas, e->ndfas + 1) ||
+	    GROW(e, e->dfa_data, e->cap_dfa_data, e->ndfa_data + size))
+		return -1;
+	unsigned char *d = e->dfa_data + e->ndfa_data;
+	memset(d, 0, size);
+	memcpy(d, classes, 256);
+	for (size_t c = 0; c < (size_t)nstates * nclasses; c++) {
+		if (next[c] >= nstates)
+			return fail(e, "DFA transition to state %u of %u", (unsigned)next[c],
+				    (unsigned)nstates);
+		tg_wr16(d + 256 + c * 2, next[c]);
+	}
+	unsigned char *acc = d + size - ((size_t)nstates + 31) / 32 * 4;
+	for (uint32_t st = 0; st < nstates; st++)
+		if (accept[st])
+			acc[st / 32 * 4 + st % 32 / 8] |= (unsigned char)(1u << (st % 8));
+	e->dfas[e->ndfas] = (dfa_rec){ ps, (uint32_t)e->ndfa_data, nstates, nclasses };
+	e->ndfa_data += size;
+	return (int32_t)e->ndfas++;
+}
+
 /* ---- rules and code -------------------------------------------------------- */
 
 int tg_emit_rule_begin(tg_emit *e, const tg_emit_rule *r)
@@ -521,7 +571,7 @@ static int put_insn(tg_emit *e, tg_opcode op, const unsigned char *operand, size
 	e->depth = d;
 	if (d > e->max_depth)
 		e->max_depth = d;
-	e->ninsns++;
+	e->ninsns += tg_op_cost(op);
 	return 0;
 }
 
@@ -555,6 +605,7 @@ int tg_emit_op_arg(tg_emit *e, tg_opcode op, uint32_t arg)
 	case TG_OPND_SLOT:
 	case TG_OPND_ROLE:
 	case TG_OPND_PAT:
+	case TG_OPND_DFA:
 		tg_wr32(b, arg);
 		return put_insn(e, op, b, 4);
 	default:
@@ -853,8 +904,6 @@ int tg_emit_finish(tg_emit *e, unsigned char **out, size_t *len)
 	if (e->in_rule || e->finished)
 		return fail(e, "finish inside a rule or called twice");
 	e->finished = true;
-	if (e->ninsns > UINT32_MAX)
-		return fail(e, "more than 2^32 instructions");
 	if (!e->have_closure && tg_emit_role_closure(e, NULL, e->roles.n))
 		return -1;
 	if (build_index(e))
@@ -898,10 +947,15 @@ int tg_emit_finish(tg_emit *e, unsigned char **out, size_t *len)
 	if (e->failed)
 		goto fail;
 
+	/* Without `matches` the file is format 1.1, byte for byte what 1.1
+	 * writers made, so older runtimes keep loading it. */
+	unsigned minor = e->ndfas ? TG_BC_MINOR : TG_BC_MINOR_DFAS - 1;
+	unsigned nsec = tg_bc_nsections(minor);
+
 	/* Header and section table are written last; reserve them. */
-	if (ob_room(e, &o, TG_BC_HEADER_LEN + TG_SEC_COUNT * TG_BC_SECTION_ENTRY))
+	if (ob_room(e, &o, TG_BC_HEADER_LEN + nsec * TG_BC_SECTION_ENTRY))
 		goto fail;
-	o.n = TG_BC_HEADER_LEN + TG_SEC_COUNT * TG_BC_SECTION_ENTRY;
+	o.n = TG_BC_HEADER_LEN + nsec * TG_BC_SECTION_ENTRY;
 
 #define BEGIN(k) do { if (ob_align(e, &o)) goto fail; sec_off[k] = (uint32_t)o.n; } while (0)
 #define END(k, count) do { sec_size[k] = (uint32_t)(o.n - sec_off[k]); sec_count[k] = (uint32_t)(count); } while (0)
@@ -1032,25 +1086,39 @@ int tg_emit_finish(tg_emit *e, unsigned char **out, size_t *len)
 	if (ob_bytes(e, &o, e->code, e->ncode))
 		goto fail;
 	END(TG_SEC_CODE, 0);
+
+	if (nsec == TG_SEC_COUNT) {
+		BEGIN(TG_SEC_DFAS);
+		size_t data = e->ndfas * TG_BC_DFA_ENTRY_SIZE;
+		for (size_t i = 0; i < e->ndfas; i++) {
+			const dfa_rec *d = &e->dfas[i];
+			if (ob_u32(e, &o, d->pattern) || ob_u32(e, &o, (uint32_t)(data + d->off)) ||
+			    ob_u32(e, &o, d->nstates) || ob_u32(e, &o, d->nclasses))
+				goto fail;
+		}
+		if (ob_bytes(e, &o, e->dfa_data, e->ndfa_data))
+			goto fail;
+		END(TG_SEC_DFAS, e->ndfas);
+	}
 #undef BEGIN
 #undef END
 
 	/* Header. */
 	memcpy(o.b + TG_HDR_MAGIC, TG_BC_MAGIC, TG_BC_MAGIC_LEN);
 	tg_wr16(o.b + TG_HDR_MAJOR, TG_BC_MAJOR);
-	tg_wr16(o.b + TG_HDR_MINOR, TG_BC_MINOR);
+	tg_wr16(o.b + TG_HDR_MINOR, (uint16_t)minor);
 	tg_wr32(o.b + TG_HDR_HEADER_LEN, TG_BC_HEADER_LEN);
 	tg_wr32(o.b + TG_HDR_FLAGS, 0);
 	tg_wr32(o.b + TG_HDR_TOTAL_LEN, (uint32_t)o.n);
 	tg_wr32(o.b + TG_HDR_MAX_STACK, e->max_depth);
 	tg_wr32(o.b + TG_HDR_MAX_INSNS, (uint32_t)e->ninsns);
+	tg_wr32(o.b + TG_HDR_MAX_INSNS_HI, (uint32_t)(e->ninsns >> 32));
 	tg_wr32(o.b + TG_HDR_NAME, e->name);
 	tg_wr32(o.b + TG_HDR_VERSION, e->version);
 	tg_wr32(o.b + TG_HDR_DEFAULT, e->default_allow ? 1 : 0);
-	tg_wr32(o.b + TG_HDR_NSECTIONS, TG_SEC_COUNT);
-	tg_wr32(o.b + TG_HDR_RESERVED, 0);
+	tg_wr32(o.b + TG_HDR_NSECTIONS, nsec);
 	memcpy(o.b + TG_HDR_SOURCE_HASH, e->source_hash, 32);
-	for (unsigned k = 1; k <= TG_SEC_COUNT; k++) {
+	for (unsigned k = 1; k <= nsec; k++) {
 		unsigned char *t = o.b + TG_BC_HEADER_LEN + (size_t)(k - 1) * TG_BC_SECTION_ENTRY;
 		tg_wr32(t, k);
 		tg_wr32(t + 4, sec_off[k]);

@@ -94,6 +94,14 @@ int tg_emit_slot_domain_int(tg_emit *e, int32_t slot, int64_t v);
  * part from the first wildcard exceeds TG_BC_GLOB_MAX bytes. */
 int32_t tg_emit_pattern(tg_emit *e, const char *glob, size_t len);
 
+/* A regular expression's DFA (compiler/regex.h gives the tables): state 0
+ * starts, next is nstates x nclasses, accept nstates flags. Identical
+ * patterns share one. Returns the DFA index, or -1 when a table is out of
+ * the format's bounds. */
+int32_t tg_emit_dfa(tg_emit *e, const char *pattern, size_t len, uint32_t nstates,
+		    uint32_t nclasses, const uint8_t classes[256], const uint16_t *next,
+		    const uint8_t *accept);
+
 typedef struct tg_emit_rule {
 	const char *id;		/* display id: "eng-sql" or "policy.tg:12" */
 	size_t id_len;
@@ -124,8 +132,8 @@ int tg_emit_target(tg_emit *e, int32_t pattern);
  *
  *   tg_emit_op      operand NONE (RET TRUE FALSE NOT AND OR ADD SUB)
  *   tg_emit_op_int  TG_OP_INT
- *   tg_emit_op_arg  operand STR, SLOT, BUILTIN, ROLE, CMP or PAT (string,
- *                   slot, tg_bc_builtin, role, tg_bc_cmp, pattern index)
+ *   tg_emit_op_arg  operand STR, SLOT, BUILTIN, ROLE, CMP, PAT or DFA (string,
+ *                   slot, tg_bc_builtin, role, tg_bc_cmp, pattern or DFA index)
  *   tg_emit_op_strs TG_OP_STRS with string indices
  *   tg_emit_op_ints TG_OP_INTS
  *   tg_emit_op_cmp  a fused comparison (below)

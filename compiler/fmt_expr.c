@@ -57,6 +57,7 @@ static const char *cmp_op(tg_cmp_op op)
 	case TG_CMP_STARTS_WITH: return "starts_with";
 	case TG_CMP_ENDS_WITH: return "ends_with";
 	case TG_CMP_UNDER: return "under";
+	case TG_CMP_MATCHES: return "matches";
 	}
 	return "?";
 }

@@ -10,6 +10,7 @@
  * because X is never evaluated.
  */
 #include "fold.h"
+#include "regex.h"
 
 #include <string.h>
 
@@ -140,6 +141,18 @@ static int cmp_const(tg_cmp_op op, const tg_cg_const *a, const tg_cg_const *b)
 		if (a->kind != TG_CG_STR || b->kind != TG_CG_STR || b->len > TG_BC_GLOB_MAX)
 			return -1;
 		return tg_glob_match(b->s, b->len, a->s, a->len);
+	case TG_CMP_MATCHES:
+		if (a->kind != TG_CG_STR || b->kind != TG_CG_STR)
+			return -1;
+		{
+			tg_re_dfa dfa;
+			tg_re_error err;
+			if (!tg_re_compile(b->s, b->len, &dfa, &err))
+				return -1;	/* the checker reports it */
+			bool m = tg_re_dfa_match(&dfa, a->s, a->len);
+			tg_re_dfa_free(&dfa);
+			return m;
+		}
 	case TG_CMP_UNDER:
 		if (a->kind != TG_CG_STR || b->kind != TG_CG_STR)
 			return -1;

@@ -76,6 +76,10 @@ static const tg_lint_info catalog[] = {
 	{"contradictory-condition", "comparisons joined by 'and' can never all hold",
 	 "Two comparisons of the same attribute in one 'and' chain contradict each other, so the "
 	 "chain is never true."},
+	{"trivial-regex", "a regular expression matches every string or none",
+	 "A 'matches' pattern that accepts every string makes its comparison true for any "
+	 "string value, and one that accepts none makes it always false: either way the "
+	 "pattern does not check the shape it was written for."},
 	{"suppression-without-reason", "a suppression comment gives no reason",
 	 "A suppression says a finding is intended; the reason after '--' says why, for the next "
 	 "reader."},
@@ -441,6 +445,7 @@ bool tg_lint(const tg_ast *ast, tg_diags *diags)
 	tg_lint_patterns(&l);
 	tg_lint_decls(&l);
 	tg_lint_conditions(&l);
+	tg_lint_regexes(&l);
 
 	for (size_t i = 0; i < l.nsupps; i++) {
 		const tg_lint_supp *s = &l.supps[i];

@@ -4,8 +4,8 @@
  * lint.c owns the catalogue of lint ids, the suppression comments and the
  * one reporting function every lint goes through; the lint families live in
  * lint_rules.c (relations between rules and their patterns), lint_decls.c
- * (declarations and what reads them) and lint_cond.c (conditions that can
- * never hold). Nothing here is visible outside the linter.
+ * (declarations and what reads them), lint_cond.c (conditions that can
+ * never hold) and lint_regex.c (patterns that match everything or nothing). Nothing here is visible outside the linter.
  */
 #ifndef TG_LINT_INTERNAL_H
 #define TG_LINT_INTERNAL_H
@@ -73,5 +73,7 @@ void tg_lint_rules(tg_linter *l);
 void tg_lint_patterns(tg_linter *l);
 void tg_lint_decls(tg_linter *l);
 void tg_lint_conditions(tg_linter *l);
+/* lint_regex.c */
+void tg_lint_regexes(tg_linter *l);
 
 #endif

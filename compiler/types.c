@@ -62,7 +62,7 @@ static const char *op_name(tg_cmp_op op)
 		[TG_CMP_LE] = "<=", [TG_CMP_GT] = ">", [TG_CMP_GE] = ">=",
 		[TG_CMP_IN] = "in", [TG_CMP_CONTAINS] = "contains", [TG_CMP_LIKE] = "like",
 		[TG_CMP_STARTS_WITH] = "starts_with", [TG_CMP_ENDS_WITH] = "ends_with",
-		[TG_CMP_UNDER] = "under",
+		[TG_CMP_UNDER] = "under", [TG_CMP_MATCHES] = "matches",
 	};
 	return (size_t)op < sizeof names / sizeof names[0] && names[op] ? names[op] : "?";
 }
@@ -297,6 +297,8 @@ static void check_cmp(tg_checker *c, tg_cmp_op op, tg_span op_span, side l, side
 		tg_expr *re = strip(r.e);
 		if (op == TG_CMP_LIKE && r.e->kind == TG_E_STRING)
 			tg_check_glob(c, &re->u.str, "glob");
+		else if (op == TG_CMP_MATCHES && r.e->kind == TG_E_STRING)
+			tg_check_regex(c, r.e);
 		else if (op == TG_CMP_UNDER && r.e->kind == TG_E_STRING)
 			check_dir(c, re);
 		return;
@@ -388,18 +390,22 @@ static void check_cmp(tg_checker *c, tg_cmp_op op, tg_span op_span, side l, side
 		return;
 	case TG_CMP_LIKE:
 	case TG_CMP_UNDER:
+	case TG_CMP_MATCHES:
 		need(c, l, TG_TY_STRING, on, "a string on the left");
 		if (r.e->kind != TG_E_STRING) {
 			tg_diag *d = tg_error(c->diags, r.e->span,
 					      "the right side of '%s' must be a string literal", on);
 			if (d)
-				tg_diag_hint(c->diags, d, op == TG_CMP_LIKE
-						 ? "the glob is compiled with the policy"
-						 : "the directory is checked with the policy");
+				tg_diag_hint(c->diags, d, op == TG_CMP_LIKE ? "the glob is compiled with the policy"
+						 : op == TG_CMP_MATCHES
+						     ? "the regular expression is compiled with the policy"
+						     : "the directory is checked with the policy");
 			return;
 		}
 		if (op == TG_CMP_LIKE)
 			tg_check_glob(c, &r.e->u.str, "glob");
+		else if (op == TG_CMP_MATCHES)
+			tg_check_regex(c, r.e);
 		else
 			check_dir(c, r.e);
 		return;

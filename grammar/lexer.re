@@ -295,7 +295,11 @@ static int scan_string(tg_parser *p, const char *quote, tg_name *val, const char
 			"\\" [\x21-\x7E] {
 				tg_diag *g = tg_lex_error(p, span_of(p, (const char *)t, (const char *)YYCURSOR),
 							  "invalid escape '\\%c' in string", (char)YYCURSOR[-1]);
-				tg_diag_hint(p->diags, g, "the escapes are \\\" \\\\ \\n \\t and \\u{HEX}");
+				if (p->lex.prev == TK_MATCHES)
+					tg_diag_hint(p->diags, g, "a regular expression is a string: write its "
+						     "backslash twice, \"\\\\%c\"", (char)YYCURSOR[-1]);
+				else
+					tg_diag_hint(p->diags, g, "the escapes are \\\" \\\\ \\n \\t and \\u{HEX}");
 				continue;
 			}
 			"\\"	{
@@ -361,6 +365,25 @@ static bool ends_operand(int tok)
 	}
 }
 
+/* `matches` is an operator only right after a value (a name, a literal, a
+ * closing bracket): anywhere else it stays a name, so a policy that names
+ * a set, a role or a field `matches` reads as it always did. */
+static bool ends_value(int tok)
+{
+	switch (tok) {
+	case TK_IDENT:
+	case TK_STRING:
+	case TK_INT:
+	case TK_TRUE:
+	case TK_FALSE:
+	case TK_RPAREN:
+	case TK_RBRACKET:
+		return true;
+	default:
+		return false;
+	}
+}
+
 static int scan_int(tg_parser *p, const char *s, const char *e, int64_t *out)
 {
 	bool neg = *s == '-';
@@ -410,6 +433,8 @@ static int scan(tg_parser *p, TG_YYSTYPE *val, tg_span *loc)
 					 keyword_token(s, n);
 				if (kw)
 					TOKEN(kw);
+				if (n == 7 && memcmp(s, "matches", 7) == 0 && ends_value(p->lex.prev))
+					TOKEN(TK_MATCHES);
 				val->name.s = tg_arena_strndup(p->arena, s, n);
 				if (!val->name.s) {
 					p->oom = true;

@@ -253,6 +253,7 @@ static const char *root_word(tg_root r)
 	STARTS_WITH "starts_with" ENDS_WITH "ends_with" UNDER "under" HAS "has"
 	IS "is" TRUE "true" FALSE "false" STRING_T "string" INT_T "int" BOOL_T "bool"
 	TOKEN "token" CONTEXT "context" ARGS "args" REQUEST "request"
+	MATCHES "matches"
 
 %token
 	EQ "==" NE "!=" LT "<" LE "<=" GT ">" GE ">=" PLUS "+" MINUS "-"
@@ -542,6 +543,7 @@ cmp_op:
 	| "in"				{ $$ = TG_CMP_IN; }
 	| "contains"			{ $$ = TG_CMP_CONTAINS; }
 	| "like"			{ $$ = TG_CMP_LIKE; }
+	| "matches"			{ $$ = TG_CMP_MATCHES; }
 	| "starts_with"			{ $$ = TG_CMP_STARTS_WITH; }
 	| "ends_with"			{ $$ = TG_CMP_ENDS_WITH; }
 	| "under"			{ $$ = TG_CMP_UNDER; }
@@ -671,8 +673,8 @@ static bool is_comparison(yysymbol_kind_t k)
 	switch (k) {
 	case YYSYMBOL_EQ: case YYSYMBOL_NE: case YYSYMBOL_LT: case YYSYMBOL_LE:
 	case YYSYMBOL_GT: case YYSYMBOL_GE: case YYSYMBOL_IN: case YYSYMBOL_CONTAINS:
-	case YYSYMBOL_LIKE: case YYSYMBOL_STARTS_WITH: case YYSYMBOL_ENDS_WITH:
-	case YYSYMBOL_UNDER: case YYSYMBOL_HAS: case YYSYMBOL_IS:
+	case YYSYMBOL_LIKE: case YYSYMBOL_MATCHES: case YYSYMBOL_STARTS_WITH:
+	case YYSYMBOL_ENDS_WITH: case YYSYMBOL_UNDER: case YYSYMBOL_HAS: case YYSYMBOL_IS:
 		return true;
 	default:
 		return false;
@@ -721,7 +723,7 @@ static const char *method_operator(const char *s, size_t n)
 {
 	static const char *const m[][2] = {
 		{"contains", "contains"}, {"startsWith", "starts_with"},
-		{"endsWith", "ends_with"}, {"matches", "like"}, {"includes", "contains"},
+		{"endsWith", "ends_with"}, {"matches", "matches"}, {"includes", "contains"},
 		{"starts_with", "starts_with"}, {"ends_with", "ends_with"}, {"like", "like"},
 	};
 	for (size_t i = 0; i < sizeof m / sizeof m[0]; i++)
@@ -814,7 +816,7 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, tg_parser *p)
 		d = tg_error(p->diags, at, "'%s' cannot be used inside 'all' or 'any'",
 			     tok == YYSYMBOL_HAS ? "has" : "is");
 		tg_diag_hint(p->diags, d, "'all' and 'any' take a comparison: == != < <= > >= "
-			     "in contains like starts_with ends_with under");
+			     "in contains like matches starts_with ends_with under");
 	} else if (tok == YYSYMBOL_ASSIGN && want[YYSYMBOL_EQ]) {
 		d = tg_error(p->diags, at, "'=' is not a comparison");
 		tg_diag_hint(p->diags, d, "write '==' to compare");

@@ -1,5 +1,5 @@
 /*
- * format.h - the toolgate bytecode format, version 1.1.
+ * format.h - the toolgate bytecode format, version 1.2.
  *
  * Shared by the writer (compiler/emit.c), the loader and verifier
  * (runtime/load.c, runtime/verify.c), the interpreter and the disassembler.
@@ -52,6 +52,14 @@
  *             u32 postings first, u32 n (REFS -> rule indices, strictly
  *             increasing)}. Hash tg_bc_index_hash(class, kind, key).
  *   CODE      instructions: one opcode byte (opcodes.def) and its operand.
+ *   DFAS      (format 1.2, only in files with `matches`) count x 16 bytes
+ *             {u32 pattern string (the regular expression as written), u32
+ *             data offset (from the section start, 4-aligned), u32 nstates,
+ *             u32 nclasses}, then each DFA's data in entry order, contiguous
+ *             to the section's end: 256 bytes mapping a byte to its class,
+ *             nstates x nclasses u16 next states (row s, column class; state
+ *             0 starts), zero padding to 4 bytes, then (nstates + 31) / 32
+ *             u32 accepting-state bit sets (bit s % 32 of word s / 32).
  *
  * The index maps a request's method class and target to candidate rules:
  * an EXACT entry keyed by a full target name, PREFIX entries keyed by the
@@ -75,7 +83,8 @@
 #define TG_BC_MAGIC "\x89TGB\r\n\x1a\n"
 #define TG_BC_MAGIC_LEN 8
 #define TG_BC_MAJOR 1
-#define TG_BC_MINOR 1	/* 1.1: the fused comparisons (opcodes.def rows 28-31) */
+#define TG_BC_MINOR 2	/* 1.1: the fused comparisons (rows 28-31); 1.2: DFAS and MATCH (rows 32-34) */
+#define TG_BC_MINOR_DFAS 2	/* the first minor with the DFAS section */
 #define TG_BC_FLAGS_KNOWN 0u	/* no header flags defined yet: any set bit is rejected */
 #define TG_BC_NONE 0xFFFFFFFFu
 
@@ -89,12 +98,12 @@ enum {
 	TG_HDR_TOTAL_LEN = 20,		/* u32: the whole file */
 	TG_HDR_CHECKSUM = 24,		/* u32: CRC-32 of the file with this field zero */
 	TG_HDR_MAX_STACK = 28,		/* u32: operand stack bound over every rule */
-	TG_HDR_MAX_INSNS = 32,		/* u32: instructions one evaluation may execute */
+	TG_HDR_MAX_INSNS = 32,		/* u32: low half of the cost bound (below) */
 	TG_HDR_NAME = 36,		/* u32 string: policy name ("" when none) */
 	TG_HDR_VERSION = 40,		/* u32 string or NONE */
 	TG_HDR_DEFAULT = 44,		/* u32: 0 deny, 1 allow */
-	TG_HDR_NSECTIONS = 48,		/* u32 = TG_SEC_COUNT */
-	TG_HDR_RESERVED = 52,		/* u32: 0 */
+	TG_HDR_NSECTIONS = 48,		/* u32 = tg_bc_nsections(minor) */
+	TG_HDR_MAX_INSNS_HI = 52,	/* u32: high half of the cost bound (0 before 1.2) */
 	TG_HDR_SOURCE_HASH = 56,	/* 32 bytes: SHA-256 of the policy source */
 	TG_BC_HEADER_LEN = 88
 };
@@ -111,9 +120,18 @@ typedef enum tg_section_kind {
 	TG_SEC_RULES,
 	TG_SEC_INDEX,
 	TG_SEC_CODE,
-	TG_SEC_LAST = TG_SEC_CODE
+	TG_SEC_DFAS,
+	TG_SEC_LAST = TG_SEC_DFAS
 } tg_section_kind;
-#define TG_SEC_COUNT 9
+#define TG_SEC_COUNT 10
+
+/* A file of minor 0 or 1 has no DFAS section; the writer uses minor 1
+ * for a policy without `matches`, so those files stay readable by 1.1
+ * readers byte for byte. */
+static inline unsigned tg_bc_nsections(unsigned minor)
+{
+	return minor >= TG_BC_MINOR_DFAS ? TG_SEC_COUNT : TG_SEC_COUNT - 1;
+}
 
 #define TG_BC_SLOT_SIZE 24
 #define TG_BC_PATTERN_SIZE 16
@@ -126,6 +144,17 @@ typedef enum tg_section_kind {
 #define TG_BC_MAX_ROLES 1024	/* declared roles (held-role bitset) */
 #define TG_BC_GLOB_MAX 512	/* bytes of a glob from its first wildcard */
 #define TG_INDEX_PREFIX 4	/* bytes of a glob prefix used as index key */
+#define TG_BC_DFA_MAX_STATES 4096	/* states of one DFA (u16 transitions) */
+#define TG_BC_DFA_ENTRY_SIZE 16
+#define TG_BC_SUBJECT_MAX (64u * 1024)	/* = TG_MAX_STRING_BYTES: one MATCH's table steps */
+#define TG_BC_LIST_MAX 4096u		/* = TG_MAX_LIST_ITEMS */
+
+/* Bytes of one DFA's data block. */
+static inline uint64_t tg_bc_dfa_data_size(uint32_t nstates, uint32_t nclasses)
+{
+	uint64_t table = ((uint64_t)nstates * nclasses * 2 + 3) & ~(uint64_t)3;
+	return 256 + table + ((uint64_t)nstates + 31) / 32 * 4;
+}
 
 /* Rule fields. The numbering mirrors the AST's but is the format's own. */
 typedef enum tg_bc_effect { TG_BC_DENY = 0, TG_BC_ALLOW = 1 } tg_bc_effect;
@@ -230,6 +259,7 @@ typedef enum tg_operand_kind {
 	TG_OPND_JUMP,		/* 4 bytes: forward distance from the next instruction */
 	TG_OPND_CMP,		/* 1 byte: tg_bc_cmp */
 	TG_OPND_PAT,		/* 4 bytes: pattern index */
+	TG_OPND_DFA,		/* 4 bytes: DFAS index */
 	/* Composite operands of the fused comparisons: their parts in
 	 * order (tg_operand_parts), each encoded and checked as above. */
 	TG_OPND_SLOT_STR_CMP,	/* 9 bytes: SLOT, STR, CMP */
@@ -269,7 +299,7 @@ static inline unsigned tg_operand_parts(tg_operand_kind k, tg_operand_kind parts
 	((k) == TG_OPND_NONE ? 0u : \
 	 (k) == TG_OPND_BUILTIN || (k) == TG_OPND_CMP ? 1u : \
 	 (k) == TG_OPND_STR || (k) == TG_OPND_SLOT || (k) == TG_OPND_ROLE || \
-	 (k) == TG_OPND_JUMP || (k) == TG_OPND_PAT ? 4u : \
+	 (k) == TG_OPND_JUMP || (k) == TG_OPND_PAT || (k) == TG_OPND_DFA ? 4u : \
 	 (k) == TG_OPND_BUILTIN_STR_CMP ? 6u : \
 	 (k) == TG_OPND_I64 || (k) == TG_OPND_STRS || (k) == TG_OPND_INTS ? 8u : \
 	 (k) == TG_OPND_SLOT_STR_CMP || (k) == TG_OPND_SLOT_SLOT_CMP ? 9u : \
@@ -297,6 +327,17 @@ typedef struct tg_opinfo {
 
 /* The table, indexed by opcode (runtime/opcodes.c). */
 extern const tg_opinfo tg_opinfo_table[TG_OP_COUNT];
+
+/* What an instruction adds to the header's cost bound: 1, or for a DFA
+ * walk one step per byte of the longest string it can be given, plus one. */
+static inline uint64_t tg_op_cost(unsigned op)
+{
+	if (op == TG_OP_MATCH)
+		return 1 + (uint64_t)TG_BC_SUBJECT_MAX;
+	if (op == TG_OP_ALL_MATCH || op == TG_OP_ANY_MATCH)
+		return 1 + (uint64_t)TG_BC_LIST_MAX * TG_BC_SUBJECT_MAX;
+	return 1;
+}
 
 /* Little-endian access; callers have bounds-checked p. */
 static inline uint16_t tg_rd16(const unsigned char *p)

@@ -336,9 +336,15 @@ uint32_t tg_policy_max_stack(const tg_policy *p)
 	return p ? p->l.max_stack : 0;
 }
 
-uint32_t tg_policy_max_instructions(const tg_policy *p)
+uint64_t tg_policy_max_cost(const tg_policy *p)
 {
 	return p ? p->l.max_insns : 0;
+}
+
+uint32_t tg_policy_max_instructions(const tg_policy *p)
+{
+	uint64_t c = tg_policy_max_cost(p);
+	return c > UINT32_MAX ? UINT32_MAX : (uint32_t)c;
 }
 
 uint32_t tg_policy_slot_count(const tg_policy *p)

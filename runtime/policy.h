@@ -33,7 +33,8 @@
 typedef struct tg_layout {
 	const unsigned char *base;
 	size_t len;
-	uint32_t max_stack, max_insns;
+	uint32_t max_stack;
+	uint64_t max_insns;	/* the cost bound: instructions, DFA steps counted */
 	uint32_t name, version;	/* string indices (version may be NONE) */
 	bool default_allow;
 
@@ -49,6 +50,8 @@ typedef struct tg_layout {
 	uint32_t nslots;
 	const unsigned char *pats;
 	uint32_t npats;
+	const unsigned char *dfas;	/* the DFAS section (NULL before format 1.2) */
+	uint32_t ndfas;
 	const unsigned char *rules;
 	uint32_t nrules;
 	const unsigned char *ix_buckets, *ix_entries;
@@ -292,6 +295,9 @@ bool tg_glob_prog_match(const unsigned char *prog, const char *s, size_t slen);
 
 /* s matches pattern i of the policy (a layout the loader prepared). */
 bool tg_pattern_match(const tg_layout *l, uint32_t pat, const char *s, size_t slen);
+
+/* s matches DFA dfa of the DFAS section as a whole (dfa.c). */
+bool tg_dfa_match(const tg_layout *l, uint32_t dfa, const char *s, size_t n);
 
 /* `X under DIR`: 1 when under, 0 when not, -1 when X is not a clean
  * absolute path (an error). */

@@ -73,12 +73,13 @@ static void set_str(const tg_layout *l, tg_qinsn *q, uint32_t str)
 	q->b = (uint32_t)s.len;
 }
 
-/* Whether op tests a string or a list of strings against a glob or a
- * directory: LIKE, UNDER and their ALL_/ANY_ forms. */
+/* Whether op tests a string or a list of strings against a glob, a
+ * directory or a DFA: LIKE, UNDER, MATCH and their ALL_/ANY_ forms. */
 static bool is_match(unsigned op)
 {
-	return op == TG_OP_LIKE || op == TG_OP_UNDER || op == TG_OP_ALL_LIKE ||
-	       op == TG_OP_ANY_LIKE || op == TG_OP_ALL_UNDER || op == TG_OP_ANY_UNDER;
+	return op == TG_OP_LIKE || op == TG_OP_UNDER || op == TG_OP_MATCH ||
+	       op == TG_OP_ALL_LIKE || op == TG_OP_ANY_LIKE || op == TG_OP_ALL_UNDER ||
+	       op == TG_OP_ANY_UNDER || op == TG_OP_ALL_MATCH || op == TG_OP_ANY_MATCH;
 }
 
 /* LOAD|LOADB then a matching op (is_match; o its operand) as one quick
@@ -86,12 +87,14 @@ static bool is_match(unsigned op)
 static void set_match(tg_qinsn *x, unsigned op, const unsigned char *o)
 {
 	bool like = op == TG_OP_LIKE || op == TG_OP_ALL_LIKE || op == TG_OP_ANY_LIKE;
-	x->op = like ? TG_Q_LIKE : TG_Q_UNDER;
-	x->quant = op == TG_OP_ALL_LIKE || op == TG_OP_ALL_UNDER   ? TG_Q_ALL
-		   : op == TG_OP_ANY_LIKE || op == TG_OP_ANY_UNDER ? TG_Q_ANY
-								   : 0;
+	bool match = op == TG_OP_MATCH || op == TG_OP_ALL_MATCH || op == TG_OP_ANY_MATCH;
+	x->op = like ? TG_Q_LIKE : match ? TG_Q_MATCH : TG_Q_UNDER;
+	x->quant = op == TG_OP_ALL_LIKE || op == TG_OP_ALL_UNDER || op == TG_OP_ALL_MATCH ? TG_Q_ALL
+		   : op == TG_OP_ANY_LIKE || op == TG_OP_ANY_UNDER || op == TG_OP_ANY_MATCH
+		       ? TG_Q_ANY
+		       : 0;
 	x->count = 2;
-	x->c = tg_rd32(o);	/* the pattern or the directory string */
+	x->c = tg_rd32(o);	/* the pattern, the directory string or the DFA */
 }
 
 /* The value type an undeclared slot compared with a constant of the
@@ -258,7 +261,8 @@ static uint32_t linear(const tg_layout *l, const tg_rule_view *r, tg_qinsn *q, b
 				break;
 			}
 			if (is_match(next)) {
-				bool quant = next != TG_OP_LIKE && next != TG_OP_UNDER;
+				bool quant = next != TG_OP_LIKE && next != TG_OP_UNDER &&
+					     next != TG_OP_MATCH;
 				if (!set_slot(l, x, slot, quant ? TG_VALUE_STRING_LIST : TG_VALUE_STRING,
 					      args))
 					return 0;

@@ -114,6 +114,9 @@ static uint8_t vis_const(const tg_layout *l, const tg_rule_view *r)
 		case TG_OP_ANY_LIKE:
 		case TG_OP_ALL_UNDER:
 		case TG_OP_ANY_UNDER:
+		case TG_OP_MATCH:
+		case TG_OP_ALL_MATCH:
+		case TG_OP_ANY_MATCH:
 			APOP(a);
 			if (a != A_UNK)
 				return 0;

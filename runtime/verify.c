@@ -71,7 +71,7 @@ static bool str_ok(const vctx *v, uint32_t i)
 static const char *sec_name(unsigned k)
 {
 	static const char *const names[] = { "?", "strings", "refs", "ints", "roles", "slots",
-					     "patterns", "rules", "index", "code" };
+					     "patterns", "rules", "index", "code", "dfas" };
 	return k <= TG_SEC_COUNT ? names[k] : "?";
 }
 
@@ -112,8 +112,11 @@ static tg_status check_header(vctx *v)
 		return fail(v, TG_ECHECKSUM, TG_HDR_CHECKSUM, -1,
 			    "checksum mismatch: header says 0x%08x, contents give 0x%08x",
 			    (unsigned)sum, (unsigned)want);
-	if (tg_rd32(b + TG_HDR_RESERVED) != 0)
-		return fail(v, TG_EMALFORMED, TG_HDR_RESERVED, -1, "reserved header field is not zero");
+	unsigned minor = tg_rd16(b + TG_HDR_MINOR);
+	uint32_t cost_hi = tg_rd32(b + TG_HDR_MAX_INSNS_HI);
+	if (cost_hi != 0 && minor < TG_BC_MINOR_DFAS)
+		return fail(v, TG_EMALFORMED, TG_HDR_MAX_INSNS_HI, -1,
+			    "reserved header field is not zero");
 	uint32_t def = tg_rd32(b + TG_HDR_DEFAULT);
 	if (def > 1)
 		return fail(v, TG_EMALFORMED, TG_HDR_DEFAULT, -1, "bad default effect %u", (unsigned)def);
@@ -123,14 +126,15 @@ static tg_status check_header(vctx *v)
 		return fail(v, TG_ELIMIT, TG_HDR_MAX_STACK, -1,
 			    "declared stack depth %u exceeds the runtime limit %d",
 			    (unsigned)v->l->max_stack, TG_BC_MAX_STACK);
-	v->l->max_insns = tg_rd32(b + TG_HDR_MAX_INSNS);
+	v->l->max_insns = (uint64_t)cost_hi << 32 | tg_rd32(b + TG_HDR_MAX_INSNS);
 	v->l->name = tg_rd32(b + TG_HDR_NAME);
 	v->l->version = tg_rd32(b + TG_HDR_VERSION);
 
 	uint32_t nsec = tg_rd32(b + TG_HDR_NSECTIONS);
-	if (nsec != TG_SEC_COUNT)
+	if (nsec != tg_bc_nsections(minor))
 		return fail(v, TG_EMALFORMED, TG_HDR_NSECTIONS, -1,
-			    "expected %d sections, header says %u", TG_SEC_COUNT, (unsigned)nsec);
+			    "expected %u sections in format 1.%u, header says %u",
+			    tg_bc_nsections(minor), minor, (unsigned)nsec);
 	uint64_t table_end = (uint64_t)hlen + (uint64_t)nsec * TG_BC_SECTION_ENTRY;
 	if (table_end > total)
 		return fail(v, TG_EMALFORMED, hlen, -1, "section table runs past the end");
@@ -138,7 +142,7 @@ static tg_status check_header(vctx *v)
 		const unsigned char *e = b + hlen + (size_t)i * TG_BC_SECTION_ENTRY;
 		size_t at = hlen + (size_t)i * TG_BC_SECTION_ENTRY;
 		uint32_t kind = tg_rd32(e), off = tg_rd32(e + 4), size = tg_rd32(e + 8);
-		if (kind < 1 || kind > TG_SEC_COUNT)
+		if (kind < 1 || kind > nsec)
 			return fail(v, TG_EMALFORMED, at, -1, "unknown section kind %u", (unsigned)kind);
 		if (v->sec_off[kind] != TG_BC_NONE)
 			return fail(v, TG_EMALFORMED, at, -1, "section '%s' appears twice",
@@ -404,6 +408,71 @@ static tg_status check_rules(vctx *v)
 	return TG_OK;
 }
 
+/* Every DFA: its data block inside the section, blocks in entry order and
+ * contiguous, byte classes below nclasses, every transition to a state that
+ * exists, no accepting bit past the last state. The walk (dfa.c) then
+ * indexes its tables without a check. */
+static tg_status check_dfas(vctx *v)
+{
+	tg_layout *l = v->l;
+	if (v->sec_off[TG_SEC_DFAS] == TG_BC_NONE)
+		return TG_OK;	/* format 1.0-1.1: none */
+	uint32_t n = v->sec_count[TG_SEC_DFAS], size = v->sec_size[TG_SEC_DFAS];
+	size_t at = v->sec_off[TG_SEC_DFAS];
+	const unsigned char *s = SEC(TG_SEC_DFAS);
+	if ((uint64_t)n * TG_BC_DFA_ENTRY_SIZE > size)
+		return fail(v, TG_EMALFORMED, at, -1, "DFA table of %u entries exceeds its section",
+			    (unsigned)n);
+	uint64_t expect = (uint64_t)n * TG_BC_DFA_ENTRY_SIZE;
+	for (uint32_t i = 0; i < n; i++) {
+		const unsigned char *e = s + (size_t)i * TG_BC_DFA_ENTRY_SIZE;
+		size_t here = at + (size_t)i * TG_BC_DFA_ENTRY_SIZE;
+		uint32_t pat = tg_rd32(e), off = tg_rd32(e + 4);
+		uint32_t ns = tg_rd32(e + 8), nc = tg_rd32(e + 12);
+		if (!str_ok(v, pat))
+			return fail(v, TG_EMALFORMED, here, -1, "DFA %u has no pattern string",
+				    (unsigned)i);
+		if (ns == 0 || ns > TG_BC_DFA_MAX_STATES || nc == 0 || nc > 256)
+			return fail(v, TG_ELIMIT, here, -1,
+				    "DFA %u has %u states and %u byte classes (at most %d and 256)",
+				    (unsigned)i, (unsigned)ns, (unsigned)nc, TG_BC_DFA_MAX_STATES);
+		uint64_t len = tg_bc_dfa_data_size(ns, nc);
+		if (off != expect || len > size - expect)
+			return fail(v, TG_EMALFORMED, here, -1,
+				    "DFA %u data at %u is out of place or out of bounds", (unsigned)i,
+				    (unsigned)off);
+		expect += len;
+		const unsigned char *d = s + off;
+		for (unsigned b = 0; b < 256; b++)
+			if (d[b] >= nc)
+				return fail(v, TG_EMALFORMED, at + off + b, -1,
+					    "DFA %u maps byte 0x%02x to class %u of %u", (unsigned)i,
+					    b, (unsigned)d[b], (unsigned)nc);
+		const unsigned char *t = d + 256;
+		uint64_t cells = (uint64_t)ns * nc;
+		for (uint64_t c = 0; c < cells; c++)
+			if (tg_rd16(t + c * 2) >= ns)
+				return fail(v, TG_EMALFORMED, at + off + 256 + (size_t)c * 2, -1,
+					    "DFA %u: state %u goes to state %u of %u", (unsigned)i,
+					    (unsigned)(c / nc), (unsigned)tg_rd16(t + c * 2),
+					    (unsigned)ns);
+		const unsigned char *acc = d + len - (ns + 31) / 32 * 4;
+		for (size_t c = cells * 2; d + 256 + c < acc; c++)
+			if (t[c] != 0)
+				return fail(v, TG_EMALFORMED, at + off + 256 + c, -1,
+					    "DFA %u: padding is not zero", (unsigned)i);
+		if (ns % 32 && tg_rd32(acc + (size_t)(ns / 32) * 4) >> (ns % 32))
+			return fail(v, TG_EMALFORMED, at + off + len - 4, -1,
+				    "DFA %u accepts a state past its last", (unsigned)i);
+	}
+	if (expect != size)
+		return fail(v, TG_EMALFORMED, at + expect, -1,
+			    "%llu bytes after the last DFA", (unsigned long long)(size - expect));
+	l->dfas = s;
+	l->ndfas = n;
+	return TG_OK;
+}
+
 static tg_status check_index(vctx *v)
 {
 	tg_layout *l = v->l;
@@ -470,6 +539,8 @@ static bool part_ok(const vctx *v, tg_operand_kind k, const unsigned char *o)
 		return o[0] <= TG_BC_CMP_LAST;
 	case TG_OPND_PAT:
 		return tg_rd32(o) < l->npats;
+	case TG_OPND_DFA:
+		return tg_rd32(o) < l->ndfas;
 	default:
 		return false;	/* composite kinds are checked part by part */
 	}
@@ -515,7 +586,7 @@ static tg_status check_rule_code(vctx *v, uint32_t rule, uint32_t start, uint32_
 		starts[pc] = 1;
 		last = pc;
 		pc += 1 + w;
-		(*ninsns)++;
+		*ninsns += tg_op_cost(op);
 	}
 	if (l->code[last] != TG_OP_RET)
 		return fail(v, TG_EVERIFY, base + last, last, "rule %u does not end with RET",
@@ -599,8 +670,8 @@ static tg_status check_code(vctx *v)
 		return st;
 	if (ninsns != l->max_insns)
 		return fail(v, TG_EVERIFY, TG_HDR_MAX_INSNS, -1,
-			    "header declares %u instructions per evaluation, the code has %llu",
-			    (unsigned)l->max_insns, (unsigned long long)ninsns);
+			    "header declares a cost of %llu per evaluation, the code has %llu",
+			    (unsigned long long)l->max_insns, (unsigned long long)ninsns);
 	return TG_OK;
 }
 
@@ -632,6 +703,7 @@ tg_status tg_verify(const unsigned char *buf, size_t len, tg_layout *lay, tg_loa
 	l.len = len;
 	if ((st = check_header(&v)) || (st = check_strings(&v)) || (st = check_pools(&v)) ||
 	    (st = check_roles(&v)) || (st = check_slots(&v)) || (st = check_patterns(&v)) ||
+	    (st = check_dfas(&v)) ||
 	    (st = check_rules(&v)) || (st = check_index(&v)) || (st = check_code(&v)))
 		return st;
 	*lay = l;

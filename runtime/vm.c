@@ -309,6 +309,13 @@ static int like(tg_vm *vm, uint32_t pat, const tg_vm_val *a)
 	return tg_pattern_match(vm->l, pat, a->u.s, a->n);
 }
 
+static int match(tg_vm *vm, uint32_t dfa, const tg_vm_val *a)
+{
+	if (a->t != TG_V_STR)
+		return type_err(vm, a, "a string");
+	return tg_dfa_match(vm->l, dfa, a->u.s, a->n);
+}
+
 static int under(tg_vm *vm, uint32_t dir, const tg_vm_val *a)
 {
 	if (a->t != TG_V_STR)
@@ -325,7 +332,8 @@ static int under(tg_vm *vm, uint32_t dir, const tg_vm_val *a)
 	return r;
 }
 
-/* all/any over list a: kind 0 CMP with b, 1 LIKE pattern, 2 UNDER dir. */
+/* all/any over list a: kind 0 CMP with b, 1 LIKE pattern, 2 UNDER dir,
+ * 3 MATCH dfa. */
 static int quantify(tg_vm *vm, bool all, int kind, unsigned arg, const tg_vm_val *a,
 		    const tg_vm_val *b)
 {
@@ -333,8 +341,10 @@ static int quantify(tg_vm *vm, bool all, int kind, unsigned arg, const tg_vm_val
 		return type_err(vm, a, "a list");
 	for (size_t i = 0; i < a->n; i++) {
 		tg_vm_val e = elem(vm, a, i);
-		int r = kind == 0 ? compare(vm, arg, &e, b) : kind == 1 ? like(vm, arg, &e)
-									: under(vm, arg, &e);
+		int r = kind == 0   ? compare(vm, arg, &e, b)
+			: kind == 1 ? like(vm, arg, &e)
+			: kind == 2 ? under(vm, arg, &e)
+				    : match(vm, arg, &e);
 		if (r < 0)
 			return r;
 		if (all && !r)
@@ -832,6 +842,9 @@ tg_cond_result tg_vm_run(tg_vm *vm, uint32_t code_off, uint32_t code_len)
 		vmcase(ANY_LIKE)
 		vmcase(ALL_UNDER)
 		vmcase(ANY_UNDER)
+		vmcase(MATCH)
+		vmcase(ALL_MATCH)
+		vmcase(ANY_MATCH)
 			if (!(a = POP()))
 				goto internal;
 			if (a->t != TG_V_UNKNOWN) {
@@ -842,7 +855,10 @@ tg_cond_result tg_vm_run(tg_vm *vm, uint32_t code_off, uint32_t code_len)
 				case TG_OP_ALL_LIKE: r = quantify(vm, true, 1, arg, a, NULL); break;
 				case TG_OP_ANY_LIKE: r = quantify(vm, false, 1, arg, a, NULL); break;
 				case TG_OP_ALL_UNDER: r = quantify(vm, true, 2, arg, a, NULL); break;
-				default: r = quantify(vm, false, 2, arg, a, NULL); break;
+				case TG_OP_ANY_UNDER: r = quantify(vm, false, 2, arg, a, NULL); break;
+				case TG_OP_MATCH: r = match(vm, arg, a); break;
+				case TG_OP_ALL_MATCH: r = quantify(vm, true, 3, arg, a, NULL); break;
+				default: r = quantify(vm, false, 3, arg, a, NULL); break;
 				}
 				if (r < 0)
 					goto fail_or_internal;
@@ -954,7 +970,7 @@ static TG_ALWAYS_INLINE bool quick_slot(tg_vm *vm, uint32_t i, unsigned vt, bool
 	return v != NULL;
 }
 
-/* The value a LIKE or UNDER tests, a string (with quant, a list of
+/* The value a LIKE, UNDER or MATCH tests, a string (with quant, a list of
  * strings): false to give up. */
 static inline bool quick_subject(tg_vm *vm, const tg_qinsn *q, tg_vm_val *v)
 {
@@ -1074,14 +1090,17 @@ static TG_ALWAYS_INLINE int quick_run(tg_vm *vm, const tg_rule_view *rule)
 			break;
 		case TG_Q_LIKE:
 		case TG_Q_UNDER:
+		case TG_Q_MATCH:
 			if (!quick_subject(vm, q, &a))
 				return -1;
-			/* the interpreter's own LIKE, UNDER and quantifier */
+			/* the interpreter's own LIKE, UNDER, MATCH and quantifier */
 			if (q->quant)
-				r = quantify(vm, q->quant == TG_Q_ALL, q->op == TG_Q_LIKE ? 1 : 2, q->c,
+				r = quantify(vm, q->quant == TG_Q_ALL, 1 + (q->op - TG_Q_LIKE), q->c,
 					     &a, NULL);
 			else
-				r = q->op == TG_Q_LIKE ? like(vm, q->c, &a) : under(vm, q->c, &a);
+				r = q->op == TG_Q_LIKE	  ? like(vm, q->c, &a)
+				    : q->op == TG_Q_UNDER ? under(vm, q->c, &a)
+							  : match(vm, q->c, &a);
 			if (r < 0)
 				return -1;
 			break;

@@ -82,7 +82,7 @@ void tg_vm_say(tg_vm *vm, const char *a, const char *b, const char *c, const cha
  * Most conditions are a few comparisons of request values with constants,
  * joined by and/or/not. quick.c translates the code of such a rule at load
  * into a quick program: a graph whose nodes are tests (an instruction that
- * reads and compares, or a LOAD with the `in` list, LIKE or UNDER that
+ * reads and compares, or a LOAD with the `in` list, LIKE, UNDER or MATCH that
  * follows it) with native operands (string pointers, integers, the value
  * type a slot must hold), and whose edges say, for a false and a true
  * outcome, which test comes next - or the condition's value - and how
@@ -108,7 +108,8 @@ enum {
 	TG_Q_LIST,	/* slot a  OP  the STRS or INTS list (first c, n b; is_ints) */
 	TG_Q_LIKE,	/* slot a (built-in when builtin) like pattern c */
 	TG_Q_UNDER,	/* slot a (built-in when builtin) under the string c */
-	/* TG_Q_LIST, LIKE and UNDER with quant set test every (all) or some
+	TG_Q_MATCH,	/* slot a (built-in when builtin) matches DFA c */
+	/* TG_Q_LIST, LIKE, UNDER and MATCH with quant set test every (all) or some
 	 * (any) element of a list instead: `all args.paths under "/data"` */
 	TG_Q_TESTS,	/* (kinds of test before this one) */
 	/* Only in translation (quick.c), never in a program: */

@@ -157,8 +157,12 @@ TG_API uint32_t tg_policy_rule_count(const tg_policy *p);
 TG_API const char *tg_policy_rule_id(const tg_policy *p, uint32_t rule);	/* NULL when out of range */
 TG_API uint32_t tg_policy_rule_line(const tg_policy *p, uint32_t rule);	/* 0 when out of range */
 TG_API uint32_t tg_policy_max_stack(const tg_policy *p);
-/* Worst-case number of instructions one tg_eval or tg_visible executes:
- * the policy's cost bound, known before it serves. */
+/* The policy's cost bound, known before it serves: the worst-case number
+ * of instructions one tg_eval or tg_visible executes, where a `matches`
+ * counts one DFA step per byte of the longest string it can be given
+ * (docs/bytecode.md). tg_policy_max_instructions is the same figure,
+ * UINT32_MAX when it does not fit (a policy with `matches`). */
+TG_API uint64_t tg_policy_max_cost(const tg_policy *p);
 TG_API uint32_t tg_policy_max_instructions(const tg_policy *p);
 
 /* ---- attribute slots ---------------------------------------------------

@@ -153,6 +153,13 @@ static const char *const int_pool[] = {"0", "1", "2", "3", "10", "-1", "-5", "90
 static const char *const dir_pool[] = {"/srv/repos", "/srv", "/tmp/x", "/srv/repos/a"};
 static const char *const like_pool[] = {"/srv/*.txt", "SELECT *", "*", "**", "gh.*", "a?c",
 					"\\*x", "/srv/**", "caf?", "*;*", "", "?"};
+/* Regular expressions over the same strings: some match pool values, some
+ * exercise classes, counted repetition, alternation and code points. */
+static const char *const regex_pool[] = {"SELECT .*", "[a-z]+", "(acme|globex)", "gh\\..*",
+					 ".*;.*", "caf.", "/srv/repos(/.*)?", "[^;]*", "", "x?",
+					 "\\d+", "[a-z]{2,4}", "(?s).*", "a\"b", ".*\\.json",
+					 "(prod|dev|staging)", "[^a-z]*", "-?[0-9]{1,3}", "\\w+",
+					 "caf\xc3\xa9", "[\xc3\xa0-\xc3\xbf]+|x", ".{3,}"};
 
 /* A path of type t: index into gen_attrs, or -1 when none fits. Undeclared
  * attributes of other types are chosen now and then (a run-time type error). */
@@ -311,10 +318,14 @@ static void put_quant(gp *g)
 			put_operand(g, GT_INT, l, 0);
 		return;
 	}
-	switch (gen_below(g->r, 8)) {
+	switch (gen_below(g->r, 9)) {
 	case 0:
 		fputs(" == ", g->out);
 		put_operand(g, GT_STR, l, 0);
+		break;
+	case 7:
+		fputs(" matches ", g->out);
+		put_string(g, PICK(g->r, regex_pool));
 		break;
 	case 1:
 		fputs(" != ", g->out);
@@ -352,7 +363,7 @@ static void put_cond(gp *g, int depth);
 static void put_atom(gp *g, int depth)
 {
 	static const int types[] = {GT_STR, GT_STR, GT_INT, GT_INT, GT_BOOL, GT_SLIST, GT_ILIST};
-	switch (gen_below(g->r, 22)) {
+	switch (gen_below(g->r, 23)) {
 	case 0:
 	case 1:
 		put_operand(g, GT_BOOL, -1, depth);
@@ -400,6 +411,11 @@ static void put_atom(gp *g, int depth)
 		break;
 	case 12:
 		put_pair(g, GT_STR, gen_chance(g->r, 50) ? " starts_with " : " ends_with ", false, depth);
+		break;
+	case 22:
+		put_operand(g, GT_STR, -1, depth);
+		fputs(" matches ", g->out);
+		put_string(g, PICK(g->r, regex_pool));
 		break;
 	case 13:
 	case 14:

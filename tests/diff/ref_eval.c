@@ -10,8 +10,9 @@
  * them with short-circuit and Kleene logic. Nothing here is shared with the
  * compiler's code generation, the VM or the CLI's request reader: the
  * declarations, roles and sets are looked up by name in the AST, the request
- * is read from jansson values, and globs are matched by a memoised
- * recursive matcher written from the glob table of the language reference.
+ * is read from jansson values, globs are matched by a memoised
+ * recursive matcher written from the glob table of the language reference,
+ * and regular expressions by a backtracking one (ref_regex.c).
  * Speed is not a goal; being obviously right is.
  */
 #include "ref_eval.h"
@@ -649,6 +650,12 @@ static rv compare(tg_cmp_op op, const rv *a, const rv *b)
 		if (a->k != V_STR || b->k != V_STR)
 			return ERR;
 		return under(a->s, a->len, b->s, b->len);
+	case TG_CMP_MATCHES: {
+		if (a->k != V_STR || b->k != V_STR)
+			return ERR;
+		int m = ref_regex_match(b->s, b->len, a->s, a->len);
+		return m < 0 ? ERR : mk_bool(m);
+	}
 	}
 	return ERR;
 }

@@ -46,5 +46,8 @@ bool ref_visible(const tg_ast *ast, json_t *req, const ref_entry *entry);
 
 /* Glob matching by DESIGN's rules, exposed for the generators' self-test. */
 bool ref_glob_match(const char *glob, size_t glen, const char *s, size_t slen);
+/* ref_regex.c: whether all of s matches the regular expression (1 or 0),
+ * -1 when the pattern cannot be read. */
+int ref_regex_match(const char *pattern, size_t plen, const char *s, size_t slen);
 
 #endif

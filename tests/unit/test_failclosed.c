@@ -488,7 +488,7 @@ static void reseal(unsigned char *b, size_t len)
 static uint32_t section_off(const unsigned char *b, unsigned kind)
 {
 	uint32_t hlen = tg_rd32(b + TG_HDR_HEADER_LEN);
-	for (unsigned i = 0; i < TG_SEC_COUNT; i++) {
+	for (unsigned i = 0; i < tg_rd32(b + TG_HDR_NSECTIONS); i++) {
 		const unsigned char *e = b + hlen + i * TG_BC_SECTION_ENTRY;
 		if (tg_rd32(e) == kind)
 			return tg_rd32(e + 4);
@@ -535,7 +535,7 @@ static void bad_bytecode(void **state)
 	expect_load(b, len, TG_EVERSION, "format version 2.0 is not supported");
 
 	memcpy(b, orig, len);
-	tg_wr32(b + TG_HDR_RESERVED, 1);
+	tg_wr32(b + TG_HDR_MAX_INSNS_HI, 1);	/* a 1.1 file: no high half */
 	reseal(b, len);
 	expect_load(b, len, TG_EMALFORMED, "reserved header field is not zero");
 
@@ -571,6 +571,85 @@ static void bad_bytecode(void **state)
  * attribute: one on args alone has a visibility value the loader knows
  * without running it; and a deny, since under `default allow` list
  * filtering skips allow rules.) */
+/* The DFAS section of format 1.2: each table the walk indexes without a
+ * check is refused when it could send the walk out of bounds. */
+static void bad_dfa(void **state)
+{
+	(void)state;
+	size_t len;
+	unsigned char *orig = compile("rule \"r\": allow anyone to call tool \"t\"\n"
+				      "  when args.id matches \"[a-c]+x?\";\n", &len);
+	unsigned char *b = malloc(len);
+	assert_non_null(b);
+	assert_int_equal(tg_rd16(orig + TG_HDR_MINOR), 2);
+	assert_int_equal(tg_rd32(orig + TG_HDR_NSECTIONS), 10);
+	uint32_t sec = section_off(orig, TG_SEC_DFAS);
+	uint32_t data = sec + tg_rd32(orig + sec + 4);
+	uint32_t ns = tg_rd32(orig + sec + 8), nc = tg_rd32(orig + sec + 12);
+	assert_true(ns >= 2 && ns <= 8 && nc >= 2);
+
+	memcpy(b, orig, len);
+	b[data + 'b'] = (unsigned char)nc;
+	reseal(b, len);
+	expect_load(b, len, TG_EMALFORMED, "maps byte 0x62 to class");
+
+	memcpy(b, orig, len);
+	tg_wr16(b + data + 256 + 2 * (nc + 1), (uint16_t)ns);
+	reseal(b, len);
+	expect_load(b, len, TG_EMALFORMED, "goes to state");
+
+	memcpy(b, orig, len);
+	b[data + tg_bc_dfa_data_size(ns, nc) - 1] |= 0x80;	/* state 31 of a smaller DFA */
+	reseal(b, len);
+	expect_load(b, len, TG_EMALFORMED, "accepts a state past its last");
+
+	memcpy(b, orig, len);
+	tg_wr32(b + sec + 8, 0);
+	reseal(b, len);
+	expect_load(b, len, TG_ELIMIT, "has 0 states");
+
+	memcpy(b, orig, len);
+	tg_wr32(b + sec + 8, TG_BC_DFA_MAX_STATES + 1);
+	reseal(b, len);
+	expect_load(b, len, TG_ELIMIT, "at most 4096");
+
+	memcpy(b, orig, len);
+	tg_wr32(b + sec + 4, tg_rd32(b + sec + 4) + 4);
+	reseal(b, len);
+	expect_load(b, len, TG_EMALFORMED, "out of place");
+
+	memcpy(b, orig, len);
+	tg_wr32(b + sec, 0x7FFFFFFF);
+	reseal(b, len);
+	expect_load(b, len, TG_EMALFORMED, "has no pattern string");
+
+	/* the MATCH operand names DFA 1 of 1 */
+	uint32_t code = section_off(orig, TG_SEC_CODE);
+	uint32_t at = code;
+	while (orig[at] != TG_OP_MATCH)
+		at++;
+	memcpy(b, orig, len);
+	tg_wr32(b + at + 1, 1);
+	reseal(b, len);
+	expect_load(b, len, TG_EVERIFY, "MATCH at pc");
+
+	/* a 1.2 file read as 1.1: the section count no longer fits */
+	memcpy(b, orig, len);
+	tg_wr16(b + TG_HDR_MINOR, 1);
+	reseal(b, len);
+	expect_load(b, len, TG_EMALFORMED, "expected 9 sections in format 1.1");
+
+	/* the cost of a MATCH is its subject's bytes: one less is refused */
+	memcpy(b, orig, len);
+	assert_int_equal(tg_rd32(b + TG_HDR_MAX_INSNS) | (uint64_t)tg_rd32(b + TG_HDR_MAX_INSNS_HI) << 32,
+			 65536 + 3);	/* LOAD 1, MATCH 1 + 65536, RET 1 */
+	tg_wr32(b + TG_HDR_MAX_INSNS, tg_rd32(b + TG_HDR_MAX_INSNS) - 1);
+	reseal(b, len);
+	expect_load(b, len, TG_EVERIFY, "header declares a cost of");
+	free(b);
+	free(orig);
+}
+
 static void internal_error(void **state)
 {
 	(void)state;
@@ -699,6 +778,7 @@ int main(void)
 		cmocka_unit_test(null_arguments),
 		cmocka_unit_test(unreadable_json),
 		cmocka_unit_test(bad_bytecode),
+		cmocka_unit_test(bad_dfa),
 		cmocka_unit_test(internal_error),
 		cmocka_unit_test(loader_out_of_memory),
 	};

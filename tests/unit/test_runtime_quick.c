@@ -65,7 +65,9 @@ static const char shapes_src[] =
 	"rule \"s21\": deny anyone to call any tool when any args.nums in [1, 2]\n"
 	"  and all args.tags in [\"t\", \"w\", \"/srv/x\"];\n"
 	"rule \"s22\": deny anyone to call any tool when all token.scopes like \"w*\"\n"
-	"  and any principal.roles under \"/r\";\n";
+	"  and any principal.roles under \"/r\";\n"
+	"rule \"s23\": deny anyone to call any tool when args.path matches \"/srv/[a-z]+\\\\.key\"\n"
+	"  or any args.tags matches \"(t|w)\" or all token.scopes matches \"w.*\";\n";
 
 /* xorshift: the same requests on every run */
 static uint64_t rng = 0x9E3779B97F4A7C15u;

@@ -250,7 +250,7 @@ static void test_header(void **state)
 	b = copy();
 	tg_wr32(b + TG_HDR_MAX_INSNS, tg_rd32(b + TG_HDR_MAX_INSNS) - 1);
 	fix_checksum(b, good_len);
-	expect_reject(b, good_len, TG_EVERIFY, "instructions");
+	expect_reject(b, good_len, TG_EVERIFY, "header declares a cost of");
 	free(b);
 
 	/* trailing garbage */

@@ -26,7 +26,7 @@ from ._core import (
 )
 from ._compile import CompileError, Compilation, Diagnostic, compile, compile_file
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 __all__ = [
     "CompileError",
