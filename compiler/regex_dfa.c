@@ -259,7 +259,7 @@ static uint32_t same_targets(subset *d, uint32_t s, uint32_t c)
 	d->work += n;
 	for (uint32_t e = 0; e < c; e++)
 		if (d->target_hash[e] == h && d->count[e + 1] - d->count[e] == n &&
-		    memcmp(d->bucket + d->count[e], targets, n * sizeof *targets) == 0)
+		    (n == 0 || memcmp(d->bucket + d->count[e], targets, n * sizeof *targets) == 0))
 			return d->trans[(size_t)s * d->ncls + e];
 	return TG_RE_NONE;
 }
@@ -270,7 +270,9 @@ static bool subset_construct(subset *d)
 	d->mark = calloc(n, sizeof *d->mark);
 	d->stack = malloc(n * sizeof *d->stack);
 	d->buf = malloc(n * sizeof *d->buf);
-	if (!d->mark || !d->stack || !d->buf) {
+	d->bucket_cap = 64;	/* never NULL, even for a state with no targets */
+	d->bucket = malloc(d->bucket_cap * sizeof *d->bucket);
+	if (!d->mark || !d->stack || !d->buf || !d->bucket) {
 		d->nomem = true;
 		return false;
 	}
