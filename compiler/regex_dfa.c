@@ -4,9 +4,11 @@
  * 1. Byte classes of the NFA: the bytes between two consecutive range
  *    boundaries of its BYTE states behave alike, so the subset
  *    construction steps over classes, not over 256 bytes.
- * 2. Subset construction: a DFA state is the sorted set of the NFA's BYTE
+ * 2. Subset construction: a DFA state is the set of the NFA's BYTE
  *    and MATCH states reached through epsilon edges. The empty set is the
- *    dead state. Past TG_RE_MAX_STATES states the pattern is refused.
+ *    dead state. Past TG_RE_MAX_STATES states the pattern is refused, and
+ *    past TG_RE_MAX_WORK closure steps too: a few thousand states whose
+ *    NFA sets hold thousands of states each would otherwise take seconds.
  * 3. Hopcroft's minimization, on a refinable partition (states of a block
  *    are contiguous in one array, the marked ones moved to its front), so
  *    a chain of a thousand states costs n log n, not n^2.
@@ -40,8 +42,9 @@ typedef struct subset {
 	/* scratch for closures */
 	uint32_t *mark, gen, *stack, *buf, nbuf;
 	/* scratch for the targets of one state, grouped by class */
-	uint32_t *bucket, bucket_cap, count[257];
-	bool too_big, nomem;
+	uint32_t *bucket, bucket_cap, count[257], target_hash[256];
+	uint64_t work;		/* closure steps so far, against TG_RE_MAX_WORK */
+	bool too_big, too_slow, nomem;
 } subset;
 
 static void nfa_classes(subset *d)
@@ -71,13 +74,9 @@ static void closure_push(subset *d, uint32_t s, uint32_t *top)
 	}
 }
 
-static int by_value(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-	return (x > y) - (x < y);
-}
-
-/* d->buf = the sorted BYTE and MATCH states reachable from seeds[0..n). */
+/* d->buf = the BYTE and MATCH states reachable from seeds[0..n), in no
+ * particular order: mark[s] == gen tells membership, which is all intern
+ * needs to compare sets, and skipping the sort halves the construction. */
 static void closure(subset *d, const uint32_t *seeds, uint32_t n)
 {
 	uint32_t top = 0;
@@ -85,8 +84,10 @@ static void closure(subset *d, const uint32_t *seeds, uint32_t n)
 	d->nbuf = 0;
 	for (uint32_t i = 0; i < n; i++)
 		closure_push(d, seeds[i], &top);
+	d->work += n;
 	while (top > 0) {
 		uint32_t s = d->stack[--top];
+		d->work++;
 		const tg_re_nstate *st = &d->nfa->s[s];
 		if (st->kind == TG_RE_N_EPS) {
 			closure_push(d, st->out, &top);
@@ -95,15 +96,31 @@ static void closure(subset *d, const uint32_t *seeds, uint32_t n)
 			d->buf[d->nbuf++] = s;
 		}
 	}
-	qsort(d->buf, d->nbuf, sizeof *d->buf, by_value);
 }
 
+/* Order-independent: a sum of mixed members. */
 static uint32_t hash_set(const uint32_t *s, uint32_t n)
 {
-	uint32_t h = 2166136261u;
-	for (uint32_t i = 0; i < n; i++)
-		h = (h ^ s[i]) * 16777619u;
-	return h ^ n;
+	uint32_t h = n * 0x9E3779B1u;
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t x = s[i] * 0x85EBCA6Bu;
+		x ^= x >> 13;
+		x *= 0xC2B2AE35u;
+		h += x ^ (x >> 16);
+	}
+	return h;
+}
+
+/* Whether stored state s holds exactly the set of the last closure. */
+static bool same_as_closure(const subset *d, uint32_t s)
+{
+	if (d->len[s] != d->nbuf)
+		return false;
+	const uint32_t *set = d->pool + d->off[s];
+	for (uint32_t i = 0; i < d->nbuf; i++)
+		if (d->mark[set[i]] != d->gen)
+			return false;
+	return true;
 }
 
 static bool grow_table(subset *d)
@@ -145,7 +162,8 @@ static bool grow_states(subset *d)
 	return true;
 }
 
-/* The DFA state for the set in d->buf, created if new; TG_RE_NONE on failure. */
+/* The DFA state for the set of the last closure (d->buf), created if new;
+ * TG_RE_NONE on failure. */
 static uint32_t intern(subset *d)
 {
 	if (d->n * 2 >= d->table_cap && !grow_table(d)) {
@@ -155,8 +173,7 @@ static uint32_t intern(subset *d)
 	uint32_t h = hash_set(d->buf, d->nbuf) & (d->table_cap - 1);
 	for (; d->table[h]; h = (h + 1) & (d->table_cap - 1)) {
 		uint32_t s = d->table[h] - 1;
-		if (d->len[s] == d->nbuf &&
-		    (d->nbuf == 0 || memcmp(d->pool + d->off[s], d->buf, d->nbuf * sizeof *d->buf) == 0))
+		if (same_as_closure(d, s))
 			return s;
 	}
 	if (d->n >= TG_RE_MAX_STATES) {
@@ -209,6 +226,7 @@ static bool group_targets(subset *d, uint32_t s)
 	for (uint32_t c = 0; c < d->ncls; c++)
 		d->count[c + 1] += d->count[c];
 	uint32_t total = d->count[d->ncls];
+	d->work += n + total;
 	if (total > d->bucket_cap) {
 		uint32_t *bucket = realloc(d->bucket, total * sizeof *bucket);
 		if (!bucket)
@@ -227,13 +245,34 @@ static bool group_targets(subset *d, uint32_t s)
 	return true;
 }
 
+/* The DFA state an earlier class of state s went to with the same NFA
+ * targets, in the same order (as [aceg] gives: one BYTE state per letter,
+ * all leading to the same place), or TG_RE_NONE. Hashing the targets is
+ * much cheaper than the closure it saves. */
+static uint32_t same_targets(subset *d, uint32_t s, uint32_t c)
+{
+	const uint32_t *targets = d->bucket + d->count[c];
+	uint32_t n = d->count[c + 1] - d->count[c], h = 2166136261u;
+	for (uint32_t i = 0; i < n; i++)
+		h = (h ^ targets[i]) * 16777619u;
+	d->target_hash[c] = h;
+	d->work += n;
+	for (uint32_t e = 0; e < c; e++)
+		if (d->target_hash[e] == h && d->count[e + 1] - d->count[e] == n &&
+		    (n == 0 || memcmp(d->bucket + d->count[e], targets, n * sizeof *targets) == 0))
+			return d->trans[(size_t)s * d->ncls + e];
+	return TG_RE_NONE;
+}
+
 static bool subset_construct(subset *d)
 {
 	uint32_t n = d->nfa->n;
 	d->mark = calloc(n, sizeof *d->mark);
 	d->stack = malloc(n * sizeof *d->stack);
 	d->buf = malloc(n * sizeof *d->buf);
-	if (!d->mark || !d->stack || !d->buf) {
+	d->bucket_cap = 64;	/* never NULL, even for a state with no targets */
+	d->bucket = malloc(d->bucket_cap * sizeof *d->bucket);
+	if (!d->mark || !d->stack || !d->buf || !d->bucket) {
 		d->nomem = true;
 		return false;
 	}
@@ -247,11 +286,18 @@ static bool subset_construct(subset *d)
 			return false;
 		}
 		for (uint32_t c = 0; c < d->ncls; c++) {
-			closure(d, d->bucket + d->count[c], d->count[c + 1] - d->count[c]);
-			uint32_t t = intern(d);
-			if (t == TG_RE_NONE)
-				return false;
+			uint32_t t = same_targets(d, s, c);
+			if (t == TG_RE_NONE) {
+				closure(d, d->bucket + d->count[c], d->count[c + 1] - d->count[c]);
+				t = intern(d);
+				if (t == TG_RE_NONE)
+					return false;
+			}
 			d->trans[(size_t)s * d->ncls + c] = t;
+		}
+		if (d->work > TG_RE_MAX_WORK) {
+			d->too_slow = true;
+			return false;
 		}
 	}
 	return true;
@@ -526,6 +572,10 @@ done:
 		if (d.too_big)
 			tg_re_errorf(err, 0, "the pattern needs more than %u DFA states (pattern of %zu bytes); "
 				     "simplify it or split it into several conditions", TG_RE_MAX_STATES, pattern_len);
+		else if (d.too_slow)
+			tg_re_errorf(err, 0, "the pattern is too complex to compile: building its automaton takes "
+				     "more than %u million steps (pattern of %zu bytes); simplify it or split it "
+				     "into several conditions", TG_RE_MAX_WORK / 1000000u, pattern_len);
 		else
 			tg_re_errorf(err, 0, "out of memory compiling the pattern");
 		free(out->next);

@@ -13,6 +13,11 @@
 #define TG_RE_INF UINT32_MAX	/* the max of an unbounded repetition */
 #define TG_RE_MAX_CP 0x10FFFFu
 #define TG_RE_MAX_DEPTH 250u	/* nested groups; keeps every recursion shallow */
+/* Steps of the subset construction (states visited by closures, targets
+ * grouped): bounds compile time to a few hundred milliseconds whatever
+ * the pattern. Only patterns made to be slow reach it, like
+ * (?:a?b?c?d?e?f?g?h?i?j?k?l?m?n?o?p?){0,200} (about 170 million). */
+#define TG_RE_MAX_WORK 50000000u
 
 /* Reports the first problem only: later calls keep the first message. */
 void tg_re_errorf(tg_re_error *err, size_t offset, const char *fmt, ...)

@@ -232,6 +232,30 @@ static bool build(nfa_builder *b, uint32_t node, frag *f)
 	return s != TG_RE_NONE;
 }
 
+/* Where an edge to x really leads: past EPS states with a single edge,
+ * which the construction leaves everywhere (each fragment's end, each
+ * concatenation's start). Every closure of the subset construction walks
+ * these edges, so cutting the chains once here saves most of its time.
+ * Such chains never loop: every cycle of the construction passes through
+ * a star's loop state, which has two edges. */
+static uint32_t skip_single(const tg_re_nfa *nfa, uint32_t x)
+{
+	uint32_t steps = 0;
+	while (x != TG_RE_NONE && nfa->s[x].kind == TG_RE_N_EPS && nfa->s[x].out1 == TG_RE_NONE &&
+	       nfa->s[x].out != TG_RE_NONE && steps++ < nfa->n)
+		x = nfa->s[x].out;
+	return x;
+}
+
+static void shortcut(tg_re_nfa *nfa)
+{
+	for (uint32_t i = 0; i < nfa->n; i++) {
+		nfa->s[i].out = skip_single(nfa, nfa->s[i].out);
+		nfa->s[i].out1 = skip_single(nfa, nfa->s[i].out1);
+	}
+	nfa->start = skip_single(nfa, nfa->start);
+}
+
 bool tg_re_nfa_build(const tg_re_ast *ast, size_t pattern_len, tg_re_nfa *nfa, tg_re_error *err)
 {
 	nfa_builder b = { nfa, ast, false, false };
@@ -242,6 +266,7 @@ bool tg_re_nfa_build(const tg_re_ast *ast, size_t pattern_len, tg_re_nfa *nfa, t
 		if (match != TG_RE_NONE) {
 			nfa->s[f.end].out = match;
 			nfa->start = f.start;
+			shortcut(nfa);
 			return true;
 		}
 	}

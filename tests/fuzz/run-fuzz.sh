@@ -14,7 +14,7 @@ build=$1
 shift
 src=$(cd "$(dirname "$0")" && pwd)
 secs=${FUZZ_SECONDS:-60}
-targets=${*:-compile load request suite}
+targets=${*:-compile load request suite regex}
 status=0
 for t in $targets; do
 	case $t in
@@ -22,6 +22,7 @@ for t in $targets; do
 	load) dict= ;;
 	request) dict=json.dict ;;
 	suite) dict=yaml.dict ;;
+	regex) dict= ;;
 	*) echo "unknown fuzz target '$t'" >&2; exit 2 ;;
 	esac
 	corpus=$build/fuzz-corpus/$t

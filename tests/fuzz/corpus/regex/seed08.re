@@ -1,0 +1,1 @@
+\x{10FFFF}\d\w\s\D\W\S
