@@ -6,8 +6,9 @@
  *
  * Compile time is that of the whole pipeline (tg_compile of a one-rule
  * policy: parse, check, the regex compiled twice, emit, verify), best of
- * PASSES, for a typical pattern and for the largest this build accepts. The
- * walk is timed through tg_eval on a request whose args.s is 65,536 bytes
+ * 5, for the patterns whose walk is timed; and of the regex engine alone
+ * (tg_re_compile), best of 3, for the slowest patterns it accepts or
+ * refuses, with their DFA's size. The walk is timed through tg_eval on a request whose args.s is 65,536 bytes
  * that the pattern accepts to the last byte (so every byte is a table
  * step), best of PASSES, and reported per byte. Numbers are wall clock on
  * CLOCK_MONOTONIC; pin the process (taskset) for stable figures.
@@ -18,6 +19,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "regex.h"
 #include "toolgate/compiler.h"
 #include "toolgate/toolgate.h"
 
@@ -130,7 +132,7 @@ int main(int argc, char **argv)
 	} pats[] = {
 		{ "typical (e-mail)", "[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\\.[A-Za-z]{2,}" },
 		{ "branch name", "renovate/[A-Za-z0-9_-][A-Za-z0-9._-]*(/[A-Za-z0-9_-][A-Za-z0-9._-]*)*" },
-		{ "worst accepted (2^11 states)", "(?s)(a|b)*a(a|b){10}" },
+		{ "2049 states: (?s)(a|b)*a(a|b){10}", "(?s)(a|b)*a(a|b){10}" },
 		{ "counted repetition", "[0-9a-f]{1000}" },
 		{ "any code point", "(?s).*" },
 	};
@@ -167,5 +169,35 @@ int main(int argc, char **argv)
 		free(code);
 	}
 	free(subject);
+
+	/* The slowest patterns found, accepted and refused (docs/regex.md). */
+	static const char *const heavy[] = {
+		"(a|b)*a(a|b){10}", "(a|b)*a(a|b){11}", ".{500}", "\\w{1000}",
+		"(?:\xC3\xA9|\xE2\x82\xAC|\xF0\x9F\x98\x80|x){500}",
+		"(?:a?b?c?d?e?f?g?h?i?j?k?l?m?n?o?p?){0,100}", "(?:\\w?\\d?\\s?.?){0,200}x",
+		"(?:a?b?c?d?e?f?g?h?i?j?k?l?m?n?o?p?){0,200}", "((a{1000}){1000}){1000}",
+	};
+	printf("\n%-46s %8s %8s %12s\n", "regex engine alone", "states", "classes", "compile ms");
+	for (size_t i = 0; i < sizeof heavy / sizeof heavy[0]; i++) {
+		double best = -1;
+		tg_re_dfa dfa;
+		tg_re_error err;
+		bool ok = false;
+		for (int k = 0; k < 3; k++) {
+			double t0 = now_ns();
+			ok = tg_re_compile(heavy[i], strlen(heavy[i]), &dfa, &err);
+			double t = now_ns() - t0;
+			if (ok && k < 2)
+				tg_re_dfa_free(&dfa);
+			if (best < 0 || t < best)
+				best = t;
+		}
+		if (ok)
+			printf("%-46s %8u %8u %12.1f\n", heavy[i], (unsigned)dfa.nstates,
+			       (unsigned)dfa.nclasses, best / 1e6);
+		else
+			printf("%-46s %17s %12.1f\n", heavy[i], "refused", best / 1e6);
+		tg_re_dfa_free(&dfa);
+	}
 	return 0;
 }
