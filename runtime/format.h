@@ -1,5 +1,5 @@
 /*
- * format.h - the toolgate bytecode format, version 1.2.
+ * format.h - the toolgate bytecode format, version 1.3.
  *
  * Shared by the writer (compiler/emit.c), the loader and verifier
  * (runtime/load.c, runtime/verify.c), the interpreter and the disassembler.
@@ -83,8 +83,10 @@
 #define TG_BC_MAGIC "\x89TGB\r\n\x1a\n"
 #define TG_BC_MAGIC_LEN 8
 #define TG_BC_MAJOR 1
-#define TG_BC_MINOR 2	/* 1.1: the fused comparisons (rows 28-31); 1.2: DFAS and MATCH (rows 32-34) */
+#define TG_BC_MINOR 3	/* 1.1: the fused comparisons (rows 28-31); 1.2: DFAS and MATCH (rows 32-34);
+			 * 1.3: LOAD_ARGS and the value quantifiers (rows 35-43) */
 #define TG_BC_MINOR_DFAS 2	/* the first minor with the DFAS section */
+#define TG_BC_MINOR_VALUES 3	/* the first minor whose code may use rows 35-43 */
 #define TG_BC_FLAGS_KNOWN 0u	/* no header flags defined yet: any set bit is rejected */
 #define TG_BC_NONE 0xFFFFFFFFu
 
@@ -148,6 +150,11 @@ static inline unsigned tg_bc_nsections(unsigned minor)
 #define TG_BC_DFA_ENTRY_SIZE 16
 #define TG_BC_SUBJECT_MAX (64u * 1024)	/* = TG_MAX_STRING_BYTES: one MATCH's table steps */
 #define TG_BC_LIST_MAX 4096u		/* = TG_MAX_LIST_ITEMS */
+/* The values a value quantifier may walk: every member and element below
+ * its subject, at any depth, containers and list items included. A larger
+ * subject makes the quantifier an error (fail closed), so each of its
+ * instructions costs at most this many comparisons. */
+#define TG_BC_TREE_MAX (64u * 1024)
 
 /* Bytes of one DFA's data block. */
 static inline uint64_t tg_bc_dfa_data_size(uint32_t nstates, uint32_t nclasses)
@@ -336,7 +343,19 @@ static inline uint64_t tg_op_cost(unsigned op)
 		return 1 + (uint64_t)TG_BC_SUBJECT_MAX;
 	if (op == TG_OP_ALL_MATCH || op == TG_OP_ANY_MATCH)
 		return 1 + (uint64_t)TG_BC_LIST_MAX * TG_BC_SUBJECT_MAX;
+	/* a value quantifier: one comparison per value it may walk, a DFA
+	 * walk costing one step per byte of the longest string */
+	if (op == TG_OP_ALL_VALUES_MATCH || op == TG_OP_ANY_VALUES_MATCH)
+		return 1 + (uint64_t)TG_BC_TREE_MAX * TG_BC_SUBJECT_MAX;
+	if (op >= TG_OP_ALL_VALUES && op <= TG_OP_ANY_VALUES_UNDER)
+		return 1 + (uint64_t)TG_BC_TREE_MAX;
 	return 1;
+}
+
+/* Whether op is one of rows 35-43, which a file of minor < 3 may not use. */
+static inline bool tg_op_needs_values_minor(unsigned op)
+{
+	return op >= TG_OP_LOAD_ARGS && op <= TG_OP_ANY_VALUES_MATCH;
 }
 
 /* Little-endian access; callers have bounds-checked p. */

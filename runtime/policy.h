@@ -296,6 +296,12 @@ bool tg_glob_prog_match(const unsigned char *prog, const char *s, size_t slen);
 /* s matches pattern i of the policy (a layout the loader prepared). */
 bool tg_pattern_match(const tg_layout *l, uint32_t pat, const char *s, size_t slen);
 
+/* values.c: the value at args.KEY... of r (keys: REFS first .. first + n,
+ * n = 0 for args itself), or NULL when absent; and that path's display
+ * name (args.options, args["content-type"]), cut to cap bytes. */
+const tg_value *tg_args_at(const tg_layout *l, const tg_request *r, uint32_t first, uint32_t n);
+void tg_args_name(const tg_layout *l, uint32_t first, uint32_t n, char *buf, size_t cap);
+
 /* s matches DFA dfa of the DFAS section as a whole (dfa.c). */
 bool tg_dfa_match(const tg_layout *l, uint32_t dfa, const char *s, size_t n);
 

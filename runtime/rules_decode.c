@@ -97,9 +97,14 @@ static uint8_t vis_const(const tg_layout *l, const tg_rule_view *r)
 			if (a == (op == TG_OP_JTRUE ? A_TRUE : A_FALSE))
 				pc += tg_rd32(o);
 			break;
+		case TG_OP_LOAD_ARGS:	/* an args read: UNKNOWN, as vm.c makes it */
+			APUSH(A_UNK);
+			break;
 		case TG_OP_CMP:
 		case TG_OP_ALL:
 		case TG_OP_ANY:
+		case TG_OP_ALL_VALUES:
+		case TG_OP_ANY_VALUES:
 		case TG_OP_ADD:
 		case TG_OP_SUB:
 			APOP(b);
@@ -117,6 +122,12 @@ static uint8_t vis_const(const tg_layout *l, const tg_rule_view *r)
 		case TG_OP_MATCH:
 		case TG_OP_ALL_MATCH:
 		case TG_OP_ANY_MATCH:
+		case TG_OP_ALL_VALUES_LIKE:
+		case TG_OP_ANY_VALUES_LIKE:
+		case TG_OP_ALL_VALUES_UNDER:
+		case TG_OP_ANY_VALUES_UNDER:
+		case TG_OP_ALL_VALUES_MATCH:
+		case TG_OP_ANY_VALUES_MATCH:
 			APOP(a);
 			if (a != A_UNK)
 				return 0;

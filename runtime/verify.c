@@ -38,6 +38,7 @@ typedef struct vctx {
 	size_t len;
 	tg_layout *l;
 	tg_load_diag *err;
+	unsigned minor;		/* the header's minor version */
 	uint32_t sec_off[TG_SEC_COUNT + 1], sec_size[TG_SEC_COUNT + 1], sec_count[TG_SEC_COUNT + 1];
 } vctx;
 
@@ -113,6 +114,7 @@ static tg_status check_header(vctx *v)
 			    "checksum mismatch: header says 0x%08x, contents give 0x%08x",
 			    (unsigned)sum, (unsigned)want);
 	unsigned minor = tg_rd16(b + TG_HDR_MINOR);
+	v->minor = minor;
 	uint32_t cost_hi = tg_rd32(b + TG_HDR_MAX_INSNS_HI);
 	if (cost_hi != 0 && minor < TG_BC_MINOR_DFAS)
 		return fail(v, TG_EMALFORMED, TG_HDR_MAX_INSNS_HI, -1,
@@ -583,6 +585,11 @@ static tg_status check_rule_code(vctx *v, uint32_t rule, uint32_t start, uint32_
 			return fail(v, TG_EVERIFY, base + pc, pc,
 				    "%s at pc %u runs past the end of rule %u",
 				    tg_opinfo_table[op].name, (unsigned)pc, (unsigned)rule);
+		/* A file that says 1.2 or less must be readable by a reader of
+		 * that version: the rows 1.3 added are refused in it. */
+		if (tg_op_needs_values_minor(op) && v->minor < TG_BC_MINOR_VALUES)
+			return fail(v, TG_EVERIFY, base + pc, pc, "%s at pc %u needs format 1.%d, the file is 1.%u",
+				    tg_opinfo_table[op].name, (unsigned)pc, TG_BC_MINOR_VALUES, v->minor);
 		starts[pc] = 1;
 		last = pc;
 		pc += 1 + w;

@@ -488,6 +488,161 @@ static TG_ALWAYS_INLINE int load_slot(tg_vm *vm, uint32_t i, tg_vm_val *out)
 	return 0;
 }
 
+/* ---- value quantifiers (`any value of args.PATH OP V`) ------------------ */
+
+/* "'" NAME after, NAME being the last LOAD_ARGS's path. */
+static int subject_err(tg_vm *vm, const char *before, const char *after)
+{
+	char name[TG_ERROR_MESSAGE_MAX];
+	tg_args_name(vm->l, vm->subj_first, vm->subj_n, name, sizeof name);
+	tg_vm_say(vm, before, name, after, NULL);
+	return -1;
+}
+
+/* LOAD_ARGS: the object or array at the path, as TREE, or a list of
+ * strings or ints as itself (an array too); absent or a scalar is an
+ * error. In visibility mode, like every args read, UNKNOWN. */
+static int load_args(tg_vm *vm, tg_vm_val *out)
+{
+	out->origin = 0;
+	if (vm->visibility) {
+		out->t = TG_V_UNKNOWN;
+		return 0;
+	}
+	const tg_value *v = tg_args_at(vm->l, vm->req, vm->subj_first, vm->subj_n);
+	if (!v)
+		return subject_err(vm, "'", "' is absent");
+	switch (v->type) {
+	case TG_VALUE_OBJECT:
+	case TG_VALUE_ARRAY:
+		out->t = TG_V_TREE;
+		out->u.nodes = v->u.tree.nodes;
+		/* more than 2^32 nodes is past the walk's bound anyway */
+		out->n = v->u.tree.n > UINT32_MAX ? UINT32_MAX : (uint32_t)v->u.tree.n;
+		return 0;
+	case TG_VALUE_STRING_LIST:
+	case TG_VALUE_INT_LIST:
+		value_of(v, v->type, out);
+		out->origin = 0;
+		return 0;
+	case TG_VALUE_STRING:
+		return subject_err(vm, "'", "' is a string, expected an object or an array");
+	case TG_VALUE_INT:
+		return subject_err(vm, "'", "' is an int, expected an object or an array");
+	case TG_VALUE_BOOL:
+		return subject_err(vm, "'", "' is a bool, expected an object or an array");
+	default:
+		return subject_err(vm, "'", "' is a value of another type, expected an object or an array");
+	}
+}
+
+/* Which leaves a value quantifier compares: the type of V (for `in`, of
+ * its elements; ordering operators compare ints; the string operators,
+ * strings). 1 strings, 2 ints, or -1 when V has no type the operator
+ * takes. */
+static int leaf_type(tg_vm *vm, int kind, unsigned cmp, const tg_vm_val *b)
+{
+	if (kind != 0)
+		return 1;	/* like, under, matches */
+	switch (cmp) {
+	case TG_BC_EQ:
+	case TG_BC_NE:
+		if (b->t == TG_V_STR || b->t == TG_V_INT)
+			return b->t == TG_V_STR ? 1 : 2;
+		return type_err(vm, b, "a string or an int");
+	case TG_BC_LT:
+	case TG_BC_LE:
+	case TG_BC_GT:
+	case TG_BC_GE:
+		return b->t == TG_V_INT ? 2 : type_err(vm, b, "an int");
+	case TG_BC_IN:
+		if (!is_list(b))
+			return type_err(vm, b, "a list");
+		return is_strs(b) ? 1 : 2;
+	default:	/* contains, starts_with, ends_with */
+		return b->t == TG_V_STR ? 1 : type_err(vm, b, "a string");
+	}
+}
+
+/* One leaf e: -1 error, 1 when it decides the quantifier (false for all,
+ * true for any), else 0. */
+static int values_leaf(tg_vm *vm, bool all, int kind, unsigned arg, const tg_vm_val *e,
+		       const tg_vm_val *b)
+{
+	int r = kind == 0   ? compare(vm, arg, e, b)
+		: kind == 1 ? like(vm, arg, e)
+		: kind == 2 ? under(vm, arg, e)
+			    : match(vm, arg, e);
+	if (r < 0) {
+		if (kind == 2)	/* under() could not name the value */
+			subject_err(vm, "a string in '", "' is not a clean absolute path");
+		return r;
+	}
+	return all ? !r : r;
+}
+
+/* Every leaf of list v (request or tree list) of the wanted type. */
+static int values_list(tg_vm *vm, bool all, int kind, unsigned arg, const tg_vm_val *list,
+		       int want, const tg_vm_val *b)
+{
+	if ((list->t == TG_V_LSTR) != (want == 1))
+		return 0;	/* the other type: skipped */
+	for (size_t i = 0; i < list->n; i++) {
+		tg_vm_val e = elem(vm, list, i);
+		int r = values_leaf(vm, all, kind, arg, &e, b);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+/*
+ * all/any over the leaves of a (TREE, or a list) whose type is the
+ * comparison's (leaf_type); others (bools, values of no policy type, the
+ * other scalar type) are skipped, and containers are not values but hold
+ * them. kind as quantify(). The tree is in preorder, so one pass over its
+ * nodes visits every leaf, in document order, without a stack. A subject
+ * holding more than TG_BC_TREE_MAX values (nodes and list items, at any
+ * depth) is an error before any comparison: that is the walk's bound.
+ */
+static int values_quantify(tg_vm *vm, bool all, int kind, unsigned arg, const tg_vm_val *a,
+			   const tg_vm_val *b)
+{
+	if (a->t != TG_V_TREE && a->t != TG_V_LSTR && a->t != TG_V_LINT)
+		return type_err(vm, a, "an object or an array");
+	int want = leaf_type(vm, kind, arg, b);
+	if (want < 0)
+		return -1;
+	uint64_t count = a->n;
+	if (a->t == TG_V_TREE)
+		for (size_t i = 0; i < a->n && count <= TG_BC_TREE_MAX; i++) {
+			const tg_value *v = &a->u.nodes[i].value;
+			if (v->type == TG_VALUE_STRING_LIST || v->type == TG_VALUE_INT_LIST)
+				count += v->u.strs.n;
+		}
+	if (count > TG_BC_TREE_MAX)
+		return subject_err(vm, "'", "' holds more than 65536 values");
+	int r = 0;
+	if (a->t != TG_V_TREE) {
+		r = values_list(vm, all, kind, arg, a, want, b);
+	} else {
+		for (size_t i = 0; i < a->n && !r; i++) {
+			const tg_value *v = &a->u.nodes[i].value;
+			tg_vm_val e;
+			if ((v->type == TG_VALUE_STRING && want == 1) || (v->type == TG_VALUE_INT && want == 2)) {
+				value_of(v, v->type, &e);
+				r = values_leaf(vm, all, kind, arg, &e, b);
+			} else if (v->type == TG_VALUE_STRING_LIST || v->type == TG_VALUE_INT_LIST) {
+				value_of(v, v->type, &e);
+				r = values_list(vm, all, kind, arg, &e, want, b);
+			}
+		}
+	}
+	if (r < 0)
+		return r;
+	return r ? !all : all;
+}
+
 static bool builtin_defined(const tg_vm *vm, unsigned bi)
 {
 	switch (bi) {
@@ -860,6 +1015,51 @@ tg_cond_result tg_vm_run(tg_vm *vm, uint32_t code_off, uint32_t code_len)
 				case TG_OP_ALL_MATCH: r = quantify(vm, true, 3, arg, a, NULL); break;
 				default: r = quantify(vm, false, 3, arg, a, NULL); break;
 				}
+				if (r < 0)
+					goto fail_or_internal;
+				a->t = TG_V_BOOL;
+				a->b = (uint8_t)r;
+			}
+			a->origin = 0;
+			sp++;
+			vmbreak;
+		vmcase(LOAD_ARGS)
+			if (!(out = PUSH()))
+				goto internal;
+			vm->subj_first = tg_rd32(o);
+			vm->subj_n = tg_rd32(o + 4);
+			if (load_args(vm, out) < 0)
+				goto fail;
+			vmbreak;
+		vmcase(ALL_VALUES)
+		vmcase(ANY_VALUES)
+			if (!(b = POP()) || !(a = POP()))
+				goto internal;
+			if (a->t == TG_V_UNKNOWN || b->t == TG_V_UNKNOWN) {
+				a->t = TG_V_UNKNOWN;
+			} else {
+				r = values_quantify(vm, op == TG_OP_ALL_VALUES, 0, o[0], a, b);
+				if (r < 0)
+					goto fail_or_internal;
+				a->t = TG_V_BOOL;
+				a->b = (uint8_t)r;
+			}
+			a->origin = 0;
+			sp++;
+			vmbreak;
+		vmcase(ALL_VALUES_LIKE)
+		vmcase(ANY_VALUES_LIKE)
+		vmcase(ALL_VALUES_UNDER)
+		vmcase(ANY_VALUES_UNDER)
+		vmcase(ALL_VALUES_MATCH)
+		vmcase(ANY_VALUES_MATCH)
+			if (!(a = POP()))
+				goto internal;
+			if (a->t != TG_V_UNKNOWN) {
+				/* kinds 1 like, 2 under, 3 match; the rows go all, any */
+				int kind = 1 + (int)(op - TG_OP_ALL_VALUES_LIKE) / 2;
+				bool all = (op - TG_OP_ALL_VALUES_LIKE) % 2 == 0;
+				r = values_quantify(vm, all, kind, tg_rd32(o), a, NULL);
 				if (r < 0)
 					goto fail_or_internal;
 				a->t = TG_V_BOOL;

@@ -14,7 +14,9 @@
 #include "policy.h"
 
 /* Value tags. Lists are borrowed: from the request (LSTR, LINT) or from
- * the policy's pools (PSTR: a REFS range of strings, PINT: an INTS range). */
+ * the policy's pools (PSTR: a REFS range of strings, PINT: an INTS range).
+ * TREE is an object or array of the request's args tree (LOAD_ARGS), the
+ * subject of a value quantifier: u.nodes, n nodes. */
 enum {
 	TG_V_BOOL,
 	TG_V_INT,
@@ -24,6 +26,7 @@ enum {
 	TG_V_PSTR,
 	TG_V_PINT,
 	TG_V_OTHER,
+	TG_V_TREE,
 	TG_V_UNKNOWN
 };
 
@@ -42,6 +45,7 @@ typedef struct tg_vm_val {
 		const tg_str *strs;
 		const int64_t *ints;
 		uint32_t first;	/* PSTR / PINT */
+		const tg_node *nodes;	/* TREE */
 	} u;
 } tg_vm_val;
 
@@ -59,6 +63,9 @@ typedef struct tg_vm {
 	 * and of each scope: against a rule's subj_lens, a subject none of
 	 * whose strings has a matching length is ruled out with one AND */
 	uint64_t id_len, client_len, scope_lens;
+	/* the keys (REFS first, n) of the last LOAD_ARGS: the quantifier
+	 * that pops its value names it in errors */
+	uint32_t subj_first, subj_n;
 	uint64_t held[TG_BC_MAX_ROLES / 64];	/* declared roles the principal holds */
 	tg_vm_val stack[TG_BC_MAX_STACK];
 	char msg[TG_ERROR_MESSAGE_MAX];		/* the last error */
