@@ -134,6 +134,10 @@ struct tg_expr {
 		} is;
 		struct {
 			bool all;	/* all vs any */
+			/* `all/any value of P OP V`: list is the path P (a
+			 * TG_E_PATH, maybe a bare root, never bound to a slot)
+			 * and OP applies to every leaf under it */
+			bool values;
 			tg_expr *list;
 			tg_cmp_op op;
 			tg_span op_span;

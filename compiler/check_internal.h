@@ -74,6 +74,9 @@ void tg_check_action(tg_checker *c, tg_action *a);
 tg_attr *tg_check_attr_ref(tg_checker *c, tg_root root, const tg_name *fields, size_t nfields,
 			   const tg_name *extra, tg_span span);
 const char *tg_check_root_name(tg_root r);
+/* The declaration of exactly root.fields, or NULL; creates nothing. */
+tg_attr_decl *tg_check_attr_declared(tg_checker *c, tg_root root, const tg_name *fields,
+				     size_t nfields);
 
 /* types.c */
 void tg_check_rule_exprs(tg_checker *c, tg_rule *r);

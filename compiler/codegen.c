@@ -455,8 +455,51 @@ static void cg_cmp(tg_cg *cg, const tg_expr *e)
 	cg_check(cg, tg_emit_op_arg(cg->e, TG_OP_CMP, bc_cmp(op)), e->span);
 }
 
+/* `all/any value of P OP V`: LOAD_ARGS with P's keys, then as a list
+ * quantifier with the ALL_VALUES family. The checker admitted only args
+ * paths. */
+static void cg_values_quant(tg_cg *cg, const tg_expr *e)
+{
+	bool all = e->u.quant.all;
+	tg_cmp_op op = e->u.quant.op;
+	const tg_expr *v = e->u.quant.value;
+	const tg_path *p = &e->u.quant.list->u.path;
+	uint32_t *keys = malloc((p->nfields ? p->nfields : 1) * sizeof *keys);
+	int rc = keys ? 0 : -1;
+	for (size_t i = 0; i < p->nfields && rc == 0; i++) {
+		keys[i] = tg_emit_string(cg->e, p->fields[i].s, p->fields[i].len);
+		if (keys[i] == TG_BC_NONE)
+			rc = -1;
+	}
+	if (rc == 0)
+		rc = tg_emit_op_load_args(cg->e, keys, p->nfields);
+	free(keys);
+	cg_check(cg, rc, p->span);
+	switch (op) {
+	case TG_CMP_LIKE:
+		cg_glob_op(cg, all ? TG_OP_ALL_VALUES_LIKE : TG_OP_ANY_VALUES_LIKE, op, v);
+		return;
+	case TG_CMP_UNDER:
+		cg_glob_op(cg, all ? TG_OP_ALL_VALUES_UNDER : TG_OP_ANY_VALUES_UNDER, op, v);
+		return;
+	case TG_CMP_MATCHES:
+		cg_glob_op(cg, all ? TG_OP_ALL_VALUES_MATCH : TG_OP_ANY_VALUES_MATCH, op, v);
+		return;
+	default:
+		/* V as in a list quantifier; `in []` is a list of strings */
+		cg_operand(cg, v, op == TG_CMP_IN ? (v->type == TG_TY_INT_LIST ? v->type : TG_TY_STRING_LIST)
+					    : v->type == TG_TY_INT ? TG_TY_INT : TG_TY_STRING);
+		cg_check(cg, tg_emit_op_arg(cg->e, all ? TG_OP_ALL_VALUES : TG_OP_ANY_VALUES, bc_cmp(op)),
+			 e->span);
+	}
+}
+
 static void cg_quant(tg_cg *cg, const tg_expr *e)
 {
+	if (e->u.quant.values) {
+		cg_values_quant(cg, e);
+		return;
+	}
 	bool all = e->u.quant.all;
 	tg_cmp_op op = e->u.quant.op;
 	const tg_expr *v = e->u.quant.value;

@@ -96,6 +96,8 @@ struct tg_emit {
 	unsigned char *dfa_data;	/* the DFAs' data blocks, in DFAS layout */
 	size_t ndfa_data, cap_dfa_data;
 
+	bool uses_values;	/* code uses rows 35-43: format 1.3 */
+
 	rule_rec *rules;
 	size_t nrules, cap_rules;
 	bool in_rule, finished;
@@ -572,6 +574,8 @@ static int put_insn(tg_emit *e, tg_opcode op, const unsigned char *operand, size
 	if (d > e->max_depth)
 		e->max_depth = d;
 	e->ninsns += tg_op_cost(op);
+	if (tg_op_needs_values_minor(op))
+		e->uses_values = true;
 	return 0;
 }
 
@@ -613,7 +617,8 @@ int tg_emit_op_arg(tg_emit *e, tg_opcode op, uint32_t arg)
 	}
 }
 
-int tg_emit_op_strs(tg_emit *e, const uint32_t *strings, size_t n)
+/* An instruction whose operand is a STRS range of the given strings. */
+static int put_strs(tg_emit *e, tg_opcode op, const uint32_t *strings, size_t n)
 {
 	unsigned char b[8];
 	if (!e || e->failed)
@@ -627,7 +632,17 @@ int tg_emit_op_strs(tg_emit *e, const uint32_t *strings, size_t n)
 	}
 	tg_wr32(b, first);
 	tg_wr32(b + 4, (uint32_t)n);
-	return put_insn(e, TG_OP_STRS, b, 8);
+	return put_insn(e, op, b, 8);
+}
+
+int tg_emit_op_strs(tg_emit *e, const uint32_t *strings, size_t n)
+{
+	return put_strs(e, TG_OP_STRS, strings, n);
+}
+
+int tg_emit_op_load_args(tg_emit *e, const uint32_t *keys, size_t n)
+{
+	return put_strs(e, TG_OP_LOAD_ARGS, keys, n);
 }
 
 int tg_emit_op_ints(tg_emit *e, const int64_t *v, size_t n)
@@ -947,9 +962,13 @@ int tg_emit_finish(tg_emit *e, unsigned char **out, size_t *len)
 	if (e->failed)
 		goto fail;
 
-	/* Without `matches` the file is format 1.1, byte for byte what 1.1
-	 * writers made, so older runtimes keep loading it. */
-	unsigned minor = e->ndfas ? TG_BC_MINOR : TG_BC_MINOR_DFAS - 1;
+	/* Each file gets the oldest minor that can hold it: without `matches`
+	 * and value quantifiers it is format 1.1, byte for byte what 1.1
+	 * writers made; with `matches` alone 1.2. So older runtimes keep
+	 * loading every policy that does not need what they lack. */
+	unsigned minor = e->uses_values ? TG_BC_MINOR_VALUES
+			 : e->ndfas	? TG_BC_MINOR_DFAS
+					: TG_BC_MINOR_DFAS - 1;
 	unsigned nsec = tg_bc_nsections(minor);
 
 	/* Header and section table are written last; reserve them. */

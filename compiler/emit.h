@@ -135,6 +135,8 @@ int tg_emit_target(tg_emit *e, int32_t pattern);
  *   tg_emit_op_arg  operand STR, SLOT, BUILTIN, ROLE, CMP, PAT or DFA (string,
  *                   slot, tg_bc_builtin, role, tg_bc_cmp, pattern or DFA index)
  *   tg_emit_op_strs TG_OP_STRS with string indices
+ *   tg_emit_op_load_args TG_OP_LOAD_ARGS with the path's keys (string
+ *                   indices; none for args itself)
  *   tg_emit_op_ints TG_OP_INTS
  *   tg_emit_op_cmp  a fused comparison (below)
  *   tg_emit_jump    JFALSE or JTRUE with its target left open; *label
@@ -150,6 +152,7 @@ int tg_emit_op(tg_emit *e, tg_opcode op);
 int tg_emit_op_int(tg_emit *e, int64_t v);
 int tg_emit_op_arg(tg_emit *e, tg_opcode op, uint32_t arg);
 int tg_emit_op_strs(tg_emit *e, const uint32_t *strings, size_t n);
+int tg_emit_op_load_args(tg_emit *e, const uint32_t *keys, size_t n);
 int tg_emit_op_ints(tg_emit *e, const int64_t *v, size_t n);
 int tg_emit_jump(tg_emit *e, tg_opcode op, size_t *label);
 

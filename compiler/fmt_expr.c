@@ -155,6 +155,8 @@ void tg_fmt_expr_flat(tg_fmt_buf *b, const tg_expr *e)
 		break;
 	case TG_E_QUANT:
 		tg_fmt_puts(b, e->u.quant.all ? "all " : "any ");
+		if (e->u.quant.values)
+			tg_fmt_puts(b, "value of ");
 		binary(b, e->u.quant.list, cmp_op(e->u.quant.op), e->u.quant.value, P_ADD, P_ADD);
 		break;
 	case TG_E_PATH:

@@ -503,6 +503,15 @@ static tg_attr *attr_lookup(tg_checker *c, tg_root root, const tg_name *fields, 
 	return a;
 }
 
+tg_attr_decl *tg_check_attr_declared(tg_checker *c, tg_root root, const tg_name *fields,
+				     size_t nfields)
+{
+	if (!build_display(c, root, fields, nfields, NULL))
+		return NULL;
+	int k = tg_check_map_get(&c->decls, c->buf, c->buflen);
+	return k >= 0 ? c->ast->attr_decls[k] : NULL;
+}
+
 tg_attr *tg_check_attr_ref(tg_checker *c, tg_root root, const tg_name *fields, size_t nfields,
 			   const tg_name *extra, tg_span span)
 {

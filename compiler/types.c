@@ -412,6 +412,76 @@ static void check_cmp(tg_checker *c, tg_cmp_op op, tg_span op_span, side l, side
 	}
 }
 
+/* ---- value quantifiers --------------------------------------------------- */
+
+/*
+ * `all/any value of P OP V`. P must be args or a path under it (the only
+ * object the request carries as a tree), and not a declared attribute
+ * (declarations have no object type). The leaves compared are of one type
+ * fixed by OP and V: ints for ordering, the elements' type for `in`, V's
+ * type for == and !=, strings otherwise; so V is typed as in `all L OP V`
+ * with L a list of that type.
+ */
+static void values_quant(tg_checker *c, tg_expr *e)
+{
+	tg_expr *subj = e->u.quant.list;
+	tg_path *p = &subj->u.path;
+	tg_cmp_op op = e->u.quant.op;
+	const char *q = e->u.quant.all ? "all" : "any";
+	val r = expr(c, e->u.quant.value);
+	subj->type = TG_TY_ANY;
+	if (p->root != TG_ROOT_ARGS) {
+		tg_diag *d = tg_error(c->diags, p->span, "'%s value of' ranges over args, not %s", q,
+				      tg_check_root_name(p->root));
+		if (d)
+			tg_diag_hint(c->diags, d, "the request carries the tool's arguments as a tree; "
+				     "compare other attributes one by one");
+		return;
+	}
+	tg_attr_decl *decl = p->nfields ? tg_check_attr_declared(c, p->root, p->fields, p->nfields)
+					: NULL;
+	if (decl) {
+		tg_diag *d = tg_error(c->diags, p->span,
+				      "'%s value of' needs an object or an array, and this path is "
+				      "declared %s", q, tg_check_type_name(decl->type));
+		if (d && is_list(decl->type))
+			tg_diag_hint(c->diags, d, "for the elements of a list, write '%s %.*s %s ...'",
+				     q, (int)(p->span.end - p->span.start), c->ast->src + p->span.start,
+				     op_name(op));
+		return;
+	}
+	tg_type et = TG_TY_STRING;
+	switch (op) {
+	case TG_CMP_LT:
+	case TG_CMP_LE:
+	case TG_CMP_GT:
+	case TG_CMP_GE:
+		et = TG_TY_INT;
+		break;
+	case TG_CMP_IN:
+		et = is_list(r.ty) ? elem_type(r.ty) : TG_TY_ANY;
+		break;
+	case TG_CMP_EQ:
+	case TG_CMP_NE:
+		if (r.ty != TG_TY_STRING && r.ty != TG_TY_INT && r.ty != TG_TY_ANY &&
+		    r.ty != TG_TY_ERROR) {
+			tg_diag *d = tg_error(c->diags, e->u.quant.value->span,
+					      "'%s value of' compares strings or ints, found %s", q,
+					      tg_check_type_name(r.ty));
+			if (d)
+				tg_diag_hint(c->diags, d, "only the leaves of V's type are compared; "
+					     "booleans are never counted");
+			return;
+		}
+		et = r.ty;
+		break;
+	default:
+		break;	/* string operators */
+	}
+	side ls = {subj, et}, rs = {e->u.quant.value, r.ty};
+	check_cmp(c, op, e->u.quant.op_span, ls, rs, true);
+}
+
 /* ---- expressions -------------------------------------------------------- */
 
 static void need_bool(tg_checker *c, const tg_expr *e, tg_type t, const char *op)
@@ -654,6 +724,10 @@ static val expr(tg_checker *c, tg_expr *e)
 		break;
 	}
 	case TG_E_QUANT: {
+		if (e->u.quant.values) {
+			values_quant(c, e);
+			break;
+		}
 		val l = expr(c, e->u.quant.list), r = expr(c, e->u.quant.value);
 		tg_type et = elem_type(l.ty);
 		if (l.ty != TG_TY_ERROR && et == TG_TY_ERROR)

@@ -345,6 +345,7 @@ static bool ends_operand(int tok)
 {
 	switch (tok) {
 	case TK_IDENT:
+	case TK_VALUE:
 	case TK_STRING:
 	case TK_INT:
 	case TK_TRUE:
@@ -372,6 +373,7 @@ static bool ends_value(int tok)
 {
 	switch (tok) {
 	case TK_IDENT:
+	case TK_VALUE:
 	case TK_STRING:
 	case TK_INT:
 	case TK_TRUE:
@@ -435,6 +437,8 @@ static int scan(tg_parser *p, TG_YYSTYPE *val, tg_span *loc)
 					TOKEN(kw);
 				if (n == 7 && memcmp(s, "matches", 7) == 0 && ends_value(p->lex.prev))
 					TOKEN(TK_MATCHES);
+				if (n == 2 && memcmp(s, "of", 2) == 0 && p->lex.prev == TK_VALUE)
+					TOKEN(TK_OF);
 				val->name.s = tg_arena_strndup(p->arena, s, n);
 				if (!val->name.s) {
 					p->oom = true;
@@ -442,6 +446,14 @@ static int scan(tg_parser *p, TG_YYSTYPE *val, tg_span *loc)
 				}
 				val->name.len = n;
 				val->name.span = span_of(p, s, (const char *)YYCURSOR);
+				/* `value` right after all/any may begin `value of`
+				 * (and `of` is a keyword only right after it, above);
+				 * it carries its name, so the parser reads it as the
+				 * set `value` when no `of` follows (parser.y, term):
+				 * `any value in [...]` keeps its meaning. */
+				if (n == 5 && memcmp(s, "value", 5) == 0 &&
+				    (p->lex.prev == TK_ALL || p->lex.prev == TK_ANY))
+					TOKEN(TK_VALUE);
 				TOKEN(TK_IDENT);
 			}
 			"-"? [0-9]+	{

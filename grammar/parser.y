@@ -238,6 +238,9 @@ static const char *root_word(tg_root r)
 %token RESYNC "(resynchronisation)"
 
 %token <name> IDENT "name"
+/* `value` right after all/any (lexer.re): `all value of args ...`, or the
+ * set `value`. */
+%token <name> VALUE "value"
 %token <name> STRING "string literal"
 %token <i> INT "integer"
 
@@ -253,7 +256,7 @@ static const char *root_word(tg_root r)
 	STARTS_WITH "starts_with" ENDS_WITH "ends_with" UNDER "under" HAS "has"
 	IS "is" TRUE "true" FALSE "false" STRING_T "string" INT_T "int" BOOL_T "bool"
 	TOKEN "token" CONTEXT "context" ARGS "args" REQUEST "request"
-	MATCHES "matches"
+	MATCHES "matches" OF "of"
 
 %token
 	EQ "==" NE "!=" LT "<" LE "<=" GT ">" GE ">=" PLUS "+" MINUS "-"
@@ -267,7 +270,7 @@ static const char *root_word(tg_root r)
 %type <subject> subject
 %type <action> action
 %type <clauses> clauses
-%type <expr> expr and_expr not_expr cmp_expr sum term literal list
+%type <expr> expr and_expr not_expr cmp_expr sum term literal list values_subject
 %type <op> cmp_op
 %type <root> root
 %type <type> type
@@ -519,6 +522,16 @@ cmp_expr:
 	| sum cmp_op sum		{ NEED($$ = compare(p, @$, $1, $2, @2, $3)); }
 	| "all" sum cmp_op sum		{ NEED($$ = quant(p, @$, true, $2, $3, @3, $4)); }
 	| "any" sum cmp_op sum		{ NEED($$ = quant(p, @$, false, $2, $3, @3, $4)); }
+	| "all" "value" "of" values_subject cmp_op sum
+		{
+			NEED($$ = quant(p, @$, true, $4, $5, @5, $6));
+			$$->u.quant.values = true;
+		}
+	| "any" "value" "of" values_subject cmp_op sum
+		{
+			NEED($$ = quant(p, @$, false, $4, $5, @5, $6));
+			$$->u.quant.values = true;
+		}
 	| root fields "has" key
 		{
 			NEED($$ = has(p, @$, path_of(&$2, $1, (tg_span){@1.start, @2.end}), $4));
@@ -576,9 +589,30 @@ term:
 			NEED($$ = tg_parse_expr(p, TG_E_SET, @$));
 			$$->u.set.name = $1;
 		}
+	| "value"
+		{
+			/* a set named `value` after all/any, with no `of` */
+			NEED($$ = tg_parse_expr(p, TG_E_SET, @$));
+			$$->u.set.name = $1;
+		}
 	| literal
 	| list
 	| "(" expr ")"			{ NEED($$ = unary(p, TG_E_PAREN, @$, $2)); }
+	;
+
+/* What `value of` ranges over: a root and its fields, the root alone
+ * included (`args`); the checker admits only args. */
+values_subject:
+	  root fields
+		{
+			NEED($$ = tg_parse_expr(p, TG_E_PATH, @$));
+			$$->u.path = path_of(&$2, $1, @$);
+		}
+	| root
+		{
+			NEED($$ = tg_parse_expr(p, TG_E_PATH, @$));
+			$$->u.path = path_of(NULL, $1, @$);
+		}
 	;
 
 list:
