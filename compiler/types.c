@@ -469,8 +469,9 @@ static void values_quant(tg_checker *c, tg_expr *e)
 					      "'%s value of' compares strings or ints, found %s", q,
 					      tg_check_type_name(r.ty));
 			if (d)
-				tg_diag_hint(c->diags, d, "only the leaves of V's type are compared; "
-					     "booleans are never counted");
+				tg_diag_hint(c->diags, d, is_list(r.ty)
+						 ? "to compare each value with several, write 'in [...]'"
+						 : "only string or int leaves are compared, never booleans");
 			return;
 		}
 		et = r.ty;

@@ -367,13 +367,20 @@ static bool ends_operand(int tok)
 }
 
 /* `matches` is an operator only right after a value (a name, a literal, a
- * closing bracket): anywhere else it stays a name, so a policy that names
- * a set, a role or a field `matches` reads as it always did. */
+ * closing bracket, or a bare root as in `all value of args matches`; not
+ * tool, resource and prompt, which also begin an action's targets):
+ * anywhere else it stays a name, so a policy that names a set, a role or
+ * a field `matches` reads as it always did. */
 static bool ends_value(int tok)
 {
 	switch (tok) {
 	case TK_IDENT:
 	case TK_VALUE:
+	case TK_PRINCIPAL:
+	case TK_TOKEN:
+	case TK_CONTEXT:
+	case TK_ARGS:
+	case TK_REQUEST:
 	case TK_STRING:
 	case TK_INT:
 	case TK_TRUE:

@@ -782,6 +782,15 @@ static const struct vis_case vis_cases[] = {
  "allow anyone to read any resource;", VIS_REQ, TG_ENTRY_RESOURCE, "file:///w/../etc", TG_HINT_ABSENT, false},
 {"prompt entry as prompts/get",
  "allow anyone to get prompt \"plan*\";", VIS_REQ, TG_ENTRY_PROMPT, "planner", TG_HINT_ABSENT, true},
+{"value quantifier over args is UNKNOWN and shows the tool",
+ "allow anyone to call tool \"a\" when all value of args like \"/srv/*\";",
+ VIS_REQ, TG_ENTRY_TOOL, "a", TG_HINT_TRUE, true},
+{"value quantifier deny is UNKNOWN, which hides nothing",
+ "deny anyone to call tool \"a\" when any value of args.opts contains \"..\";\n"
+ "allow anyone to call any tool;", VIS_REQ, TG_ENTRY_TOOL, "a", TG_HINT_TRUE, true},
+{"value quantifier: an error in V still hides",
+ "allow anyone to call tool \"a\" when any value of args == context.missing;",
+ VIS_REQ, TG_ENTRY_TOOL, "a", TG_HINT_TRUE, false},
 {"role subject applies in visibility",
  "role eng;\nallow role eng to call any tool;", VIS_REQ, TG_ENTRY_TOOL, "a", TG_HINT_TRUE, false},
 };
