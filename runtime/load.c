@@ -341,6 +341,11 @@ uint64_t tg_policy_max_cost(const tg_policy *p)
 	return p ? p->l.max_insns : 0;
 }
 
+bool tg_policy_reads_args_tree(const tg_policy *p)
+{
+	return p && p->l.args_tree;
+}
+
 uint32_t tg_policy_max_instructions(const tg_policy *p)
 {
 	uint64_t c = tg_policy_max_cost(p);

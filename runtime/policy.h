@@ -35,6 +35,7 @@ typedef struct tg_layout {
 	size_t len;
 	uint32_t max_stack;
 	uint64_t max_insns;	/* the cost bound: instructions, DFA steps counted */
+	bool args_tree;		/* some rule has LOAD_ARGS: reads tg_request.args */
 	uint32_t name, version;	/* string indices (version may be NONE) */
 	bool default_allow;
 

@@ -590,6 +590,8 @@ static tg_status check_rule_code(vctx *v, uint32_t rule, uint32_t start, uint32_
 		if (tg_op_needs_values_minor(op) && v->minor < TG_BC_MINOR_VALUES)
 			return fail(v, TG_EVERIFY, base + pc, pc, "%s at pc %u needs format 1.%d, the file is 1.%u",
 				    tg_opinfo_table[op].name, (unsigned)pc, TG_BC_MINOR_VALUES, v->minor);
+		if (op == TG_OP_LOAD_ARGS)
+			v->l->args_tree = true;
 		starts[pc] = 1;
 		last = pc;
 		pc += 1 + w;

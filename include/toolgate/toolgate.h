@@ -164,6 +164,12 @@ TG_API uint32_t tg_policy_max_stack(const tg_policy *p);
  * UINT32_MAX when it does not fit (a policy with `matches`). */
 TG_API uint64_t tg_policy_max_cost(const tg_policy *p);
 TG_API uint32_t tg_policy_max_instructions(const tg_policy *p);
+/* Whether the policy reads tg_request.args, the whole arguments tree: it
+ * has a `value of` quantifier (`any value of args contains ".."`). A
+ * transport must then fill args (an absent tree makes the quantifier an
+ * error, so a deny applies); otherwise the slots are all it reads. False
+ * for NULL. */
+TG_API bool tg_policy_reads_args_tree(const tg_policy *p);
 
 /* ---- attribute slots ---------------------------------------------------
  * The policy lists the request attributes it reads under principal, token,

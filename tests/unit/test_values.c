@@ -217,7 +217,7 @@ static void bound(void **state)
 }
 
 /* The header's bound: 1 + 65,536 per quantifier, times a DFA walk for
- * matches; 1.3 only where a quantifier is used. */
+ * matches; and the flag that tells a transport to fill the tree. */
 static void cost(void **state)
 {
 	(void)state;
@@ -225,6 +225,13 @@ static void cost(void **state)
 				      "when any value of args contains \"..\";");
 	assert_non_null(p);
 	assert_int_equal(tg_policy_max_cost(p), 1 + 1 + (1 + 65536) + 1);
+	assert_true(tg_policy_reads_args_tree(p));
+	tg_policy_free(p);
+	/* args read by name only: the tree is not needed */
+	p = compile_policy("rule \"r\": deny anyone to call any tool when args.o.p == \"x\";");
+	assert_non_null(p);
+	assert_false(tg_policy_reads_args_tree(p));
+	assert_false(tg_policy_reads_args_tree(NULL));
 	tg_policy_free(p);
 	p = compile_policy("rule \"r\": deny anyone to call any tool "
 			   "when all value of args.o matches \"a+\";");
