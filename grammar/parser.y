@@ -851,6 +851,20 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, tg_parser *p)
 			     tok == YYSYMBOL_HAS ? "has" : "is");
 		tg_diag_hint(p->diags, d, "'all' and 'any' take a comparison: == != < <= > >= "
 			     "in contains like matches starts_with ends_with under");
+	} else if (want[YYSYMBOL_EQ] && !want[YYSYMBOL_PLUS] && !want[YYSYMBOL_AND] &&
+		   tok != YYSYMBOL_ASSIGN) {
+		/* after the subject of `all/any value of`, which is a path,
+		 * never a sum */
+		d = tg_error(p->diags, at, "expected a comparison after the subject of 'value of', "
+			     "found %s", found);
+		tg_diag_hint(p->diags, d, "write e.g. 'any value of args contains \"..\"'; the "
+			     "comparisons are == != < <= > >= in contains like matches starts_with "
+			     "ends_with under");
+	} else if (want[YYSYMBOL_ARGS] && !want[YYSYMBOL_INT] && !want[YYSYMBOL_LPAREN] &&
+		   lx->before == TK_OF) {
+		d = tg_error(p->diags, at, "'value of' ranges over args or a path under it, found %s",
+			     found);
+		tg_diag_hint(p->diags, d, "write 'any value of args ...' or 'any value of args.NAME ...'");
 	} else if (tok == YYSYMBOL_ASSIGN && want[YYSYMBOL_EQ]) {
 		d = tg_error(p->diags, at, "'=' is not a comparison");
 		tg_diag_hint(p->diags, d, "write '==' to compare");
