@@ -470,11 +470,16 @@ int32_t tg_emit_dfa(tg_emit *e, const char *pattern, size_t len, uint32_t nstate
 	unsigned char *d = e->dfa_data + e->ndfa_data;
 	memset(d, 0, size);
 	memcpy(d, classes, 256);
+	bool wide = tg_bc_dfa_wide(nstates, nclasses);
 	for (size_t c = 0; c < (size_t)nstates * nclasses; c++) {
 		if (next[c] >= nstates)
 			return fail(e, "DFA transition to state %u of %u", (unsigned)next[c],
 				    (unsigned)nstates);
-		tg_wr16(d + 256 + c * 2, next[c]);
+		uint32_t row = (uint32_t)next[c] * nclasses;	/* format.h: row offsets */
+		if (wide)
+			tg_wr32(d + 256 + c * 4, row);
+		else
+			tg_wr16(d + 256 + c * 2, (uint16_t)row);
 	}
 	unsigned char *acc = d + size - ((size_t)nstates + 31) / 32 * 4;
 	for (uint32_t st = 0; st < nstates; st++)

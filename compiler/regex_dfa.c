@@ -270,9 +270,13 @@ static bool subset_construct(subset *d)
 	d->mark = calloc(n, sizeof *d->mark);
 	d->stack = malloc(n * sizeof *d->stack);
 	d->buf = malloc(n * sizeof *d->buf);
-	d->bucket_cap = 64;	/* never NULL, even for a state with no targets */
+	/* Never NULL, even when every set is empty ([^\s\S]): pointer
+	 * arithmetic on them must stay defined. */
+	d->bucket_cap = 64;
 	d->bucket = malloc(d->bucket_cap * sizeof *d->bucket);
-	if (!d->mark || !d->stack || !d->buf || !d->bucket) {
+	d->pool_cap = 256;
+	d->pool = malloc(d->pool_cap * sizeof *d->pool);
+	if (!d->mark || !d->stack || !d->buf || !d->bucket || !d->pool) {
 		d->nomem = true;
 		return false;
 	}

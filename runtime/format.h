@@ -57,9 +57,13 @@
  *             data offset (from the section start, 4-aligned), u32 nstates,
  *             u32 nclasses}, then each DFA's data in entry order, contiguous
  *             to the section's end: 256 bytes mapping a byte to its class,
- *             nstates x nclasses u16 next states (row s, column class; state
- *             0 starts), zero padding to 4 bytes, then (nstates + 31) / 32
- *             u32 accepting-state bit sets (bit s % 32 of word s / 32).
+ *             nstates x nclasses transitions (row s, column class; state 0
+ *             starts), zero padding to 4 bytes, then (nstates + 31) / 32
+ *             u32 accepting-state bit sets (bit s % 32 of word s / 32). A
+ *             transition holds the next state's row offset, state x
+ *             nclasses, so the walk adds the class and loads, with no
+ *             multiply between two bytes; it is a u16 when nstates x
+ *             nclasses <= 65536 (tg_bc_dfa_wide), a u32 otherwise.
  *
  * The index maps a request's method class and target to candidate rules:
  * an EXACT entry keyed by a full target name, PREFIX entries keyed by the
@@ -156,10 +160,17 @@ static inline unsigned tg_bc_nsections(unsigned minor)
  * instructions costs at most this many comparisons. */
 #define TG_BC_TREE_MAX (64u * 1024)
 
+/* Whether a DFA's transitions are u32 (row offsets past a u16). */
+static inline bool tg_bc_dfa_wide(uint32_t nstates, uint32_t nclasses)
+{
+	return (uint64_t)nstates * nclasses > 65536;
+}
+
 /* Bytes of one DFA's data block. */
 static inline uint64_t tg_bc_dfa_data_size(uint32_t nstates, uint32_t nclasses)
 {
-	uint64_t table = ((uint64_t)nstates * nclasses * 2 + 3) & ~(uint64_t)3;
+	uint64_t w = tg_bc_dfa_wide(nstates, nclasses) ? 4 : 2;
+	uint64_t table = ((uint64_t)nstates * nclasses * w + 3) & ~(uint64_t)3;
 	return 256 + table + ((uint64_t)nstates + 31) / 32 * 4;
 }
 

@@ -452,14 +452,17 @@ static tg_status check_dfas(vctx *v)
 					    b, (unsigned)d[b], (unsigned)nc);
 		const unsigned char *t = d + 256;
 		uint64_t cells = (uint64_t)ns * nc;
-		for (uint64_t c = 0; c < cells; c++)
-			if (tg_rd16(t + c * 2) >= ns)
-				return fail(v, TG_EMALFORMED, at + off + 256 + (size_t)c * 2, -1,
-					    "DFA %u: state %u goes to state %u of %u", (unsigned)i,
-					    (unsigned)(c / nc), (unsigned)tg_rd16(t + c * 2),
-					    (unsigned)ns);
+		unsigned w = tg_bc_dfa_wide(ns, nc) ? 4 : 2;
+		for (uint64_t c = 0; c < cells; c++) {
+			uint32_t row = w == 4 ? tg_rd32(t + c * 4) : tg_rd16(t + c * 2);
+			if (row >= cells || row % nc)
+				return fail(v, TG_EMALFORMED, at + off + 256 + (size_t)c * w, -1,
+					    "DFA %u: state %u goes to row offset %u, not a state's "
+					    "(%u states of %u classes)", (unsigned)i, (unsigned)(c / nc),
+					    (unsigned)row, (unsigned)ns, (unsigned)nc);
+		}
 		const unsigned char *acc = d + len - (ns + 31) / 32 * 4;
-		for (size_t c = cells * 2; d + 256 + c < acc; c++)
+		for (size_t c = cells * w; d + 256 + c < acc; c++)
 			if (t[c] != 0)
 				return fail(v, TG_EMALFORMED, at + off + 256 + c, -1,
 					    "DFA %u: padding is not zero", (unsigned)i);

@@ -44,6 +44,10 @@ run_in "$TMP/in" 0 proxy --policy "$TMP/p.tgb" --principal alice --audit /dev/nu
 mkfifo "$TMP/hup.in"
 # A proxy that died must fail the checks below, not kill this script.
 trap '' PIPE
+# The background job truncates out and err only when it starts: the
+# previous run's answers must not be there for wait_for to find, or the
+# SIGHUP below can reach a proxy that has not set up its handler yet.
+rm -f "$TMP/out" "$TMP/err"
 "$TOOLGATE" proxy --policy "$TMP/p.tgb" --principal alice --audit /dev/null \
 	--pin "$TMP/pins.json" -- python3 "$FAKE" rugpull "$TMP/log" \
 	<"$TMP/hup.in" >"$TMP/out" 2>"$TMP/err" &

@@ -593,10 +593,15 @@ static void bad_dfa(void **state)
 	reseal(b, len);
 	expect_load(b, len, TG_EMALFORMED, "maps byte 0x62 to class");
 
+	/* transitions are row offsets: past the last row, or between rows */
 	memcpy(b, orig, len);
-	tg_wr16(b + data + 256 + 2 * (nc + 1), (uint16_t)ns);
+	tg_wr16(b + data + 256 + 2 * (nc + 1), (uint16_t)(ns * nc));
 	reseal(b, len);
-	expect_load(b, len, TG_EMALFORMED, "goes to state");
+	expect_load(b, len, TG_EMALFORMED, "goes to row offset");
+	memcpy(b, orig, len);
+	tg_wr16(b + data + 256 + 2 * (nc + 1), 1);
+	reseal(b, len);
+	expect_load(b, len, TG_EMALFORMED, "not a state's");
 
 	memcpy(b, orig, len);
 	b[data + tg_bc_dfa_data_size(ns, nc) - 1] |= 0x80;	/* state 31 of a smaller DFA */
@@ -710,6 +715,53 @@ static void bad_values(void **state)
 	tg_wr32(b + at + 1, 1);
 	reseal(b, len);
 	expect_load(b, len, TG_EVERIFY, "ALL_VALUES_MATCH at pc");
+	free(b);
+	free(orig);
+}
+
+/* A DFA whose rows pass a u16 (states x classes > 65,536) stores u32
+ * row offsets: walked the same, and checked the same. */
+static void wide_dfa(void **state)
+{
+	(void)state;
+	static const char unit[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+	char src[512], subject[62 * 18 + 1];
+	snprintf(src, sizeof src,
+		 "rule \"r\": allow anyone to call tool \"db.query\" when args.s matches \"(?:%s){18}\";\n",
+		 unit);
+	size_t len;
+	unsigned char *orig = compile(src, &len);
+	uint32_t sec = section_off(orig, TG_SEC_DFAS);
+	uint32_t data = sec + tg_rd32(orig + sec + 4);
+	uint32_t ns = tg_rd32(orig + sec + 8), nc = tg_rd32(orig + sec + 12);
+	assert_true(tg_bc_dfa_wide(ns, nc));
+
+	tg_policy *p = NULL;
+	assert_int_equal(tg_policy_load(orig, len, &p, NULL), TG_OK);
+	for (int i = 0; i < 18; i++)
+		memcpy(subject + 62 * i, unit, 62);
+	subject[62 * 18] = 0;
+	tg_request r = base_request();
+	slots sl;
+	memset(&sl, 0, sizeof sl);
+	set_slot(p, &sl, &r, "args.s", vstr(subject));
+	tg_decision d;
+	assert_int_equal(tg_eval(p, &r, &d), TG_OK);
+	assert_int_equal(d.effect, TG_ALLOW);
+	subject[62 * 17 + 5] = '_';
+	expect_deny(p, &r, NULL, NULL);
+	tg_policy_free(p);
+
+	unsigned char *b = malloc(len);
+	assert_non_null(b);
+	memcpy(b, orig, len);
+	tg_wr32(b + data + 256 + 4 * 3, nc + 1);
+	reseal(b, len);
+	expect_load(b, len, TG_EMALFORMED, "not a state's");
+	memcpy(b, orig, len);
+	tg_wr32(b + data + 256 + 4 * 3, ns * nc);
+	reseal(b, len);
+	expect_load(b, len, TG_EMALFORMED, "goes to row offset");
 	free(b);
 	free(orig);
 }
@@ -844,6 +896,7 @@ int main(void)
 		cmocka_unit_test(bad_bytecode),
 		cmocka_unit_test(bad_dfa),
 		cmocka_unit_test(bad_values),
+		cmocka_unit_test(wide_dfa),
 		cmocka_unit_test(internal_error),
 		cmocka_unit_test(loader_out_of_memory),
 	};
