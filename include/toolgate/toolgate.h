@@ -159,7 +159,8 @@ TG_API uint32_t tg_policy_rule_line(const tg_policy *p, uint32_t rule);	/* 0 whe
 TG_API uint32_t tg_policy_max_stack(const tg_policy *p);
 /* The policy's cost bound, known before it serves: the worst-case number
  * of instructions one tg_eval or tg_visible executes, where a `matches`
- * counts one DFA step per byte of the longest string it can be given
+ * counts one DFA step per byte of the longest string it can be given and
+ * a `value of` quantifier one comparison per value it may walk, 65,536
  * (docs/bytecode.md). tg_policy_max_instructions is the same figure,
  * UINT32_MAX when it does not fit (a policy with `matches`). */
 TG_API uint64_t tg_policy_max_cost(const tg_policy *p);
