@@ -23,9 +23,10 @@
  * the response). One mutex guards every job's state; each job has its own
  * condition so that a stream's worker wakes only for its own connection.
  *
- * Workers are pooled: an idle one takes the next job, a new one is started
- * when none is idle (so a job never queues behind a long stream), and one
- * idle for IDLE_EXIT_S exits while more than KEEP_IDLE remain.
+ * Workers are pooled: the most recently idle one takes the next job (its
+ * cache is the warmest), a new one is started when none is idle (so a job
+ * never queues behind a long stream), and one idle for IDLE_EXIT_S exits
+ * while KEEP_IDLE others are idle.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -62,11 +63,14 @@ struct tg_gw_job {
 	struct tg_gw_job *next;	/* in the queue */
 };
 
+typedef struct tg_gw_idler tg_gw_idler;
+
 struct tg_gw_relay {
 	pthread_mutex_t lock;
-	pthread_cond_t work;	/* a job queued, or stopping */
 	pthread_cond_t quiet;	/* a worker left, or a connection was resumed */
-	tg_gw_job *head, *tail;
+	tg_gw_job *head, *tail;	/* jobs no worker was free for */
+	tg_gw_idler *idlers;	/* idle workers, the latest first */
+	tg_gw_idler *spare;	/* left by workers that exited */
 	unsigned idle, threads, suspended;
 	bool stopping;
 	/* every job not yet freed, for tg_gw_relay_stop */
@@ -81,7 +85,6 @@ tg_gw_relay *tg_gw_relay_new(void)
 	if (!r)
 		return NULL;
 	pthread_mutex_init(&r->lock, NULL);
-	pthread_cond_init(&r->work, NULL);
 	pthread_cond_init(&r->quiet, NULL);
 	return r;
 }
@@ -207,36 +210,76 @@ static void run(tg_gw_job *j)
 	}
 }
 
+/* Where an idle worker waits; kept (on r->spare) after its thread leaves,
+ * so that a wake-up sent after the lock is released never meets freed
+ * memory. */
+struct tg_gw_idler {
+	pthread_cond_t cond;
+	tg_gw_job *job;		/* handed over by summon */
+	struct tg_gw_idler *next;
+};
+
+/* With r->lock held. */
+static void unstack(tg_gw_relay *r, tg_gw_idler *me)
+{
+	for (tg_gw_idler **p = &r->idlers; *p; p = &(*p)->next)
+		if (*p == me) {
+			*p = me->next;
+			r->idle--;
+			return;
+		}
+}
+
 static void *worker(void *arg)
 {
 	tg_gw_relay *r = arg;
+	tg_gw_idler *me;
 
 	pthread_mutex_lock(&r->lock);
+	me = r->spare;
+	if (me) {
+		r->spare = me->next;
+	} else if ((me = calloc(1, sizeof *me)) != NULL) {
+		pthread_cond_init(&me->cond, NULL);
+	} else {
+		goto out;	/* a queued job waits for a busy worker */
+	}
 	for (;;) {
-		tg_gw_job *j;
+		tg_gw_job *j = r->head;
+		int rc = 0;
 
-		while (!r->head && !r->stopping) {
+		if (j) {
+			r->head = j->next;
+			if (!r->head)
+				r->tail = NULL;
+		} else if (r->stopping) {
+			break;
+		} else {
 			struct timespec until;
-			int rc;
 
+			/* Last in, first woken: the worker whose cache is warm. */
 			clock_gettime(CLOCK_REALTIME, &until);
 			until.tv_sec += IDLE_EXIT_S;
+			me->job = NULL;
+			me->next = r->idlers;
+			r->idlers = me;
 			r->idle++;
-			rc = pthread_cond_timedwait(&r->work, &r->lock, &until);
-			r->idle--;
-			if (rc != 0 && !r->head && r->idle >= KEEP_IDLE)
-				goto out;
+			while (!me->job && !r->stopping && rc == 0)
+				rc = pthread_cond_timedwait(&me->cond, &r->lock, &until);
+			j = me->job;	/* handed one, even as it timed out: run it */
+			if (!j) {
+				unstack(r, me);
+				if (r->stopping || (rc != 0 && r->idle >= KEEP_IDLE))
+					break;
+				continue;
+			}
 		}
-		if (!r->head)
-			break;	/* stopping */
-		j = r->head;
-		r->head = j->next;
-		if (!r->head)
-			r->tail = NULL;
 		pthread_mutex_unlock(&r->lock);
 		run(j);
 		pthread_mutex_lock(&r->lock);
 	}
+	me->next = r->spare;
+	r->spare = me;
 out:
 	r->threads--;
 	pthread_cond_broadcast(&r->quiet);
@@ -244,27 +287,39 @@ out:
 	return NULL;
 }
 
-/* With r->lock held: a worker for the job just queued. 1 when an idle
- * one is to be woken (once the lock is released: woken under it, it would
- * only wait for the lock), 0 when one was started or a busy one will take
- * it, -1 when there is none. */
-static int summon(tg_gw_relay *r)
+/* With r->lock held: gives job j to a worker. The idle worker to wake
+ * once the lock is released (woken under it, it would only wait for the
+ * lock) in *wake; 0 when j was handed over or queued for a worker, -1 when
+ * there is no worker at all. */
+static int summon(tg_gw_relay *r, tg_gw_job *j, tg_gw_idler **wake)
 {
 	pthread_attr_t at;
 	pthread_t t;
 	int rc;
 
-	if (r->idle > 0)
-		return 1;
+	*wake = r->idlers;
+	if (*wake) {
+		r->idlers = (*wake)->next;
+		r->idle--;
+		(*wake)->job = j;
+		return 0;
+	}
+	if (r->tail)
+		r->tail->next = j;
+	else
+		r->head = j;
+	r->tail = j;
 	if (pthread_attr_init(&at) != 0)
 		return -1;
 	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
 	pthread_attr_setstacksize(&at, WORKER_STACK);
 	rc = pthread_create(&t, &at, worker, r);
 	pthread_attr_destroy(&at);
-	if (rc != 0)
-		return r->threads > 0 ? 0 : -1;	/* a busy worker will take it */
-	r->threads++;
+	if (rc == 0)
+		r->threads++;
+	else if (r->threads == 0)
+		return -1;
+	/* else a busy worker takes it from the queue */
 	return 0;
 }
 
@@ -273,7 +328,7 @@ tg_gw_job *tg_gw_job_start(tg_gw_relay *r, struct MHD_Connection *conn, tg_gw *g
 			   const tg_gw_http_in *in)
 {
 	tg_gw_job *j = calloc(1, sizeof *j);
-	int how;
+	tg_gw_idler *wake;
 
 	if (!j)
 		return NULL;
@@ -297,13 +352,7 @@ tg_gw_job *tg_gw_job_start(tg_gw_relay *r, struct MHD_Connection *conn, tg_gw *g
 	MHD_suspend_connection(conn);
 	j->suspended = true;
 	r->suspended++;
-	if (r->tail)
-		r->tail->next = j;
-	else
-		r->head = j;
-	r->tail = j;
-	how = summon(r);
-	if (how < 0) {
+	if (summon(r, j, &wake) != 0) {
 		/* No thread at all: answer here rather than never. */
 		tg_drv_error("gateway: cannot start a worker thread; answering 503");
 		r->head = r->tail = NULL;
@@ -315,8 +364,8 @@ tg_gw_job *tg_gw_job_start(tg_gw_relay *r, struct MHD_Connection *conn, tg_gw *g
 		return j;
 	}
 	pthread_mutex_unlock(&r->lock);
-	if (how > 0)
-		pthread_cond_signal(&r->work);
+	if (wake)
+		pthread_cond_signal(&wake->cond);
 	return j;
 }
 
@@ -411,12 +460,19 @@ void tg_gw_relay_free(tg_gw_relay *r)
 		return;
 	pthread_mutex_lock(&r->lock);
 	r->stopping = true;
-	pthread_cond_broadcast(&r->work);
+	for (tg_gw_idler *i = r->idlers; i; i = i->next)
+		pthread_cond_signal(&i->cond);
 	while (r->threads > 0)
 		pthread_cond_wait(&r->quiet, &r->lock);
 	pthread_mutex_unlock(&r->lock);
+	while (r->spare) {
+		tg_gw_idler *i = r->spare;
+
+		r->spare = i->next;
+		pthread_cond_destroy(&i->cond);
+		free(i);
+	}
 	pthread_mutex_destroy(&r->lock);
-	pthread_cond_destroy(&r->work);
 	pthread_cond_destroy(&r->quiet);
 	free(r->jobs);
 	free(r);
