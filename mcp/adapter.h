@@ -308,6 +308,18 @@ typedef enum tg_mcp_deny_as {
 json_t *tg_mcp_request_json(const tg_mcp_identity *id, const char *method, const json_t *params,
 			      const tg_mcp_hints *hints, int64_t now, char *err, size_t errlen);
 
+struct tg_json_request;
+
+/*
+ * The same request read for policy p straight into *out (request_json.h),
+ * without the tree: what every decision uses. Its strings are borrowed from
+ * the identity and params, which must outlive *out. 0, or -1 with the
+ * message in err (*out freed, as tg_json_request_from_json leaves it).
+ */
+int tg_mcp_request_build(const tg_policy *p, const tg_mcp_identity *id, const char *method,
+			 const json_t *params, const tg_mcp_hints *hints, int64_t now,
+			 struct tg_json_request *out, char *err, size_t errlen);
+
 /*
  * Authorizes one client request against policy p (NULL: no policy loaded,
  * everything but lifecycle is denied). Writes one audit line to `audit`
