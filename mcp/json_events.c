@@ -75,6 +75,8 @@ typedef struct jev {
 	size_t tcap, tused;
 	uint32_t nobj;
 	jframe f[TG_JSON_MAX_DEPTH + 2];
+	/* A request's keys fit here: no allocation for them. */
+	jkey first_keys[64];
 } jev;
 
 /* ---- positions and messages --------------------------------------------- */
@@ -388,11 +390,14 @@ static int add_key(jev *e, const char *p, size_t n)
 		if (e->keys[i].len == n && memcmp(e->keys[i].p, p, n) == 0)
 			return fail_at(e, "duplicate key");
 	if (e->nkeys == e->capkeys) {
-		size_t cap = e->capkeys ? 2 * e->capkeys : 32;
-		jkey *k = realloc(e->keys, cap * sizeof *k);
+		size_t cap = 2 * e->capkeys;
+		jkey *k = malloc(cap * sizeof *k);
 
 		if (!k)
 			return tg_rb_fatal(e->b, "out of memory");
+		memcpy(k, e->keys, e->nkeys * sizeof *k);
+		if (e->keys != e->first_keys)
+			free(e->keys);
 		e->keys = k;
 		e->capkeys = cap;
 	}
@@ -595,6 +600,8 @@ bool tg_json_events_parse(tg_rb *b, const char *text, size_t len)
 	e.len = len;
 	e.p = (const unsigned char *)text;
 	e.end = e.p + len;
+	e.keys = e.first_keys;
+	e.capkeys = sizeof e.first_keys / sizeof e.first_keys[0];
 	skip_space(&e);
 	ok = value(&e);
 	if (ok) {
@@ -602,7 +609,8 @@ bool tg_json_events_parse(tg_rb *b, const char *text, size_t len)
 		if (e.p != e.end)
 			ok = malformed(&e, "text after the request");
 	}
-	free(e.keys);
+	if (e.keys != e.first_keys)
+		free(e.keys);
 	free(e.decoded);
 	free(e.table);
 	return ok;

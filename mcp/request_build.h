@@ -58,6 +58,7 @@ typedef struct tg_rb {
 	int prio;		/* of the message kept in err; lower wins */
 	unsigned depth;
 	tg_rb_frame f[TG_JSON_MAX_DEPTH + 2];
+	size_t first_cands[64];	/* cands, while they fit: no allocation (not cleared) */
 	/* what the value after the last key is to the request */
 	uint8_t pend_field;
 	uint32_t pend_slot;
