@@ -11,9 +11,10 @@
  * rewritten to the prompts/get or resources/read it completes for; every
  * other method is decided by its name alone.
  *
- * The request is built as a JSON tree and handed to the same reader
- * `toolgate eval` uses (tg_json_request_from_json), so the proxy and eval
- * cannot disagree about what a request means or whether it is valid.
+ * The request goes to the same builder `toolgate eval`'s reader feeds
+ * (request_build.c), as the events of the JSON request tg_mcp_request_json
+ * would build, so the proxy and eval cannot disagree about what a request
+ * means or whether it is valid; decisions skip building that tree.
  */
 #include <stdlib.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 /*
- * json_events.h - request text, read once through yajl's event API, to the
+ * json_events.h - request text, read once by a strict lexer of its own, to the
  * request builder's events (request_build.h), with every check toolgate
  * applies to any JSON text: duplicate keys, strict UTF-8, escapes, U+0000,
  * numbers typed by DESIGN's rule.

@@ -1,8 +1,8 @@
 /*
  * request_build.h - the one typing and validation core of the JSON request
- * reader. Two producers feed it the same events: json_events.c (text,
- * through yajl) and request_json.c (a jansson tree from YAML or an MCP
- * message). It keeps what the policy reads - the fixed fields and the
+ * reader. Producers feed it the same events: json_events.c (text, read
+ * by its own lexer), request_json.c (a jansson tree from YAML) and the MCP
+ * adapter (an identity and a message's params, adapter.c). It keeps what the policy reads - the fixed fields and the
  * policy's slots - and lets everything else go by after the checks that
  * apply to any JSON, so the two producers cannot drift apart.
  */
