@@ -2,12 +2,11 @@
  * json_events.c - request text to the builder's events, read once by a
  * strict lexer of its own: no document tree, no second pass over a string.
  *
- * It was yajl's event API with toolgate's checks in the callbacks; those
- * checks read every string a second time (yajl cannot be told to refuse
- * overlong UTF-8, encoded surrogates or an escaped lone surrogate, which
- * it turns into "?" or CESU bytes), and yajl was about half the cost of a
- * request (bench/RESULTS.md, round 10). Reading the text here lets each
- * string be validated and decoded in the one pass that finds its end:
+ * Why not a library's event parser: none refuses what toolgate must
+ * (yajl takes overlong UTF-8 and encoded surrogates, and turns an escaped
+ * lone surrogate into "?" or CESU bytes), so every string was read again
+ * after it; here each string is validated and decoded in the one pass that
+ * finds its end (bench/RESULTS.md, round 10):
  *
  *   - the grammar is RFC 8259's, nothing more: no comments, BOM, trailing
  *     commas, single quotes, NaN, leading zeros or trailing text;
@@ -37,7 +36,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "unicode.h"
 #include "utf8.h"
 
 /* An object switches from comparing keys one by one to a hash past this
