@@ -72,6 +72,8 @@ typedef struct jev {
 	jhash *table;
 	size_t tcap, tused;
 	uint32_t nobj;
+	tg_json_facts facts;	/* checking without a builder (b NULL) */
+	bool jsonrpc_key;	/* the value being read is the top level's "jsonrpc" */
 	jframe f[TG_JSON_MAX_DEPTH + 2];
 	/* A request's keys fit here: no allocation for them. */
 	jkey first_keys[64];
@@ -99,6 +101,8 @@ static int fail_at(jev *e, const char *what)
 {
 	unsigned line, col;
 
+	if (!e->b)
+		return 0;
 	position(e, (size_t)(e->p - (const unsigned char *)e->text), &line, &col);
 	tg_rb_fatal(e->b, "%s at line %u, column %u", what, line, col);
 	return 0;
@@ -108,9 +112,37 @@ static int malformed(jev *e, const char *what)
 {
 	unsigned line, col;
 
+	if (!e->b)
+		return 0;
 	position(e, (size_t)(e->p - (const unsigned char *)e->text), &line, &col);
 	tg_rb_fatal(e->b, "malformed JSON at line %u, column %u: %s", line, col, what);
 	return 0;
+}
+
+static int out_of_memory(jev *e)
+{
+	return e->b ? tg_rb_fatal(e->b, "out of memory") : 0;
+}
+
+/* ---- events: to the builder, or, when only checking, to the facts ------- */
+
+static int key_event(jev *e, const char *s, size_t n)
+{
+	if (e->b)
+		return tg_rb_key(e->b, s, n);
+	e->jsonrpc_key = e->depth == 1 && n == 7 && memcmp(s, "jsonrpc", 7) == 0;
+	return 1;
+}
+
+static int scalar_event(jev *e, const tg_rb_scalar *v)
+{
+	if (e->b)
+		return tg_rb_scalar_event(e->b, v);
+	if (e->jsonrpc_key)
+		e->facts.jsonrpc_20 = v->kind == TG_RB_STRING && v->s.len == 3 &&
+				      memcmp(v->s.ptr, "2.0", 3) == 0;
+	e->jsonrpc_key = false;
+	return 1;
 }
 
 static void skip_space(jev *e)
@@ -200,7 +232,7 @@ static int escaped(jev *e, const unsigned char *start, const unsigned char *p,
 	char *d0, *d;
 
 	if (!e->decoded && !(e->decoded = malloc(e->len)))
-		return tg_rb_fatal(e->b, "out of memory");
+		return out_of_memory(e);
 	d0 = d = e->decoded + e->ndecoded;
 	memcpy(d, start, (size_t)(p - start));
 	d += p - start;
@@ -380,8 +412,7 @@ static int add_key(jev *e, const char *p, size_t n)
 
 	if (f->obj) {
 		if (!hash_add(e, f->obj, p, n, &no_memory))
-			return no_memory ? tg_rb_fatal(e->b, "out of memory")
-					 : fail_at(e, "duplicate key");
+			return no_memory ? out_of_memory(e) : fail_at(e, "duplicate key");
 		return 1;
 	}
 	for (i = f->start; i < e->nkeys; i++)
@@ -392,7 +423,7 @@ static int add_key(jev *e, const char *p, size_t n)
 		jkey *k = malloc(cap * sizeof *k);
 
 		if (!k)
-			return tg_rb_fatal(e->b, "out of memory");
+			return out_of_memory(e);
 		memcpy(k, e->keys, e->nkeys * sizeof *k);
 		if (e->keys != e->first_keys)
 			free(e->keys);
@@ -406,7 +437,7 @@ static int add_key(jev *e, const char *p, size_t n)
 		f->obj = ++e->nobj;
 		for (i = f->start; i < e->nkeys; i++)
 			if (!hash_add(e, f->obj, e->keys[i].p, e->keys[i].len, &no_memory))
-				return tg_rb_fatal(e->b, "out of memory");
+				return out_of_memory(e);
 	}
 	return 1;
 }
@@ -419,8 +450,9 @@ static int open_container(jev *e, bool object)
 {
 	jframe *f;
 
-	if (!tg_rb_open(e->b, object))
+	if (e->b ? !tg_rb_open(e->b, object) : e->depth >= TG_JSON_MAX_DEPTH)
 		return 0;
+	e->jsonrpc_key = false;
 	/* The builder refuses nesting past the depth limit, so this fits. */
 	f = &e->f[++e->depth];
 	f->start = e->nkeys;
@@ -434,7 +466,7 @@ static int close_container(jev *e)
 {
 	e->p++;
 	e->nkeys = e->f[e->depth--].start;
-	return tg_rb_close(e->b);
+	return e->b ? tg_rb_close(e->b) : 1;
 }
 
 static int object(jev *e)
@@ -449,7 +481,7 @@ static int object(jev *e)
 	for (;;) {
 		if (e->p == e->end || *e->p != '"')
 			return malformed(e, "expected a key");
-		if (!string(e, &s, &n) || !add_key(e, s, n) || !tg_rb_key(e->b, s, n))
+		if (!string(e, &s, &n) || !add_key(e, s, n) || !key_event(e, s, n))
 			return 0;
 		skip_space(e);
 		if (e->p == e->end || *e->p != ':')
@@ -546,7 +578,9 @@ static int number(jev *e)
 	e->p = p;
 	if (v.kind == TG_RB_INT)
 		v.i = neg ? (int64_t)(0 - u) : (int64_t)u;
-	return tg_rb_scalar_event(e->b, &v);
+	else
+		e->facts.other_numbers = true;
+	return scalar_event(e, &v);
 }
 
 static int literal(jev *e, const char *word, size_t n, tg_rb_scalar *v)
@@ -554,7 +588,7 @@ static int literal(jev *e, const char *word, size_t n, tg_rb_scalar *v)
 	if ((size_t)(e->end - e->p) < n || memcmp(e->p, word, n) != 0)
 		return malformed(e, "an unknown word");
 	e->p += n;
-	return tg_rb_scalar_event(e->b, v);
+	return scalar_event(e, v);
 }
 
 static int value(jev *e)
@@ -570,7 +604,7 @@ static int value(jev *e)
 		return array(e);
 	case '"':
 		v.kind = TG_RB_STRING;
-		return string(e, &v.s.ptr, &v.s.len) && tg_rb_scalar_event(e->b, &v);
+		return string(e, &v.s.ptr, &v.s.len) && scalar_event(e, &v);
 	case 't':
 		v.kind = TG_RB_BOOL;
 		v.b = true;
@@ -587,29 +621,44 @@ static int value(jev *e)
 	return malformed(e, "unexpected character");
 }
 
+static bool run(jev *e, tg_rb *b, const char *text, size_t len)
+{
+	bool ok;
+
+	memset(e, 0, offsetof(jev, f));
+	e->b = b;
+	e->text = text;
+	e->len = len;
+	e->p = (const unsigned char *)text;
+	e->end = e->p + len;
+	e->keys = e->first_keys;
+	e->capkeys = sizeof e->first_keys / sizeof e->first_keys[0];
+	skip_space(e);
+	ok = value(e);
+	if (ok) {
+		skip_space(e);
+		if (e->p != e->end)
+			ok = malformed(e, "text after the request");
+	}
+	if (e->keys != e->first_keys)
+		free(e->keys);
+	free(e->decoded);
+	free(e->table);
+	return ok;
+}
+
 bool tg_json_events_parse(tg_rb *b, const char *text, size_t len)
 {
 	jev e;
-	bool ok;
 
-	memset(&e, 0, offsetof(jev, f));
-	e.b = b;
-	e.text = text;
-	e.len = len;
-	e.p = (const unsigned char *)text;
-	e.end = e.p + len;
-	e.keys = e.first_keys;
-	e.capkeys = sizeof e.first_keys / sizeof e.first_keys[0];
-	skip_space(&e);
-	ok = value(&e);
-	if (ok) {
-		skip_space(&e);
-		if (e.p != e.end)
-			ok = malformed(&e, "text after the request");
-	}
-	if (e.keys != e.first_keys)
-		free(e.keys);
-	free(e.decoded);
-	free(e.table);
+	return run(&e, b, text, len);
+}
+
+bool tg_json_check(const char *text, size_t len, tg_json_facts *facts)
+{
+	jev e;
+	bool ok = run(&e, NULL, text, len);
+
+	*facts = e.facts;
 	return ok;
 }
