@@ -1686,8 +1686,8 @@ static void test_request_built_as_tree(void **state)
 static void test_plain_response_fast(void **state)
 {
 	static const char *const taken[] = {
-		"{\"jsonrpc\":\"2.0\",\"id\":7,\"result\":{\"content\":[{\"type\":\"text\","
-		"\"text\":\"Echo: \\u00e9\\ud83d\\ude00 \xc3\xa9\"}]}}",
+		("{\"jsonrpc\":\"2.0\",\"id\":7,\"result\":{\"content\":[{\"type\":\"text\","
+		 "\"text\":\"Echo: \\u00e9\\ud83d\\ude00 \xc3\xa9\"}]}}"),
 		" {\"result\":null, \"id\" : 12, \"jsonrpc\":\"2\\u002e0\"} ",
 		"{\"jsonrpc\":\"2.0\",\"id\":3,\"error\":{\"code\":-32602,\"message\":\"x\"}}",
 	};
