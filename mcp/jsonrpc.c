@@ -15,6 +15,11 @@
  * (idscan.c), which finds an id also in lines no parser accepts (invalid
  * UTF-8, a lone surrogate, a NUL escape). Neither decides anything; the
  * line is dropped whatever they say.
+ *
+ * tg_rpc_response_ok is the one exception to the tree: a response made of
+ * nothing jansson could read otherwise (strings, ints, literals) is checked
+ * by the request reader's lexer, whose checks include every one made here,
+ * so a forwarder can pass a plain answer on without building its tree.
  */
 #include <stdlib.h>
 #include <string.h>
