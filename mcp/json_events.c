@@ -6,7 +6,7 @@
  * (yajl takes overlong UTF-8 and encoded surrogates, and turns an escaped
  * lone surrogate into "?" or CESU bytes), so every string was read again
  * after it; here each string is validated and decoded in the one pass that
- * finds its end (bench/RESULTS.md, round 10):
+ * finds its end (bench/RESULTS.md, round 11):
  *
  *   - the grammar is RFC 8259's, nothing more: no comments, BOM, trailing
  *     commas, single quotes, NaN, leading zeros or trailing text;
