@@ -11,14 +11,16 @@
  * rewritten to the prompts/get or resources/read it completes for; every
  * other method is decided by its name alone.
  *
- * The request is built as a JSON tree and handed to the same reader
- * `toolgate eval` uses (tg_json_request_from_json), so the proxy and eval
- * cannot disagree about what a request means or whether it is valid.
+ * The request goes to the same builder `toolgate eval`'s reader feeds
+ * (request_build.c), as the events of the JSON request tg_mcp_request_json
+ * would build, so the proxy and eval cannot disagree about what a request
+ * means or whether it is valid; decisions skip building that tree.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "adapter.h"
+#include "request_build.h"
 #include "request_json.h"
 
 static json_t *hints_json(const tg_mcp_hints *h)
@@ -36,57 +38,76 @@ static json_t *param_string(const json_t *params, const char *key)
 	return json_is_string(v) ? v : NULL;
 }
 
-json_t *tg_mcp_request_json(const tg_mcp_identity *id, const char *method, const json_t *params,
-			      const tg_mcp_hints *hints, int64_t now, char *err, size_t errlen)
+/*
+ * What an MCP request is to the policy, by DESIGN's adapter rules: the
+ * method decided (*eff), its target and args (borrowed from params, NULL
+ * when there are none) and whether the tool's hints belong in it. False
+ * with a message in err when params cannot make a request.
+ */
+static bool adapt(const char *method, const json_t *params, const char **eff, json_t **target,
+		  json_t **args, bool *tool, char *err, size_t errlen)
 {
-	json_t *root = json_object(), *context, *target = NULL, *args = NULL;
-	const char *eff = method;
-
-	if (!root)
-		goto oom;
+	*eff = method;
+	*target = *args = NULL;
+	*tool = false;
 	if (strcmp(method, "tools/call") == 0) {
-		target = param_string(params, "name");
-		if (!target) {
+		*target = param_string(params, "name");
+		if (!*target) {
 			snprintf(err, errlen, "invalid request: tools/call needs a string params.name");
-			goto fail;
+			return false;
 		}
-		args = json_object_get(params, "arguments");
-		if (hints && json_object_set_new(root, "tool", hints_json(hints)) != 0)
-			goto oom;
+		*args = json_object_get(params, "arguments");
+		*tool = true;
 	} else if (strcmp(method, "resources/read") == 0 ||
 		   strcmp(method, "resources/subscribe") == 0 ||
 		   strcmp(method, "resources/unsubscribe") == 0) {
-		target = param_string(params, "uri");
-		if (!target) {
+		*target = param_string(params, "uri");
+		if (!*target) {
 			snprintf(err, errlen, "invalid request: %s needs a string params.uri", method);
-			goto fail;
+			return false;
 		}
 	} else if (strcmp(method, "prompts/get") == 0) {
-		target = param_string(params, "name");
-		if (!target) {
+		*target = param_string(params, "name");
+		if (!*target) {
 			snprintf(err, errlen, "invalid request: prompts/get needs a string params.name");
-			goto fail;
+			return false;
 		}
-		args = json_object_get(params, "arguments");
+		*args = json_object_get(params, "arguments");
 	} else if (strcmp(method, "completion/complete") == 0) {
 		json_t *ref = json_is_object(params) ? json_object_get(params, "ref") : NULL;
 		json_t *type = json_is_object(ref) ? json_object_get(ref, "type") : NULL;
 
 		if (json_is_string(type) && strcmp(json_string_value(type), "ref/prompt") == 0) {
-			eff = "prompts/get";
-			target = param_string(ref, "name");
+			*eff = "prompts/get";
+			*target = param_string(ref, "name");
 		} else if (json_is_string(type) &&
 			   strcmp(json_string_value(type), "ref/resource") == 0) {
-			eff = "resources/read";
-			target = param_string(ref, "uri");
+			*eff = "resources/read";
+			*target = param_string(ref, "uri");
 		}
-		if (!target) {
+		if (!*target) {
 			snprintf(err, errlen, "invalid request: completion/complete needs params.ref "
 					      "of type ref/prompt with a name or ref/resource with a uri");
-			goto fail;
+			return false;
 		}
 	}
+	return true;
+}
 
+json_t *tg_mcp_request_json(const tg_mcp_identity *id, const char *method, const json_t *params,
+			      const tg_mcp_hints *hints, int64_t now, char *err, size_t errlen)
+{
+	json_t *root, *context, *target, *args;
+	const char *eff;
+	bool tool;
+
+	if (!adapt(method, params, &eff, &target, &args, &tool, err, errlen))
+		return NULL;
+	root = json_object();
+	if (!root)
+		goto oom;
+	if (tool && hints && json_object_set_new(root, "tool", hints_json(hints)) != 0)
+		goto oom;
 	if (json_object_set(root, "principal", id->principal) != 0 ||
 	    json_object_set(root, "token", id->token) != 0 ||
 	    json_object_set_new(root, "method", json_string(eff)) != 0)
@@ -112,9 +133,83 @@ json_t *tg_mcp_request_json(const tg_mcp_identity *id, const char *method, const
 	return root;
 oom:
 	snprintf(err, errlen, "invalid request: out of memory");
-fail:
 	json_decref(root);
 	return NULL;
+}
+
+/* ---- the same request without its tree -------------------------------- */
+
+static bool member(tg_rb *b, const char *key, json_t *v)
+{
+	return tg_rb_key(b, key, strlen(key)) && tg_rb_walk(b, v);
+}
+
+static bool scalar_member(tg_rb *b, const char *key, const tg_rb_scalar *v)
+{
+	return tg_rb_key(b, key, strlen(key)) && tg_rb_scalar_event(b, v);
+}
+
+static bool hint_member(tg_rb *b, const char *key, tg_hint h)
+{
+	tg_rb_scalar v = {TG_RB_BOOL, {NULL, 0}, 0, h == TG_HINT_TRUE};
+
+	return scalar_member(b, key, &v);
+}
+
+/* The members tg_mcp_request_json sets, in its order, as builder events. */
+static bool request_events(tg_rb *b, const tg_mcp_identity *id, const char *eff, json_t *target,
+			   json_t *args, const tg_mcp_hints *hints, int64_t now)
+{
+	tg_rb_scalar m = {TG_RB_STRING, {eff, strlen(eff)}, 0, false};
+	tg_rb_scalar t = {TG_RB_INT, {NULL, 0}, now, false};
+
+	if (!tg_rb_open(b, true))
+		return false;
+	if (hints && !(tg_rb_key(b, "tool", 4) && tg_rb_open(b, true) &&
+		       hint_member(b, "read_only", hints->read_only) &&
+		       hint_member(b, "destructive", hints->destructive) &&
+		       hint_member(b, "idempotent", hints->idempotent) &&
+		       hint_member(b, "open_world", hints->open_world) && tg_rb_close(b)))
+		return false;
+	/* json_object_set refuses a NULL value: the tree's "out of memory". */
+	if (!id->principal || !id->token || !json_is_object(id->context))
+		return tg_rb_fatal(b, "out of memory");
+	if (!member(b, "principal", id->principal) || !member(b, "token", id->token) ||
+	    !scalar_member(b, "method", &m))
+		return false;
+	if ((target && !member(b, "target", target)) || (args && !member(b, "args", args)) ||
+	    (id->server && !member(b, "server", id->server)))
+		return false;
+	if (json_object_get(id->context, "time")) {
+		if (!member(b, "context", id->context))
+			return false;
+	} else if (!(tg_rb_key(b, "context", 7) && tg_rb_open(b, true) &&
+		     tg_rb_walk_members(b, id->context) && scalar_member(b, "time", &t) &&
+		     tg_rb_close(b))) {
+		return false;
+	}
+	return tg_rb_close(b);
+}
+
+int tg_mcp_request_build(const tg_policy *p, const tg_mcp_identity *id, const char *method,
+			 const json_t *params, const tg_mcp_hints *hints, int64_t now,
+			 tg_json_request *out, char *err, size_t errlen)
+{
+	json_t *target, *args;
+	const char *eff;
+	bool tool;
+	tg_rb b;
+
+	if (!tg_rb_begin_borrowed(&b, p, out, err, errlen))
+		return tg_rb_finish(&b, false, out);
+	if (!adapt(method, params, &eff, &target, &args, &tool, err, errlen)) {
+		/* The adapter's own message, not the builder's. */
+		tg_rb_abort(&b);
+		tg_json_request_free(out);
+		return -1;
+	}
+	return tg_rb_finish(&b, request_events(&b, id, eff, target, args, tool ? hints : NULL, now),
+			    out);
 }
 
 const char *tg_mcp_tool_name(const tg_rpc_msg *m, size_t *len)
@@ -374,22 +469,14 @@ static void decide_json(const tg_policy *p, const tg_mcp_identity *id, const cha
 			const json_t *params, const tg_mcp_hints *hints, int64_t now, FILE *audit,
 			const char *extra, tg_mcp_authz *out)
 {
-	const char *target = tg_mcp_readable_target(method, params);
 	tg_json_request jr;
 	char err[512];
-	json_t *root;
 
-	root = tg_mcp_request_json(id, method, params, hints, now, err, sizeof err);
-	if (!root) {
-		invalid(p, id, method, target, now, audit, extra, out, err);
+	if (tg_mcp_request_build(p, id, method, params, hints, now, &jr, err, sizeof err) != 0) {
+		invalid(p, id, method, tg_mcp_readable_target(method, params), now, audit, extra,
+			out, err);
 		return;
 	}
-	if (tg_json_request_from_json(p, root, &jr, err, sizeof err) != 0) {
-		json_decref(root);
-		invalid(p, id, method, target, now, audit, extra, out, err);
-		return;
-	}
-	json_decref(root);
 	judge(p, &jr, now, audit, extra, out);
 	tg_json_request_free(&jr);
 }

@@ -114,6 +114,19 @@ typedef struct tg_rpc_scan_result {
  * members before). Never reads past len. */
 void tg_rpc_scan(const char *s, size_t len, tg_rpc_scan_result *out);
 
+/*
+ * A response the forwarder can pass on with only its id changed, read
+ * without a tree (a plain answer is most of a proxy's traffic, and
+ * tg_rpc_parse's tree is most of its cost). tg_rpc_response_own_id: the
+ * top level (*r) shows a response - one id, no method, exactly one of
+ * result and error - whose id is an integer of the forwarder's (1 and up)
+ * in *own. tg_rpc_response_ok: the line is one that tg_rpc_parse accepts as
+ * that response and reads alike. Either false says nothing about the
+ * line: tg_rpc_parse decides it.
+ */
+bool tg_rpc_response_own_id(const char *line, size_t len, tg_rpc_scan_result *r, int64_t *own);
+bool tg_rpc_response_ok(const char *line, size_t len);
+
 /* line with line[off..off+n) replaced by with[0..wlen), malloc'd and NUL
  * terminated, its length in *outlen; NULL when out of memory. */
 char *tg_rpc_splice(const char *line, size_t len, size_t off, size_t n, const char *with,
@@ -307,6 +320,18 @@ typedef enum tg_mcp_deny_as {
  */
 json_t *tg_mcp_request_json(const tg_mcp_identity *id, const char *method, const json_t *params,
 			      const tg_mcp_hints *hints, int64_t now, char *err, size_t errlen);
+
+struct tg_json_request;
+
+/*
+ * The same request read for policy p straight into *out (request_json.h),
+ * without the tree: what every decision uses. Its strings are borrowed from
+ * the identity and params, which must outlive *out. 0, or -1 with the
+ * message in err (*out freed, as tg_json_request_from_json leaves it).
+ */
+int tg_mcp_request_build(const tg_policy *p, const tg_mcp_identity *id, const char *method,
+			 const json_t *params, const tg_mcp_hints *hints, int64_t now,
+			 struct tg_json_request *out, char *err, size_t errlen);
 
 /*
  * Authorizes one client request against policy p (NULL: no policy loaded,

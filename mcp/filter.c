@@ -66,7 +66,7 @@ long tg_mcp_filter(const tg_policy *p, const tg_mcp_identity *id, tg_mcp_tools *
 	const char *key = list_key(kind);
 	json_t *result = json_object_get(response, "result");
 	json_t *list = json_is_object(result) && key ? json_object_get(result, key) : NULL;
-	json_t *root, *kept;
+	json_t *kept;
 	tg_json_request jr;
 	char err[256];
 	bool have_req;
@@ -78,9 +78,8 @@ long tg_mcp_filter(const tg_policy *p, const tg_mcp_identity *id, tg_mcp_tools *
 	/* The list request itself: principal, token, context for
 	 * tg_visible_many. If it cannot be built, nothing is visible (but
 	 * tools are still cached). */
-	root = tg_mcp_request_json(id, list_method(kind), NULL, NULL, now, err, sizeof err);
-	have_req = root && tg_json_request_from_json(p, root, &jr, err, sizeof err) == 0;
-	json_decref(root);
+	have_req = tg_mcp_request_build(p, id, list_method(kind), NULL, NULL, now, &jr, err,
+					sizeof err) == 0;
 	if (!have_req)
 		memset(&jr, 0, sizeof jr);
 	n = json_array_size(list);

@@ -1,27 +1,34 @@
 /*
- * json_events.c - request text to the builder's events through yajl's
- * event API: the text is read once, no document tree is built
- * (bench/json: yajl with these checks costs about a fifth of jansson).
+ * json_events.c - request text to the builder's events, read once by a
+ * strict lexer of its own: no document tree, no second pass over a string.
  *
- * yajl is strict about JSON's grammar (no comments, BOM, trailing commas or
- * trailing text with its default options, which are the ones used), but
- * not about what toolgate needs of strings, so the callbacks add it:
+ * Why not a library's event parser: none refuses what toolgate must
+ * (yajl takes overlong UTF-8 and encoded surrogates, and turns an escaped
+ * lone surrogate into "?" or CESU bytes), so every string was read again
+ * after it; here each string is validated and decoded in the one pass that
+ * finds its end (bench/RESULTS.md, round 11):
  *
+ *   - the grammar is RFC 8259's, nothing more: no comments, BOM, trailing
+ *     commas, single quotes, NaN, leading zeros or trailing text;
+ *   - strings: strict UTF-8 (runtime/utf8.c's rule), no U+0000 raw or
+ *     escaped, no raw control character, escaped surrogates only in pairs.
+ *     A string without escapes is handed over where it lies in the text;
+ *     an escaped one is decoded into a buffer the size of the text, never
+ *     reused, so keys stay valid for the duplicate check;
+ *   - numbers are typed by DESIGN's rule as they are read: an int is
+ *     written without fraction or exponent and fits int64; every other
+ *     number is a value of type other, never an error;
  *   - duplicate keys: the keys of every open object, compared within it
  *     (a hash once an object is past a handful of keys, so a hostile
- *     object cannot make the check quadratic);
- *   - strict UTF-8: yajl accepts overlong forms and encoded surrogates, so
- *     its own check is off and tg_uni_check runs on every string and key;
- *   - escapes: yajl turns "\ud800" into "?", "\ud800\u0041" into U+10041
- *     and "\udc00" into CESU bytes, silently, so a string yajl decoded (one
- *     that does not point into the text) has its raw token re-read: lone
- *     surrogates and \u0000 are refused there;
- *   - numbers: taken as text (yajl_number) and typed here, so an integer
- *     outside int64 or a real past a double's range is a value of type
- *     other instead of yajl's error.
+ *     object cannot make the check quadratic).
  *
- * The re-read relies on the whole text going to one yajl_parse call, which
- * is how every caller holds a request.
+ * Within one string a grammar error (a bad escape, a control character,
+ * no closing quote) wins over a bad escaped code point, which wins over
+ * bad raw UTF-8: the order the messages came in when yajl lexed a token
+ * before the callbacks saw it.
+ *
+ * Nesting is bounded by the builder, which refuses a container past the
+ * depth limit before the lexer descends into it.
  */
 #include "json_events.h"
 
@@ -29,9 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <yajl/yajl_parse.h>
-
-#include "unicode.h"
+#include "utf8.h"
 
 /* An object switches from comparing keys one by one to a hash past this
  * many keys. */
@@ -52,26 +57,29 @@ typedef struct jhash {
 typedef struct jframe {
 	size_t start;		/* its first key in keys[] */
 	uint32_t obj;		/* its id in the hash, 0 while it is linear */
-	bool object;
 } jframe;
 
 typedef struct jev {
 	tg_rb *b;
-	yajl_handle h;
+	const unsigned char *p, *end;	/* the next byte to read; the text's end */
 	const char *text;
 	size_t len;
-	jframe f[TG_JSON_MAX_DEPTH + 2];
 	unsigned depth;
 	jkey *keys;
 	size_t nkeys, capkeys;
-	char *decoded;		/* escaped keys, decoded: never more than the text */
+	char *decoded;		/* escaped strings, decoded: never more than the text */
 	size_t ndecoded;
 	jhash *table;
 	size_t tcap, tused;
 	uint32_t nobj;
+	tg_json_facts facts;	/* checking without a builder (b NULL) */
+	bool jsonrpc_key;	/* the value being read is the top level's "jsonrpc" */
+	jframe f[TG_JSON_MAX_DEPTH + 2];
+	/* A request's keys fit here: no allocation for them. */
+	jkey first_keys[64];
 } jev;
 
-/* ---- positions ---------------------------------------------------------- */
+/* ---- positions and messages --------------------------------------------- */
 
 static void position(const jev *e, size_t off, unsigned *line, unsigned *col)
 {
@@ -88,104 +96,266 @@ static void position(const jev *e, size_t off, unsigned *line, unsigned *col)
 	*col = (unsigned)(off - start) + 1;
 }
 
+/* A problem at the read position: reading stops. */
 static int fail_at(jev *e, const char *what)
 {
 	unsigned line, col;
 
-	position(e, yajl_get_bytes_consumed(e->h), &line, &col);
+	if (!e->b)
+		return 0;
+	position(e, (size_t)(e->p - (const unsigned char *)e->text), &line, &col);
 	tg_rb_fatal(e->b, "%s at line %u, column %u", what, line, col);
 	return 0;
 }
 
+static int malformed(jev *e, const char *what)
+{
+	unsigned line, col;
+
+	if (!e->b)
+		return 0;
+	position(e, (size_t)(e->p - (const unsigned char *)e->text), &line, &col);
+	tg_rb_fatal(e->b, "malformed JSON at line %u, column %u: %s", line, col, what);
+	return 0;
+}
+
+static int out_of_memory(jev *e)
+{
+	return e->b ? tg_rb_fatal(e->b, "out of memory") : 0;
+}
+
+/* ---- events: to the builder, or, when only checking, to the facts ------- */
+
+/* Each event is one test away from the builder: inlined, so that checking
+ * without one costs the reader nothing. */
+#if defined(__GNUC__)
+#define EVENT static inline __attribute__((always_inline)) int
+#else
+#define EVENT static inline int
+#endif
+
+EVENT key_event(jev *e, const char *s, size_t n)
+{
+	if (e->b)
+		return tg_rb_key(e->b, s, n);
+	e->jsonrpc_key = e->depth == 1 && n == 7 && memcmp(s, "jsonrpc", 7) == 0;
+	return 1;
+}
+
+EVENT scalar_event(jev *e, const tg_rb_scalar *v)
+{
+	if (e->b)
+		return tg_rb_scalar_event(e->b, v);
+	if (e->jsonrpc_key)
+		e->facts.jsonrpc_20 = v->kind == TG_RB_STRING && v->s.len == 3 &&
+				      memcmp(v->s.ptr, "2.0", 3) == 0;
+	e->jsonrpc_key = false;
+	return 1;
+}
+
+static void skip_space(jev *e)
+{
+	const unsigned char *p = e->p;
+
+	while (p < e->end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
+		p++;
+	e->p = p;
+}
+
 /* ---- strings ------------------------------------------------------------ */
 
-static unsigned hex4(const unsigned char *p)
+/* 1 for the bytes a string holds as they are: printable ASCII but the
+ * quote and the backslash. */
+static const unsigned char plain[256] = {
+#define R8(v) v, v, v, v, v, v, v, v
+	R8(0), R8(0), R8(0), R8(0),				/* 0x00-0x1f */
+	1, 1, 0, 1, 1, 1, 1, 1, R8(1), R8(1), R8(1),		/* 0x20-0x3f, '"' */
+	R8(1), R8(1), R8(1), 1, 1, 1, 1, 0, 1, 1, 1,		/* 0x40-0x5f, '\\' */
+	R8(1), R8(1), R8(1), R8(1),				/* 0x60-0x7f */
+#undef R8
+};
+
+static const char NOT_UTF8[] = "a string is not valid UTF-8";
+static const char HAS_NUL[] = "a string contains U+0000";
+
+/* A control byte inside a string: U+0000 has its own class of message. */
+static int control(jev *e, const unsigned char *p)
+{
+	e->p = p;
+	return *p == 0 ? fail_at(e, HAS_NUL) : malformed(e, "a control character in a string");
+}
+
+static bool hex4(const unsigned char *p, const unsigned char *end, unsigned *out)
 {
 	unsigned v = 0;
 	int k;
 
+	if (end - p < 4)
+		return false;
 	for (k = 0; k < 4; k++) {
-		unsigned c = p[k];
+		unsigned c = p[k], d = c - '0';
 
-		v = v << 4 | (c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
+		if (d > 9) {
+			d = (c | 0x20) - 'a';
+			if (d > 5)
+				return false;
+			d += 10;
+		}
+		v = v << 4 | d;
 	}
-	return v;	/* yajl's lexer has already checked the hex digits */
+	*out = v;
+	return true;
+}
+
+static char *put_utf8(char *d, unsigned cp)
+{
+	if (cp < 0x80) {
+		*d++ = (char)cp;
+	} else if (cp < 0x800) {
+		*d++ = (char)(0xc0 | cp >> 6);
+		*d++ = (char)(0x80 | (cp & 0x3f));
+	} else if (cp < 0x10000) {
+		*d++ = (char)(0xe0 | cp >> 12);
+		*d++ = (char)(0x80 | (cp >> 6 & 0x3f));
+		*d++ = (char)(0x80 | (cp & 0x3f));
+	} else {
+		*d++ = (char)(0xf0 | cp >> 18);
+		*d++ = (char)(0x80 | (cp >> 12 & 0x3f));
+		*d++ = (char)(0x80 | (cp >> 6 & 0x3f));
+		*d++ = (char)(0x80 | (cp & 0x3f));
+	}
+	return d;
 }
 
 /*
- * The \u escapes of the raw string token that ends (closing quote
- * included) at in + end. Returns NULL or what is wrong.
+ * The rest of a string from its first backslash at p: decoded into the
+ * buffer, after the escape-free start[0..p). raw_why is a raw UTF-8
+ * problem already met before p.
  */
-static const char *escapes_problem(const unsigned char *in, size_t end)
+static int escaped(jev *e, const unsigned char *start, const unsigned char *p,
+		   const char *raw_why, const char **out, size_t *outn)
 {
-	size_t q = end - 1, i;	/* the closing quote */
+	const unsigned char *end = e->end;
+	const char *esc_why = NULL;
+	char *d0, *d;
 
-	/* The opening quote: the first '"' before it that is not escaped by
-	 * an odd run of backslashes. */
+	if (!e->decoded && !(e->decoded = malloc(e->len)))
+		return out_of_memory(e);
+	d0 = d = e->decoded + e->ndecoded;
+	memcpy(d, start, (size_t)(p - start));
+	d += p - start;
 	for (;;) {
-		size_t k = 0;
+		const unsigned char *run = p;
+		unsigned cp, lo;
+		size_t n;
 
-		q--;
-		if (in[q] != '"')
-			continue;
-		while (q - k > 0 && in[q - k - 1] == '\\')
-			k++;
-		if (k % 2 == 0)
+		while (p < end && plain[*p])
+			p++;
+		memcpy(d, run, (size_t)(p - run));
+		d += p - run;
+		if (p == end) {
+			e->p = p;
+			return malformed(e, "a string is not closed");
+		}
+		if (*p == '"')
 			break;
-	}
-	for (i = q + 1; i + 1 < end; i++) {
-		unsigned cp;
-
-		if (in[i] != '\\')
-			continue;
-		if (in[i + 1] != 'u') {
-			i++;
+		if (*p < 0x20)
+			return control(e, p);
+		if (*p >= 0x80) {
+			n = tg_utf8_len(p, (size_t)(end - p));
+			if (n == 0) {
+				raw_why = raw_why ? raw_why : NOT_UTF8;
+				*d++ = (char)*p++;
+				continue;
+			}
+			memcpy(d, p, n);
+			d += n;
+			p += n;
 			continue;
 		}
-		cp = hex4(in + i + 2);
-		i += 5;
-		if (cp == 0)
-			return "a string contains U+0000";
-		if (cp >= 0xdc00 && cp <= 0xdfff)
-			return "a string is not valid UTF-8";
-		if (cp >= 0xd800 && cp <= 0xdbff) {
-			if (i + 6 >= end - 1 || in[i + 1] != '\\' || in[i + 2] != 'u')
-				return "a string is not valid UTF-8";
-			cp = hex4(in + i + 3);
-			if (cp < 0xdc00 || cp > 0xdfff)
-				return "a string is not valid UTF-8";
-			i += 6;
+		/* a backslash */
+		if (end - p < 2) {
+			e->p = end;
+			return malformed(e, "a string is not closed");
 		}
+		switch (p[1]) {
+		case '"': *d++ = '"'; break;
+		case '\\': *d++ = '\\'; break;
+		case '/': *d++ = '/'; break;
+		case 'b': *d++ = '\b'; break;
+		case 'f': *d++ = '\f'; break;
+		case 'n': *d++ = '\n'; break;
+		case 'r': *d++ = '\r'; break;
+		case 't': *d++ = '\t'; break;
+		case 'u':
+			if (!hex4(p + 2, end, &cp)) {
+				e->p = p;
+				return malformed(e, "a \\u escape needs four hex digits");
+			}
+			p += 6;
+			if (cp >= 0xd800 && cp <= 0xdbff && end - p >= 6 && p[0] == '\\' &&
+			    p[1] == 'u' && hex4(p + 2, end, &lo) && lo >= 0xdc00 && lo <= 0xdfff) {
+				cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+				p += 6;
+			} else if (cp >= 0xd800 && cp <= 0xdfff) {
+				esc_why = esc_why ? esc_why : NOT_UTF8;
+				continue;
+			} else if (cp == 0) {
+				esc_why = esc_why ? esc_why : HAS_NUL;
+				continue;
+			}
+			d = put_utf8(d, cp);
+			continue;
+		default:
+			e->p = p;
+			return malformed(e, "an unknown escape in a string");
+		}
+		p += 2;
 	}
-	return NULL;
+	e->p = p + 1;
+	if (esc_why || raw_why)
+		return fail_at(e, esc_why ? esc_why : raw_why);
+	*out = d0;
+	*outn = (size_t)(d - d0);
+	e->ndecoded += *outn;
+	return 1;
 }
 
-/* Whether yajl handed out a pointer into the text (no escapes) or into its
- * own buffer (decoded). */
-static bool in_text(const jev *e, const unsigned char *s)
+/* The string at e->p (its opening quote), checked and decoded: *out points
+ * into the text or the decoded buffer. */
+static int string(jev *e, const char **out, size_t *outn)
 {
-	uintptr_t p = (uintptr_t)s, t = (uintptr_t)e->text;
+	const unsigned char *p = e->p + 1, *start = p, *end = e->end;
+	const char *raw_why = NULL;
 
-	return p >= t && p < t + e->len;
-}
+	for (;;) {
+		size_t n;
 
-static int string_ok(jev *e, const unsigned char *s, size_t n, bool *decoded)
-{
-	const char *why;
-
-	*decoded = !in_text(e, s) && n > 0;
-	if (*decoded &&
-	    (why = escapes_problem((const unsigned char *)e->text, yajl_get_bytes_consumed(e->h))))
-		return fail_at(e, why);
-	switch (tg_uni_check((const char *)s, n)) {
-	case TG_UNI_OK:
-		return 1;
-	case TG_UNI_NUL:
-		return fail_at(e, "a string contains U+0000");
-	case TG_UNI_BAD_UTF8:
-		break;
+		while (p < end && plain[*p])
+			p++;
+		if (p == end) {
+			e->p = p;
+			return malformed(e, "a string is not closed");
+		}
+		if (*p == '"')
+			break;
+		if (*p == '\\')
+			return escaped(e, start, p, raw_why, out, outn);
+		if (*p < 0x20)
+			return control(e, p);
+		n = tg_utf8_len(p, (size_t)(end - p));
+		if (n == 0) {
+			raw_why = raw_why ? raw_why : NOT_UTF8;
+			n = 1;
+		}
+		p += n;
 	}
-	return fail_at(e, "a string is not valid UTF-8");
+	e->p = p + 1;
+	if (raw_why)
+		return fail_at(e, raw_why);
+	*out = (const char *)start;
+	*outn = (size_t)(p - start);
+	return 1;
 }
 
 /* ---- duplicate keys ----------------------------------------------------- */
@@ -242,34 +412,29 @@ static bool hash_add(jev *e, uint32_t obj, const char *p, size_t n, bool *no_mem
 }
 
 /* Records key p[0..n) of the innermost object: 1, or 0 after a message. */
-static int add_key(jev *e, const char *p, size_t n, bool decoded)
+static int add_key(jev *e, const char *p, size_t n)
 {
 	jframe *f = &e->f[e->depth];
 	bool no_memory = false;
 	size_t i;
 
-	if (decoded) {
-		/* yajl reuses its buffer: keep a copy. */
-		if (!e->decoded && !(e->decoded = malloc(e->len)))
-			return tg_rb_fatal(e->b, "out of memory");
-		p = memcpy(e->decoded + e->ndecoded, p, n);
-		e->ndecoded += n;
-	}
 	if (f->obj) {
 		if (!hash_add(e, f->obj, p, n, &no_memory))
-			return no_memory ? tg_rb_fatal(e->b, "out of memory")
-					 : fail_at(e, "duplicate key");
+			return no_memory ? out_of_memory(e) : fail_at(e, "duplicate key");
 		return 1;
 	}
 	for (i = f->start; i < e->nkeys; i++)
 		if (e->keys[i].len == n && memcmp(e->keys[i].p, p, n) == 0)
 			return fail_at(e, "duplicate key");
 	if (e->nkeys == e->capkeys) {
-		size_t cap = e->capkeys ? 2 * e->capkeys : 32;
-		jkey *k = realloc(e->keys, cap * sizeof *k);
+		size_t cap = 2 * e->capkeys;
+		jkey *k = malloc(cap * sizeof *k);
 
 		if (!k)
-			return tg_rb_fatal(e->b, "out of memory");
+			return out_of_memory(e);
+		memcpy(k, e->keys, e->nkeys * sizeof *k);
+		if (e->keys != e->first_keys)
+			free(e->keys);
 		e->keys = k;
 		e->capkeys = cap;
 	}
@@ -280,163 +445,228 @@ static int add_key(jev *e, const char *p, size_t n, bool decoded)
 		f->obj = ++e->nobj;
 		for (i = f->start; i < e->nkeys; i++)
 			if (!hash_add(e, f->obj, e->keys[i].p, e->keys[i].len, &no_memory))
-				return tg_rb_fatal(e->b, "out of memory");
+				return out_of_memory(e);
 	}
 	return 1;
 }
 
-/* ---- callbacks ---------------------------------------------------------- */
+/* ---- values ------------------------------------------------------------- */
 
-static int on_null(void *ctx)
-{
-	jev *e = ctx;
-	tg_rb_scalar v = {TG_RB_OTHER, {NULL, 0}, 0, false};
+static int value(jev *e);
 
-	return tg_rb_scalar_event(e->b, &v);
-}
-
-static int on_bool(void *ctx, int truth)
-{
-	jev *e = ctx;
-	tg_rb_scalar v = {TG_RB_BOOL, {NULL, 0}, 0, truth != 0};
-
-	return tg_rb_scalar_event(e->b, &v);
-}
-
-/* DESIGN: an int is written without fraction or exponent and fits int64;
- * every other number is a value of type other. yajl's lexer has checked
- * the grammar. */
-static int on_number(void *ctx, const char *s, size_t n)
-{
-	jev *e = ctx;
-	tg_rb_scalar v = {TG_RB_INT, {NULL, 0}, 0, false};
-	bool neg = n > 0 && s[0] == '-';
-	uint64_t u = 0, lim = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
-	size_t k;
-
-	for (k = neg; k < n; k++) {
-		unsigned d = (unsigned char)s[k] - '0';
-
-		if (d > 9 || u > (lim - d) / 10) {
-			v.kind = TG_RB_OTHER;
-			break;
-		}
-		u = u * 10 + d;
-	}
-	if (v.kind == TG_RB_INT)
-		v.i = neg ? (int64_t)(0 - u) : (int64_t)u;
-	return tg_rb_scalar_event(e->b, &v);
-}
-
-static int on_string(void *ctx, const unsigned char *s, size_t n)
-{
-	jev *e = ctx;
-	tg_rb_scalar v = {TG_RB_STRING, {(const char *)s, n}, 0, false};
-	bool decoded;
-
-	return string_ok(e, s, n, &decoded) && tg_rb_scalar_event(e->b, &v);
-}
-
-static int open_container(jev *e, bool object)
+EVENT open_container(jev *e, bool object)
 {
 	jframe *f;
 
-	if (!tg_rb_open(e->b, object))
+	if (e->b ? !tg_rb_open(e->b, object) : e->depth >= TG_JSON_MAX_DEPTH)
 		return 0;
+	e->jsonrpc_key = false;
 	/* The builder refuses nesting past the depth limit, so this fits. */
 	f = &e->f[++e->depth];
 	f->start = e->nkeys;
 	f->obj = 0;
-	f->object = object;
+	e->p++;
+	skip_space(e);
 	return 1;
 }
 
-static int on_start_map(void *ctx)
+static int close_container(jev *e)
 {
-	return open_container(ctx, true);
-}
-
-static int on_start_array(void *ctx)
-{
-	return open_container(ctx, false);
-}
-
-static int on_end(void *ctx)
-{
-	jev *e = ctx;
-
+	e->p++;
 	e->nkeys = e->f[e->depth--].start;
-	return tg_rb_close(e->b);
+	return e->b ? tg_rb_close(e->b) : 1;
 }
 
-static int on_key(void *ctx, const unsigned char *s, size_t n)
+static int object(jev *e)
 {
-	jev *e = ctx;
-	bool decoded;
+	const char *s;
+	size_t n;
 
-	return string_ok(e, s, n, &decoded) && add_key(e, (const char *)s, n, decoded) &&
-	       tg_rb_key(e->b, (const char *)s, n);
+	if (!open_container(e, true))
+		return 0;
+	if (e->p < e->end && *e->p == '}')
+		return close_container(e);
+	for (;;) {
+		if (e->p == e->end || *e->p != '"')
+			return malformed(e, "expected a key");
+		if (!string(e, &s, &n) || !add_key(e, s, n) || !key_event(e, s, n))
+			return 0;
+		skip_space(e);
+		if (e->p == e->end || *e->p != ':')
+			return malformed(e, "expected ':'");
+		e->p++;
+		skip_space(e);
+		if (!value(e))
+			return 0;
+		skip_space(e);
+		if (e->p < e->end && *e->p == ',') {
+			e->p++;
+			skip_space(e);
+			continue;
+		}
+		if (e->p < e->end && *e->p == '}')
+			return close_container(e);
+		return malformed(e, "expected ',' or '}'");
+	}
 }
 
-static const yajl_callbacks callbacks = {
-	on_null, on_bool, NULL, NULL, on_number, on_string,
-	on_start_map, on_key, on_end, on_start_array, on_end,
-};
-
-/* yajl's own message, for malformed JSON, without its trailing newline. */
-static void malformed(jev *e)
+static int array(jev *e)
 {
-	unsigned char *msg = yajl_get_error(e->h, 0, (const unsigned char *)e->text, e->len);
-	size_t off = yajl_get_bytes_consumed(e->h);
-	unsigned line, col;
-	const char *m = msg ? (const char *)msg : "unreadable";
-	size_t n = strcspn(m, "\n");
+	if (!open_container(e, false))
+		return 0;
+	if (e->p < e->end && *e->p == ']')
+		return close_container(e);
+	for (;;) {
+		if (!value(e))
+			return 0;
+		skip_space(e);
+		if (e->p < e->end && *e->p == ',') {
+			e->p++;
+			skip_space(e);
+			continue;
+		}
+		if (e->p < e->end && *e->p == ']')
+			return close_container(e);
+		return malformed(e, "expected ',' or ']'");
+	}
+}
 
-	position(e, off, &line, &col);
-	/* A raw control byte in a string is the lexer's "invalid character
-	 * inside string"; U+0000 has its own class of message. */
-	if (strstr(m, "inside string") && memchr(e->text, '\0', e->len))
-		tg_rb_fatal(e->b, "a string contains U+0000 at line %u, column %u", line, col);
+static bool digit(const jev *e, const unsigned char *p)
+{
+	return p < e->end && *p - (unsigned)'0' <= 9;
+}
+
+/* DESIGN: an int is written without fraction or exponent and fits int64;
+ * every other number is a value of type other. */
+static int number(jev *e)
+{
+	const unsigned char *p = e->p;
+	tg_rb_scalar v = {TG_RB_INT, {NULL, 0}, 0, false};
+	bool neg = *p == '-';
+	uint64_t u = 0, lim = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+
+	p += neg;
+	if (!digit(e, p)) {
+		e->p = p;
+		return malformed(e, "a number needs a digit");
+	}
+	if (*p == '0') {
+		p++;
+	} else {
+		for (; digit(e, p); p++) {
+			unsigned d = *p - (unsigned)'0';
+
+			if (u > (lim - d) / 10)
+				v.kind = TG_RB_OTHER;
+			else
+				u = u * 10 + d;
+		}
+	}
+	if (p < e->end && *p == '.') {
+		if (!digit(e, ++p)) {
+			e->p = p;
+			return malformed(e, "a fraction needs a digit");
+		}
+		while (digit(e, p))
+			p++;
+		v.kind = TG_RB_OTHER;
+	}
+	if (p < e->end && (*p | 0x20) == 'e') {
+		p++;
+		if (p < e->end && (*p == '+' || *p == '-'))
+			p++;
+		if (!digit(e, p)) {
+			e->p = p;
+			return malformed(e, "an exponent needs a digit");
+		}
+		while (digit(e, p))
+			p++;
+		v.kind = TG_RB_OTHER;
+	}
+	e->p = p;
+	if (v.kind == TG_RB_INT)
+		v.i = neg ? (int64_t)(0 - u) : (int64_t)u;
 	else
-		tg_rb_fatal(e->b, "malformed JSON at line %u, column %u: %.*s", line, col, (int)n,
-			    m);
-	if (msg)
-		yajl_free_error(e->h, msg);
+		e->facts.other_numbers = true;
+	return scalar_event(e, &v);
+}
+
+static int literal(jev *e, const char *word, size_t n, tg_rb_scalar *v)
+{
+	if ((size_t)(e->end - e->p) < n || memcmp(e->p, word, n) != 0)
+		return malformed(e, "an unknown word");
+	e->p += n;
+	return scalar_event(e, v);
+}
+
+static int value(jev *e)
+{
+	tg_rb_scalar v = {TG_RB_OTHER, {NULL, 0}, 0, false};
+
+	if (e->p == e->end)
+		return malformed(e, "the text ends early");
+	switch (*e->p) {
+	case '{':
+		return object(e);
+	case '[':
+		return array(e);
+	case '"':
+		v.kind = TG_RB_STRING;
+		return string(e, &v.s.ptr, &v.s.len) && scalar_event(e, &v);
+	case 't':
+		v.kind = TG_RB_BOOL;
+		v.b = true;
+		return literal(e, "true", 4, &v);
+	case 'f':
+		v.kind = TG_RB_BOOL;
+		return literal(e, "false", 5, &v);
+	case 'n':
+		return literal(e, "null", 4, &v);
+	case '-': case '0': case '1': case '2': case '3': case '4':
+	case '5': case '6': case '7': case '8': case '9':
+		return number(e);
+	}
+	return malformed(e, "unexpected character");
+}
+
+static bool run(jev *e, tg_rb *b, const char *text, size_t len)
+{
+	bool ok;
+
+	memset(e, 0, offsetof(jev, f));
+	e->b = b;
+	e->text = text;
+	e->len = len;
+	e->p = (const unsigned char *)text;
+	e->end = e->p + len;
+	e->keys = e->first_keys;
+	e->capkeys = sizeof e->first_keys / sizeof e->first_keys[0];
+	skip_space(e);
+	ok = value(e);
+	if (ok) {
+		skip_space(e);
+		if (e->p != e->end)
+			ok = malformed(e, "text after the request");
+	}
+	if (e->keys != e->first_keys)
+		free(e->keys);
+	free(e->decoded);
+	free(e->table);
+	return ok;
 }
 
 bool tg_json_events_parse(tg_rb *b, const char *text, size_t len)
 {
 	jev e;
-	yajl_status st;
-	bool ok;
 
-	memset(&e, 0, offsetof(jev, f));
-	e.depth = 0;
-	e.keys = NULL;
-	e.nkeys = e.capkeys = 0;
-	e.decoded = NULL;
-	e.ndecoded = 0;
-	e.table = NULL;
-	e.tcap = e.tused = 0;
-	e.nobj = 0;
-	e.b = b;
-	e.text = text;
-	e.len = len;
-	e.h = yajl_alloc(&callbacks, NULL, &e);
-	if (!e.h)
-		return tg_rb_fatal(b, "out of memory");
-	/* tg_uni_check is stricter than yajl's check, which would only run
-	 * twice over every string. */
-	yajl_config(e.h, yajl_dont_validate_strings, 1);
-	st = yajl_parse(e.h, (const unsigned char *)text, len);
-	if (st == yajl_status_ok)
-		st = yajl_complete_parse(e.h);
-	ok = st == yajl_status_ok;
-	if (st == yajl_status_error)
-		malformed(&e);
-	yajl_free(e.h);
-	free(e.keys);
-	free(e.decoded);
-	free(e.table);
+	return run(&e, b, text, len);
+}
+
+bool tg_json_check(const char *text, size_t len, tg_json_facts *facts)
+{
+	jev e;
+	bool ok = run(&e, NULL, text, len);
+
+	*facts = e.facts;
 	return ok;
 }

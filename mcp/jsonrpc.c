@@ -15,11 +15,17 @@
  * (idscan.c), which finds an id also in lines no parser accepts (invalid
  * UTF-8, a lone surrogate, a NUL escape). Neither decides anything; the
  * line is dropped whatever they say.
+ *
+ * tg_rpc_response_ok is the one exception to the tree: a response made of
+ * nothing jansson could read otherwise (strings, ints, literals) is checked
+ * by the request reader's lexer, whose checks include every one made here,
+ * so a forwarder can pass a plain answer on without building its tree.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "adapter.h"
+#include "json_events.h"
 #include "request_json.h"
 #include "utf8.h"
 
@@ -246,6 +252,39 @@ tg_rpc_result tg_rpc_parse(const char *line, size_t len, bool lenient_numbers, t
 fail:
 	tg_rpc_msg_free(m);
 	return TG_RPC_FRAME_ERROR;
+}
+
+bool tg_rpc_response_own_id(const char *line, size_t len, tg_rpc_scan_result *r, int64_t *own)
+{
+	const char *id;
+	int64_t v = 0;
+	size_t i;
+
+	tg_rpc_scan(line, len, r);
+	if (!r->complete || r->nid != 1 || !r->id_ok || r->method || r->result == r->error)
+		return false;
+	/* Ids the forwarder gives: 1 and up, in decimal, as jansson reads an
+	 * integer. */
+	id = line + r->id_off;
+	if (r->id_len == 0 || r->id_len > 18 || id[0] < '1' || id[0] > '9')
+		return false;
+	for (i = 0; i < r->id_len; i++) {
+		if (id[i] < '0' || id[i] > '9')
+			return false;
+		v = v * 10 + (id[i] - '0');
+	}
+	*own = v;
+	return true;
+}
+
+bool tg_rpc_response_ok(const char *line, size_t len)
+{
+	tg_json_facts facts;
+
+	/* The reader's checks include every one tg_rpc_parse makes of the text
+	 * (UTF-8, NUL, duplicate keys, RFC 8259's grammar); a number that is
+	 * not an int is left to jansson, whose range and lossy rules differ. */
+	return tg_json_check(line, len, &facts) && facts.jsonrpc_20 && !facts.other_numbers;
 }
 
 void tg_rpc_error_free(tg_rpc_error *err)

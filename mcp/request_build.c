@@ -187,6 +187,8 @@ bool tg_rb_begin(tg_rb *b, const tg_policy *p, const tg_json_limits *lim, tg_jso
 	b->prio = P_NONE;
 	b->pend_slot = NO_SLOT;
 	b->cap_slot = NO_SLOT;
+	b->cands = b->first_cands;
+	b->capcands = sizeof b->first_cands / sizeof b->first_cands[0];
 	b->copy = textlen > 0;
 	if (b->copy) {
 		b->bytes = malloc(textlen);
@@ -274,8 +276,18 @@ static tg_slot_root section_root(unsigned section, bool *has)
 
 static bool push_cand(tg_rb *b, size_t slot)
 {
-	if (!grow((void **)&b->cands, &b->capcands, b->ncands, sizeof *b->cands))
-		return oom(b);
+	if (b->ncands == b->capcands) {
+		size_t cap = 2 * b->capcands;
+		size_t *c = malloc(cap * sizeof *c);
+
+		if (!c)
+			return oom(b);
+		memcpy(c, b->cands, b->ncands * sizeof *c);
+		if (b->cands != b->first_cands)
+			free(b->cands);
+		b->cands = c;
+		b->capcands = cap;
+	}
 	b->cands[b->ncands++] = slot;
 	return true;
 }
@@ -899,7 +911,8 @@ static void release(tg_rb *b)
 		free(b->ints);
 	if (o->nodes != b->nodes)
 		free(b->nodes);
-	free(b->cands);
+	if (b->cands != b->first_cands)
+		free(b->cands);
 	b->strs = NULL;
 	b->ints = NULL;
 	b->nodes = NULL;

@@ -1,8 +1,8 @@
 /*
  * request_build.h - the one typing and validation core of the JSON request
- * reader. Two producers feed it the same events: json_events.c (text,
- * through yajl) and request_json.c (a jansson tree from YAML or an MCP
- * message). It keeps what the policy reads - the fixed fields and the
+ * reader. Producers feed it the same events: json_events.c (text, read
+ * by its own lexer), request_json.c (a jansson tree from YAML) and the MCP
+ * adapter (an identity and a message's params, adapter.c). It keeps what the policy reads - the fixed fields and the
  * policy's slots - and lets everything else go by after the checks that
  * apply to any JSON, so the two producers cannot drift apart.
  */
@@ -58,6 +58,7 @@ typedef struct tg_rb {
 	int prio;		/* of the message kept in err; lower wins */
 	unsigned depth;
 	tg_rb_frame f[TG_JSON_MAX_DEPTH + 2];
+	size_t first_cands[64];	/* cands, while they fit: no allocation (not cleared) */
 	/* what the value after the last key is to the request */
 	uint8_t pend_field;
 	uint32_t pend_slot;
@@ -125,5 +126,23 @@ int tg_rb_end(tg_rb *b);
 
 /* Frees a builder after a producer failed (the fatal message is in err). */
 void tg_rb_abort(tg_rb *b);
+
+/* ---- a request from parts (request_json.c) ------------------------------
+ * For a producer that assembles a request from trees it holds (the MCP
+ * adapter: the identity's objects, a message's params) without building
+ * the request's own tree first. Strings are borrowed: the trees must
+ * outlive *out. */
+
+/* Initialises *out and begins b for policy p with the default limits;
+ * false when out of memory (then tg_rb_finish(b, false, out)). */
+bool tg_rb_begin_borrowed(tg_rb *b, const tg_policy *p, tg_json_request *out, char *err,
+			  size_t errlen);
+/* A tree as the events a parser would give for it; an object's members
+ * alone, without its braces. */
+bool tg_rb_walk(tg_rb *b, json_t *v);
+bool tg_rb_walk_members(tg_rb *b, json_t *obj);
+/* Ends (ok) or abandons the request: 0, or -1 with the message in err
+ * and *out freed, as tg_json_request_from_json returns. */
+int tg_rb_finish(tg_rb *b, bool ok, tg_json_request *out);
 
 #endif

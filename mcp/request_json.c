@@ -32,24 +32,31 @@ static bool tree_string(tg_rb *b, const char *s, size_t n)
 
 /* The tree as the events a parser would give for it, in document order
  * (jansson keeps objects in insertion order). */
+static bool walk(tg_rb *b, json_t *v);
+
+bool tg_rb_walk_members(tg_rb *b, json_t *obj)
+{
+	const char *key;
+	json_t *m;
+
+	json_object_foreach(obj, key, m) {
+		size_t n = strlen(key);
+
+		if (!tree_string(b, key, n) || !tg_rb_key(b, key, n) || !walk(b, m))
+			return false;
+	}
+	return true;
+}
+
 static bool walk(tg_rb *b, json_t *v)
 {
 	tg_rb_scalar x = {TG_RB_OTHER, {NULL, 0}, 0, false};
-	const char *key;
 	json_t *m;
 	size_t i;
 
 	switch (json_typeof(v)) {
 	case JSON_OBJECT:
-		if (!tg_rb_open(b, true))
-			return false;
-		json_object_foreach(v, key, m) {
-			size_t n = strlen(key);
-
-			if (!tree_string(b, key, n) || !tg_rb_key(b, key, n) || !walk(b, m))
-				return false;
-		}
-		return tg_rb_close(b);
+		return tg_rb_open(b, true) && tg_rb_walk_members(b, v) && tg_rb_close(b);
 	case JSON_ARRAY:
 		if (!tg_rb_open(b, false))
 			return false;
@@ -99,6 +106,23 @@ static int finish(tg_rb *b, bool ok, tg_json_request *out)
 		return -1;
 	}
 	return 0;
+}
+
+bool tg_rb_walk(tg_rb *b, json_t *v)
+{
+	return walk(b, v);
+}
+
+bool tg_rb_begin_borrowed(tg_rb *b, const tg_policy *p, tg_json_request *out, char *err,
+			  size_t errlen)
+{
+	start(out, err, errlen);
+	return tg_rb_begin(b, p, NULL, out, 0, err, errlen);
+}
+
+int tg_rb_finish(tg_rb *b, bool ok, tg_json_request *out)
+{
+	return finish(b, ok, out);
 }
 
 int tg_json_request_from_json_with(const tg_policy *p, const tg_json_limits *lim, json_t *root,

@@ -3,7 +3,7 @@
  * runtime's tg_request, and decisions back to JSON.
  *
  * `toolgate eval`, tg_mcp_request_parse and tg_eval_json read request text
- * (json_events.c: yajl's events, no document tree); `toolgate test` and the
+ * (json_events.c: one strict pass, no document tree); `toolgate test` and the
  * MCP adapter hand over a jansson tree. Both feed one builder
  * (request_build.c), so they apply the same checks:
  *

@@ -24,14 +24,16 @@
  *   upstream_http.c   a request to a Streamable HTTP upstream (libcurl)
  *   upstream_stdio.c  stdio upstreams: one child per session (gateways/stdio's spawn)
  *   server.c          the HTTP side (libmicrohttpd): routing, limits, responses
+ *   relay.c           worker threads for requests that wait, streams relayed in turns
  *   run.c             the process: signals, hot reload, graceful shutdown
  *
  * What a message means and whether it may pass is libtoolgate-mcp's job
  * (mcp/adapter.h), shared with the stdio proxy, so both give the same
  * answers. HTTP is parsed by libmicrohttpd and libcurl only.
  *
- * Threads: libmicrohttpd runs one thread per connection; everything a
- * request touches is either immutable while it runs (a configuration
+ * Threads: libmicrohttpd serves every connection from one epoll thread,
+ * and a request's exchange runs on a pooled worker thread while its
+ * connection is suspended (relay.c); everything a request touches is either immutable while it runs (a configuration
  * reference, a policy reference from a holder) or behind a mutex (the
  * tool-annotation caches, stdio sessions, the audit sink, metrics).
  */
@@ -541,7 +543,7 @@ typedef struct tg_gw_answer {
 	char session[TG_GW_SESSION_MAX + 1];	/* Mcp-Session-Id to send, "" none */
 	char allow[32];			/* Allow header for 405, "" none */
 	char www_authenticate[1536];	/* WWW-Authenticate for 401/403, "" none */
-	/* A stream: read() fills buf (blocking; thread-per-connection), returns
+	/* A stream: read() fills buf (blocking; on a relay.c worker), returns
 	 * bytes, 0 never, -1 end of stream, -2 error; free() when done. */
 	ssize_t (*read)(void *st, char *buf, size_t max);
 	void (*free)(void *st);
@@ -610,6 +612,33 @@ void tg_gw_answer_error(tg_gw_answer *a, unsigned status, json_t *id, int code,
 void tg_gw_answer_free(tg_gw_answer *a);
 /* The current configuration and a reference that stays valid until exit. */
 const tg_gw_conf *tg_gw_current(tg_gw *gw);
+
+/* relay.c: requests worked on off the event loop (server.c's). */
+struct MHD_Connection;
+typedef struct tg_gw_relay tg_gw_relay;
+typedef struct tg_gw_job tg_gw_job;
+tg_gw_relay *tg_gw_relay_new(void);
+/* Suspends conn and hands the exchange of its request to a worker, which
+ * resumes conn once *answer is ready. in's strings must stay valid until
+ * then (libmicrohttpd keeps a suspended request's). NULL when stopping or
+ * out of memory: nothing was started and conn is not suspended. */
+tg_gw_job *tg_gw_job_start(tg_gw_relay *r, struct MHD_Connection *conn, tg_gw *gw,
+			   const tg_gw_conf *conf, const tg_gw_upstream_conf *uc,
+			   const tg_gw_http_in *in);
+/* True once the job is answered and conn resumed; *a is the answer (a
+ * stream is read through tg_gw_relay_read, never a->read). */
+bool tg_gw_job_answered(tg_gw_job *j, tg_gw_answer **a);
+/* The request's reference, dropped when libmicrohttpd completes it. */
+void tg_gw_job_release(tg_gw_job *j);
+/* A streamed answer's libmicrohttpd content reader and its free callback
+ * (cls: the job). */
+ssize_t tg_gw_relay_read(void *cls, uint64_t pos, char *buf, size_t max);
+void tg_gw_relay_done(void *cls);
+/* Refuses new jobs and ends the workers' turns (clients' sockets shut
+ * down); returns once no connection is suspended, so the daemon may stop. */
+void tg_gw_relay_quiesce(tg_gw_relay *r);
+/* After the daemon stopped: waits for the workers to leave. */
+void tg_gw_relay_free(tg_gw_relay *r);
 
 /* server.c: the HTTP daemon. */
 typedef struct tg_gw_server tg_gw_server;

@@ -2,12 +2,13 @@
  * server.c - the HTTP side, with libmicrohttpd: routing, the checks that
  * need no body, the body limit, and turning answers into responses.
  *
- * libmicrohttpd parses HTTP; nothing here reads raw requests. It runs one
- * thread per connection (MHD_USE_THREAD_PER_CONNECTION), so a streamed
- * answer's reader may block on its upstream (exchange.c pumps curl inside
- * it) without holding up other clients; the connection limit bounds the
- * threads, a small stack keeps each cheap, and the idle timeout closes
- * connections with nothing to do.
+ * libmicrohttpd parses HTTP; nothing here reads raw requests. It serves
+ * every connection from one epoll thread, which must never block: a
+ * request that reaches tg_gw_exchange (which may wait on an upstream)
+ * suspends its connection and is worked on by a relay.c worker, which
+ * resumes it with the answer; a streamed answer is relayed the same way,
+ * block by block. An idle connection costs its libmicrohttpd state only,
+ * no thread; the idle timeout closes connections with nothing to do.
  *
  * Everything decided from headers alone is refused at the first call,
  * before the body is read: unknown path 404, a repeated security header
@@ -32,10 +33,11 @@
 
 #define STREAM_BLOCK (64u * 1024)
 
-struct tg_gw_server {
+typedef struct tg_gw_server {
 	struct MHD_Daemon *d;
 	tg_gw *gw;
-};
+	tg_gw_relay *relay;
+} server;
 
 typedef struct req {
 	const tg_gw_conf *conf;
@@ -46,6 +48,8 @@ typedef struct req {
 	bool local;		/* /healthz, /metrics, /.well-known/...: answered late */
 	bool started;		/* the handler has seen the request */
 	size_t uri_len;		/* the request target as sent, query included */
+	tg_gw_job *job;		/* the exchange, once handed to a worker */
+	tg_gw_http_in in;	/* what the job reads */
 } req;
 
 static void add_header(struct MHD_Response *r, const char *name, const char *value)
@@ -54,54 +58,23 @@ static void add_header(struct MHD_Response *r, const char *name, const char *val
 		MHD_add_response_header(r, name, value);
 }
 
-static enum MHD_Result queue_answer(struct MHD_Connection *conn, tg_gw_answer *a);
-
-static ssize_t stream_reader(void *cls, uint64_t pos, char *buf, size_t max)
-{
-	tg_gw_answer *a = cls;
-	ssize_t n = a->read(a->st, buf, max);
-
-	(void)pos;
-	if (n == -1)
-		return MHD_CONTENT_READER_END_OF_STREAM;
-	if (n < 0)
-		return MHD_CONTENT_READER_END_WITH_ERROR;
-	return n;
-}
-
-static void stream_done(void *cls)
-{
-	tg_gw_answer *a = cls;
-
-	tg_gw_answer_free(a);
-	free(a);
-}
-
-static enum MHD_Result queue_answer(struct MHD_Connection *conn, tg_gw_answer *a)
+/* A stream's answer (a->read set) is relayed by job j, which keeps it. */
+static enum MHD_Result queue_answer(struct MHD_Connection *conn, tg_gw_answer *a, tg_gw_job *j)
 {
 	struct MHD_Response *r;
 	enum MHD_Result rc;
 	unsigned status = a->status ? a->status : 500;
 
 	if (a->read) {
-		/* The answer (and its stream) now belongs to the response. */
-		tg_gw_answer *own = malloc(sizeof *own);
-
-		if (!own) {
-			tg_gw_answer_free(a);
-			return MHD_NO;
-		}
-		*own = *a;
-		memset(a, 0, sizeof *a);
-		r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, STREAM_BLOCK, stream_reader,
-						      own, stream_done);
+		r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, STREAM_BLOCK,
+						      tg_gw_relay_read, j, tg_gw_relay_done);
 		if (!r) {
-			stream_done(own);
+			tg_gw_relay_done(j);
 			return MHD_NO;
 		}
-		add_header(r, "Content-Type", own->content_type);
+		add_header(r, "Content-Type", a->content_type);
 		add_header(r, "Cache-Control", "no-cache, no-transform");
-		add_header(r, "Mcp-Session-Id", own->session);
+		add_header(r, "Mcp-Session-Id", a->session);
 	} else {
 		r = MHD_create_response_from_buffer(a->body_len, a->body,
 						    a->body ? MHD_RESPMEM_MUST_FREE
@@ -133,7 +106,7 @@ static enum MHD_Result refuse(tg_gw *gw, struct MHD_Connection *conn, req *q, un
 			   why == TG_GW_REF_PARSE ? TG_RPC_PARSE_ERROR : TG_RPC_INVALID_REQUEST,
 			   message, NULL);
 	q->answered = true;
-	return queue_answer(conn, &a);
+	return queue_answer(conn, &a, NULL);
 }
 
 static enum MHD_Result plain(struct MHD_Connection *conn, req *q, unsigned status,
@@ -147,7 +120,7 @@ static enum MHD_Result plain(struct MHD_Connection *conn, req *q, unsigned statu
 	a.body = text;
 	a.body_len = len;
 	q->answered = true;
-	return queue_answer(conn, &a);
+	return queue_answer(conn, &a, NULL);
 }
 
 #define NSINGLE 7
@@ -284,14 +257,22 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
 			       const char *method, const char *version, const char *upload,
 			       size_t *upload_size, void **con_cls)
 {
-	tg_gw *gw = cls;
+	server *s = cls;
+	tg_gw *gw = s->gw;
 	req *q = *con_cls;
 	const union MHD_ConnectionInfo *ci;
-	tg_gw_http_in in;
-	tg_gw_answer a;
+	tg_gw_http_in *in;
+	tg_gw_answer *a;
 
 	if (!q)
 		return MHD_NO;	/* uri_log could not allocate it */
+	if (q->job) {
+		/* Resumed by the worker: the answer is ready. */
+		if (!tg_gw_job_answered(q->job, &a))
+			return MHD_YES;
+		q->answered = true;
+		return queue_answer(conn, a, q->job);
+	}
 	if (!q->started) {
 		q->started = true;
 		__atomic_add_fetch(&gw->in_flight, 1, __ATOMIC_SEQ_CST);
@@ -334,31 +315,36 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
 	if (q->too_large)
 		return refuse(gw, conn, q, 413, TG_GW_REF_TOO_LARGE,
 			      "toolgate: the body is larger than limits.max_body");
-	memset(&in, 0, sizeof in);
-	in.method = method;
-	in.session = header(conn, "Mcp-Session-Id");
-	in.version = header(conn, "MCP-Protocol-Version");
-	in.last_event_id = header(conn, "Last-Event-ID");
-	in.accept = header(conn, "Accept");
-	in.authorization = header(conn, "Authorization");
-	in.header = header_cb;
-	in.header_ud = conn;
-	MHD_get_connection_values(conn, MHD_HEADER_KIND, param_header, &in);
+	in = &q->in;
+	memset(in, 0, sizeof *in);
+	in->method = method;
+	in->session = header(conn, "Mcp-Session-Id");
+	in->version = header(conn, "MCP-Protocol-Version");
+	in->last_event_id = header(conn, "Last-Event-ID");
+	in->accept = header(conn, "Accept");
+	in->authorization = header(conn, "Authorization");
+	/* The worker looks headers up while the connection is suspended:
+	 * libmicrohttpd leaves a suspended request's headers alone. */
+	in->header = header_cb;
+	in->header_ud = conn;
+	MHD_get_connection_values(conn, MHD_HEADER_KIND, param_header, in);
 	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	in.peer = ci ? ci->client_addr : NULL;
+	in->peer = ci ? ci->client_addr : NULL;
 	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
-	in.client_fd = ci ? ci->connect_fd : -1;
-	in.body = tg_px_buf_head(&q->body);
-	in.body_len = tg_px_buf_size(&q->body);
-	tg_gw_exchange(gw, q->conf, q->uc, &in, &a);
-	q->answered = true;
-	return queue_answer(conn, &a);
+	in->client_fd = ci ? ci->connect_fd : -1;
+	in->body = tg_px_buf_head(&q->body);
+	in->body_len = tg_px_buf_size(&q->body);
+	q->job = tg_gw_job_start(s->relay, conn, gw, q->conf, q->uc, in);
+	if (!q->job)
+		return refuse(gw, conn, q, 503, TG_GW_REF_BUSY,
+			      "toolgate: the gateway is stopping");
+	return MHD_YES;
 }
 
 static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		      enum MHD_RequestTerminationCode toe)
 {
-	tg_gw *gw = cls;
+	server *s = cls;
 	req *q = *con_cls;
 
 	(void)conn;
@@ -366,7 +352,8 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	if (!q)
 		return;
 	if (q->started)
-		__atomic_sub_fetch(&gw->in_flight, 1, __ATOMIC_SEQ_CST);
+		__atomic_sub_fetch(&s->gw->in_flight, 1, __ATOMIC_SEQ_CST);
+	tg_gw_job_release(q->job);
 	tg_px_buf_free(&q->body);
 	free(q);
 	*con_cls = NULL;
@@ -406,8 +393,8 @@ tg_gw_server *tg_gw_server_start(tg_gw *gw, char *err, size_t errlen)
 	struct sockaddr_storage ss;
 	struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
 	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
-	unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-			 MHD_USE_ITC | MHD_USE_ERROR_LOG;
+	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC |
+			 MHD_USE_ERROR_LOG;
 
 	if (!s) {
 		snprintf(err, errlen, "out of memory");
@@ -424,22 +411,28 @@ tg_gw_server *tg_gw_server_start(tg_gw *gw, char *err, size_t errlen)
 		flags |= MHD_USE_IPv6;
 	}
 	s->gw = gw;
+	s->relay = tg_gw_relay_new();
+	if (!s->relay) {
+		snprintf(err, errlen, "out of memory");
+		free(s);
+		return NULL;
+	}
 	/* The connection's memory pool holds the request line and headers
 	 * plus libmicrohttpd's own buffers and parsed header entries, so it
 	 * is 4 KiB larger than max_header (checked exactly in first_call); a
 	 * request of very many tiny headers may hit the pool first (431 too). */
 	s->d = MHD_start_daemon(
-		flags, c->listen_port, NULL, NULL, handler, gw, MHD_OPTION_EXTERNAL_LOGGER,
+		flags, c->listen_port, NULL, NULL, handler, s, MHD_OPTION_EXTERNAL_LOGGER,
 		mhd_log, NULL, MHD_OPTION_SOCK_ADDR, &ss,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned)c->limits.max_connections,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)c->limits.max_header + 4096,
 		MHD_OPTION_URI_LOG_CALLBACK, uri_log, NULL,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)c->limits.idle_timeout_s,
-		MHD_OPTION_NOTIFY_COMPLETED, completed, gw, MHD_OPTION_THREAD_STACK_SIZE,
-		(size_t)(1024 * 1024), MHD_OPTION_END);
+		MHD_OPTION_NOTIFY_COMPLETED, completed, s, MHD_OPTION_END);
 	if (!s->d) {
 		snprintf(err, errlen, "cannot listen on %s:%u", c->listen_host,
 			 (unsigned)c->listen_port);
+		tg_gw_relay_free(s->relay);
 		free(s);
 		return NULL;
 	}
@@ -465,6 +458,9 @@ void tg_gw_server_stop(tg_gw_server *s)
 {
 	if (!s)
 		return;
+	/* libmicrohttpd must not stop with a connection suspended. */
+	tg_gw_relay_quiesce(s->relay);
 	MHD_stop_daemon(s->d);
+	tg_gw_relay_free(s->relay);
 	free(s);
 }

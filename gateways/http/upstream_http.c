@@ -1,10 +1,10 @@
 /*
  * upstream_http.c - one request to a Streamable HTTP upstream, with libcurl.
  *
- * Each call is an easy handle in its own multi handle, driven by the thread
- * that handles the client's request (libmicrohttpd gives every connection
- * its own thread), so an SSE answer is relayed as it arrives: the caller
- * pumps, consumes what came in, pumps again. Nothing waits without a bound:
+ * Each call is an easy handle in its own multi handle, driven by the worker
+ * thread that handles the client's request (relay.c), so an SSE answer is
+ * relayed as it arrives: the caller pumps, consumes what came in, pumps
+ * again. Nothing waits without a bound:
  * connecting has connect_timeout_ms, the answer's headers (and a JSON body)
  * a deadline from the caller, and each pump at most the time it is given.
  * While it waits the client's socket is watched too, so a client that hangs

@@ -307,6 +307,8 @@ void tg_proxy_server_line(tg_proxy *px, const char *line, size_t len)
 	tg_rpc_error err;
 	tg_rpc_msg m;
 
+	if (tg_px_server_plain_answer(px, line, len))
+		return;
 	switch (tg_rpc_parse(line, len, true, &m, &err)) {
 	case TG_RPC_FRAME_BLANK:
 		return;

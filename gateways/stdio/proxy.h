@@ -189,6 +189,9 @@ void tg_px_forward_tree(tg_proxy *px, const tg_rpc_msg *m, const char *line);
 void tg_px_server_request(tg_proxy *px, const tg_rpc_msg *m, const char *line, size_t len);
 void tg_px_client_response(tg_proxy *px, const tg_rpc_msg *m, const char *line, size_t len);
 void tg_px_server_response(tg_proxy *px, tg_rpc_msg *m, const char *line, size_t len);
+/* A plain answer from the server passed back without parsing it into a
+ * tree (tg_rpc_response_ok); false when the line needs tg_rpc_parse. */
+bool tg_px_server_plain_answer(tg_proxy *px, const char *line, size_t len);
 /* notifications/cancelled and others naming a request: true when the
  * notification was handled (forwarded translated, or dropped). */
 bool tg_px_client_notification(tg_proxy *px, tg_rpc_msg *m);

@@ -340,6 +340,30 @@ void tg_px_server_response(tg_proxy *px, tg_rpc_msg *m, const char *line, size_t
 	free(f.progress);
 }
 
+bool tg_px_server_plain_answer(tg_proxy *px, const char *line, size_t len)
+{
+	tg_rpc_scan_result r;
+	tg_rpc_flight f;
+	int64_t own;
+	long k;
+
+	if (!tg_rpc_response_own_id(line, len, &r, &own))
+		return false;
+	k = tg_rpc_flights_by_own(&px->at_server, own);
+	if (k < 0 || px->at_server.v[k].reply != TG_MCP_REPLY_PLAIN ||
+	    !tg_rpc_response_ok(line, len))
+		return false;
+	/* What tg_px_server_response does for a plain answer. */
+	f = px->at_server.v[k];
+	px->at_server.v[k].key = px->at_server.v[k].id = px->at_server.v[k].progress = NULL;
+	tg_rpc_flights_remove(&px->at_server, (size_t)k);
+	emit_with_id(&px->to_client, line, len, r.id_off, r.id_len, f.id, f.id_len);
+	free(f.key);
+	free(f.id);
+	free(f.progress);
+	return true;
+}
+
 /* params.requestId of a cancellation, canonical, or NULL. */
 static char *cancelled_key(const json_t *params)
 {

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "adapter.h"
 #include "request_json.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -53,6 +54,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		tg_json_request_free(&t);
 		json_decref(root);
+	}
+	/* The same lexer frames the proxy's plain server answers: what it
+	 * takes must be what tg_rpc_parse takes, read alike. */
+	tg_rpc_scan_result sr;
+	int64_t own;
+	if (tg_rpc_response_own_id((const char *)data, size, &sr, &own) &&
+	    tg_rpc_response_ok((const char *)data, size)) {
+		tg_rpc_msg m;
+		tg_rpc_error e;
+		if (tg_rpc_parse((const char *)data, size, true, &m, &e) != TG_RPC_FRAME_OK)
+			tg_fuzz_fail("a plain answer read without a tree is refused by tg_rpc_parse");
+		if (m.kind != TG_RPC_RESPONSE || m.lossy || !json_is_integer(m.id) ||
+		    json_integer_value(m.id) != own || m.id_off != sr.id_off || m.id_len != sr.id_len)
+			tg_fuzz_fail("a plain answer read without a tree reads otherwise in tg_rpc_parse");
+		tg_rpc_msg_free(&m);
 	}
 	if (rc != 0) {
 		if (strncmp(err, "invalid request: ", 17) != 0)

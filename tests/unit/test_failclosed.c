@@ -571,6 +571,25 @@ static void bad_bytecode(void **state)
  * attribute: one on args alone has a visibility value the loader knows
  * without running it; and a deny, since under `default allow` list
  * filtering skips allow rules.) */
+/* orig with the `width`-byte little-endian field at off set to v, resealed,
+ * must be refused with st and a reason containing `reason`. */
+static void expect_patched(const unsigned char *orig, size_t len, size_t off, unsigned width,
+			   uint32_t v, tg_status st, const char *reason)
+{
+	unsigned char *b = malloc(len);
+	assert_non_null(b);
+	memcpy(b, orig, len);
+	if (width == 1)
+		b[off] = (unsigned char)v;
+	else if (width == 2)
+		tg_wr16(b + off, (uint16_t)v);
+	else
+		tg_wr32(b + off, v);
+	reseal(b, len);
+	expect_load(b, len, st, reason);
+	free(b);
+}
+
 /* The DFAS section of format 1.2: each table the walk indexes without a
  * check is refused when it could send the walk out of bounds. */
 static void bad_dfa(void **state)
@@ -579,79 +598,44 @@ static void bad_dfa(void **state)
 	size_t len;
 	unsigned char *orig = compile("rule \"r\": allow anyone to call tool \"t\"\n"
 				      "  when args.id matches \"[a-c]+x?\";\n", &len);
-	unsigned char *b = malloc(len);
-	assert_non_null(b);
 	assert_int_equal(tg_rd16(orig + TG_HDR_MINOR), 2);
 	assert_int_equal(tg_rd32(orig + TG_HDR_NSECTIONS), 10);
 	uint32_t sec = section_off(orig, TG_SEC_DFAS);
 	uint32_t data = sec + tg_rd32(orig + sec + 4);
 	uint32_t ns = tg_rd32(orig + sec + 8), nc = tg_rd32(orig + sec + 12);
 	assert_true(ns >= 2 && ns <= 8 && nc >= 2);
+	size_t last = data + tg_bc_dfa_data_size(ns, nc) - 1;
 
-	memcpy(b, orig, len);
-	b[data + 'b'] = (unsigned char)nc;
-	reseal(b, len);
-	expect_load(b, len, TG_EMALFORMED, "maps byte 0x62 to class");
-
+	expect_patched(orig, len, data + 'b', 1, nc, TG_EMALFORMED, "maps byte 0x62 to class");
 	/* transitions are row offsets: past the last row, or between rows */
-	memcpy(b, orig, len);
-	tg_wr16(b + data + 256 + 2 * (nc + 1), (uint16_t)(ns * nc));
-	reseal(b, len);
-	expect_load(b, len, TG_EMALFORMED, "goes to row offset");
-	memcpy(b, orig, len);
-	tg_wr16(b + data + 256 + 2 * (nc + 1), 1);
-	reseal(b, len);
-	expect_load(b, len, TG_EMALFORMED, "not a state's");
-
-	memcpy(b, orig, len);
-	b[data + tg_bc_dfa_data_size(ns, nc) - 1] |= 0x80;	/* state 31 of a smaller DFA */
-	reseal(b, len);
-	expect_load(b, len, TG_EMALFORMED, "accepts a state past its last");
-
-	memcpy(b, orig, len);
-	tg_wr32(b + sec + 8, 0);
-	reseal(b, len);
-	expect_load(b, len, TG_ELIMIT, "has 0 states");
-
-	memcpy(b, orig, len);
-	tg_wr32(b + sec + 8, TG_BC_DFA_MAX_STATES + 1);
-	reseal(b, len);
-	expect_load(b, len, TG_ELIMIT, "at most 4096");
-
-	memcpy(b, orig, len);
-	tg_wr32(b + sec + 4, tg_rd32(b + sec + 4) + 4);
-	reseal(b, len);
-	expect_load(b, len, TG_EMALFORMED, "out of place");
-
-	memcpy(b, orig, len);
-	tg_wr32(b + sec, 0x7FFFFFFF);
-	reseal(b, len);
-	expect_load(b, len, TG_EMALFORMED, "has no pattern string");
+	expect_patched(orig, len, data + 256 + 2 * (nc + 1), 2, ns * nc, TG_EMALFORMED,
+		       "goes to row offset");
+	expect_patched(orig, len, data + 256 + 2 * (nc + 1), 2, 1, TG_EMALFORMED, "not a state's");
+	/* bit 31 of the last accepting word: a state past the last of a smaller DFA */
+	expect_patched(orig, len, last, 1, orig[last] | 0x80u, TG_EMALFORMED,
+		       "accepts a state past its last");
+	expect_patched(orig, len, sec + 8, 4, 0, TG_ELIMIT, "has 0 states");
+	expect_patched(orig, len, sec + 8, 4, TG_BC_DFA_MAX_STATES + 1, TG_ELIMIT, "at most 4096");
+	expect_patched(orig, len, sec + 4, 4, tg_rd32(orig + sec + 4) + 4, TG_EMALFORMED,
+		       "out of place");
+	expect_patched(orig, len, sec, 4, 0x7FFFFFFF, TG_EMALFORMED, "has no pattern string");
 
 	/* the MATCH operand names DFA 1 of 1 */
-	uint32_t code = section_off(orig, TG_SEC_CODE);
-	uint32_t at = code;
+	uint32_t at = section_off(orig, TG_SEC_CODE);
 	while (orig[at] != TG_OP_MATCH)
 		at++;
-	memcpy(b, orig, len);
-	tg_wr32(b + at + 1, 1);
-	reseal(b, len);
-	expect_load(b, len, TG_EVERIFY, "MATCH at pc");
+	expect_patched(orig, len, at + 1, 4, 1, TG_EVERIFY, "MATCH at pc");
 
 	/* a 1.2 file read as 1.1: the section count no longer fits */
-	memcpy(b, orig, len);
-	tg_wr16(b + TG_HDR_MINOR, 1);
-	reseal(b, len);
-	expect_load(b, len, TG_EMALFORMED, "expected 9 sections in format 1.1");
+	expect_patched(orig, len, TG_HDR_MINOR, 2, 1, TG_EMALFORMED,
+		       "expected 9 sections in format 1.1");
 
 	/* the cost of a MATCH is its subject's bytes: one less is refused */
-	memcpy(b, orig, len);
-	assert_int_equal(tg_rd32(b + TG_HDR_MAX_INSNS) | (uint64_t)tg_rd32(b + TG_HDR_MAX_INSNS_HI) << 32,
-			 65536 + 3);	/* LOAD 1, MATCH 1 + 65536, RET 1 */
-	tg_wr32(b + TG_HDR_MAX_INSNS, tg_rd32(b + TG_HDR_MAX_INSNS) - 1);
-	reseal(b, len);
-	expect_load(b, len, TG_EVERIFY, "header declares a cost of");
-	free(b);
+	uint32_t cost = tg_rd32(orig + TG_HDR_MAX_INSNS);
+	assert_int_equal(tg_rd32(orig + TG_HDR_MAX_INSNS_HI), 0);
+	assert_int_equal(cost, 65536 + 3);	/* LOAD 1, MATCH 1 + 65536, RET 1 */
+	expect_patched(orig, len, TG_HDR_MAX_INSNS, 4, cost - 1, TG_EVERIFY,
+		       "header declares a cost of");
 	free(orig);
 }
 
@@ -752,17 +736,9 @@ static void wide_dfa(void **state)
 	expect_deny(p, &r, NULL, NULL);
 	tg_policy_free(p);
 
-	unsigned char *b = malloc(len);
-	assert_non_null(b);
-	memcpy(b, orig, len);
-	tg_wr32(b + data + 256 + 4 * 3, nc + 1);
-	reseal(b, len);
-	expect_load(b, len, TG_EMALFORMED, "not a state's");
-	memcpy(b, orig, len);
-	tg_wr32(b + data + 256 + 4 * 3, ns * nc);
-	reseal(b, len);
-	expect_load(b, len, TG_EMALFORMED, "goes to row offset");
-	free(b);
+	expect_patched(orig, len, data + 256 + 4 * 3, 4, nc + 1, TG_EMALFORMED, "not a state's");
+	expect_patched(orig, len, data + 256 + 4 * 3, 4, ns * nc, TG_EMALFORMED,
+		       "goes to row offset");
 	free(orig);
 }
 

@@ -19,6 +19,7 @@
 #include "stages.h"
 #include "policy_fixture.h"
 #include "proxy.h"
+#include "request_json.h"
 
 static const char policy_src[] =
 	"policy \"proxy-test\" version \"1\";\n"
@@ -1609,6 +1610,150 @@ static void test_write_pins(void **state)
 	unlink(path);
 }
 
+/* The adapter's request read straight into the builder (tg_mcp_request_build)
+ * is the request its tree (tg_mcp_request_json) reads as: same result, same
+ * message, same digest, with and without a fixed context.time. */
+static void test_request_built_as_tree(void **state)
+{
+	static const char *const cases[][2] = {
+		{"tools/call", "{\"name\":\"sum\",\"arguments\":{\"a\":3,\"b\":[\"x\",\"y\"]}}"},
+		{"tools/call", "{\"name\":\"sum\",\"arguments\":{\"a\":1.5,\"o\":{\"p\":[1,{}]}}}"},
+		{"tools/call", "{\"name\":\"sum\",\"arguments\":null}"},
+		{"tools/call", "{\"name\":\"sum\",\"arguments\":\"x\"}"},
+		{"tools/call", "{\"name\":\"sum\"}"},
+		{"tools/call", "{\"name\":7}"},
+		{"tools/call", "{\"name\":\"caf\\u0065\\u0301\"}"},
+		{"resources/read", "{\"uri\":\"file:///docs/a\"}"},
+		{"resources/read", "{\"uri\":\"file:///docs/../etc\"}"},
+		{"resources/subscribe", "{}"},
+		{"prompts/get", "{\"name\":\"greet\",\"arguments\":{\"who\":\"x\"}}"},
+		{"completion/complete", "{\"ref\":{\"type\":\"ref/prompt\",\"name\":\"greet\"}}"},
+		{"completion/complete", "{\"ref\":{\"type\":\"ref/resource\",\"uri\":\"file:///d\"}}"},
+		{"completion/complete", "{\"ref\":{\"type\":\"ref/other\"}}"},
+		{"tools/list", "{}"},
+		{"logging/setLevel", "{\"level\":\"info\"}"},
+	};
+	fixture *f = *state;
+	const tg_policy *p = tg_holder_acquire(f->holder);
+	static const tg_mcp_hints hints = {TG_HINT_TRUE, TG_HINT_FALSE, TG_HINT_ABSENT, TG_HINT_TRUE};
+	char err[256];
+	int pass;
+
+	assert_int_equal(tg_mcp_identity_option(&f->id, "attr", "principal.team=core", err,
+						sizeof err), 0);
+	assert_int_equal(tg_mcp_identity_option(&f->id, "scope", "files:read", err, sizeof err), 0);
+	assert_int_equal(tg_mcp_identity_option(&f->id, "context", "env=prod", err, sizeof err), 0);
+	assert_int_equal(tg_mcp_identity_option(&f->id, "server", "srv", err, sizeof err), 0);
+	for (pass = 0; pass < 2; pass++) {
+		size_t i;
+
+		if (pass == 1)
+			assert_int_equal(tg_mcp_identity_option(&f->id, "context", "time=99", err,
+								sizeof err), 0);
+		for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+			json_t *params = json_loads(cases[i][1], 0, NULL), *root;
+			tg_json_request a, b;
+			char ea[256] = "", eb[256] = "";
+			int ra, rb;
+
+			assert_non_null(params);
+			root = tg_mcp_request_json(&f->id, cases[i][0], params, &hints, 1234, ea,
+						   sizeof ea);
+			ra = root ? tg_json_request_from_json(p, root, &a, ea, sizeof ea) : -1;
+			json_decref(root);
+			rb = tg_mcp_request_build(p, &f->id, cases[i][0], params, &hints, 1234, &b, eb,
+						  sizeof eb);
+			assert_int_equal(ra, rb);
+			assert_string_equal(ea, eb);
+			if (ra == 0) {
+				char da[65], db[65];
+
+				tg_request_digest(&a.req, da);
+				tg_request_digest(&b.req, db);
+				assert_string_equal(da, db);
+				tg_json_request_free(&a);
+			}
+			tg_json_request_free(&b);
+			json_decref(params);
+		}
+	}
+	tg_holder_release(f->holder, p);
+}
+
+/* A server answer read without a tree (tg_rpc_response_ok) is one that
+ * tg_rpc_parse takes as the same response; whatever jansson might read
+ * otherwise (other numbers, depth) or refuse goes to tg_rpc_parse. */
+static void test_plain_response_fast(void **state)
+{
+	static const char *const taken[] = {
+		("{\"jsonrpc\":\"2.0\",\"id\":7,\"result\":{\"content\":[{\"type\":\"text\","
+		 "\"text\":\"Echo: \\u00e9\\ud83d\\ude00 \xc3\xa9\"}]}}"),
+		" {\"result\":null, \"id\" : 12, \"jsonrpc\":\"2\\u002e0\"} ",
+		"{\"jsonrpc\":\"2.0\",\"id\":3,\"error\":{\"code\":-32602,\"message\":\"x\"}}",
+	};
+	static const char *const left[] = {
+		"{\"jsonrpc\":\"2.0\",\"id\":7,\"result\":{\"n\":1.5}}",
+		"{\"jsonrpc\":\"2.0\",\"id\":7,\"result\":{\"n\":1e400}}",
+		"{\"jsonrpc\":\"2.0\",\"id\":7,\"result\":{\"n\":99999999999999999999}}",
+		"{\"jsonrpc\":\"2.0\",\"id\":7,\"result\":{\"a\":1,\"a\":2}}",
+		"{\"jsonrpc\":\"2.0\",\"id\":7,\"result\":\"\xc0\xaf\"}",
+		"{\"jsonrpc\":\"2.0\",\"id\":7,\"result\":\"\\ud800\"}",
+		"{\"jsonrpc\":\"2.0\",\"id\":7,\"result\":\"a\\u0000\"}",
+		"{\"jsonrpc\":\"2.1\",\"id\":7,\"result\":{}}",
+		"{\"jsonrpc\":{\"v\":\"2.0\"},\"id\":7,\"result\":{}}",
+		"{\"id\":7,\"result\":{}}",
+		"{\"jsonrpc\":\"2.0\",\"id\":7,\"result\":{},\"error\":{}}",
+		"{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"x\",\"result\":{}}",
+		"{\"jsonrpc\":\"2.0\",\"id\":\"7\",\"result\":{}}",
+		"{\"jsonrpc\":\"2.0\",\"id\":0,\"result\":{}}",
+		"{\"jsonrpc\":\"2.0\",\"id\":07,\"result\":{}}",
+		"{\"jsonrpc\":\"2.0\",\"id\":7,\"result\":{}} x",
+		"{\"jsonrpc\":\"2.0\",\"id\":7,\"result\":{},}",
+		"{\"jsonrpc\":\"2.0\",\"id\":7,\"id\":8,\"result\":{}}",
+	};
+	tg_rpc_scan_result r;
+	tg_rpc_error err;
+	tg_rpc_msg m;
+	char deep[400];
+	int64_t own;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof taken / sizeof taken[0]; i++) {
+		size_t len = strlen(taken[i]);
+
+		assert_true(tg_rpc_response_own_id(taken[i], len, &r, &own));
+		assert_true(tg_rpc_response_ok(taken[i], len));
+		assert_int_equal(tg_rpc_parse(taken[i], len, true, &m, &err), TG_RPC_FRAME_OK);
+		assert_int_equal(m.kind, TG_RPC_RESPONSE);
+		assert_false(m.lossy);
+		assert_true(json_integer_value(m.id) == own);
+		assert_int_equal(m.id_off, r.id_off);
+		assert_int_equal(m.id_len, r.id_len);
+		tg_rpc_msg_free(&m);
+	}
+	for (i = 0; i < sizeof left / sizeof left[0]; i++) {
+		size_t len = strlen(left[i]);
+
+		assert_false(tg_rpc_response_own_id(left[i], len, &r, &own) &&
+			     tg_rpc_response_ok(left[i], len));
+	}
+	/* Deeper than the reader goes: jansson's to judge. */
+	strcpy(deep, "{\"jsonrpc\":\"2.0\",\"id\":7,\"result\":");
+	i = strlen(deep);
+	memset(deep + i, '[', 70);
+	memset(deep + i + 70, ']', 70);
+	strcpy(deep + i + 140, "}");
+	assert_int_equal(tg_rpc_parse(deep, strlen(deep), true, &m, &err), TG_RPC_FRAME_OK);
+	tg_rpc_msg_free(&m);
+	assert_false(tg_rpc_response_ok(deep, strlen(deep)));
+	/* 63 levels under the top: read. */
+	memset(deep + i, '[', 63);
+	memset(deep + i + 63, ']', 63);
+	strcpy(deep + i + 126, "}");
+	assert_true(tg_rpc_response_ok(deep, strlen(deep)));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1646,6 +1791,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_annotations_overridden, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_write_pins, setup, teardown),
 		cmocka_unit_test(test_denial_by_error),
+		cmocka_unit_test_setup_teardown(test_request_built_as_tree, setup, teardown),
+		cmocka_unit_test(test_plain_response_fast),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -352,8 +352,8 @@ static void test_malformed(void **state)
 
 static char *long_string(size_t n, bool as_key);
 
-/* The gaps bench/json/README.md lists for yajl, each closed in the
- * reader's callbacks (mcp/json_events.c). */
+/* The gaps bench/json/README.md lists for yajl, which the reader once used,
+ * each closed by the reader (mcp/json_events.c). */
 static void test_yajl_gaps(void **state)
 {
 	static const char *const utf8[] = {
@@ -759,6 +759,46 @@ static void test_number_typing(void **state)
 	free_req(r);
 }
 
+/* The reader's own lexer: every escape decodes to its character (the
+ * decoded string is what a rule reads), escapes and raw bytes mix, and
+ * what RFC 8259 does not allow is malformed. */
+static void test_lexer_escapes(void **state)
+{
+	static const char *const malformed[] = {
+		"\"\\x\"", "\"\\u12\"", "\"\\u12g4\"", "\"a\x01\"", "\"abc", "\"a\\", "tru",
+		"nul", "[1 2]", "{\"a\" 1}", "{\"a\":1 \"b\":2}", "{1:2}", "-a", "1e", "1e+",
+		".5", "+1", "\"\\U0041\"",
+	};
+	const tg_policy *p = *state;
+	char text[256];
+	tg_json_request *r;
+	const tg_value *v;
+	size_t i;
+
+	r = parse(p, "{" WHO "," CALL ",\"args\":{\"s\":\"x\",\"any\":"
+		     "\"\\\"\\\\\\/\\b\\f\\n\\r\\t\\u0041\\u00e9\\u20ac\\ud83d\\ude00 \xc3\xa9\"}}");
+	assert_non_null(r);
+	v = slot(p, r, "args.any");
+	assert_int_equal(v->type, TG_VALUE_STRING);
+	assert_true(str_eq(v->u.s, "\"\\/\b\f\n\r\tA\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80 \xc3\xa9"));
+	free_req(r);
+	/* An escaped key is the key it spells, for slots as for duplicates. */
+	r = parse(p, "{" WHO "," CALL ",\"args\":{\"\\u0073\":\"x\", \"n\" : 1 }}\r\n\t ");
+	assert_non_null(r);
+	assert_true(str_eq(slot(p, r, "args.s")->u.s, "x"));
+	free_req(r);
+	for (i = 0; i < sizeof malformed / sizeof malformed[0]; i++) {
+		snprintf(text, sizeof text, "{" WHO "," CALL ",\"args\":{\"x\":%s}}", malformed[i]);
+		assert_invalid(p, text, "malformed JSON at line 1");
+	}
+	/* A grammar error in a string wins over bad UTF-8 before it; an escaped
+	 * lone surrogate over raw bad UTF-8. */
+	assert_invalid(p, "{" WHO "," CALL ",\"args\":{\"x\":\"\xff\\q\"}}", "malformed JSON");
+	assert_invalid(p, "{" WHO "," CALL ",\"args\":{\"x\":\"\xff\\u0000\"}}",
+		       "a string contains U+0000");
+	assert_invalid(p, "{" WHO ",\n" CALL ",\n\"args\":{\"x\":[1,]}}", "malformed JSON at line 3");
+}
+
 static void test_list_typing(void **state)
 {
 	const tg_policy *p = *state;
@@ -944,6 +984,7 @@ int main(void)
 		cmocka_unit_test(test_resource_uris),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_yajl_gaps),
+		cmocka_unit_test(test_lexer_escapes),
 		cmocka_unit_test(test_numbers_as_text),
 		cmocka_unit_test(test_nfc),
 		cmocka_unit_test(test_text_and_tree_agree),
