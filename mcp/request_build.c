@@ -36,6 +36,7 @@ const tg_json_limits tg_json_default_limits = {
 };
 
 #define NO_SLOT UINT32_MAX
+#define ARGS_SLOT (UINT32_MAX - 1)	/* cap_slot: the args object itself */
 
 /* Message priorities: the lowest kept wins. */
 enum {
@@ -185,6 +186,7 @@ bool tg_rb_begin(tg_rb *b, const tg_policy *p, const tg_json_limits *lim, tg_jso
 	b->err = err;
 	b->errlen = errlen;
 	b->prio = P_NONE;
+	b->args_tree = p && tg_policy_reads_args_tree(p);
 	b->pend_slot = NO_SLOT;
 	b->cap_slot = NO_SLOT;
 	b->cands = b->first_cands;
@@ -250,7 +252,10 @@ static void nfc(tg_rb *b, tg_str s, const char *name)
 
 static const char *slot_name(const tg_rb *b, uint32_t slot)
 {
-	const tg_slot_info *info = b->slots[slot].info;
+	const tg_slot_info *info = slot == ARGS_SLOT ? NULL : b->slots[slot].info;
+
+	if (slot == ARGS_SLOT)
+		return "args";
 
 	return info && info->name ? info->name : "an attribute";
 }
@@ -390,6 +395,19 @@ static bool type_array(tg_rb *b, size_t r, tg_attr_type declared, tg_value *out,
 	return true;
 }
 
+/* The end of the args object kept whole: its nodes, where the args slots
+ * are found at the end (nested_slots). */
+static bool close_args(tg_rb *b, size_t r)
+{
+	b->have_args = true;
+	b->args_at = r + 1;
+	b->args_n = b->nodes[r].value.u.tree.n;
+	b->cap_object = true;
+	b->cap_depth = 0;
+	b->cap_slot = NO_SLOT;
+	return true;
+}
+
 /* The end of a slot's outermost container. */
 static bool close_capture(tg_rb *b, size_t r)
 {
@@ -476,7 +494,20 @@ bool tg_rb_open(tg_rb *b, bool object)
 			count_item(b);
 			b->flags |= b->f[b->depth].role == R_ROLES ? BAD_ROLES : BAD_SCOPES;
 		}
-		if (field >= F_SECTION && object) {
+		if (field == F_SECTION + S_ARGS && object && b->args_tree) {
+			/* `value of` walks every argument: the whole object is
+			 * kept as a read tree (limits and NFC on all of it), and
+			 * the args slots are found in it at the end. */
+			tg_node *n = new_node(b);
+
+			if (!n)
+				return false;
+			n->value.type = TG_VALUE_OBJECT;
+			f->role = R_TREE;
+			f->node = b->nnodes - 1;
+			b->cap_depth = b->depth + 1;
+			b->cap_slot = ARGS_SLOT;
+		} else if (field >= F_SECTION && object) {
 			f->role = R_SECTION;
 			f->section = (uint8_t)(field - F_SECTION);
 			if (!section_cands(b, f->section, f))
@@ -518,7 +549,8 @@ bool tg_rb_close(tg_rb *b)
 		size_t r = f->node;
 
 		b->nodes[r].value.u.tree.n = b->nnodes - r - 1;
-		if (b->depth == b->cap_depth && !close_capture(b, r))
+		if (b->depth == b->cap_depth &&
+		    !(b->cap_slot == ARGS_SLOT ? close_args(b, r) : close_capture(b, r)))
 			return false;
 	} else if (f->role == R_ROLES) {
 		b->nroles = b->nstrs - b->roles_at;
@@ -801,8 +833,52 @@ static bool method_needs_target(const tg_str *m)
 	       str_is(m, "prompts/get");
 }
 
+/* Slot i's value from the object whose n members start at nodes[at], its
+ * components k on, one at a time down the tree; it stays absent when a key
+ * is missing or a member on the way is not an object. */
+static bool resolve_slot(tg_rb *b, size_t i, size_t k, size_t at, size_t n)
+{
+	const tg_slot_info *si = b->slots[i].info;
+
+	for (; k < si->ncomponents; k++) {
+		const tg_str *c = &si->components[k];
+		size_t e = at, end = at + n, found = SIZE_MAX;
+
+		while (e < end) {
+			const tg_node *x = &b->nodes[e];
+
+			if (x->key.len == c->len && memcmp(x->key.ptr, c->ptr, c->len) == 0) {
+				found = e;
+				break;
+			}
+			e += 1 + ((x->value.type == TG_VALUE_OBJECT || x->value.type == TG_VALUE_ARRAY)
+					  ? x->value.u.tree.n
+					  : 0);
+		}
+		if (found == SIZE_MAX)
+			return true;
+		if (k + 1 == si->ncomponents) {
+			tg_value *v = &b->out->slots[i];
+			const tg_node *x = &b->nodes[found];
+
+			if (x->value.type == TG_VALUE_ARRAY)
+				return type_array(b, found, si->type, v, &b->slots[i].at, false);
+			*v = x->value;
+			b->slots[i].at = found + 1;
+			return true;
+		}
+		if (b->nodes[found].value.type != TG_VALUE_OBJECT)
+			return true;
+		at = found + 1;
+		n = b->nodes[found].value.u.tree.n;
+	}
+	return true;
+}
+
 /* Slots below a kept object (args.o.p when args.o is read too) take their
- * value from its tree: the first directly kept slot on their path. */
+ * value from its tree: the first directly kept slot on their path, or the
+ * args object when it is kept whole (then no args slot is kept directly:
+ * keys inside a read tree are not matched against slots). */
 static bool nested_slots(tg_rb *b)
 {
 	size_t i, j, k;
@@ -812,10 +888,14 @@ static bool nested_slots(tg_rb *b)
 
 		if (b->slots[i].direct || !si)
 			continue;
+		if (b->have_args && si->root == TG_SLOT_ARGS) {
+			if (!resolve_slot(b, i, 0, b->args_at, b->args_n))
+				return false;
+			continue;
+		}
 		for (j = 0; j < b->nslots; j++) {
 			const tg_slot_info *sj = b->slots[j].info;
 			const tg_value *top = &b->out->slots[j];
-			size_t at, n;
 
 			if (!b->slots[j].direct || !sj || top->type != TG_VALUE_OBJECT ||
 			    sj->root != si->root || sj->ncomponents >= si->ncomponents)
@@ -827,46 +907,8 @@ static bool nested_slots(tg_rb *b)
 					break;
 			if (k < sj->ncomponents)
 				continue;
-			/* Walk down the tree, one component at a time. */
-			at = b->slots[j].at;
-			n = top->u.tree.n;
-			for (; k < si->ncomponents; k++) {
-				const tg_str *c = &si->components[k];
-				size_t e = at, end = at + n, found = SIZE_MAX;
-
-				while (e < end) {
-					const tg_node *x = &b->nodes[e];
-
-					if (x->key.len == c->len && memcmp(x->key.ptr, c->ptr, c->len) == 0) {
-						found = e;
-						break;
-					}
-					e += 1 + ((x->value.type == TG_VALUE_OBJECT ||
-						   x->value.type == TG_VALUE_ARRAY)
-							  ? x->value.u.tree.n
-							  : 0);
-				}
-				if (found == SIZE_MAX)
-					break;
-				if (k + 1 == si->ncomponents) {
-					tg_value *v = &b->out->slots[i];
-					const tg_node *x = &b->nodes[found];
-
-					if (x->value.type == TG_VALUE_ARRAY) {
-						if (!type_array(b, found, si->type, v, &b->slots[i].at,
-								false))
-							return false;
-					} else {
-						*v = x->value;
-						b->slots[i].at = found + 1;
-					}
-					break;
-				}
-				if (b->nodes[found].value.type != TG_VALUE_OBJECT)
-					break;
-				at = found + 1;
-				n = b->nodes[found].value.u.tree.n;
-			}
+			if (!resolve_slot(b, i, k, b->slots[j].at, top->u.tree.n))
+				return false;
 			break;
 		}
 	}
@@ -996,6 +1038,12 @@ int tg_rb_end(tg_rb *b)
 	req->open_world = b->hints[3];
 	req->slots = b->out->slots;
 	req->nslots = b->out->nslots;
+	if (b->args_tree) {
+		/* what `value of` walks; a call without arguments has {} */
+		req->args.type = TG_VALUE_OBJECT;
+		req->args.u.tree.n = b->have_args ? b->args_n : 0;
+		req->args.u.tree.nodes = req->args.u.tree.n ? b->nodes + b->args_at : NULL;
+	}
 	/* Every string in it has passed tg_uni_check and the limits. */
 	req->flags = TG_REQUEST_VALIDATED;
 	release(b);

@@ -2,9 +2,11 @@
  * request_build.h - the one typing and validation core of the JSON request
  * reader. Producers feed it the same events: json_events.c (text, read
  * by its own lexer), request_json.c (a jansson tree from YAML) and the MCP
- * adapter (an identity and a message's params, adapter.c). It keeps what the policy reads - the fixed fields and the
- * policy's slots - and lets everything else go by after the checks that
- * apply to any JSON, so the two producers cannot drift apart.
+ * adapter (an identity and a message's params, adapter.c). It keeps what
+ * the policy reads - the fixed fields and the policy's slots, and the whole
+ * args object when the policy quantifies over its values (`any value of
+ * args ...`) - and lets everything else go by after the checks that apply
+ * to any JSON, so the producers cannot drift apart.
  */
 #ifndef TG_MCP_REQUEST_BUILD_H
 #define TG_MCP_REQUEST_BUILD_H
@@ -87,6 +89,10 @@ typedef struct tg_rb {
 	size_t roles_at, nroles, scopes_at, nscopes;
 	uint32_t flags;
 	tg_hint hints[4];
+	/* the whole args object as a read tree (tg_policy_reads_args_tree) */
+	bool args_tree;		/* the policy wants it */
+	bool have_args;		/* met and kept: nodes[args_at .. args_at + args_n) */
+	size_t args_at, args_n;
 } tg_rb;
 
 /*

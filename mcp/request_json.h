@@ -13,7 +13,9 @@
  *     key, malformed JSON (comments, a BOM, trailing text included). The
  *     top-level object is at depth 1, so 64 nested objects/arrays are
  *     accepted and 65 are not;
- *   - on what the policy reads (the fixed fields and the policy's slots):
+ *   - on what the policy reads (the fixed fields and the policy's slots,
+ *     and all of `args` when the policy has a `value of` quantifier, which
+ *     then gets req.args as a tree, `{}` when the request has none):
  *     the string and list limits, and Unicode NFC (docs/language.md). A
  *     value no rule reads - a file's contents - is never stored, limited
  *     or normalised (docs/limits.md);

@@ -161,6 +161,47 @@ static void test_messages(void **state)
 			    "tenant");
 }
 
+/* A policy with `any value of args` sees a message's whole arguments. */
+static void test_value_quantifier(void **state)
+{
+	static const char src[] = "rule \"climb\": deny anyone to call any tool\n"
+				  "  when any value of args contains \"..\" because \"no climbing\";\n"
+				  "rule \"ok\": allow anyone to call any tool;\n";
+	static const char *const msgs[] = {
+		"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"fs.read\","
+		"\"arguments\":{\"opts\":{\"paths\":[\"/srv/a\",\"/srv/../etc\"]}}}}",
+		"{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/call\",\"params\":{\"name\":\"fs.read\","
+		"\"arguments\":{\"opts\":{\"paths\":[\"/srv/a\"]},\"n\":3}}}",
+		"{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"tools/call\",\"params\":{\"name\":\"fs.read\"}}",
+	};
+	static const char *const want[] = {"climb", "ok", "ok"};
+	tg_compilation *c;
+	const unsigned char *code;
+	tg_policy *p;
+	size_t n, i;
+
+	(void)state;
+	assert_int_equal(tg_compile(src, strlen(src), "v.tg", 0, &c), TG_OK);
+	code = tg_compilation_bytecode(c, &n);
+	assert_non_null(code);
+	assert_int_equal(tg_policy_load(code, n, &p, NULL), TG_OK);
+	tg_compilation_free(c);
+	assert_true(tg_policy_reads_args_tree(p));
+	for (i = 0; i < sizeof msgs / sizeof msgs[0]; i++) {
+		tg_mcp_request *r = NULL;
+
+		assert_int_equal(tg_mcp_request_from_message(p, engineer, NULL, msgs[i], strlen(msgs[i]),
+							     1000, &r, why, sizeof why),
+				 TG_OK);
+		assert_non_null(r);
+		assert_int_equal(tg_eval(p, tg_mcp_request_get(r), decision), TG_OK);
+		tg_mcp_request_free(r);
+		assert_int_equal(tg_decision_error_count(decision), 0);
+		assert_string_equal(tg_decision_rule_id(decision), want[i]);
+	}
+	tg_policy_free(p);
+}
+
 static void test_refused_messages(void **state)
 {
 	static const char *const bad[] = {
@@ -253,6 +294,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_eval_json),
 		cmocka_unit_test(test_messages),
+		cmocka_unit_test(test_value_quantifier),
 		cmocka_unit_test(test_refused_messages),
 		cmocka_unit_test(test_filter_list_records_annotations),
 		cmocka_unit_test(test_identity_errors),

@@ -712,6 +712,89 @@ static const tg_value *slot(const tg_policy *p, const tg_json_request *r, const 
 	return &q->slots[i];
 }
 
+/* ---- the whole args tree (`value of`) ----------------------------------- */
+
+/* A policy with `any value of args ...` gets req.args, every argument in
+ * document order, and its slots under args still filled (from that tree);
+ * one without gets no tree. A call without arguments is {}. Text, tree and
+ * their digests agree. */
+static void test_args_tree(void **state)
+{
+	tg_policy *q = compile_policy("attribute args.sl: list<string>;\n"
+				      "rule \"r\": deny anyone to call any tool\n"
+				      "  when any value of args contains \"..\" or args.o.p == 1\n"
+				      "   or args.sl contains \"a\";\n");
+	const char *text = "{" WHO "," CALL ",\"args\":{\"s\":\"x\",\"o\":{\"p\":1,\"q\":[true,\"y\"]},"
+			   "\"sl\":[\"a\",\"b\"]}}";
+	tg_json_request *r;
+	const tg_request *req;
+	const tg_value *v;
+
+	assert_non_null(q);
+	assert_true(tg_policy_reads_args_tree(q));
+	r = parse(q, text);
+	assert_non_null(r);
+	req = &r->req;
+	assert_int_equal(req->args.type, TG_VALUE_OBJECT);
+	/* s, o, p, q, true, "y", sl, "a", "b" */
+	assert_int_equal(req->args.u.tree.n, 9);
+	assert_true(str_eq(req->args.u.tree.nodes[0].key, "s"));
+	assert_true(str_eq(req->args.u.tree.nodes[0].value.u.s, "x"));
+	assert_int_equal(req->args.u.tree.nodes[1].value.type, TG_VALUE_OBJECT);
+	assert_int_equal(req->args.u.tree.nodes[1].value.u.tree.n, 4);
+	assert_int_equal(req->args.u.tree.nodes[3].value.type, TG_VALUE_ARRAY);
+	assert_null(req->args.u.tree.nodes[4].key.ptr);
+	assert_int_equal(tg_request_check(req, NULL), TG_OK);
+	v = slot(q, r, "args.o.p");
+	assert_int_equal(v->type, TG_VALUE_INT);
+	assert_true(v->u.i == 1);
+	v = slot(q, r, "args.sl");
+	assert_int_equal(v->type, TG_VALUE_STRING_LIST);
+	assert_int_equal(v->u.strs.n, 2);
+	assert_true(str_eq(v->u.strs.items[1], "b"));
+	free_req(r);
+
+	/* no arguments: an empty object, not an absent one */
+	r = parse(q, "{" WHO "," CALL "}");
+	assert_non_null(r);
+	assert_int_equal(r->req.args.type, TG_VALUE_OBJECT);
+	assert_int_equal(r->req.args.u.tree.n, 0);
+	free_req(r);
+
+	/* args that are not an object are still invalid */
+	assert_invalid(q, "{" WHO "," CALL ",\"args\":[1]}", "args must be an object");
+	assert_invalid(q, "{" WHO "," CALL ",\"args\":\"x\"}", "args must be an object");
+
+	/* every argument is read: limits and NFC apply to all of them */
+	assert_invalid(q, "{" WHO "," CALL ",\"args\":{\"deep\":[{\"s\":\"cafe\\u0301\"}]}}",
+		       "is not in Unicode NFC");
+
+	/* text and tree give the same request */
+	{
+		json_t *root = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
+		tg_json_request a, b;
+		char d1[65], d2[65], err2[512];
+
+		assert_non_null(root);
+		assert_int_equal(tg_json_request_parse(q, text, strlen(text), &a, err, sizeof err), 0);
+		assert_int_equal(tg_json_request_from_json(q, root, &b, err2, sizeof err2), 0);
+		json_decref(root);
+		assert_int_equal(b.req.args.u.tree.n, 9);
+		tg_request_digest(&a.req, d1);
+		tg_request_digest(&b.req, d2);
+		assert_string_equal(d1, d2);
+		tg_json_request_free(&a);
+		tg_json_request_free(&b);
+	}
+	tg_policy_free(q);
+
+	/* without the quantifier: no tree, unread arguments go by */
+	r = parse(*state, text);
+	assert_non_null(r);
+	assert_int_equal(r->req.args.type, TG_VALUE_ABSENT);
+	free_req(r);
+}
+
 /* Types the JSON text of args.any. */
 static tg_value_type any_type(const tg_policy *p, const char *value)
 {
@@ -997,6 +1080,7 @@ int main(void)
 		cmocka_unit_test(test_list_typing),
 		cmocka_unit_test(test_slot_filling),
 		cmocka_unit_test(test_nested_trees),
+		cmocka_unit_test(test_args_tree),
 		cmocka_unit_test(test_decision_json),
 		cmocka_unit_test(test_invalid_decision_json),
 	};
