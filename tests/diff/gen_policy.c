@@ -303,6 +303,53 @@ static void put_role_name(gp *g, const char *name)
 		put_string(g, name);
 }
 
+/* `all/any value of SUBJECT OP V`: the subject is args, a path to an
+ * object the requests fill (args.opts, args.tree), an absent one, or an
+ * undeclared scalar or list argument; V as in put_quant, with non-empty
+ * list literals for `in` (an empty list's element type is not in JSON). */
+static void put_values_quant(gp *g)
+{
+	static const char *const subjects[] = {"args", "args", "args.tree", "args.tree",
+					       "args.opts", "args.nope", "args[\"tree\"].a"};
+	static const int scalar_subjects[] = {8, 9, 10};	/* args.path, .paths, .n */
+	fputs(gen_chance(g->r, 50) ? "all value of " : "any value of ", g->out);
+	int sa = scalar_subjects[gen_below(g->r, 3)];
+	if (gen_chance(g->r, 10) && !g->v->declared[sa])
+		fputs(gen_attrs[sa].src, g->out);
+	else
+		fputs(PICK(g->r, subjects), g->out);
+	bool ints = gen_chance(g->r, 35);
+	if (ints) {
+		static const char *const ops[] = {" == ", " != ", " < ", " <= ", " > ", " >= ", " in "};
+		const char *op = PICK(g->r, ops);
+		fputs(op, g->out);
+		if (strcmp(op, " in ") != 0) {
+			put_operand(g, GT_INT, -1, 0);
+			return;
+		}
+	} else {
+		switch (gen_below(g->r, 9)) {
+		case 0: fputs(" == ", g->out); put_operand(g, GT_STR, -1, 0); return;
+		case 1: fputs(" != ", g->out); put_operand(g, GT_STR, -1, 0); return;
+		case 2: fputs(" contains ", g->out); put_operand(g, GT_STR, -1, 0); return;
+		case 3: fputs(" starts_with ", g->out); put_operand(g, GT_STR, -1, 0); return;
+		case 4: fputs(" ends_with ", g->out); put_operand(g, GT_STR, -1, 0); return;
+		case 5: fputs(" like ", g->out); put_string(g, PICK(g->r, like_pool)); return;
+		case 6: fputs(" matches ", g->out); put_string(g, PICK(g->r, regex_pool)); return;
+		case 7: fputs(" under ", g->out); put_string(g, PICK(g->r, dir_pool)); return;
+		default: fputs(" in ", g->out); break;
+		}
+	}
+	unsigned n = 1 + gen_below(g->r, 3);
+	fputc('[', g->out);
+	for (unsigned i = 0; i < n; i++) {
+		if (i)
+			fputs(", ", g->out);
+		put_lit(g, ints ? GT_INT : GT_STR, -1);
+	}
+	fputc(']', g->out);
+}
+
 static void put_quant(gp *g)
 {
 	bool ints = gen_chance(g->r, 40);
@@ -363,7 +410,7 @@ static void put_cond(gp *g, int depth);
 static void put_atom(gp *g, int depth)
 {
 	static const int types[] = {GT_STR, GT_STR, GT_INT, GT_INT, GT_BOOL, GT_SLIST, GT_ILIST};
-	switch (gen_below(g->r, 23)) {
+	switch (gen_below(g->r, 24)) {
 	case 0:
 	case 1:
 		put_operand(g, GT_BOOL, -1, depth);
@@ -438,6 +485,9 @@ static void put_atom(gp *g, int depth)
 	case 18:
 	case 19:
 		put_quant(g);
+		break;
+	case 23:
+		put_values_quant(g);
 		break;
 	case 20:
 		fputs(gen_chance(g->r, 50) ? "true" : "false", g->out);

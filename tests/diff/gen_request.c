@@ -145,6 +145,39 @@ static json_t *other_value(gen_rng *r)
 	}
 }
 
+/* A nested arguments value for `value of`: objects and arrays of strings
+ * (paths among them), ints, bools, nulls and floats, a few levels deep. */
+static json_t *tree_value(gen_rng *r, const gen_vocab *v, unsigned depth)
+{
+	unsigned roll = gen_below(r, depth >= 3 ? 60 : 100);
+	if (roll < 25)
+		return str_value(r, v);
+	if (roll < 40)
+		return int_value(r, v);
+	if (roll < 47)
+		return json_boolean(gen_chance(r, 50));
+	if (roll < 52)
+		return gen_chance(r, 50) ? json_null() : json_real(2.5);
+	if (roll < 60) {
+		json_t *l = json_array();	/* a list of strings or ints, or empty */
+		bool ints = gen_chance(r, 40);
+		for (unsigned i = gen_below(r, 4); i; i--)
+			json_array_append_new(l, ints ? int_value(r, v) : str_value(r, v));
+		return l;
+	}
+	if (roll < 80) {
+		json_t *o = json_object();
+		static const char *const keys[] = {"a", "b", "path", "x", "..", "c"};
+		for (unsigned i = gen_below(r, 4); i; i--)
+			json_object_set_new(o, PICK(r, keys), tree_value(r, v, depth + 1));
+		return o;
+	}
+	json_t *l = json_array();	/* mixed */
+	for (unsigned i = gen_below(r, 4); i; i--)
+		json_array_append_new(l, tree_value(r, v, depth + 1));
+	return l;
+}
+
 /* A value whose intended type is t, for attribute a (domain-aware). */
 static json_t *value(gen_rng *r, const gen_vocab *v, int t, const gen_attr *a)
 {
@@ -293,5 +326,11 @@ json_t *gen_request(gen_rng *r, const gen_vocab *v)
 		if (json_is_object(obj))
 			json_object_set_new(obj, a->keys[a->nkeys - 1], value(r, v, a->type, a));
 	}
+	/* what `value of` walks: a tree, and now and then more under args.opts */
+	if (gen_chance(r, 60))
+		json_object_set_new(section(req, "args"), "tree", tree_value(r, v, 1));
+	json_t *opts = json_object_get(json_object_get(req, "args"), "opts");
+	if (json_is_object(opts) && gen_chance(r, 50))
+		json_object_set_new(opts, "dir", str_value(r, v));
 	return req;
 }

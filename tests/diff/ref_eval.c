@@ -686,6 +686,116 @@ static rv and_then(const ctx *c, rv l, const tg_expr *rhs, bool negate_rhs)
 	return mk_bool(true);
 }
 
+/* ---- `all/any value of args.PATH OP V` ------------------------------------------
+ * Written from the language reference (§11), on the JSON text's tree: the
+ * leaves are the strings and integers inside the subject, in document
+ * order; only those of the comparison's type count; objects' keys never do;
+ * more than 65,536 values under the subject is an error. */
+
+static size_t json_count(json_t *j)
+{
+	size_t n = 0;
+	if (json_is_object(j)) {
+		const char *k;
+		json_t *x;
+		json_object_foreach(j, k, x)
+			n += 1 + json_count(x);
+	} else if (json_is_array(j)) {
+		for (size_t i = 0; i < json_array_size(j); i++)
+			n += 1 + json_count(json_array_get(j, i));
+	}
+	return n;
+}
+
+/* -1 error, 1 decided (a false for all, a true for any), 0 go on. */
+static int walk_leaves(json_t *j, tg_cmp_op op, const rv *v, vkind want, bool all)
+{
+	if (json_is_object(j) || json_is_array(j)) {
+		size_t n = json_is_array(j) ? json_array_size(j) : 0;
+		void *it = json_is_object(j) ? json_object_iter(j) : NULL;
+		for (size_t i = 0; json_is_array(j) ? i < n : it != NULL; i++) {
+			json_t *x = json_is_array(j) ? json_array_get(j, i) : json_object_iter_value(it);
+			if (json_is_object(j))
+				it = json_object_iter_next(j, it);
+			int r = walk_leaves(x, op, v, want, all);
+			if (r)
+				return r;
+		}
+		return 0;
+	}
+	rv x;
+	if (want == V_STR && json_is_string(j))
+		x = mk_str(json_string_value(j), json_string_length(j));
+	else if (want == V_INT && json_is_integer(j))
+		x = mk_int((int64_t)json_integer_value(j));
+	else
+		return 0;
+	rv r = compare(op, &x, v);
+	if (r.k == V_ERR)
+		return -1;
+	return r.b != all;
+}
+
+static rv values_quant(const ctx *c, const tg_expr *e)
+{
+	const tg_path *p = &e->u.quant.list->u.path;
+	rv v = eval(c, e->u.quant.value);
+	if (v.k == V_ERR)
+		return ERR;
+	json_t *subj = NULL;
+	bool empty = false;	/* an absent args is {} */
+	if (!c->vis) {
+		subj = c->args;
+		empty = !subj && p->nfields == 0;
+		for (size_t i = 0; i < p->nfields && subj; i++)
+			subj = json_is_object(subj) ? json_object_getn(subj, p->fields[i].s, p->fields[i].len)
+						    : NULL;
+		if (!empty && (!subj || !(json_is_object(subj) || json_is_array(subj))))
+			return ERR;
+	}
+	if (c->vis || v.k == V_UNK)
+		return UNK;
+	tg_cmp_op op = e->u.quant.op;
+	vkind want = V_STR;
+	switch (op) {
+	case TG_CMP_EQ:
+	case TG_CMP_NE:
+		if (v.k != V_STR && v.k != V_INT)
+			return ERR;
+		want = v.k;
+		break;
+	case TG_CMP_LT:
+	case TG_CMP_LE:
+	case TG_CMP_GT:
+	case TG_CMP_GE:
+		if (v.k != V_INT)
+			return ERR;
+		want = V_INT;
+		break;
+	case TG_CMP_IN:
+		if (v.k != V_LIST || v.elem == V_OTHER)	/* the generator gives no empty list */
+			return ERR;
+		want = v.elem;
+		break;
+	case TG_CMP_CONTAINS:
+	case TG_CMP_STARTS_WITH:
+	case TG_CMP_ENDS_WITH:
+		if (v.k != V_STR)
+			return ERR;
+		break;
+	default:
+		break;
+	}
+	if (empty)
+		return mk_bool(e->u.quant.all);
+	if (json_count(subj) > 65536)
+		return ERR;
+	int r = walk_leaves(subj, op, &v, want, e->u.quant.all);
+	if (r < 0)
+		return ERR;
+	return mk_bool(r ? !e->u.quant.all : e->u.quant.all);
+}
+
 static rv eval(const ctx *c, const tg_expr *e)
 {
 	switch (e->kind) {
@@ -742,6 +852,8 @@ static rv eval(const ctx *c, const tg_expr *e)
 	case TG_E_IS:
 		return mk_bool(holds(c, e->u.is.role.s, e->u.is.role.len));
 	case TG_E_QUANT: {
+		if (e->u.quant.values)
+			return values_quant(c, e);
 		rv l = eval(c, e->u.quant.list), v = eval(c, e->u.quant.value);
 		if (l.k == V_ERR || v.k == V_ERR)
 			return ERR;
