@@ -21,27 +21,7 @@
 #include "policy.h"
 #include "stages.h"
 #include "toolgate/toolgate.h"
-
-static tg_policy *compile_policy(const char *src)
-{
-	tg_arena arena;
-	tg_diags diags;
-	tg_arena_init(&arena);
-	tg_diags_init(&diags, &arena);
-	tg_policy *p = NULL;
-	unsigned char *bc = NULL;
-	size_t len = 0;
-	tg_ast *ast = tg_parse(&arena, "t.tg", src, strlen(src), &diags);
-	bool ok = ast && diags.nerrors == 0 && tg_check(ast, &diags) &&
-		  tg_codegen(ast, &diags, &bc, &len);
-	if (!ok)
-		tg_diags_print(stderr, "t.tg", src, strlen(src), &diags);
-	else if (tg_policy_load(bc, len, &p, NULL) != TG_OK)
-		p = NULL;
-	free(bc);
-	tg_arena_free(&arena);
-	return p;
-}
+#include "policy_fixture.h"
 
 #define K(s) {s, sizeof s - 1}
 #define STR(k, v) {K(k), {.type = TG_VALUE_STRING, .u.s = K(v)}}
@@ -116,8 +96,6 @@ static int eval_cond(const char *cond, const tg_request *req, char *msg, size_t 
 	char src[512];
 	snprintf(src, sizeof src, "rule \"r\": allow anyone to call tool \"t\" when %s;\n", cond);
 	tg_policy *p = compile_policy(src);
-	if (!p)
-		fail_msg("did not compile: %s", cond);
 	tg_decision *d;
 	assert_int_equal(tg_decision_create(&d), TG_OK);
 	assert_int_equal(tg_eval(p, req, d), TG_OK);
