@@ -110,6 +110,9 @@ struct tg_expr {
 	tg_expr_kind kind;
 	tg_span span;
 	tg_type type;		/* set by check */
+	/* set by check on the string right of `matches`: its DFA, in the
+	 * arena, for the code generator and the linter */
+	const struct tg_re_dfa *dfa;
 	union {
 		struct {
 			tg_expr *lhs, *rhs;

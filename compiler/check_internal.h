@@ -82,8 +82,9 @@ tg_attr_decl *tg_check_attr_declared(tg_checker *c, tg_root root, const tg_name 
 void tg_check_rule_exprs(tg_checker *c, tg_rule *r);
 void tg_check_domain(tg_checker *c, tg_attr_decl *d, const char *display);
 bool tg_check_glob(tg_checker *c, const tg_name *glob, const char *what);
-/* check_regex.c: the pattern of `matches` (a string literal) compiles;
- * otherwise reports why, at the byte of the source where it goes wrong. */
-bool tg_check_regex(tg_checker *c, const tg_expr *lit);
+/* check_regex.c: the pattern of `matches` (a string literal) compiles, and
+ * its DFA is kept in lit->dfa; otherwise reports why, at the byte of the
+ * source where it goes wrong. */
+bool tg_check_regex(tg_checker *c, tg_expr *lit);
 
 #endif

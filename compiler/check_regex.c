@@ -1,10 +1,12 @@
 /*
- * check_regex.c - the pattern of `matches`: compiled here once to report
- * its errors where they stand in the source (the code generator compiles
- * it again for its tables).
+ * check_regex.c - the pattern of `matches`: compiled here once, to report
+ * its errors where they stand in the source and to keep its DFA on the
+ * literal, where the code generator and the linter take it.
  */
 #include "check_internal.h"
 #include "regex.h"
+
+#include <string.h>
 
 /* The source offset of byte `at` of a string literal's value: the literal
  * starts with its quote at span.start, and each escape (\" \\ \n \t, or
@@ -30,13 +32,29 @@ static uint32_t source_offset(const char *src, tg_span lit, uint32_t at)
 	return i;
 }
 
-bool tg_check_regex(tg_checker *c, const tg_expr *lit)
+/* A copy of d in the checker's arena, which outlives the later stages. */
+static const tg_re_dfa *keep(tg_checker *c, const tg_re_dfa *d)
+{
+	size_t cells = (size_t)d->nstates * d->nclasses;
+	tg_re_dfa *k = tg_check_alloc(c, sizeof *k);
+	uint16_t *next = tg_check_alloc(c, cells * sizeof *next);
+	uint8_t *accept = tg_check_alloc(c, d->nstates);
+	if (!k || !next || !accept)
+		return NULL;
+	*k = *d;
+	k->next = memcpy(next, d->next, cells * sizeof *next);
+	k->accept = memcpy(accept, d->accept, d->nstates);
+	return k;
+}
+
+bool tg_check_regex(tg_checker *c, tg_expr *lit)
 {
 	tg_re_dfa dfa;
 	tg_re_error err;
 	if (tg_re_compile(lit->u.str.s, lit->u.str.len, &dfa, &err)) {
+		lit->dfa = keep(c, &dfa);
 		tg_re_dfa_free(&dfa);
-		return true;
+		return lit->dfa != NULL;
 	}
 	uint32_t at = source_offset(c->ast->src, lit->span, err.offset);
 	tg_span where = { at, at + 1 < lit->span.end ? at + 1 : lit->span.end };

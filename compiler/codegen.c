@@ -344,22 +344,19 @@ static const tg_expr *cg_literal_rhs(tg_cg *cg, const tg_expr *rhs)
 	return rhs;
 }
 
-/* The DFA of a `matches` pattern. The checker compiled the pattern
- * already and reported its errors; compiling it again here is simpler than
- * carrying the tables through the AST, and gives the same tables. */
+/* The DFA of a `matches` pattern, which the checker compiled and kept on
+ * the literal. */
 static int32_t cg_dfa(tg_cg *cg, const tg_expr *lit)
 {
-	tg_re_dfa dfa;
-	tg_re_error err;
-	if (!tg_re_compile(lit->u.str.s, lit->u.str.len, &dfa, &err)) {
+	const tg_re_dfa *dfa = lit->dfa;
+	if (!dfa) {
 		if (!cg->failed)
-			tg_error(cg->diags, lit->span, "%s", err.message);
+			tg_error(cg->diags, lit->span, "internal error: the pattern was not checked");
 		cg->failed = true;
 		return -1;
 	}
-	int32_t d = tg_emit_dfa(cg->e, lit->u.str.s, lit->u.str.len, dfa.nstates, dfa.nclasses,
-				dfa.classes, dfa.next, dfa.accept);
-	tg_re_dfa_free(&dfa);
+	int32_t d = tg_emit_dfa(cg->e, lit->u.str.s, lit->u.str.len, dfa->nstates, dfa->nclasses,
+				dfa->classes, dfa->next, dfa->accept);
 	if (d < 0)
 		cg_fail(cg, lit->span, "cannot encode the DFA");
 	return d;

@@ -8,15 +8,10 @@
 
 static void check_pattern(tg_linter *l, const tg_rule *r, const tg_expr *lit)
 {
-	if (lit->kind != TG_E_STRING)
+	if (lit->kind != TG_E_STRING || !lit->dfa)
 		return;
-	tg_re_dfa dfa;
-	tg_re_error err;
-	if (!tg_re_compile(lit->u.str.s, lit->u.str.len, &dfa, &err))
-		return;		/* the checker reported it */
-	bool none = tg_re_dfa_matches_nothing(&dfa);
-	bool all = !none && tg_re_dfa_matches_all_utf8(&dfa);
-	tg_re_dfa_free(&dfa);
+	bool none = tg_re_dfa_matches_nothing(lit->dfa);
+	bool all = !none && tg_re_dfa_matches_all_utf8(lit->dfa);
 	if (!none && !all)
 		return;
 	const char *shown = tg_lint_show(l, lit->u.str.s, lit->u.str.len);
