@@ -976,13 +976,16 @@ tg_cond_result tg_vm_run(tg_vm *vm, uint32_t code_off, uint32_t code_len)
 		vmcase(CMP)
 		vmcase(ALL)
 		vmcase(ANY)
+		vmcase(ALL_VALUES)
+		vmcase(ANY_VALUES)
 			if (!(b = POP()) || !(a = POP()))
 				goto internal;
 			if (a->t == TG_V_UNKNOWN || b->t == TG_V_UNKNOWN) {
 				a->t = TG_V_UNKNOWN;
 			} else {
-				r = op == TG_OP_CMP ? compare(vm, o[0], a, b)
-						    : quantify(vm, op == TG_OP_ALL, 0, o[0], a, b);
+				r = op == TG_OP_CMP			 ? compare(vm, o[0], a, b)
+				    : op == TG_OP_ALL || op == TG_OP_ANY ? quantify(vm, op == TG_OP_ALL, 0, o[0], a, b)
+					: values_quantify(vm, op == TG_OP_ALL_VALUES, 0, o[0], a, b);
 				if (r < 0)
 					goto fail_or_internal;
 				a->t = TG_V_BOOL;
@@ -1000,6 +1003,12 @@ tg_cond_result tg_vm_run(tg_vm *vm, uint32_t code_off, uint32_t code_len)
 		vmcase(MATCH)
 		vmcase(ALL_MATCH)
 		vmcase(ANY_MATCH)
+		vmcase(ALL_VALUES_LIKE)
+		vmcase(ANY_VALUES_LIKE)
+		vmcase(ALL_VALUES_UNDER)
+		vmcase(ANY_VALUES_UNDER)
+		vmcase(ALL_VALUES_MATCH)
+		vmcase(ANY_VALUES_MATCH)
 			if (!(a = POP()))
 				goto internal;
 			if (a->t != TG_V_UNKNOWN) {
@@ -1013,7 +1022,14 @@ tg_cond_result tg_vm_run(tg_vm *vm, uint32_t code_off, uint32_t code_len)
 				case TG_OP_ANY_UNDER: r = quantify(vm, false, 2, arg, a, NULL); break;
 				case TG_OP_MATCH: r = match(vm, arg, a); break;
 				case TG_OP_ALL_MATCH: r = quantify(vm, true, 3, arg, a, NULL); break;
-				default: r = quantify(vm, false, 3, arg, a, NULL); break;
+				case TG_OP_ANY_MATCH: r = quantify(vm, false, 3, arg, a, NULL); break;
+				default:
+					/* the value quantifiers: kinds 1 like, 2 under, 3 match,
+					 * each a pair of rows, all then any */
+					r = values_quantify(vm, (op - TG_OP_ALL_VALUES_LIKE) % 2 == 0,
+							    1 + (int)(op - TG_OP_ALL_VALUES_LIKE) / 2, arg, a,
+							    NULL);
+					break;
 				}
 				if (r < 0)
 					goto fail_or_internal;
@@ -1030,43 +1046,6 @@ tg_cond_result tg_vm_run(tg_vm *vm, uint32_t code_off, uint32_t code_len)
 			vm->subj_n = tg_rd32(o + 4);
 			if (load_args(vm, out) < 0)
 				goto fail;
-			vmbreak;
-		vmcase(ALL_VALUES)
-		vmcase(ANY_VALUES)
-			if (!(b = POP()) || !(a = POP()))
-				goto internal;
-			if (a->t == TG_V_UNKNOWN || b->t == TG_V_UNKNOWN) {
-				a->t = TG_V_UNKNOWN;
-			} else {
-				r = values_quantify(vm, op == TG_OP_ALL_VALUES, 0, o[0], a, b);
-				if (r < 0)
-					goto fail_or_internal;
-				a->t = TG_V_BOOL;
-				a->b = (uint8_t)r;
-			}
-			a->origin = 0;
-			sp++;
-			vmbreak;
-		vmcase(ALL_VALUES_LIKE)
-		vmcase(ANY_VALUES_LIKE)
-		vmcase(ALL_VALUES_UNDER)
-		vmcase(ANY_VALUES_UNDER)
-		vmcase(ALL_VALUES_MATCH)
-		vmcase(ANY_VALUES_MATCH)
-			if (!(a = POP()))
-				goto internal;
-			if (a->t != TG_V_UNKNOWN) {
-				/* kinds 1 like, 2 under, 3 match; the rows go all, any */
-				int kind = 1 + (int)(op - TG_OP_ALL_VALUES_LIKE) / 2;
-				bool all = (op - TG_OP_ALL_VALUES_LIKE) % 2 == 0;
-				r = values_quantify(vm, all, kind, tg_rd32(o), a, NULL);
-				if (r < 0)
-					goto fail_or_internal;
-				a->t = TG_V_BOOL;
-				a->b = (uint8_t)r;
-			}
-			a->origin = 0;
-			sp++;
 			vmbreak;
 		vmcase(ADD)
 		vmcase(SUB) {
