@@ -11,8 +11,7 @@
 . "$(dirname "$0")/data/lib.sh"
 . "$(dirname "$0")/data/gateway_lib.sh"
 
-command -v node >/dev/null 2>&1 || { echo "FAIL: node is required" >&2; exit 1; }
-command -v curl >/dev/null 2>&1 || { echo "FAIL: curl is required" >&2; exit 1; }
+need node curl
 
 REC="$TG_SOURCE_DIR/tests/gateway/recorder.mjs"
 node "$REC" "$TMP/rec.log" "$TMP/rec.port" &

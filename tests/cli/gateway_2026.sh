@@ -11,8 +11,7 @@
 # upstream answered with a clear error.
 . "$(dirname "$0")/data/lib.sh"
 
-command -v node >/dev/null 2>&1 || { echo "FAIL: node is required" >&2; exit 1; }
-command -v curl >/dev/null 2>&1 || { echo "FAIL: curl is required" >&2; exit 1; }
+need node curl
 
 UP="$TG_SOURCE_DIR/tests/gateway2026/upstream.mjs"
 node "$UP" "$TMP/up.port" "$TMP/up.log" &

@@ -10,9 +10,7 @@
 . "$(dirname "$0")/data/lib.sh"
 . "$(dirname "$0")/data/gateway_lib.sh"
 
-command -v node >/dev/null 2>&1 || { echo "FAIL: node is required" >&2; exit 1; }
-command -v curl >/dev/null 2>&1 || { echo "FAIL: curl is required" >&2; exit 1; }
-command -v python3 >/dev/null 2>&1 || { echo "FAIL: python3 is required" >&2; exit 1; }
+need node curl python3
 
 node "$TG_SOURCE_DIR/tests/gateway/recorder.mjs" "$TMP/rec.log" "$TMP/rec.port" &
 recpid=$!

@@ -4,7 +4,7 @@
 # never answers are answered by the proxy after --request-timeout.
 . "$TG_SOURCE_DIR/tests/cli/data/lib.sh"
 FAKE="$TG_SOURCE_DIR/tests/proxy/fake_server.py"
-command -v python3 >/dev/null 2>&1 || { fail "python3 is required"; finish; }
+need python3
 
 cat >"$TMP/p.tg" <<'POL'
 policy "proxy-ids" version "1";

@@ -4,7 +4,7 @@
 # rugpull): the changed tool is hidden and denied, with the audit saying why.
 . "$TG_SOURCE_DIR/tests/cli/data/lib.sh"
 FAKE="$TG_SOURCE_DIR/tests/proxy/fake_server.py"
-command -v python3 >/dev/null 2>&1 || { fail "python3 is required"; finish; }
+need python3
 
 cat >"$TMP/p.tg" <<'POL'
 policy "proxy-pins" version "1";

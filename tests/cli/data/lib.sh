@@ -17,6 +17,15 @@ fail() {
 	failures=$((failures + 1))
 }
 
+# need TOOL...: each must be on PATH (scripts/install-deps installs them),
+# or the script fails at once.
+need() {
+	for _t in "$@"; do
+		command -v "$_t" >/dev/null 2>&1 ||
+			{ echo "FAIL: $_t is required (scripts/install-deps)" >&2; exit 1; }
+	done
+}
+
 # run_in STDIN WANT ARGS...: toolgate ARGS with stdin from STDIN; stdout to
 # $TMP/out, stderr to $TMP/err; the exit status must be WANT.
 run_in() {
