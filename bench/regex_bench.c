@@ -5,7 +5,7 @@
  *   tg-bench-regex [PASSES]
  *
  * Compile time is that of the whole pipeline (tg_compile of a one-rule
- * policy: parse, check, the regex compiled twice, emit, verify), best of
+ * policy: parse, check (the regex compiled), emit, verify), best of
  * 5, for the patterns whose walk is timed; and of the regex engine alone
  * (tg_re_compile), best of 3, for the slowest patterns it accepts or
  * refuses, with their DFA's size. The walk is timed through tg_eval on a request whose args.s is 65,536 bytes
