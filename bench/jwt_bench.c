@@ -69,7 +69,7 @@ static bool full(void *ud)
 {
 	run *r = ud;
 	char why[256];
-	json_t *c = tg_gw_jwt_verify(r->a, r->j, NULL, r->token, AUD, r->now, why, sizeof why);
+	json_t *c = tg_gw_jwt_verify(r->a, r->j, NULL, r->token, AUD, r->now, why, sizeof why, NULL);
 	tg_mcp_identity id;
 	bool ok;
 
@@ -172,7 +172,7 @@ int main(int argc, char **argv)
 		run r = {&a, j, t, algs[k][0], now, NULL, NULL, NULL};
 		double f, c, l;
 
-		r.jwk = tg_gw_jwks_key(j, algs[k][1], any_key, NULL);
+		r.jwk = tg_gw_jwks_key(j, algs[k][1], any_key, NULL, NULL);
 		r.pk = r.jwk ? tg_gw_jwks_pkey(j, r.jwk) : NULL;
 		r.jws = json_pack("{s:s%,s:s%,s:s}", "protected", t, (size_t)(d1 - t), "payload",
 				  d1 + 1, (size_t)(d2 - d1 - 1), "signature", d2 + 1);

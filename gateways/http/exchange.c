@@ -31,8 +31,15 @@
 
 #define FETCH_PAGES 64
 #define STDIO_PREFIX "stdio:"
+#define STREAM_BLOCK (64u * 1024)
 
-typedef struct ctx {
+typedef enum list_kind { LIST_NONE, LIST_TOOLS, LIST_RESOURCES, LIST_PROMPTS, LIST_ANY } list_kind;
+typedef struct stream stream;
+
+/* One exchange's state. On the event loop (tg_gw_exchange_start) it is
+ * allocated and outlives the call that started it while its upstream call
+ * is parked. */
+typedef struct tg_gw_pending {
 	tg_gw *gw;
 	const tg_gw_conf *conf;
 	const tg_gw_upstream_conf *uc;
@@ -48,6 +55,24 @@ typedef struct ctx {
 	char *hdrs[TG_GW_MAX_PARAMS + 2];	/* Mcp-* lines for the upstream, rebuilt from the body */
 	size_t nhdrs;
 	int64_t now;
+	/* the message, and what is forwarded when it is rewritten */
+	tg_rpc_msg m;
+	bool has_m;
+	tg_gw_http_in fwd;
+	char *fwd_body;			/* curl does not copy a POST body */
+	/* the upstream call in progress (http_forward) */
+	stream *fw;
+	json_t *fw_id;
+	int64_t fw_t0, fw_deadline;
+	bool fw_headers, fw_timed_out;
+	/* on the event loop */
+	tg_gw_loop *loop;
+	void (*ready)(void *ud);
+	void *ready_ud;
+	bool blocks;			/* it would wait: nothing was done, a worker runs it */
+	bool parked;			/* the upstream call runs on the loop */
+	bool answered;
+	tg_gw_answer answer;		/* a parked exchange's, once made */
 } ctx;
 
 static void clear_hdrs(ctx *x)
@@ -253,13 +278,16 @@ static void decide_with(ctx *x, tg_holder *h, const tg_rpc_msg *m, tg_mcp_authz 
 	pthread_mutex_lock(&x->up->lock);
 	tg_mcp_decide(p, &x->id, &x->up->tools, m, x->now, audit, out);
 	pthread_mutex_unlock(&x->up->lock);
-	if (out->verdict == TG_MCP_NEED_TOOLS && may_fetch) {
+	if (out->verdict == TG_MCP_NEED_TOOLS && may_fetch && x->loop) {
+		/* The fetch waits on the upstream: a worker decides again. */
+		x->blocks = true;
+	} else if (out->verdict == TG_MCP_NEED_TOOLS && may_fetch) {
 		fetch_tools(x, out->tool, out->tool_len);
 		pthread_mutex_lock(&x->up->lock);
 		tg_mcp_decide(p, &x->id, &x->up->tools, m, x->now, audit, out);
 		pthread_mutex_unlock(&x->up->lock);
 	}
-	if (out->verdict == TG_MCP_NEED_TOOLS)
+	if (out->verdict == TG_MCP_NEED_TOOLS && !x->blocks)
 		/* Listed in full and still absent: refuse, never guess. */
 		tg_mcp_deny(p, &x->id, m, "the tool is not in the server's tools/list", x->now,
 			    audit, out);
@@ -287,6 +315,10 @@ static void decide(ctx *x, const tg_rpc_msg *m, tg_mcp_authz *out)
 	bool unwritten;
 
 	decide_with(x, x->gw->holder, m, out, &lines, &n, true);
+	if (x->blocks) {
+		free(lines);	/* not written: the worker decides and audits */
+		return;
+	}
 	if (x->gw->shadow && out->verdict != TG_MCP_PASS) {
 		tg_mcp_authz s;
 		char *sl = NULL;
@@ -325,8 +357,6 @@ static void decide(ctx *x, const tg_rpc_msg *m, tg_mcp_authz *out)
 }
 
 /* ---- filtering answers -------------------------------------------------- */
-
-typedef enum list_kind { LIST_NONE, LIST_TOOLS, LIST_RESOURCES, LIST_PROMPTS, LIST_ANY } list_kind;
 
 static list_kind kind_of(const char *method)
 {
@@ -502,7 +532,7 @@ done:
 
 /* ---- SSE relay ---------------------------------------------------------- */
 
-typedef struct stream {
+struct stream {
 	tg_gw_http_call call;
 	tg_gw_sse sse;
 	tg_px_buf out;
@@ -514,7 +544,11 @@ typedef struct stream {
 	tg_gw_child *child;
 	int client_fd;
 	char *body;		/* a rewritten request body curl may still be sending */
-} stream;
+	/* on the loop: who hears of the call's news (the parked exchange, then
+	 * the server's connection once the stream is the answer) */
+	void (*news)(void *ud);
+	void *news_ud;
+};
 
 static void on_event(void *ud, const tg_gw_sse_event *e)
 {
@@ -545,6 +579,15 @@ static ssize_t copy_out(stream *s, char *buf, size_t max)
 	return (ssize_t)n;
 }
 
+static void stream_failed(stream *s, const char *why)
+{
+	tg_drv_error("gateway: upstream '%s': %s", s->f.up->name, why);
+	tg_gw_metrics_upstream_error(&s->f.gw->metrics, s->f.up->name);
+	s->failed = true;
+}
+
+/* A worker's stream blocks until something comes; a loop's returns 0 when
+ * nothing has, and its news() says when to read again. */
 static ssize_t http_stream_read(void *st, char *buf, size_t max)
 {
 	stream *s = st;
@@ -567,6 +610,7 @@ static ssize_t http_stream_read(void *st, char *buf, size_t max)
 				s->failed = true;
 			}
 			tg_px_buf_drop(&s->call.in, n);
+			tg_gw_http_drained(&s->call);
 			s->last_ms = tg_proxy_now_ms();
 			continue;
 		}
@@ -574,23 +618,47 @@ static ssize_t http_stream_read(void *st, char *buf, size_t max)
 			s->ended = true;
 			continue;
 		}
-		if (tg_gw_http_pump(&s->call, 1000) < 0) {
-			if (!s->call.client_gone) {
-				tg_drv_error("gateway: upstream '%s': %s", s->f.up->name,
-					     s->call.error);
-				tg_gw_metrics_upstream_error(&s->f.gw->metrics, s->f.up->name);
-			}
-			s->failed = true;
+		if (s->call.failed || (!s->call.loop && tg_gw_http_pump(&s->call, 1000) < 0)) {
+			if (s->call.client_gone)
+				s->failed = true;
+			else
+				stream_failed(s, s->call.error);
 			continue;
 		}
+		if (s->call.loop)
+			return 0;
 		if (!s->whole && tg_proxy_now_ms() - s->last_ms > s->idle_ms) {
-			tg_drv_error("gateway: upstream '%s' sent nothing for %u ms; ending the "
-				     "stream",
-				     s->f.up->name, s->idle_ms);
-			tg_gw_metrics_upstream_error(&s->f.gw->metrics, s->f.up->name);
-			s->failed = true;
+			char why[96];
+
+			snprintf(why, sizeof why, "sent nothing for %u ms; ending the stream",
+				 s->idle_ms);
+			stream_failed(s, why);
 		}
 	}
+}
+
+/* A loop's stream: the idle limit a worker's read checks as it waits. */
+static int64_t stream_tick(void *st, int64_t now_ms)
+{
+	stream *s = st;
+	char why[96];
+
+	if (s->whole || s->ended || s->failed)
+		return INT64_MAX;
+	if (now_ms - s->last_ms <= s->idle_ms)
+		return s->last_ms + s->idle_ms + 1;
+	snprintf(why, sizeof why, "sent nothing for %u ms; ending the stream", s->idle_ms);
+	stream_failed(s, why);
+	tg_gw_http_abort(&s->call, why);
+	s->news(s->news_ud);
+	return INT64_MAX;
+}
+
+static void stream_news(void *ud)
+{
+	stream *s = ud;
+
+	s->news(s->news_ud);
 }
 
 static void stream_free(void *st)
@@ -643,8 +711,9 @@ static bool is_sse(const char *ct)
 	return ct && strncasecmp(ct, "text/event-stream", 17) == 0;
 }
 
+/* loop: the event loop to run the call on (news to s), or NULL. */
 static int start_call(ctx *x, tg_gw_http_call *c, const char *method, const char *body,
-		      size_t len, size_t max_in)
+		      size_t len, size_t max_in, tg_gw_loop *loop, stream *s)
 {
 	tg_gw_http_req r = {
 		.method = method,
@@ -657,6 +726,9 @@ static int start_call(ctx *x, tg_gw_http_call *c, const char *method, const char
 		.extra = x->hdrs,
 		.nextra = x->nhdrs,
 		.connect_timeout_ms = x->conf->limits.connect_timeout_ms,
+		.loop = loop,
+		.news = stream_news,
+		.news_ud = s,
 	};
 
 	if (x->stateless)
@@ -703,19 +775,103 @@ static void answer_legacy(ctx *x, tg_gw_answer *a, json_t *id, long status)
 				     "2025-03-26"));
 }
 
-static bool refused_version(ctx *x, tg_gw_answer *a, stream *s, json_t *id)
+/* The call in x->fw failed or timed out before it was complete: an error
+ * answer (none for a client that went away). */
+static void forward_failed(ctx *x, tg_gw_answer *a)
 {
-	if (!legacy_refusal(&s->call))
+	stream *s = x->fw;
+
+	if (!s->call.client_gone)
+		upstream_failed(x, a, x->fw_id, x->fw_timed_out || !s->call.failed, s->call.error);
+	stream_free(s);
+	x->fw = NULL;
+}
+
+/* The call's headers are in (waited < 0: they are not, and will not be).
+ * True when *a is the answer: an error, or the stream to relay. */
+static bool forward_headers(ctx *x, tg_gw_answer *a, int waited)
+{
+	const tg_gw_limits *l = &x->conf->limits;
+	stream *s = x->fw;
+
+	if (waited != 0) {
+		forward_failed(x, a);
+		return true;
+	}
+	tg_gw_metrics_latency(&x->gw->metrics, (double)(tg_proxy_now_ms() - x->fw_t0) / 1000.0);
+	a->status = (unsigned)s->call.status;
+	if (s->call.session[0] && !x->stateless)
+		seal_session(x, a, s->call.session);
+	if (!is_sse(s->call.content_type))
 		return false;
-	answer_legacy(x, a, id, s->call.status);
+	set_type(a, "text/event-stream");
+	s->sse.max = l->max_response;
+	s->idle_ms = l->response_timeout_ms;
+	s->whole = strcmp(x->in->method, "GET") == 0;
+	s->last_ms = tg_proxy_now_ms();
+	s->body = x->fwd_body;	/* curl may still be sending it */
+	x->fwd_body = NULL;
+	a->read = http_stream_read;
+	a->free = stream_free;
+	a->st = s;
+	if (s->call.loop) {
+		s->call.pause_at = STREAM_BLOCK;
+		s->news = x->ready;
+		s->news_ud = x->ready_ud;
+		a->tick = stream_tick;
+	}
+	x->fw = NULL;
 	return true;
 }
 
-/* Forwards to an HTTP upstream and turns its answer into *a. */
+/* The whole body is in (waited < 0: it is not, and will not be): a JSON
+ * answer (filtered when it is a list answer) or whatever else the upstream
+ * said (202, an error page), bounded. */
+static void forward_body(ctx *x, tg_gw_answer *a, int waited)
+{
+	stream *s = x->fw;
+	const char *body = tg_px_buf_head(&s->call.in);
+	size_t len = tg_px_buf_size(&s->call.in);
+	char *repl = NULL;
+	bool drop = false;
+
+	if (waited != 0) {
+		a->session[0] = '\0';
+		forward_failed(x, a);
+		return;
+	}
+	set_type(a, s->call.content_type);
+	if (tg_gw_is_json_type(s->call.content_type) &&
+	    (s->f.kind != LIST_NONE || mentions_tasks(body, len)))
+		repl = filter_message(&s->f, body, len, &drop);
+	if (x->stateless && legacy_refusal(&s->call)) {
+		answer_legacy(x, a, x->fw_id, s->call.status);
+	} else if (drop) {
+		upstream_failed(x, a, x->fw_id, false, "its list answer could not be read");
+	} else if (repl) {
+		a->body = repl;
+		a->body_len = strlen(repl);
+		repl = NULL;
+	} else {
+		a->body_len = len;
+		a->body = malloc(len + 1);
+		if (!a->body)
+			a->status = 500;
+		else if (len)	/* an empty buffer has no data pointer */
+			memcpy(a->body, body, len);
+	}
+	free(repl);
+	stream_free(s);
+	x->fw = NULL;
+}
+
+static void pending_news(void *ud);
+
+/* Forwards to an HTTP upstream and turns its answer into *a. On the event
+ * loop the call is parked instead, and pending_news carries on. */
 static void http_forward(ctx *x, tg_gw_answer *a, json_t *id, const char *idkey, list_kind kind)
 {
 	const tg_gw_limits *l = &x->conf->limits;
-	int64_t t0 = tg_proxy_now_ms(), deadline = t0 + l->response_timeout_ms;
 	stream *s = calloc(1, sizeof *s);
 
 	if (!s) {
@@ -723,75 +879,56 @@ static void http_forward(ctx *x, tg_gw_answer *a, json_t *id, const char *idkey,
 		return;
 	}
 	filter_init(&s->f, x, idkey, kind);
+	s->news = pending_news;
+	s->news_ud = x;
+	x->fw = s;
+	x->fw_id = id;
+	x->fw_t0 = tg_proxy_now_ms();
+	x->fw_deadline = x->fw_t0 + l->response_timeout_ms;
 	if (start_call(x, &s->call, x->in->method, x->in->body, x->in->body_len,
-		       l->max_response) != 0) {
+		       l->max_response, x->loop, s) != 0) {
 		upstream_failed(x, a, id, false, s->call.error);
 		stream_free(s);
+		x->fw = NULL;
 		return;
 	}
-	if (tg_gw_http_wait_headers(&s->call, deadline) != 0) {
-		bool timeout = !s->call.failed;
+	if (x->loop) {
+		x->parked = true;
+		return;
+	}
+	if (forward_headers(x, a, tg_gw_http_wait_headers(&s->call, x->fw_deadline)))
+		return;
+	forward_body(x, a, tg_gw_http_wait_done(&s->call, x->fw_deadline));
+}
 
-		if (!s->call.client_gone)
-			upstream_failed(x, a, id, timeout, s->call.error);
-		stream_free(s);
-		return;
-	}
-	tg_gw_metrics_latency(&x->gw->metrics, (double)(tg_proxy_now_ms() - t0) / 1000.0);
-	a->status = (unsigned)s->call.status;
-	if (s->call.session[0] && !x->stateless)
-		seal_session(x, a, s->call.session);
-	if (is_sse(s->call.content_type)) {
-		set_type(a, "text/event-stream");
-		s->sse.max = l->max_response;
-		s->idle_ms = l->response_timeout_ms;
-		s->whole = strcmp(x->in->method, "GET") == 0;
-		s->last_ms = tg_proxy_now_ms();
-		a->read = http_stream_read;
-		a->free = stream_free;
-		a->st = s;
-		return;
-	}
-	/* A whole body: JSON (filtered when it is a list answer) or whatever
-	 * else the upstream says (202, an error page), bounded. */
-	if (tg_gw_http_wait_done(&s->call, deadline) != 0) {
-		if (!s->call.client_gone)
-			upstream_failed(x, a, id, !s->call.failed, s->call.error);
-		a->session[0] = '\0';
-		stream_free(s);
-		return;
-	}
-	set_type(a, s->call.content_type);
-	if (x->stateless && refused_version(x, a, s, id)) {
-		stream_free(s);
-		return;
-	}
-	if (tg_gw_is_json_type(s->call.content_type) &&
-	    (kind != LIST_NONE ||
-	     mentions_tasks(tg_px_buf_head(&s->call.in), tg_px_buf_size(&s->call.in)))) {
-		bool drop;
-		char *repl = filter_message(&s->f, tg_px_buf_head(&s->call.in),
-					    tg_px_buf_size(&s->call.in), &drop);
+/* On the loop: carries a parked exchange on as far as its call allows.
+ * True when x->answer is made. */
+static bool pending_step(ctx *x)
+{
+	stream *s = x->fw;
+	bool over = s->call.done || s->call.failed;
 
-		if (drop) {
-			upstream_failed(x, a, id, false, "its list answer could not be read");
-			stream_free(s);
-			return;
-		}
-		if (repl) {
-			a->body = repl;
-			a->body_len = strlen(repl);
-			stream_free(s);
-			return;
-		}
+	if (!x->fw_headers) {
+		if (!s->call.headers_done && !over)
+			return false;
+		x->fw_headers = true;
+		if (forward_headers(x, &x->answer, s->call.headers_done ? 0 : -1))
+			return true;
 	}
-	a->body_len = tg_px_buf_size(&s->call.in);
-	a->body = malloc(a->body_len + 1);
-	if (!a->body)
-		a->status = 500;
-	else if (a->body_len)	/* an empty buffer has no data pointer */
-		memcpy(a->body, tg_px_buf_head(&s->call.in), a->body_len);
-	stream_free(s);
+	if (!over)
+		return false;
+	forward_body(x, &x->answer, s->call.done ? 0 : -1);
+	return true;
+}
+
+static void pending_news(void *ud)
+{
+	ctx *x = ud;
+
+	if (x->answered || !pending_step(x))
+		return;
+	x->answered = true;
+	x->ready(x->ready_ud);
 }
 
 /* The gateway's own request at an HTTP upstream: the response message with
@@ -840,7 +977,7 @@ static json_t *own_http(ctx *x, const char *line, const char *idkey)
 	x->nhdrs = 0;
 	if (x->stateless)
 		add_hdr(x, "Mcp-Method", "tools/list");
-	if (start_call(x, &c, "POST", line, strlen(line), l->max_response) != 0 ||
+	if (start_call(x, &c, "POST", line, strlen(line), l->max_response, NULL, NULL) != 0 ||
 	    tg_gw_http_wait_headers(&c, deadline) != 0)
 		goto out;
 	if (!is_sse(c.content_type)) {
@@ -1211,14 +1348,13 @@ out:
 
 static void post(ctx *x, tg_gw_answer *a)
 {
-	tg_gw_http_in fwd;
-	char *fwd_body = NULL, why[512];
+	tg_rpc_msg *m = &x->m;
+	char why[512];
 	tg_rpc_error err;
-	tg_rpc_msg m;
 	tg_mcp_authz out;
 	list_kind kind = LIST_NONE;
 
-	switch (tg_rpc_parse(x->in->body, x->in->body_len, false, &m, &err)) {
+	switch (tg_rpc_parse(x->in->body, x->in->body_len, false, m, &err)) {
 	case TG_RPC_FRAME_BLANK:
 		refuse(x, a, 400, TG_GW_REF_PARSE, NULL, TG_RPC_PARSE_ERROR,
 		       "toolgate: the body is empty");
@@ -1234,68 +1370,62 @@ static void post(ctx *x, tg_gw_answer *a)
 		return;
 	}
 	case TG_RPC_FRAME_OK:
+		x->has_m = true;
 		break;
 	}
 	/* 2026-07-28's headers mirror the body; one that disagrees is refused
 	 * before anything is decided or forwarded (the body is what is
 	 * decided). Checked on every version: a header that disagrees is never
 	 * harmless. */
-	if (m.kind != TG_RPC_RESPONSE && tg_gw_stateless_check(x->in, &m, why, sizeof why) != 0) {
-		mismatch(x, a, m.id, why);
-		goto out;
+	if (m->kind != TG_RPC_RESPONSE && tg_gw_stateless_check(x->in, m, why, sizeof why) != 0) {
+		mismatch(x, a, m->id, why);
+		return;
 	}
-	if (m.kind == TG_RPC_REQUEST && strcmp(m.method, "tasks/list") == 0) {
+	if (m->kind == TG_RPC_REQUEST && strcmp(m->method, "tasks/list") == 0) {
 		/* Lists every caller's tasks: ids the gateway cannot bind to anyone. */
-		tg_gw_answer_error(a, 200, m.id, TG_RPC_DENIED,
+		tg_gw_answer_error(a, 200, m->id, TG_RPC_DENIED,
 				   "toolgate: tasks/list is not served through the gateway (task ids "
 				   "are bound to the principal that created them)",
 				   NULL);
-		goto out;
+		return;
 	}
-	if (m.kind == TG_RPC_NOTIFICATION && !tg_rpc_is_lifecycle(m.method)) {
+	if (m->kind == TG_RPC_NOTIFICATION && !tg_rpc_is_lifecycle(m->method)) {
 		/* No id, so nobody could be told of a deny: never forwarded. */
 		refuse(x, a, 400, TG_GW_REF_INVALID, NULL, TG_RPC_INVALID_REQUEST,
 		       "toolgate: a notification outside notifications/ is not forwarded");
-		goto out;
+		return;
 	}
-	if (m.kind == TG_RPC_REQUEST) {
-		decide(x, &m, &out);
+	if (m->kind == TG_RPC_REQUEST) {
+		decide(x, m, &out);
+		if (x->blocks)
+			return;
 		if (x->legacy_status && out.verdict != TG_MCP_ALLOW && out.verdict != TG_MCP_PASS) {
 			/* denied for want of the tool list a 2025-only upstream would
 			 * not give: say why instead */
-			answer_legacy(x, a, m.id, x->legacy_status);
-			goto out;
+			answer_legacy(x, a, m->id, x->legacy_status);
+			return;
 		}
 		switch (out.verdict) {
 		case TG_MCP_DENY:
-			if (step_up(x, &out, m.method, a, m.id))
-				goto out;
+			if (step_up(x, &out, m->method, a, m->id))
+				return;
 			/* fall through */
 		case TG_MCP_NEED_TOOLS:
 		case TG_MCP_INVALID:
-			answer_refused(a, 200, m.id, &out, m.method, x->conf->deny_as);
-			goto out;
+			answer_refused(a, 200, m->id, &out, m->method, x->conf->deny_as);
+			return;
 		case TG_MCP_PASS:
 		case TG_MCP_ALLOW:
 			break;
 		}
-		kind = kind_of(m.method);
-		if (prepare_forward(x, a, &m, &fwd, &fwd_body) != 0)
-			goto out;
+		kind = kind_of(m->method);
+		if (prepare_forward(x, a, m, &x->fwd, &x->fwd_body) != 0)
+			return;
 	}
-	if (x->uc->url) {
-		http_forward(x, a, m.id, m.kind == TG_RPC_REQUEST ? m.idkey : NULL, kind);
-		if (fwd_body && a->read == http_stream_read) {
-			/* curl does not copy a POST body: the stream keeps it */
-			((stream *)a->st)->body = fwd_body;
-			fwd_body = NULL;
-		}
-	} else {
-		stdio_forward(x, a, &m, kind);
-	}
-out:
-	free(fwd_body);
-	tg_rpc_msg_free(&m);
+	if (x->uc->url)
+		http_forward(x, a, m->id, m->kind == TG_RPC_REQUEST ? m->idkey : NULL, kind);
+	else
+		stdio_forward(x, a, m, kind);
 }
 
 static void get(ctx *x, tg_gw_answer *a)
@@ -1352,55 +1482,69 @@ static void delete(ctx *x, tg_gw_answer *a)
 		       "toolgate: no such session");
 }
 
-void tg_gw_exchange(tg_gw *gw, const tg_gw_conf *conf, const tg_gw_upstream_conf *uc,
-		    const tg_gw_http_in *in, tg_gw_answer *a)
+/* What the exchange holds, released once it is answered. */
+static void ctx_clear(ctx *x)
 {
-	ctx x;
+	if (x->fw)
+		stream_free(x->fw);
+	if (x->has_m)
+		tg_rpc_msg_free(&x->m);
+	free(x->fwd_body);
+	clear_hdrs(x);
+	json_decref(x->auth);
+	tg_mcp_identity_clear(&x->id);
+	tg_gw_answer_free(&x->answer);
+}
+
+/* Everything from the method to the answer, or to a parked call on the
+ * loop, or to the first step that would wait (x->blocks, nothing done). */
+static void exchange(ctx *x, tg_gw_answer *a)
+{
+	tg_gw *gw = x->gw;
+	const tg_gw_conf *conf = x->conf;
+	const tg_gw_upstream_conf *uc = x->uc;
+	const tg_gw_http_in *in = x->in;
 	tg_gw_peer peer;
 	char resource[1024];
 	tg_gw_who who;
 	int st;
 
 	memset(a, 0, sizeof *a);
-	memset(&x, 0, sizeof x);
-	x.gw = gw;
-	x.conf = conf;
-	x.uc = uc;
-	x.in = in;
-	x.now = now_s(gw);
-	x.up = tg_gw_upstream_of(gw, uc->name);
-	if (!x.up) {
+	x->now = now_s(gw);
+	x->up = tg_gw_upstream_of(gw, uc->name);
+	tg_mcp_identity_init(&x->id);
+	if (!x->up) {
 		tg_gw_answer_error(a, 500, NULL, TG_RPC_UNAVAILABLE, "toolgate: out of memory", NULL);
 		return;
 	}
 	if (strcmp(in->method, "POST") != 0 && strcmp(in->method, "GET") != 0 &&
 	    strcmp(in->method, "DELETE") != 0) {
-		refuse(&x, a, 405, TG_GW_REF_METHOD, NULL, TG_RPC_INVALID_REQUEST,
+		refuse(x, a, 405, TG_GW_REF_METHOD, NULL, TG_RPC_INVALID_REQUEST,
 		       "toolgate: an MCP endpoint takes POST, GET and DELETE");
 		snprintf(a->allow, sizeof a->allow, "GET, POST, DELETE");
 		return;
 	}
 	if (!tg_gw_version_ok(in->version)) {
-		refuse(&x, a, 400, TG_GW_REF_VERSION, NULL, TG_RPC_INVALID_REQUEST,
+		refuse(x, a, 400, TG_GW_REF_VERSION, NULL, TG_RPC_INVALID_REQUEST,
 		       "toolgate: unsupported MCP-Protocol-Version");
 		return;
 	}
-	x.stateless = tg_gw_is_stateless(in->version);
-	if (x.stateless && strcmp(in->method, "POST") != 0) {
-		refuse(&x, a, 405, TG_GW_REF_METHOD, NULL, TG_RPC_INVALID_REQUEST,
+	x->stateless = tg_gw_is_stateless(in->version);
+	if (x->stateless && strcmp(in->method, "POST") != 0) {
+		refuse(x, a, 405, TG_GW_REF_METHOD, NULL, TG_RPC_INVALID_REQUEST,
 		       "toolgate: 2026-07-28 has no GET stream and no sessions to DELETE "
 		       "(subscriptions/listen is a POST)");
 		snprintf(a->allow, sizeof a->allow, "POST");
 		return;
 	}
-	if (x.stateless && in->session) {
-		refuse(&x, a, 400, TG_GW_REF_SESSION, NULL, TG_RPC_INVALID_REQUEST,
+	if (x->stateless && in->session) {
+		refuse(x, a, 400, TG_GW_REF_SESSION, NULL, TG_RPC_INVALID_REQUEST,
 		       "toolgate: 2026-07-28 has no sessions: Mcp-Session-Id is not accepted");
 		return;
 	}
-	if (x.stateless && !uc->url) {
+	if (x->stateless && !uc->url) {
 		/* Children are per session, and 2026-07-28 has none. */
-		refuse(&x, a, 400, TG_GW_REF_VERSION, NULL, TG_RPC_INVALID_REQUEST,
+		refuse(x, a, 400, TG_GW_REF_VERSION, NULL, TG_RPC_INVALID_REQUEST,
 		       "toolgate: this upstream is a stdio server, served to 2025 versions only "
 		       "(use MCP-Protocol-Version 2025-11-25)");
 		return;
@@ -1413,44 +1557,131 @@ void tg_gw_exchange(tg_gw *gw, const tg_gw_conf *conf, const tg_gw_upstream_conf
 	peer.uc = uc;
 	peer.header = in->header;
 	peer.header_ud = in->header_ud;
+	peer.no_wait = x->loop != NULL;
 	memset(&who, 0, sizeof who);
-	tg_mcp_identity_init(&x.id);
-	st = gw->identity.identify(gw->identity.self, &peer, &x.id, &who);
+	st = gw->identity.identify(gw->identity.self, &peer, &x->id, &who);
+	if (st == TG_GW_WOULD_WAIT) {
+		x->blocks = true;
+		return;
+	}
 	if (st != 0) {
 		char msg[300];
 
 		snprintf(msg, sizeof msg, "toolgate: %s", who.why);
-		refuse(&x, a, (unsigned)st, TG_GW_REF_IDENTITY, NULL, TG_RPC_INVALID_REQUEST, msg);
+		refuse(x, a, (unsigned)st, TG_GW_REF_IDENTITY, NULL, TG_RPC_INVALID_REQUEST, msg);
 		snprintf(a->www_authenticate, sizeof a->www_authenticate, "%s", who.challenge);
 		json_decref(who.audit);
-		tg_mcp_identity_clear(&x.id);
 		return;
 	}
-	x.auth = who.audit;
-	json_decref(x.id.server);
-	x.id.server = json_incref(x.up->name_json);
-	x.principal = json_string_value(json_object_get(x.id.principal, "id"));
+	x->auth = who.audit;
+	json_decref(x->id.server);
+	x->id.server = json_incref(x->up->name_json);
+	x->principal = json_string_value(json_object_get(x->id.principal, "id"));
 	if (in->session) {
 		tg_gw_unseal u = tg_gw_session_open(&gw->key, in->session, uc->name,
-						    x.principal ? x.principal : "", x.now, &x.sess);
+						    x->principal ? x->principal : "", x->now, &x->sess);
 
 		if (u != TG_GW_SESSION_OK) {
-			refuse(&x, a, 404, TG_GW_REF_SESSION, NULL, TG_RPC_INVALID_REQUEST,
+			refuse(x, a, 404, TG_GW_REF_SESSION, NULL, TG_RPC_INVALID_REQUEST,
 			       u == TG_GW_SESSION_EXPIRED ? "toolgate: the session has expired"
 							  : "toolgate: no such session");
-			json_decref(x.auth);
-			tg_mcp_identity_clear(&x.id);
 			return;
 		}
-		x.has_session = true;
+		x->has_session = true;
 	}
 	if (strcmp(in->method, "POST") == 0)
-		post(&x, a);
+		post(x, a);
 	else if (strcmp(in->method, "GET") == 0)
-		get(&x, a);
+		get(x, a);
 	else
-		delete(&x, a);
-	clear_hdrs(&x);
-	json_decref(x.auth);
-	tg_mcp_identity_clear(&x.id);
+		delete(x, a);
+}
+
+void tg_gw_exchange(tg_gw *gw, const tg_gw_conf *conf, const tg_gw_upstream_conf *uc,
+		    const tg_gw_http_in *in, tg_gw_answer *a)
+{
+	ctx x;
+
+	memset(&x, 0, sizeof x);
+	x.gw = gw;
+	x.conf = conf;
+	x.uc = uc;
+	x.in = in;
+	exchange(&x, a);
+	ctx_clear(&x);
+}
+
+tg_gw_start tg_gw_exchange_start(tg_gw *gw, const tg_gw_conf *conf,
+				 const tg_gw_upstream_conf *uc, const tg_gw_http_in *in,
+				 tg_gw_loop *loop, void (*ready)(void *ud), void *ud,
+				 tg_gw_answer *a, tg_gw_pending **pending)
+{
+	ctx *x;
+	bool blocks;
+
+	*pending = NULL;
+	memset(a, 0, sizeof *a);
+	if (!uc->url)
+		return TG_GW_START_BLOCKS;	/* a stdio child is waited for */
+	x = calloc(1, sizeof *x);
+	if (!x)
+		return TG_GW_START_BLOCKS;
+	x->gw = gw;
+	x->conf = conf;
+	x->uc = uc;
+	x->in = in;
+	x->loop = loop;
+	x->ready = ready;
+	x->ready_ud = ud;
+	exchange(x, a);
+	if (x->parked) {
+		*pending = x;
+		return TG_GW_START_PENDING;
+	}
+	blocks = x->blocks;
+	ctx_clear(x);
+	free(x);
+	if (!blocks)
+		return TG_GW_START_ANSWERED;
+	tg_gw_answer_free(a);
+	return TG_GW_START_BLOCKS;
+}
+
+bool tg_gw_pending_take(tg_gw_pending *x, tg_gw_answer *a)
+{
+	if (!x->answered)
+		return false;
+	*a = x->answer;
+	memset(&x->answer, 0, sizeof x->answer);
+	tg_gw_pending_free(x);
+	return true;
+}
+
+int64_t tg_gw_pending_tick(tg_gw_pending *x, int64_t now_ms)
+{
+	if (x->answered)
+		return INT64_MAX;
+	if (now_ms < x->fw_deadline)
+		return x->fw_deadline;
+	x->fw_timed_out = true;
+	tg_gw_http_abort(&x->fw->call, "the upstream did not answer in time");
+	pending_news(x);
+	return INT64_MAX;
+}
+
+void tg_gw_pending_cancel(tg_gw_pending *x)
+{
+	if (x->answered)
+		return;
+	x->fw->call.client_gone = true;
+	tg_gw_http_abort(&x->fw->call, "the client went away");
+	pending_news(x);
+}
+
+void tg_gw_pending_free(tg_gw_pending *x)
+{
+	if (!x)
+		return;
+	ctx_clear(x);
+	free(x);
 }

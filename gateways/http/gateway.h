@@ -24,7 +24,8 @@
  *   upstream_http.c   a request to a Streamable HTTP upstream (libcurl)
  *   upstream_stdio.c  stdio upstreams: one child per session (gateways/stdio's spawn)
  *   server.c          the HTTP side (libmicrohttpd): routing, limits, responses
- *   relay.c           worker threads for requests that wait, streams relayed in turns
+ *   loop.c            the event loop: libmicrohttpd, libcurl's sockets and hang-ups on one epoll
+ *   relay.c           worker threads for requests that must block, streams relayed in turns
  *   run.c             the process: signals, hot reload, graceful shutdown
  *
  * What a message means and whether it may pass is libtoolgate-mcp's job
@@ -234,6 +235,7 @@ typedef struct tg_gw_peer {
 	/* A request header by name (NULL when absent). */
 	const char *(*header)(void *ud, const char *name);
 	void *header_ud;
+	bool no_wait;			/* on the event loop: return TG_GW_WOULD_WAIT instead of waiting */
 } tg_gw_peer;
 
 /* What an identity step says besides the identity. */
@@ -247,8 +249,10 @@ typedef struct tg_gw_who {
  * Who is calling. A step fills `out` (initialized, principal.id a string)
  * and returns 0, or returns the HTTP status to refuse with (401, 403) with
  * who->why (and who->challenge). who->audit, when set, is the caller's to
- * free.
+ * free. With peer->no_wait, a step that would have to wait (for a key being
+ * fetched) returns TG_GW_WOULD_WAIT instead, having decided nothing.
  */
+#define TG_GW_WOULD_WAIT 1
 typedef struct tg_gw_identity_step {
 	int (*identify)(void *self, const tg_gw_peer *peer, tg_mcp_identity *out, tg_gw_who *who);
 	void (*destroy)(void *self);
@@ -278,9 +282,10 @@ tg_gw_jwks *tg_gw_jwks_create(const tg_gw_auth_conf *a, char *err, size_t errlen
 void tg_gw_jwks_free(tg_gw_jwks *j);
 /* The key with this kid (any kid when NULL, if exactly one fits) for which
  * fits() holds, as a reference (json_decref); NULL when none. An unknown
- * kid may wait up to jwks_wait_ms for a refresh. */
+ * kid may wait up to jwks_wait_ms for a refresh; with would_wait, it sets
+ * *would_wait instead. */
 json_t *tg_gw_jwks_key(tg_gw_jwks *j, const char *kid, bool (*fits)(const json_t *, void *),
-		       void *ud);
+		       void *ud, bool *would_wait);
 void tg_gw_jwks_stats(tg_gw_jwks *j, unsigned long *fetches, unsigned long *failures);
 /* key's OpenSSL object (EVP_PKEY_free), built when its set arrived; key is
  * what tg_gw_jwks_key returned. NULL when OpenSSL cannot use the key. */
@@ -292,10 +297,12 @@ bool tg_gw_jws_verify(EVP_PKEY *pk, const char *alg, const char *input, size_t i
 		      const char *sig, size_t siglen);
 
 /* Validates a JWT access token for `resource` at time now: its claims (a
- * reference), or NULL with why. hs is the shared secret, or NULL. */
+ * reference), or NULL with why. hs is the shared secret, or NULL. With
+ * would_wait, a key that would have to be waited for sets *would_wait
+ * (and NULL is returned) instead. */
 json_t *tg_gw_jwt_verify(const tg_gw_auth_conf *a, tg_gw_jwks *keys, const tg_gw_key *hs,
 			 const char *token, const char *resource, int64_t now, char *why,
-			 size_t whylen);
+			 size_t whylen, bool *would_wait);
 
 /* Fills id's principal, token and context from validated claims and
  * peer's headers (peer may be NULL). 0, or -1 with why. */
@@ -422,10 +429,13 @@ int tg_gw_sse_data_event(tg_px_buf *b, const char *json, size_t len, const char 
 
 /* ---- upstream_http.c ---------------------------------------------------- */
 
-/* One request to a Streamable HTTP upstream, driven by the calling thread
- * (curl's multi interface: nothing blocks longer than a poll). */
+typedef struct tg_gw_loop tg_gw_loop;
+
+/* One request to a Streamable HTTP upstream, driven either by the calling
+ * thread (curl's multi interface: nothing blocks longer than a poll) or by
+ * the event loop (loop.c), which calls news() whenever something changed. */
 typedef struct tg_gw_http_call {
-	void *easy, *multi;		/* CURL *, CURLM * */
+	void *easy, *multi;		/* CURL *, CURLM * (the caller's own) */
 	void *headers;			/* struct curl_slist * */
 	long status;
 	char content_type[128];
@@ -436,6 +446,13 @@ typedef struct tg_gw_http_call {
 	size_t max_in;			/* more than this unconsumed: the call fails */
 	int client_fd;			/* the client's socket, watched for hang-ups; -1 none */
 	bool client_gone;
+	/* driven by the loop */
+	tg_gw_loop *loop;
+	void (*news)(void *ud);		/* on the loop, never inside a libcurl callback */
+	void *news_ud;
+	size_t pause_at;		/* a stream: this much unconsumed pauses the transfer */
+	bool paused, queued;
+	struct tg_gw_http_call *next_news;
 } tg_gw_http_call;
 
 typedef struct tg_gw_http_req {
@@ -449,19 +466,26 @@ typedef struct tg_gw_http_req {
 	char *const *extra;		/* more header lines ("Name: value"), rebuilt by the gateway */
 	size_t nextra;
 	unsigned connect_timeout_ms;
+	tg_gw_loop *loop;		/* drive the call on this loop (news() required), or NULL */
+	void (*news)(void *ud);
+	void *news_ud;
 } tg_gw_http_req;
 
 /* Starts a request. 0, or -1 with call->error set. */
 int tg_gw_http_start(tg_gw_http_call *c, const tg_gw_http_req *r, size_t max_in, int client_fd);
-/* Drives the call for at most timeout_ms or until something happens: 1
- * when headers are in, body bytes wait or the call ended; 0 when nothing
- * happened; -1 on failure (error set). */
+/* Drives the caller's own call for at most timeout_ms or until something
+ * happens: 1 when headers are in, body bytes wait or the call ended; 0 when
+ * nothing happened; -1 on failure (error set). Never for a loop's call. */
 int tg_gw_http_pump(tg_gw_http_call *c, int timeout_ms);
 /* Drives until the headers are in, or deadline (monotonic ms). 0 or -1. */
 int tg_gw_http_wait_headers(tg_gw_http_call *c, int64_t deadline_ms);
 /* Drives until the whole body is in (at most max_in bytes), or deadline.
  * 0 or -1. */
 int tg_gw_http_wait_done(tg_gw_http_call *c, int64_t deadline_ms);
+/* A loop's call: c->in was drained below pause_at, let the transfer go on. */
+void tg_gw_http_drained(tg_gw_http_call *c);
+/* A loop's call: ends it as failed with why (outside libcurl's callbacks). */
+void tg_gw_http_abort(tg_gw_http_call *c, const char *why);
 void tg_gw_http_free(tg_gw_http_call *c);
 /* Once per process, before threads: curl_global_init. */
 int tg_gw_http_global_init(void);
@@ -543,10 +567,14 @@ typedef struct tg_gw_answer {
 	char session[TG_GW_SESSION_MAX + 1];	/* Mcp-Session-Id to send, "" none */
 	char allow[32];			/* Allow header for 405, "" none */
 	char www_authenticate[1536];	/* WWW-Authenticate for 401/403, "" none */
-	/* A stream: read() fills buf (blocking; on a relay.c worker), returns
-	 * bytes, 0 never, -1 end of stream, -2 error; free() when done. */
+	/* A stream: read() fills buf and returns bytes, -1 at the end of the
+	 * stream, -2 on error; free() when done. A worker's stream blocks in
+	 * read(); one made on the event loop returns 0 when nothing has come
+	 * yet (the exchange's ready() says when to read again) and has tick(),
+	 * which keeps its idle limit and returns when it is due next. */
 	ssize_t (*read)(void *st, char *buf, size_t max);
 	void (*free)(void *st);
+	int64_t (*tick)(void *st, int64_t now_ms);
 	void *st;
 } tg_gw_answer;
 
@@ -603,9 +631,40 @@ int tg_gw_params_check(const json_t *decls, const tg_gw_http_in *in, const json_
 
 /* The upstream state for a configured upstream (created on first use). */
 tg_gw_upstream *tg_gw_upstream_of(tg_gw *gw, const char *name);
-/* Handles one request at an upstream's path; fills *a. */
+/* Handles one request at an upstream's path; fills *a. May block (a
+ * relay.c worker's). */
 void tg_gw_exchange(tg_gw *gw, const tg_gw_conf *conf, const tg_gw_upstream_conf *uc,
 		    const tg_gw_http_in *in, tg_gw_answer *a);
+
+/*
+ * The same exchange on the event loop, without blocking:
+ *   ANSWERED  *a is the answer;
+ *   PENDING   the upstream call runs on the loop: *pending makes the answer
+ *             and calls ready(ud) once tg_gw_pending_take has it (and, for
+ *             a streamed answer, whenever there is more to read);
+ *   BLOCKS    a step would wait (a stdio child, the tool-list fetch, a key
+ *             being fetched): nothing was decided, audited or sent, and
+ *             tg_gw_exchange on a worker handles the request.
+ * in must stay valid until the answer is taken or the pending freed.
+ */
+typedef enum tg_gw_start {
+	TG_GW_START_ANSWERED,
+	TG_GW_START_PENDING,
+	TG_GW_START_BLOCKS,
+} tg_gw_start;
+typedef struct tg_gw_pending tg_gw_pending;
+tg_gw_start tg_gw_exchange_start(tg_gw *gw, const tg_gw_conf *conf,
+				 const tg_gw_upstream_conf *uc, const tg_gw_http_in *in,
+				 tg_gw_loop *loop, void (*ready)(void *ud), void *ud,
+				 tg_gw_answer *a, tg_gw_pending **pending);
+/* True once the answer is made: it is moved to *a and the pending freed. */
+bool tg_gw_pending_take(tg_gw_pending *p, tg_gw_answer *a);
+/* Past limits.response_timeout_ms, answers 504. Returns when it is due
+ * next (INT64_MAX: never). */
+int64_t tg_gw_pending_tick(tg_gw_pending *p, int64_t now_ms);
+/* The client hung up: the upstream call ends (ready() follows). */
+void tg_gw_pending_cancel(tg_gw_pending *p);
+void tg_gw_pending_free(tg_gw_pending *p);
 /* A JSON-RPC error answer (HTTP status, id may be NULL). */
 void tg_gw_answer_error(tg_gw_answer *a, unsigned status, json_t *id, int code,
 			const char *message, json_t *data);
@@ -617,7 +676,8 @@ const tg_gw_conf *tg_gw_current(tg_gw *gw);
 struct MHD_Connection;
 typedef struct tg_gw_relay tg_gw_relay;
 typedef struct tg_gw_job tg_gw_job;
-tg_gw_relay *tg_gw_relay_new(void);
+/* Workers wake loop after resuming a connection. */
+tg_gw_relay *tg_gw_relay_new(tg_gw_loop *loop);
 /* Suspends conn and hands the exchange of its request to a worker, which
  * resumes conn once *answer is ready. in's strings must stay valid until
  * then (libmicrohttpd keeps a suspended request's). NULL when stopping or
@@ -639,6 +699,47 @@ void tg_gw_relay_done(void *cls);
 void tg_gw_relay_quiesce(tg_gw_relay *r);
 /* After the daemon stopped: waits for the workers to leave. */
 void tg_gw_relay_free(tg_gw_relay *r);
+
+/*
+ * loop.c: the event loop. One thread runs libmicrohttpd (external epoll
+ * mode) and every upstream call started on the loop, and watches the
+ * sockets of suspended connections for hang-ups. Unless said otherwise the
+ * functions below are called on the loop's thread (inside the callbacks it
+ * runs).
+ */
+struct MHD_Daemon;
+typedef struct tg_gw_watch {
+	int fd;
+	bool on;
+	void (*hangup)(void *ud);
+	void *ud;
+} tg_gw_watch;
+/* tick(ud, now_ms), for deadlines, returns when it wants to run next
+ * (it runs at least once a second). NULL with a message. */
+tg_gw_loop *tg_gw_loop_new(struct MHD_Daemon *d, int64_t (*tick)(void *ud, int64_t now_ms),
+			   void *ud, char *err, size_t errlen);
+int tg_gw_loop_start(tg_gw_loop *l);
+/* The tick runs again no later than when_ms. */
+void tg_gw_loop_due(tg_gw_loop *l, int64_t when_ms);
+/* Any thread: runs libmicrohttpd soon (after resuming a connection). */
+void tg_gw_loop_wake(tg_gw_loop *l);
+/* Any thread: stops accepting connections (MHD_quiesce_daemon, on the loop). */
+void tg_gw_loop_quiesce(tg_gw_loop *l);
+/* Another thread: ends the loop's thread and waits for it. */
+void tg_gw_loop_stop(tg_gw_loop *l);
+/* Once the daemon has stopped (every call freed). */
+void tg_gw_loop_free(tg_gw_loop *l);
+/* Watches fd for a hang-up until unwatched; w stays put meanwhile. */
+void tg_gw_loop_watch(tg_gw_loop *l, tg_gw_watch *w, int fd, void (*hangup)(void *ud), void *ud);
+void tg_gw_loop_unwatch(tg_gw_loop *l, tg_gw_watch *w);
+/* For upstream_http.c: an easy handle (CURL *) from the loop's pool, or a
+ * new one; adding a call whose CURLOPT_PRIVATE is the call (0/-1);
+ * removing it (its handle kept for reuse when `reuse`); queueing it for
+ * its news() once libcurl's callback has returned. */
+void *tg_gw_loop_easy(tg_gw_loop *l);
+int tg_gw_loop_add(tg_gw_loop *l, tg_gw_http_call *c);
+void tg_gw_loop_remove(tg_gw_loop *l, tg_gw_http_call *c, bool reuse);
+void tg_gw_loop_news(tg_gw_loop *l, tg_gw_http_call *c);
 
 /* server.c: the HTTP daemon. */
 typedef struct tg_gw_server tg_gw_server;

@@ -429,7 +429,7 @@ static json_t *find(const json_t *set, const char *kid, bool (*fits)(const json_
 }
 
 json_t *tg_gw_jwks_key(tg_gw_jwks *j, const char *kid, bool (*fits)(const json_t *, void *),
-		       void *ud)
+		       void *ud, bool *would_wait)
 {
 	unsigned long gen;
 	json_t *set = current(j, &gen), *k = NULL;
@@ -446,6 +446,10 @@ json_t *tg_gw_jwks_key(tg_gw_jwks *j, const char *kid, bool (*fits)(const json_t
 	}
 	if (k || !j->has_thread)
 		return k;
+	if (would_wait) {
+		*would_wait = true;
+		return NULL;
+	}
 	/* An unknown kid: perhaps the issuer rotated. Ask the refresher and
 	 * wait a bounded time for the next generation (it may decline: rate
 	 * limit), then look once more. */

@@ -204,7 +204,7 @@ static bool is_hs(const char *alg)
 
 /* The key to check the signature with (a reference), or NULL with why. */
 static json_t *key_for(const json_t *hdr, const char *alg, tg_gw_jwks *keys, const tg_gw_key *hs,
-		       char *why, size_t whylen)
+		       char *why, size_t whylen, bool *would_wait)
 {
 	const json_t *kidv = json_object_get(hdr, "kid");
 	const char *kid = json_string_value(kidv);
@@ -236,7 +236,7 @@ static json_t *key_for(const json_t *hdr, const char *alg, tg_gw_jwks *keys, con
 		snprintf(why, whylen, "the token's algorithm is not accepted");
 		return NULL;
 	}
-	k = keys ? tg_gw_jwks_key(keys, kid, key_fits, &w) : NULL;
+	k = keys ? tg_gw_jwks_key(keys, kid, key_fits, &w, would_wait) : NULL;
 	if (!k)
 		snprintf(why, whylen, "no key of the issuer matches the token's kid and alg");
 	return k;
@@ -300,7 +300,7 @@ static int check_claims(const json_t *c, const tg_gw_auth_conf *a, const char *r
 
 json_t *tg_gw_jwt_verify(const tg_gw_auth_conf *a, tg_gw_jwks *keys, const tg_gw_key *hs,
 			 const char *token, const char *resource, int64_t now, char *why,
-			 size_t whylen)
+			 size_t whylen, bool *would_wait)
 {
 	static const char *const untrusted[] = {"jwk", "jku", "x5u", "x5c", "crit"};
 	size_t len = strnlen(token, TG_GW_JWT_MAX + 1), i;
@@ -345,7 +345,7 @@ json_t *tg_gw_jwt_verify(const tg_gw_auth_conf *a, tg_gw_jwks *keys, const tg_gw
 		snprintf(why, whylen, "the token's typ is not at+jwt");
 		goto fail;
 	}
-	key = key_for(hdr, alg, keys, hs, why, whylen);
+	key = key_for(hdr, alg, keys, hs, why, whylen, would_wait);
 	if (!key)
 		goto fail;
 	if (is_hs(alg)) {

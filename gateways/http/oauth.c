@@ -87,6 +87,7 @@ static int oauth_identify(void *self, const tg_gw_peer *peer, tg_mcp_identity *o
 	const tg_gw_auth_conf *a = o->auth;
 	bool bad;
 	const char *tok = bearer(peer->authorization, &bad);
+	bool wait = false;
 	json_t *claims;
 	char why[200];
 	int64_t now = o->fixed_time > 0 ? o->fixed_time : (int64_t)time(NULL);
@@ -106,12 +107,15 @@ static int oauth_identify(void *self, const tg_gw_peer *peer, tg_mcp_identity *o
 		char *t = strndup(tok, len);
 
 		claims = t ? tg_gw_jwt_verify(a, o->keys, o->has_hs ? &o->hs : NULL, t,
-					      peer->resource, now, why, sizeof why)
+					      peer->resource, now, why, sizeof why,
+					      peer->no_wait ? &wait : NULL)
 			   : NULL;
 		if (!t)
 			snprintf(why, sizeof why, "out of memory");
 		free(t);
 	}
+	if (wait)
+		return TG_GW_WOULD_WAIT;
 	if (claims && tg_gw_claims_identity(a, claims, peer, out, why, sizeof why) != 0) {
 		json_decref(claims);
 		claims = NULL;

@@ -73,17 +73,19 @@ struct tg_gw_relay {
 	tg_gw_idler *spare;	/* left by workers that exited */
 	unsigned idle, threads, suspended;
 	bool stopping;
+	tg_gw_loop *loop;	/* runs libmicrohttpd: told of every resumption */
 	/* every job not yet freed, for tg_gw_relay_stop */
 	tg_gw_job **jobs;
 	size_t njobs, cap;
 };
 
-tg_gw_relay *tg_gw_relay_new(void)
+tg_gw_relay *tg_gw_relay_new(tg_gw_loop *loop)
 {
 	tg_gw_relay *r = calloc(1, sizeof *r);
 
 	if (!r)
 		return NULL;
+	r->loop = loop;
 	pthread_mutex_init(&r->lock, NULL);
 	pthread_cond_init(&r->quiet, NULL);
 	return r;
@@ -143,6 +145,7 @@ static void give_back(tg_gw_job *j)
 		pthread_cond_broadcast(&r->quiet);
 	pthread_mutex_unlock(&r->lock);
 	MHD_resume_connection(conn);
+	tg_gw_loop_wake(r->loop);
 }
 
 /* Relays a streamed answer block by block until libmicrohttpd frees the

@@ -2,12 +2,17 @@
  * server.c - the HTTP side, with libmicrohttpd: routing, the checks that
  * need no body, the body limit, and turning answers into responses.
  *
- * libmicrohttpd parses HTTP; nothing here reads raw requests. It serves
- * every connection from one epoll thread, which must never block: a
- * request that reaches tg_gw_exchange (which may wait on an upstream)
- * suspends its connection and is worked on by a relay.c worker, which
- * resumes it with the answer; a streamed answer is relayed the same way,
- * block by block. An idle connection costs its libmicrohttpd state only,
+ * libmicrohttpd parses HTTP; nothing here reads raw requests. It runs in
+ * external epoll mode on the gateway's event loop (loop.c), which must
+ * never block. A request at an HTTP upstream runs its exchange on the loop
+ * (tg_gw_exchange_start): the connection is suspended while the upstream
+ * call is in flight on the same loop and resumed with the answer; a
+ * streamed answer is read as it comes, the connection suspended whenever
+ * nothing waits. A suspended connection's socket is watched for a hang-up,
+ * which ends its upstream call. A request whose exchange would block (a
+ * stdio child, the gateway's own tool-list fetch, a token's key being
+ * fetched) goes to a relay.c worker instead, which resumes the connection
+ * with the answer. An idle connection costs its libmicrohttpd state only,
  * no thread; the idle timeout closes connections with nothing to do.
  *
  * Everything decided from headers alone is refused at the first call,
@@ -33,13 +38,19 @@
 
 #define STREAM_BLOCK (64u * 1024)
 
+typedef struct req req;
+
 typedef struct tg_gw_server {
 	struct MHD_Daemon *d;
 	tg_gw *gw;
 	tg_gw_relay *relay;
+	tg_gw_loop *loop;
+	req *waiting;		/* requests with a pending exchange or a loop's stream */
 } server;
 
-typedef struct req {
+struct req {
+	server *s;
+	struct MHD_Connection *conn;
 	const tg_gw_conf *conf;
 	const tg_gw_upstream_conf *uc;
 	tg_px_buf body;
@@ -49,8 +60,14 @@ typedef struct req {
 	bool started;		/* the handler has seen the request */
 	size_t uri_len;		/* the request target as sent, query included */
 	tg_gw_job *job;		/* the exchange, once handed to a worker */
-	tg_gw_http_in in;	/* what the job reads */
-} req;
+	tg_gw_http_in in;	/* what the exchange reads */
+	/* an exchange on the loop */
+	tg_gw_pending *pending;
+	tg_gw_answer a;		/* its streamed answer */
+	bool suspended, gone;
+	tg_gw_watch watch;	/* the client's socket while suspended */
+	req *prev, *next;	/* in s->waiting */
+};
 
 static void add_header(struct MHD_Response *r, const char *name, const char *value)
 {
@@ -58,18 +75,23 @@ static void add_header(struct MHD_Response *r, const char *name, const char *val
 		MHD_add_response_header(r, name, value);
 }
 
-/* A stream's answer (a->read set) is relayed by job j, which keeps it. */
-static enum MHD_Result queue_answer(struct MHD_Connection *conn, tg_gw_answer *a, tg_gw_job *j)
+/* A streamed answer (a->read set) is read through `read` (cls), and
+ * done(cls) is called once libmicrohttpd is through with it (NULL: the
+ * caller keeps a). */
+static enum MHD_Result queue_answer(struct MHD_Connection *conn, tg_gw_answer *a,
+				    MHD_ContentReaderCallback read, void *cls,
+				    MHD_ContentReaderFreeCallback done)
 {
 	struct MHD_Response *r;
 	enum MHD_Result rc;
 	unsigned status = a->status ? a->status : 500;
 
 	if (a->read) {
-		r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, STREAM_BLOCK,
-						      tg_gw_relay_read, j, tg_gw_relay_done);
+		r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, STREAM_BLOCK, read, cls,
+						      done);
 		if (!r) {
-			tg_gw_relay_done(j);
+			if (done)
+				done(cls);
 			return MHD_NO;
 		}
 		add_header(r, "Content-Type", a->content_type);
@@ -106,7 +128,7 @@ static enum MHD_Result refuse(tg_gw *gw, struct MHD_Connection *conn, req *q, un
 			   why == TG_GW_REF_PARSE ? TG_RPC_PARSE_ERROR : TG_RPC_INVALID_REQUEST,
 			   message, NULL);
 	q->answered = true;
-	return queue_answer(conn, &a, NULL);
+	return queue_answer(conn, &a, NULL, NULL, NULL);
 }
 
 static enum MHD_Result plain(struct MHD_Connection *conn, req *q, unsigned status,
@@ -120,7 +142,7 @@ static enum MHD_Result plain(struct MHD_Connection *conn, req *q, unsigned statu
 	a.body = text;
 	a.body_len = len;
 	q->answered = true;
-	return queue_answer(conn, &a, NULL);
+	return queue_answer(conn, &a, NULL, NULL, NULL);
 }
 
 #define NSINGLE 7
@@ -183,6 +205,86 @@ static const char *header(struct MHD_Connection *conn, const char *name)
 static const char *header_cb(void *ud, const char *name)
 {
 	return header(ud, name);
+}
+
+/* ---- exchanges on the loop ---------------------------------------------- */
+
+static void hangup(void *ud);
+
+/* A stream waiting for its upstream watches its client's socket: a
+ * client that hangs up ends the upstream request instead of leaving it
+ * streaming to nobody. A whole answer is bounded by its response timeout
+ * and is not watched (two system calls a request). */
+static void suspend(req *q, bool watch)
+{
+	MHD_suspend_connection(q->conn);
+	q->suspended = true;
+	if (watch)
+		tg_gw_loop_watch(q->s->loop, &q->watch, q->in.client_fd, hangup, q);
+}
+
+static void resume(req *q)
+{
+	tg_gw_loop_unwatch(q->s->loop, &q->watch);
+	q->suspended = false;
+	MHD_resume_connection(q->conn);
+}
+
+/* The exchange's news: its answer is made, or its stream has more. */
+static void ready(void *ud)
+{
+	req *q = ud;
+
+	if (q->suspended)
+		resume(q);
+}
+
+static void hangup(void *ud)
+{
+	req *q = ud;
+
+	if (q->pending) {
+		tg_gw_pending_cancel(q->pending);	/* ready() follows */
+		return;
+	}
+	q->gone = true;
+	resume(q);
+}
+
+static ssize_t loop_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	req *q = cls;
+	ssize_t n = q->gone ? -2 : q->a.read(q->a.st, buf, max);
+
+	(void)pos;
+	if (n > 0)
+		return n;
+	if (n == -1)
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	if (n < 0)
+		return MHD_CONTENT_READER_END_WITH_ERROR;
+	/* Nothing yet: 0 with the connection suspended until ready(). */
+	suspend(q, true);
+	return 0;
+}
+
+/* Deadlines: each waiting request's, and the earliest still ahead. */
+static int64_t tick(void *ud, int64_t now_ms)
+{
+	server *s = ud;
+	int64_t next = INT64_MAX, due;
+
+	for (req *q = s->waiting; q; q = q->next) {
+		if (q->pending)
+			due = tg_gw_pending_tick(q->pending, now_ms);
+		else if (q->a.tick)
+			due = q->a.tick(q->a.st, now_ms);
+		else
+			continue;
+		if (due < next)
+			next = due;
+	}
+	return next;
 }
 
 /* The first call: everything that needs no body. Returns MHD_YES with
@@ -271,7 +373,17 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
 		if (!tg_gw_job_answered(q->job, &a))
 			return MHD_YES;
 		q->answered = true;
-		return queue_answer(conn, a, q->job);
+		return queue_answer(conn, a, tg_gw_relay_read, q->job, tg_gw_relay_done);
+	}
+	if (q->pending) {
+		/* Resumed by ready(): the answer is made. */
+		if (!tg_gw_pending_take(q->pending, &q->a))
+			return MHD_YES;
+		q->pending = NULL;
+		q->answered = true;
+		if (q->a.tick)
+			tg_gw_loop_due(q->s->loop, q->a.tick(q->a.st, tg_proxy_now_ms()));
+		return queue_answer(conn, &q->a, loop_read, q, NULL);
 	}
 	if (!q->started) {
 		q->started = true;
@@ -334,6 +446,24 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
 	in->client_fd = ci ? ci->connect_fd : -1;
 	in->body = tg_px_buf_head(&q->body);
 	in->body_len = tg_px_buf_size(&q->body);
+	switch (tg_gw_exchange_start(gw, q->conf, q->uc, in, s->loop, ready, q, &q->a,
+				     &q->pending)) {
+	case TG_GW_START_ANSWERED:
+		q->answered = true;
+		return queue_answer(conn, &q->a, NULL, NULL, NULL);
+	case TG_GW_START_PENDING:
+		q->s = s;
+		q->conn = conn;
+		q->next = s->waiting;
+		if (q->next)
+			q->next->prev = q;
+		s->waiting = q;
+		suspend(q, false);
+		tg_gw_loop_due(s->loop, tg_gw_pending_tick(q->pending, tg_proxy_now_ms()));
+		return MHD_YES;
+	case TG_GW_START_BLOCKS:
+		break;
+	}
 	q->job = tg_gw_job_start(s->relay, conn, gw, q->conf, q->uc, in);
 	if (!q->job)
 		return refuse(gw, conn, q, 503, TG_GW_REF_BUSY,
@@ -353,6 +483,17 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		return;
 	if (q->started)
 		__atomic_sub_fetch(&s->gw->in_flight, 1, __ATOMIC_SEQ_CST);
+	if (q->s) {
+		tg_gw_loop_unwatch(s->loop, &q->watch);
+		if (q->prev)
+			q->prev->next = q->next;
+		else
+			s->waiting = q->next;
+		if (q->next)
+			q->next->prev = q->prev;
+	}
+	tg_gw_pending_free(q->pending);
+	tg_gw_answer_free(&q->a);
 	tg_gw_job_release(q->job);
 	tg_px_buf_free(&q->body);
 	free(q);
@@ -393,8 +534,7 @@ tg_gw_server *tg_gw_server_start(tg_gw *gw, char *err, size_t errlen)
 	struct sockaddr_storage ss;
 	struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
 	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
-	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC |
-			 MHD_USE_ERROR_LOG;
+	unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC | MHD_USE_ERROR_LOG;
 
 	if (!s) {
 		snprintf(err, errlen, "out of memory");
@@ -411,16 +551,11 @@ tg_gw_server *tg_gw_server_start(tg_gw *gw, char *err, size_t errlen)
 		flags |= MHD_USE_IPv6;
 	}
 	s->gw = gw;
-	s->relay = tg_gw_relay_new();
-	if (!s->relay) {
-		snprintf(err, errlen, "out of memory");
-		free(s);
-		return NULL;
-	}
 	/* The connection's memory pool holds the request line and headers
 	 * plus libmicrohttpd's own buffers and parsed header entries, so it
 	 * is 4 KiB larger than max_header (checked exactly in first_call); a
-	 * request of very many tiny headers may hit the pool first (431 too). */
+	 * request of very many tiny headers may hit the pool first (431 too).
+	 * Nothing is served before the loop's thread starts running it. */
 	s->d = MHD_start_daemon(
 		flags, c->listen_port, NULL, NULL, handler, s, MHD_OPTION_EXTERNAL_LOGGER,
 		mhd_log, NULL, MHD_OPTION_SOCK_ADDR, &ss,
@@ -432,11 +567,22 @@ tg_gw_server *tg_gw_server_start(tg_gw *gw, char *err, size_t errlen)
 	if (!s->d) {
 		snprintf(err, errlen, "cannot listen on %s:%u", c->listen_host,
 			 (unsigned)c->listen_port);
-		tg_gw_relay_free(s->relay);
 		free(s);
 		return NULL;
 	}
-	return s;
+	s->loop = tg_gw_loop_new(s->d, tick, s, err, errlen);
+	s->relay = s->loop ? tg_gw_relay_new(s->loop) : NULL;
+	if (s->loop && !s->relay)
+		snprintf(err, errlen, "out of memory");
+	else if (s->loop && tg_gw_loop_start(s->loop) != 0)
+		snprintf(err, errlen, "cannot start the event loop's thread");
+	else if (s->loop)
+		return s;
+	tg_gw_relay_free(s->relay);
+	tg_gw_loop_free(s->loop);
+	MHD_stop_daemon(s->d);
+	free(s);
+	return NULL;
 }
 
 unsigned short tg_gw_server_port(tg_gw_server *s)
@@ -448,19 +594,25 @@ unsigned short tg_gw_server_port(tg_gw_server *s)
 
 void tg_gw_server_quiesce(tg_gw_server *s)
 {
-	MHD_socket fd = MHD_quiesce_daemon(s->d);
-
-	if (fd != MHD_INVALID_SOCKET)
-		close(fd);
+	tg_gw_loop_quiesce(s->loop);
 }
 
 void tg_gw_server_stop(tg_gw_server *s)
 {
 	if (!s)
 		return;
-	/* libmicrohttpd must not stop with a connection suspended. */
+	tg_gw_loop_stop(s->loop);
+	/* libmicrohttpd must not stop with a connection suspended: the loop's
+	 * are ended (their calls go with their requests), the workers' turns
+	 * too. */
+	for (req *q = s->waiting; q; q = q->next) {
+		q->gone = true;
+		if (q->suspended)
+			resume(q);
+	}
 	tg_gw_relay_quiesce(s->relay);
 	MHD_stop_daemon(s->d);
+	tg_gw_loop_free(s->loop);
 	tg_gw_relay_free(s->relay);
 	free(s);
 }

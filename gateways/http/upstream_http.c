@@ -1,10 +1,16 @@
 /*
  * upstream_http.c - one request to a Streamable HTTP upstream, with libcurl.
  *
- * Each call is an easy handle in its own multi handle, driven by the worker
- * thread that handles the client's request (relay.c), so an SSE answer is
- * relayed as it arrives: the caller pumps, consumes what came in, pumps
- * again. Nothing waits without a bound:
+ * A call started on the event loop (loop.c) is an easy handle in the
+ * loop's multi handle: libcurl's callbacks note what arrived and the loop
+ * tells the call's owner (news) once they have returned; a stream's
+ * transfer is paused while pause_at bytes wait unconsumed, so a slow client
+ * slows the upstream instead of filling memory.
+ *
+ * Any other call is an easy handle in its own multi handle, driven by the
+ * worker thread that handles the client's request (relay.c), so an SSE
+ * answer is relayed as it arrives: the caller pumps, consumes what came in,
+ * pumps again. Nothing waits without a bound:
  * connecting has connect_timeout_ms, the answer's headers (and a JSON body)
  * a deadline from the caller, and each pump at most the time it is given.
  * While it waits the client's socket is watched too, so a client that hangs
@@ -143,6 +149,8 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
 		if (status >= 200) {
 			c->status = status;
 			c->headers_done = true;
+			if (c->loop)
+				tg_gw_loop_news(c->loop, c);
 		}
 	} else if (!header_value(p, len, "content-type", c->content_type,
 				 sizeof c->content_type)) {
@@ -156,12 +164,19 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud)
 	tg_gw_http_call *c = ud;
 	size_t len = size * n;
 
+	if (c->pause_at && tg_px_buf_size(&c->in) >= c->pause_at) {
+		/* libcurl hands this block again once unpaused */
+		c->paused = true;
+		return CURL_WRITEFUNC_PAUSE;
+	}
 	if (tg_px_buf_size(&c->in) + len > c->max_in) {
 		c->overflow = true;
 		return 0;	/* CURLE_WRITE_ERROR: ends the transfer */
 	}
 	if (tg_px_buf_add(&c->in, p, len) != 0)
 		return 0;
+	if (c->loop)
+		tg_gw_loop_news(c->loop, c);
 	return len;
 }
 
@@ -174,9 +189,16 @@ int tg_gw_http_start(tg_gw_http_call *c, const tg_gw_http_req *r, size_t max_in,
 	memset(c, 0, sizeof *c);
 	c->max_in = max_in;
 	c->client_fd = client_fd;
-	pair_take(&e, (CURLM **)&c->multi);
+	if (r->loop) {
+		c->loop = r->loop;
+		c->news = r->news;
+		c->news_ud = r->news_ud;
+		e = tg_gw_loop_easy(r->loop);
+	} else {
+		pair_take(&e, (CURLM **)&c->multi);
+	}
 	c->easy = e;
-	if (!e || !c->multi) {
+	if (!e || (!c->loop && !c->multi)) {
 		snprintf(c->error, sizeof c->error, "out of memory");
 		return -1;
 	}
@@ -231,7 +253,8 @@ int tg_gw_http_start(tg_gw_http_call *c, const tg_gw_http_req *r, size_t max_in,
 	} else if (strcmp(r->method, "DELETE") == 0) {
 		curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, "DELETE");
 	}
-	if (curl_multi_add_handle(c->multi, e) != CURLM_OK)
+	if (c->loop ? tg_gw_loop_add(c->loop, c) != 0
+		    : curl_multi_add_handle(c->multi, e) != CURLM_OK)
 		goto oom;
 	return 0;
 oom:
@@ -258,7 +281,7 @@ int tg_gw_http_pump(tg_gw_http_call *c, int timeout_ms)
 	bool before = c->headers_done;
 	size_t had = tg_px_buf_size(&c->in);
 
-	if (c->failed)
+	if (c->failed || c->loop)
 		return -1;
 	if (c->done)
 		return 1;
@@ -330,16 +353,45 @@ int tg_gw_http_wait_done(tg_gw_http_call *c, int64_t deadline_ms)
 	return wait_until(c, deadline_ms, true);
 }
 
+void tg_gw_http_drained(tg_gw_http_call *c)
+{
+	if (!c->paused || tg_px_buf_size(&c->in) >= c->pause_at)
+		return;
+	c->paused = false;
+	/* May hand the held block to on_body at once: its news is queued. */
+	curl_easy_pause(c->easy, CURLPAUSE_CONT);
+}
+
+void tg_gw_http_abort(tg_gw_http_call *c, const char *why)
+{
+	if (c->done || c->failed)
+		return;
+	snprintf(c->error, sizeof c->error, "%s", why);
+	c->failed = true;
+	if (c->loop && c->easy) {
+		/* Not reused: the connection is closed mid-answer. */
+		tg_gw_loop_remove(c->loop, c, false);
+		c->easy = NULL;
+	}
+}
+
 void tg_gw_http_free(tg_gw_http_call *c)
 {
-	if (c->multi && c->easy)
-		curl_multi_remove_handle(c->multi, c->easy);
 	/* Only a call that ended cleanly leaves a connection worth keeping; an
 	 * unfinished one (removed mid-answer) or a failed one is not reused. */
-	if (c->easy && c->multi && c->done && !c->failed)
-		pair_give(c->easy, c->multi);
-	else
-		pair_destroy(c->easy, c->multi);
+	bool reuse = c->done && !c->failed;
+
+	if (c->loop) {
+		if (c->easy)
+			tg_gw_loop_remove(c->loop, c, reuse);
+	} else {
+		if (c->multi && c->easy)
+			curl_multi_remove_handle(c->multi, c->easy);
+		if (c->easy && c->multi && reuse)
+			pair_give(c->easy, c->multi);
+		else
+			pair_destroy(c->easy, c->multi);
+	}
 	curl_slist_free_all(c->headers);
 	tg_px_buf_free(&c->in);
 	memset(c, 0, sizeof *c);

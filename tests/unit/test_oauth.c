@@ -110,7 +110,7 @@ static json_t *verify(const tg_gw_auth_conf *a, const tg_gw_key *hs, const char 
 	json_t *c;
 
 	assert_non_null(j);
-	c = tg_gw_jwt_verify(a, j, hs, tok, AUD, NOW, why, 256);
+	c = tg_gw_jwt_verify(a, j, hs, tok, AUD, NOW, why, 256, NULL);
 	tg_gw_jwks_free(j);
 	return c;
 }
@@ -311,9 +311,9 @@ static void cached_keys(void **state)
 				    base_claims(), private_key(algs[i][1]));
 		char *sig = strrchr(t, '.') + 1;
 		size_t in = (size_t)(sig - 1 - t), sl = strlen(sig);
-		json_t *key = tg_gw_jwks_key(j, algs[i][1], any_key, NULL);
+		json_t *key = tg_gw_jwks_key(j, algs[i][1], any_key, NULL, NULL);
 		EVP_PKEY *p1 = tg_gw_jwks_pkey(j, key), *p2 = tg_gw_jwks_pkey(j, key);
-		json_t *other_key = tg_gw_jwks_key(j, i < 2 ? "ec-1" : "rsa-1", any_key, NULL);
+		json_t *other_key = tg_gw_jwks_key(j, i < 2 ? "ec-1" : "rsa-1", any_key, NULL, NULL);
 		EVP_PKEY *other = tg_gw_jwks_pkey(j, other_key);
 
 		assert_non_null(p1);
@@ -338,7 +338,7 @@ static void cached_keys(void **state)
 	}
 	{
 		/* A key object outlives its set for the request that holds it. */
-		json_t *key = tg_gw_jwks_key(j, "rsa-1", any_key, NULL);
+		json_t *key = tg_gw_jwks_key(j, "rsa-1", any_key, NULL, NULL);
 		EVP_PKEY *p = tg_gw_jwks_pkey(j, key);
 		char *t = sign_with(json_pack("{s:s,s:s}", "alg", "RS256", "kid", "rsa-1"),
 				    base_claims(), private_key("rsa-1"));
