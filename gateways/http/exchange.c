@@ -31,7 +31,6 @@
 
 #define FETCH_PAGES 64
 #define STDIO_PREFIX "stdio:"
-#define STREAM_BLOCK (64u * 1024)
 
 typedef enum list_kind { LIST_NONE, LIST_TOOLS, LIST_RESOURCES, LIST_PROMPTS, LIST_ANY } list_kind;
 typedef struct stream stream;
@@ -815,7 +814,6 @@ static bool forward_headers(ctx *x, tg_gw_answer *a, int waited)
 	a->free = stream_free;
 	a->st = s;
 	if (s->call.loop) {
-		s->call.pause_at = STREAM_BLOCK;
 		s->news = x->ready;
 		s->news_ud = x->ready_ud;
 		a->tick = stream_tick;

@@ -431,6 +431,10 @@ int tg_gw_sse_data_event(tg_px_buf *b, const char *json, size_t len, const char 
 
 typedef struct tg_gw_loop tg_gw_loop;
 
+/* A streamed answer moves in blocks of at most this many bytes, and an SSE
+ * transfer from an upstream pauses while this much waits unconsumed. */
+#define TG_GW_STREAM_BLOCK (64u * 1024)
+
 /* One request to a Streamable HTTP upstream, driven either by the calling
  * thread (curl's multi interface: nothing blocks longer than a poll) or by
  * the event loop (loop.c), which calls news() whenever something changed. */
@@ -450,7 +454,7 @@ typedef struct tg_gw_http_call {
 	tg_gw_loop *loop;
 	void (*news)(void *ud);		/* on the loop, never inside a libcurl callback */
 	void *news_ud;
-	size_t pause_at;		/* a stream: this much unconsumed pauses the transfer */
+	size_t pause_at;		/* SSE: this much unconsumed pauses the transfer */
 	bool paused, queued;
 	struct tg_gw_http_call *next_news;
 } tg_gw_http_call;

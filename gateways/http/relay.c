@@ -39,7 +39,6 @@
 #include "driver.h"
 #include "gateway.h"
 
-#define STREAM_BLOCK (64u * 1024)
 #define KEEP_IDLE 4
 #define IDLE_EXIT_S 10
 #define WORKER_STACK (1024u * 1024)
@@ -162,7 +161,7 @@ static void relay_stream(tg_gw_job *j)
 		if (j->freed)
 			return;
 		pthread_mutex_unlock(&r->lock);
-		n = j->a.read(j->a.st, j->buf, STREAM_BLOCK);
+		n = j->a.read(j->a.st, j->buf, TG_GW_STREAM_BLOCK);
 		pthread_mutex_lock(&r->lock);
 		j->want = false;
 		if (n > 0) {
@@ -187,7 +186,7 @@ static void run(tg_gw_job *j)
 	pthread_mutex_lock(&r->lock);
 	j->answered = true;
 	if (j->a.read) {
-		j->buf = malloc(STREAM_BLOCK);
+		j->buf = malloc(TG_GW_STREAM_BLOCK);
 		if (!j->buf) {
 			tg_gw_answer_free(&j->a);
 			tg_gw_answer_error(&j->a, 500, NULL, TG_RPC_UNAVAILABLE,

@@ -36,8 +36,6 @@
 #include "driver.h"
 #include "gateway.h"
 
-#define STREAM_BLOCK (64u * 1024)
-
 typedef struct req req;
 
 typedef struct tg_gw_server {
@@ -87,7 +85,7 @@ static enum MHD_Result queue_answer(struct MHD_Connection *conn, tg_gw_answer *a
 	unsigned status = a->status ? a->status : 500;
 
 	if (a->read) {
-		r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, STREAM_BLOCK, read, cls,
+		r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, TG_GW_STREAM_BLOCK, read, cls,
 						      done);
 		if (!r) {
 			if (done)

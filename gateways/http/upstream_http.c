@@ -3,9 +3,12 @@
  *
  * A call started on the event loop (loop.c) is an easy handle in the
  * loop's multi handle: libcurl's callbacks note what arrived and the loop
- * tells the call's owner (news) once they have returned; a stream's
- * transfer is paused while pause_at bytes wait unconsumed, so a slow client
- * slows the upstream instead of filling memory.
+ * tells the call's owner (news) once they have returned.
+ *
+ * An SSE answer's transfer is paused while TG_GW_STREAM_BLOCK bytes wait
+ * unconsumed (set as its headers end: one turn of libcurl may read far more
+ * than max_response before the owner hears of them), so a slow client slows
+ * the upstream instead of filling memory.
  *
  * Any other call is an easy handle in its own multi handle, driven by the
  * worker thread that handles the client's request (relay.c), so an SSE
@@ -149,6 +152,8 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
 		if (status >= 200) {
 			c->status = status;
 			c->headers_done = true;
+			if (strncasecmp(c->content_type, "text/event-stream", 17) == 0)
+				c->pause_at = TG_GW_STREAM_BLOCK;
 			if (c->loop)
 				tg_gw_loop_news(c->loop, c);
 		}

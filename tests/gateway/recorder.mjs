@@ -11,7 +11,9 @@
 // notification first, anything else with an empty result; notifications
 // with 202. "sleep" answers after arguments.ms; "stream" sends a progress
 // event every 100 ms until the gateway hangs up, then logs {"closed":ID}
-// (so a test can see a client's hang-up reach the upstream).
+// (so a test can see a client's hang-up reach the upstream); "flood" writes
+// arguments.n progress events of arguments.size bytes at once, ignoring
+// backpressure (the gateway's to apply), then the result.
 import http from "node:http";
 import fs from "node:fs";
 
@@ -22,6 +24,7 @@ const tools = [
 	{ name: "hang", inputSchema: { type: "object" }, annotations: { readOnlyHint: true } },
 	{ name: "sleep", inputSchema: { type: "object" }, annotations: { readOnlyHint: true } },
 	{ name: "stream", inputSchema: { type: "object" }, annotations: { readOnlyHint: true } },
+	{ name: "flood", inputSchema: { type: "object" }, annotations: { readOnlyHint: true } },
 	{ name: "secret", inputSchema: { type: "object" }, annotations: { readOnlyHint: false } },
 ];
 const server = http.createServer((req, res) => {
@@ -57,6 +60,12 @@ const server = http.createServer((req, res) => {
 				clearInterval(t);
 				fs.appendFileSync(log, JSON.stringify({ closed: msg.id }) + "\n");
 			});
+		} else if (msg.method === "tools/call" && msg.params?.name === "flood") {
+			const n = Number(msg.params.arguments?.n) || 1, pad = "x".repeat(Number(msg.params.arguments?.size) || 1);
+			res.writeHead(200, { "Content-Type": "text/event-stream" });
+			for (let i = 1; i <= n; i++)
+				res.write(`id: f${i}\ndata: ${JSON.stringify({ jsonrpc: "2.0", method: "notifications/progress", params: { progressToken: 1, progress: i, message: pad } })}\n\n`);
+			res.end(`id: f-end\ndata: ${JSON.stringify(reply({ content: [{ type: "text", text: "flooded" }] }))}\n\n`);
 		} else if (msg.method === "tools/call" && msg.params?.name === "sse") {
 			res.writeHead(200, { "Content-Type": "text/event-stream" });
 			res.write(`id: e1\ndata: ${JSON.stringify({ jsonrpc: "2.0", method: "notifications/progress", params: { progressToken: 1, progress: 1 } })}\n\n`);
