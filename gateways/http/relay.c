@@ -1,12 +1,14 @@
 /*
- * relay.c - the requests that wait, off libmicrohttpd's event loop.
+ * relay.c - the requests that must block, off the event loop.
  *
- * libmicrohttpd serves every connection from one epoll thread, so nothing
- * may block there. A request that goes on to tg_gw_exchange (which may wait
- * for an upstream, a stdio child or a token's keys) is a job: server.c
- * suspends its connection, a worker thread runs the exchange and resumes the
- * connection when the answer is ready. A connection costs a thread only
- * while it has a request being worked on, never while it is idle.
+ * The event loop (loop.c) runs libmicrohttpd and every HTTP upstream call,
+ * so nothing may block there. A request whose exchange would wait (a stdio
+ * child, the gateway's own tool-list fetch, a token's key being fetched) is
+ * a job: server.c suspends its connection, a worker thread runs the whole
+ * exchange (tg_gw_exchange) and resumes the connection when the answer is
+ * ready, then wakes the loop (in external mode libmicrohttpd takes a
+ * resumption only when run). A connection costs a thread only while it has
+ * such a request being worked on, never while it is idle.
  *
  * A streamed answer is relayed in turns, one block at a time: libmicrohttpd
  * asks for content (relay_read), the job has none, so the connection is
