@@ -486,6 +486,9 @@ int tg_gw_http_wait_headers(tg_gw_http_call *c, int64_t deadline_ms);
 /* Drives until the whole body is in (at most max_in bytes), or deadline.
  * 0 or -1. */
 int tg_gw_http_wait_done(tg_gw_http_call *c, int64_t deadline_ms);
+/* The transfer ended with libcurl's result (a CURLcode): done, or failed
+ * with error set. */
+void tg_gw_http_ended(tg_gw_http_call *c, int result);
 /* A loop's call: c->in was drained below pause_at, let the transfer go on. */
 void tg_gw_http_drained(tg_gw_http_call *c);
 /* A loop's call: ends it as failed with why (outside libcurl's callbacks). */

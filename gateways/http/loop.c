@@ -167,18 +167,7 @@ static void finished(tg_gw_loop *l)
 		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&c);
 		if (!c)
 			continue;
-		if (msg->data.result != CURLE_OK) {
-			snprintf(c->error, sizeof c->error, "%s",
-				 c->overflow ? "the upstream's answer is larger than max_response"
-					     : curl_easy_strerror(msg->data.result));
-			c->failed = true;
-		} else {
-			c->done = true;
-			if (!c->headers_done) {
-				curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &c->status);
-				c->headers_done = true;
-			}
-		}
+		tg_gw_http_ended(c, msg->data.result);
 		tg_gw_loop_news(l, c);
 	}
 	deliver(l);

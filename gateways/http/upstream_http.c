@@ -278,6 +278,22 @@ static bool client_closed(int fd)
 	return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
 }
 
+void tg_gw_http_ended(tg_gw_http_call *c, int result)
+{
+	if (result != CURLE_OK) {
+		snprintf(c->error, sizeof c->error, "%s",
+			 c->overflow ? "the upstream's answer is larger than max_response"
+				     : curl_easy_strerror((CURLcode)result));
+		c->failed = true;
+		return;
+	}
+	c->done = true;
+	if (!c->headers_done) {
+		curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &c->status);
+		c->headers_done = true;
+	}
+}
+
 int tg_gw_http_pump(tg_gw_http_call *c, int timeout_ms)
 {
 	struct curl_waitfd extra = {0};
@@ -309,22 +325,12 @@ int tg_gw_http_pump(tg_gw_http_call *c, int timeout_ms)
 		if (curl_multi_perform(c->multi, &running) != CURLM_OK)
 			goto fail;
 	}
-	while ((msg = curl_multi_info_read(c->multi, &left))) {
-		if (msg->msg != CURLMSG_DONE)
-			continue;
-		if (msg->data.result != CURLE_OK) {
-			snprintf(c->error, sizeof c->error, "%s",
-				 c->overflow ? "the upstream's answer is larger than max_response"
-					     : curl_easy_strerror(msg->data.result));
-			c->failed = true;
-			return -1;
+	while ((msg = curl_multi_info_read(c->multi, &left)))
+		if (msg->msg == CURLMSG_DONE) {
+			tg_gw_http_ended(c, msg->data.result);
+			if (c->failed)
+				return -1;
 		}
-		c->done = true;
-		if (!c->headers_done) {
-			curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &c->status);
-			c->headers_done = true;
-		}
-	}
 	return c->done || c->headers_done != before || tg_px_buf_size(&c->in) > had;
 fail:
 	snprintf(c->error, sizeof c->error, "internal error driving the upstream request");

@@ -114,9 +114,6 @@ sleep 0.2
 kill -TERM $gwpid
 wait $lastpid
 has "$TMP/last.body" '"text":"slept"'
-wait $gwpid
-rc=$?
-[ $rc -eq 0 ] || fail "SIGTERM: exit status $rc, want 0"
-has "$TMP/gw.err" 'gateway: stopped'
+stopped $gwpid "$TMP/gw.err"
 gwpid=
 finish

@@ -27,3 +27,12 @@ req() {
 		sed 's/^/    body: /' "$TMP/$_n.body" >&2
 	fi
 }
+
+# stopped PID ERRFILE: the gateway PID (already sent SIGTERM) must exit 0
+# and say so in ERRFILE.
+stopped() {
+	wait "$1"
+	_rc=$?
+	[ $_rc -eq 0 ] || fail "SIGTERM: exit status $_rc, want 0"
+	has "$2" 'gateway: stopped'
+}
