@@ -91,10 +91,10 @@ bench-peers: build
 
 # The gateway's added latency, CPU per request and memory per idle
 # connection against a direct connection and nginx (bench/gateway/latency.mjs).
-BENCH_GW_REQUESTS ?= 4000
-BENCH_GW_IDLE     ?= 200
+BENCH_GW_ROUNDS ?= 8
+BENCH_GW_IDLE   ?= 200
 bench-gateway: build
-	@node bench/gateway/latency.mjs $(BUILD)/bin/toolgate $(BENCH_GW_REQUESTS) $(BENCH_GW_IDLE)
+	@node bench/gateway/latency.mjs $(BUILD)/bin/toolgate $(BENCH_GW_ROUNDS) $(BENCH_GW_IDLE)
 
 # The gateway under load (bench/gateway/load.sh): wrk at 64 connections for
 # GATEWAY_SECONDS, with and without policy reloads, next to nginx proxying

@@ -3,7 +3,7 @@
 // hop, no authorization), all in one run, with the same client and the same
 // upstream. Not a test: numbers for bench/RESULTS.md (make bench-gateway).
 //
-//   node bench/gateway/latency.mjs TOOLGATE [REQUESTS] [IDLE_CONNECTIONS]
+//   node bench/gateway/latency.mjs TOOLGATE [ROUNDS] [IDLE_CONNECTIONS]
 //
 // Targets, each a POST tools/call of an allowed read-only tool over one
 // keep-alive connection, one request at a time:
@@ -15,12 +15,16 @@
 //   gateway   toolgate gateway with the development identity (no auth)
 //   auth      toolgate gateway as an OAuth resource server, an RS256 bearer
 //             token validated on every request (keys from a jwks_file)
-// Rounds interleave the targets (100 requests each) so drift on a shared
-// machine hits all of them alike. Printed: p50/p99 latency, added latency
-// over direct, CPU time per request of the proxy process (utime+stime from
-// /proc/PID/stat, nginx master and worker summed), and memory per idle
-// keep-alive connection (RSS delta over IDLE_CONNECTIONS connections that
-// each made one request and stay open).
+// The client is wrk, one thread and one connection (-t1 -c1): a C client
+// whose own time per request is small and steady next to what is measured.
+// ROUNDS (default 8) rounds interleave the targets, one second of wrk each,
+// so drift on a shared machine hits all of them alike. Printed: the median
+// over rounds of each round's p50 and p99 latency, added latency over
+// direct, CPU time per request of the proxy process (utime+stime from
+// /proc/PID/stat around each round, nginx master and worker summed, over the
+// requests wrk counted), and memory per idle keep-alive connection (RSS
+// delta over IDLE_CONNECTIONS connections that each made one request and
+// stay open). Every answer is checked once before timing starts.
 import http from "node:http";
 import net from "node:net";
 import fs from "node:fs";
@@ -29,14 +33,13 @@ import path from "node:path";
 import { spawn, execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
-const [toolgate, nArg, idleArg] = process.argv.slice(2);
+const [toolgate, roundsArg, idleArg] = process.argv.slice(2);
 if (!toolgate) {
-	console.error("usage: node latency.mjs TOOLGATE [REQUESTS] [IDLE_CONNECTIONS]");
+	console.error("usage: node latency.mjs TOOLGATE [ROUNDS] [IDLE_CONNECTIONS]");
 	process.exit(2);
 }
-const N = Number(nArg) || 4000;
+const ROUNDS = Number(roundsArg) || 8;
 const IDLE = Number(idleArg) || 200;
-const ROUND = 100;
 const here = path.dirname(fileURLToPath(import.meta.url));
 const src = path.resolve(here, "../..");
 const work = fs.mkdtempSync(path.join(os.tmpdir(), "tg-bench-gw-"));
@@ -213,34 +216,62 @@ function pidsOf(t) {
 const rssKiB = (pids) => pids.reduce((s, p) => s + Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${p}/status`, "utf8"))[1]), 0);
 const HZ = Number(execFileSync("getconf", ["CLK_TCK"]).toString()) || 100;
 
+// wrk's script for a target: the same request as once(), and one line of
+// results (microseconds) for this file to read.
+function wrkScript(t) {
+	const f = path.join(work, `${t.name}.lua`);
+	const headers = { "Content-Type": "application/json", Accept: "application/json, text/event-stream", ...t.headers };
+	fs.writeFileSync(f, `wrk.method = "POST"
+wrk.body = ${JSON.stringify(JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "echo", arguments: {} } }))}
+${Object.entries(headers).map(([k, v]) => `wrk.headers[${JSON.stringify(k)}] = ${JSON.stringify(v)}`).join("\n")}
+done = function(s, l, r)
+	local e = s.errors
+	io.write(string.format("TGRESULT %d %d %d %d\\n", s.requests, l:percentile(50), l:percentile(99),
+		e.connect + e.read + e.write + e.status + e.timeout))
+end
+`);
+	return f;
+}
+function wrkRound(t) {
+	const out = execFileSync("wrk", ["-t1", "-c1", "-d1s", "-s", t.lua, `http://127.0.0.1:${t.port}${t.path}`]).toString();
+	const m = /TGRESULT (\d+) (\d+) (\d+) (\d+)/.exec(out);
+	if (!m || Number(m[4]) !== 0)
+		throw new Error(`${t.name}: wrk failed or saw errors: ${out}`);
+	return { n: Number(m[1]), p50: Number(m[2]), p99: Number(m[3]) };
+}
+
 for (const t of targets) {
 	t.agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-	t.samples = [];
+	for (let i = 0; i < 50; i++) await once(t, t.agent);	// the answer is right; warm caches
+	t.agent.destroy();
+	t.lua = wrkScript(t);
+	t.rounds = [];
 	t.cpu = 0;
-	for (let i = 0; i < 200; i++) await once(t, t.agent);	// warm-up: connections, caches
+	t.n = 0;
 }
-for (let done = 0; done < N; done += ROUND)
+for (let r = 0; r < ROUNDS; r++)
 	for (const t of targets) {
 		const pids = t.name === "direct" ? [] : pidsOf(t);
 		const c0 = cpuTicks(pids);
-		for (let i = 0; i < ROUND; i++) t.samples.push(await once(t, t.agent));
+		const w = wrkRound(t);
 		t.cpu += cpuTicks(pids) - c0;
+		t.n += w.n;
+		t.rounds.push(w);
 	}
 
-const pct = (a, p) => a[Math.min(a.length - 1, Math.floor(a.length * p))];
+const median = (a) => { const s = [...a].sort((x, y) => x - y); return s[Math.floor(s.length / 2)]; };
 const fmt = (x) => x.toFixed(0).padStart(6);
 const direct = targets[0];
-for (const t of targets) t.samples.sort((a, b) => a - b);
-const d50 = pct(direct.samples, 0.5), d99 = pct(direct.samples, 0.99);
-console.log(`${N} requests per target, ${ROUND} per round, interleaved; node ${process.version}, ${os.cpus().length} CPUs, load ${os.loadavg().map((x) => x.toFixed(2)).join(" ")}`);
-console.log("target     p50 us  p99 us  added p50  added p99  CPU us/request");
+const d50 = median(direct.rounds.map((w) => w.p50)), d99 = median(direct.rounds.map((w) => w.p99));
+console.log(`wrk -t1 -c1, ${ROUNDS} rounds of 1 s per target, interleaved; ${os.cpus().length} CPUs, load ${os.loadavg().map((x) => x.toFixed(2)).join(" ")}`);
+console.log("target     p50 us  p99 us  added p50  added p99  CPU us/request  requests");
 for (const t of targets) {
-	const p50 = pct(t.samples, 0.5), p99 = pct(t.samples, 0.99);
-	const cpu = t.name === "direct" ? "" : (t.cpu / HZ / N * 1e6).toFixed(1).padStart(9);
-	console.log(`${t.name.padEnd(9)} ${fmt(p50)}  ${fmt(p99)}  ${t === direct ? "         " : fmt(p50 - d50) + "   "}  ${t === direct ? "         " : fmt(p99 - d99) + "   "} ${cpu}`);
+	const p50 = median(t.rounds.map((w) => w.p50)), p99 = median(t.rounds.map((w) => w.p99));
 	t.add50 = p50 - d50;
 	t.add99 = p99 - d99;
-	t.cpuPer = t.cpu / HZ / N * 1e6;
+	t.cpuPer = t.cpu / HZ / t.n * 1e6;
+	const cpu = t.name === "direct" ? "" : t.cpuPer.toFixed(1);
+	console.log(`${t.name.padEnd(9)} ${fmt(p50)}  ${fmt(p99)}  ${t === direct ? "         " : fmt(t.add50) + "   "}  ${t === direct ? "         " : fmt(t.add99) + "   "} ${cpu.padStart(14)}  ${String(t.n).padStart(8)}`);
 }
 const [, ng, , g, a] = targets;
 console.log(`gateway vs nginx, added latency: p50 ${(g.add50 / ng.add50).toFixed(2)}x, p99 ${(g.add99 / ng.add99).toFixed(2)}x; CPU per request ${(g.cpuPer / ng.cpuPer).toFixed(2)}x (goal: within 1.5x)`);
