@@ -28,7 +28,9 @@
  * Workers are pooled: the most recently idle one takes the next job (its
  * cache is the warmest), a new one is started when none is idle (so a job
  * never queues behind a long stream), and one idle for IDLE_EXIT_S exits
- * while KEEP_IDLE others are idle.
+ * while KEEP_IDLE others are idle (detaching itself). Those still running at
+ * shutdown are joined, so none is still tearing down when the process
+ * exits.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -73,6 +75,8 @@ struct tg_gw_relay {
 	tg_gw_idler *idlers;	/* idle workers, the latest first */
 	tg_gw_idler *spare;	/* left by workers that exited */
 	unsigned idle, threads, suspended;
+	pthread_t *tids;	/* running workers, joined at shutdown */
+	size_t ntids, tidcap;
 	bool stopping;
 	tg_gw_loop *loop;	/* runs libmicrohttpd: told of every resumption */
 	/* every job not yet freed, for tg_gw_relay_stop */
@@ -285,6 +289,15 @@ static void *worker(void *arg)
 	me->next = r->spare;
 	r->spare = me;
 out:
+	if (!r->stopping) {
+		/* Leaving on its own: nobody will join it. */
+		for (size_t i = 0; i < r->ntids; i++)
+			if (pthread_equal(r->tids[i], pthread_self())) {
+				r->tids[i] = r->tids[--r->ntids];
+				break;
+			}
+		pthread_detach(pthread_self());
+	}
 	r->threads--;
 	pthread_cond_broadcast(&r->quiet);
 	pthread_mutex_unlock(&r->lock);
@@ -313,14 +326,26 @@ static int summon(tg_gw_relay *r, tg_gw_job *j, tg_gw_idler **wake)
 	else
 		r->head = j;
 	r->tail = j;
+	if (r->ntids == r->tidcap) {
+		size_t cap = r->tidcap ? r->tidcap * 2 : 16;
+		pthread_t *n = realloc(r->tids, cap * sizeof *n);
+
+		if (!n)
+			return r->threads ? 0 : -1;
+		r->tids = n;
+		r->tidcap = cap;
+	}
 	if (pthread_attr_init(&at) != 0)
 		return -1;
-	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
 	pthread_attr_setstacksize(&at, WORKER_STACK);
+	/* With r->lock held: the worker's first step waits for it, so its
+	 * id is recorded before it could leave. */
 	rc = pthread_create(&t, &at, worker, r);
 	pthread_attr_destroy(&at);
-	if (rc == 0)
+	if (rc == 0) {
+		r->tids[r->ntids++] = t;
 		r->threads++;
+	}
 	else if (r->threads == 0)
 		return -1;
 	/* else a busy worker takes it from the queue */
@@ -469,6 +494,9 @@ void tg_gw_relay_free(tg_gw_relay *r)
 	while (r->threads > 0)
 		pthread_cond_wait(&r->quiet, &r->lock);
 	pthread_mutex_unlock(&r->lock);
+	for (size_t i = 0; i < r->ntids; i++)
+		pthread_join(r->tids[i], NULL);
+	free(r->tids);
 	while (r->spare) {
 		tg_gw_idler *i = r->spare;
 
