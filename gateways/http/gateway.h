@@ -13,6 +13,7 @@
  *   oauth.c           the OAuth resource server step: bearer token -> identity
  *   jwt.c             validating a JWT access token (libjose verifies signatures)
  *   jwks.c            the issuer's keys: a file, or jwks_uri fetched off-thread
+ *   jwtcache.c        validated tokens remembered until they expire
  *   claims.c          a token's claims (and named headers) -> principal/token/context
  *   prm.c             RFC 9728 metadata and WWW-Authenticate challenges
  *   audit.c           the audit sink: one line per decision plus "upstream", reopenable
@@ -287,6 +288,21 @@ void tg_gw_jwks_free(tg_gw_jwks *j);
 json_t *tg_gw_jwks_key(tg_gw_jwks *j, const char *kid, bool (*fits)(const json_t *, void *),
 		       void *ud, bool *would_wait);
 void tg_gw_jwks_stats(tg_gw_jwks *j, unsigned long *fetches, unsigned long *failures);
+/* Bumped by every fetch of the key set that ended (0 for a jwks_file). */
+unsigned long tg_gw_jwks_generation(tg_gw_jwks *j);
+
+/* Validated tokens remembered until exp + clock skew, under the key set
+ * generation they were validated with (jwtcache.c). A NULL cache
+ * remembers nothing. */
+typedef struct tg_gw_jwt_cache tg_gw_jwt_cache;
+tg_gw_jwt_cache *tg_gw_jwt_cache_new(size_t slots);
+void tg_gw_jwt_cache_free(tg_gw_jwt_cache *c);
+/* The claims (a reference) remembered for token at resource, valid at now
+ * under generation gen, or NULL. */
+json_t *tg_gw_jwt_cache_get(tg_gw_jwt_cache *c, const char *resource, const char *token,
+			    size_t len, int64_t now, unsigned long gen);
+void tg_gw_jwt_cache_put(tg_gw_jwt_cache *c, const char *resource, const char *token,
+			 size_t len, const json_t *claims, int64_t until, unsigned long gen);
 /* key's OpenSSL object (EVP_PKEY_free), built when its set arrived; key is
  * what tg_gw_jwks_key returned. NULL when OpenSSL cannot use the key. */
 EVP_PKEY *tg_gw_jwks_pkey(tg_gw_jwks *j, const json_t *key);

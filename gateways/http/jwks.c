@@ -472,6 +472,16 @@ json_t *tg_gw_jwks_key(tg_gw_jwks *j, const char *kid, bool (*fits)(const json_t
 	return k;
 }
 
+unsigned long tg_gw_jwks_generation(tg_gw_jwks *j)
+{
+	unsigned long g;
+
+	pthread_mutex_lock(&j->lock);
+	g = j->generation;
+	pthread_mutex_unlock(&j->lock);
+	return g;
+}
+
 void tg_gw_jwks_stats(tg_gw_jwks *j, unsigned long *fetches, unsigned long *failures)
 {
 	pthread_mutex_lock(&j->lock);

@@ -22,9 +22,12 @@
 
 #include "gateway.h"
 
+#define JWT_CACHE_SLOTS 1024
+
 typedef struct oauth {
 	const tg_gw_auth_conf *auth;	/* the start configuration's (kept until exit) */
 	tg_gw_jwks *keys;
+	tg_gw_jwt_cache *seen;		/* validated tokens, until they expire */
 	tg_gw_key hs;
 	bool has_hs;
 	int64_t fixed_time;		/* > 0: the clock (tests) */
@@ -88,6 +91,7 @@ static int oauth_identify(void *self, const tg_gw_peer *peer, tg_mcp_identity *o
 	bool bad;
 	const char *tok = bearer(peer->authorization, &bad);
 	bool wait = false;
+	unsigned long gen;
 	json_t *claims;
 	char why[200];
 	int64_t now = o->fixed_time > 0 ? o->fixed_time : (int64_t)time(NULL);
@@ -103,7 +107,9 @@ static int oauth_identify(void *self, const tg_gw_peer *peer, tg_mcp_identity *o
 		return 401;
 	}
 	len = strcspn(tok, " ");
-	{
+	gen = tg_gw_jwks_generation(o->keys);
+	claims = tg_gw_jwt_cache_get(o->seen, peer->resource, tok, len, now, gen);
+	if (!claims) {
 		char *t = strndup(tok, len);
 
 		claims = t ? tg_gw_jwt_verify(a, o->keys, o->has_hs ? &o->hs : NULL, t,
@@ -113,6 +119,13 @@ static int oauth_identify(void *self, const tg_gw_peer *peer, tg_mcp_identity *o
 		if (!t)
 			snprintf(why, sizeof why, "out of memory");
 		free(t);
+		/* Tagged with the generation read before validating: keys that
+		 * changed meanwhile make it miss, never serve. */
+		if (claims)
+			tg_gw_jwt_cache_put(o->seen, peer->resource, tok, len, claims,
+					    json_integer_value(json_object_get(claims, "exp")) +
+						    (int64_t)a->clock_skew_s,
+					    gen);
 	}
 	if (wait)
 		return TG_GW_WOULD_WAIT;
@@ -136,6 +149,7 @@ static void oauth_destroy(void *self)
 	oauth *o = self;
 
 	tg_gw_jwks_free(o->keys);
+	tg_gw_jwt_cache_free(o->seen);
 	free(o);
 }
 
@@ -159,7 +173,11 @@ int tg_gw_identity_oauth(const tg_gw_auth_conf *a, int64_t fixed_time, tg_gw_ide
 		o->has_hs = true;
 	}
 	o->keys = tg_gw_jwks_create(a, err, errlen);
-	if (!o->keys) {
+	o->seen = o->keys ? tg_gw_jwt_cache_new(JWT_CACHE_SLOTS) : NULL;
+	if (!o->seen) {
+		if (o->keys)
+			snprintf(err, errlen, "out of memory");
+		tg_gw_jwks_free(o->keys);
 		free(o);
 		return -1;
 	}

@@ -418,6 +418,98 @@ static void claims_mapping(void **state)
 	json_decref(c);
 }
 
+/* The cache of validated tokens on its own: an entry serves the same
+ * token at the same resource, under the same key set generation, until
+ * `until`; one slot holds one token. */
+static void remembered_tokens(void **state)
+{
+	tg_gw_jwt_cache *c = tg_gw_jwt_cache_new(1);
+	json_t *claims = base_claims(), *got;
+	const char *tok = "aaa.bbb.ccc", *other = "aaa.bbb.ccd";
+
+	(void)state;
+	assert_non_null(c);
+	assert_null(tg_gw_jwt_cache_get(c, AUD, tok, strlen(tok), NOW, 7));
+	tg_gw_jwt_cache_put(c, AUD, tok, strlen(tok), claims, NOW + 100, 7);
+	got = tg_gw_jwt_cache_get(c, AUD, tok, strlen(tok), NOW + 99, 7);
+	assert_ptr_equal(got, claims);
+	json_decref(got);
+	assert_null(tg_gw_jwt_cache_get(c, AUD, tok, strlen(tok), NOW + 100, 7));	/* expired */
+	assert_null(tg_gw_jwt_cache_get(c, AUD, tok, strlen(tok), NOW, 8));	/* keys fetched */
+	assert_null(tg_gw_jwt_cache_get(c, "http://127.0.0.1:8080/other/mcp", tok, strlen(tok),
+					NOW, 7));
+	assert_null(tg_gw_jwt_cache_get(c, AUD, other, strlen(other), NOW, 7));
+	assert_null(tg_gw_jwt_cache_get(c, AUD, tok, strlen(tok) - 1, NOW, 7));
+	/* The one slot goes to the next token. */
+	tg_gw_jwt_cache_put(c, AUD, other, strlen(other), claims, NOW + 100, 7);
+	assert_null(tg_gw_jwt_cache_get(c, AUD, tok, strlen(tok), NOW, 7));
+	got = tg_gw_jwt_cache_get(c, AUD, other, strlen(other), NOW, 7);
+	assert_ptr_equal(got, claims);
+	json_decref(got);
+	tg_gw_jwt_cache_free(c);
+	assert_null(tg_gw_jwt_cache_get(NULL, AUD, tok, strlen(tok), NOW, 7));
+	json_decref(claims);
+}
+
+/* Through the OAuth step: a token served the second time from the cache
+ * gives the same identity, and what the cache must not change holds: the
+ * same token at another resource (another audience) and a token one
+ * signature byte away are validated, and refused. */
+static void oauth_remembers(void **state)
+{
+	tg_gw_auth_conf a = conf();
+	tg_gw_upstream_conf u = {(char *)"rec", (char *)"/rec/mcp", NULL, NULL};
+	tg_gw_identity_step step;
+	tg_gw_conf gc;
+	tg_gw_peer peer;
+	char err[256], header[4096], *t = rs(base_claims());
+	int round;
+
+	(void)state;
+	memset(&gc, 0, sizeof gc);
+	gc.resource = (char *)"http://127.0.0.1:8080";
+	assert_int_equal(tg_gw_identity_oauth(&a, NOW, &step, err, sizeof err), 0);
+	memset(&peer, 0, sizeof peer);
+	peer.conf = &gc;
+	peer.uc = &u;
+	peer.resource = AUD;
+	peer.authorization = header;
+	snprintf(header, sizeof header, "Bearer %s", t);
+	for (round = 0; round < 2; round++) {
+		tg_mcp_identity id;
+		tg_gw_who who;
+
+		memset(&who, 0, sizeof who);
+		tg_mcp_identity_init(&id);
+		assert_int_equal(step.identify(step.self, &peer, &id, &who), 0);
+		assert_string_equal(json_string_value(json_object_get(id.principal, "id")), "alice");
+		assert_string_equal(json_string_value(json_object_get(who.audit, "jti")), "j-1");
+		json_decref(who.audit);
+		tg_mcp_identity_clear(&id);
+	}
+	{
+		tg_mcp_identity id;
+		tg_gw_who who;
+		size_t n = strlen(header);
+
+		memset(&who, 0, sizeof who);
+		tg_mcp_identity_init(&id);
+		peer.resource = "http://127.0.0.1:8080/other/mcp";
+		assert_int_equal(step.identify(step.self, &peer, &id, &who), 401);
+		assert_non_null(strstr(who.why, "audience"));
+		tg_mcp_identity_clear(&id);
+		peer.resource = AUD;
+		header[n - 2] = header[n - 2] == 'A' ? 'B' : 'A';
+		memset(&who, 0, sizeof who);
+		tg_mcp_identity_init(&id);
+		assert_int_equal(step.identify(step.self, &peer, &id, &who), 401);
+		assert_non_null(strstr(who.why, "signature"));
+		tg_mcp_identity_clear(&id);
+	}
+	tg_gw_identity_destroy(&step);
+	free(t);
+}
+
 static void metadata_urls(void **state)
 {
 	tg_gw_upstream_conf u = {(char *)"f", (char *)"/files/mcp", NULL, NULL};
@@ -441,6 +533,7 @@ int main(void)
 		cmocka_unit_test(good_algorithms), cmocka_unit_test(hostile_claims),
 		cmocka_unit_test(hostile_headers), cmocka_unit_test(claims_mapping),
 		cmocka_unit_test(metadata_urls), cmocka_unit_test(cached_keys),
+		cmocka_unit_test(remembered_tokens), cmocka_unit_test(oauth_remembers),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
