@@ -742,6 +742,8 @@ typedef struct tg_gw_watch {
 tg_gw_loop *tg_gw_loop_new(struct MHD_Daemon *d, int64_t (*tick)(void *ud, int64_t now_ms),
 			   void *ud, char *err, size_t errlen);
 int tg_gw_loop_start(tg_gw_loop *l);
+/* A connection was resumed on the loop: libmicrohttpd takes it this turn. */
+void tg_gw_loop_kick(tg_gw_loop *l);
 /* The tick runs again no later than when_ms. */
 void tg_gw_loop_due(tg_gw_loop *l, int64_t when_ms);
 /* Any thread: runs libmicrohttpd soon (after resuming a connection). */

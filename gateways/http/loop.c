@@ -35,7 +35,7 @@
 #define EASY_POOL 64
 #define TICK_MS 1000	/* the tick runs at least this often */
 #define MAX_EVENTS 64
-#define MHD_TURNS 4
+#define SETTLE_ROUNDS 8
 
 /* What an epoll event is about: data.u64 holds a tag in the high half and
  * a descriptor below (libcurl may close a socket while an event for it waits
@@ -52,6 +52,8 @@ struct tg_gw_loop {
 	struct MHD_Daemon *d;
 	CURLM *multi;
 	int64_t curl_due;		/* monotonic ms, -1: no libcurl timeout */
+	int64_t mhd_due;		/* libmicrohttpd wants a turn by then at the latest */
+	bool kicked;			/* a connection was resumed: libmicrohttpd's turn */
 	tg_gw_http_call *news;		/* queued, handed out after libcurl returns */
 	int64_t (*tick)(void *ud, int64_t now_ms);
 	void *tick_ud;
@@ -183,25 +185,47 @@ static void curl_act(tg_gw_loop *l, curl_socket_t fd, int flags)
 
 static int timeout_ms(tg_gw_loop *l, int64_t now)
 {
-	MHD_UNSIGNED_LONG_LONG mhd;
 	int64_t t = l->next_tick - now;
 
-	if (MHD_get_timeout(l->d, &mhd) == MHD_YES && (int64_t)mhd < t)
-		t = (int64_t)mhd;
+	if (l->kicked || l->news)
+		return 0;
+	if (l->mhd_due - now < t)
+		t = l->mhd_due - now;
 	if (l->curl_due >= 0 && l->curl_due - now < t)
 		t = l->curl_due - now;
 	return t < 0 ? 0 : (int)t;
 }
 
+/* libmicrohttpd's turn, and when it wants the next one at the latest (0:
+ * at once). */
+static void mhd_turn(tg_gw_loop *l)
+{
+	MHD_UNSIGNED_LONG_LONG t;
+
+	l->kicked = false;
+	MHD_run(l->d);
+	l->mhd_due = MHD_get_timeout(l->d, &t) == MHD_YES ? tg_proxy_now_ms() + (int64_t)t
+							   : INT64_MAX;
+}
+
+/*
+ * One turn: wait, hand each event to its owner, then settle: libcurl's due
+ * timeout, the tick, and libmicrohttpd's turn when its descriptor fired, a
+ * connection was resumed or its timeout is due, again while any of these
+ * is due at once (a request that reached its upstream call arms libcurl's
+ * timer at 0, an answer resumes its connection): a few rounds, not a wait
+ * each.
+ */
 static void *run(void *arg)
 {
 	tg_gw_loop *l = arg;
 	struct epoll_event ev[MAX_EVENTS];
 
 	l->next_tick = tg_proxy_now_ms() + TICK_MS;
+	l->mhd_due = 0;
 	for (;;) {
-		int want = __atomic_load_n(&l->want, __ATOMIC_ACQUIRE), n, i;
-		int64_t now;
+		int want = __atomic_load_n(&l->want, __ATOMIC_ACQUIRE), n, i, round;
+		bool mhd_ready = false;
 
 		if (want & WANT_STOP)
 			break;
@@ -212,10 +236,7 @@ static void *run(void *arg)
 				close(fd);
 			l->quiesced = true;
 		}
-		/* News queued by libmicrohttpd's callbacks (a stream unpaused)
-		 * is handed out before waiting again. */
-		n = epoll_wait(l->ep, ev, MAX_EVENTS, l->news ? 0 : timeout_ms(l, tg_proxy_now_ms()));
-		deliver(l);
+		n = epoll_wait(l->ep, ev, MAX_EVENTS, timeout_ms(l, tg_proxy_now_ms()));
 		for (i = 0; i < n; i++) {
 			int tag = (int)(ev[i].data.u64 >> 32);
 			int fd = (int)(uint32_t)ev[i].data.u64;
@@ -229,9 +250,14 @@ static void *run(void *arg)
 			} else if (tag == TAG_WAKE) {
 				uint64_t v;
 
+				/* Another thread resumed a connection, or asks to
+				 * quiesce or stop. */
 				if (read(l->wake, &v, sizeof v) < 0 && errno != EAGAIN)
 					continue;
-			} else if (tag < TAG_MHD) {
+				l->kicked = true;
+			} else if (tag == TAG_MHD) {
+				mhd_ready = true;
+			} else {
 				tg_gw_watch *w = ev[i].data.ptr;
 
 				/* Unwatched earlier in this batch: stale. */
@@ -239,29 +265,30 @@ static void *run(void *arg)
 					w->hangup(w->ud);
 			}
 		}
-		now = tg_proxy_now_ms();
-		if (l->curl_due >= 0 && now >= l->curl_due) {
-			l->curl_due = -1;
-			curl_act(l, CURL_SOCKET_TIMEOUT, 0);
-		}
-		if (now >= l->next_tick) {
-			int64_t due = l->tick(l->tick_ud, now);
+		for (round = 0; round < SETTLE_ROUNDS; round++) {
+			int64_t now = tg_proxy_now_ms();
+			bool curl_due = l->curl_due >= 0 && now >= l->curl_due;
 
-			l->next_tick = due < now + TICK_MS ? due : now + TICK_MS;
+			if (curl_due) {
+				l->curl_due = -1;
+				curl_act(l, CURL_SOCKET_TIMEOUT, 0);
+			}
+			if (now >= l->next_tick) {
+				int64_t due = l->tick(l->tick_ud, now);
+
+				l->next_tick = due < now + TICK_MS ? due : now + TICK_MS;
+				deliver(l);
+			}
+			if (!mhd_ready && !l->kicked && now < l->mhd_due) {
+				if (!curl_due)
+					break;
+				continue;
+			}
+			mhd_ready = false;
+			mhd_turn(l);
+			/* News queued by libmicrohttpd's callbacks (a stream
+			 * unpaused). */
 			deliver(l);
-		}
-		/* Last, so that it takes every connection resumed above (in
-		 * external mode libmicrohttpd sees a resumption only when run),
-		 * and because it wants a turn after every wait, events or not.
-		 * Again at once while it says it has more to do (a connection
-		 * that sent its answer reads the next request): a few turns, not
-		 * a wait each. */
-		for (i = 0; i < MHD_TURNS; i++) {
-			MHD_UNSIGNED_LONG_LONG t;
-
-			MHD_run(l->d);
-			if (MHD_get_timeout(l->d, &t) != MHD_YES || t > 0)
-				break;
 		}
 	}
 	return NULL;
@@ -282,6 +309,11 @@ static void ask(tg_gw_loop *l, int want)
 	__atomic_or_fetch(&l->want, want, __ATOMIC_RELEASE);
 	if (write(l->wake, &one, sizeof one) < 0 && errno != EAGAIN)
 		return;	/* the counter is full: the loop is awake anyway */
+}
+
+void tg_gw_loop_kick(tg_gw_loop *l)
+{
+	l->kicked = true;
 }
 
 void tg_gw_loop_due(tg_gw_loop *l, int64_t when_ms)

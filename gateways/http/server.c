@@ -226,6 +226,7 @@ static void resume(req *q)
 	tg_gw_loop_unwatch(q->s->loop, &q->watch);
 	q->suspended = false;
 	MHD_resume_connection(q->conn);
+	tg_gw_loop_kick(q->s->loop);
 }
 
 /* The exchange's news: its answer is made, or its stream has more. */
