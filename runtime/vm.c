@@ -1158,7 +1158,8 @@ static inline bool quick_subject(tg_vm *vm, const tg_qinsn *q, tg_vm_val *v)
 	return v->t == (q->quant ? TG_V_LSTR : TG_V_STR);
 }
 
-/* Inlined into tg_vm_cond: the call cost 10 instructions per rule. */
+/* Inlined into tg_vm_cond and tg_vm_listed: a call costs ~20 instructions
+ * per rule (saving and restoring six registers). */
 static TG_ALWAYS_INLINE int quick_run(tg_vm *vm, const tg_rule_view *rule)
 {
 	const tg_qinsn *prog = vm->l->quick + rule->quick;
@@ -1312,4 +1313,59 @@ tg_cond_result tg_vm_cond(tg_vm *vm, const tg_rule_view *r)
 			return (tg_cond_result)c;
 	}
 	return tg_vm_run(vm, r->code_off, r->code_len);
+}
+
+/* decision.c's rules over a load-time candidate list (cands.c, source
+ * order, most entries' actions known to match); here so that quick
+ * programs run in line in the loop. */
+tg_status tg_vm_listed(tg_vm *vm, tg_decision *d)
+{
+	const tg_layout *l = vm->l;
+	uint32_t n;
+	const uint32_t *list = tg_cands_list(l, vm->cls, vm->req->target.ptr, vm->req->target.len, &n);
+	int64_t allow_rule = -1;
+	size_t allow_nerrors = 0;
+
+	for (uint32_t i = 0; i < n; i++) {
+		if (allow_rule >= 0 && (list[i] & TG_CAND_NO_DENY))
+			break;
+		uint32_t ri = list[i] & TG_CAND_RULE;
+		const tg_rule_view *r = &l->rv[ri];
+		bool deny = r->effect == TG_BC_DENY;
+		int subj = tg_subject_quick(vm, r);
+		if (subj == TG_SUBJ_NO || (subj == TG_SUBJ_NO_CLIENT && !deny))
+			continue;
+		if (!(list[i] & TG_CAND_KNOWN) && !tg_action_match(vm, r))
+			continue;
+		int c = -1;
+		if (subj == TG_SUBJ_NO_CLIENT) {
+			c = TG_COND_ERROR;
+			tg_vm_say(vm, "'token.client_id' is absent", NULL, NULL, NULL);
+		} else if (r->always) {
+			c = TG_COND_TRUE;	/* TRUE; RET */
+			vm->insns += 2;
+		} else {
+			if (r->quick != TG_BC_NONE)
+				c = quick_run(vm, r);
+			if (c < 0)
+				c = tg_vm_run(vm, r->code_off, r->code_len);
+			if (vm->internal) {
+				tg_decision_deny(d);
+				return TG_EINTERNAL;
+			}
+		}
+		if (c == TG_COND_ERROR)
+			tg_decision_error_add(d, l, ri, vm->msg);
+		if (deny && c != TG_COND_FALSE) {
+			tg_decision_decide(d, l, ri, true, 0, vm->insns);
+			d->by_error = c == TG_COND_ERROR;
+			return TG_OK;
+		}
+		if (!deny && c == TG_COND_TRUE && allow_rule < 0) {
+			allow_rule = ri;
+			allow_nerrors = d->nerrors;
+		}
+	}
+	tg_decision_decide(d, l, allow_rule, false, allow_nerrors, vm->insns);
+	return TG_OK;
 }

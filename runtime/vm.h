@@ -83,6 +83,15 @@ tg_cond_result tg_vm_run(tg_vm *vm, uint32_t code_off, uint32_t code_len);
 /* Writes a, b, c, d (NULLs skipped) into vm->msg, truncating. */
 void tg_vm_say(tg_vm *vm, const char *a, const char *b, const char *c, const char *d);
 
+/* decision.c's: reset to deny, append an error, fill in the decider. */
+void tg_decision_deny(tg_decision *d);
+void tg_decision_error_add(tg_decision *d, const tg_layout *l, uint32_t rule, const char *msg);
+void tg_decision_decide(tg_decision *d, const tg_layout *l, int64_t decider, bool by_deny,
+			size_t allow_nerrors, uint32_t insns);
+
+/* tg_eval over the load-time candidates (l->pool set), after tg_vm_init. */
+tg_status tg_vm_listed(tg_vm *vm, tg_decision *d);
+
 /* ---- quick.c: conditions as decision graphs -------------------------------- */
 
 /*
