@@ -1344,11 +1344,9 @@ tg_status tg_vm_listed(tg_vm *vm, tg_decision *d)
 		} else if (r->always) {
 			c = TG_COND_TRUE;	/* TRUE; RET */
 			vm->insns += 2;
-		} else {
-			if (r->quick != TG_BC_NONE)
-				c = quick_run(vm, r);
-			if (c < 0)
-				c = tg_vm_run(vm, r->code_off, r->code_len);
+		} else if (r->quick == TG_BC_NONE || (c = quick_run(vm, r)) < 0) {
+			/* internal is only ever set on the way here */
+			c = tg_vm_run(vm, r->code_off, r->code_len);
 			if (vm->internal) {
 				tg_decision_deny(d);
 				return TG_EINTERNAL;
