@@ -85,7 +85,6 @@ typedef struct tg_layout {
 	 * the conditions translated by quick.c (rule view `quick`), or NULL. */
 	const struct tg_rule_view *rv;
 	const struct tg_qinsn *quick;
-	bool scope_subjects;	/* some rule has a `scope` subject */
 	const uint32_t *pool;
 	const struct tg_keytab *keytab;
 	const struct tg_key *role_keys;

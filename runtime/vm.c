@@ -744,13 +744,7 @@ void tg_vm_init(tg_vm *vm, const tg_layout *l, const tg_request *req, tg_bc_clas
 		vm->held[w] = 0;
 	vm->id_len = (uint64_t)1 << (req->principal_id.len % 64);
 	vm->client_len = req->client_id.ptr ? (uint64_t)1 << (req->client_id.len % 64) : 0;
-	/* only scope subjects read scope_lens (24 instructions a request) */
-	vm->scope_lens = ~(uint64_t)0;
-	if (l->scope_subjects) {
-		vm->scope_lens = 0;
-		for (size_t i = 0; i < req->nscopes; i++)
-			vm->scope_lens |= (uint64_t)1 << (req->scopes[i].len % 64);
-	}
+	vm->scope_lens = 0;	/* tg_subject_quick's, when a scope subject is met */
 	for (size_t i = 0; i < req->nroles; i++) {
 		int32_t r = tg_role_lookup(l, req->roles[i].ptr, req->roles[i].len);
 		if (r < 0)

@@ -60,8 +60,9 @@ typedef struct tg_vm {
 	uint64_t target_pairs;	/* tg_glob_pairs of req->target */
 	uint64_t in_domain;	/* slot i < 64 passed its domain check */
 	/* bit (len % 64) of principal.id, of the client id (0 when absent)
-	 * and of each scope: against a rule's subj_lens, a subject none of
-	 * whose strings has a matching length is ruled out with one AND */
+	 * and of each scope (0 until a scope subject needs it): against a
+	 * rule's subj_lens, a subject none of whose strings has a matching
+	 * length is ruled out with one AND */
 	uint64_t id_len, client_len, scope_lens;
 	/* the keys (REFS first, n) of the last LOAD_ARGS: the quantifier
 	 * that pops its value names it in errors */
@@ -234,7 +235,7 @@ bool tg_action_match(tg_vm *vm, const tg_rule_view *r);
 /* tg_subject_match, deciding the common cases inline: anyone, a role
  * subject within one bitset word, a string subject whose lengths rule it
  * out (subj_lens). */
-static inline int tg_subject_quick(const tg_vm *vm, const tg_rule_view *r)
+static inline int tg_subject_quick(tg_vm *vm, const tg_rule_view *r)
 {
 	switch (r->subject) {
 	case TG_BC_SUBJ_ANYONE:
@@ -244,6 +245,8 @@ static inline int tg_subject_quick(const tg_vm *vm, const tg_rule_view *r)
 			return (vm->held[r->role_word] & r->role_mask) != 0;
 		break;
 	case TG_BC_SUBJ_SCOPE:
+		for (size_t i = vm->scope_lens ? vm->req->nscopes : 0; i < vm->req->nscopes; i++)
+			vm->scope_lens |= (uint64_t)1 << (vm->req->scopes[i].len % 64);
 		if (!(r->subj_lens & vm->scope_lens))
 			return TG_SUBJ_NO;
 		break;
