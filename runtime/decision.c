@@ -31,8 +31,7 @@ void tg_decision_error_add(tg_decision *d, const tg_layout *l, uint32_t rule, co
 {
 	if (d->nerrors < TG_DECISION_MAX_ERRORS) {
 		tg_rule_error *e = &d->errors[d->nerrors];
-		tg_rule_view tmp;
-		e->rule_id = tg_pol_cstr(l, tg_vm_rule(l, rule, &tmp)->id);
+		e->rule_id = tg_pol_cstr(l, l->rv[rule].id);
 		e->rule_index = rule;
 		size_t n = strlen(msg);
 		if (n >= sizeof e->message)
@@ -61,8 +60,7 @@ void tg_decision_decide(tg_decision *d, const tg_layout *l, int64_t decider, boo
 		   size_t allow_nerrors, uint32_t insns)
 {
 	if (decider >= 0) {
-		tg_rule_view tmp;
-		const tg_rule_view *r = tg_vm_rule(l, (uint32_t)decider, &tmp);
+		const tg_rule_view *r = &l->rv[decider];
 		d->effect = by_deny ? TG_DENY : TG_ALLOW;
 		d->rule_id = tg_pol_cstr(l, r->id);
 		d->reason = tg_pol_cstr(l, r->reason);

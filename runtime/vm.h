@@ -215,15 +215,6 @@ void tg_cands_init_keys(tg_cands *c, const tg_layout *l, unsigned cls, const cha
 const uint32_t *tg_cands_list(const tg_layout *l, unsigned cls, const char *t, size_t tlen,
 			      uint32_t *n);
 
-/* The decoded rule ri: from the load-time records when there are. */
-static inline const tg_rule_view *tg_vm_rule(const tg_layout *l, uint32_t ri, tg_rule_view *tmp)
-{
-	if (l->rv)
-		return &l->rv[ri];
-	*tmp = tg_pol_rule(l, ri);
-	return tmp;
-}
-
 enum { TG_SUBJ_NO = 0, TG_SUBJ_YES = 1, TG_SUBJ_NO_CLIENT = 2 };
 
 /* Whether the rule's subject matches: TG_SUBJ_NO_CLIENT for a `client`
