@@ -74,32 +74,35 @@ void tg_decision_decide(tg_decision *d, const tg_layout *l, int64_t decider, boo
 	d->instructions = insns;
 }
 
-static tg_status eval(const tg_policy *p, const tg_request *req, tg_decision *d, tg_trace_fn fn,
-		      void *ud)
+/* d reset to deny, then the arguments and the request checked: TG_OK with
+ * *cls set, or the error (d says so when the request is invalid). */
+static inline tg_status start(const tg_policy *p, const tg_request *req, tg_decision *d,
+			      tg_bc_class *cls)
 {
-	tg_vm vm;
-	tg_cands cands;
-	const char *why;
-	uint32_t ri;
-	int64_t allow_rule = -1, deny_rule = -1;
-	size_t allow_nerrors = 0;
-	bool deny_by_error = false;
-
 	if (!d)
 		return TG_EINVAL;
 	tg_decision_deny(d);
 	if (!p || !req)
 		return TG_EINVAL;
-	tg_bc_class cls;
-	if ((why = tg_request_problem(req, &cls))) {
-		d->invalid = true;
-		d->reason = why;
-		return TG_EINVALID_REQUEST;
-	}
+	d->reason = tg_request_problem(req, cls);
+	d->invalid = d->reason != NULL;
+	return d->invalid ? TG_EINVALID_REQUEST : TG_OK;
+}
+
+/* After start: the candidates merged at run time, for a trace (fn) or a
+ * policy without load-time lists. */
+static tg_status eval(const tg_policy *p, const tg_request *req, tg_bc_class cls, tg_decision *d,
+		      tg_trace_fn fn, void *ud)
+{
+	tg_vm vm;
+	tg_cands cands;
+	uint32_t ri;
+	int64_t allow_rule = -1, deny_rule = -1;
+	size_t allow_nerrors = 0;
+	bool deny_by_error = false;
 	const tg_layout *l = &p->l;
+
 	tg_vm_init(&vm, l, req, cls, false);
-	if (!fn && l->pool)
-		return tg_vm_listed(&vm, d);
 	tg_cands_init(&cands, l, vm.cls, req->target.ptr, req->target.len);
 	while (tg_cands_next(&cands, &ri)) {
 		tg_rule_view r = tg_pol_rule(l, ri);
@@ -163,13 +166,19 @@ static tg_status eval(const tg_policy *p, const tg_request *req, tg_decision *d,
 
 tg_status tg_eval(const tg_policy *p, const tg_request *req, tg_decision *out)
 {
-	return eval(p, req, out, NULL, NULL);
+	tg_bc_class cls;
+	tg_status st = start(p, req, out, &cls);
+	if (st != TG_OK)
+		return st;
+	return p->l.pool ? tg_vm_listed(&p->l, req, cls, out) : eval(p, req, cls, out, NULL, NULL);
 }
 
 tg_status tg_eval_trace(const tg_policy *p, const tg_request *req, tg_decision *out,
 			tg_trace_fn fn, void *userdata)
 {
-	return eval(p, req, out, fn, userdata);
+	tg_bc_class cls;
+	tg_status st = start(p, req, out, &cls);
+	return st != TG_OK ? st : eval(p, req, cls, out, fn, userdata);
 }
 
 /* ---- the decision as callers see it --------------------------------------- */

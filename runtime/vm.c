@@ -1312,11 +1312,12 @@ tg_cond_result tg_vm_cond(tg_vm *vm, const tg_rule_view *r)
 /* decision.c's rules over a load-time candidate list (cands.c, source
  * order, most entries' actions known to match); here so that quick
  * programs run in line in the loop. */
-tg_status tg_vm_listed(tg_vm *vm, tg_decision *d)
+tg_status tg_vm_listed(const tg_layout *l, const tg_request *req, tg_bc_class cls, tg_decision *d)
 {
-	const tg_layout *l = vm->l;
+	tg_vm v, *vm = &v;
 	uint32_t n;
-	const uint32_t *list = tg_cands_list(l, vm->cls, vm->req->target.ptr, vm->req->target.len, &n);
+	tg_vm_init(vm, l, req, cls, false);
+	const uint32_t *list = tg_cands_list(l, cls, req->target.ptr, req->target.len, &n);
 	int64_t allow_rule = -1;
 	size_t allow_nerrors = 0;
 

@@ -90,8 +90,9 @@ void tg_decision_error_add(tg_decision *d, const tg_layout *l, uint32_t rule, co
 void tg_decision_decide(tg_decision *d, const tg_layout *l, int64_t decider, bool by_deny,
 			size_t allow_nerrors, uint32_t insns);
 
-/* tg_eval over the load-time candidates (l->pool set), after tg_vm_init. */
-tg_status tg_vm_listed(tg_vm *vm, tg_decision *d);
+/* tg_eval of a valid request of class cls over the load-time candidates
+ * (l->pool set). */
+tg_status tg_vm_listed(const tg_layout *l, const tg_request *req, tg_bc_class cls, tg_decision *d);
 
 /* ---- quick.c: conditions as decision graphs -------------------------------- */
 
