@@ -84,9 +84,13 @@ static inline tg_status start(const tg_policy *p, const tg_request *req, tg_deci
 	tg_decision_deny(d);
 	if (!p || !req)
 		return TG_EINVAL;
-	d->reason = tg_request_problem(req, cls);
-	d->invalid = d->reason != NULL;
-	return d->invalid ? TG_EINVALID_REQUEST : TG_OK;
+	const char *why = tg_request_problem(req, cls);
+	if (why) {
+		d->invalid = true;
+		d->reason = why;
+		return TG_EINVALID_REQUEST;
+	}
+	return TG_OK;
 }
 
 /* After start: the candidates merged at run time, for a trace (fn) or a
