@@ -750,8 +750,10 @@ void tg_vm_init(tg_vm *vm, const tg_layout *l, const tg_request *req, tg_bc_clas
 		if (r < 0)
 			continue;	/* undeclared roles are ignored */
 		const unsigned char *bits = l->closure + (size_t)r * l->role_words * 8;
-		for (uint32_t w = 0; w < l->role_words; w++)
+		uint32_t w = 0;	/* a role was found: role_words >= 1 */
+		do
 			vm->held[w] |= tg_rd64(bits + (size_t)w * 8);
+		while (++w < l->role_words);
 	}
 }
 
