@@ -229,13 +229,12 @@ bool tg_action_match(tg_vm *vm, const tg_rule_view *r);
  * out (subj_lens). */
 static inline int tg_subject_quick(tg_vm *vm, const tg_rule_view *r)
 {
-	switch (r->subject) {
-	case TG_BC_SUBJ_ANYONE:
+	/* the two common subjects before a jump table */
+	if (r->subject == TG_BC_SUBJ_ROLE && r->role_word != TG_BC_NONE)
+		return (vm->held[r->role_word] & r->role_mask) != 0;
+	if (r->subject == TG_BC_SUBJ_ANYONE)
 		return TG_SUBJ_YES;
-	case TG_BC_SUBJ_ROLE:
-		if (r->role_word != TG_BC_NONE)
-			return (vm->held[r->role_word] & r->role_mask) != 0;
-		break;
+	switch (r->subject) {
 	case TG_BC_SUBJ_SCOPE:
 		for (size_t i = vm->scope_lens ? vm->req->nscopes : 0; i < vm->req->nscopes; i++)
 			vm->scope_lens |= (uint64_t)1 << (vm->req->scopes[i].len % 64);
