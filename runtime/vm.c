@@ -371,25 +371,33 @@ static int slot_error(tg_vm *vm, const unsigned char *s, const char *what)
 	return -1;
 }
 
+static int check_domain_other(tg_vm *vm, const unsigned char *s, unsigned type,
+			      const tg_vm_val *out);
+
 /* A value of slot s (declared type `type`, domain first df, n dn) is in
- * the domain: 0, or -1 with the error said. */
+ * the domain: 0, or -1 with the error said. The common case, a string
+ * attribute, is a loop of its own, without list_has's per-element type
+ * dispatch and the frame the list cases need. */
 static int check_domain(tg_vm *vm, const unsigned char *s, unsigned type, const tg_vm_val *out)
+{
+	if (out->t != TG_V_STR || (type != TG_ATTR_STRING && type != TG_ATTR_STRING_LIST))
+		return check_domain_other(vm, s, type, out);
+	for (uint32_t k = tg_rd32(s + 16), end = k + tg_rd32(s + 20); k < end; k++) {
+		tg_str d = tg_pol_str(vm->l, tg_pol_ref(vm->l, k));
+		if (d.len == out->n && tg_bytes_eq(d.ptr, out->u.s, d.len))
+			return 0;
+	}
+	return slot_error(vm, s, "' is outside its declared domain");
+}
+
+static int check_domain_other(tg_vm *vm, const unsigned char *s, unsigned type,
+			      const tg_vm_val *out)
 {
 	tg_vm_val dom;
 	dom.u.first = tg_rd32(s + 16);
 	dom.n = tg_rd32(s + 20);
 	dom.origin = 0;
 	dom.t = (type == TG_ATTR_STRING || type == TG_ATTR_STRING_LIST) ? TG_V_PSTR : TG_V_PINT;
-	if (out->t == TG_V_STR && dom.t == TG_V_PSTR) {
-		/* the common case, a string attribute, without list_has's
-		 * per-element type dispatch */
-		for (uint32_t k = 0; k < dom.n; k++) {
-			tg_str d = tg_pol_str(vm->l, tg_pol_ref(vm->l, dom.u.first + k));
-			if (d.len == out->n && tg_bytes_eq(d.ptr, out->u.s, d.len))
-				return 0;
-		}
-		return slot_error(vm, s, "' is outside its declared domain");
-	}
 	if (is_list(out)) {
 		for (size_t k = 0; k < out->n; k++) {
 			tg_vm_val e = elem(vm, out, k);
