@@ -1327,20 +1327,21 @@ tg_status tg_vm_listed(const tg_layout *l, const tg_request *req, tg_bc_class cl
 	tg_vm v, *vm = &v;
 	uint32_t n;
 	tg_vm_init(vm, l, req, cls, false);
-	const uint32_t *list = tg_cands_list(l, cls, req->target.ptr, req->target.len, &n);
+	const uint32_t *e = tg_cands_list(l, cls, req->target.ptr, req->target.len, &n), *end = e + n;
+	const tg_rule_view *rv = l->rv;
 	int64_t allow_rule = -1;
 	size_t allow_nerrors = 0;
 
-	for (uint32_t i = 0; i < n; i++) {
-		if (allow_rule >= 0 && (list[i] & TG_CAND_NO_DENY))
+	for (; e < end; e++) {
+		if (allow_rule >= 0 && (*e & TG_CAND_NO_DENY))
 			break;
-		uint32_t ri = list[i] & TG_CAND_RULE;
-		const tg_rule_view *r = &l->rv[ri];
+		uint32_t ri = *e & TG_CAND_RULE;
+		const tg_rule_view *r = &rv[ri];
 		bool deny = r->effect == TG_BC_DENY;
 		int subj = tg_subject_quick(vm, r);
 		if (subj == TG_SUBJ_NO || (subj == TG_SUBJ_NO_CLIENT && !deny))
 			continue;
-		if (!(list[i] & TG_CAND_KNOWN) && !tg_action_match(vm, r))
+		if (!(*e & TG_CAND_KNOWN) && !tg_action_match(vm, r))
 			continue;
 		int c = -1;
 		if (subj == TG_SUBJ_NO_CLIENT) {
