@@ -372,7 +372,24 @@ static int slot_error(tg_vm *vm, const unsigned char *s, const char *what)
 }
 
 static int check_domain_other(tg_vm *vm, const unsigned char *s, unsigned type,
-			      const tg_vm_val *out);
+			      const tg_vm_val *out)
+{
+	tg_vm_val dom;
+	dom.u.first = tg_rd32(s + 16);
+	dom.n = tg_rd32(s + 20);
+	dom.origin = 0;
+	dom.t = (type == TG_ATTR_STRING || type == TG_ATTR_STRING_LIST) ? TG_V_PSTR : TG_V_PINT;
+	if (is_list(out)) {
+		for (size_t k = 0; k < out->n; k++) {
+			tg_vm_val e = elem(vm, out, k);
+			if ((e.t == TG_V_STR) == (dom.t == TG_V_PSTR) && !list_has(vm, &dom, &e))
+				return slot_error(vm, s, "' is outside its declared domain");
+		}
+	} else if (out->t == TG_V_INT && dom.t == TG_V_PINT && !list_has(vm, &dom, out)) {
+		return slot_error(vm, s, "' is outside its declared domain");
+	}
+	return 0;
+}
 
 /* A value of slot s (declared type `type`, domain first df, n dn) is in
  * the domain: 0, or -1 with the error said. The common case, a string
@@ -388,28 +405,6 @@ static int check_domain(tg_vm *vm, const unsigned char *s, unsigned type, const 
 			return 0;
 	}
 	return slot_error(vm, s, "' is outside its declared domain");
-}
-
-static int check_domain_other(tg_vm *vm, const unsigned char *s, unsigned type,
-			      const tg_vm_val *out)
-{
-	tg_vm_val dom;
-	dom.u.first = tg_rd32(s + 16);
-	dom.n = tg_rd32(s + 20);
-	dom.origin = 0;
-	dom.t = (type == TG_ATTR_STRING || type == TG_ATTR_STRING_LIST) ? TG_V_PSTR : TG_V_PINT;
-	if (is_list(out)) {
-		for (size_t k = 0; k < out->n; k++) {
-			tg_vm_val e = elem(vm, out, k);
-			if ((e.t == TG_V_STR) == (dom.t == TG_V_PSTR) && !list_has(vm, &dom, &e))
-				return slot_error(vm, s, "' is outside its declared domain");
-		}
-	} else if ((out->t == TG_V_STR && dom.t == TG_V_PSTR) ||
-		   (out->t == TG_V_INT && dom.t == TG_V_PINT)) {
-		if (!list_has(vm, &dom, out))
-			return slot_error(vm, s, "' is outside its declared domain");
-	}
-	return 0;
 }
 
 /* load_slot copies a value's first member and its length without looking
