@@ -1150,7 +1150,7 @@ static TG_ALWAYS_INLINE bool quick_slot(tg_vm *vm, uint32_t i, unsigned vt, bool
 
 /* The value a LIKE, UNDER or MATCH tests, a string (with quant, a list of
  * strings): false to give up. */
-static inline bool quick_subject(tg_vm *vm, const tg_qinsn *q, tg_vm_val *v)
+static TG_ALWAYS_INLINE bool quick_subject(tg_vm *vm, const tg_qinsn *q, tg_vm_val *v)
 {
 	if (q->builtin ? load_builtin(vm, q->a, false, v) < 0 : !quick_slot(vm, q->a, q->vt, q->dom, v))
 		return false;
