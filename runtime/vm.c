@@ -1186,6 +1186,15 @@ static TG_ALWAYS_INLINE int quick_run(tg_vm *vm, const tg_rule_view *rule)
 			r = a.b;
 			break;
 		case TG_Q_BOOLB:
+			/* a tools/call's annotation (tool.destructive): its hint */
+			if (vm->cls == TG_CLASS_TOOL && q->a >= TG_BI_TOOL_READ_ONLY &&
+			    q->a <= TG_BI_TOOL_OPEN_WORLD) {
+				tg_hint h = hint_of(vm->req, q->a);
+				if (h == TG_HINT_ABSENT)
+					return -1;
+				r = h == TG_HINT_TRUE;
+				break;
+			}
 			if (load_builtin(vm, q->a, false, &a) < 0 || a.t != TG_V_BOOL)
 				return -1;
 			r = a.b;
