@@ -154,7 +154,8 @@ typedef struct tg_qinsn {
 	uint8_t op, cmp;	/* TG_Q_*, tg_bc_cmp */
 	uint8_t vt;		/* the tg_value_type slot a must hold */
 	uint8_t vt2;		/* for TG_Q_SLOTS: slot b's */
-	bool dom, dom2;		/* slot a, b has a declared domain */
+	bool dom, dom2;		/* slot a, b has a declared domain (TG_Q_STR:
+				 * dom2, the string is one of a's values) */
 	bool builtin, is_ints;
 	uint8_t quant;		/* 0, TG_Q_ALL or TG_Q_ANY */
 	uint8_t count;		/* bytecode instructions the test stands for */
