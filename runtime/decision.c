@@ -57,7 +57,7 @@ void tg_decision_deny(tg_decision *d)
 
 /* Fills the decision of deciding rule `decider` (-1: the default). */
 void tg_decision_decide(tg_decision *d, const tg_layout *l, int64_t decider, bool by_deny,
-		   size_t allow_nerrors, uint32_t insns)
+			size_t allow_nerrors, uint32_t insns)
 {
 	if (decider >= 0) {
 		const tg_rule_view *r = &l->rv[decider];
@@ -162,8 +162,8 @@ static tg_status eval(const tg_policy *p, const tg_request *req, tg_bc_class cls
 			break;
 	}
 
-	tg_decision_decide(d, l, deny_rule >= 0 ? deny_rule : allow_rule, deny_rule >= 0, allow_nerrors,
-	       vm.insns);
+	tg_decision_decide(d, l, deny_rule >= 0 ? deny_rule : allow_rule, deny_rule >= 0,
+			   allow_nerrors, vm.insns);
 	d->by_error = deny_by_error;
 	return TG_OK;
 }

@@ -211,9 +211,9 @@ static uint32_t linear(const tg_layout *l, const tg_rule_view *r, tg_qinsn *q, b
 				return 0;
 			set_str(l, x, tg_rd32(o + 4));
 			/* dom2: the constant is one of the slot's declared values */
-			for (uint32_t k = 0, df = tg_rd32(l->slots + (size_t)x->a * TG_BC_SLOT_SIZE + 16);
-			     x->dom && k < tg_rd32(l->slots + (size_t)x->a * TG_BC_SLOT_SIZE + 20); k++) {
-				tg_str d = tg_pol_str(l, tg_pol_ref(l, df + k));
+			const unsigned char *sr = l->slots + (size_t)x->a * TG_BC_SLOT_SIZE;
+			for (uint32_t k = tg_rd32(sr + 16), e = k + tg_rd32(sr + 20); x->dom && k < e; k++) {
+				tg_str d = tg_pol_str(l, tg_pol_ref(l, k));
 				x->dom2 |= d.len == x->b && memcmp(d.ptr, x->u.s, d.len) == 0;
 			}
 			break;

@@ -1202,10 +1202,11 @@ static TG_ALWAYS_INLINE int quick_run(tg_vm *vm, const tg_rule_view *rule)
 		case TG_Q_STR:
 			/* string == and != (most tests) without a stack value */
 			if (q->vt == TG_VALUE_STRING && q->cmp <= TG_BC_NE) {
-				/* equal to one of its declared values (dom2), it is in its domain */
+				/* equal to one of its declared values (dom2): in the domain */
 				const tg_value *v = quick_value(vm, q->a, q->vt, false);
 				bool eq = v && str_eq(v->u.s.ptr, v->u.s.len, q->u.s, q->b);
-				if (!v || (q->dom && !(eq && q->dom2) && !quick_value(vm, q->a, q->vt, true)))
+				if (!v || (q->dom && !(eq && q->dom2) &&
+					   !quick_value(vm, q->a, q->vt, true)))
 					return -1;
 				r = eq == (q->cmp == TG_BC_EQ);
 				break;
