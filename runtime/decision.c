@@ -11,10 +11,11 @@
  *     before it (all matched allow rules for a default decision); one per
  *     rule, in source order.
  *
- * Candidates arrive in source order - from the loader's lists (cands.c),
- * or merged at run time (match.c) for a trace or a policy past the lists'
- * budget - so evaluation stops at the first applying deny: nothing after
- * it can change the decision or its error list. Errors are written straight into the caller's decision as
+ * Candidates arrive in source order - from the loader's lists (cands.c,
+ * walked by tg_vm_listed in vm.c), or merged at run time (match.c) for a
+ * trace or a policy past the lists' budget - so evaluation stops at the
+ * first applying deny: nothing after it can change the decision or its
+ * error list. Errors are written straight into the caller's decision as
  * they occur; when an allow decides, the count is cut back to the errors
  * recorded before it, which are exactly the ones rule 4 lists.
  *
@@ -26,12 +27,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void record_error(tg_decision *d, const tg_layout *l, uint32_t rule, const char *msg)
+void tg_decision_error_add(tg_decision *d, const tg_layout *l, uint32_t rule, const char *msg)
 {
 	if (d->nerrors < TG_DECISION_MAX_ERRORS) {
 		tg_rule_error *e = &d->errors[d->nerrors];
-		tg_rule_view tmp;
-		e->rule_id = tg_pol_cstr(l, tg_vm_rule(l, rule, &tmp)->id);
+		e->rule_id = tg_pol_cstr(l, l->rv[rule].id);
 		e->rule_index = rule;
 		size_t n = strlen(msg);
 		if (n >= sizeof e->message)
@@ -42,7 +42,7 @@ static void record_error(tg_decision *d, const tg_layout *l, uint32_t rule, cons
 	d->nerrors++;
 }
 
-static void deny_init(tg_decision *d)
+void tg_decision_deny(tg_decision *d)
 {
 	d->effect = TG_DENY;
 	d->rule_id = NULL;
@@ -56,12 +56,11 @@ static void deny_init(tg_decision *d)
 }
 
 /* Fills the decision of deciding rule `decider` (-1: the default). */
-static void decide(tg_decision *d, const tg_layout *l, int64_t decider, bool by_deny,
-		   size_t allow_nerrors, uint32_t insns)
+void tg_decision_decide(tg_decision *d, const tg_layout *l, int64_t decider, bool by_deny,
+			size_t allow_nerrors, uint32_t insns)
 {
 	if (decider >= 0) {
-		tg_rule_view tmp;
-		const tg_rule_view *r = tg_vm_rule(l, (uint32_t)decider, &tmp);
+		const tg_rule_view *r = &l->rv[decider];
 		d->effect = by_deny ? TG_DENY : TG_ALLOW;
 		d->rule_id = tg_pol_cstr(l, r->id);
 		d->reason = tg_pol_cstr(l, r->reason);
@@ -75,85 +74,39 @@ static void decide(tg_decision *d, const tg_layout *l, int64_t decider, bool by_
 	d->instructions = insns;
 }
 
-/*
- * The same rules over a load-time candidate list (cands.c): one list in
- * source order, rules whose action cannot match already left out, most
- * of the others marked as matching. No trace is served here.
- */
-static tg_status eval_listed(tg_vm *vm, const tg_layout *l, const tg_request *req, tg_decision *d)
+/* d reset to deny, then the arguments and the request checked: TG_OK with
+ * *cls set, or the error (d says so when the request is invalid). */
+static inline tg_status start(const tg_policy *p, const tg_request *req, tg_decision *d,
+			      tg_bc_class *cls)
 {
-	uint32_t n;
-	const uint32_t *list = tg_cands_list(l, vm->cls, req->target.ptr, req->target.len, &n);
-	int64_t allow_rule = -1;
-	size_t allow_nerrors = 0;
-
-	for (uint32_t i = 0; i < n; i++) {
-		if (allow_rule >= 0 && (list[i] & TG_CAND_NO_DENY))
-			break;
-		uint32_t ri = list[i] & TG_CAND_RULE;
-		const tg_rule_view *r = &l->rv[ri];
-		bool deny = r->effect == TG_BC_DENY;
-		int subj = tg_subject_quick(vm, r);
-		if (subj == TG_SUBJ_NO || (subj == TG_SUBJ_NO_CLIENT && !deny))
-			continue;
-		if (!(list[i] & TG_CAND_KNOWN) && !tg_action_match(vm, r))
-			continue;
-		tg_cond_result c;
-		if (subj == TG_SUBJ_NO_CLIENT) {
-			c = TG_COND_ERROR;
-			tg_vm_say(vm, "'token.client_id' is absent", NULL, NULL, NULL);
-		} else if (r->always) {
-			c = TG_COND_TRUE;	/* TRUE; RET */
-			vm->insns += 2;
-		} else {
-			c = tg_vm_cond(vm, r);
-			if (vm->internal) {
-				deny_init(d);
-				return TG_EINTERNAL;
-			}
-		}
-		if (c == TG_COND_ERROR)
-			record_error(d, l, ri, vm->msg);
-		if (deny && c != TG_COND_FALSE) {
-			decide(d, l, ri, true, 0, vm->insns);
-			d->by_error = c == TG_COND_ERROR;
-			return TG_OK;
-		}
-		if (!deny && c == TG_COND_TRUE && allow_rule < 0) {
-			allow_rule = ri;
-			allow_nerrors = d->nerrors;
-		}
-	}
-	decide(d, l, allow_rule, false, allow_nerrors, vm->insns);
-	return TG_OK;
-}
-
-static tg_status eval(const tg_policy *p, const tg_request *req, tg_decision *d, tg_trace_fn fn,
-		      void *ud)
-{
-	tg_vm vm;
-	tg_cands cands;
-	const char *why;
-	uint32_t ri;
-	int64_t allow_rule = -1, deny_rule = -1;
-	size_t allow_nerrors = 0;
-	bool deny_by_error = false;
-
 	if (!d)
 		return TG_EINVAL;
-	deny_init(d);
+	tg_decision_deny(d);
 	if (!p || !req)
 		return TG_EINVAL;
-	tg_bc_class cls;
-	if ((why = tg_request_problem(req, &cls))) {
+	const char *why = tg_request_problem(req, cls);
+	if (why) {
 		d->invalid = true;
 		d->reason = why;
 		return TG_EINVALID_REQUEST;
 	}
+	return TG_OK;
+}
+
+/* After start: the candidates merged at run time, for a trace (fn) or a
+ * policy without load-time lists. */
+static tg_status eval(const tg_policy *p, const tg_request *req, tg_bc_class cls, tg_decision *d,
+		      tg_trace_fn fn, void *ud)
+{
+	tg_vm vm;
+	tg_cands cands;
+	uint32_t ri;
+	int64_t allow_rule = -1, deny_rule = -1;
+	size_t allow_nerrors = 0;
+	bool deny_by_error = false;
 	const tg_layout *l = &p->l;
+
 	tg_vm_init(&vm, l, req, cls, false);
-	if (!fn && l->pool)
-		return eval_listed(&vm, l, req, d);
 	tg_cands_init(&cands, l, vm.cls, req->target.ptr, req->target.len);
 	while (tg_cands_next(&cands, &ri)) {
 		tg_rule_view r = tg_pol_rule(l, ri);
@@ -183,7 +136,7 @@ static tg_status eval(const tg_policy *p, const tg_request *req, tg_decision *d,
 			} else {
 				ev.condition = tg_vm_run(&vm, r.code_off, r.code_len);
 				if (vm.internal) {
-					deny_init(d);
+					tg_decision_deny(d);
 					return TG_EINTERNAL;
 				}
 			}
@@ -192,7 +145,7 @@ static tg_status eval(const tg_policy *p, const tg_request *req, tg_decision *d,
 			ev.applied = deny ? ev.condition != TG_COND_FALSE : ev.condition == TG_COND_TRUE;
 			if (deny_rule < 0) {
 				if (ev.condition == TG_COND_ERROR)
-					record_error(d, l, ri, vm.msg);
+					tg_decision_error_add(d, l, ri, vm.msg);
 				if (ev.applied && deny) {
 					deny_rule = ri;
 					deny_by_error = ev.condition == TG_COND_ERROR;
@@ -209,21 +162,27 @@ static tg_status eval(const tg_policy *p, const tg_request *req, tg_decision *d,
 			break;
 	}
 
-	decide(d, l, deny_rule >= 0 ? deny_rule : allow_rule, deny_rule >= 0, allow_nerrors,
-	       vm.insns);
+	tg_decision_decide(d, l, deny_rule >= 0 ? deny_rule : allow_rule, deny_rule >= 0,
+			   allow_nerrors, vm.insns);
 	d->by_error = deny_by_error;
 	return TG_OK;
 }
 
 tg_status tg_eval(const tg_policy *p, const tg_request *req, tg_decision *out)
 {
-	return eval(p, req, out, NULL, NULL);
+	tg_bc_class cls;
+	tg_status st = start(p, req, out, &cls);
+	if (st != TG_OK)
+		return st;
+	return p->l.pool ? tg_vm_listed(&p->l, req, cls, out) : eval(p, req, cls, out, NULL, NULL);
 }
 
 tg_status tg_eval_trace(const tg_policy *p, const tg_request *req, tg_decision *out,
 			tg_trace_fn fn, void *userdata)
 {
-	return eval(p, req, out, fn, userdata);
+	tg_bc_class cls;
+	tg_status st = start(p, req, out, &cls);
+	return st != TG_OK ? st : eval(p, req, cls, out, fn, userdata);
 }
 
 /* ---- the decision as callers see it --------------------------------------- */
@@ -235,7 +194,7 @@ tg_status tg_decision_create(tg_decision **out)
 	*out = malloc(sizeof **out);
 	if (!*out)
 		return TG_ENOMEM;
-	deny_init(*out);
+	tg_decision_deny(*out);
 	return TG_OK;
 }
 
@@ -316,7 +275,7 @@ void tg_decision_set_invalid(tg_decision *d, const char *reason)
 {
 	if (!d)
 		return;
-	deny_init(d);
+	tg_decision_deny(d);
 	d->invalid = true;
 	set_reason(d, reason);
 }
@@ -325,6 +284,6 @@ void tg_decision_set_denied(tg_decision *d, const char *reason)
 {
 	if (!d)
 		return;
-	deny_init(d);
+	tg_decision_deny(d);
 	set_reason(d, reason);
 }

@@ -635,16 +635,16 @@ int tg_under(const char *x, size_t xlen, const char *dir, size_t dlen)
 	if (xlen > 1) {
 		if (x[xlen - 1] == '/')
 			end = xlen - 1;
-		for (size_t i = 1, seg = 1; i <= end; i++) {
-			if (i < end && x[i] != '/')
-				continue;
+		/* segment by segment: libc's memchr finds each '/' */
+		for (size_t seg = 1, i; seg <= end; seg = i + 1) {
+			const char *slash = seg < end ? memchr(x + seg, '/', end - seg) : NULL;
+			i = slash ? (size_t)(slash - x) : end;
 			size_t sl = i - seg;
 			if (sl == 0)
 				return -1;
 			if ((sl == 1 && x[seg] == '.') ||
 			    (sl == 2 && x[seg] == '.' && x[seg + 1] == '.'))
 				return -1;
-			seg = i + 1;
 		}
 	}
 	size_t dl = dlen > 1 && dir[dlen - 1] == '/' ? dlen - 1 : dlen;

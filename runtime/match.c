@@ -154,8 +154,9 @@ int tg_subject_match(const tg_vm *vm, const tg_rule_view *r)
 		}
 		return TG_SUBJ_NO;
 	case TG_BC_SUBJ_SCOPE:
-		for (size_t i = 0; i < q->nscopes; i++)
-			if (str_in(l, r, q->scopes[i].ptr, q->scopes[i].len))
+		for (size_t i = 0; i < q->nscopes; i++)	/* of a length the subject has */
+			if (((r->subj_lens >> (q->scopes[i].len % 64)) & 1) &&
+			    str_in(l, r, q->scopes[i].ptr, q->scopes[i].len))
 				return TG_SUBJ_YES;
 		return TG_SUBJ_NO;
 	case TG_BC_SUBJ_PRINCIPAL:

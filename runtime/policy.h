@@ -78,14 +78,13 @@ typedef struct tg_layout {
 	uint32_t cls_nstatic[TG_CLASS_OTHER + 1];
 	uint8_t cls_prefix_lens[TG_CLASS_OTHER + 1];
 	/* Load-time rule records and candidate lists (rules_decode.c,
-	 * cands.c). rv: every
-	 * rule decoded, or NULL. pool: when non-NULL, the candidate lists;
+	 * cands.c). rv: every rule decoded (every loaded policy has them;
+	 * evaluation reads rules only here). pool: when non-NULL, the candidate lists;
 	 * keytab (keytab.h; keys_mask + 1 buckets) finds a target's or prefix's list, and
 	 * a request without a key gets its class's cls_first/cls_n. quick:
 	 * the conditions translated by quick.c (rule view `quick`), or NULL. */
 	const struct tg_rule_view *rv;
 	const struct tg_qinsn *quick;
-	bool scope_subjects;	/* some rule has a `scope` subject */
 	const uint32_t *pool;
 	const struct tg_keytab *keytab;
 	const struct tg_key *role_keys;

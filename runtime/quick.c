@@ -210,6 +210,12 @@ static uint32_t linear(const tg_layout *l, const tg_rule_view *r, tg_qinsn *q, b
 			if (!set_slot(l, x, tg_rd32(o), scalar_vt(false), args))
 				return 0;
 			set_str(l, x, tg_rd32(o + 4));
+			/* dom2: the constant is one of the slot's declared values */
+			const unsigned char *sr = l->slots + (size_t)x->a * TG_BC_SLOT_SIZE;
+			for (uint32_t k = tg_rd32(sr + 16), e = k + tg_rd32(sr + 20); x->dom && k < e; k++) {
+				tg_str d = tg_pol_str(l, tg_pol_ref(l, k));
+				x->dom2 |= d.len == x->b && memcmp(d.ptr, x->u.s, d.len) == 0;
+			}
 			break;
 		case TG_OP_LOAD_INT_CMP:
 			x->op = TG_Q_INT;

@@ -364,15 +364,16 @@ static uint64_t quick_rest(const unsigned char *s, size_t n)
 	return acc | quick_word(w);
 }
 
-static inline uint64_t quick_str(bool validated, const char *p, size_t n)
+static TG_ALWAYS_INLINE uint64_t quick_str(bool validated, const char *p, size_t n)
 {
 	const unsigned char *s = (const unsigned char *)p;
 	uint64_t w, x;
 	if (!s)
 		return n ? HIGH_BITS : 0;
-	/* The reader has read these bytes already: only the length is left. */
+	/* The reader has read these bytes already: only the length is left,
+	 * ORed into the pass's result as it is (quick_ok). */
 	if (validated)
-		return n > TG_MAX_STRING_BYTES ? HIGH_BITS : 0;
+		return n;
 	if (n - 4 < 4) {	/* unsigned: n < 4 wraps round */
 		uint32_t a, b;
 		memcpy(&a, s, 4);
@@ -388,7 +389,7 @@ static inline uint64_t quick_str(bool validated, const char *p, size_t n)
 	return quick_word(w) | quick_word(x);
 }
 
-static inline uint64_t quick_list(bool validated, const tg_str *items, size_t n)
+static TG_ALWAYS_INLINE uint64_t quick_list(bool validated, const tg_str *items, size_t n)
 {
 	uint64_t acc = 0;
 	if (n - 1 >= TG_MAX_LIST_ITEMS)	/* empty (n - 1 wraps round) or too long */
@@ -430,7 +431,7 @@ static uint64_t quick_value(bool validated, const tg_value *v)
  * its entries share. Strings and scalars are most slot values: two
  * comparisons sort them (a switch over all types cost ~3 instructions
  * more per slot), quick_value takes the rest. */
-static inline uint64_t quick_identity(const tg_request *r, bool validated)
+static TG_ALWAYS_INLINE uint64_t quick_identity(const tg_request *r, bool validated)
 {
 	if (!r->principal_id.ptr || (!r->slots && r->nslots) || r->args.type != TG_VALUE_ABSENT)
 		return HIGH_BITS;
@@ -480,7 +481,7 @@ static inline tg_bc_class method_class(const char *m, size_t len)
 /* The method, target, server and annotations; *cls gets the method class.
  * A method of a known class equals one of the class's names, so only an
  * unknown method's bytes need reading. */
-static inline uint64_t quick_call(const tg_request *r, tg_bc_class *cls, bool validated)
+static TG_ALWAYS_INLINE uint64_t quick_call(const tg_request *r, tg_bc_class *cls, bool validated)
 {
 	if (!r->method.ptr)
 		return HIGH_BITS;
@@ -502,14 +503,21 @@ static inline uint64_t quick_call(const tg_request *r, tg_bc_class *cls, bool va
 	return acc;
 }
 
+/* The pass's verdict "certainly valid". A validated request's result is
+ * the OR of its string lengths and HIGH_BITS for any other problem: at
+ * most the limit only when every length is. */
+static inline bool quick_ok(bool validated, uint64_t acc)
+{
+	return validated ? acc <= TG_MAX_STRING_BYTES : !(acc & HIGH_BITS);
+}
+
 const char *tg_request_problem(const tg_request *r, tg_bc_class *cls)
 {
 	bool validated = false;
 	if (r && quick_flags(r, &validated)) {
 		/* Two copies of the pass, so each has its branch folded away. */
-		uint64_t acc = validated ? quick_identity(r, true) | quick_call(r, cls, true)
-					 : quick_identity(r, false) | quick_call(r, cls, false);
-		if (!(acc & HIGH_BITS))
+		if (validated ? quick_ok(true, quick_identity(r, true) | quick_call(r, cls, true))
+			      : quick_ok(false, quick_identity(r, false) | quick_call(r, cls, false)))
 			return NULL;
 	}
 	return problem(r, cls);
@@ -518,7 +526,7 @@ const char *tg_request_problem(const tg_request *r, tg_bc_class *cls)
 const char *tg_request_identity_problem(const tg_request *r)
 {
 	bool validated = false;
-	if (quick_flags(r, &validated) && !(quick_identity(r, validated) & HIGH_BITS))
+	if (quick_flags(r, &validated) && quick_ok(validated, quick_identity(r, validated)))
 		return NULL;
 	if (r->size < TG_REQUEST_V1_SIZE) {
 		tg_bc_class cls;

@@ -217,7 +217,6 @@ tg_status tg_rules_decode(tg_policy *p)
 	p->rv = malloc((l->nrules ? l->nrules : 1) * sizeof *p->rv);
 	if (!p->rv)
 		return TG_ENOMEM;
-	l->scope_subjects = false;
 	for (uint32_t i = 0; i < l->nrules; i++) {
 		tg_rule_view *r = &p->rv[i];
 		*r = tg_pol_rule(l, i);
@@ -227,7 +226,6 @@ tg_status tg_rules_decode(tg_policy *p)
 		int ef = entry_free(l, r);
 		r->same_code = ef ? i : TG_BC_NONE;
 		r->hint_code = ef == 2;
-		l->scope_subjects |= r->subject == TG_BC_SUBJ_SCOPE;
 		if (r->subject != TG_BC_SUBJ_ROLE) {
 			r->subj_lens = 0;
 			for (uint32_t k = 0; k < r->subj_n; k++)

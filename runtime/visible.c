@@ -157,8 +157,7 @@ static tg_status judge(const tg_layout *l, tg_request *q, tg_vm *vm, memo *m,
 		uint32_t ri;
 		tg_cands_init(&cands, l, cls, q->target.ptr, q->target.len);
 		while (tg_cands_next(&cands, &ri)) {
-			tg_rule_view tmp;
-			const tg_rule_view *r = tg_vm_rule(l, ri, &tmp);
+			const tg_rule_view *r = &l->rv[ri];
 			int subj = tg_subject_match(vm, r);
 			if (subj == TG_SUBJ_NO || (subj == TG_SUBJ_NO_CLIENT && r->effect != TG_BC_DENY) ||
 			    !tg_action_match(vm, r))

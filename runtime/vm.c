@@ -371,37 +371,40 @@ static int slot_error(tg_vm *vm, const unsigned char *s, const char *what)
 	return -1;
 }
 
-/* A value of slot s (declared type `type`, domain first df, n dn) is in
- * the domain: 0, or -1 with the error said. */
-static int check_domain(tg_vm *vm, const unsigned char *s, unsigned type, const tg_vm_val *out)
+static int check_domain_other(tg_vm *vm, const unsigned char *s, unsigned type,
+			      const tg_vm_val *out)
 {
 	tg_vm_val dom;
 	dom.u.first = tg_rd32(s + 16);
 	dom.n = tg_rd32(s + 20);
 	dom.origin = 0;
 	dom.t = (type == TG_ATTR_STRING || type == TG_ATTR_STRING_LIST) ? TG_V_PSTR : TG_V_PINT;
-	if (out->t == TG_V_STR && dom.t == TG_V_PSTR) {
-		/* the common case, a string attribute, without list_has's
-		 * per-element type dispatch */
-		for (uint32_t k = 0; k < dom.n; k++) {
-			tg_str d = tg_pol_str(vm->l, tg_pol_ref(vm->l, dom.u.first + k));
-			if (d.len == out->n && tg_bytes_eq(d.ptr, out->u.s, d.len))
-				return 0;
-		}
-		return slot_error(vm, s, "' is outside its declared domain");
-	}
 	if (is_list(out)) {
 		for (size_t k = 0; k < out->n; k++) {
 			tg_vm_val e = elem(vm, out, k);
 			if ((e.t == TG_V_STR) == (dom.t == TG_V_PSTR) && !list_has(vm, &dom, &e))
 				return slot_error(vm, s, "' is outside its declared domain");
 		}
-	} else if ((out->t == TG_V_STR && dom.t == TG_V_PSTR) ||
-		   (out->t == TG_V_INT && dom.t == TG_V_PINT)) {
-		if (!list_has(vm, &dom, out))
-			return slot_error(vm, s, "' is outside its declared domain");
+	} else if (out->t == TG_V_INT && dom.t == TG_V_PINT && !list_has(vm, &dom, out)) {
+		return slot_error(vm, s, "' is outside its declared domain");
 	}
 	return 0;
+}
+
+/* A value of slot s (declared type `type`, domain first df, n dn) is in
+ * the domain: 0, or -1 with the error said. The common case, a string
+ * attribute, is a loop of its own, without list_has's per-element type
+ * dispatch and the frame the list cases need. */
+static int check_domain(tg_vm *vm, const unsigned char *s, unsigned type, const tg_vm_val *out)
+{
+	if (out->t != TG_V_STR || (type != TG_ATTR_STRING && type != TG_ATTR_STRING_LIST))
+		return check_domain_other(vm, s, type, out);
+	for (uint32_t k = tg_rd32(s + 16), end = k + tg_rd32(s + 20); k < end; k++) {
+		tg_str d = tg_pol_str(vm->l, tg_pol_ref(vm->l, k));
+		if (d.len == out->n && tg_bytes_eq(d.ptr, out->u.s, d.len))
+			return 0;
+	}
+	return slot_error(vm, s, "' is outside its declared domain");
 }
 
 /* load_slot copies a value's first member and its length without looking
@@ -744,20 +747,16 @@ void tg_vm_init(tg_vm *vm, const tg_layout *l, const tg_request *req, tg_bc_clas
 		vm->held[w] = 0;
 	vm->id_len = (uint64_t)1 << (req->principal_id.len % 64);
 	vm->client_len = req->client_id.ptr ? (uint64_t)1 << (req->client_id.len % 64) : 0;
-	/* only scope subjects read scope_lens (24 instructions a request) */
-	vm->scope_lens = ~(uint64_t)0;
-	if (l->scope_subjects) {
-		vm->scope_lens = 0;
-		for (size_t i = 0; i < req->nscopes; i++)
-			vm->scope_lens |= (uint64_t)1 << (req->scopes[i].len % 64);
-	}
+	vm->scope_lens = 0;	/* tg_subject_quick's, when a scope subject is met */
 	for (size_t i = 0; i < req->nroles; i++) {
 		int32_t r = tg_role_lookup(l, req->roles[i].ptr, req->roles[i].len);
 		if (r < 0)
 			continue;	/* undeclared roles are ignored */
 		const unsigned char *bits = l->closure + (size_t)r * l->role_words * 8;
-		for (uint32_t w = 0; w < l->role_words; w++)
+		uint32_t w = 0;	/* a role was found: role_words >= 1 */
+		do
 			vm->held[w] |= tg_rd64(bits + (size_t)w * 8);
+		while (++w < l->role_words);
 	}
 }
 
@@ -1151,14 +1150,15 @@ static TG_ALWAYS_INLINE bool quick_slot(tg_vm *vm, uint32_t i, unsigned vt, bool
 
 /* The value a LIKE, UNDER or MATCH tests, a string (with quant, a list of
  * strings): false to give up. */
-static inline bool quick_subject(tg_vm *vm, const tg_qinsn *q, tg_vm_val *v)
+static TG_ALWAYS_INLINE bool quick_subject(tg_vm *vm, const tg_qinsn *q, tg_vm_val *v)
 {
 	if (q->builtin ? load_builtin(vm, q->a, false, v) < 0 : !quick_slot(vm, q->a, q->vt, q->dom, v))
 		return false;
 	return v->t == (q->quant ? TG_V_LSTR : TG_V_STR);
 }
 
-/* Inlined into tg_vm_cond: the call cost 10 instructions per rule. */
+/* Inlined into tg_vm_cond and tg_vm_listed: a call costs ~20 instructions
+ * per rule (saving and restoring six registers). */
 static TG_ALWAYS_INLINE int quick_run(tg_vm *vm, const tg_rule_view *rule)
 {
 	const tg_qinsn *prog = vm->l->quick + rule->quick;
@@ -1186,6 +1186,15 @@ static TG_ALWAYS_INLINE int quick_run(tg_vm *vm, const tg_rule_view *rule)
 			r = a.b;
 			break;
 		case TG_Q_BOOLB:
+			/* a tools/call's annotation (tool.destructive): its hint */
+			if (vm->cls == TG_CLASS_TOOL && q->a >= TG_BI_TOOL_READ_ONLY &&
+			    q->a <= TG_BI_TOOL_OPEN_WORLD) {
+				tg_hint h = hint_of(vm->req, q->a);
+				if (h == TG_HINT_ABSENT)
+					return -1;
+				r = h == TG_HINT_TRUE;
+				break;
+			}
 			if (load_builtin(vm, q->a, false, &a) < 0 || a.t != TG_V_BOOL)
 				return -1;
 			r = a.b;
@@ -1193,10 +1202,13 @@ static TG_ALWAYS_INLINE int quick_run(tg_vm *vm, const tg_rule_view *rule)
 		case TG_Q_STR:
 			/* string == and != (most tests) without a stack value */
 			if (q->vt == TG_VALUE_STRING && q->cmp <= TG_BC_NE) {
-				const tg_value *v = quick_value(vm, q->a, q->vt, q->dom);
-				if (!v)
+				/* equal to one of its declared values (dom2): in the domain */
+				const tg_value *v = quick_value(vm, q->a, q->vt, false);
+				bool eq = v && str_eq(v->u.s.ptr, v->u.s.len, q->u.s, q->b);
+				if (!v || (q->dom && !(eq && q->dom2) &&
+					   !quick_value(vm, q->a, q->vt, true)))
 					return -1;
-				r = str_eq(v->u.s.ptr, v->u.s.len, q->u.s, q->b) == (q->cmp == TG_BC_EQ);
+				r = eq == (q->cmp == TG_BC_EQ);
 				break;
 			}
 			/* fall through */
@@ -1312,4 +1324,59 @@ tg_cond_result tg_vm_cond(tg_vm *vm, const tg_rule_view *r)
 			return (tg_cond_result)c;
 	}
 	return tg_vm_run(vm, r->code_off, r->code_len);
+}
+
+/* decision.c's rules over a load-time candidate list (cands.c, source
+ * order, most entries' actions known to match); here so that quick
+ * programs run in line in the loop. */
+tg_status tg_vm_listed(const tg_layout *l, const tg_request *req, tg_bc_class cls, tg_decision *d)
+{
+	tg_vm v, *vm = &v;
+	uint32_t n;
+	tg_vm_init(vm, l, req, cls, false);
+	const uint32_t *e = tg_cands_list(l, cls, req->target.ptr, req->target.len, &n), *end = e + n;
+	const tg_rule_view *rv = l->rv;
+	int64_t allow_rule = -1;
+	size_t allow_nerrors = 0;
+
+	for (; e < end; e++) {
+		if (allow_rule >= 0 && (*e & TG_CAND_NO_DENY))
+			break;
+		uint32_t ri = *e & TG_CAND_RULE;
+		const tg_rule_view *r = &rv[ri];
+		bool deny = r->effect == TG_BC_DENY;
+		int subj = tg_subject_quick(vm, r);
+		if (subj == TG_SUBJ_NO || (subj == TG_SUBJ_NO_CLIENT && !deny))
+			continue;
+		if (!(*e & TG_CAND_KNOWN) && !tg_action_match(vm, r))
+			continue;
+		int c = -1;
+		if (subj == TG_SUBJ_NO_CLIENT) {
+			c = TG_COND_ERROR;
+			tg_vm_say(vm, "'token.client_id' is absent", NULL, NULL, NULL);
+		} else if (r->always) {
+			c = TG_COND_TRUE;	/* TRUE; RET */
+			vm->insns += 2;
+		} else if (r->quick == TG_BC_NONE || (c = quick_run(vm, r)) < 0) {
+			/* internal is only ever set on the way here */
+			c = tg_vm_run(vm, r->code_off, r->code_len);
+			if (vm->internal) {
+				tg_decision_deny(d);
+				return TG_EINTERNAL;
+			}
+		}
+		if (c == TG_COND_ERROR)
+			tg_decision_error_add(d, l, ri, vm->msg);
+		if (deny && c != TG_COND_FALSE) {
+			tg_decision_decide(d, l, ri, true, 0, vm->insns);
+			d->by_error = c == TG_COND_ERROR;
+			return TG_OK;
+		}
+		if (!deny && c == TG_COND_TRUE && allow_rule < 0) {
+			allow_rule = ri;
+			allow_nerrors = d->nerrors;
+		}
+	}
+	tg_decision_decide(d, l, allow_rule, false, allow_nerrors, vm->insns);
+	return TG_OK;
 }

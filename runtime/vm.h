@@ -60,8 +60,9 @@ typedef struct tg_vm {
 	uint64_t target_pairs;	/* tg_glob_pairs of req->target */
 	uint64_t in_domain;	/* slot i < 64 passed its domain check */
 	/* bit (len % 64) of principal.id, of the client id (0 when absent)
-	 * and of each scope: against a rule's subj_lens, a subject none of
-	 * whose strings has a matching length is ruled out with one AND */
+	 * and of each scope (0 until a scope subject needs it): against a
+	 * rule's subj_lens, a subject none of whose strings has a matching
+	 * length is ruled out with one AND */
 	uint64_t id_len, client_len, scope_lens;
 	/* the keys (REFS first, n) of the last LOAD_ARGS: the quantifier
 	 * that pops its value names it in errors */
@@ -82,6 +83,16 @@ tg_cond_result tg_vm_run(tg_vm *vm, uint32_t code_off, uint32_t code_len);
 
 /* Writes a, b, c, d (NULLs skipped) into vm->msg, truncating. */
 void tg_vm_say(tg_vm *vm, const char *a, const char *b, const char *c, const char *d);
+
+/* decision.c's: reset to deny, append an error, fill in the decider. */
+void tg_decision_deny(tg_decision *d);
+void tg_decision_error_add(tg_decision *d, const tg_layout *l, uint32_t rule, const char *msg);
+void tg_decision_decide(tg_decision *d, const tg_layout *l, int64_t decider, bool by_deny,
+			size_t allow_nerrors, uint32_t insns);
+
+/* tg_eval of a valid request of class cls over the load-time candidates
+ * (l->pool set). */
+tg_status tg_vm_listed(const tg_layout *l, const tg_request *req, tg_bc_class cls, tg_decision *d);
 
 /* ---- quick.c: conditions as decision graphs -------------------------------- */
 
@@ -143,7 +154,8 @@ typedef struct tg_qinsn {
 	uint8_t op, cmp;	/* TG_Q_*, tg_bc_cmp */
 	uint8_t vt;		/* the tg_value_type slot a must hold */
 	uint8_t vt2;		/* for TG_Q_SLOTS: slot b's */
-	bool dom, dom2;		/* slot a, b has a declared domain */
+	bool dom, dom2;		/* slot a, b has a declared domain (TG_Q_STR:
+				 * dom2, the string is one of a's values) */
 	bool builtin, is_ints;
 	uint8_t quant;		/* 0, TG_Q_ALL or TG_Q_ANY */
 	uint8_t count;		/* bytecode instructions the test stands for */
@@ -205,15 +217,6 @@ void tg_cands_init_keys(tg_cands *c, const tg_layout *l, unsigned cls, const cha
 const uint32_t *tg_cands_list(const tg_layout *l, unsigned cls, const char *t, size_t tlen,
 			      uint32_t *n);
 
-/* The decoded rule ri: from the load-time records when there are. */
-static inline const tg_rule_view *tg_vm_rule(const tg_layout *l, uint32_t ri, tg_rule_view *tmp)
-{
-	if (l->rv)
-		return &l->rv[ri];
-	*tmp = tg_pol_rule(l, ri);
-	return tmp;
-}
-
 enum { TG_SUBJ_NO = 0, TG_SUBJ_YES = 1, TG_SUBJ_NO_CLIENT = 2 };
 
 /* Whether the rule's subject matches: TG_SUBJ_NO_CLIENT for a `client`
@@ -225,16 +228,17 @@ bool tg_action_match(tg_vm *vm, const tg_rule_view *r);
 /* tg_subject_match, deciding the common cases inline: anyone, a role
  * subject within one bitset word, a string subject whose lengths rule it
  * out (subj_lens). */
-static inline int tg_subject_quick(const tg_vm *vm, const tg_rule_view *r)
+static inline int tg_subject_quick(tg_vm *vm, const tg_rule_view *r)
 {
-	switch (r->subject) {
-	case TG_BC_SUBJ_ANYONE:
+	/* the two common subjects before a jump table */
+	if (r->subject == TG_BC_SUBJ_ROLE && r->role_word != TG_BC_NONE)
+		return (vm->held[r->role_word] & r->role_mask) != 0;
+	if (r->subject == TG_BC_SUBJ_ANYONE)
 		return TG_SUBJ_YES;
-	case TG_BC_SUBJ_ROLE:
-		if (r->role_word != TG_BC_NONE)
-			return (vm->held[r->role_word] & r->role_mask) != 0;
-		break;
+	switch (r->subject) {
 	case TG_BC_SUBJ_SCOPE:
+		for (size_t i = vm->scope_lens ? vm->req->nscopes : 0; i < vm->req->nscopes; i++)
+			vm->scope_lens |= (uint64_t)1 << (vm->req->scopes[i].len % 64);
 		if (!(r->subj_lens & vm->scope_lens))
 			return TG_SUBJ_NO;
 		break;

@@ -456,6 +456,37 @@ static void test_invalid_requests(void **state)
 	assert_int_equal(run(), TG_OK);
 	slots[SL_SQL].u.s.len = TG_MAX_STRING_BYTES + 1;
 	expect_invalid("64 KiB");
+	/* Validated requests: only lengths and NULLs are checked, lengths
+	 * through the OR of all of them (request.c, quick_ok). */
+	base("engineer", "tools/call", "github.x");
+	req.flags = TG_REQUEST_VALIDATED;
+	slots[SL_SQL].type = TG_VALUE_STRING;
+	slots[SL_SQL].u.s.ptr = big;
+	slots[SL_SQL].u.s.len = TG_MAX_STRING_BYTES;	/* ORed with 5, 7 ...: over */
+	assert_int_equal(run(), TG_OK);
+	slots[SL_SQL].u.s.len = TG_MAX_STRING_BYTES - 1;
+	assert_int_equal(run(), TG_OK);
+	slots[SL_SQL].u.s.len = TG_MAX_STRING_BYTES + 1;
+	expect_invalid("64 KiB");
+	base("engineer", "tools/call", "github.x");
+	req.flags = TG_REQUEST_VALIDATED;
+	roles[0].len = TG_MAX_STRING_BYTES + 1;
+	expect_invalid("64 KiB");
+	base("engineer", "tools/call", "github.x");
+	req.flags = TG_REQUEST_VALIDATED;
+	slots[SL_SQL].type = TG_VALUE_STRING;
+	slots[SL_SQL].u.s.len = 3;	/* NULL with bytes */
+	assert_int_equal(run(), TG_EINVALID_REQUEST);
+	base("engineer", "tools/call", "github.x");
+	req.flags = TG_REQUEST_VALIDATED;
+	req.server.ptr = big;
+	req.server.len = TG_MAX_STRING_BYTES + 1;
+	expect_invalid("64 KiB");
+	base("engineer", "tools/call", "github.x");
+	req.flags = TG_REQUEST_VALIDATED;
+	set_str(SL_SQL, "");
+	slots[SL_SQL].u.s.ptr = NULL;	/* empty without bytes */
+	assert_int_equal(run(), TG_OK);
 	for (size_t i = 0; i < TG_MAX_LIST_ITEMS + 1; i++)
 		many[i] = S("x");
 	base("engineer", "tools/call", "github.x");
