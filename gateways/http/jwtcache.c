@@ -2,7 +2,7 @@
  * jwtcache.c - bearer tokens already validated, remembered until they
  * expire, so a client that sends the same token with every call pays for
  * its signature once (an RS256 check, the base64 and JSON of its parts: most
- * of what OAuth adds to a request, bench/RESULTS.md round 13).
+ * of what OAuth adds to a request, bench/RESULTS.md round 14).
  *
  * An entry is found by the SHA-256 of the protected resource and the token
  * (the audience check depends on the resource), and holds the validated

@@ -8,7 +8,7 @@
  * Why one loop: a forwarded request then costs the wake-ups of a one-hop
  * proxy, the client's request arriving and the upstream's answer arriving.
  * With the upstream call on a worker thread, every request also crossed
- * threads twice (bench/RESULTS.md, rounds 11 and 13). Workers (relay.c) are
+ * threads twice (bench/RESULTS.md, rounds 11 and 14). Workers (relay.c) are
  * kept for what must block: stdio children, the gateway's own tool-list
  * fetch, a token whose key is being fetched.
  *
