@@ -43,11 +43,19 @@
 
 #include <curl/curl.h>
 
+#include "driver.h"
 #include "gateway.h"
 
 int tg_gw_http_global_init(void)
 {
-	return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		return -1;
+	/* The event loop relies on libcurl resolving names off its thread. */
+	if (!(curl_version_info(CURLVERSION_NOW)->features & CURL_VERSION_ASYNCHDNS))
+		tg_drv_error("gateway: this libcurl resolves host names synchronously: an upstream "
+			     "named by host name stalls every request while it resolves (use an "
+			     "address, or a libcurl with asynchronous DNS)");
+	return 0;
 }
 
 /* Idle pairs: at most POOL_CAP, the most recently used first (its
