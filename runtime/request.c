@@ -7,6 +7,7 @@
  * check allocates nothing and the decision can point at them.
  */
 #include "policy.h"
+#include "utf8.h"
 
 #include <string.h>
 
@@ -38,42 +39,9 @@ void tg_entry_init(tg_entry *e)
 /* The general validator from byte i on (i is a code point boundary). */
 static bool utf8_from(const unsigned char *s, size_t i, size_t len)
 {
-	while (i < len) {
-		unsigned c = s[i];
-		if (c == 0)
+	for (size_t n; i < len; i += n)
+		if (!s[i] || !(n = tg_utf8_len(s + i, len - i)))
 			return false;
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		size_t n;
-		unsigned lo = 0x80, hi = 0xBF;
-		if (c >= 0xC2 && c <= 0xDF) {
-			n = 1;
-		} else if (c >= 0xE0 && c <= 0xEF) {
-			n = 2;
-			if (c == 0xE0)
-				lo = 0xA0;
-			else if (c == 0xED)
-				hi = 0x9F;
-		} else if (c >= 0xF0 && c <= 0xF4) {
-			n = 3;
-			if (c == 0xF0)
-				lo = 0x90;
-			else if (c == 0xF4)
-				hi = 0x8F;
-		} else {
-			return false;
-		}
-		if (len - i <= n)
-			return false;
-		if (s[i + 1] < lo || s[i + 1] > hi)
-			return false;
-		for (size_t k = 2; k <= n; k++)
-			if ((s[i + k] & 0xC0) != 0x80)
-				return false;
-		i += n + 1;
-	}
 	return true;
 }
 
