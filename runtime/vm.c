@@ -942,9 +942,7 @@ tg_cond_result tg_vm_run(tg_vm *vm, uint32_t code_off, uint32_t code_len)
 				goto fail_or_internal;
 			if (a->t == TG_V_BOOL)
 				a->b = !a->b;
-			a->origin = 0;
-			sp++;
-			vmbreak;
+			goto push_a;
 		vmcase(AND)
 		vmcase(OR) {
 			if (!(b = POP()) || !(a = POP()) || !truth_ok(vm, a) || !truth_ok(vm, b))
@@ -956,9 +954,7 @@ tg_cond_result tg_vm_run(tg_vm *vm, uint32_t code_off, uint32_t code_len)
 				a->t = TG_V_UNKNOWN;
 			else
 				a->b = !dominant;
-			a->origin = 0;
-			sp++;
-			vmbreak;
+			goto push_a;
 		}
 		vmcase(JFALSE)
 		vmcase(JTRUE)
@@ -985,11 +981,13 @@ tg_cond_result tg_vm_run(tg_vm *vm, uint32_t code_off, uint32_t code_len)
 				r = op == TG_OP_CMP			 ? compare(vm, o[0], a, b)
 				    : op == TG_OP_ALL || op == TG_OP_ANY ? quantify(vm, op == TG_OP_ALL, 0, o[0], a, b)
 					: values_quantify(vm, op == TG_OP_ALL_VALUES, 0, o[0], a, b);
+			set_r:	/* r from a test on a (LIKE and the other one-value tests) */
 				if (r < 0)
 					goto fail_or_internal;
 				a->t = TG_V_BOOL;
 				a->b = (uint8_t)r;
 			}
+		push_a:	/* a, a result, back on the stack */
 			a->origin = 0;
 			sp++;
 			vmbreak;
@@ -1010,7 +1008,9 @@ tg_cond_result tg_vm_run(tg_vm *vm, uint32_t code_off, uint32_t code_len)
 		vmcase(ANY_VALUES_MATCH)
 			if (!(a = POP()))
 				goto internal;
-			if (a->t != TG_V_UNKNOWN) {
+			if (a->t == TG_V_UNKNOWN)
+				goto push_a;
+			{
 				uint32_t arg = tg_rd32(o);
 				switch (op) {
 				case TG_OP_LIKE: r = like(vm, arg, a); break;
@@ -1030,14 +1030,8 @@ tg_cond_result tg_vm_run(tg_vm *vm, uint32_t code_off, uint32_t code_len)
 							    NULL);
 					break;
 				}
-				if (r < 0)
-					goto fail_or_internal;
-				a->t = TG_V_BOOL;
-				a->b = (uint8_t)r;
+				goto set_r;
 			}
-			a->origin = 0;
-			sp++;
-			vmbreak;
 		vmcase(LOAD_ARGS)
 			if (!(out = PUSH()))
 				goto internal;
@@ -1071,9 +1065,7 @@ tg_cond_result tg_vm_run(tg_vm *vm, uint32_t code_off, uint32_t code_len)
 				}
 				a->u.i = v;
 			}
-			a->origin = 0;
-			sp++;
-			vmbreak;
+			goto push_a;
 		}
 		vmcase(LOADB_STR_CMP) {
 			if (!(out = PUSH()))
