@@ -728,8 +728,9 @@ static int load_builtin(tg_vm *vm, unsigned bi, bool has, tg_vm_val *out)
 	return 0;
 }
 
-void tg_vm_init(tg_vm *vm, const tg_layout *l, const tg_request *req, tg_bc_class cls,
-		bool visibility)
+/* In line in tg_vm_listed: a call saved and restored six registers. */
+static TG_ALWAYS_INLINE void vm_init(tg_vm *vm, const tg_layout *l, const tg_request *req,
+				     tg_bc_class cls, bool visibility)
 {
 	vm->l = l;
 	vm->req = req;
@@ -758,6 +759,12 @@ void tg_vm_init(tg_vm *vm, const tg_layout *l, const tg_request *req, tg_bc_clas
 			vm->held[w] |= tg_rd64(bits + (size_t)w * 8);
 		while (++w < l->role_words);
 	}
+}
+
+void tg_vm_init(tg_vm *vm, const tg_layout *l, const tg_request *req, tg_bc_class cls,
+		bool visibility)
+{
+	vm_init(vm, l, req, cls, visibility);
 }
 
 static bool truth_ok(tg_vm *vm, const tg_vm_val *v)
@@ -1325,7 +1332,7 @@ tg_status tg_vm_listed(const tg_layout *l, const tg_request *req, tg_bc_class cl
 {
 	tg_vm v, *vm = &v;
 	uint32_t n;
-	tg_vm_init(vm, l, req, cls, false);
+	vm_init(vm, l, req, cls, false);
 	const uint32_t *e = tg_cands_list(l, cls, req->target.ptr, req->target.len, &n), *end = e + n;
 	const tg_rule_view *rv = l->rv;
 	int64_t allow_rule = -1;
