@@ -76,27 +76,40 @@ static inline bool tail_ends(const char *t, size_t tn, const char *s, size_t sn,
 	return true;
 }
 
-bool tg_glob_simple_match(const char *t, size_t tn, const char *s, size_t sn)
+/* Both matchers: with stars (single `*`), no segment may have a `/`
+ * before it since pos, nor the text after the last one; `**` runs match
+ * any bytes. */
+static TG_ALWAYS_INLINE bool segs_match(const char *t, size_t tn, const char *s, size_t sn,
+					bool stars)
 {
 	size_t last, end, pos = 0;
 	if (!tail_ends(t, tn, s, sn, &last, &end))
 		return false;
-	for (size_t seg = 1; seg < last;) {
+	for (size_t seg = 0; seg < last;) {
+		if (t[seg] == '*') {
+			seg++;
+			continue;
+		}
 		size_t len = 0;
 		while (t[seg + len] != '*')
 			len++;
-		/* the leftmost occurrence with no `/` between pos and it */
+		/* the leftmost occurrence */
 		size_t i = pos;
 		for (;; i++) {
-			if (i + len > end || (i > pos && s[i - 1] == '/'))
+			if (i + len > end || (stars && i > pos && s[i - 1] == '/'))
 				return false;
 			if (s[i] == t[seg] && same(s + i + 1, t + seg + 1, len - 1))
 				break;
 		}
 		pos = i + len;
-		seg += len + 1;
+		seg += len;
 	}
-	return end == pos || memchr(s + pos, '/', end - pos) == NULL;
+	return !stars || end == pos || memchr(s + pos, '/', end - pos) == NULL;
+}
+
+bool tg_glob_simple_match(const char *t, size_t tn, const char *s, size_t sn)
+{
+	return segs_match(t, tn, s, sn, true);
 }
 
 int tg_glob_dstar_kind(const char *g, size_t glen, size_t from)
@@ -123,28 +136,7 @@ int tg_glob_dstar_kind(const char *g, size_t glen, size_t from)
 
 bool tg_glob_dstar_match(const char *t, size_t tn, const char *s, size_t sn)
 {
-	size_t last, end, pos = 0;
-	if (!tail_ends(t, tn, s, sn, &last, &end))
-		return false;
-	for (size_t seg = 0; seg < last;) {
-		if (t[seg] == '*') {
-			seg++;
-			continue;
-		}
-		size_t len = 0;
-		while (t[seg + len] != '*')
-			len++;
-		size_t i = pos;
-		for (;; i++) {
-			if (i + len > end)
-				return false;
-			if (s[i] == t[seg] && same(s + i + 1, t + seg + 1, len - 1))
-				break;
-		}
-		pos = i + len;
-		seg += len;
-	}
-	return true;
+	return segs_match(t, tn, s, sn, false);
 }
 
 /* A pair's bit: a function of the two bytes that stays within a byte
