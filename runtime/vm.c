@@ -26,7 +26,7 @@
  * this file with the same load and compare helpers; whatever they do not
  * expect sends the rule back here.
  */
-#include "vm.h"
+#include "keytab.h"
 
 #include <assert.h>
 #include <stddef.h>
