@@ -36,18 +36,31 @@
 
 #include <string.h>
 
-int tg_glob_simple_kind(const char *g, size_t glen, size_t from)
+int tg_glob_star_kind(const char *g, size_t glen, size_t from)
 {
+	bool single = false, dstar = false;
 	if (from >= glen || g[from] != '*')
 		return TG_GLOB_GENERAL;
-	for (size_t i = from; i < glen; i++) {
+	for (size_t i = from; i < glen;) {
 		unsigned char c = (unsigned char)g[i];
 		if (c >= 0x80 || c == '?' || c == '\\')
 			return TG_GLOB_GENERAL;
-		if (c == '*' && i + 1 < glen && g[i + 1] == '*')
-			return TG_GLOB_GENERAL;
+		if (c != '*') {
+			i++;
+			continue;
+		}
+		size_t j = i;
+		while (j < glen && g[j] == '*')
+			j++;
+		if (j - i == 1)
+			single = true;
+		else if (i > 0 && g[i - 1] == '/' && j < glen && g[j] == '/')
+			return TG_GLOB_GENERAL;	/* may match a single `/` */
+		else
+			dstar = true;
+		i = j;
 	}
-	return TG_GLOB_STARS;
+	return single == dstar ? TG_GLOB_GENERAL : single ? TG_GLOB_STARS : TG_GLOB_DSTARS;
 }
 
 /* Segments are a few bytes: an inline loop beats a call to memcmp. */
@@ -110,28 +123,6 @@ static TG_ALWAYS_INLINE bool segs_match(const char *t, size_t tn, const char *s,
 bool tg_glob_simple_match(const char *t, size_t tn, const char *s, size_t sn)
 {
 	return segs_match(t, tn, s, sn, true);
-}
-
-int tg_glob_dstar_kind(const char *g, size_t glen, size_t from)
-{
-	if (from >= glen || g[from] != '*')
-		return TG_GLOB_GENERAL;
-	for (size_t i = from; i < glen;) {
-		unsigned char c = (unsigned char)g[i];
-		if (c >= 0x80 || c == '?' || c == '\\')
-			return TG_GLOB_GENERAL;
-		if (c != '*') {
-			i++;
-			continue;
-		}
-		size_t j = i;
-		while (j < glen && g[j] == '*')
-			j++;
-		if (j - i == 1 || (i > 0 && g[i - 1] == '/' && j < glen && g[j] == '/'))
-			return TG_GLOB_GENERAL;
-		i = j;
-	}
-	return TG_GLOB_DSTARS;
 }
 
 bool tg_glob_dstar_match(const char *t, size_t tn, const char *s, size_t sn)
