@@ -224,11 +224,6 @@ static const char *value_problem(const check_ctx *k, const tg_value *v, unsigned
 	return "invalid request: an attribute value has an unknown type";
 }
 
-static bool hint_ok(tg_hint h)
-{
-	return h == TG_HINT_ABSENT || h == TG_HINT_FALSE || h == TG_HINT_TRUE;
-}
-
 const char *tg_request_precise(const tg_request *r, tg_bc_class *cls_out)
 {
 	const char *bad = NULL;
@@ -262,8 +257,7 @@ const char *tg_request_precise(const tg_request *r, tg_bc_class *cls_out)
 	if ((bad = list_problem(k, r->roles, r->nroles, "invalid request: roles has no elements array")) ||
 	    (bad = list_problem(k, r->scopes, r->nscopes, "invalid request: scopes has no elements array")))
 		return bad;
-	if (!hint_ok(r->read_only) || !hint_ok(r->destructive) || !hint_ok(r->idempotent) ||
-	    !hint_ok(r->open_world))
+	if (hints_bad(r))
 		return "invalid request: a tool annotation is not a boolean";
 	if (r->nslots && !r->slots)
 		return "invalid request: slot values missing";
@@ -312,10 +306,8 @@ const char *tg_request_entry_problem(const tg_request *r, tg_bc_class cls)
 	uint64_t acc = r->target.ptr ? quick_str(false, r->target.ptr, r->target.len) : HIGH_BITS;
 	if (r->server.ptr)
 		acc |= quick_str(false, r->server.ptr, r->server.len);
-	if ((unsigned)r->read_only > TG_HINT_TRUE || (unsigned)r->destructive > TG_HINT_TRUE ||
-	    (unsigned)r->idempotent > TG_HINT_TRUE || (unsigned)r->open_world > TG_HINT_TRUE ||
-	    (cls == TG_CLASS_RESOURCE && r->target.ptr &&
-	     tg_uri_problem(r->target.ptr, r->target.len)))
+	if (hints_bad(r) || (cls == TG_CLASS_RESOURCE && r->target.ptr &&
+			     tg_uri_problem(r->target.ptr, r->target.len)))
 		acc = HIGH_BITS;
 	tg_bc_class same;
 	return acc & HIGH_BITS ? tg_request_precise(r, &same) : NULL;

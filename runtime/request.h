@@ -176,6 +176,13 @@ static inline tg_bc_class method_class(const char *m, size_t len)
 	return tg_bc_method_class(m, len);
 }
 
+/* Some tool annotation is not ABSENT, FALSE or TRUE. */
+static inline bool hints_bad(const tg_request *r)
+{
+	return (unsigned)r->read_only > TG_HINT_TRUE || (unsigned)r->destructive > TG_HINT_TRUE ||
+	       (unsigned)r->idempotent > TG_HINT_TRUE || (unsigned)r->open_world > TG_HINT_TRUE;
+}
+
 /* The method, target, server and annotations; *cls gets the method class.
  * A method of a known class equals one of the class's names, so only an
  * unknown method's bytes need reading. */
@@ -195,10 +202,7 @@ static TG_ALWAYS_INLINE uint64_t quick_call(const tg_request *r, tg_bc_class *cl
 		return HIGH_BITS;
 	if (r->server.ptr)
 		acc |= quick_str(validated, r->server.ptr, r->server.len);
-	if ((unsigned)r->read_only > TG_HINT_TRUE || (unsigned)r->destructive > TG_HINT_TRUE ||
-	    (unsigned)r->idempotent > TG_HINT_TRUE || (unsigned)r->open_world > TG_HINT_TRUE)
-		return HIGH_BITS;
-	return acc;
+	return hints_bad(r) ? HIGH_BITS : acc;
 }
 
 /* The pass's verdict "certainly valid". A validated request's result is
