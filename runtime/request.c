@@ -300,9 +300,8 @@ const char *tg_request_identity_problem(const tg_request *r)
 
 const char *tg_request_entry_problem(const tg_request *r, tg_bc_class cls)
 {
-	/* The method is the caller's constant for cls, valid and needing a
-	 * target; only the entry's own fields are left. */
-	/* The entry's strings come from the list, never from the reader. */
+	/* Only the entry's own fields are left (the method is the caller's
+	 * valid constant for cls); its strings never come from the reader. */
 	uint64_t acc = r->target.ptr ? quick_str(false, r->target.ptr, r->target.len) : HIGH_BITS;
 	if (r->server.ptr)
 		acc |= quick_str(false, r->server.ptr, r->server.len);

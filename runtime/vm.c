@@ -393,9 +393,10 @@ static int check_domain_other(tg_vm *vm, const unsigned char *s, unsigned type,
 
 /* A value of slot s (declared type `type`, domain first df, n dn) is in
  * the domain: 0, or -1 with the error said. The common case, a string
- * attribute, is a loop of its own, without list_has's per-element type
- * dispatch and the frame the list cases need. */
-static int check_domain(tg_vm *vm, const unsigned char *s, unsigned type, const tg_vm_val *out)
+ * attribute, is a loop of its own without list_has's per-element dispatch
+ * and the list cases' frame, in line (a call: 4-7 instructions more). */
+static TG_ALWAYS_INLINE int check_domain(tg_vm *vm, const unsigned char *s, unsigned type,
+					const tg_vm_val *out)
 {
 	if (out->t != TG_V_STR || (type != TG_ATTR_STRING && type != TG_ATTR_STRING_LIST))
 		return check_domain_other(vm, s, type, out);
