@@ -238,26 +238,3 @@ tg_status tg_cands_build(tg_policy *p)
 	l->pool = a.v;
 	return TG_OK;
 }
-
-const uint32_t *tg_cands_list(const tg_layout *l, unsigned cls, const char *t, size_t tlen,
-			      uint32_t *n)
-{
-	if (cls == TG_CLASS_TOOL || cls == TG_CLASS_RESOURCE || cls == TG_CLASS_PROMPT) {
-		const struct tg_keytab *kt = l->keytab;
-		const struct tg_key *k =
-			tg_key_find(kt->ents, l->keys_mask, cls, TG_INDEX_EXACT, t, tlen);
-		/* Else the longest prefix key: its list holds the shorter
-		 * ones' postings too. Only the lengths of keys that start
-		 * with t's first byte are probed. */
-		unsigned lens = tlen ? kt->pfx_lens[cls][(unsigned char)t[0]] : 0;
-		for (size_t j = tlen < TG_INDEX_PREFIX ? tlen : TG_INDEX_PREFIX; !k && j >= 1; j--)
-			if (lens & (1u << j))
-				k = tg_key_find(kt->ents, l->keys_mask, cls, TG_INDEX_PREFIX_KEY, t, j);
-		if (k) {
-			*n = k->n;
-			return l->pool + k->first;
-		}
-	}
-	*n = l->cls_n[cls];
-	return l->pool + l->cls_first[cls];
-}

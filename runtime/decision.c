@@ -22,6 +22,7 @@
  * The whole evaluation state is one tg_vm on this function's stack.
  */
 #include "decision.h"
+#include "request.h"
 #include "vm.h"
 
 #include <stdlib.h>
@@ -76,7 +77,7 @@ void tg_decision_decide(tg_decision *d, const tg_layout *l, int64_t decider, boo
 
 /* d reset to deny, then the arguments and the request checked: TG_OK with
  * *cls set, or the error (d says so when the request is invalid). */
-static inline tg_status start(const tg_policy *p, const tg_request *req, tg_decision *d,
+static TG_ALWAYS_INLINE tg_status start(const tg_policy *p, const tg_request *req, tg_decision *d,
 			      tg_bc_class *cls)
 {
 	if (!d)
@@ -84,7 +85,7 @@ static inline tg_status start(const tg_policy *p, const tg_request *req, tg_deci
 	tg_decision_deny(d);
 	if (!p || !req)
 		return TG_EINVAL;
-	const char *why = tg_request_problem(req, cls);
+	const char *why = tg_request_quick(req, cls) ? NULL : tg_request_precise(req, cls);
 	if (why) {
 		d->invalid = true;
 		d->reason = why;

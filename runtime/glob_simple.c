@@ -36,18 +36,31 @@
 
 #include <string.h>
 
-int tg_glob_simple_kind(const char *g, size_t glen, size_t from)
+int tg_glob_star_kind(const char *g, size_t glen, size_t from)
 {
+	bool single = false, dstar = false;
 	if (from >= glen || g[from] != '*')
 		return TG_GLOB_GENERAL;
-	for (size_t i = from; i < glen; i++) {
+	for (size_t i = from; i < glen;) {
 		unsigned char c = (unsigned char)g[i];
 		if (c >= 0x80 || c == '?' || c == '\\')
 			return TG_GLOB_GENERAL;
-		if (c == '*' && i + 1 < glen && g[i + 1] == '*')
-			return TG_GLOB_GENERAL;
+		if (c != '*') {
+			i++;
+			continue;
+		}
+		size_t j = i;
+		while (j < glen && g[j] == '*')
+			j++;
+		if (j - i == 1)
+			single = true;
+		else if (i > 0 && g[i - 1] == '/' && j < glen && g[j] == '/')
+			return TG_GLOB_GENERAL;	/* may match a single `/` */
+		else
+			dstar = true;
+		i = j;
 	}
-	return TG_GLOB_STARS;
+	return single == dstar ? TG_GLOB_GENERAL : single ? TG_GLOB_STARS : TG_GLOB_DSTARS;
 }
 
 /* Segments are a few bytes: an inline loop beats a call to memcmp. */
@@ -76,52 +89,11 @@ static inline bool tail_ends(const char *t, size_t tn, const char *s, size_t sn,
 	return true;
 }
 
-bool tg_glob_simple_match(const char *t, size_t tn, const char *s, size_t sn)
-{
-	size_t last, end, pos = 0;
-	if (!tail_ends(t, tn, s, sn, &last, &end))
-		return false;
-	for (size_t seg = 1; seg < last;) {
-		size_t len = 0;
-		while (t[seg + len] != '*')
-			len++;
-		/* the leftmost occurrence with no `/` between pos and it */
-		size_t i = pos;
-		for (;; i++) {
-			if (i + len > end || (i > pos && s[i - 1] == '/'))
-				return false;
-			if (s[i] == t[seg] && same(s + i + 1, t + seg + 1, len - 1))
-				break;
-		}
-		pos = i + len;
-		seg += len + 1;
-	}
-	return end == pos || memchr(s + pos, '/', end - pos) == NULL;
-}
-
-int tg_glob_dstar_kind(const char *g, size_t glen, size_t from)
-{
-	if (from >= glen || g[from] != '*')
-		return TG_GLOB_GENERAL;
-	for (size_t i = from; i < glen;) {
-		unsigned char c = (unsigned char)g[i];
-		if (c >= 0x80 || c == '?' || c == '\\')
-			return TG_GLOB_GENERAL;
-		if (c != '*') {
-			i++;
-			continue;
-		}
-		size_t j = i;
-		while (j < glen && g[j] == '*')
-			j++;
-		if (j - i == 1 || (i > 0 && g[i - 1] == '/' && j < glen && g[j] == '/'))
-			return TG_GLOB_GENERAL;
-		i = j;
-	}
-	return TG_GLOB_DSTARS;
-}
-
-bool tg_glob_dstar_match(const char *t, size_t tn, const char *s, size_t sn)
+/* Both matchers: with stars (single `*`), no segment may have a `/`
+ * before it since pos, nor the text after the last one; `**` runs match
+ * any bytes. */
+static TG_ALWAYS_INLINE bool segs_match(const char *t, size_t tn, const char *s, size_t sn,
+					bool stars)
 {
 	size_t last, end, pos = 0;
 	if (!tail_ends(t, tn, s, sn, &last, &end))
@@ -134,9 +106,10 @@ bool tg_glob_dstar_match(const char *t, size_t tn, const char *s, size_t sn)
 		size_t len = 0;
 		while (t[seg + len] != '*')
 			len++;
+		/* the leftmost occurrence */
 		size_t i = pos;
 		for (;; i++) {
-			if (i + len > end)
+			if (i + len > end || (stars && i > pos && s[i - 1] == '/'))
 				return false;
 			if (s[i] == t[seg] && same(s + i + 1, t + seg + 1, len - 1))
 				break;
@@ -144,7 +117,17 @@ bool tg_glob_dstar_match(const char *t, size_t tn, const char *s, size_t sn)
 		pos = i + len;
 		seg += len;
 	}
-	return true;
+	return !stars || end == pos || memchr(s + pos, '/', end - pos) == NULL;
+}
+
+bool tg_glob_simple_match(const char *t, size_t tn, const char *s, size_t sn)
+{
+	return segs_match(t, tn, s, sn, true);
+}
+
+bool tg_glob_dstar_match(const char *t, size_t tn, const char *s, size_t sn)
+{
+	return segs_match(t, tn, s, sn, false);
 }
 
 /* A pair's bit: a function of the two bytes that stays within a byte

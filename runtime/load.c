@@ -73,9 +73,7 @@ static tg_status build_patterns(tg_policy *p)
 		uint32_t rest = tg_rd32(e + 8);
 		if (tg_rd32(e + 12) & TG_PAT_EXACT)
 			continue;
-		int kind = tg_glob_simple_kind(g.ptr, g.len, rest);
-		if (kind == TG_GLOB_GENERAL)
-			kind = tg_glob_dstar_kind(g.ptr, g.len, rest);
+		int kind = tg_glob_star_kind(g.ptr, g.len, rest);
 		p->pat_simple[i] = (uint8_t)kind;
 		p->pat_pairs[i] = tg_glob_required_pairs(g.ptr, g.len, rest, kind);
 	}

@@ -262,17 +262,15 @@ bool tg_glob_match_from(const char *g, size_t glen, size_t from, const char *s, 
  * all `**` runs. */
 enum { TG_GLOB_GENERAL = 0, TG_GLOB_STARS, TG_GLOB_DSTARS };
 
-/* The kind for a glob whose first wildcard is at byte `from`. */
-int tg_glob_simple_kind(const char *g, size_t glen, size_t from);
+/* The kind for a glob whose first wildcard is at byte `from`: STARS when
+ * every wildcard is a single `*`, DSTARS when every one is a `**` run
+ * (none with a `/` on both sides), either only with no `?`, no `\` and
+ * no byte past 0x7F from `from` on; else GENERAL. */
+int tg_glob_star_kind(const char *g, size_t glen, size_t from);
 
 /* Whole-string match of s against the star-only tail t (t[0] is `*`) of a
  * TG_GLOB_STARS glob. */
 bool tg_glob_simple_match(const char *t, size_t tn, const char *s, size_t sn);
-
-/* TG_GLOB_DSTARS for a glob whose first wildcard is at byte `from` and
- * whose wildcards are all `**` runs (none with a `/` on both sides), with
- * the ASCII conditions of TG_GLOB_STARS; else TG_GLOB_GENERAL. */
-int tg_glob_dstar_kind(const char *g, size_t glen, size_t from);
 
 /* Whole-string match of s against the tail t (t[0] is `*`) of a
  * TG_GLOB_DSTARS glob. */

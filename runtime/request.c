@@ -6,7 +6,8 @@
  * first and deny an invalid request. Messages are static strings so the
  * check allocates nothing and the decision can point at them.
  */
-#include "policy.h"
+#include "request.h"
+#include "utf8.h"
 
 #include <string.h>
 
@@ -38,47 +39,11 @@ void tg_entry_init(tg_entry *e)
 /* The general validator from byte i on (i is a code point boundary). */
 static bool utf8_from(const unsigned char *s, size_t i, size_t len)
 {
-	while (i < len) {
-		unsigned c = s[i];
-		if (c == 0)
+	for (size_t n; i < len; i += n)
+		if (!s[i] || !(n = tg_utf8_len(s + i, len - i)))
 			return false;
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		size_t n;
-		unsigned lo = 0x80, hi = 0xBF;
-		if (c >= 0xC2 && c <= 0xDF) {
-			n = 1;
-		} else if (c >= 0xE0 && c <= 0xEF) {
-			n = 2;
-			if (c == 0xE0)
-				lo = 0xA0;
-			else if (c == 0xED)
-				hi = 0x9F;
-		} else if (c >= 0xF0 && c <= 0xF4) {
-			n = 3;
-			if (c == 0xF0)
-				lo = 0x90;
-			else if (c == 0xF4)
-				hi = 0x8F;
-		} else {
-			return false;
-		}
-		if (len - i <= n)
-			return false;
-		if (s[i + 1] < lo || s[i + 1] > hi)
-			return false;
-		for (size_t k = 2; k <= n; k++)
-			if ((s[i + k] & 0xC0) != 0x80)
-				return false;
-		i += n + 1;
-	}
 	return true;
 }
-
-#define HIGH_BITS 0x8080808080808080u
-#define LOW_BITS 0x0101010101010101u
 
 /* Some byte of w is zero (the classic bit trick; exact when no byte has
  * its high bit set). */
@@ -259,14 +224,7 @@ static const char *value_problem(const check_ctx *k, const tg_value *v, unsigned
 	return "invalid request: an attribute value has an unknown type";
 }
 
-static bool hint_ok(tg_hint h)
-{
-	return h == TG_HINT_ABSENT || h == TG_HINT_FALSE || h == TG_HINT_TRUE;
-}
-
-/* The precise check: the first problem in DESIGN's order, or NULL (and
- * then *cls holds the method's class). */
-static const char *problem(const tg_request *r, tg_bc_class *cls_out)
+const char *tg_request_precise(const tg_request *r, tg_bc_class *cls_out)
 {
 	const char *bad = NULL;
 
@@ -299,8 +257,7 @@ static const char *problem(const tg_request *r, tg_bc_class *cls_out)
 	if ((bad = list_problem(k, r->roles, r->nroles, "invalid request: roles has no elements array")) ||
 	    (bad = list_problem(k, r->scopes, r->nscopes, "invalid request: scopes has no elements array")))
 		return bad;
-	if (!hint_ok(r->read_only) || !hint_ok(r->destructive) || !hint_ok(r->idempotent) ||
-	    !hint_ok(r->open_world))
+	if (hints_bad(r))
 		return "invalid request: a tool annotation is not a boolean";
 	if (r->nslots && !r->slots)
 		return "invalid request: slot values missing";
@@ -314,213 +271,9 @@ static const char *problem(const tg_request *r, tg_bc_class *cls_out)
 	return NULL;
 }
 
-/*
- * The quick pass. Nearly every request is valid and nearly every request
- * string is short ASCII, so instead of validating string by string it
- * folds every word of every string into one accumulator that gets a high
- * bit from a non-ASCII or a zero byte (quick_word). Every read stays
- * inside [ptr, ptr + len): strings of 4-7 bytes are read as two
- * overlapping 4-byte loads, of 8-16 bytes as two overlapping 8-byte
- * loads, of 1-3 bytes as three single bytes padded with 0x01, longer ones
- * word by word. A NULL pointer, a length or count over its limit or an
- * unknown value type sets a high bit too. The pass only says "certainly
- * valid" (no high bit in the end) or "look closer": then the precise check
- * runs from the start and reports the first problem in its own order, so
- * non-ASCII requests cost what they did before this pass existed.
- *
- * Its cost is per string (a typical tools/call has a dozen: identity,
- * scopes, slot values, target, server), so the common lengths take the
- * fewest comparisons: 4-7 bytes one range test, 8-16 two.
- */
-/* A high bit set unless every byte of w is in 1..0x7F: a zero byte is the
- * lowest to borrow in w - LOW_BITS, which sets its high bit; a byte >=
- * 0x80 has its own. */
-static inline uint64_t quick_word(uint64_t w)
-{
-	return (w - LOW_BITS) | w;
-}
-
-/* Strings of 0-3 bytes or of 17 or more (s is not NULL). Principal ids
- * are often e-mail addresses of 17-24 bytes: the first two words are read
- * before the loop. */
-static uint64_t quick_rest(const unsigned char *s, size_t n)
-{
-	uint64_t w, acc;
-	if (n < 4)
-		return n ? quick_word(s[0] | (uint64_t)s[n / 2] << 8 | (uint64_t)s[n - 1] << 16 |
-				      0x0101010101000000u)
-			 : 0;
-	if (n > TG_MAX_STRING_BYTES)
-		return HIGH_BITS;
-	memcpy(&w, s, 8);
-	acc = quick_word(w);
-	memcpy(&w, s + 8, 8);
-	acc |= quick_word(w);
-	for (size_t i = 16; i + 8 < n; i += 8) {
-		memcpy(&w, s + i, 8);
-		acc |= quick_word(w);
-	}
-	memcpy(&w, s + n - 8, 8);
-	return acc | quick_word(w);
-}
-
-static TG_ALWAYS_INLINE uint64_t quick_str(bool validated, const char *p, size_t n)
-{
-	const unsigned char *s = (const unsigned char *)p;
-	uint64_t w, x;
-	if (!s)
-		return n ? HIGH_BITS : 0;
-	/* The reader has read these bytes already: only the length is left,
-	 * ORed into the pass's result as it is (quick_ok). */
-	if (validated)
-		return n;
-	if (n - 4 < 4) {	/* unsigned: n < 4 wraps round */
-		uint32_t a, b;
-		memcpy(&a, s, 4);
-		memcpy(&b, s + n - 4, 4);
-		return quick_word(a | (uint64_t)b << 32);
-	}
-	/* The hint puts the 8-16 byte loads in line (2-5 instructions per
-	 * decision fewer). */
-	if (__builtin_expect(n - 8 > 8, 0))
-		return quick_rest(s, n);
-	memcpy(&w, s, 8);
-	memcpy(&x, s + n - 8, 8);
-	return quick_word(w) | quick_word(x);
-}
-
-static TG_ALWAYS_INLINE uint64_t quick_list(bool validated, const tg_str *items, size_t n)
-{
-	uint64_t acc = 0;
-	if (n - 1 >= TG_MAX_LIST_ITEMS)	/* empty (n - 1 wraps round) or too long */
-		return n ? HIGH_BITS : 0;
-	if (!items)
-		return HIGH_BITS;
-	const tg_str *end = items + n;
-	do
-		acc |= quick_str(validated, items->ptr, items->len);
-	while (++items < end);
-	return acc;
-}
-
-/* quick_identity lets every type up to BOOL but STRING pass unread. */
-_Static_assert(TG_VALUE_ABSENT < TG_VALUE_BOOL && TG_VALUE_INT < TG_VALUE_BOOL &&
-		       TG_VALUE_STRING < TG_VALUE_BOOL && TG_VALUE_STRING_LIST > TG_VALUE_BOOL &&
-		       TG_VALUE_INT_LIST > TG_VALUE_BOOL && TG_VALUE_OTHER > TG_VALUE_BOOL,
-	       "the scalar value types come first");
-
-/* The slot values that are neither strings nor scalars: lists, OTHER and
- * types no tg_value has. */
-static uint64_t quick_value(bool validated, const tg_value *v)
-{
-	switch (v->type) {
-	case TG_VALUE_STRING_LIST:
-		return quick_list(validated, v->u.strs.items, v->u.strs.n);
-	case TG_VALUE_INT_LIST:
-		if (v->u.ints.n > TG_MAX_LIST_ITEMS || (v->u.ints.n && !v->u.ints.items))
-			return HIGH_BITS;
-		return 0;
-	case TG_VALUE_OTHER:
-		return 0;
-	default:
-		return HIGH_BITS;
-	}
-}
-
-/* The principal, token and slot values: what a list request and each of
- * its entries share. Strings and scalars are most slot values: two
- * comparisons sort them (a switch over all types cost ~3 instructions
- * more per slot), quick_value takes the rest. */
-static TG_ALWAYS_INLINE uint64_t quick_identity(const tg_request *r, bool validated)
-{
-	if (!r->principal_id.ptr || (!r->slots && r->nslots) || r->args.type != TG_VALUE_ABSENT)
-		return HIGH_BITS;
-	uint64_t acc = quick_str(validated, r->principal_id.ptr, r->principal_id.len);
-	if (r->client_id.ptr)
-		acc |= quick_str(validated, r->client_id.ptr, r->client_id.len);
-	acc |= quick_list(validated, r->roles, r->nroles) |
-	       quick_list(validated, r->scopes, r->nscopes);
-	const tg_value *v = r->slots;
-	for (size_t k = r->nslots; k; k--, v++) {
-		if (v->type == TG_VALUE_STRING)
-			acc |= quick_str(validated, v->u.s.ptr, v->u.s.len);
-		else if ((unsigned)v->type > TG_VALUE_BOOL)
-			acc |= quick_value(validated, v);
-	}
-	return acc;
-}
-
-/* The flags the quick pass knows: 0 or TG_REQUEST_VALIDATED; anything
- * else (a short size, unknown flags) goes to the precise check. */
-static inline bool quick_flags(const tg_request *r, bool *validated)
-{
-	if (r->size < TG_REQUEST_V1_SIZE)
-		return false;
-	uint32_t f = tg_request_flags(r);
-	*validated = f == TG_REQUEST_VALIDATED;
-	return (f & ~TG_REQUEST_VALIDATED) == 0;
-}
-
-/* tg_bc_method_class with its most frequent answer, tools/call, in line:
- * two compares instead of a call. */
-static inline tg_bc_class method_class(const char *m, size_t len)
-{
-	uint64_t w, k;
-	uint16_t h, l;
-	if (len == 10) {
-		memcpy(&w, m, 8);
-		memcpy(&k, "tools/ca", 8);
-		memcpy(&h, m + 8, 2);
-		memcpy(&l, "ll", 2);
-		if (w == k && h == l)
-			return TG_CLASS_TOOL;
-	}
-	return tg_bc_method_class(m, len);
-}
-
-/* The method, target, server and annotations; *cls gets the method class.
- * A method of a known class equals one of the class's names, so only an
- * unknown method's bytes need reading. */
-static TG_ALWAYS_INLINE uint64_t quick_call(const tg_request *r, tg_bc_class *cls, bool validated)
-{
-	if (!r->method.ptr)
-		return HIGH_BITS;
-	uint64_t acc = 0;
-	*cls = method_class(r->method.ptr, r->method.len);
-	if (*cls == TG_CLASS_OTHER)
-		acc = quick_str(validated, r->method.ptr, r->method.len);
-	if (r->target.ptr)
-		acc |= quick_str(validated, r->target.ptr, r->target.len);
-	else if (*cls == TG_CLASS_TOOL || *cls == TG_CLASS_RESOURCE || *cls == TG_CLASS_PROMPT)
-		return HIGH_BITS;
-	if (*cls == TG_CLASS_RESOURCE && tg_uri_problem(r->target.ptr, r->target.len))
-		return HIGH_BITS;
-	if (r->server.ptr)
-		acc |= quick_str(validated, r->server.ptr, r->server.len);
-	if ((unsigned)r->read_only > TG_HINT_TRUE || (unsigned)r->destructive > TG_HINT_TRUE ||
-	    (unsigned)r->idempotent > TG_HINT_TRUE || (unsigned)r->open_world > TG_HINT_TRUE)
-		return HIGH_BITS;
-	return acc;
-}
-
-/* The pass's verdict "certainly valid". A validated request's result is
- * the OR of its string lengths and HIGH_BITS for any other problem: at
- * most the limit only when every length is. */
-static inline bool quick_ok(bool validated, uint64_t acc)
-{
-	return validated ? acc <= TG_MAX_STRING_BYTES : !(acc & HIGH_BITS);
-}
-
 const char *tg_request_problem(const tg_request *r, tg_bc_class *cls)
 {
-	bool validated = false;
-	if (r && quick_flags(r, &validated)) {
-		/* Two copies of the pass, so each has its branch folded away. */
-		if (validated ? quick_ok(true, quick_identity(r, true) | quick_call(r, cls, true))
-			      : quick_ok(false, quick_identity(r, false) | quick_call(r, cls, false)))
-			return NULL;
-	}
-	return problem(r, cls);
+	return r && tg_request_quick(r, cls) ? NULL : tg_request_precise(r, cls);
 }
 
 const char *tg_request_identity_problem(const tg_request *r)
@@ -530,7 +283,7 @@ const char *tg_request_identity_problem(const tg_request *r)
 		return NULL;
 	if (r->size < TG_REQUEST_V1_SIZE) {
 		tg_bc_class cls;
-		return problem(r, &cls);
+		return tg_request_precise(r, &cls);
 	}
 	/* The precise check over the identity alone: a stand-in call that
 	 * is itself valid. */
@@ -542,24 +295,21 @@ const char *tg_request_identity_problem(const tg_request *r)
 	id.target.len = id.server.len = 0;
 	id.read_only = id.destructive = id.idempotent = id.open_world = TG_HINT_ABSENT;
 	tg_bc_class cls;
-	return problem(&id, &cls);
+	return tg_request_precise(&id, &cls);
 }
 
 const char *tg_request_entry_problem(const tg_request *r, tg_bc_class cls)
 {
-	/* The method is the caller's constant for cls, valid and needing a
-	 * target; only the entry's own fields are left. */
-	/* The entry's strings come from the list, never from the reader. */
+	/* Only the entry's own fields are left (the method is the caller's
+	 * valid constant for cls); its strings never come from the reader. */
 	uint64_t acc = r->target.ptr ? quick_str(false, r->target.ptr, r->target.len) : HIGH_BITS;
 	if (r->server.ptr)
 		acc |= quick_str(false, r->server.ptr, r->server.len);
-	if ((unsigned)r->read_only > TG_HINT_TRUE || (unsigned)r->destructive > TG_HINT_TRUE ||
-	    (unsigned)r->idempotent > TG_HINT_TRUE || (unsigned)r->open_world > TG_HINT_TRUE ||
-	    (cls == TG_CLASS_RESOURCE && r->target.ptr &&
-	     tg_uri_problem(r->target.ptr, r->target.len)))
+	if (hints_bad(r) || (cls == TG_CLASS_RESOURCE && r->target.ptr &&
+			     tg_uri_problem(r->target.ptr, r->target.len)))
 		acc = HIGH_BITS;
 	tg_bc_class same;
-	return acc & HIGH_BITS ? problem(r, &same) : NULL;
+	return acc & HIGH_BITS ? tg_request_precise(r, &same) : NULL;
 }
 
 tg_status tg_request_check(const tg_request *r, const char **why)

@@ -20,7 +20,7 @@
  * only deny rules are looked at.
  * tg_visible is the one-entry case of the same code.
  */
-#include "vm.h"
+#include "keytab.h"
 
 #include <string.h>
 

@@ -26,7 +26,7 @@
  * this file with the same load and compare helpers; whatever they do not
  * expect sends the rule back here.
  */
-#include "vm.h"
+#include "keytab.h"
 
 #include <assert.h>
 #include <stddef.h>
@@ -393,9 +393,10 @@ static int check_domain_other(tg_vm *vm, const unsigned char *s, unsigned type,
 
 /* A value of slot s (declared type `type`, domain first df, n dn) is in
  * the domain: 0, or -1 with the error said. The common case, a string
- * attribute, is a loop of its own, without list_has's per-element type
- * dispatch and the frame the list cases need. */
-static int check_domain(tg_vm *vm, const unsigned char *s, unsigned type, const tg_vm_val *out)
+ * attribute, is a loop of its own without list_has's per-element dispatch
+ * and the list cases' frame, in line (a call: 4-7 instructions more). */
+static TG_ALWAYS_INLINE int check_domain(tg_vm *vm, const unsigned char *s, unsigned type,
+					const tg_vm_val *out)
 {
 	if (out->t != TG_V_STR || (type != TG_ATTR_STRING && type != TG_ATTR_STRING_LIST))
 		return check_domain_other(vm, s, type, out);
@@ -728,8 +729,9 @@ static int load_builtin(tg_vm *vm, unsigned bi, bool has, tg_vm_val *out)
 	return 0;
 }
 
-void tg_vm_init(tg_vm *vm, const tg_layout *l, const tg_request *req, tg_bc_class cls,
-		bool visibility)
+/* In line in tg_vm_listed: a call saved and restored six registers. */
+static TG_ALWAYS_INLINE void vm_init(tg_vm *vm, const tg_layout *l, const tg_request *req,
+				     tg_bc_class cls, bool visibility)
 {
 	vm->l = l;
 	vm->req = req;
@@ -758,6 +760,12 @@ void tg_vm_init(tg_vm *vm, const tg_layout *l, const tg_request *req, tg_bc_clas
 			vm->held[w] |= tg_rd64(bits + (size_t)w * 8);
 		while (++w < l->role_words);
 	}
+}
+
+void tg_vm_init(tg_vm *vm, const tg_layout *l, const tg_request *req, tg_bc_class cls,
+		bool visibility)
+{
+	vm_init(vm, l, req, cls, visibility);
 }
 
 static bool truth_ok(tg_vm *vm, const tg_vm_val *v)
@@ -942,9 +950,7 @@ tg_cond_result tg_vm_run(tg_vm *vm, uint32_t code_off, uint32_t code_len)
 				goto fail_or_internal;
 			if (a->t == TG_V_BOOL)
 				a->b = !a->b;
-			a->origin = 0;
-			sp++;
-			vmbreak;
+			goto push_a;
 		vmcase(AND)
 		vmcase(OR) {
 			if (!(b = POP()) || !(a = POP()) || !truth_ok(vm, a) || !truth_ok(vm, b))
@@ -956,9 +962,7 @@ tg_cond_result tg_vm_run(tg_vm *vm, uint32_t code_off, uint32_t code_len)
 				a->t = TG_V_UNKNOWN;
 			else
 				a->b = !dominant;
-			a->origin = 0;
-			sp++;
-			vmbreak;
+			goto push_a;
 		}
 		vmcase(JFALSE)
 		vmcase(JTRUE)
@@ -985,11 +989,13 @@ tg_cond_result tg_vm_run(tg_vm *vm, uint32_t code_off, uint32_t code_len)
 				r = op == TG_OP_CMP			 ? compare(vm, o[0], a, b)
 				    : op == TG_OP_ALL || op == TG_OP_ANY ? quantify(vm, op == TG_OP_ALL, 0, o[0], a, b)
 					: values_quantify(vm, op == TG_OP_ALL_VALUES, 0, o[0], a, b);
+			set_r:	/* r from a test on a (LIKE and the other one-value tests) */
 				if (r < 0)
 					goto fail_or_internal;
 				a->t = TG_V_BOOL;
 				a->b = (uint8_t)r;
 			}
+		push_a:	/* a, a result, back on the stack */
 			a->origin = 0;
 			sp++;
 			vmbreak;
@@ -1010,7 +1016,9 @@ tg_cond_result tg_vm_run(tg_vm *vm, uint32_t code_off, uint32_t code_len)
 		vmcase(ANY_VALUES_MATCH)
 			if (!(a = POP()))
 				goto internal;
-			if (a->t != TG_V_UNKNOWN) {
+			if (a->t == TG_V_UNKNOWN)
+				goto push_a;
+			{
 				uint32_t arg = tg_rd32(o);
 				switch (op) {
 				case TG_OP_LIKE: r = like(vm, arg, a); break;
@@ -1030,14 +1038,8 @@ tg_cond_result tg_vm_run(tg_vm *vm, uint32_t code_off, uint32_t code_len)
 							    NULL);
 					break;
 				}
-				if (r < 0)
-					goto fail_or_internal;
-				a->t = TG_V_BOOL;
-				a->b = (uint8_t)r;
+				goto set_r;
 			}
-			a->origin = 0;
-			sp++;
-			vmbreak;
 		vmcase(LOAD_ARGS)
 			if (!(out = PUSH()))
 				goto internal;
@@ -1071,9 +1073,7 @@ tg_cond_result tg_vm_run(tg_vm *vm, uint32_t code_off, uint32_t code_len)
 				}
 				a->u.i = v;
 			}
-			a->origin = 0;
-			sp++;
-			vmbreak;
+			goto push_a;
 		}
 		vmcase(LOADB_STR_CMP) {
 			if (!(out = PUSH()))
@@ -1333,7 +1333,7 @@ tg_status tg_vm_listed(const tg_layout *l, const tg_request *req, tg_bc_class cl
 {
 	tg_vm v, *vm = &v;
 	uint32_t n;
-	tg_vm_init(vm, l, req, cls, false);
+	vm_init(vm, l, req, cls, false);
 	const uint32_t *e = tg_cands_list(l, cls, req->target.ptr, req->target.len, &n), *end = e + n;
 	const tg_rule_view *rv = l->rv;
 	int64_t allow_rule = -1;

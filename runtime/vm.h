@@ -211,12 +211,6 @@ void tg_cands_init_keys(tg_cands *c, const tg_layout *l, unsigned cls, const cha
 #define TG_CAND_NO_DENY 0x40000000u
 #define TG_CAND_RULE 0x3FFFFFFFu
 
-/* The load-time candidate list for a request of class cls on target t
- * (l->pool must be non-NULL): what tg_cands would produce, in the same
- * order, minus rules whose action cannot match. */
-const uint32_t *tg_cands_list(const tg_layout *l, unsigned cls, const char *t, size_t tlen,
-			      uint32_t *n);
-
 enum { TG_SUBJ_NO = 0, TG_SUBJ_YES = 1, TG_SUBJ_NO_CLIENT = 2 };
 
 /* Whether the rule's subject matches: TG_SUBJ_NO_CLIENT for a `client`
