@@ -45,11 +45,6 @@ static uint8_t slot_vt(const tg_layout *l, uint32_t slot, uint8_t if_any)
 	return type == TG_ATTR_ANY ? if_any : of_type[type];
 }
 
-static bool slot_dom(const tg_layout *l, uint32_t slot)
-{
-	return tg_rd32(l->slots + (size_t)slot * TG_BC_SLOT_SIZE + 20) != 0;
-}
-
 static bool slot_args(const tg_layout *l, uint32_t slot)
 {
 	return l->slots[(size_t)slot * TG_BC_SLOT_SIZE] == TG_SLOT_ARGS;
@@ -60,7 +55,7 @@ static bool set_slot(const tg_layout *l, tg_qinsn *q, uint32_t a, uint8_t if_any
 {
 	q->a = a;
 	q->vt = slot_vt(l, a, if_any);
-	q->dom = slot_dom(l, a);
+	q->dom = tg_rd32(l->slots + (size_t)a * TG_BC_SLOT_SIZE + 20) != 0;	/* a domain */
 	*args |= slot_args(l, a);
 	return q->vt != TG_VALUE_ABSENT;
 }

@@ -1154,6 +1154,8 @@ static TG_ALWAYS_INLINE bool quick_subject(tg_vm *vm, const tg_qinsn *q, tg_vm_v
 {
 	if (q->builtin ? load_builtin(vm, q->a, false, v) < 0 : !quick_slot(vm, q->a, q->vt, q->dom, v))
 		return false;
+	if (!q->builtin)	/* load_slot's origin, for under()'s message */
+		v->origin = q->a < 0x7FFF ? (uint16_t)(q->a + 1) : 0;
 	return v->t == (q->quant ? TG_V_LSTR : TG_V_STR);
 }
 
@@ -1292,8 +1294,10 @@ static TG_ALWAYS_INLINE int quick_run(tg_vm *vm, const tg_rule_view *rule)
 				r = q->op == TG_Q_LIKE	  ? like(vm, q->c, &a)
 				    : q->op == TG_Q_UNDER ? under(vm, q->c, &a)
 							  : match(vm, q->c, &a);
-			if (r < 0)
-				return -1;
+			if (r < 0) {	/* an unclean path: the interpreter's error */
+				vm->insns = insns + q->count;
+				return TG_COND_ERROR;
+			}
 			break;
 		default:
 			return -1;

@@ -170,7 +170,8 @@ typedef struct tg_qinsn {
 } tg_qinsn;
 
 /* Runs rule r's quick program (r->quick must not be TG_BC_NONE, nor
- * r->quick_args set in visibility mode): TG_COND_TRUE or _FALSE, or -1
+ * r->quick_args set in visibility mode): TG_COND_TRUE, _FALSE, _ERROR (an
+ * unclean path: vm->msg and vm->insns as tg_vm_run leaves them), or -1
  * when the interpreter must run the rule. A program's first node is its
  * entry: only its true edge is used, for what runs before the first test. */
 int tg_vm_quick(tg_vm *vm, const tg_rule_view *r);

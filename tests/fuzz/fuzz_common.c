@@ -330,7 +330,8 @@ static void quick_agrees(const tg_policy *p, const tg_request *req)
 			tg_vm_init(&b, l, req, cls, vis);
 			int c = tg_vm_quick(&a, r);
 			tg_cond_result want = tg_vm_run(&b, r->code_off, r->code_len);
-			if (c >= 0 && ((tg_cond_result)c != want || a.insns != b.insns))
+			if (c >= 0 && ((tg_cond_result)c != want || a.insns != b.insns ||
+				       (want == TG_COND_ERROR && strcmp(a.msg, b.msg) != 0)))
 				tg_fuzz_fail("rule %u: quick program %d after %u instructions, "
 					     "interpreter %d after %u", ri, c, a.insns, (int)want,
 					     b.insns);
