@@ -1348,9 +1348,8 @@ tg_status tg_vm_listed(const tg_layout *l, const tg_request *req, tg_bc_class cl
 			break;
 		uint32_t ri = *e & TG_CAND_RULE;
 		const tg_rule_view *r = &rv[ri];
-		bool deny = r->effect == TG_BC_DENY;
 		int subj = tg_subject_quick(vm, r);
-		if (subj == TG_SUBJ_NO || (subj == TG_SUBJ_NO_CLIENT && !deny))
+		if (subj == TG_SUBJ_NO || (subj == TG_SUBJ_NO_CLIENT && r->effect != TG_BC_DENY))
 			continue;
 		if (!(*e & TG_CAND_KNOWN) && !tg_action_match(vm, r))
 			continue;
@@ -1371,12 +1370,12 @@ tg_status tg_vm_listed(const tg_layout *l, const tg_request *req, tg_bc_class cl
 		}
 		if (c == TG_COND_ERROR)
 			tg_decision_error_add(d, l, ri, vm->msg);
-		if (deny && c != TG_COND_FALSE) {
+		if (r->effect == TG_BC_DENY && c != TG_COND_FALSE) {
 			tg_decision_decide(d, l, ri, true, 0, vm->insns);
 			d->by_error = c == TG_COND_ERROR;
 			return TG_OK;
 		}
-		if (!deny && c == TG_COND_TRUE && allow_rule < 0) {
+		if (r->effect != TG_BC_DENY && c == TG_COND_TRUE && allow_rule < 0) {
 			allow_rule = ri;
 			allow_nerrors = d->nerrors;
 		}
