@@ -1357,11 +1357,12 @@ tg_status tg_vm_listed(const tg_layout *l, const tg_request *req, tg_bc_class cl
 		if (subj == TG_SUBJ_NO_CLIENT) {
 			c = TG_COND_ERROR;
 			tg_vm_say(vm, "'token.client_id' is absent", NULL, NULL, NULL);
+		} else if (r->quick != TG_BC_NONE && (c = quick_run(vm, r)) >= 0) {
+			/* decided by its quick program (an always rule has none) */
 		} else if (r->always) {
 			c = TG_COND_TRUE;	/* TRUE; RET */
 			vm->insns += 2;
-		} else if (r->quick == TG_BC_NONE || (c = quick_run(vm, r)) < 0) {
-			/* internal is only ever set on the way here */
+		} else {	/* internal is only ever set on the way here */
 			c = tg_vm_run(vm, r->code_off, r->code_len);
 			if (vm->internal) {
 				tg_decision_deny(d);
