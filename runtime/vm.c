@@ -1346,8 +1346,7 @@ tg_status tg_vm_listed(const tg_layout *l, const tg_request *req, tg_bc_class cl
 	for (; e < end; e++) {
 		if (allow_rule >= 0 && (*e & TG_CAND_NO_DENY))
 			break;
-		uint32_t ri = *e & TG_CAND_RULE;
-		const tg_rule_view *r = &rv[ri];
+		const tg_rule_view *r = &rv[*e & TG_CAND_RULE];
 		int subj = tg_subject_quick(vm, r);
 		if (subj == TG_SUBJ_NO || (subj == TG_SUBJ_NO_CLIENT && r->effect != TG_BC_DENY))
 			continue;
@@ -1369,6 +1368,7 @@ tg_status tg_vm_listed(const tg_layout *l, const tg_request *req, tg_bc_class cl
 				return TG_EINTERNAL;
 			}
 		}
+		uint32_t ri = *e & TG_CAND_RULE;	/* not kept live across the program */
 		if (c == TG_COND_ERROR)
 			tg_decision_error_add(d, l, ri, vm->msg);
 		if (r->effect == TG_BC_DENY && c != TG_COND_FALSE) {
