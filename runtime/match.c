@@ -127,7 +127,7 @@ bool tg_cands_next(tg_cands *c, uint32_t *rule)
 	}
 }
 
-static bool str_in(const tg_layout *l, const tg_rule_view *r, const char *s, size_t len)
+static TG_ALWAYS_INLINE bool str_in(const tg_layout *l, const tg_rule_view *r, const char *s, size_t len)
 {
 	for (uint32_t i = 0; i < r->subj_n; i++) {
 		tg_str x = tg_pol_str(l, tg_pol_ref(l, r->subj_first + i));
