@@ -59,13 +59,7 @@ enum { TOK_LIT, TOK_ANY1, TOK_STAR, TOK_DSTAR, TOK_DSTAR_SLASH };
 /* Length of the UTF-8 sequence starting at s[0] (1 for a stray byte). */
 static size_t cp_len(const unsigned char *s, size_t avail)
 {
-	size_t n = 1;
-	if (s[0] >= 0xF0)
-		n = 4;
-	else if (s[0] >= 0xE0)
-		n = 3;
-	else if (s[0] >= 0xC0)
-		n = 2;
+	size_t n = s[0] >= 0xF0 ? 4 : s[0] >= 0xE0 ? 3 : s[0] >= 0xC0 ? 2 : 1;
 	if (n > avail)
 		n = 1;
 	for (size_t i = 1; i < n; i++)
@@ -88,13 +82,9 @@ static tok token_at(const unsigned char *g, size_t glen, size_t i)
 		while (j < glen && g[j] == '*')
 			j++;
 		t.len = j - i;
-		if (t.len == 1) {
-			t.kind = TOK_STAR;
-		} else {
-			t.kind = TOK_DSTAR;
-			if (i > 0 && g[i - 1] == '/' && j < glen && g[j] == '/')
-				t.kind = TOK_DSTAR_SLASH;
-		}
+		t.kind = t.len == 1 ? TOK_STAR
+			 : i > 0 && g[i - 1] == '/' && j < glen && g[j] == '/' ? TOK_DSTAR_SLASH
+			 : TOK_DSTAR;
 	} else if (g[i] == '?') {
 		t.kind = TOK_ANY1;
 	} else if (g[i] == '\\' && i + 1 < glen) {
@@ -621,6 +611,24 @@ bool tg_pattern_match(const tg_layout *l, uint32_t pat, const char *s, size_t sl
 	return prog && prog_match((const gprog *)(const void *)prog, s + pre.len, slen - pre.len);
 }
 
+/* Certainly clean: no "//" nor "/." in x, so no empty, `.` or `..`
+ * segment; the byte pairs at x + p and x + p + 1, eight a step. */
+static bool plain(const char *x, size_t n)
+{
+	const uint64_t lo = 0x0101010101010101u, m = 0x7f * lo;
+	uint64_t a, b, pair = 0;	/* high bits: a '/' then a '/' or '.' */
+	for (size_t p = 0; n > 8 && !pair; p = p + 17 > n ? n - 9 : p + 8) {
+		memcpy(&a, x + p, 8);
+		memcpy(&b, x + p + 1, 8);
+		a ^= 0x2f * lo;
+		b = (b | lo) ^ 0x2f * lo;	/* '.' (0x2e) or '/' */
+		pair = ~(((a & m) + m) | a | m) & ~(((b & m) + m) | b | m);
+		if (p + 9 == n)
+			return !pair;
+	}
+	return n == 1;	/* "/"; 2-8 bytes, or a pair: not known */
+}
+
 /*
  * X under DIR. DIR was checked by the compiler (absolute, clean). X must be
  * absolute; it may end in one `/`; any other empty segment and every `.` or
@@ -631,21 +639,13 @@ int tg_under(const char *x, size_t xlen, const char *dir, size_t dlen)
 {
 	if (xlen == 0 || x[0] != '/')
 		return -1;
-	size_t end = xlen;
-	if (xlen > 1) {
-		if (x[xlen - 1] == '/')
-			end = xlen - 1;
-		/* segment by segment: libc's memchr finds each '/' */
-		for (size_t seg = 1, i; seg <= end; seg = i + 1) {
-			const char *slash = seg < end ? memchr(x + seg, '/', end - seg) : NULL;
-			i = slash ? (size_t)(slash - x) : end;
-			size_t sl = i - seg;
-			if (sl == 0)
-				return -1;
-			if ((sl == 1 && x[seg] == '.') ||
-			    (sl == 2 && x[seg] == '.' && x[seg + 1] == '.'))
-				return -1;
-		}
+	size_t end = xlen > 1 && x[xlen - 1] == '/' ? xlen - 1 : xlen;
+	/* unless plain: no '/' before end with 0-2 dots, then '/' or end, after it */
+	for (size_t i = plain(x, xlen) ? end : 0, n; i < end; i++) {
+		for (n = 1; x[i] == '/' && i + n < end && x[i + n] == '.'; n++)
+			;
+		if (x[i] == '/' && n <= 3 && (i + n == end || x[i + n] == '/'))
+			return -1;
 	}
 	size_t dl = dlen > 1 && dir[dlen - 1] == '/' ? dlen - 1 : dlen;
 	if (dl == 1 && dir[0] == '/')
