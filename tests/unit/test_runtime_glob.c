@@ -799,6 +799,69 @@ static void test_under_table(void **state)
 	}
 }
 
+/* What tg_under says of x under "/": -1 unless x is absolute and clean
+ * (no empty, `.` or `..` segment; one trailing '/' allowed), else 1. Written
+ * the plain way, segment by segment, as the reference for the scan. */
+static int ref_under_root(const char *x, size_t n)
+{
+	size_t end = n > 1 && x[n - 1] == '/' ? n - 1 : n, seg = 1;
+
+	if (n == 0 || x[0] != '/')
+		return -1;
+	if (n == 1)
+		return 1;
+	while (seg <= end) {
+		size_t i = seg;
+
+		while (i < end && x[i] != '/')
+			i++;
+		if (i == seg || (i - seg == 1 && x[seg] == '.') ||
+		    (i - seg == 2 && x[seg] == '.' && x[seg + 1] == '.'))
+			return -1;
+		seg = i + 1;
+	}
+	return 1;
+}
+
+/* tg_under's cleanliness scan reads eight bytes at a time: every unclean
+ * form at every offset of paths of 1-48 bytes (the windows' seams and the
+ * overlapping last window), then random paths over '/', '.', 'a' and a
+ * non-ASCII byte, each against the reference. */
+static void test_under_scan(void **state)
+{
+	static const char *const dirty[] = {"//", "/./", "/../", "/.", "/..", "/...", "/.a", "/a."};
+	char x[64];
+	uint64_t seed = 42;
+	size_t checked = 0;
+
+	(void)state;
+	for (size_t n = 1; n <= 48; n++)
+		for (size_t k = 0; k < sizeof dirty / sizeof dirty[0]; k++)
+			for (size_t at = 0; at + strlen(dirty[k]) <= n; at++) {
+				for (size_t i = 0; i < n; i++)
+					x[i] = i % 4 == 0 ? '/' : 'a';
+				memcpy(x + at, dirty[k], strlen(dirty[k]));
+				if (tg_under(x, n, "/", 1) != ref_under_root(x, n))
+					fail_msg("'%.*s': got %d, want %d", (int)n, x, tg_under(x, n, "/", 1),
+						 ref_under_root(x, n));
+				checked++;
+			}
+	for (int r = 0; r < 300000; r++) {
+		size_t n = 1 + (size_t)(r % 40);
+
+		x[0] = '/';
+		for (size_t i = 1; i < n; i++) {
+			seed = seed * 6364136223846793005u + 1442695040888963407u;
+			x[i] = "/.a\xff"[(seed >> 33) % 4];
+		}
+		if (tg_under(x, n, "/", 1) != ref_under_root(x, n))
+			fail_msg("'%.*s': got %d, want %d", (int)n, x, tg_under(x, n, "/", 1),
+				 ref_under_root(x, n));
+		checked++;
+	}
+	print_message("%zu paths\n", checked);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -812,6 +875,7 @@ int main(void)
 		cmocka_unit_test(test_loaded_random),
 		cmocka_unit_test(test_loaded_eval),
 		cmocka_unit_test(test_under_table),
+		cmocka_unit_test(test_under_scan),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
