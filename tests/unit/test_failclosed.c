@@ -648,11 +648,8 @@ static void bad_values(void **state)
 	size_t len;
 	unsigned char *orig = compile("rule \"r\": deny anyone to call tool \"t\"\n"
 				      "  when any value of args.opts contains \"..\";\n", &len);
-	unsigned char *b = malloc(len);
-	assert_non_null(b);
 	assert_int_equal(tg_rd16(orig + TG_HDR_MINOR), 3);
-	uint32_t code = section_off(orig, TG_SEC_CODE);
-	uint32_t at = code;
+	uint32_t at = section_off(orig, TG_SEC_CODE);
 	while (orig[at] != TG_OP_LOAD_ARGS)
 		at++;
 	uint32_t q = at + 9;	/* LOAD_ARGS keys; STR ".."; ANY_VALUES */
@@ -660,46 +657,27 @@ static void bad_values(void **state)
 		q++;
 
 	/* a key range past the REFS pool */
-	memcpy(b, orig, len);
-	tg_wr32(b + at + 1, 0x7FFFFFF0);
-	reseal(b, len);
-	expect_load(b, len, TG_EVERIFY, "LOAD_ARGS at pc");
-
+	expect_patched(orig, len, at + 1, 4, 0x7FFFFFF0, TG_EVERIFY, "LOAD_ARGS at pc");
 	/* a comparison code past the last */
-	memcpy(b, orig, len);
-	b[q + 1] = TG_BC_CMP_LAST + 1;
-	reseal(b, len);
-	expect_load(b, len, TG_EVERIFY, "ANY_VALUES at pc");
-
+	expect_patched(orig, len, q + 1, 1, TG_BC_CMP_LAST + 1, TG_EVERIFY, "ANY_VALUES at pc");
 	/* the same code in a file that says 1.2 */
-	memcpy(b, orig, len);
-	tg_wr16(b + TG_HDR_MINOR, 2);
-	reseal(b, len);
-	expect_load(b, len, TG_EVERIFY, "LOAD_ARGS at pc 0 needs format 1.3, the file is 1.2");
-
+	expect_patched(orig, len, TG_HDR_MINOR, 2, 2, TG_EVERIFY,
+		       "LOAD_ARGS at pc 0 needs format 1.3, the file is 1.2");
 	/* the cost: LOAD_ARGS 1, STR 1, ANY_VALUES 1 + 65,536, RET 1 */
-	memcpy(b, orig, len);
-	assert_int_equal(tg_rd32(b + TG_HDR_MAX_INSNS) | (uint64_t)tg_rd32(b + TG_HDR_MAX_INSNS_HI) << 32,
+	assert_int_equal(tg_rd32(orig + TG_HDR_MAX_INSNS) |
+				 (uint64_t)tg_rd32(orig + TG_HDR_MAX_INSNS_HI) << 32,
 			 65536 + 4);
-	tg_wr32(b + TG_HDR_MAX_INSNS, tg_rd32(b + TG_HDR_MAX_INSNS) - 1);
-	reseal(b, len);
-	expect_load(b, len, TG_EVERIFY, "header declares a cost of");
+	expect_patched(orig, len, TG_HDR_MAX_INSNS, 4, tg_rd32(orig + TG_HDR_MAX_INSNS) - 1,
+		       TG_EVERIFY, "header declares a cost of");
+	free(orig);
 
 	/* ANY_VALUES_MATCH with a DFA that does not exist */
-	free(orig);
 	orig = compile("rule \"r\": deny anyone to call tool \"t\"\n"
 		       "  when all value of args matches \"[a-z]+\";\n", &len);
-	b = realloc(b, len);
-	assert_non_null(b);
-	code = section_off(orig, TG_SEC_CODE);
-	at = code;
+	at = section_off(orig, TG_SEC_CODE);
 	while (orig[at] != TG_OP_ALL_VALUES_MATCH)
 		at++;
-	memcpy(b, orig, len);
-	tg_wr32(b + at + 1, 1);
-	reseal(b, len);
-	expect_load(b, len, TG_EVERIFY, "ALL_VALUES_MATCH at pc");
-	free(b);
+	expect_patched(orig, len, at + 1, 4, 1, TG_EVERIFY, "ALL_VALUES_MATCH at pc");
 	free(orig);
 }
 
