@@ -35,11 +35,7 @@ lacks "$TMP/err" '<stdin>:5:'
 sed -n 5p "$TMP/out" | grep -q '"decision":"allow","rule":"writes"' || fail "line 5 is not the allow"
 
 # A 100 KiB file written through a policy that never reads its content.
-{
-	printf '{%s,"target":"write_file","args":{"path":"/tmp/x","content":"' "$ID"
-	head -c 102400 /dev/zero | tr '\0' 'a'
-	echo '"}}'
-} >"$TMP/big.json"
+big_request "$TMP/big.json" write_file '"path":"/tmp/x",'
 run 0 eval "$TMP/p.tg" --request "$TMP/big.json"
 has "$TMP/out" '"decision":"allow","rule":"writes"'
 

@@ -49,11 +49,7 @@ has "$TMP/out" '"decision":"allow","rule":"echo"'
 
 # The string limit, too, applies to every argument under a quantifier
 # (docs/limits.md), and to none of them without one.
-{
-	printf '{%s,"target":"echo","args":{"content":"' "$ID"
-	head -c 102400 /dev/zero | tr '\0' 'a'
-	echo '"}}'
-} >"$TMP/big.json"
+big_request "$TMP/big.json" echo
 run 2 eval "$TMP/p.tg" --request "$TMP/big.json"
 has "$TMP/err" "a string is longer than 65536 bytes"
 run 0 eval "$TMP/q.tg" --request "$TMP/big.json"

@@ -97,3 +97,14 @@ finish() {
 	fi
 	exit 0
 }
+
+# big_request FILE TARGET [MEMBERS]: writes a tools/call of TARGET by rui
+# whose args are MEMBERS (JSON members, each followed by a comma) and a
+# "content" of 100 KiB of 'a', past the 64 KiB string limit.
+big_request() {
+	{
+		printf '{"principal":{"id":"rui"},"method":"tools/call","target":"%s","args":{%s"content":"' "$2" "${3:-}"
+		head -c 102400 /dev/zero | tr '\0' 'a'
+		echo '"}}'
+	} >"$1"
+}
