@@ -45,6 +45,11 @@ bool tg_gw_is_json_type(const char *ct)
 	return media_is(ct, semi ? (size_t)(semi - ct) : strlen(ct), "application/json");
 }
 
+bool tg_gw_is_sse_type(const char *ct)
+{
+	return ct && strncasecmp(ct, "text/event-stream", 17) == 0;
+}
+
 bool tg_gw_accepts(const char *accept, const char *type)
 {
 	const char *p = accept, *slash = strchr(type, '/');

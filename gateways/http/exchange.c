@@ -578,10 +578,16 @@ static ssize_t copy_out(stream *s, char *buf, size_t max)
 	return (ssize_t)n;
 }
 
+/* Logged and counted once for every way an upstream fails. */
+static void upstream_error(tg_gw *gw, const tg_gw_upstream *up, const char *why)
+{
+	tg_drv_error("gateway: upstream '%s': %s", up->name, why);
+	tg_gw_metrics_upstream_error(&gw->metrics, up->name);
+}
+
 static void stream_failed(stream *s, const char *why)
 {
-	tg_drv_error("gateway: upstream '%s': %s", s->f.up->name, why);
-	tg_gw_metrics_upstream_error(&s->f.gw->metrics, s->f.up->name);
+	upstream_error(s->f.gw, s->f.up, why);
 	s->failed = true;
 }
 
@@ -679,8 +685,7 @@ static void upstream_failed(ctx *x, tg_gw_answer *a, json_t *id, bool timeout, c
 {
 	char msg[320];
 
-	tg_drv_error("gateway: upstream '%s': %s", x->up->name, why);
-	tg_gw_metrics_upstream_error(&x->gw->metrics, x->up->name);
+	upstream_error(x->gw, x->up, why);
 	snprintf(msg, sizeof msg, "toolgate: the upstream failed: %s", why);
 	tg_gw_answer_error(a, timeout ? 504 : 502, id, TG_RPC_UNAVAILABLE, msg, NULL);
 }
@@ -703,11 +708,6 @@ static void seal_session(ctx *x, tg_gw_answer *a, const char *up_session)
 	s.expires = x->now + (int64_t)x->conf->limits.session_ttl_s;
 	if (tg_gw_session_seal(&x->gw->key, &s, a->session, sizeof a->session) != 0)
 		a->session[0] = '\0';
-}
-
-static bool is_sse(const char *ct)
-{
-	return ct && strncasecmp(ct, "text/event-stream", 17) == 0;
 }
 
 /* loop: the event loop to run the call on (news to s), or NULL. */
@@ -801,7 +801,7 @@ static bool forward_headers(ctx *x, tg_gw_answer *a, int waited)
 	a->status = (unsigned)s->call.status;
 	if (s->call.session[0] && !x->stateless)
 		seal_session(x, a, s->call.session);
-	if (!is_sse(s->call.content_type))
+	if (!tg_gw_is_sse_type(s->call.content_type))
 		return false;
 	set_type(a, "text/event-stream");
 	s->sse.max = l->max_response;
@@ -978,7 +978,7 @@ static json_t *own_http(ctx *x, const char *line, const char *idkey)
 	if (start_call(x, &c, "POST", line, strlen(line), l->max_response, NULL, NULL) != 0 ||
 	    tg_gw_http_wait_headers(&c, deadline) != 0)
 		goto out;
-	if (!is_sse(c.content_type)) {
+	if (!tg_gw_is_sse_type(c.content_type)) {
 		bool whole = tg_gw_http_wait_done(&c, deadline) == 0;
 
 		if (whole && x->stateless && legacy_refusal(&c))

@@ -211,6 +211,9 @@ long tg_gw_tasks_open(const tg_gw_key *k, const char *upstream, const char *prin
 bool tg_gw_origin_ok(const tg_gw_conf *c, const char *origin);
 /* True for application/json, parameters (charset) allowed, any case. */
 bool tg_gw_is_json_type(const char *content_type);
+/* True for an upstream's text/event-stream answer (its Content-Type starts
+ * so, any case). */
+bool tg_gw_is_sse_type(const char *content_type);
 /* True when an Accept header lists the media type (or a wildcard for it). */
 bool tg_gw_accepts(const char *accept, const char *type);
 /* True when MCP-Protocol-Version is absent or a version this gateway

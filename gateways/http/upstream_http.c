@@ -160,7 +160,7 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
 		if (status >= 200) {
 			c->status = status;
 			c->headers_done = true;
-			if (strncasecmp(c->content_type, "text/event-stream", 17) == 0)
+			if (tg_gw_is_sse_type(c->content_type))
 				c->pause_at = TG_GW_STREAM_BLOCK;
 			if (c->loop)
 				tg_gw_loop_news(c->loop, c);
