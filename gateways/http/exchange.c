@@ -1667,15 +1667,6 @@ int64_t tg_gw_pending_tick(tg_gw_pending *x, int64_t now_ms)
 	return INT64_MAX;
 }
 
-void tg_gw_pending_cancel(tg_gw_pending *x)
-{
-	if (x->answered)
-		return;
-	x->fw->call.client_gone = true;
-	tg_gw_http_abort(&x->fw->call, "the client went away");
-	pending_news(x);
-}
-
 void tg_gw_pending_free(tg_gw_pending *x)
 {
 	if (!x)

@@ -688,8 +688,6 @@ bool tg_gw_pending_take(tg_gw_pending *p, tg_gw_answer *a);
 /* Past limits.response_timeout_ms, answers 504. Returns when it is due
  * next (INT64_MAX: never). */
 int64_t tg_gw_pending_tick(tg_gw_pending *p, int64_t now_ms);
-/* The client hung up: the upstream call ends (ready() follows). */
-void tg_gw_pending_cancel(tg_gw_pending *p);
 void tg_gw_pending_free(tg_gw_pending *p);
 /* A JSON-RPC error answer (HTTP status, id may be NULL). */
 void tg_gw_answer_error(tg_gw_answer *a, unsigned status, json_t *id, int code,

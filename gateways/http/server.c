@@ -8,7 +8,7 @@
  * (tg_gw_exchange_start): the connection is suspended while the upstream
  * call is in flight on the same loop and resumed with the answer; a
  * streamed answer is read as it comes, the connection suspended whenever
- * nothing waits. A suspended connection's socket is watched for a hang-up,
+ * nothing waits. A suspended stream's socket is watched for a hang-up,
  * which ends its upstream call. A request whose exchange would block (a
  * stdio child, the gateway's own tool-list fetch, a token's key being
  * fetched) goes to a relay.c worker instead, which resumes the connection
@@ -211,8 +211,8 @@ static void hangup(void *ud);
 
 /* A stream waiting for its upstream watches its client's socket: a
  * client that hangs up ends the upstream request instead of leaving it
- * streaming to nobody. A whole answer is bounded by its response timeout
- * and is not watched (two system calls a request). */
+ * streaming to nobody. A pending exchange is bounded by its response
+ * timeout and is not watched (two system calls a request). */
 static void suspend(req *q, bool watch)
 {
 	MHD_suspend_connection(q->conn);
@@ -238,14 +238,11 @@ static void ready(void *ud)
 		resume(q);
 }
 
+/* Only a stream's connection is watched (suspend): its reader ends it. */
 static void hangup(void *ud)
 {
 	req *q = ud;
 
-	if (q->pending) {
-		tg_gw_pending_cancel(q->pending);	/* ready() follows */
-		return;
-	}
 	q->gone = true;
 	resume(q);
 }
