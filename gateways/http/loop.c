@@ -25,6 +25,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -47,6 +48,27 @@ enum { TAG_MHD = 0x10001, TAG_WAKE, TAG_CURL };
 #define WANT_QUIESCE 1
 #define WANT_STOP 2
 
+/*
+ * What the loop knows of each socket libcurl opened through on_open for an
+ * upstream connection (indexed by descriptor). libcurl stops watching a
+ * kept-alive connection after every answer and watches it again with the
+ * next request on it: such a socket stays in the epoll set meanwhile
+ * (IDLE), which spares an epoll_ctl pair a request. It leaves the set when
+ * libcurl closes it (on_close: libcurl closes what on_open opened through
+ * it, whichever handle closes the connection) or when an event comes while
+ * it is idle (the upstream closed it or sent what nobody asked for: the
+ * next reuse finds it dead). Other sockets (the resolver's) come and go
+ * with libcurl's watch, as libcurl closes them itself.
+ */
+enum {
+	S_OURS = 1,	/* opened by on_open, closed by on_close */
+	S_IN_SET = 2,	/* in the epoll set, with S_EV_* */
+	S_IDLE = 4,	/* in the set though libcurl no longer watches it */
+	S_EV_IN = 8,
+	S_EV_OUT = 16,
+};
+#define MAX_SOCKETS (1 << 20)
+
 struct tg_gw_loop {
 	int ep, wake;
 	struct MHD_Daemon *d;
@@ -60,6 +82,8 @@ struct tg_gw_loop {
 	int64_t next_tick;
 	CURL *easy[EASY_POOL];
 	unsigned neasy;
+	uint8_t *sock;			/* S_* by descriptor, nsock entries */
+	size_t nsock;
 	pthread_t thread;
 	bool started, quiesced;
 	int want;			/* WANT_*, atomic builtins */
@@ -70,18 +94,41 @@ static uint64_t tagged(int tag, int fd)
 	return (uint64_t)tag << 32 | (uint32_t)fd;
 }
 
+static uint8_t *sock_state(tg_gw_loop *l, curl_socket_t fd)
+{
+	return fd >= 0 && (size_t)fd < l->nsock && (l->sock[fd] & S_OURS) ? &l->sock[fd] : NULL;
+}
+
 static int on_socket(CURL *e, curl_socket_t fd, int what, void *ud, void *sockp)
 {
 	tg_gw_loop *l = ud;
+	uint8_t *st = sock_state(l, fd);
 	struct epoll_event ev = {.data.u64 = tagged(TAG_CURL, fd)};
+	unsigned bits;
 
 	(void)e;
 	if (what == CURL_POLL_REMOVE) {
+		if (st && (*st & S_IN_SET)) {
+			*st |= S_IDLE;
+			return 0;
+		}
 		epoll_ctl(l->ep, EPOLL_CTL_DEL, fd, NULL);
 		curl_multi_assign(l->multi, fd, NULL);
 		return 0;
 	}
 	ev.events = (what & CURL_POLL_IN ? EPOLLIN : 0) | (what & CURL_POLL_OUT ? EPOLLOUT : 0);
+	bits = (what & CURL_POLL_IN ? S_EV_IN : 0) | (what & CURL_POLL_OUT ? S_EV_OUT : 0);
+	if (st) {
+		if (!(*st & S_IN_SET)) {
+			if (epoll_ctl(l->ep, EPOLL_CTL_ADD, fd, &ev) != 0)
+				return -1;
+		} else if ((*st & (S_EV_IN | S_EV_OUT)) != bits &&
+			   epoll_ctl(l->ep, EPOLL_CTL_MOD, fd, &ev) != 0) {
+			return -1;
+		}
+		*st = (uint8_t)(S_OURS | S_IN_SET | bits);
+		return 0;
+	}
 	if (sockp)
 		return epoll_ctl(l->ep, EPOLL_CTL_MOD, fd, &ev) == 0 ? 0 : -1;
 	if (epoll_ctl(l->ep, EPOLL_CTL_ADD, fd, &ev) != 0)
@@ -89,6 +136,56 @@ static int on_socket(CURL *e, curl_socket_t fd, int what, void *ud, void *sockp)
 	/* Any non-NULL value: "this socket is in the set". */
 	curl_multi_assign(l->multi, fd, l);
 	return 0;
+}
+
+static curl_socket_t on_open(void *ud, curlsocktype purpose, struct curl_sockaddr *a)
+{
+	tg_gw_loop *l = ud;
+	curl_socket_t fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+
+	(void)purpose;
+	if (fd < 0 || fd >= MAX_SOCKETS)
+		return fd;
+	if ((size_t)fd >= l->nsock) {
+		size_t n = l->nsock ? l->nsock : 64;
+		uint8_t *t;
+
+		while (n <= (size_t)fd)
+			n *= 2;
+		t = realloc(l->sock, n);
+		if (!t)
+			return fd;	/* watched the plain way */
+		memset(t + l->nsock, 0, n - l->nsock);
+		l->sock = t;
+		l->nsock = n;
+	}
+	l->sock[fd] = S_OURS;
+	return fd;
+}
+
+static int on_close(void *ud, curl_socket_t fd)
+{
+	tg_gw_loop *l = ud;
+	uint8_t *st = sock_state(l, fd);
+
+	if (st) {
+		if (*st & S_IN_SET)
+			epoll_ctl(l->ep, EPOLL_CTL_DEL, fd, NULL);
+		*st = 0;
+	}
+	return close(fd) == 0 ? 0 : 1;
+}
+
+/* An event for a socket libcurl does not watch: out of the set. */
+static bool idle_event(tg_gw_loop *l, curl_socket_t fd)
+{
+	uint8_t *st = sock_state(l, fd);
+
+	if (!st || !(*st & S_IDLE))
+		return false;
+	epoll_ctl(l->ep, EPOLL_CTL_DEL, fd, NULL);
+	*st = S_OURS;
+	return true;
 }
 
 static int on_timer(CURLM *m, long ms, void *ud)
@@ -242,6 +339,8 @@ static void *run(void *arg)
 			int fd = (int)(uint32_t)ev[i].data.u64;
 
 			if (tag == TAG_CURL) {
+				if (idle_event(l, fd))
+					continue;
 				curl_act(l, fd,
 					 (ev[i].events & EPOLLIN ? CURL_CSELECT_IN : 0) |
 						 (ev[i].events & EPOLLOUT ? CURL_CSELECT_OUT : 0) |
@@ -354,6 +453,7 @@ void tg_gw_loop_free(tg_gw_loop *l)
 		close(l->ep);
 	if (l->wake >= 0)
 		close(l->wake);
+	free(l->sock);
 	free(l);
 }
 
@@ -385,6 +485,10 @@ void *tg_gw_loop_easy(tg_gw_loop *l)
 int tg_gw_loop_add(tg_gw_loop *l, tg_gw_http_call *c)
 {
 	curl_easy_setopt(c->easy, CURLOPT_PRIVATE, (char *)c);
+	curl_easy_setopt(c->easy, CURLOPT_OPENSOCKETFUNCTION, on_open);
+	curl_easy_setopt(c->easy, CURLOPT_OPENSOCKETDATA, l);
+	curl_easy_setopt(c->easy, CURLOPT_CLOSESOCKETFUNCTION, on_close);
+	curl_easy_setopt(c->easy, CURLOPT_CLOSESOCKETDATA, l);
 	return curl_multi_add_handle(l->multi, c->easy) == CURLM_OK ? 0 : -1;
 }
 

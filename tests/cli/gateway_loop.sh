@@ -4,7 +4,9 @@
 # while slow ones wait; an SSE answer several times larger than max_response
 # relayed whole, in order, to a client that reads slowly (the transfer is
 # paused, not buffered: the gateway's memory stays flat); a call in flight
-# at SIGTERM finished before the gateway exits.
+# at SIGTERM finished before the gateway exits; an upstream that closes its
+# idle kept-alive connection costs the idle gateway no CPU, and the next
+# call goes out on a new connection.
 . "$(dirname "$0")/data/lib.sh"
 . "$(dirname "$0")/data/gateway_lib.sh"
 
@@ -12,9 +14,13 @@ need node curl python3
 
 node "$TG_SOURCE_DIR/tests/gateway/recorder.mjs" "$TMP/rec.log" "$TMP/rec.port" &
 recpid=$!
+RECORDER_KEEPALIVE_MS=200 node "$TG_SOURCE_DIR/tests/gateway/recorder.mjs" "$TMP/short.log" \
+	"$TMP/short.port" &
+shortpid=$!
 gwpid=
-trap 'kill $recpid $gwpid 2>/dev/null; rm -rf "$TMP"' EXIT
+trap 'kill $recpid $shortpid $gwpid 2>/dev/null; rm -rf "$TMP"' EXIT
 wait_for "$TMP/rec.port" .
+wait_for "$TMP/short.port" .
 RPORT=$(cat "$TMP/rec.port")
 
 cat >"$TMP/p.tg" <<'P'
@@ -33,6 +39,9 @@ upstreams:
   - name: rec
     path: /rec/mcp
     url: http://127.0.0.1:$RPORT/mcp
+  - name: short
+    path: /short/mcp
+    url: http://127.0.0.1:$(cat "$TMP/short.port")/mcp
 limits:
   max_response: 1048576
   response_timeout_ms: 5000
@@ -105,6 +114,35 @@ growth=$(sed -n 's/^growth_kib //p' "$TMP/flood.out")
 # (AddressSanitizer keeps freed memory in quarantine: no RSS figure there.)
 grep -qa __asan_init "$TOOLGATE" || [ "${growth:-99999}" -lt 2048 ] ||
 	fail "the gateway grew by $growth KiB relaying a slow stream"
+
+# ---- an idle upstream connection closed by the upstream --------------------------
+# Between calls the connection's socket stays in the loop's epoll set; the
+# upstream's close must take it out, not wake the loop until the next call.
+S="http://127.0.0.1:$PORT/short/mcp"
+req short1 200 -H "$JSON" -H "$ACC" -d "$(call 5 echo)" "$S"	# fetches the tool list
+req short2 200 -H "$JSON" -H "$ACC" -d "$(call 6 echo)" "$S"
+req short3 200 -H "$JSON" -H "$ACC" -d "$(call 7 echo)" "$S"
+ticks() { awk '{print $14 + $15}' "/proc/$gwpid/stat"; }
+sleep 0.5
+t0=$(ticks)
+sleep 1
+spent=$(($(ticks) - t0))
+[ "$spent" -lt 10 ] || fail "the idle gateway used $spent clock ticks in a second after the upstream closed"
+req short4 200 -H "$JSON" -H "$ACC" -d "$(call 8 echo)" "$S"
+has "$TMP/short4.body" '"result"'
+python3 - "$TMP/short.log" >"$TMP/short.peers" <<'PY'
+import json, sys
+peer = {}
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    m = json.loads(r["body"]) if r["body"] else {}
+    if m.get("method") == "tools/call":
+        peer[m["id"]] = r["peer"]
+print("kept", peer[6] == peer[7])
+print("new", peer[8] != peer[7])
+PY
+has "$TMP/short.peers" '^kept True$'
+has "$TMP/short.peers" '^new True$'
 
 # ---- SIGTERM with a call in flight: answered, then a clean exit ------------------
 curl -s -o "$TMP/last.body" --max-time 10 -H "$JSON" -H "$ACC" \

@@ -14,6 +14,8 @@
 // (so a test can see a client's hang-up reach the upstream); "flood" writes
 // arguments.n progress events of arguments.size bytes at once, ignoring
 // backpressure (the gateway's to apply), then the result.
+// RECORDER_KEEPALIVE_MS: how long an idle keep-alive connection stays open
+// (node's default otherwise).
 import http from "node:http";
 import fs from "node:fs";
 
@@ -78,4 +80,6 @@ const server = http.createServer((req, res) => {
 		}
 	});
 });
+if (process.env.RECORDER_KEEPALIVE_MS)
+	server.keepAliveTimeout = Number(process.env.RECORDER_KEEPALIVE_MS);
 server.listen(0, "127.0.0.1", () => fs.writeFileSync(portfile, String(server.address().port)));
