@@ -94,6 +94,7 @@ bench-peers: build
 BENCH_GW_ROUNDS ?= 8
 BENCH_GW_IDLE   ?= 200
 bench-gateway: build
+	@cmake --build $(BUILD) --target tg-bench-client
 	@node bench/gateway/latency.mjs $(BUILD)/bin/toolgate $(BENCH_GW_ROUNDS) $(BENCH_GW_IDLE)
 
 # The gateway under load (bench/gateway/load.sh): wrk at 64 connections for

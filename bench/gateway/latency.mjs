@@ -10,6 +10,8 @@
 //   direct    the upstream itself (a node http server answering JSON)
 //   nginx     Debian's nginx on loopback, its own prefix and config, proxy_pass
 //             with upstream keep-alive
+//   nginx-log the same, writing an access log line per request (the gateway
+//             writes its audit line)
 //   nginx-new the same nginx with a new upstream connection per request
 //             (HTTP/1.0 to the upstream), as the gateway does today
 //   gateway   toolgate gateway with the development identity (no auth)
@@ -25,6 +27,10 @@
 // requests wrk counted), and memory per idle keep-alive connection (RSS
 // delta over IDLE_CONNECTIONS connections that each made one request and
 // stay open). Every answer is checked once before timing starts.
+// Each round also runs tg-bench-client (bench/gateway/client_cost.c, built
+// next to TOOLGATE by `make bench-gateway`) against the upstream, as
+// libcurl and as a plain socket, one second each: the client side of a
+// proxied request alone, and libcurl's own part of it.
 import http from "node:http";
 import net from "node:net";
 import fs from "node:fs";
@@ -92,7 +98,7 @@ children.push(upstream);
 await waitPort(upPort);
 
 // ---- nginx, its own prefix ------------------------------------------------------
-const ngPort = await freePort(), ngClosePort = await freePort();
+const ngPort = await freePort(), ngLogPort = await freePort(), ngClosePort = await freePort();
 const ngDir = path.join(work, "nginx");
 fs.mkdirSync(path.join(ngDir, "logs"), { recursive: true });
 fs.writeFileSync(path.join(ngDir, "nginx.conf"), `
@@ -116,6 +122,16 @@ http {
 	}
 	server {
 		listen 127.0.0.1:${ngPort};
+		location / {
+			proxy_pass http://up;
+			proxy_http_version 1.1;
+			proxy_set_header Connection "";
+			proxy_buffering off;
+		}
+	}
+	server {
+		listen 127.0.0.1:${ngLogPort};
+		access_log ${ngDir}/logs/access.log;
 		location / {
 			proxy_pass http://up;
 			proxy_http_version 1.1;
@@ -172,6 +188,7 @@ const token = execFileSync("node", [path.join(src, "tests/gateway/tokens.mjs"), 
 const targets = [
 	{ name: "direct", port: upPort, path: "/mcp", headers: {} },
 	{ name: "nginx", port: ngPort, path: "/mcp", headers: {} },
+	{ name: "nginx-log", port: ngLogPort, path: "/mcp", headers: {} },
 	{ name: "nginx-new", port: ngClosePort, path: "/mcp", headers: {} },
 	{ name: "gateway", port: gw.port, path: "/up/mcp", headers: {}, pid: gw.pid },
 	{ name: "auth", port: au.port, path: "/up/mcp", headers: { Authorization: `Bearer ${token}` }, pid: au.pid },
@@ -249,7 +266,9 @@ for (const t of targets) {
 	t.cpu = 0;
 	t.n = 0;
 }
-for (let r = 0; r < ROUNDS; r++)
+const clientBin = path.join(path.dirname(toolgate), "tg-bench-client");
+const clients = fs.existsSync(clientBin) ? [{ mode: "curl", ns: 0, n: 0 }, { mode: "socket", ns: 0, n: 0 }] : [];
+for (let r = 0; r < ROUNDS; r++) {
 	for (const t of targets) {
 		const pids = t.name === "direct" ? [] : pidsOf(t);
 		const c0 = cpuTicks(pids);
@@ -258,6 +277,13 @@ for (let r = 0; r < ROUNDS; r++)
 		t.n += w.n;
 		t.rounds.push(w);
 	}
+	for (const c of clients) {
+		const out = execFileSync(clientBin, [String(upPort), "/mcp", c.mode, "1"]).toString();
+		const m = /CLIENTCOST (\d+) (\d+)/.exec(out);
+		c.n += Number(m[1]);
+		c.ns += Number(m[2]);
+	}
+}
 
 const median = (a) => { const s = [...a].sort((x, y) => x - y); return s[Math.floor(s.length / 2)]; };
 const fmt = (x) => x.toFixed(0).padStart(6);
@@ -273,8 +299,13 @@ for (const t of targets) {
 	const cpu = t.name === "direct" ? "" : t.cpuPer.toFixed(1);
 	console.log(`${t.name.padEnd(9)} ${fmt(p50)}  ${fmt(p99)}  ${t === direct ? "         " : fmt(t.add50) + "   "}  ${t === direct ? "         " : fmt(t.add99) + "   "} ${cpu.padStart(14)}  ${String(t.n).padStart(8)}`);
 }
-const [, ng, , g, a] = targets;
+const [, ng, nl, , g, a] = targets;
 console.log(`gateway vs nginx, added latency: p50 ${(g.add50 / ng.add50).toFixed(2)}x, p99 ${(g.add99 / ng.add99).toFixed(2)}x; CPU per request ${(g.cpuPer / ng.cpuPer).toFixed(2)}x (goal: within 1.5x)`);
+console.log(`gateway vs nginx-log: added p50 ${(g.add50 / nl.add50).toFixed(2)}x; CPU per request ${(g.cpuPer / nl.cpuPer).toFixed(2)}x`);
+if (clients.length) {
+	const [cu, so] = clients.map((c) => c.ns / c.n / 1000);
+	console.log(`client side alone (tg-bench-client, its own CPU per request): libcurl ${cu.toFixed(1)} us, plain socket ${so.toFixed(1)} us; libcurl's own work ${(cu - so).toFixed(1)} us a request, ${((cu - so) / ng.cpuPer).toFixed(2)}x nginx's whole CPU per request`);
+}
 console.log(`auth vs gateway without auth: p50 +${(a.add50 - g.add50).toFixed(0)} us, p99 +${(a.add99 - g.add99).toFixed(0)} us, CPU +${(a.cpuPer - g.cpuPer).toFixed(1)} us/request`);
 
 // ---- memory per idle keep-alive connection -------------------------------------------
@@ -297,7 +328,7 @@ async function idleCost(t) {
 	for (const s of socks) s.destroy();
 	return (after - before) * 1024 / IDLE;
 }
-for (const t of [targets[1], targets[3]]) {
+for (const t of [ng, g]) {
 	const b = await idleCost(t);
 	console.log(`${t.name}: ${(b / 1024).toFixed(1)} KiB RSS per idle keep-alive connection (${IDLE} connections)`);
 }
