@@ -17,13 +17,16 @@
  * answered with an error, and the proxy exits with status 2. The child is
  * always reaped.
  */
+#define _DEFAULT_SOURCE	/* syscall() */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/close_range.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -76,6 +79,31 @@ static void server_over(void *ud, const char *head, size_t n)
 	tg_proxy_server_oversized(ud, head, n);
 }
 
+/*
+ * In the child, between fork and exec: every descriptor above stderr
+ * closes on exec. The server gets its stdin, stdout and stderr and nothing
+ * else of the proxy's or the gateway's (audit log, client and upstream
+ * sockets, libcurl's and libmicrohttpd's descriptors), whichever library
+ * opened them without close-on-exec. Only async-signal-safe calls: the
+ * gateway forks from a threaded process. The status pipe's write end stays
+ * usable until exec, as it is close-on-exec already.
+ */
+static void cloexec_from_3(void)
+{
+	struct rlimit rl;
+	int fd, max = 65536;
+
+#ifdef SYS_close_range
+	if (syscall(SYS_close_range, 3u, ~0u, CLOSE_RANGE_CLOEXEC) == 0)
+		return;
+#endif
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    rl.rlim_cur < (rlim_t)max)
+		max = (int)rl.rlim_cur;
+	for (fd = 3; fd < max; fd++)
+		fcntl(fd, F_SETFD, FD_CLOEXEC);
+}
+
 /* pipe() with both ends close-on-exec (and `fl` file status flags). */
 static int make_pipe(int fd[2], int fl)
 {
@@ -119,6 +147,7 @@ pid_t tg_px_spawn(char **argv, int *to_child, int *from_child)
 		if (dup2(in[0], 0) < 0 || dup2(out[1], 1) < 0) {
 			err = errno;
 		} else {
+			cloexec_from_3();
 			execvp(argv[0], argv);
 			err = errno;
 		}

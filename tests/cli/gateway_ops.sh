@@ -75,6 +75,9 @@ upstreams:
   - name: bh
     path: /bh/mcp
     url: http://127.0.0.1:$BPORT/mcp
+  - name: fds
+    path: /fds/mcp
+    command: [sleep, "30"]
 limits:
   max_body: 1024
   max_header: 4096
@@ -131,6 +134,26 @@ req rot_echo 200 -H "$JSON" -H "$ACC" -d "$(call 3 echo)" "$U"
 has "$TMP/audit.jsonl" '"id":3\|"target":"echo"'
 [ "$(grep -c '"shadow"' "$TMP/audit.jsonl.1")" -eq 2 ] || fail "rotation: the old file changed"
 lacks "$TMP/audit.jsonl.1" 'rot\|"id":3,'
+
+# ---- a stdio upstream's child holds its stdin, stdout and stderr only -----------
+# Not the audit log, the client or upstream sockets, nor libcurl's or
+# libmicrohttpd's descriptors: the gateway has all of these open by now.
+curl -s -o /dev/null --max-time 3 -H "$JSON" -H "$ACC" \
+	-d '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}' \
+	"http://127.0.0.1:$PORT/fds/mcp" &
+fdcurl=$!
+child= n=0
+while [ -z "$child" ] && [ $n -lt 100 ]; do
+	for c in $(cat /proc/"$pid_main"/task/*/children 2>/dev/null); do
+		[ "$(cat "/proc/$c/comm" 2>/dev/null)" = sleep ] && child=$c
+	done
+	n=$((n + 1))
+	sleep 0.05
+done
+fds=$(ls "/proc/$child/fd" 2>/dev/null | sort -n | tr '\n' ' ')
+[ -n "$child" ] && [ "$fds" = "0 1 2 " ] ||
+	fail "the stdio child (${child:-not found}) holds descriptors '$fds', want '0 1 2 '"
+wait $fdcurl
 
 # ---- max_body at the edge ---------------------------------------------------------
 body_of() { # body_of N: a ping padded with spaces to exactly N bytes

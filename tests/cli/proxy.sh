@@ -128,6 +128,26 @@ wait_for "$TMP/err" "reloaded policy 'proxy-cli' version 1" || fail "no reload a
 exec 3>&-
 wait "$pid" || fail "proxy after SIGHUP: exit status $?"
 
+# The server holds its stdin, stdout and stderr and nothing else of the
+# proxy's: not the audit log, nor what the proxy itself inherited.
+mkfifo "$TMP/fd.in"
+"$TOOLGATE" proxy --policy "$TMP/p.tgb" --principal a --audit "$TMP/fd.audit" -- sleep 30 \
+	<"$TMP/fd.in" >/dev/null 2>"$TMP/err" 7>"$TMP/inherited" &
+pid=$!
+exec 3>"$TMP/fd.in"
+child= n=0
+while [ -z "$child" ] && [ "$n" -lt 100 ]; do
+	child=$(cat "/proc/$pid/task/$pid/children" 2>/dev/null | tr -d ' ')
+	n=$((n + 1))
+	sleep 0.05
+done
+fds=$(ls "/proc/$child/fd" 2>/dev/null | sort -n | tr '\n' ' ')
+[ -n "$child" ] && [ "$fds" = "0 1 2 " ] ||
+	fail "the server (${child:-not found}) holds descriptors '$fds', want '0 1 2 '"
+[ -z "$child" ] || kill "$child"
+exec 3>&-
+wait "$pid"
+
 # A command that cannot run; a policy that does not load; usage errors.
 run 2 proxy --policy "$TMP/p.tgb" --principal a -- "$TMP/no-such-server"
 has "$TMP/err" "cannot run '$TMP/no-such-server'"
