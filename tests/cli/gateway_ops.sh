@@ -142,17 +142,7 @@ curl -s -o /dev/null --max-time 3 -H "$JSON" -H "$ACC" \
 	-d '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}' \
 	"http://127.0.0.1:$PORT/fds/mcp" &
 fdcurl=$!
-child= n=0
-while [ -z "$child" ] && [ $n -lt 100 ]; do
-	for c in $(cat /proc/"$pid_main"/task/*/children 2>/dev/null); do
-		[ "$(cat "/proc/$c/comm" 2>/dev/null)" = sleep ] && child=$c
-	done
-	n=$((n + 1))
-	sleep 0.05
-done
-fds=$(ls "/proc/$child/fd" 2>/dev/null | sort -n | tr '\n' ' ')
-[ -n "$child" ] && [ "$fds" = "0 1 2 " ] ||
-	fail "the stdio child (${child:-not found}) holds descriptors '$fds', want '0 1 2 '"
+std_fds_only "the stdio child" "$(child_of "$pid_main" sleep)"
 wait $fdcurl
 
 # ---- max_body at the edge ---------------------------------------------------------

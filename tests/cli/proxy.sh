@@ -135,15 +135,8 @@ mkfifo "$TMP/fd.in"
 	<"$TMP/fd.in" >/dev/null 2>"$TMP/err" 7>"$TMP/inherited" &
 pid=$!
 exec 3>"$TMP/fd.in"
-child= n=0
-while [ -z "$child" ] && [ "$n" -lt 100 ]; do
-	child=$(cat "/proc/$pid/task/$pid/children" 2>/dev/null | tr -d ' ')
-	n=$((n + 1))
-	sleep 0.05
-done
-fds=$(ls "/proc/$child/fd" 2>/dev/null | sort -n | tr '\n' ' ')
-[ -n "$child" ] && [ "$fds" = "0 1 2 " ] ||
-	fail "the server (${child:-not found}) holds descriptors '$fds', want '0 1 2 '"
+child=$(child_of "$pid" sleep)
+std_fds_only "the server" "$child"
 [ -z "$child" ] || kill "$child"
 exec 3>&-
 wait "$pid"

@@ -90,6 +90,27 @@ wait_for() {
 	done
 }
 
+# child_of PID COMM: prints the pid of PID's child process named COMM,
+# waiting up to 5 s for it to appear (empty if it does not).
+child_of() {
+	_n=0
+	while [ $_n -lt 100 ]; do
+		for _c in $(cat /proc/"$1"/task/*/children 2>/dev/null); do
+			[ "$(cat "/proc/$_c/comm" 2>/dev/null)" = "$2" ] && { echo "$_c"; return; }
+		done
+		_n=$((_n + 1))
+		sleep 0.05
+	done
+}
+
+# std_fds_only WHAT PID: fails unless process PID holds descriptors 0, 1
+# and 2 and no other.
+std_fds_only() {
+	_fds=$(ls "/proc/$2/fd" 2>/dev/null | sort -n | tr '\n' ' ')
+	[ -n "$2" ] && [ "$_fds" = "0 1 2 " ] ||
+		fail "$1 (${2:-not found}) holds descriptors '$_fds', want '0 1 2 '"
+}
+
 finish() {
 	if [ "$failures" -ne 0 ]; then
 		echo "$failures check(s) failed" >&2
