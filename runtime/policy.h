@@ -139,16 +139,17 @@ struct tg_policy {
 	struct tg_key *role_keys;	/* backing for l.role_keys */
 };
 
-/* A decoded rule record. Set at load (rules_decode.c), else TG_BC_NONE, false
- * and 0: role_word/role_mask, when a ROLE subject's roles all lie in one
- * 64-bit word of the held-role bitset (it matches when held[role_word] &
- * role_mask); always, when the code is TRUE; RET (no condition); vis, the
- * tg_cond_result the condition has in visibility mode whatever the
- * request (an `args.limit <= 60` is UNKNOWN for every list entry);
- * same_code, when the condition reads nothing a list entry changes
- * (tool.*, resource.uri, prompt.name, request.method) but tool
- * annotation hints: the first rule with byte-identical code (so the same
- * value for one requester and one class and set of hints), else
+/* A decoded rule record. Set at load (rules_decode.c, quick.c), else
+ * TG_BC_NONE, false and 0: role_word/role_mask, when a ROLE subject's roles
+ * all lie in one 64-bit word of the held-role bitset (it matches when
+ * held[role_word] & role_mask); always, when the code is TRUE; RET (no
+ * condition); quick, the condition's quick program, and quick_vis when it
+ * runs in visibility mode too; vis, the tg_cond_result that program gives
+ * in visibility mode when it gets there through `args` tests alone (an
+ * `args.limit <= 60` is UNKNOWN for every list entry); same_code, when the condition reads nothing
+ * a list entry changes (tool.*, resource.uri, prompt.name, request.method)
+ * but tool annotation hints: the first rule with byte-identical code (so
+ * the same value for one requester and one class and set of hints), else
  * TG_BC_NONE; hint_code, when that code reads hints. */
 typedef struct tg_rule_view {
 	uint32_t id, reason, line;
@@ -156,9 +157,9 @@ typedef struct tg_rule_view {
 	uint32_t subj_first, subj_n, pat_first, pat_n, code_off, code_len;
 	uint32_t role_word;
 	bool always;
-	uint8_t vis;
+	uint8_t vis;		/* tg_cond_result in visibility mode, when the same for every request */
 	bool hint_code;
-	bool quick_args;	/* the quick program reads an `args` slot */
+	bool quick_vis;		/* the quick program has its UNKNOWN edges (vm.h) */
 	uint32_t same_code;
 	uint32_t quick;		/* first tg_qinsn of the condition (quick.c), or TG_BC_NONE */
 	uint64_t role_mask;
@@ -208,7 +209,7 @@ static inline tg_rule_view tg_pol_rule(const tg_layout *l, uint32_t i)
 	v.always = false;
 	v.same_code = TG_BC_NONE;
 	v.hint_code = false;
-	v.quick_args = false;
+	v.quick_vis = false;
 	v.quick = TG_BC_NONE;
 	v.vis = 0;
 	v.role_mask = 0;

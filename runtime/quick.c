@@ -14,7 +14,11 @@
  * test, for each outcome, the bool-stack instructions are followed to the
  * next test or to RET, counting instructions. A node is a test at a given
  * stack state, so a condition of N tests has about N nodes; past
- * TG_Q_MAX_NODES the rule stays with the interpreter.
+ * TG_Q_MAX_NODES the rule stays with the interpreter. A rule that reads
+ * `args` gets the UNKNOWN edges of visibility mode too (vm.h): its tests of
+ * `args` alone have a third outcome, and the stack holds Kleene values;
+ * when that graph is too large, the rule keeps the graph of the normal
+ * mode and the interpreter decides its visibility.
  *
  * The code was verified: operands are in bounds, jumps go forward to
  * instruction starts and the stack never underflows; the checks here only
@@ -56,6 +60,7 @@ static bool set_slot(const tg_layout *l, tg_qinsn *q, uint32_t a, uint8_t if_any
 	q->a = a;
 	q->vt = slot_vt(l, a, if_any);
 	q->dom = tg_rd32(l->slots + (size_t)a * TG_BC_SLOT_SIZE + 20) != 0;	/* a domain */
+	q->args = slot_args(l, a) ? TG_Q_ARGS_ONLY : TG_Q_ARGS_NONE;
 	*args |= slot_args(l, a);
 	return q->vt != TG_VALUE_ABSENT;
 }
@@ -171,6 +176,7 @@ static uint32_t linear(const tg_layout *l, const tg_rule_view *r, tg_qinsn *q, b
 		case TG_OP_HAS:
 			x->op = TG_Q_HAS;
 			x->a = tg_rd32(o);
+			x->args = slot_args(l, x->a) ? TG_Q_ARGS_ONLY : TG_Q_ARGS_NONE;
 			*args |= slot_args(l, x->a);
 			break;
 		case TG_OP_HASB:
@@ -229,8 +235,11 @@ static uint32_t linear(const tg_layout *l, const tg_rule_view *r, tg_qinsn *q, b
 			x->b = b;
 			x->vt2 = x->vt;
 			x->dom2 = x->dom;
+			uint8_t args_b = x->args;
 			if (!set_slot(l, x, tg_rd32(o), TG_VALUE_ABSENT, args))
 				return 0;
+			if (x->args != args_b)
+				x->args = TG_Q_ARGS_MIXED;
 			break;
 		}
 		case TG_OP_LOADB_STR_CMP:
@@ -302,66 +311,83 @@ static uint32_t linear(const tg_layout *l, const tg_rule_view *r, tg_qinsn *q, b
 
 /* ---- the decision graph ------------------------------------------------ */
 
+/*
+ * A stack state: element i is bit i of bits, or UNKNOWN when bit i of unk
+ * is set (its bit in bits then 0), for depth elements.
+ */
 typedef struct graph {
 	const tg_qinsn *lin;	/* the linear program */
 	tg_qinsn *node;		/* node[0] is the entry */
 	uint32_t nnodes;
 	bool full;		/* more than TG_Q_MAX_NODES */
+	bool unknown;		/* with the UNKNOWN edges of visibility mode */
 	struct {
-		uint32_t at, depth, bits;
+		uint32_t at, depth, bits, unk;
 	} state[TG_Q_MAX_NODES];
 } graph;
 
-static uint16_t test_node(graph *g, uint32_t at, uint32_t bits, uint32_t depth);
+static uint16_t test_node(graph *g, uint32_t at, uint32_t bits, uint32_t unk, uint32_t depth);
 
 /*
- * Follows the linear program from entry `at` with the stack (bit i of
- * bits: element i; depth elements) through the instructions that only
- * move bools, to a test or RET: the node of that test (or TG_Q_FALSE /
- * TG_Q_TRUE for RET), adding the instructions passed to *cnt.
+ * Follows the linear program from entry `at` with the stack (bits, unk;
+ * depth elements) through the instructions that only move bools, to a
+ * test or RET: the node of that test (or TG_Q_FALSE / TG_Q_TRUE /
+ * TG_Q_UNKNOWN for RET), adding the instructions passed to *cnt. UNKNOWN
+ * goes as in tg_vm_run: NOT keeps it, AND and OR give their dominant value
+ * (false, true) if either side has it and else UNKNOWN if either side is,
+ * a jump on it is not taken.
  */
-static uint16_t follow(graph *g, uint32_t at, uint32_t bits, uint32_t depth, unsigned *cnt)
+static uint16_t follow(graph *g, uint32_t at, uint32_t bits, uint32_t unk, uint32_t depth,
+		       unsigned *cnt)
 {
 	for (;;) {
 		const tg_qinsn *x = &g->lin[at];
 		uint32_t top = depth ? (bits >> (depth - 1)) & 1 : 0;
+		uint32_t top_unk = depth ? (unk >> (depth - 1)) & 1 : 0;
 		if (x->op < TG_Q_TESTS && x->op != TG_Q_CONST)
-			return test_node(g, at, bits, depth);
+			return test_node(g, at, bits, unk, depth);
 		*cnt += x->count;
 		at++;
 		switch (x->op) {
 		case TG_Q_CONST:
 			bits = (bits & ~(1u << depth)) | (uint32_t)x->cmp << depth;
+			unk &= ~(1u << depth);
 			depth++;
 			break;
 		case TG_Q_NOT:
-			bits ^= 1u << (depth - 1);
+			bits ^= (top_unk ^ 1u) << (depth - 1);
 			break;
 		case TG_Q_AND:
 		case TG_Q_OR: {
-			uint32_t a = (bits >> (depth - 2)) & 1;
-			uint32_t v = x->op == TG_Q_AND ? a & top : a | top;
+			uint32_t dom = x->op == TG_Q_OR;
+			uint32_t a = (bits >> (depth - 2)) & 1, a_unk = (unk >> (depth - 2)) & 1;
+			uint32_t wins = (!a_unk && a == dom) || (!top_unk && top == dom);
+			uint32_t v_unk = !wins && (a_unk | top_unk);
+			uint32_t v = v_unk ? 0 : wins ? dom : !dom;
 			depth--;
 			bits = (bits & ~(1u << (depth - 1))) | v << (depth - 1);
+			unk = (unk & ~(1u << (depth - 1))) | v_unk << (depth - 1);
 			break;
 		}
 		case TG_Q_JFALSE:
 		case TG_Q_JTRUE:
-			if (top == (x->op == TG_Q_JTRUE))
+			if (!top_unk && top == (x->op == TG_Q_JTRUE))
 				at = x->a;
 			break;
 		default:	/* TG_Q_RET */
-			return top ? TG_Q_TRUE : TG_Q_FALSE;
+			return top_unk ? TG_Q_UNKNOWN : top ? TG_Q_TRUE : TG_Q_FALSE;
 		}
 	}
 }
 
 /* The node of the test at `at` with that stack, made on first sight. */
-static uint16_t test_node(graph *g, uint32_t at, uint32_t bits, uint32_t depth)
+static uint16_t test_node(graph *g, uint32_t at, uint32_t bits, uint32_t unk, uint32_t depth)
 {
 	bits &= (1u << depth) - 1;
+	unk &= (1u << depth) - 1;
 	for (uint32_t i = 1; i < g->nnodes; i++)
-		if (g->state[i].at == at && g->state[i].bits == bits && g->state[i].depth == depth)
+		if (g->state[i].at == at && g->state[i].bits == bits && g->state[i].unk == unk &&
+		    g->state[i].depth == depth)
 			return (uint16_t)i;
 	if (g->nnodes == TG_Q_MAX_NODES) {
 		g->full = true;
@@ -370,52 +396,75 @@ static uint16_t test_node(graph *g, uint32_t at, uint32_t bits, uint32_t depth)
 	uint32_t me = g->nnodes++;
 	g->state[me].at = at;
 	g->state[me].bits = bits;
+	g->state[me].unk = unk;
 	g->state[me].depth = depth;
 	g->node[me] = g->lin[at];
-	for (uint32_t r = 0; r < 2; r++) {
+	for (uint32_t r = 0; r < TG_Q_EDGES; r++) {
 		unsigned cnt = g->lin[at].count;
-		uint16_t next = follow(g, at + 1, bits | r << depth, depth + 1, &cnt);
+		uint16_t next = TG_Q_FALSE;
+		if (r != TG_Q_EDGE_UNKNOWN)
+			next = follow(g, at + 1, bits | r << depth, unk, depth + 1, &cnt);
+		else if (g->unknown && g->lin[at].args == TG_Q_ARGS_ONLY)
+			next = follow(g, at + 1, bits, unk | 1u << depth, depth + 1, &cnt);
+		else
+			cnt = 0;	/* an edge visibility mode never takes */
 		g->node[me].next[r] = next;
 		g->node[me].cnt[r] = (uint8_t)cnt;
 	}
 	return (uint16_t)me;
 }
 
-/* Rule r's quick program in node[0..), its length, or 0. */
-static uint32_t translate(const tg_layout *l, const tg_rule_view *r, tg_qinsn *node, bool *args)
+/* The graph of the linear program lin in node[0..), its length, or 0. */
+static uint32_t graph_of(const tg_qinsn *lin, tg_qinsn *node, bool unknown)
 {
-	tg_qinsn lin[MAX_INSNS];
 	graph g;
 	unsigned cnt = 0;
 
-	if (!linear(l, r, lin, args))
-		return 0;
 	g.lin = lin;
 	g.node = node;
 	g.nnodes = 1;
 	g.full = false;
+	g.unknown = unknown;
 	memset(&node[0], 0, sizeof node[0]);
 	node[0].op = TG_Q_CONST;
 	node[0].cmp = 1;
-	node[0].next[1] = follow(&g, 0, 0, 0, &cnt);
-	node[0].cnt[1] = (uint8_t)cnt;
-	node[0].next[0] = TG_Q_FALSE;
+	node[0].next[TG_Q_EDGE_TRUE] = follow(&g, 0, 0, 0, 0, &cnt);
+	node[0].cnt[TG_Q_EDGE_TRUE] = (uint8_t)cnt;
+	node[0].next[TG_Q_EDGE_FALSE] = node[0].next[TG_Q_EDGE_UNKNOWN] = TG_Q_FALSE;
 	return g.full ? 0 : g.nnodes;
+}
+
+/* What prog gives in visibility mode when every test on its way reads
+ * `args` alone (each one UNKNOWN there): one value for every request, so
+ * visible.c need not run it. Else 0. */
+static uint8_t vis_value(const tg_qinsn *prog)
+{
+	unsigned k = prog->next[TG_Q_EDGE_TRUE];
+
+	while (k < TG_Q_UNKNOWN) {
+		if (prog[k].args != TG_Q_ARGS_ONLY)
+			return 0;
+		k = prog[k].next[TG_Q_EDGE_UNKNOWN];
+	}
+	return k == TG_Q_TRUE ? TG_COND_TRUE : k == TG_Q_FALSE ? TG_COND_FALSE : TG_COND_UNKNOWN;
 }
 
 tg_status tg_quick_build(tg_policy *p)
 {
 	tg_layout *l = &p->l;
-	tg_qinsn prog[TG_Q_MAX_NODES];
+	tg_qinsn lin[MAX_INSNS], prog[TG_Q_MAX_NODES];
 	size_t used = 0, cap = 0;
 	tg_qinsn *all = NULL;
 
 	for (uint32_t ri = 0; ri < l->nrules; ri++) {
 		tg_rule_view *r = &p->rv[ri];
 		bool args;
-		if (r->always)
+		if (r->always || !linear(l, r, lin, &args))
 			continue;
-		uint32_t nq = translate(l, r, prog, &args);
+		uint32_t nq = graph_of(lin, prog, true);
+		bool vis = nq != 0;
+		if (nq == 0 && args)	/* too large with UNKNOWN edges */
+			nq = graph_of(lin, prog, false);
 		if (nq == 0)
 			continue;
 		if (used + nq > cap) {
@@ -432,7 +481,8 @@ tg_status tg_quick_build(tg_policy *p)
 		}
 		memcpy(all + used, prog, nq * sizeof *prog);
 		r->quick = (uint32_t)used;
-		r->quick_args = args;
+		r->quick_vis = vis;
+		r->vis = vis ? vis_value(prog) : 0;
 		used += nq;
 	}
 	p->quick = all;

@@ -13,11 +13,12 @@
  * requester - validating principal, token and slot values, resolving the
  * principal's roles - is done once (prepare); each entry then costs its own
  * strings' check, a candidate lookup and the conditions of the rules it
- * reaches (judge). Of those conditions, the ones the loader found to have
- * one visibility value whatever the request (rules_decode.c) are not run, and
- * the ones that read nothing an entry sets (or only its tool hints) run
- * once per list (or per set of hints: memo), and once the entry is visible
- * only deny rules are looked at.
+ * reaches (judge), as quick programs with their UNKNOWN edges where they
+ * have them (vm.h). Of those conditions, the ones whose program has one
+ * value in visibility mode whatever the request (tg_rule_view.vis) are not
+ * run, the ones that read nothing an entry sets (or only its tool hints)
+ * run once per list (or per set of hints: memo), and once the entry is
+ * visible only deny rules are looked at.
  * tg_visible is the one-entry case of the same code.
  */
 #include "keytab.h"
@@ -67,7 +68,7 @@ static int verdict(tg_vm *vm, memo *m, const tg_rule_view *r, int subj, unsigned
 	if (r->always) {
 		c = TG_COND_TRUE;
 	} else if (r->vis) {
-		c = (tg_cond_result)r->vis;
+		c = (tg_cond_result)r->vis;	/* its quick program's, whatever the request */
 	} else {
 		bool memo_ok = m && r->same_code != TG_BC_NONE;
 		uint16_t tag = r->hint_code ? (uint16_t)ctx : 0;

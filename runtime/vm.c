@@ -1160,17 +1160,26 @@ static TG_ALWAYS_INLINE bool quick_subject(tg_vm *vm, const tg_qinsn *q, tg_vm_v
 }
 
 /* Inlined into tg_vm_cond and tg_vm_listed: a call costs ~20 instructions
- * per rule (saving and restoring six registers). */
-static TG_ALWAYS_INLINE int quick_run(tg_vm *vm, const tg_rule_view *rule)
+ * per rule (saving and restoring six registers). vis: visibility mode (a
+ * constant at each call, so the normal mode's loop has no trace of it). */
+static TG_ALWAYS_INLINE int quick_run(tg_vm *vm, const tg_rule_view *rule, bool vis)
 {
 	const tg_qinsn *prog = vm->l->quick + rule->quick;
-	uint32_t insns = vm->insns + prog->cnt[1];
-	unsigned k = prog->next[1];
+	uint32_t insns = vm->insns + prog->cnt[TG_Q_EDGE_TRUE];
+	unsigned k = prog->next[TG_Q_EDGE_TRUE];
 	tg_vm_val a, b;
 	int r;
 
-	while (k < TG_Q_FALSE) {
+	while (k < TG_Q_UNKNOWN) {
 		const tg_qinsn *q = prog + k;
+		if (vis && q->args != TG_Q_ARGS_NONE) {
+			/* `args` is UNKNOWN, as load_slot makes it; a test that also
+			 * reads another slot may fail on that one first */
+			if (q->args != TG_Q_ARGS_ONLY)
+				return -1;
+			r = TG_Q_EDGE_UNKNOWN;
+			goto edge;
+		}
 		switch (q->op) {
 		case TG_Q_IS:
 			r = (vm->held[q->a] & q->u.mask) != 0;
@@ -1308,22 +1317,25 @@ static TG_ALWAYS_INLINE int quick_run(tg_vm *vm, const tg_rule_view *rule)
 			break;
 		}
 		r = r != 0;
+	edge:
 		insns += q->cnt[r];
 		k = q->next[r];
 	}
 	vm->insns = insns;
+	if (vis && k == TG_Q_UNKNOWN)
+		return TG_COND_UNKNOWN;
 	return k == TG_Q_TRUE ? TG_COND_TRUE : TG_COND_FALSE;
 }
 
 int tg_vm_quick(tg_vm *vm, const tg_rule_view *r)
 {
-	return quick_run(vm, r);
+	return vm->visibility ? quick_run(vm, r, true) : quick_run(vm, r, false);
 }
 
 tg_cond_result tg_vm_cond(tg_vm *vm, const tg_rule_view *r)
 {
-	if (r->quick != TG_BC_NONE && !(vm->visibility && r->quick_args)) {
-		int c = quick_run(vm, r);
+	if (r->quick != TG_BC_NONE && (!vm->visibility || r->quick_vis)) {
+		int c = vm->visibility ? quick_run(vm, r, true) : quick_run(vm, r, false);
 		if (c >= 0)
 			return (tg_cond_result)c;
 	}
@@ -1356,7 +1368,7 @@ tg_status tg_vm_listed(const tg_layout *l, const tg_request *req, tg_bc_class cl
 		if (subj == TG_SUBJ_NO_CLIENT) {
 			c = TG_COND_ERROR;
 			tg_vm_say(vm, "'token.client_id' is absent", NULL, NULL, NULL);
-		} else if (r->quick != TG_BC_NONE && (c = quick_run(vm, r)) >= 0) {
+		} else if (r->quick != TG_BC_NONE && (c = quick_run(vm, r, false)) >= 0) {
 			/* decided by its quick program (an always rule has none) */
 		} else if (r->always) {
 			c = TG_COND_TRUE;	/* TRUE; RET */

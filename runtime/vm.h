@@ -111,6 +111,13 @@ tg_status tg_vm_listed(const tg_layout *l, const tg_request *req, tg_bc_class cl
  * out of its domain, an unclean path) hands the rule to tg_vm_run, which
  * starts over and reports it exactly: a test has no effect but the
  * in_domain memo, which tg_vm_run keeps too, so starting over is safe.
+ *
+ * In visibility mode a test of `args` values is UNKNOWN, as the
+ * interpreter makes every `args` read, and the and/or/not/jumps after it
+ * follow Kleene logic: such a test has a third edge, for UNKNOWN, leading
+ * on to the condition's value (TG_Q_UNKNOWN among them). A program with
+ * those edges serves both modes (tg_rule_view.quick_vis); the normal mode
+ * never takes them.
  */
 enum {
 	TG_Q_CONST,	/* cmp (0 or 1): only in translation, and as the entry */
@@ -142,8 +149,20 @@ enum {
 enum { TG_Q_ALL = 1, TG_Q_ANY };
 
 /* Where an edge may lead besides another node: the condition's value. */
+#define TG_Q_UNKNOWN 0xFFFDu
 #define TG_Q_FALSE 0xFFFEu
 #define TG_Q_TRUE 0xFFFFu
+
+/* The edges of a node: the test's outcome. */
+enum { TG_Q_EDGE_FALSE, TG_Q_EDGE_TRUE, TG_Q_EDGE_UNKNOWN, TG_Q_EDGES };
+
+/* What a test reads of `args` (tg_qinsn.args). */
+enum {
+	TG_Q_ARGS_NONE,	/* nothing: the same value in both modes */
+	TG_Q_ARGS_ONLY,	/* only `args` slots: UNKNOWN in visibility mode */
+	TG_Q_ARGS_MIXED	/* an `args` slot and another (which may be absent, an
+			 * error the interpreter reports): the interpreter's */
+};
 
 /* Quick programs keep at most this many bools on the stack they stand
  * for, and have at most this many nodes. */
@@ -159,8 +178,9 @@ typedef struct tg_qinsn {
 	bool builtin, is_ints;
 	uint8_t quant;		/* 0, TG_Q_ALL or TG_Q_ANY */
 	uint8_t count;		/* bytecode instructions the test stands for */
-	uint8_t cnt[2];		/* instructions run on the false, true edge */
-	uint16_t next[2];	/* node of the false, true edge, or TG_Q_FALSE/TRUE */
+	uint8_t cnt[TG_Q_EDGES];	/* instructions run on each edge */
+	uint8_t args;		/* TG_Q_ARGS_* */
+	uint16_t next[TG_Q_EDGES];	/* node of each edge, or TG_Q_FALSE/TRUE/UNKNOWN */
 	uint32_t a, b, c;
 	union {
 		const char *s;	/* n in b */
@@ -169,10 +189,10 @@ typedef struct tg_qinsn {
 	} u;
 } tg_qinsn;
 
-/* Runs rule r's quick program (r->quick must not be TG_BC_NONE, nor
- * r->quick_args set in visibility mode): TG_COND_TRUE, _FALSE, _ERROR (an
- * unclean path: vm->msg and vm->insns as tg_vm_run leaves them), or -1
- * when the interpreter must run the rule. A program's first node is its
+/* Runs rule r's quick program (r->quick must not be TG_BC_NONE, and in
+ * visibility mode r->quick_vis must be set): TG_COND_TRUE, _FALSE, _UNKNOWN
+ * (visibility mode), _ERROR (an unclean path: vm->msg and vm->insns as
+ * tg_vm_run leaves them), or -1 when the interpreter must run the rule. A program's first node is its
  * entry: only its true edge is used, for what runs before the first test. */
 int tg_vm_quick(tg_vm *vm, const tg_rule_view *r);
 

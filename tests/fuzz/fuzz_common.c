@@ -302,8 +302,9 @@ static void on_trace(const tg_trace_event *ev, void *ud)
 
 /* Every rule's quick program (runtime/quick.c) says what the interpreter
  * says of it, with the same instruction count, whenever it gives an
- * answer: on bytecode the verifier accepted, however odd its shapes. And
- * every rule's visibility constant (vis_const, runtime/rules_decode.c:
+ * answer: on bytecode the verifier accepted, however odd its shapes; in
+ * visibility mode too when the program has its UNKNOWN edges. And a
+ * rule's visibility value folded from its program (tg_rule_view.vis:
  * visible.c uses it instead of running the condition) is what the
  * interpreter gives in visibility mode on this request. */
 static void quick_agrees(const tg_policy *p, const tg_request *req)
@@ -319,11 +320,11 @@ static void quick_agrees(const tg_policy *p, const tg_request *req)
 			tg_vm_init(&vm, l, req, cls, true);
 			tg_cond_result c = tg_vm_run(&vm, r->code_off, r->code_len);
 			if (!vm.internal && c != (tg_cond_result)r->vis)
-				tg_fuzz_fail("rule %u: visibility constant %d, interpreter %d", ri,
+				tg_fuzz_fail("rule %u: folded visibility value %d, interpreter %d", ri,
 					     r->vis, (int)c);
 		}
 		for (int vis = 0; vis < 2 && r->quick != TG_BC_NONE; vis++) {
-			if (vis && r->quick_args)
+			if (vis && !r->quick_vis)
 				continue;
 			tg_vm a, b;
 			tg_vm_init(&a, l, req, cls, vis);
@@ -333,8 +334,8 @@ static void quick_agrees(const tg_policy *p, const tg_request *req)
 			if (c >= 0 && ((tg_cond_result)c != want || a.insns != b.insns ||
 				       (want == TG_COND_ERROR && strcmp(a.msg, b.msg) != 0)))
 				tg_fuzz_fail("rule %u: quick program %d after %u instructions, "
-					     "interpreter %d after %u", ri, c, a.insns, (int)want,
-					     b.insns);
+					     "interpreter %d after %u%s", ri, c, a.insns, (int)want,
+					     b.insns, vis ? " (visibility)" : "");
 		}
 	}
 }

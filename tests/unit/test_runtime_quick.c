@@ -5,9 +5,10 @@
  * For every rule that got a quick program, on random valid requests (slot
  * values absent, of every type, inside and outside declared domains,
  * empty lists, strings without bytes; random roles, scopes, methods,
- * targets and hints), in decision and in visibility mode: when the quick
- * program gives a result, the interpreter on a fresh state gives the same
- * and counts the same instructions. The policies are the example
+ * targets and hints), in decision and in visibility mode (where a program
+ * has its UNKNOWN edges): when the quick program gives a result, the
+ * interpreter on a fresh state gives the same and counts the same
+ * instructions. The policies are the example
  * policies, the benchmark scenario and one written to reach every quick
  * test; it also checks that each kind of quick test was translated and
  * that every translated rule gave results, so the path it guards is
@@ -176,6 +177,7 @@ static void random_request(req_buf *b, size_t nslots)
 
 typedef struct tally {
 	size_t translated, results, bails, errors;	/* errors: results that are */
+	size_t unknowns;	/* visibility-mode results that are UNKNOWN */
 	unsigned ops_seen;	/* bit TG_Q_* of quick instructions translated */
 	uint64_t answered;	/* bit ri (< 64): rule ri's program gave a result */
 } tally;
@@ -187,7 +189,7 @@ static void compare_rules(const tg_policy *p, const tg_request *q, bool visibili
 	tg_bc_class cls = tg_bc_method_class(q->method.ptr, q->method.len);
 	for (uint32_t ri = 0; ri < l->nrules; ri++) {
 		const tg_rule_view *r = &l->rv[ri];
-		if (r->quick == TG_BC_NONE || (visibility && r->quick_args))
+		if (r->quick == TG_BC_NONE || (visibility && !r->quick_vis))
 			continue;
 		tg_vm a, b;
 		tg_vm_init(&a, l, q, cls, visibility);
@@ -200,6 +202,7 @@ static void compare_rules(const tg_policy *p, const tg_request *q, bool visibili
 		}
 		t->results++;
 		t->errors += c == TG_COND_ERROR;
+		t->unknowns += c == TG_COND_UNKNOWN;
 		if (ri < 64)
 			t->answered |= (uint64_t)1 << ri;
 		if ((tg_cond_result)c != want || a.insns != b.insns ||
@@ -224,18 +227,18 @@ static void run_policy(tg_policy *p, size_t nrequests, tally *t)
 		/* nodes follow the entry up to the first that no edge reaches
 		 * from before it: walk the edges instead */
 		const tg_qinsn *prog = l->quick + r->quick;
-		uint16_t todo[TG_Q_MAX_NODES], n = 0;
+		uint16_t todo[TG_Q_MAX_NODES * TG_Q_EDGES], n = 0;
 		bool seen[TG_Q_MAX_NODES] = { false };
-		if (prog->next[1] < TG_Q_FALSE)
-			todo[n++] = prog->next[1];
+		if (prog->next[TG_Q_EDGE_TRUE] < TG_Q_UNKNOWN)
+			todo[n++] = prog->next[TG_Q_EDGE_TRUE];
 		while (n) {
 			uint16_t k = todo[--n];
 			if (seen[k])
 				continue;
 			seen[k] = true;
 			t->ops_seen |= 1u << prog[k].op;
-			for (int e = 0; e < 2; e++)
-				if (prog[k].next[e] < TG_Q_FALSE)
+			for (int e = 0; e < TG_Q_EDGES; e++)
+				if (prog[k].next[e] < TG_Q_UNKNOWN)
 					todo[n++] = prog[k].next[e];
 		}
 	}
@@ -283,6 +286,8 @@ static void test_shapes(void **state)
 	tg_policy_free(p);
 	if (t.errors == 0)	/* an unclean path under `under` */
 		fail_msg("no quick program reported an error itself");
+	if (t.unknowns == 0)	/* an `args` test in visibility mode */
+		fail_msg("no quick program gave UNKNOWN in visibility mode");
 	for (unsigned op = TG_Q_CONST; op < TG_Q_TESTS; op++)
 		if (op != TG_Q_CONST && !(t.ops_seen & (1u << op)))
 			fail_msg("no rule was translated to a quick test of kind %u", op);

@@ -1,16 +1,20 @@
 /*
- * test_runtime_visconst.c - the loader's visibility constants (vis_const in
- * runtime/rules_decode.c: a rule's condition that has one value in
- * visibility mode whatever the request, so visible.c does not run it)
- * side by side with the general path, over random tools/list requesters
- * and catalogue entries drawn from the example policies and a policy with
- * every `args` shape the analysis resolves:
- *   - every rule with a constant: the interpreter (tg_vm_run, visibility
- *     mode) gives that constant on every request;
+ * test_runtime_quickvis.c - quick programs in visibility mode (their
+ * UNKNOWN edges, runtime/quick.c and vm.c: an `args` test is UNKNOWN, the
+ * rest follows Kleene logic) side by side with the interpreter, over random
+ * tools/list requesters and catalogue entries drawn from the example
+ * policies and a policy of `args` shapes:
+ *   - every rule whose program has its UNKNOWN edges: when the program
+ *     gives a result in visibility mode, the interpreter (tg_vm_run,
+ *     visibility mode) gives the same, with the same instruction count;
+ *     and a rule's visibility value folded from its program at load
+ *     (tg_rule_view.vis, where `args` tests alone lead to the end) is what
+ *     the interpreter gives on every request;
  *   - tg_visible on the policy gives what it gives on a second load of the
- *     same policy with every constant cleared (the general path);
- *   - the shortcut is taken: the policies have rules with constants, and
- *     requests reach them.
+ *     same policy with every quick program and folded value removed (the
+ *     interpreter alone);
+ *   - the paths are live: programs answer UNKNOWN, rules have folded
+ *     values, and requests reach them.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -169,13 +173,17 @@ static void side_by_side(const char *src)
 	static char pool[512][64];
 	size_t nw = words(src, pool, 512);
 	tg_policy *p = compile_policy(src), *g = compile_policy(src);
-	size_t nconst = 0, reached = 0, parsed = 0;
+	size_t nvis = 0, nconst = 0, unknowns = 0, reached = 0, parsed = 0;
 	tg_rule_view *grv = (tg_rule_view *)(uintptr_t)g->l.rv;
 
 	for (uint32_t i = 0; i < g->l.nrules; i++) {
+		nvis += p->l.rv[i].quick_vis;
 		nconst += p->l.rv[i].vis != 0;
-		grv[i].vis = 0;		/* g: the general path only */
+		grv[i].quick = TG_BC_NONE;	/* g: the interpreter only */
+		grv[i].quick_vis = false;
+		grv[i].vis = 0;
 	}
+	assert_true(nvis > 0);
 	assert_true(nconst > 0);
 	for (int n = 0; n < 300; n++) {
 		char text[2048], err[256];
@@ -186,18 +194,25 @@ static void side_by_side(const char *src)
 			continue;
 		}
 		parsed++;
-		/* Each constant against the interpreter in visibility mode. */
+		/* Each program against the interpreter in visibility mode. */
 		for (uint32_t i = 0; i < p->l.nrules; i++) {
 			const tg_rule_view *r = &p->l.rv[i];
-			tg_vm vm;
-			if (!r->vis)
+			tg_vm a, b;
+			if (r->quick == TG_BC_NONE || !r->quick_vis)
 				continue;
-			tg_vm_init(&vm, &p->l, &jr.req, TG_CLASS_TOOL, true);
-			tg_cond_result c = tg_vm_run(&vm, r->code_off, r->code_len);
-			if (!vm.internal && c != (tg_cond_result)r->vis)
-				fail_msg("rule %u: constant %d, interpreter %d on %s", i, r->vis, (int)c, text);
+			tg_vm_init(&a, &p->l, &jr.req, TG_CLASS_TOOL, true);
+			tg_vm_init(&b, &p->l, &jr.req, TG_CLASS_TOOL, true);
+			int c = tg_vm_quick(&a, r);
+			tg_cond_result want = tg_vm_run(&b, r->code_off, r->code_len);
+			if (c >= 0 && (c != (int)want || a.insns != b.insns))
+				fail_msg("rule %u: quick %d after %u instructions, interpreter %d after %u "
+					 "on %s", i, c, a.insns, (int)want, b.insns, text);
+			if (r->vis && !b.internal && want != (tg_cond_result)r->vis)
+				fail_msg("rule %u: folded value %d, interpreter %d on %s", i, r->vis,
+					 (int)want, text);
+			unknowns += c == TG_COND_UNKNOWN;
 		}
-		/* Whole verdicts: constants against the general path. */
+		/* Whole verdicts: quick programs against the interpreter alone. */
 		for (size_t k = 0; k < nw; k++) {
 			tg_entry e;
 			bool a = false, b = false;
@@ -211,14 +226,15 @@ static void side_by_side(const char *src)
 			tg_status sa = tg_visible(p, &jr.req, &e, &a);
 			tg_status sb = tg_visible(g, &jr.req, &e, &b);
 			if (sa != sb || a != b)
-				fail_msg("entry %s: %s/%d with constants, %s/%d without, on %s", pool[k],
-					 tg_strerror(sa), a, tg_strerror(sb), b, text);
+				fail_msg("entry %s: %s/%d with quick programs, %s/%d without, on %s",
+					 pool[k], tg_strerror(sa), a, tg_strerror(sb), b, text);
 			reached += sa == TG_OK;
 		}
 		tg_json_request_free(&jr);
 	}
 	assert_true(parsed > 100);
 	assert_true(reached > 0);
+	assert_true(unknowns > 0);
 	tg_policy_free(p);
 	tg_policy_free(g);
 }
