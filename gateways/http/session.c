@@ -17,12 +17,14 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 
+#include "driver.h"
 #include "gateway.h"
 
 #define SEAL_VERSION 1
@@ -32,6 +34,7 @@
 int tg_gw_key_load(tg_gw_key *k, const char *path, char *err, size_t errlen)
 {
 	FILE *f = fopen(path, "rb");
+	struct stat st;
 	size_t n;
 
 	if (!f) {
@@ -45,6 +48,12 @@ int tg_gw_key_load(tg_gw_key *k, const char *path, char *err, size_t errlen)
 		fclose(f);
 		return -1;
 	}
+	/* Whoever reads the key can seal session ids (an HS256 secret: mint
+	 * tokens). Said, not refused: mounted secrets are often 0644. */
+	if (fstat(fileno(f), &st) == 0 && (st.st_mode & (S_IRWXG | S_IRWXO)))
+		tg_drv_error("gateway: warning: '%s' is open to other users (mode %04o); it holds "
+			     "a secret: chmod 600 it",
+			     path, (unsigned)(st.st_mode & 07777));
 	fclose(f);
 	if (n < TG_GW_KEY_MIN) {
 		snprintf(err, errlen,

@@ -60,9 +60,16 @@ has "$TMP/err" "did you mean 'max_body'"
 run 2 gateway
 run 2 gateway --config "$TMP/missing.yaml"
 
+# A session key others may read is served with a warning (mounted secrets
+# are often 0644); at 0600 nothing is said.
+chmod 600 "$TMP/key"
+run 0 gateway --config "$TMP/gw.yaml" --check
+lacks "$TMP/err" 'open to other users'
+chmod 644 "$TMP/key"
 "$TOOLGATE" gateway --config "$TMP/gw.yaml" 2>"$TMP/gw.err" &
 gwpid=$!
 wait_listening "$TMP/gw.err" gateway
+has "$TMP/gw.err" "warning: '$TMP/key' is open to other users (mode 0644); it holds a secret"
 BASE="http://127.0.0.1:$PORT"
 U="$BASE/rec/mcp"
 
