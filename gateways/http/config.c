@@ -13,9 +13,11 @@
  * back to a fixed identity by accident.
  */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "gateway.h"
 #include "yaml_tree.h"
@@ -26,7 +28,17 @@ static const char *const top_keys[] = {
 	"listen", "resource", "policy", "shadow_policy", "audit", "audit_required", "deny_as", "origins",
 	"session_key_file", "upstreams", "auth", "identity", "limits",
 };
-static const char *const upstream_keys[] = {"name", "path", "url", "command"};
+static const char *const upstream_keys[] = {
+	"name", "path", "url", "command", "headers", "bearer_token_file", "env",
+};
+/* Headers the gateway writes itself on an upstream request, or that belong
+ * to one hop of HTTP: not the configuration's to set. */
+static const char *const own_headers[] = {
+	"Accept", "Connection", "Content-Length", "Content-Type", "Expect", "Host", "Keep-Alive",
+	"Last-Event-ID", "MCP-Protocol-Version", "Mcp-Method", "Mcp-Name", "Mcp-Session-Id",
+	"Proxy-Connection", "TE", "Trailer", "Transfer-Encoding", "Upgrade", "User-Agent",
+};
+#define MAX_TOKEN_BYTES 8192
 static const char *const auth_keys[] = {
 	"issuer", "jwks_file", "jwks_uri", "claims", "scopes", "hs_secret_file", "headers",
 	"step_up", "roles_prefix", "require_at_jwt", "clock_skew_s", "jwks_min_refresh_s",
@@ -211,9 +223,162 @@ static void command_key(reader *r, tg_gw_upstream_conf *u, const tg_yn *v)
 	}
 }
 
+/* s is an HTTP field name: one or more tchar (RFC 9110). */
+static bool field_name(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (!(isalnum((unsigned char)*s) || strchr("!#$%&'*+-.^_`|~", *s)))
+			return false;
+	return true;
+}
+
+/* A field value the gateway may send: no control characters but tab (a
+ * CR or LF would start another header). */
+static bool field_value(const char *s)
+{
+	for (; *s; s++)
+		if (((unsigned char)*s < 0x20 && *s != '\t') || *s == 0x7f)
+			return false;
+	return true;
+}
+
+/* NULL-terminated vector append; false (reported) when out of memory. */
+static bool strv_add(reader *r, char ***v, size_t *n, char *s)
+{
+	char **t = s ? realloc(*v, (*n + 2) * sizeof **v) : NULL;
+
+	if (!t) {
+		free(s);
+		tg_ys_oom(&r->y);
+		return false;
+	}
+	t[(*n)++] = s;
+	t[*n] = NULL;
+	*v = t;
+	return true;
+}
+
+static char *joined(const char *a, const char *sep, const char *b)
+{
+	size_t na = strlen(a), ns = strlen(sep), nb = strlen(b);
+	char *d = malloc(na + ns + nb + 1);
+
+	if (d) {
+		memcpy(d, a, na);
+		memcpy(d + na, sep, ns);
+		memcpy(d + na + ns, b, nb + 1);
+	}
+	return d;
+}
+
+/* The one bearer token in the file at path (at: where it is named): a
+ * token68 (RFC 9110) on one line. NULL when not (reported). */
+static char *bearer_token(reader *r, const tg_yn *at, const char *path)
+{
+	char buf[MAX_TOKEN_BYTES + 2];
+	FILE *f = fopen(path, "rb");
+	size_t n, i;
+
+	if (!f) {
+		tg_ys_error(&r->y, at, "cannot read '%s': %s", path, strerror(errno));
+		return NULL;
+	}
+	tg_gw_secret_mode(path, f);
+	n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
+		n--;
+	buf[n] = '\0';
+	for (i = 0; i < n && (isalnum((unsigned char)buf[i]) || strchr("-._~+/", buf[i])); i++)
+		;
+	while (i > 0 && i < n && buf[i] == '=')
+		i++;
+	if (n == 0 || n > MAX_TOKEN_BYTES || i != n) {
+		tg_ys_error(&r->y, at,
+			    "'%s' does not hold one bearer token (token68 characters on one line, "
+			    "at most %d bytes)",
+			    path, MAX_TOKEN_BYTES);
+		return NULL;
+	}
+	return joined("Authorization: Bearer", " ", buf);
+}
+
+/* headers and bearer_token_file of a url upstream: its header lines. */
+static void upstream_headers(reader *r, tg_gw_upstream_conf *u, const tg_yn *h,
+			     const tg_yn *bearer)
+{
+	size_t n = 0, i, k;
+	const char *s;
+
+	if (h && tg_ys_want(&r->y, h, TG_YT_MAP, "", "headers")) {
+		for (i = 0; i + 1 < h->n; i += 2) {
+			const char *name = h->kids[i]->s, *value;
+
+			for (k = 0; k < TG_NKEYS(own_headers); k++)
+				if (strcasecmp(name, own_headers[k]) == 0)
+					break;
+			if (!field_name(name)) {
+				tg_ys_error(&r->y, h->kids[i], "'%s' is not a header name", name);
+				continue;
+			}
+			if (k < TG_NKEYS(own_headers) || strncasecmp(name, "Mcp-Param-", 10) == 0) {
+				tg_ys_error(&r->y, h->kids[i], "the gateway sets '%s' itself", name);
+				continue;
+			}
+			if (bearer && strcasecmp(name, "Authorization") == 0) {
+				tg_ys_error(&r->y, h->kids[i],
+					    "'Authorization' is set by 'bearer_token_file' already");
+				continue;
+			}
+			if (!(value = nonempty(r, h->kids[i + 1], name)))
+				continue;
+			if (!field_value(value)) {
+				tg_ys_error(&r->y, h->kids[i + 1],
+					    "a header value has no control characters");
+				continue;
+			}
+			if (!strv_add(r, &u->headers, &n, joined(name, ": ", value)))
+				return;
+		}
+	}
+	if (bearer && (s = nonempty(r, bearer, "bearer_token_file"))) {
+		char *path = resolve(r, s), *line = path ? bearer_token(r, bearer, path) : NULL;
+
+		free(path);
+		if (line)
+			strv_add(r, &u->headers, &n, line);
+	}
+}
+
+/* env of a stdio upstream: its NAME=value entries. */
+static void upstream_env(reader *r, tg_gw_upstream_conf *u, const tg_yn *e)
+{
+	size_t n = 0, i;
+
+	if (!tg_ys_want(&r->y, e, TG_YT_MAP, "", "env"))
+		return;
+	for (i = 0; i + 1 < e->n; i += 2) {
+		const char *name = e->kids[i]->s, *p;
+		const char *value = tg_ys_string(&r->y, e->kids[i + 1], "", name);
+
+		for (p = name; *p && (isalnum((unsigned char)*p) || *p == '_'); p++)
+			;
+		if (!*name || *p || isdigit((unsigned char)*name)) {
+			tg_ys_error(&r->y, e->kids[i],
+				    "'%s' is not an environment variable name (letters, digits, _)",
+				    name);
+			continue;
+		}
+		if (value && !strv_add(r, &u->env, &n, joined(name, "=", value)))
+			return;
+	}
+}
+
 static void upstream(reader *r, tg_gw_upstream_conf *u, const tg_yn *m)
 {
-	const tg_yn *name, *path, *url, *cmd;
+	const tg_yn *name, *path, *url, *cmd, *hdrs, *bearer, *env;
 	const char *s;
 
 	if (!tg_ys_want(&r->y, m, TG_YT_MAP, "", "upstreams[]"))
@@ -256,6 +421,19 @@ static void upstream(reader *r, tg_gw_upstream_conf *u, const tg_yn *m)
 	}
 	if (cmd)
 		command_key(r, u, cmd);
+	hdrs = tg_ys_get(m, "headers");
+	bearer = tg_ys_get(m, "bearer_token_file");
+	env = tg_ys_get(m, "env");
+	if (cmd && (hdrs || bearer))
+		tg_ys_error(&r->y, hdrs ? hdrs : bearer,
+			    "'%s' is for url upstreams; a stdio upstream takes 'env'",
+			    hdrs ? "headers" : "bearer_token_file");
+	else if (hdrs || bearer)
+		upstream_headers(r, u, hdrs, bearer);
+	if (url && env)
+		tg_ys_error(&r->y, env, "'env' is for command (stdio) upstreams");
+	else if (env)
+		upstream_env(r, u, env);
 }
 
 static void upstreams_key(reader *r, const tg_yn *v)
@@ -695,6 +873,8 @@ void tg_gw_conf_free(tg_gw_conf *c)
 		free(c->upstreams[i].path);
 		free(c->upstreams[i].url);
 		free_strv(c->upstreams[i].command);
+		free_strv(c->upstreams[i].headers);
+		free_strv(c->upstreams[i].env);
 	}
 	free(c->upstreams);
 	json_decref(c->identity);

@@ -724,6 +724,7 @@ static int start_call(ctx *x, tg_gw_http_call *c, const char *method, const char
 		.last_event_id = x->in->last_event_id,
 		.extra = x->hdrs,
 		.nextra = x->nhdrs,
+		.configured = x->uc->headers,
 		.connect_timeout_ms = x->conf->limits.connect_timeout_ms,
 		.loop = loop,
 		.news = stream_news,
@@ -1094,8 +1095,8 @@ static void stdio_forward(ctx *x, tg_gw_answer *a, const tg_rpc_msg *m, list_kin
 		return;
 	}
 	if (!x->has_session && m->kind == TG_RPC_REQUEST && strcmp(m->method, "initialize") == 0) {
-		c = tg_gw_stdio_open(x->up->stdio, x->uc->command, x->conf->limits.stdio_sessions,
-				     key, &busy, err, sizeof err);
+		c = tg_gw_stdio_open(x->up->stdio, x->uc->command, x->uc->env,
+				     x->conf->limits.stdio_sessions, key, &busy, err, sizeof err);
 		if (!c) {
 			if (busy)
 				refuse(x, a, 503, TG_GW_REF_BUSY, m->id, TG_RPC_BUSY, err);

@@ -74,6 +74,13 @@ typedef struct tg_gw_upstream_conf {
 	char *path;		/* where clients connect */
 	char *url;		/* Streamable HTTP upstream, or NULL */
 	char **command;		/* stdio upstream argv (NULL-terminated), or NULL */
+	/* The upstream's own credentials and settings, from the configuration
+	 * (never the client's): header lines "Name: value" sent on every
+	 * request to a url upstream (headers, bearer_token_file), and
+	 * "NAME=value" entries added to a stdio upstream's environment (env).
+	 * NULL-terminated, or NULL. */
+	char **headers;
+	char **env;
 } tg_gw_upstream_conf;
 
 typedef struct tg_gw_limits {
@@ -157,6 +164,9 @@ typedef struct tg_gw_key {
 /* Reads a key file (raw bytes, at least TG_GW_KEY_MIN, surrounding
  * whitespace kept as key material). 0, or -1 with a message. */
 int tg_gw_key_load(tg_gw_key *k, const char *path, char *err, size_t errlen);
+/* Says so (a warning on stderr) when the secret file f, read from path, is
+ * open to other users. */
+void tg_gw_secret_mode(const char *path, FILE *f);
 /* A random key for a gateway without session_key_file. 0 or -1. */
 int tg_gw_key_random(tg_gw_key *k);
 
@@ -488,6 +498,7 @@ typedef struct tg_gw_http_req {
 	const char *last_event_id;	/* Last-Event-ID, or NULL */
 	char *const *extra;		/* more header lines ("Name: value"), rebuilt by the gateway */
 	size_t nextra;
+	char *const *configured;	/* the upstream's own header lines, NULL-terminated, or NULL */
 	unsigned connect_timeout_ms;
 	tg_gw_loop *loop;		/* drive the call on this loop (news() required), or NULL */
 	void (*news)(void *ud);
@@ -529,11 +540,12 @@ typedef void (*tg_gw_stdio_notice)(void *ud, const tg_rpc_msg *m);
 tg_gw_stdio_pool *tg_gw_stdio_pool_create(tg_gw_stdio_notice notice, void *ud);
 /* Ends every child (SIGTERM, then SIGKILL) and frees the pool. */
 void tg_gw_stdio_pool_free(tg_gw_stdio_pool *p);
-/* Starts a child for a new session, unless `cap` children run already.
- * Returns the child (a reference: tg_gw_child_release) with its session key
- * in key (33 bytes), or NULL with a message and *busy set when at the cap. */
-tg_gw_child *tg_gw_stdio_open(tg_gw_stdio_pool *p, char **argv, unsigned cap, char *key,
-			      bool *busy, char *err, size_t errlen);
+/* Starts a child for a new session (env: tg_px_spawn's), unless `cap`
+ * children run already. Returns the child (a reference:
+ * tg_gw_child_release) with its session key in key (33 bytes), or NULL with
+ * a message and *busy set when at the cap. */
+tg_gw_child *tg_gw_stdio_open(tg_gw_stdio_pool *p, char **argv, char *const *env, unsigned cap,
+			      char *key, bool *busy, char *err, size_t errlen);
 /* The live child of a session key (a reference), or NULL. */
 tg_gw_child *tg_gw_stdio_find(tg_gw_stdio_pool *p, const char *key);
 void tg_gw_child_release(tg_gw_child *c);

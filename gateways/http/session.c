@@ -31,10 +31,22 @@
 #define MAC_LEN	     32
 #define MAX_RAW	     ((TG_GW_SESSION_MAX / 4) * 3)
 
+/* Whoever reads a session key can seal session ids, an HS256 secret mint
+ * tokens, an upstream's token call it. Said, not refused: mounted secrets
+ * are often 0644. */
+void tg_gw_secret_mode(const char *path, FILE *f)
+{
+	struct stat st;
+
+	if (fstat(fileno(f), &st) == 0 && (st.st_mode & (S_IRWXG | S_IRWXO)))
+		tg_drv_error("gateway: warning: '%s' is open to other users (mode %04o); it holds "
+			     "a secret: chmod 600 it",
+			     path, (unsigned)(st.st_mode & 07777));
+}
+
 int tg_gw_key_load(tg_gw_key *k, const char *path, char *err, size_t errlen)
 {
 	FILE *f = fopen(path, "rb");
-	struct stat st;
 	size_t n;
 
 	if (!f) {
@@ -48,12 +60,7 @@ int tg_gw_key_load(tg_gw_key *k, const char *path, char *err, size_t errlen)
 		fclose(f);
 		return -1;
 	}
-	/* Whoever reads the key can seal session ids (an HS256 secret: mint
-	 * tokens). Said, not refused: mounted secrets are often 0644. */
-	if (fstat(fileno(f), &st) == 0 && (st.st_mode & (S_IRWXG | S_IRWXO)))
-		tg_drv_error("gateway: warning: '%s' is open to other users (mode %04o); it holds "
-			     "a secret: chmod 600 it",
-			     path, (unsigned)(st.st_mode & 07777));
+	tg_gw_secret_mode(path, f);
 	fclose(f);
 	if (n < TG_GW_KEY_MIN) {
 		snprintf(err, errlen,

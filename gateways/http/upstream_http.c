@@ -245,6 +245,8 @@ int tg_gw_http_start(tg_gw_http_call *c, const tg_gw_http_req *r, size_t max_in,
 	}
 	for (size_t i = 0; i < r->nextra; i++)
 		ADD(r->extra[i]);
+	for (size_t i = 0; r->configured && r->configured[i]; i++)
+		ADD(r->configured[i]);
 #undef ADD
 	c->headers = h;
 	curl_easy_setopt(e, CURLOPT_URL, r->url);

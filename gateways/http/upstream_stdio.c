@@ -248,8 +248,8 @@ static void *reader_main(void *arg)
 	return NULL;
 }
 
-tg_gw_child *tg_gw_stdio_open(tg_gw_stdio_pool *p, char **argv, unsigned cap, char *key,
-			      bool *busy, char *err, size_t errlen)
+tg_gw_child *tg_gw_stdio_open(tg_gw_stdio_pool *p, char **argv, char *const *env, unsigned cap,
+			      char *key, bool *busy, char *err, size_t errlen)
 {
 	unsigned char rnd[16];
 	tg_gw_child *c;
@@ -279,7 +279,7 @@ tg_gw_child *tg_gw_stdio_open(tg_gw_stdio_pool *p, char **argv, unsigned cap, ch
 	c->notices_tail = &c->notices;
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_cond_init(&c->cond, NULL);
-	c->pid = tg_px_spawn(argv, &c->to_child, &c->from_child);
+	c->pid = tg_px_spawn(argv, env, &c->to_child, &c->from_child);
 	if (c->pid < 0) {
 		snprintf(err, errlen, "cannot start the stdio upstream '%s'", argv[0]);
 		child_free(c);

@@ -248,8 +248,10 @@ typedef struct tg_relay_opts {
 } tg_relay_opts;
 
 /* Starts argv with close-on-exec pipes on its stdin and stdout (stderr is
- * inherited). Returns the pid, or -1 with a message printed. */
-pid_t tg_px_spawn(char **argv, int *to_child, int *from_child);
+ * inherited, no other descriptor) and this process's environment, with the
+ * "NAME=value" entries of env (NULL-terminated, or NULL) in place of the
+ * variables they name. Returns the pid, or -1 with a message printed. */
+pid_t tg_px_spawn(char **argv, char *const *env, int *to_child, int *from_child);
 
 /* Runs the server and relays until both sides are done; returns the exit
  * status of `toolgate proxy`. */

@@ -118,11 +118,59 @@ static int make_pipe(int fd[2], int fl)
 	return 0;
 }
 
-pid_t tg_px_spawn(char **argv, int *to_child, int *from_child)
+extern char **environ;
+
+/* Whether entry e ("NAME=value") sets a variable one of env's entries sets. */
+static bool env_set_by(char *const *env, const char *e)
+{
+	size_t n = strcspn(e, "=");
+
+	for (; *env; env++)
+		if (strncmp(*env, e, n) == 0 && (*env)[n] == '=')
+			return true;
+	return false;
+}
+
+/* environ with env's entries in place of the variables they name (the
+ * strings borrowed), made before fork: the child of a threaded process
+ * may not allocate. NULL when env adds nothing, or out of memory (*oom). */
+static char **child_env(char *const *env, bool *oom)
+{
+	size_t n = 0, k = 0, o = 0;
+	char **e, **v;
+
+	*oom = false;
+	if (!env || !env[0])
+		return NULL;
+	for (e = environ; e && *e; e++)
+		n++;
+	while (env[k])
+		k++;
+	if (!(v = malloc((n + k + 1) * sizeof *v))) {
+		*oom = true;
+		return NULL;
+	}
+	for (e = environ; e && *e; e++)
+		if (!env_set_by(env, *e))
+			v[o++] = *e;
+	for (size_t i = 0; i < k; i++)
+		v[o++] = env[i];
+	v[o] = NULL;
+	return v;
+}
+
+pid_t tg_px_spawn(char **argv, char *const *env, int *to_child, int *from_child)
 {
 	int in[2], out[2], status[2], err = 0;
+	bool oom;
+	char **envp = child_env(env, &oom);
 	pid_t pid;
 	ssize_t n;
+
+	if (oom) {
+		tg_drv_error("proxy: cannot start '%s': out of memory", argv[0]);
+		return -1;
+	}
 
 	if (make_pipe(in, 0) != 0)
 		goto pipe_fail;
@@ -148,6 +196,8 @@ pid_t tg_px_spawn(char **argv, int *to_child, int *from_child)
 			err = errno;
 		} else {
 			cloexec_from_3();
+			if (envp)
+				environ = envp;	/* execvp passes it on */
 			execvp(argv[0], argv);
 			err = errno;
 		}
@@ -157,6 +207,7 @@ pid_t tg_px_spawn(char **argv, int *to_child, int *from_child)
 		_exit(127);
 	}
 	err = errno;
+	free(envp);
 	close(in[0]);
 	close(out[1]);
 	close(status[1]);
@@ -184,7 +235,9 @@ pid_t tg_px_spawn(char **argv, int *to_child, int *from_child)
 	*from_child = out[0];
 	return pid;
 pipe_fail:
-	tg_drv_error("proxy: cannot create a pipe: %s", strerror(errno));
+	err = errno;
+	free(envp);
+	tg_drv_error("proxy: cannot create a pipe: %s", strerror(err));
 	return -1;
 }
 
@@ -266,7 +319,7 @@ int tg_relay_run(tg_proxy *px, const tg_relay_opts *o)
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	pid = tg_px_spawn(o->argv, &to_child, &from_child);
+	pid = tg_px_spawn(o->argv, NULL, &to_child, &from_child);
 	if (pid < 0) {
 		rc = TG_EXIT_USAGE;
 		goto out;

@@ -59,6 +59,37 @@ has "$TMP/err" "bad.yaml:12:3: error: unknown key 'max_bdy' in limits"
 has "$TMP/err" "did you mean 'max_body'"
 run 2 gateway
 run 2 gateway --config "$TMP/missing.yaml"
+# An upstream's own credentials and environment: what the gateway refuses.
+printf 'two tokens\n' >"$TMP/two.token"
+cat >"$TMP/cred.yaml" <<Y
+listen: 127.0.0.1:0
+resource: http://127.0.0.1:8080
+policy: p.tg
+audit: audit.jsonl
+upstreams:
+  - name: a
+    path: /a/mcp
+    url: http://127.0.0.1:9/mcp
+    headers: {Host: evil, "X-Bad Name": v, X-Split: "a\\r\\nInjected: 1", Authorization: Basic x}
+    bearer_token_file: two.token
+    env: {A: b}
+  - name: b
+    path: /b/mcp
+    command: [cat]
+    env: {1BAD: x, OK_NAME: fine}
+    headers: {X-Key: k}
+identity:
+  principal: {id: alice, roles: [reader]}
+Y
+run 1 gateway --config "$TMP/cred.yaml" --check
+has "$TMP/err" "cred.yaml:9:15: error: the gateway sets 'Host' itself"
+has "$TMP/err" "cred.yaml:9:27: error: 'X-Bad Name' is not a header name"
+has "$TMP/err" "cred.yaml:9:53: error: a header value has no control characters"
+has "$TMP/err" "cred.yaml:9:73: error: 'Authorization' is set by 'bearer_token_file' already"
+has "$TMP/err" "cred.yaml:10:24: error: '.*two.token' does not hold one bearer token"
+has "$TMP/err" "cred.yaml:11:10: error: 'env' is for command (stdio) upstreams"
+has "$TMP/err" "cred.yaml:15:11: error: '1BAD' is not an environment variable name"
+has "$TMP/err" "cred.yaml:16:14: error: 'headers' is for url upstreams; a stdio upstream takes 'env'"
 
 # A session key others may read is served with a warning (mounted secrets
 # are often 0644); at 0600 nothing is said.

@@ -6,7 +6,9 @@
 # paused, not buffered: the gateway's memory stays flat); a call in flight
 # at SIGTERM finished before the gateway exits; an upstream that closes its
 # idle kept-alive connection costs the idle gateway no CPU, and the next
-# call goes out on a new connection.
+# call goes out on a new connection; an upstream's own credentials from the
+# configuration (headers, bearer_token_file) on every request to it, the
+# gateway's tool-list fetch included, and never the client's.
 . "$(dirname "$0")/data/lib.sh"
 . "$(dirname "$0")/data/gateway_lib.sh"
 
@@ -17,10 +19,15 @@ recpid=$!
 RECORDER_KEEPALIVE_MS=200 node "$TG_SOURCE_DIR/tests/gateway/recorder.mjs" "$TMP/short.log" \
 	"$TMP/short.port" &
 shortpid=$!
+node "$TG_SOURCE_DIR/tests/gateway/recorder.mjs" "$TMP/cred.log" "$TMP/cred.port" &
+credpid=$!
 gwpid=
-trap 'kill $recpid $shortpid $gwpid 2>/dev/null; rm -rf "$TMP"' EXIT
+trap 'kill $recpid $shortpid $credpid $gwpid 2>/dev/null; rm -rf "$TMP"' EXIT
 wait_for "$TMP/rec.port" .
 wait_for "$TMP/short.port" .
+wait_for "$TMP/cred.port" .
+printf 'up-token-abc.DEF~+/==\n' >"$TMP/up.token"
+chmod 600 "$TMP/up.token"
 RPORT=$(cat "$TMP/rec.port")
 
 cat >"$TMP/p.tg" <<'P'
@@ -42,6 +49,11 @@ upstreams:
   - name: short
     path: /short/mcp
     url: http://127.0.0.1:$(cat "$TMP/short.port")/mcp
+  - name: cred
+    path: /cred/mcp
+    url: http://127.0.0.1:$(cat "$TMP/cred.port")/mcp
+    headers: {X-Api-Key: k-123, X-Tenant: acme}
+    bearer_token_file: up.token
 limits:
   max_response: 1048576
   response_timeout_ms: 5000
@@ -143,6 +155,24 @@ print("new", peer[8] != peer[7])
 PY
 has "$TMP/short.peers" '^kept True$'
 has "$TMP/short.peers" '^new True$'
+
+# ---- the upstream's credentials, never the client's -------------------------------
+C="http://127.0.0.1:$PORT/cred/mcp"
+req cred1 200 -H "$JSON" -H "$ACC" -H 'Authorization: Bearer client-secret' \
+	-d "$(call 9 echo)" "$C"
+has "$TMP/cred1.body" '"result"'
+python3 - "$TMP/cred.log" >"$TMP/cred.check" <<'PY'
+import json, sys
+reqs = [json.loads(l) for l in open(sys.argv[1])]
+methods = [json.loads(r["body"]).get("method") for r in reqs if r["body"]]
+print("fetch_and_call", "tools/list" in methods and "tools/call" in methods)
+print("all_credentialed", all(r["headers"].get("authorization") == "Bearer up-token-abc.DEF~+/=="
+                              and r["headers"].get("x-api-key") == "k-123"
+                              and r["headers"].get("x-tenant") == "acme" for r in reqs))
+PY
+has "$TMP/cred.check" '^fetch_and_call True$'
+has "$TMP/cred.check" '^all_credentialed True$'
+lacks "$TMP/cred.log" 'client-secret'
 
 # ---- SIGTERM with a call in flight: answered, then a clean exit ------------------
 curl -s -o "$TMP/last.body" --max-time 10 -H "$JSON" -H "$ACC" \

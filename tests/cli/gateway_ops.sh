@@ -78,6 +78,10 @@ upstreams:
   - name: fds
     path: /fds/mcp
     command: [sleep, "30"]
+  - name: envs
+    path: /envs/mcp
+    command: [sh, -c, 'printf "%s|%s" "\$TG_UP_VAR" "\$TG_UP_KEEP" >"\$0"; exec sleep 30', $TMP/env.$1]
+    env: {TG_UP_VAR: from config}
 limits:
   max_body: 1024
   max_header: 4096
@@ -105,6 +109,8 @@ call() {
 ms() { date +%s%3N; }
 
 # ---- shadow mode ---------------------------------------------------------------
+# What a stdio upstream inherits, one variable its configuration replaces.
+export TG_UP_VAR=outer TG_UP_KEEP=kept
 conf main audit.jsonl true "shadow_policy: cand.tg"
 run 0 gateway --config "$TMP/main.yaml" --check
 start main
@@ -144,6 +150,16 @@ curl -s -o /dev/null --max-time 3 -H "$JSON" -H "$ACC" \
 fdcurl=$!
 std_fds_only "the stdio child" "$(child_of "$pid_main" sleep)"
 wait $fdcurl
+
+# ---- a stdio upstream's env: added to the gateway's environment, over it --------
+curl -s -o /dev/null --max-time 3 -H "$JSON" -H "$ACC" \
+	-d '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}' \
+	"http://127.0.0.1:$PORT/envs/mcp" &
+envcurl=$!
+wait_for "$TMP/env.main" '|' || fail "the stdio child did not write its environment"
+[ "$(cat "$TMP/env.main")" = "from config|kept" ] ||
+	fail "the stdio child's environment: '$(cat "$TMP/env.main")', want 'from config|kept'"
+wait $envcurl
 
 # ---- max_body at the edge ---------------------------------------------------------
 body_of() { # body_of N: a ping padded with spaces to exactly N bytes

@@ -458,7 +458,7 @@ static void remembered_tokens(void **state)
 static void oauth_remembers(void **state)
 {
 	tg_gw_auth_conf a = conf();
-	tg_gw_upstream_conf u = {(char *)"rec", (char *)"/rec/mcp", NULL, NULL};
+	tg_gw_upstream_conf u = {.name = (char *)"rec", .path = (char *)"/rec/mcp"};
 	tg_gw_identity_step step;
 	tg_gw_conf gc;
 	tg_gw_peer peer;
@@ -512,7 +512,7 @@ static void oauth_remembers(void **state)
 
 static void metadata_urls(void **state)
 {
-	tg_gw_upstream_conf u = {(char *)"f", (char *)"/files/mcp", NULL, NULL};
+	tg_gw_upstream_conf u = {.name = (char *)"f", .path = (char *)"/files/mcp"};
 	tg_gw_conf c;
 	char out[512];
 
