@@ -63,7 +63,7 @@ fuzz: deps
 # mutation, limits and differential tests run a sample (every 16th mutation;
 # no 16 MiB at-the-limit inputs; 500 policies, 50,000 pairs, instead of 2,000).
 VALGRIND_BUILD   ?= build-valgrind
-VALGRIND_EXCLUDE ?= regex/python|cli/proxy_e2e|cli/gateway_e2e|cli/gateway_oauth|cli/gateway_oidc_e2e|cli/gateway_ops|cli/gateway_2026_e2e|cli/gateway_load|cli/gateway_loop|install/|bindings/
+VALGRIND_EXCLUDE ?= regex/python|cli/proxy_e2e|cli/gateway_e2e|cli/gateway_tls|cli/gateway_oauth|cli/gateway_oidc_e2e|cli/gateway_ops|cli/gateway_2026_e2e|cli/gateway_load|cli/gateway_loop|install/|bindings/
 VALGRIND_OPTS    ?= --leak-check=full --error-exitcode=1 --errors-for-leak-kinds=definite,possible \
 	--show-leak-kinds=definite,possible --num-callers=30 --trace-children=yes \
 	--trace-children-skip=/bin/*,/usr/bin/*,/usr/local/bin/*,*/node,*/python3*

@@ -103,3 +103,28 @@ bool tg_gw_is_loopback(const struct sockaddr *sa)
 	}
 	return false;
 }
+
+/* sa's address as 16 bytes, an IPv4 one mapped (::ffff:a.b.c.d). */
+static bool as_v6(const struct sockaddr *sa, unsigned char out[16])
+{
+	if (sa && sa->sa_family == AF_INET) {
+		const struct sockaddr_in *a = (const struct sockaddr_in *)(const void *)sa;
+
+		memset(out, 0, 10);
+		out[10] = out[11] = 0xff;
+		memcpy(out + 12, &a->sin_addr, 4);
+		return true;
+	}
+	if (sa && sa->sa_family == AF_INET6) {
+		memcpy(out, ((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr.s6_addr, 16);
+		return true;
+	}
+	return false;
+}
+
+bool tg_gw_same_host(const struct sockaddr *a, const struct sockaddr *b)
+{
+	unsigned char x[16], y[16];
+
+	return as_v6(a, x) && as_v6(b, y) && memcmp(x, y, 16) == 0;
+}

@@ -26,8 +26,9 @@
 
 static const char *const top_keys[] = {
 	"listen", "resource", "policy", "shadow_policy", "audit", "audit_required", "deny_as", "origins",
-	"session_key_file", "upstreams", "auth", "identity", "limits",
+	"session_key_file", "upstreams", "auth", "identity", "limits", "tls", "behind_proxy",
 };
+static const char *const tls_keys[] = {"cert_file", "key_file"};
 static const char *const upstream_keys[] = {
 	"name", "path", "url", "command", "headers", "bearer_token_file", "env",
 };
@@ -112,6 +113,76 @@ static bool number(reader *r, const tg_yn *v, const char *key, unsigned long lon
 	}
 	*out = n;
 	return true;
+}
+
+/* A numeric IPv4 or IPv6 address (no port) into ss: false when not one. */
+static bool numeric_host(const char *s, struct sockaddr_storage *ss)
+{
+	struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof *ss);
+	if (inet_pton(AF_INET, s, &a4->sin_addr) == 1) {
+		a4->sin_family = AF_INET;
+		return true;
+	}
+	if (inet_pton(AF_INET6, s, &a6->sin6_addr) == 1) {
+		a6->sin6_family = AF_INET6;
+		return true;
+	}
+	return false;
+}
+
+static bool listen_loopback(const tg_gw_conf *c)
+{
+	struct sockaddr_storage ss;
+
+	return numeric_host(c->listen_host, &ss) && tg_gw_is_loopback((struct sockaddr *)&ss);
+}
+
+/* tls: HTTPS with a PEM certificate and key (read at start). */
+static void tls_key(reader *r, const tg_yn *v)
+{
+	const tg_yn *cert, *key;
+	const char *s;
+
+	if (!tg_ys_want(&r->y, v, TG_YT_MAP, "", "tls"))
+		return;
+	tg_ys_check_keys(&r->y, v, tls_keys, TG_NKEYS(tls_keys), "tls");
+	cert = tg_ys_require(&r->y, v, "cert_file", "tls");
+	key = tg_ys_require(&r->y, v, "key_file", "tls");
+	if (cert && key && (s = nonempty(r, cert, "cert_file"))) {
+		r->c->tls_cert_file = resolve(r, s);
+		if ((s = nonempty(r, key, "key_file")))
+			r->c->tls_key_file = resolve(r, s);
+	}
+}
+
+/* behind_proxy: the proxies' addresses, the only peers accepted. */
+static void proxies_key(reader *r, const tg_yn *v)
+{
+	size_t i;
+
+	if (!tg_ys_want(&r->y, v, TG_YT_LIST, "", "behind_proxy"))
+		return;
+	if (v->n == 0) {
+		tg_ys_error(&r->y, v, "'behind_proxy' names at least one proxy address");
+		return;
+	}
+	r->c->proxies = calloc(v->n, sizeof *r->c->proxies);
+	if (!r->c->proxies) {
+		tg_ys_oom(&r->y);
+		return;
+	}
+	for (i = 0; i < v->n; i++) {
+		const char *s = tg_ys_string(&r->y, v->kids[i], "", "behind_proxy");
+
+		if (s && !numeric_host(s, &r->c->proxies[r->c->nproxies]))
+			tg_ys_error(&r->y, v->kids[i],
+				    "'%s' is not a numeric IPv4 or IPv6 address (no port)", s);
+		else if (s)
+			r->c->nproxies++;
+	}
 }
 
 static void listen_key(reader *r, const tg_yn *v)
@@ -735,6 +806,10 @@ static void conf_root(reader *r, const tg_yn *root)
 		identity_key(r, v);
 	if ((v = tg_ys_get(root, "auth")))
 		auth_key(r, v);
+	if ((v = tg_ys_get(root, "tls")))
+		tls_key(r, v);
+	if ((v = tg_ys_get(root, "behind_proxy")))
+		proxies_key(r, v);
 	if (c->has_auth && c->identity && r->y.nerrors == 0)
 		tg_ys_error(&r->y, tg_ys_get(root, "identity"),
 			    "'identity' (a fixed development identity) and 'auth' exclude each "
@@ -743,21 +818,16 @@ static void conf_root(reader *r, const tg_yn *root)
 		tg_ys_error(&r->y, root, "the gateway needs 'auth' (OAuth bearer tokens) or "
 					 "'identity' (a fixed development identity) to know who is "
 					 "calling");
-	if (c->identity && c->listen_host && r->y.nerrors == 0) {
-		struct sockaddr_storage ss;
-		struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
-		struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
-
-		memset(&ss, 0, sizeof ss);
-		if (inet_pton(AF_INET, c->listen_host, &a4->sin_addr) == 1)
-			a4->sin_family = AF_INET;
-		else if (inet_pton(AF_INET6, c->listen_host, &a6->sin6_addr) == 1)
-			a6->sin6_family = AF_INET6;
-		if (!tg_gw_is_loopback((struct sockaddr *)&ss))
-			tg_ys_error(&r->y, tg_ys_get(root, "listen"),
-				    "a fixed 'identity' is for development: 'listen' must be a "
-				    "loopback address (127.0.0.1 or ::1)");
-	}
+	if (c->identity && c->listen_host && !listen_loopback(c) && r->y.nerrors == 0)
+		tg_ys_error(&r->y, tg_ys_get(root, "listen"),
+			    "a fixed 'identity' is for development: 'listen' must be a "
+			    "loopback address (127.0.0.1 or ::1)");
+	if (c->listen_host && !c->tls_cert_file && !c->proxies && !listen_loopback(c) &&
+	    r->y.nerrors == 0)
+		tg_ys_error(&r->y, tg_ys_get(root, "listen"),
+			    "plain HTTP on a non-loopback address would carry bearer tokens in the "
+			    "clear: give 'tls' (cert_file, key_file), or 'behind_proxy' (the "
+			    "addresses of the TLS-terminating proxy in front)");
 }
 
 tg_gw_conf *tg_gw_conf_parse(const char *path, const char *text, size_t len, FILE *err)
@@ -868,6 +938,9 @@ void tg_gw_conf_free(tg_gw_conf *c)
 		free(c->origins[i]);
 	free(c->origins);
 	free(c->session_key_file);
+	free(c->tls_cert_file);
+	free(c->tls_key_file);
+	free(c->proxies);
 	for (i = 0; i < c->nupstreams; i++) {
 		free(c->upstreams[i].name);
 		free(c->upstreams[i].path);

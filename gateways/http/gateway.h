@@ -139,12 +139,19 @@ typedef struct tg_gw_conf {
 	tg_gw_auth_conf *auth;		/* or NULL */
 	json_t *identity;		/* {"principal":{...},"token":{...},"context":{...}} or NULL */
 	tg_gw_limits limits;
+	char *tls_cert_file;		/* HTTPS: PEM certificate (chain), or NULL */
+	char *tls_key_file;		/* and its PEM private key */
+	/* behind_proxy: the addresses of the TLS-terminating proxies in front,
+	 * the only peers a connection is accepted from (none: any peer) */
+	struct sockaddr_storage *proxies;
+	size_t nproxies;
 } tg_gw_conf;
 
 /* Reads and checks a configuration. Every problem is printed to `err` as
  * FILE:LINE:COL: error: MESSAGE with the line and a caret. Returns the
  * configuration (tg_gw_conf_free) or NULL. Files it names are resolved
- * against the configuration's folder but not opened. */
+ * against the configuration's folder; of them only bearer_token_file is
+ * read here (its token is part of the configuration). */
 tg_gw_conf *tg_gw_conf_load(const char *path, FILE *err);
 tg_gw_conf *tg_gw_conf_parse(const char *path, const char *text, size_t len, FILE *err);
 void tg_gw_conf_free(tg_gw_conf *c);
@@ -231,6 +238,8 @@ bool tg_gw_accepts(const char *accept, const char *type);
 bool tg_gw_version_ok(const char *version);
 /* True when the peer is a loopback address. */
 bool tg_gw_is_loopback(const struct sockaddr *sa);
+/* Whether two addresses are the same host (port aside). */
+bool tg_gw_same_host(const struct sockaddr *a, const struct sockaddr *b);
 
 /* ---- clock.c ------------------------------------------------------ */
 
@@ -399,6 +408,7 @@ typedef enum tg_gw_refusal {
 	TG_GW_REF_AUDIT,
 	TG_GW_REF_BUSY,
 	TG_GW_REF_HEADER,	/* 2026-07-28: a header disagrees with the body */
+	TG_GW_REF_PEER,		/* a connection from other than the behind_proxy addresses */
 	TG_GW_REF_COUNT
 } tg_gw_refusal;
 

@@ -19,6 +19,7 @@ static const char *const outcomes[TG_GW_OUT_COUNT] = {
 static const char *const refusals[TG_GW_REF_COUNT] = {
 	"not_found", "origin", "too_large", "media_type", "parse_error", "invalid_request",
 	"method", "protocol_version", "session", "identity", "audit", "busy", "header_mismatch",
+	"peer",
 };
 
 void tg_gw_metrics_init(tg_gw_metrics *m)

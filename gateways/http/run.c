@@ -95,10 +95,14 @@ static void reload_config(tg_gw *gw, tg_reloader *pol, tg_reloader *sh)
 	    n->limits.max_header != o->limits.max_header ||
 	    n->limits.idle_timeout_s != o->limits.idle_timeout_s || !same_str(a, b) ||
 	    !same_str(n->audit, o->audit) || !same_str(n->session_key_file, o->session_key_file) ||
-	    (n->shadow_policy != NULL) != (o->shadow_policy != NULL))
-		tg_drv_error("gateway: listen, identity, audit, session_key_file, the presence of "
-			     "shadow_policy and limits.max_connections/max_header/idle_timeout_s "
-			     "take effect at the next start");
+	    (n->shadow_policy != NULL) != (o->shadow_policy != NULL) ||
+	    !same_str(n->tls_cert_file, o->tls_cert_file) ||
+	    !same_str(n->tls_key_file, o->tls_key_file) || n->nproxies != o->nproxies ||
+	    (n->nproxies && memcmp(n->proxies, o->proxies, n->nproxies * sizeof *n->proxies) != 0))
+		tg_drv_error("gateway: listen, tls, behind_proxy, identity, audit, session_key_file, "
+			     "the presence of shadow_policy and "
+			     "limits.max_connections/max_header/idle_timeout_s take effect at the "
+			     "next start");
 	free(a);
 	free(b);
 	/* Keep what cannot change live as it was. */
@@ -250,8 +254,9 @@ int tg_gw_run(const char *config_path)
 		rc = TG_EXIT_USAGE;
 		goto out;
 	}
-	tg_drv_error("gateway: listening on %s:%u", c->listen_host,
-		     (unsigned)tg_gw_server_port(srv));
+	tg_drv_error("gateway: listening on %s:%u%s%s", c->listen_host,
+		     (unsigned)tg_gw_server_port(srv), c->tls_cert_file ? " (HTTPS)" : "",
+		     c->nproxies ? " behind a proxy" : "");
 	for (;;) {
 		struct pollfd pfd = {sig_pipe[0], POLLIN, 0};
 		char sigs[16];

@@ -25,6 +25,7 @@
  * /.well-known/oauth-protected-resource are the gateway's own: no
  * identity, never forwarded.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -44,6 +45,8 @@ typedef struct tg_gw_server {
 	tg_gw_relay *relay;
 	tg_gw_loop *loop;
 	req *waiting;		/* requests with a pending exchange or a loop's stream */
+	const tg_gw_conf *started;	/* the configuration at start: tls, behind_proxy */
+	char *tls_cert, *tls_key;	/* PEM, kept while libmicrohttpd runs */
 } server;
 
 struct req {
@@ -523,6 +526,58 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 	tg_drv_error("gateway: http: %s", msg);
 }
 
+/* behind_proxy: only the proxies in front may connect (counted as the
+ * "peer" refusal otherwise: the connection is closed unanswered). */
+static enum MHD_Result accept_from(void *cls, const struct sockaddr *addr, socklen_t len)
+{
+	server *s = cls;
+	const tg_gw_conf *c = s->started;
+
+	(void)len;
+	for (size_t i = 0; i < c->nproxies; i++)
+		if (tg_gw_same_host(addr, (const struct sockaddr *)&c->proxies[i]))
+			return MHD_YES;
+	tg_gw_metrics_refusal(&s->gw->metrics, TG_GW_REF_PEER);
+	return MHD_NO;
+}
+
+/* A PEM file whole, NUL-terminated (GnuTLS reads it at start), or NULL
+ * with err set. */
+static char *read_pem(const char *path, bool secret, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	size_t n = 0, cap = 0;
+
+	if (!f) {
+		snprintf(err, errlen, "cannot read '%s': %s", path, strerror(errno));
+		return NULL;
+	}
+	if (secret)
+		tg_gw_secret_mode(path, f);
+	for (;;) {
+		if (n + 4096 + 1 > cap) {
+			char *t = cap < (1u << 20) ? realloc(buf, cap = cap ? 2 * cap : 8192) : NULL;
+
+			if (!t) {
+				snprintf(err, errlen, "'%s' is too large for a PEM file", path);
+				free(buf);
+				fclose(f);
+				return NULL;
+			}
+			buf = t;
+		}
+		size_t k = fread(buf + n, 1, 4096, f);
+
+		n += k;
+		if (k < 4096)
+			break;
+	}
+	fclose(f);
+	buf[n] = '\0';
+	return buf;
+}
+
 tg_gw_server *tg_gw_server_start(tg_gw *gw, char *err, size_t errlen)
 {
 	const tg_gw_conf *c = tg_gw_current(gw);
@@ -547,22 +602,41 @@ tg_gw_server *tg_gw_server_start(tg_gw *gw, char *err, size_t errlen)
 		flags |= MHD_USE_IPv6;
 	}
 	s->gw = gw;
+	s->started = c;
+	if (c->tls_cert_file) {
+		flags |= MHD_USE_TLS;
+		if (!(s->tls_cert = read_pem(c->tls_cert_file, false, err, errlen)) ||
+		    !(s->tls_key = read_pem(c->tls_key_file, true, err, errlen))) {
+			free(s->tls_cert);
+			free(s);
+			return NULL;
+		}
+	}
+	struct MHD_OptionItem tls[] = {
+		{MHD_OPTION_HTTPS_MEM_CERT, 0, s->tls_cert},
+		{MHD_OPTION_HTTPS_MEM_KEY, 0, s->tls_key},
+		{MHD_OPTION_END, 0, NULL},
+	};
 	/* The connection's memory pool holds the request line and headers
 	 * plus libmicrohttpd's own buffers and parsed header entries, so it
 	 * is 4 KiB larger than max_header (checked exactly in first_call); a
 	 * request of very many tiny headers may hit the pool first (431 too).
 	 * Nothing is served before the loop's thread starts running it. */
 	s->d = MHD_start_daemon(
-		flags, c->listen_port, NULL, NULL, handler, s, MHD_OPTION_EXTERNAL_LOGGER,
-		mhd_log, NULL, MHD_OPTION_SOCK_ADDR, &ss,
+		flags, c->listen_port, c->nproxies ? accept_from : NULL, s, handler, s,
+		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_ARRAY,
+		c->tls_cert_file ? tls : tls + 2, MHD_OPTION_SOCK_ADDR, &ss,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned)c->limits.max_connections,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)c->limits.max_header + 4096,
 		MHD_OPTION_URI_LOG_CALLBACK, uri_log, NULL,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)c->limits.idle_timeout_s,
 		MHD_OPTION_NOTIFY_COMPLETED, completed, s, MHD_OPTION_END);
 	if (!s->d) {
-		snprintf(err, errlen, "cannot listen on %s:%u", c->listen_host,
-			 (unsigned)c->listen_port);
+		snprintf(err, errlen, "cannot listen on %s:%u%s", c->listen_host,
+			 (unsigned)c->listen_port,
+			 c->tls_cert_file ? " with that TLS certificate and key" : "");
+		free(s->tls_cert);
+		free(s->tls_key);
 		free(s);
 		return NULL;
 	}
@@ -577,6 +651,8 @@ tg_gw_server *tg_gw_server_start(tg_gw *gw, char *err, size_t errlen)
 	tg_gw_relay_free(s->relay);
 	tg_gw_loop_free(s->loop);
 	MHD_stop_daemon(s->d);
+	free(s->tls_cert);
+	free(s->tls_key);
 	free(s);
 	return NULL;
 }
@@ -610,5 +686,7 @@ void tg_gw_server_stop(tg_gw_server *s)
 	MHD_stop_daemon(s->d);
 	tg_gw_loop_free(s->loop);
 	tg_gw_relay_free(s->relay);
+	free(s->tls_cert);
+	free(s->tls_key);
 	free(s);
 }

@@ -1,0 +1,115 @@
+# gateway_tls.sh - `toolgate gateway` and transport security: HTTPS with a
+# certificate and key from the configuration (libmicrohttpd with GnuTLS),
+# answered to a client that checks the certificate and not in plain HTTP;
+# plain HTTP on a non-loopback address refused unless the gateway has TLS or
+# sits behind a TLS-terminating proxy; behind_proxy accepting connections
+# from the proxies' addresses only; a key file open to others warned about;
+# a certificate GnuTLS cannot use stops the start.
+. "$(dirname "$0")/data/lib.sh"
+. "$(dirname "$0")/data/gateway_lib.sh"
+
+need node curl openssl
+
+node "$TG_SOURCE_DIR/tests/gateway/recorder.mjs" "$TMP/rec.log" "$TMP/rec.port" &
+recpid=$!
+gwpid=
+trap 'kill $recpid $gwpid 2>/dev/null; rm -rf "$TMP"' EXIT
+wait_for "$TMP/rec.port" .
+RPORT=$(cat "$TMP/rec.port")
+
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$TMP/key.pem" -out "$TMP/cert.pem" \
+	-days 2 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 >/dev/null 2>&1 ||
+	{ fail "openssl could not make a certificate"; finish; }
+chmod 600 "$TMP/key.pem"
+cat >"$TMP/p.tg" <<'P'
+policy "tls" version "1";
+role reader;
+default deny;
+allow anyone to list tools;
+rule "ro": allow role reader to call tool "echo";
+P
+# conf NAME LISTEN EXTRA: $TMP/NAME.yaml
+conf() {
+	cat >"$TMP/$1.yaml" <<Y
+listen: $2
+resource: https://127.0.0.1:8443
+policy: p.tg
+audit: $1.audit.jsonl
+upstreams:
+  - name: rec
+    path: /rec/mcp
+    url: http://127.0.0.1:$RPORT/mcp
+$3
+Y
+}
+ID='identity: {principal: {id: alice, roles: [reader]}}'
+call='{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{}}}'
+
+# ---- HTTPS ----------------------------------------------------------------------
+conf tls 127.0.0.1:0 "$ID
+tls: {cert_file: cert.pem, key_file: key.pem}"
+"$TOOLGATE" gateway --config "$TMP/tls.yaml" 2>"$TMP/tls.err" &
+gwpid=$!
+wait_listening "$TMP/tls.err" tls
+has "$TMP/tls.err" 'listening on 127.0.0.1:[0-9]* (HTTPS)'
+lacks "$TMP/tls.err" 'open to other users'
+req tls_health 200 --cacert "$TMP/cert.pem" "https://127.0.0.1:$PORT/healthz"
+req tls_call 200 --cacert "$TMP/cert.pem" -H "$JSON" -H "$ACC" -d "$call" \
+	"https://127.0.0.1:$PORT/rec/mcp"
+has "$TMP/tls_call.body" '"result"'
+req tls_plain 000 "http://127.0.0.1:$PORT/healthz"
+kill -TERM $gwpid
+stopped $gwpid "$TMP/tls.err"
+gwpid=
+
+# A key others may read: said at start. A certificate GnuTLS cannot use:
+# no start.
+chmod 644 "$TMP/key.pem"
+"$TOOLGATE" gateway --config "$TMP/tls.yaml" 2>"$TMP/tls2.err" &
+gwpid=$!
+wait_listening "$TMP/tls2.err" tls2
+has "$TMP/tls2.err" "warning: '$TMP/key.pem' is open to other users (mode 0644)"
+kill -TERM $gwpid
+stopped $gwpid "$TMP/tls2.err"
+gwpid=
+chmod 600 "$TMP/key.pem"
+echo 'not a certificate' >"$TMP/bad.pem"
+conf badcert 127.0.0.1:0 "$ID
+tls: {cert_file: bad.pem, key_file: key.pem}"
+run 2 gateway --config "$TMP/badcert.yaml"
+has "$TMP/err" 'GnuTLS failed to setup x509 certificate/key'
+has "$TMP/err" 'cannot listen on 127.0.0.1:0 with that TLS certificate and key'
+
+# ---- plain HTTP only on loopback, or behind a proxy --------------------------------
+AUTH="auth: {issuer: http://127.0.0.1:9100, jwks_file: $TG_SOURCE_DIR/tests/gateway/keys/jwks.json}"
+conf open 0.0.0.0:0 "$AUTH"
+run 1 gateway --config "$TMP/open.yaml" --check
+has "$TMP/err" "open.yaml:1:9: error: plain HTTP on a non-loopback address would carry bearer tokens in the clear"
+conf open_tls 0.0.0.0:0 "$AUTH
+tls: {cert_file: cert.pem, key_file: key.pem}"
+run 0 gateway --config "$TMP/open_tls.yaml" --check
+conf open_proxy 0.0.0.0:0 "$AUTH
+behind_proxy: [10.0.0.5, '::1']"
+run 0 gateway --config "$TMP/open_proxy.yaml" --check
+conf bad_proxy 0.0.0.0:0 "$AUTH
+behind_proxy: [proxy.example:443]"
+run 1 gateway --config "$TMP/bad_proxy.yaml" --check
+has "$TMP/err" "bad_proxy.yaml:10:16: error: 'proxy.example:443' is not a numeric IPv4 or IPv6 address (no port)"
+
+# ---- behind_proxy: the proxy's address may connect, no other ------------------------
+conf proxied 127.0.0.1:0 "$ID
+behind_proxy: [127.0.0.2]"
+"$TOOLGATE" gateway --config "$TMP/proxied.yaml" 2>"$TMP/proxied.err" &
+gwpid=$!
+wait_listening "$TMP/proxied.err" proxied
+has "$TMP/proxied.err" 'behind a proxy'
+req from_proxy 200 --interface 127.0.0.2 -H "$JSON" -H "$ACC" -d "$call" \
+	"http://127.0.0.1:$PORT/rec/mcp"
+has "$TMP/from_proxy.body" '"result"'
+req from_other 000 "http://127.0.0.1:$PORT/healthz"
+req metrics 200 --interface 127.0.0.2 "http://127.0.0.1:$PORT/metrics"
+has "$TMP/metrics.body" 'toolgate_gateway_refusals_total{reason="peer"} 1'
+kill -TERM $gwpid
+stopped $gwpid "$TMP/proxied.err"
+gwpid=
+finish
