@@ -115,6 +115,24 @@ static bool number(reader *r, const tg_yn *v, const char *key, unsigned long lon
 	return true;
 }
 
+/* The list at v, not empty (else `empty` is said), and an array of
+ * v->n + extra zeroed items of `size` bytes for it; NULL when not (said). */
+static void *list_items(reader *r, const tg_yn *v, const char *key, const char *empty, size_t extra,
+			size_t size)
+{
+	void *a;
+
+	if (!tg_ys_want(&r->y, v, TG_YT_LIST, "", key))
+		return NULL;
+	if (v->n == 0) {
+		tg_ys_error(&r->y, v, "%s", empty);
+		return NULL;
+	}
+	if (!(a = calloc(v->n + extra, size)))
+		tg_ys_oom(&r->y);
+	return a;
+}
+
 /* A numeric IPv4 or IPv6 address (no port) into ss: false when not one. */
 static bool numeric_host(const char *s, struct sockaddr_storage *ss)
 {
@@ -163,18 +181,10 @@ static void proxies_key(reader *r, const tg_yn *v)
 {
 	size_t i;
 
-	if (!tg_ys_want(&r->y, v, TG_YT_LIST, "", "behind_proxy"))
-		return;
-	if (v->n == 0) {
-		tg_ys_error(&r->y, v, "'behind_proxy' names at least one proxy address");
-		return;
-	}
-	r->c->proxies = calloc(v->n, sizeof *r->c->proxies);
-	if (!r->c->proxies) {
-		tg_ys_oom(&r->y);
-		return;
-	}
-	for (i = 0; i < v->n; i++) {
+	r->c->proxies = list_items(r, v, "behind_proxy",
+				   "'behind_proxy' names at least one proxy address", 0,
+				   sizeof *r->c->proxies);
+	for (i = 0; r->c->proxies && i < v->n; i++) {
 		const char *s = tg_ys_string(&r->y, v->kids[i], "", "behind_proxy");
 
 		if (s && !numeric_host(s, &r->c->proxies[r->c->nproxies]))
@@ -276,17 +286,10 @@ static void command_key(reader *r, tg_gw_upstream_conf *u, const tg_yn *v)
 {
 	size_t i;
 
-	if (!tg_ys_want(&r->y, v, TG_YT_LIST, "", "command"))
+	u->command = list_items(r, v, "command", "'command' needs at least the program", 1,
+				sizeof *u->command);
+	if (!u->command)
 		return;
-	if (v->n == 0) {
-		tg_ys_error(&r->y, v, "'command' needs at least the program");
-		return;
-	}
-	u->command = calloc(v->n + 1, sizeof *u->command);
-	if (!u->command) {
-		tg_ys_oom(&r->y);
-		return;
-	}
 	for (i = 0; i < v->n; i++) {
 		const char *s = tg_ys_string(&r->y, v->kids[i], "", "command");
 
@@ -511,17 +514,10 @@ static void upstreams_key(reader *r, const tg_yn *v)
 {
 	size_t i, j;
 
-	if (!tg_ys_want(&r->y, v, TG_YT_LIST, "", "upstreams"))
+	r->c->upstreams = list_items(r, v, "upstreams", "'upstreams' needs at least one upstream",
+				     0, sizeof *r->c->upstreams);
+	if (!r->c->upstreams)
 		return;
-	if (v->n == 0) {
-		tg_ys_error(&r->y, v, "'upstreams' needs at least one upstream");
-		return;
-	}
-	r->c->upstreams = calloc(v->n, sizeof *r->c->upstreams);
-	if (!r->c->upstreams) {
-		tg_ys_oom(&r->y);
-		return;
-	}
 	r->c->nupstreams = v->n;
 	for (i = 0; i < v->n; i++) {
 		tg_gw_upstream_conf *u = &r->c->upstreams[i];
