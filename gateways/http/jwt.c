@@ -137,12 +137,19 @@ static bool key_fits(const json_t *k, void *ud)
  * wants DER. The DER form in a malloc'd buffer, or NULL. */
 static unsigned char *es256_der(const unsigned char *raw, size_t len, size_t *derlen)
 {
-	ECDSA_SIG *es = ECDSA_SIG_new();
-	BIGNUM *r = BN_bin2bn(raw, 32, NULL), *s = BN_bin2bn(raw + 32, 32, NULL);
+	ECDSA_SIG *es;
+	BIGNUM *r, *s;
 	unsigned char *der = NULL;
 	int n;
 
-	if (len != 64 || !es || !r || !s || ECDSA_SIG_set0(es, r, s) != 1) {
+	/* The length first: r and s are read from it (a shorter signature
+	 * is the sender's to choose). */
+	if (len != 64)
+		return NULL;
+	es = ECDSA_SIG_new();
+	r = BN_bin2bn(raw, 32, NULL);
+	s = BN_bin2bn(raw + 32, 32, NULL);
+	if (!es || !r || !s || ECDSA_SIG_set0(es, r, s) != 1) {
 		BN_free(r);
 		BN_free(s);
 		ECDSA_SIG_free(es);
