@@ -47,7 +47,7 @@ asan: deps
 # tests/fuzz/regressions/TARGET/ where ctest replays them.
 FUZZ_BUILD   ?= build-fuzz
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS ?= compile load request suite
+FUZZ_TARGETS ?= compile load request suite gateway
 
 fuzz: deps
 	@cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang \

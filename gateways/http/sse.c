@@ -106,6 +106,10 @@ int tg_gw_sse_feed(tg_gw_sse *s, const char *p, size_t n,
 			}
 			return 0;
 		}
+		if (end > s->max) {	/* it came whole in one piece, still too long */
+			s->too_large = true;
+			return -1;
+		}
 		memset(&e, 0, sizeof e);
 		e.raw = base;
 		e.raw_len = end;

@@ -14,7 +14,7 @@ build=$1
 shift
 src=$(cd "$(dirname "$0")" && pwd)
 secs=${FUZZ_SECONDS:-60}
-targets=${*:-compile load request suite regex}
+targets=${*:-compile load request suite regex gateway}
 status=0
 for t in $targets; do
 	case $t in
@@ -23,6 +23,7 @@ for t in $targets; do
 	request) dict=json.dict ;;
 	suite) dict=yaml.dict ;;
 	regex) dict= ;;
+	gateway) dict= ;;
 	*) echo "unknown fuzz target '$t'" >&2; exit 2 ;;
 	esac
 	corpus=$build/fuzz-corpus/$t

@@ -373,6 +373,12 @@ static void sse_splitting(void **state)
 	assert_int_equal(tg_gw_sse_feed(&s, "\n\n", 2, collect, &ev), -1);
 	assert_int_equal(ev.n, 0);
 	tg_gw_sse_free(&s);
+	/* The same when the whole event arrives in one piece. */
+	s.max = 16;
+	memset(&ev, 0, sizeof ev);
+	assert_int_equal(tg_gw_sse_feed(&s, "data: 0123456789abcdef\n\n", 24, collect, &ev), -1);
+	assert_int_equal(ev.n, 0);
+	tg_gw_sse_free(&s);
 }
 
 static void metrics_text(void **state)
