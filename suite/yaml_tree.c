@@ -401,6 +401,12 @@ tg_yn *tg_ys_read_tree(tg_ys *y)
 				if (parent->kind == TG_YN_MAP && parent->n % 2 == 0 &&
 				    n->kind != TG_YN_SCALAR && n->kind != TG_YN_BAD)
 					tg_ys_error(y, n, "a mapping key must be a scalar");
+				/* Readers go on after an error to report more, and
+				 * read every key as text: one that is not gets "". */
+				if (parent->kind == TG_YN_MAP && parent->n % 2 == 0 && !n->s) {
+					n->s = "";
+					n->len = 0;
+				}
 				if (tg_ys_add_kid(y, parent, n) < 0)
 					done = true;
 			}

@@ -14,6 +14,11 @@
  *   'e'  an upstream's SSE stream, fed whole and in the pieces the input's
  *        first bytes choose: the same events either way, their raw texts the
  *        input's prefix in order, none past the limit.
+ *   'c'  a configuration file (what `gateway --check` reads): refused with
+ *        its errors, or read whole, with every upstream named, routed and
+ *        either a url or a command. Inputs naming bearer_token_file are
+ *        left out: it is the one key read as it is parsed, and a fuzzer's
+ *        path could name a FIFO.
  */
 #include "fuzz.h"
 
@@ -216,6 +221,40 @@ static void sse(const unsigned char *p, size_t n)
 	tg_px_buf_free(&pieces.log);
 }
 
+static bool contains(const char *s, size_t n, const char *word)
+{
+	size_t k = strlen(word);
+
+	for (size_t i = 0; i + k <= n; i++)
+		if (memcmp(s + i, word, k) == 0)
+			return true;
+	return false;
+}
+
+static void config(const char *text, size_t n)
+{
+	static FILE *devnull;
+	tg_gw_conf *c;
+
+	if (contains(text, n, "bearer_token_file"))
+		return;
+	if (!devnull && !(devnull = fopen("/dev/null", "w")))
+		return;
+	c = tg_gw_conf_parse("/nonexistent/gw.yaml", text, n, devnull);
+	if (!c)
+		return;
+	if (!c->listen_host || !c->resource || !c->policy || !c->audit || c->nupstreams == 0)
+		tg_fuzz_fail("a configuration was accepted without a required key");
+	for (size_t i = 0; i < c->nupstreams; i++) {
+		const tg_gw_upstream_conf *u = &c->upstreams[i];
+
+		if (!u->name || !u->path || !!u->url == !!u->command ||
+		    tg_gw_conf_route(c, u->path) != u)
+			tg_fuzz_fail("upstream %zu was accepted half-read", i);
+	}
+	tg_gw_conf_free(c);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *text;
@@ -228,6 +267,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (data[0] == 'r') {
 		session_fields((const char *)data + 1, size - 1);
+		return 0;
+	}
+	if (data[0] == 'c') {
+		config((const char *)data + 1, size - 1);
 		return 0;
 	}
 	text = malloc(size);
