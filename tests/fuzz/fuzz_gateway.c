@@ -18,7 +18,8 @@
  *        its errors, or read whole, with every upstream named, routed and
  *        either a url or a command. Inputs naming bearer_token_file are
  *        left out: it is the one key read as it is parsed, and a fuzzer's
- *        path could name a FIFO.
+ *        path could name a FIFO. So are inputs with a backslash, with which
+ *        a double-quoted key could spell it otherwise.
  */
 #include "fuzz.h"
 
@@ -236,7 +237,7 @@ static void config(const char *text, size_t n)
 	static FILE *devnull;
 	tg_gw_conf *c;
 
-	if (contains(text, n, "bearer_token_file"))
+	if (contains(text, n, "bearer_token_file") || contains(text, n, "\\"))
 		return;
 	if (!devnull && !(devnull = fopen("/dev/null", "w")))
 		return;
