@@ -14,7 +14,9 @@ export const failed = () => failures;
 
 /** Child processes to kill when the test exits, however it exits. */
 export const children = [];
-process.on("exit", () => children.forEach((c) => { try { c.kill("SIGKILL"); } catch {} }));
+// SIGKILL, or the child's own exitSignal: nginx's master must be asked
+// (SIGTERM), as its workers outlive a killed master.
+process.on("exit", () => children.forEach((c) => { try { c.kill(c.exitSignal || "SIGKILL"); } catch {} }));
 
 export function freePort() {
 	return new Promise((resolve) => {

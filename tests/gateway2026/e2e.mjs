@@ -161,6 +161,7 @@ http {
 }
 `);
 	const ng = spawn("nginx", ["-p", prefix, "-c", path.join(prefix, "nginx.conf"), "-g", "daemon off;"], { stdio: ["ignore", "ignore", "pipe"] });
+	ng.exitSignal = "SIGTERM";
 	children.push(ng);
 	let ngErr = "";
 	ng.stderr.on("data", (d) => { ngErr += d; });
