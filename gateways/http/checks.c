@@ -5,6 +5,7 @@
  * branch is unit-tested (tests/unit/test_gateway.c).
  */
 #include <netinet/in.h>
+#include <arpa/inet.h>
 #include <string.h>
 #include <strings.h>
 
@@ -100,6 +101,25 @@ bool tg_gw_is_loopback(const struct sockaddr *sa)
 			return true;
 		return memcmp(a->sin6_addr.s6_addr, v4mapped, 12) == 0 &&
 		       a->sin6_addr.s6_addr[12] == 127;
+	}
+	return false;
+}
+
+bool tg_gw_numeric_host(const char *s, unsigned short port, struct sockaddr_storage *ss)
+{
+	struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof *ss);
+	if (inet_pton(AF_INET, s, &a4->sin_addr) == 1) {
+		a4->sin_family = AF_INET;
+		a4->sin_port = htons(port);
+		return true;
+	}
+	if (inet_pton(AF_INET6, s, &a6->sin6_addr) == 1) {
+		a6->sin6_family = AF_INET6;
+		a6->sin6_port = htons(port);
+		return true;
 	}
 	return false;
 }

@@ -12,7 +12,6 @@
  * development `identity` exclude each other, so a deployment cannot fall
  * back to a fixed identity by accident.
  */
-#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -20,6 +19,7 @@
 #include <strings.h>
 
 #include "gateway.h"
+#include "stages.h"	/* tg_read_file */
 #include "yaml_tree.h"
 
 #define TG_GW_MAX_CONF_BYTES (1024u * 1024)
@@ -133,29 +133,12 @@ static void *list_items(reader *r, const tg_yn *v, const char *key, const char *
 	return a;
 }
 
-/* A numeric IPv4 or IPv6 address (no port) into ss: false when not one. */
-static bool numeric_host(const char *s, struct sockaddr_storage *ss)
-{
-	struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
-	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
-
-	memset(ss, 0, sizeof *ss);
-	if (inet_pton(AF_INET, s, &a4->sin_addr) == 1) {
-		a4->sin_family = AF_INET;
-		return true;
-	}
-	if (inet_pton(AF_INET6, s, &a6->sin6_addr) == 1) {
-		a6->sin6_family = AF_INET6;
-		return true;
-	}
-	return false;
-}
-
 static bool listen_loopback(const tg_gw_conf *c)
 {
 	struct sockaddr_storage ss;
 
-	return numeric_host(c->listen_host, &ss) && tg_gw_is_loopback((struct sockaddr *)&ss);
+	return tg_gw_numeric_host(c->listen_host, 0, &ss) &&
+	       tg_gw_is_loopback((struct sockaddr *)&ss);
 }
 
 /* tls: HTTPS with a PEM certificate and key (read at start). */
@@ -187,7 +170,7 @@ static void proxies_key(reader *r, const tg_yn *v)
 	for (i = 0; r->c->proxies && i < v->n; i++) {
 		const char *s = tg_ys_string(&r->y, v->kids[i], "", "behind_proxy");
 
-		if (s && !numeric_host(s, &r->c->proxies[r->c->nproxies]))
+		if (s && !tg_gw_numeric_host(s, 0, &r->c->proxies[r->c->nproxies]))
 			tg_ys_error(&r->y, v->kids[i],
 				    "'%s' is not a numeric IPv4 or IPv6 address (no port)", s);
 		else if (s)
@@ -201,7 +184,7 @@ static void listen_key(reader *r, const tg_yn *v)
 	const char *colon;
 	unsigned long long port;
 	char host[64], *end;
-	unsigned char addr[16];
+	struct sockaddr_storage addr;
 
 	if (!s)
 		return;
@@ -223,7 +206,7 @@ static void listen_key(reader *r, const tg_yn *v)
 		tg_ys_error(&r->y, v, "the port in 'listen' must be from 0 to 65535");
 		return;
 	}
-	if (inet_pton(AF_INET, host, addr) != 1 && inet_pton(AF_INET6, host, addr) != 1) {
+	if (!tg_gw_numeric_host(host, 0, &addr)) {
 		tg_ys_error(&r->y, v, "'listen' wants a numeric IPv4 or IPv6 address, not '%s'",
 			    host);
 		return;
@@ -351,17 +334,15 @@ static char *joined(const char *a, const char *sep, const char *b)
  * token68 (RFC 9110) on one line. NULL when not (reported). */
 static char *bearer_token(reader *r, const tg_yn *at, const char *path)
 {
-	char buf[MAX_TOKEN_BYTES + 2];
-	FILE *f = fopen(path, "rb");
 	size_t n, i;
+	char *buf = tg_read_file(path, MAX_TOKEN_BYTES + 2, &n), *line;
 
-	if (!f) {
-		tg_ys_error(&r->y, at, "cannot read '%s': %s", path, strerror(errno));
+	if (!buf) {
+		tg_ys_error(&r->y, at, "cannot read '%s': %s", path,
+			    errno == EFBIG ? "longer than a bearer token may be" : strerror(errno));
 		return NULL;
 	}
-	tg_gw_secret_mode(path, f);
-	n = fread(buf, 1, sizeof buf - 1, f);
-	fclose(f);
+	tg_gw_secret_mode(path);
 	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
 		n--;
 	buf[n] = '\0';
@@ -374,9 +355,12 @@ static char *bearer_token(reader *r, const tg_yn *at, const char *path)
 			    "'%s' does not hold one bearer token (token68 characters on one line, "
 			    "at most %d bytes)",
 			    path, MAX_TOKEN_BYTES);
+		free(buf);
 		return NULL;
 	}
-	return joined("Authorization: Bearer", " ", buf);
+	line = joined("Authorization: Bearer", " ", buf);
+	free(buf);
+	return line;
 }
 
 /* headers and bearer_token_file of a url upstream: its header lines. */

@@ -171,9 +171,9 @@ typedef struct tg_gw_key {
 /* Reads a key file (raw bytes, at least TG_GW_KEY_MIN, surrounding
  * whitespace kept as key material). 0, or -1 with a message. */
 int tg_gw_key_load(tg_gw_key *k, const char *path, char *err, size_t errlen);
-/* Says so (a warning on stderr) when the secret file f, read from path, is
- * open to other users. */
-void tg_gw_secret_mode(const char *path, FILE *f);
+/* Says so (a warning on stderr) when the secret file at path is open to
+ * other users. */
+void tg_gw_secret_mode(const char *path);
 /* A random key for a gateway without session_key_file. 0 or -1. */
 int tg_gw_key_random(tg_gw_key *k);
 
@@ -238,6 +238,9 @@ bool tg_gw_accepts(const char *accept, const char *type);
 bool tg_gw_version_ok(const char *version);
 /* True when the peer is a loopback address. */
 bool tg_gw_is_loopback(const struct sockaddr *sa);
+/* A numeric IPv4 or IPv6 address (no port) into ss, with port: false when
+ * s is not one. */
+bool tg_gw_numeric_host(const char *s, unsigned short port, struct sockaddr_storage *ss);
 /* Whether two addresses are the same host (port aside). */
 bool tg_gw_same_host(const struct sockaddr *a, const struct sockaddr *b);
 

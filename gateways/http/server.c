@@ -30,12 +30,14 @@
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
-#include <arpa/inet.h>
 
 #include <microhttpd.h>
 
 #include "driver.h"
 #include "gateway.h"
+#include "stages.h"	/* tg_read_file */
+
+#define MAX_PEM_BYTES (1u << 20)
 
 typedef struct req req;
 
@@ -545,37 +547,14 @@ static enum MHD_Result accept_from(void *cls, const struct sockaddr *addr, sockl
  * with err set. */
 static char *read_pem(const char *path, bool secret, char *err, size_t errlen)
 {
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	size_t n = 0, cap = 0;
+	size_t len;
+	char *pem = tg_read_file(path, MAX_PEM_BYTES, &len);
 
-	if (!f) {
+	if (!pem)
 		snprintf(err, errlen, "cannot read '%s': %s", path, strerror(errno));
-		return NULL;
-	}
-	if (secret)
-		tg_gw_secret_mode(path, f);
-	for (;;) {
-		if (n + 4096 + 1 > cap) {
-			char *t = cap < (1u << 20) ? realloc(buf, cap = cap ? 2 * cap : 8192) : NULL;
-
-			if (!t) {
-				snprintf(err, errlen, "'%s' is too large for a PEM file", path);
-				free(buf);
-				fclose(f);
-				return NULL;
-			}
-			buf = t;
-		}
-		size_t k = fread(buf + n, 1, 4096, f);
-
-		n += k;
-		if (k < 4096)
-			break;
-	}
-	fclose(f);
-	buf[n] = '\0';
-	return buf;
+	else if (secret)
+		tg_gw_secret_mode(path);
+	return pem;
 }
 
 tg_gw_server *tg_gw_server_start(tg_gw *gw, char *err, size_t errlen)
@@ -583,24 +562,16 @@ tg_gw_server *tg_gw_server_start(tg_gw *gw, char *err, size_t errlen)
 	const tg_gw_conf *c = tg_gw_current(gw);
 	tg_gw_server *s = calloc(1, sizeof *s);
 	struct sockaddr_storage ss;
-	struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
-	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
 	unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC | MHD_USE_ERROR_LOG;
 
 	if (!s) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	memset(&ss, 0, sizeof ss);
-	if (inet_pton(AF_INET, c->listen_host, &a4->sin_addr) == 1) {
-		a4->sin_family = AF_INET;
-		a4->sin_port = htons(c->listen_port);
-	} else {
-		inet_pton(AF_INET6, c->listen_host, &a6->sin6_addr);
-		a6->sin6_family = AF_INET6;
-		a6->sin6_port = htons(c->listen_port);
+	/* listen was checked numeric when the configuration was read */
+	tg_gw_numeric_host(c->listen_host, c->listen_port, &ss);
+	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
-	}
 	s->gw = gw;
 	s->started = c;
 	if (c->tls_cert_file) {

@@ -34,11 +34,11 @@
 /* Whoever reads a session key can seal session ids, an HS256 secret mint
  * tokens, an upstream's token call it. Said, not refused: mounted secrets
  * are often 0644. */
-void tg_gw_secret_mode(const char *path, FILE *f)
+void tg_gw_secret_mode(const char *path)
 {
 	struct stat st;
 
-	if (fstat(fileno(f), &st) == 0 && (st.st_mode & (S_IRWXG | S_IRWXO)))
+	if (stat(path, &st) == 0 && (st.st_mode & (S_IRWXG | S_IRWXO)))
 		tg_drv_error("gateway: warning: '%s' is open to other users (mode %04o); it holds "
 			     "a secret: chmod 600 it",
 			     path, (unsigned)(st.st_mode & 07777));
@@ -60,8 +60,8 @@ int tg_gw_key_load(tg_gw_key *k, const char *path, char *err, size_t errlen)
 		fclose(f);
 		return -1;
 	}
-	tg_gw_secret_mode(path, f);
 	fclose(f);
+	tg_gw_secret_mode(path);
 	if (n < TG_GW_KEY_MIN) {
 		snprintf(err, errlen,
 			 "session key '%s' has %zu bytes; it needs at least %d (for example "
