@@ -864,30 +864,15 @@ tg_gw_conf *tg_gw_conf_parse(const char *path, const char *text, size_t len, FIL
 
 tg_gw_conf *tg_gw_conf_load(const char *path, FILE *err)
 {
-	FILE *f = fopen(path, "rb");
-	char *buf;
 	size_t len;
+	char *buf = tg_read_file(path, TG_GW_MAX_CONF_BYTES, &len);
 	tg_gw_conf *c;
 
-	if (!f) {
-		fprintf(err, "toolgate: cannot read '%s': %s\n", path, strerror(errno));
-		return NULL;
-	}
-	buf = malloc(TG_GW_MAX_CONF_BYTES + 1);
 	if (!buf) {
-		fclose(f);
-		fprintf(err, "toolgate: out of memory reading '%s'\n", path);
-		return NULL;
-	}
-	len = fread(buf, 1, TG_GW_MAX_CONF_BYTES + 1, f);
-	if (ferror(f) || len > TG_GW_MAX_CONF_BYTES) {
 		fprintf(err, "toolgate: cannot read '%s': %s\n", path,
-			ferror(f) ? strerror(errno) : "larger than 1 MiB");
-		fclose(f);
-		free(buf);
+			errno == EFBIG ? "larger than 1 MiB" : strerror(errno));
 		return NULL;
 	}
-	fclose(f);
 	c = tg_gw_conf_parse(path, buf, len, err);
 	free(buf);
 	return c;
