@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "regex.h"
+#include "rng.h"
 
 static bool compile(const char *pattern, tg_re_dfa *d, tg_re_error *e)
 {
@@ -523,15 +524,6 @@ static void test_invalid_subjects(void **state)
 
 /* ---- random patterns against a backtracking reference ---- */
 
-static uint64_t rng = 0x9E3779B97F4A7C15u;
-
-static unsigned rnd(unsigned n)
-{
-	rng ^= rng >> 12;
-	rng ^= rng << 25;
-	rng ^= rng >> 27;
-	return (unsigned)((rng * 2685821657736338717u) >> 33) % n;
-}
 
 /* Subjects and literals come from a small alphabet with one, two, three
  * and four byte code points. */

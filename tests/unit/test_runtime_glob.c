@@ -22,6 +22,7 @@
 #include "policy.h"
 #include "policy_fixture.h"
 #include "rt_asm.h"
+#include "rng.h"
 
 static const struct {
 	const char *glob, *subject;
@@ -252,15 +253,6 @@ static bool ref_match(const char *glob, size_t glen, size_t from, const char *s,
 
 /* ---- random globs and subjects ---- */
 
-static uint64_t rng = 0x2545F4914F6CDD1Du;
-
-static unsigned rnd(unsigned n)
-{
-	rng ^= rng >> 12;
-	rng ^= rng << 25;
-	rng ^= rng >> 27;
-	return (unsigned)((rng * 2685821657736338717u) >> 33) % n;
-}
 
 /* Glob pieces: wildcards, escapes, `/`, multi-byte code points and stray
  * bytes (a lead byte alone, a continuation byte alone). */

@@ -28,6 +28,7 @@
 #include "decision.h"
 #include "policy_fixture.h"
 #include "vm.h"
+#include "rng.h"
 
 static const char shapes_src[] =
 	"attribute context.env: string in [\"dev\", \"prod\"];\n"
@@ -70,16 +71,6 @@ static const char shapes_src[] =
 	"rule \"s23\": deny anyone to call any tool when args.path matches \"/srv/[a-z]+\\\\.key\"\n"
 	"  or any args.tags matches \"(t|w)\" or all token.scopes matches \"w.*\";\n";
 
-/* xorshift: the same requests on every run */
-static uint64_t rng = 0x9E3779B97F4A7C15u;
-
-static unsigned pick(unsigned n)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return (unsigned)(rng % n);
-}
 
 static const char *const words[] = {
 	"", "dev", "prod", "staging", "acme", "globex", "t", "w", "/srv/a.key", "/srv/x",
@@ -88,9 +79,9 @@ static const char *const words[] = {
 
 static tg_str word(void)
 {
-	const char *w = words[pick(sizeof words / sizeof words[0])];
+	const char *w = words[rnd(sizeof words / sizeof words[0])];
 	tg_str s = { w, strlen(w) };
-	if (s.len == 0 && pick(2))
+	if (s.len == 0 && rnd(2))
 		s.ptr = NULL;	/* an empty string may come without bytes */
 	return s;
 }
@@ -109,25 +100,25 @@ static void random_value(req_buf *b, size_t i)
 	tg_value *v = &b->slots[i];
 	static const int64_t nums[] = { 0, 1, 2, 3, 4, 11, -5, INT64_MAX };
 	memset(v, 0, sizeof *v);
-	switch (pick(8)) {
+	switch (rnd(8)) {
 	case 0: v->type = TG_VALUE_ABSENT; break;
 	case 1:
 	case 2: v->type = TG_VALUE_STRING; v->u.s = word(); break;
-	case 3: v->type = TG_VALUE_INT; v->u.i = nums[pick(8)]; break;
-	case 4: v->type = TG_VALUE_BOOL; v->u.b = pick(2); break;
+	case 3: v->type = TG_VALUE_INT; v->u.i = nums[rnd(8)]; break;
+	case 4: v->type = TG_VALUE_BOOL; v->u.b = rnd(2); break;
 	case 5:
 		v->type = TG_VALUE_STRING_LIST;
-		v->u.strs.n = pick(NLIST + 1);
+		v->u.strs.n = rnd(NLIST + 1);
 		v->u.strs.items = b->lists[i];
 		for (size_t k = 0; k < v->u.strs.n; k++)
 			b->lists[i][k] = word();
 		break;
 	case 6:
 		v->type = TG_VALUE_INT_LIST;
-		v->u.ints.n = pick(NLIST + 1);
+		v->u.ints.n = rnd(NLIST + 1);
 		v->u.ints.items = b->ints[i];
 		for (size_t k = 0; k < v->u.ints.n; k++)
-			b->ints[i][k] = nums[pick(8)];
+			b->ints[i][k] = nums[rnd(8)];
 		break;
 	default: v->type = TG_VALUE_OTHER; break;
 	}
@@ -145,30 +136,30 @@ static void random_request(req_buf *b, size_t nslots)
 	static const char *const servers[] = { "gh", "fs" };
 	tg_request *q = &b->q;
 	tg_request_init(q);
-	const char *m = methods[pick(sizeof methods / sizeof methods[0])];
-	const char *t = targets[pick(sizeof targets / sizeof targets[0])];
+	const char *m = methods[rnd(sizeof methods / sizeof methods[0])];
+	const char *t = targets[rnd(sizeof targets / sizeof targets[0])];
 	q->principal_id = word();
 	if (!q->principal_id.ptr)
 		q->principal_id.ptr = "";
 	q->method = (tg_str){ m, strlen(m) };
 	q->target = (tg_str){ t, strlen(t) };
-	if (pick(2)) {
-		const char *s = servers[pick(2)];
+	if (rnd(2)) {
+		const char *s = servers[rnd(2)];
 		q->server = (tg_str){ s, strlen(s) };
 	}
-	q->nroles = pick(3);
+	q->nroles = rnd(3);
 	for (size_t k = 0; k < q->nroles; k++) {
-		const char *r = role_names[pick(sizeof role_names / sizeof role_names[0])];
+		const char *r = role_names[rnd(sizeof role_names / sizeof role_names[0])];
 		b->roles[k] = (tg_str){ r, strlen(r) };
 	}
 	q->roles = b->roles;
-	q->nscopes = pick(3);
+	q->nscopes = rnd(3);
 	for (size_t k = 0; k < q->nscopes; k++)
 		b->scopes[k] = word();
 	q->scopes = b->scopes;
 	tg_hint *h[] = { &q->read_only, &q->destructive, &q->idempotent, &q->open_world };
 	for (int k = 0; k < 4; k++)
-		*h[k] = (tg_hint)pick(3);
+		*h[k] = (tg_hint)rnd(3);
 	q->nslots = nslots < 64 ? nslots : 64;
 	q->slots = b->slots;
 	for (size_t i = 0; i < q->nslots; i++)

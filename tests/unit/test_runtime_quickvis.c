@@ -29,6 +29,7 @@
 #include "policy_fixture.h"
 #include "request_json.h"
 #include "vm.h"
+#include "rng.h"
 
 static const char shapes_src[] =
 	"policy \"vis-shapes\" version \"1\";\n"
@@ -53,15 +54,6 @@ static const char shapes_src[] =
 	"  when context.environment == \"dev\" and args.limit <= 5;\n"
 	"rule \"mfa\": deny anyone to call tool \"db.*\" when context.mfa and args.limit > 10;\n";
 
-static uint64_t rnd_state = 0x2545F4914F6CDD1Du;
-
-static unsigned rnd(unsigned n)
-{
-	rnd_state ^= rnd_state << 13;
-	rnd_state ^= rnd_state >> 7;
-	rnd_state ^= rnd_state << 17;
-	return (unsigned)(rnd_state % n);
-}
 
 static char *read_source(const char *name)
 {

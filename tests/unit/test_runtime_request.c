@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "policy.h"
+#include "rng.h"
 
 /* ---- the reference ---------------------------------------------------- */
 
@@ -202,15 +203,6 @@ static const char *ref_problem(const tg_request *r, tg_bc_class *cls)
 
 /* ---- random requests -------------------------------------------------- */
 
-static uint64_t rng = 0x9E3779B97F4A7C15u;
-
-static uint32_t rnd(uint32_t n)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return (uint32_t)(rng >> 16) % n;
-}
 
 /* Every allocation of one request, freed after it is checked. */
 static void *owned[256];
