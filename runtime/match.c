@@ -171,12 +171,10 @@ int tg_subject_match(const tg_vm *vm, const tg_rule_view *r)
 
 static bool any_pattern(const tg_layout *l, const tg_rule_view *r, const char *s, size_t len)
 {
-	const struct tg_pat_fast *pf = l->keytab ? l->keytab->pats : NULL;
-	for (uint32_t i = 0; i < r->pat_n; i++) {
-		uint32_t pat = tg_pol_ref(l, r->pat_first + i);
-		if (pf ? tg_pat_fast_match(&pf[pat], s, len) : tg_pattern_match(l, pat, s, len))
+	const struct tg_pat_fast *pf = l->keytab->pats;
+	for (uint32_t i = 0; i < r->pat_n; i++)
+		if (tg_pat_fast_match(&pf[tg_pol_ref(l, r->pat_first + i)], s, len))
 			return true;
-	}
 	return false;
 }
 
@@ -188,13 +186,6 @@ static bool any_target(tg_vm *vm, const tg_rule_view *r)
 {
 	const tg_layout *l = vm->l;
 	const tg_request *q = vm->req;
-	if (!l->keytab) {
-		for (uint32_t i = 0; i < r->pat_n; i++)
-			if (tg_pattern_match(l, tg_pol_ref(l, r->pat_first + i), q->target.ptr,
-					     q->target.len))
-				return true;
-		return false;
-	}
 	const struct tg_pat_fast *pf = l->keytab->pats;
 	for (uint32_t i = 0; i < r->pat_n; i++) {
 		const struct tg_pat_fast *f = &pf[tg_pol_ref(l, r->pat_first + i)];

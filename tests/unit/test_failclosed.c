@@ -257,6 +257,34 @@ static void overflow_and_paths(void **state)
 	tg_policy_free(p);
 }
 
+/* An argument whose name is not a word is named as the policy spells it,
+ * args["..."], with `"`, `\\`, newline, tab and other control bytes
+ * escaped so that the message stays one line a reader can copy back. */
+static void quoted_argument_names(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *key, *message;	/* key: as the policy spells it */
+	} cases[] = {
+		{ "content-type", "'args.opts[\"content-type\"]' is absent" },
+		{ "a\\\"b", "'args.opts[\"a\\\"b\"]' is absent" },
+		{ "x\\\\y", "'args.opts[\"x\\\\y\"]' is absent" },
+		{ "line\\nnext\\ttab", "'args.opts[\"line\\nnext\\ttab\"]' is absent" },
+		{ "bell\\u{7}del\\u{7f}esc\\u{1b}", "'args.opts[\"bell\\u{7}del\\u{7f}esc\\u{1b}\"]' is absent" },
+		{ "caf\\u{e9}", "'args.opts[\"caf\xc3\xa9\"]' is absent" },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char src[256];
+		snprintf(src, sizeof src,
+			 "rule \"q\": deny anyone to call tool \"db.query\" when args.opts[\"%s\"] == 1;\n",
+			 cases[i].key);
+		tg_policy *p = load(src);
+		tg_request r = base_request();
+		expect_deny(p, &r, "q", cases[i].message);
+		tg_policy_free(p);
+	}
+}
+
 /* n allow rules that all fail on an absent attribute. */
 static char *erring_rules(int n)
 {
@@ -844,6 +872,7 @@ int main(void)
 		cmocka_unit_test(type_mismatch),
 		cmocka_unit_test(overflow_and_paths),
 		cmocka_unit_test(too_many_errors),
+		cmocka_unit_test(quoted_argument_names),
 		cmocka_unit_test(invalid_requests),
 		cmocka_unit_test(null_arguments),
 		cmocka_unit_test(unreadable_json),
