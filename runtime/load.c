@@ -128,7 +128,6 @@ static tg_status build_index_cache(tg_policy *p)
 		    klen <= TG_INDEX_PREFIX)
 			l->cls_prefix_lens[ent[0]] |= (uint8_t)(1u << klen);
 	}
-	l->ix_cached = true;
 	return TG_OK;
 }
 

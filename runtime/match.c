@@ -81,8 +81,8 @@ void tg_cands_init_keys(tg_cands *c, const tg_layout *l, unsigned cls, const cha
 			add(c, l, tg_bc_index_hash(cls, TG_INDEX_EXACT, target, tlen), cls,
 			    TG_INDEX_EXACT, target, tlen);
 		/* Prefix keys share their bytes: hash them incrementally, and
-		 * probe only the lengths some key has (all when uncached). */
-		unsigned lens = l->ix_cached ? l->cls_prefix_lens[cls] : 0xFFu;
+		 * probe only the lengths some key has. */
+		unsigned lens = l->cls_prefix_lens[cls];
 		size_t maxk = tlen < TG_INDEX_PREFIX ? tlen : TG_INDEX_PREFIX;
 		unsigned char ck[2] = { (unsigned char)cls, TG_INDEX_PREFIX_KEY };
 		uint32_t h = tg_bc_hash_add(TG_BC_HASH_INIT, ck, 2);
@@ -92,14 +92,7 @@ void tg_cands_init_keys(tg_cands *c, const tg_layout *l, unsigned cls, const cha
 				add(c, l, h, cls, TG_INDEX_PREFIX_KEY, target, k);
 		}
 	}
-	if (l->ix_cached) {
-		add_list(c, l->cls_static[cls], l->cls_nstatic[cls]);
-		return;
-	}
-	if (cls != TG_CLASS_OTHER)
-		add(c, l, tg_bc_index_hash(cls, TG_INDEX_ALL, "", 0), cls, TG_INDEX_ALL, "", 0);
-	add(c, l, tg_bc_index_hash(TG_CLASS_EVERY, TG_INDEX_ALL, "", 0), TG_CLASS_EVERY,
-	    TG_INDEX_ALL, "", 0);
+	add_list(c, l->cls_static[cls], l->cls_nstatic[cls]);
 }
 
 bool tg_cands_next(tg_cands *c, uint32_t *rule)

@@ -69,11 +69,10 @@ typedef struct tg_layout {
 	 * automaton: pattern i's at pat_prog + the i-th u32 there, when that
 	 * is not 0. NULL: no pattern needs one. */
 	const unsigned char *pat_prog;
-	/* And the index's per-class constants (load.c), when ix_cached: the
-	 * class's ALL postings merged with the every-method ones (REFS-style
-	 * little-endian u32 rule indices), and a bit mask of the PREFIX key
-	 * lengths present, bit k for length k. */
-	bool ix_cached;
+	/* And the index's per-class constants (load.c, before anything reads
+	 * the index): the class's ALL postings merged with the every-method
+	 * ones (REFS-style little-endian u32 rule indices), and a bit mask of
+	 * the PREFIX key lengths present, bit k for length k. */
 	const unsigned char *cls_static[TG_CLASS_OTHER + 1];
 	uint32_t cls_nstatic[TG_CLASS_OTHER + 1];
 	uint8_t cls_prefix_lens[TG_CLASS_OTHER + 1];

@@ -417,6 +417,10 @@ static void test_cands_over_budget(void **state)
 		n += (size_t)snprintf(src + n, cap - n,
 				      "deny anyone to call any tool when context.x == %d;\n"
 				      "allow anyone to call tool \"t%d\";\n", i, i);
+	n += (size_t)snprintf(src + n, cap - n,
+			      "role viewer;\nrole blocked;\n"
+			      "allow role viewer to call tool \"v*\";\n"
+			      "deny role blocked to call any tool;\n");
 	tg_policy *p = load_src(src);
 	free(src);
 	assert_null(p->l.pool);
@@ -447,6 +451,36 @@ static void test_cands_over_budget(void **state)
 	e.name = q.target;
 	assert_int_equal(tg_visible(p, &q, &e, &vis), TG_OK);
 	assert_true(vis);
+	/* Visibility merges at run time too: a deny that applies hides, role
+	 * subjects are matched, a target no rule names stays hidden. */
+	v[0].u.i = 7;
+	assert_int_equal(tg_visible(p, &q, &e, &vis), TG_OK);
+	assert_false(vis);
+	v[0].u.i = 1000;
+	static const char *const targets[] = { "v1", "t9", "w1" };
+	enum { NT = sizeof targets / sizeof targets[0] };
+	static const bool want[3][NT] = {	/* by the number of roles held */
+		{ false, true, false },		/* none */
+		{ true, true, false },		/* viewer */
+		{ false, false, false },	/* viewer, blocked */
+	};
+	tg_str roles[] = { { "viewer", 6 }, { "blocked", 7 } };
+	tg_entry es[NT];
+	bool many[NT];
+	q.roles = roles;
+	for (size_t nr = 0; nr <= 2; nr++) {
+		q.nroles = nr;
+		for (size_t i = 0; i < NT; i++) {
+			tg_entry_init(&es[i]);
+			es[i].name = (tg_str){ targets[i], strlen(targets[i]) };
+			assert_int_equal(tg_visible(p, &q, &es[i], &vis), TG_OK);
+			if (vis != want[nr][i])
+				fail_msg("'%s' with %zu roles: visible %d", targets[i], nr, vis);
+		}
+		assert_int_equal(tg_visible_many(p, &q, es, NT, many), TG_OK);
+		for (size_t i = 0; i < NT; i++)
+			assert_int_equal(many[i], want[nr][i]);
+	}
 	tg_policy_free(p);
 }
 
