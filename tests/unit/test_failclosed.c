@@ -285,6 +285,29 @@ static void quoted_argument_names(void **state)
 	}
 }
 
+/* A message longer than a decision keeps is cut, still NUL-terminated. */
+static void long_message(void **state)
+{
+	(void)state;
+	char key[151], src[512], full[256];
+	tg_decision d;
+	memset(key, 'k', sizeof key - 1);
+	key[sizeof key - 1] = 0;
+	snprintf(src, sizeof src,
+		 "rule \"q\": deny anyone to call tool \"db.query\" when args.%s == 1;\n", key);
+	tg_policy *p = load(src);
+	tg_request r = base_request();
+	assert_int_equal(tg_eval(p, &r, &d), TG_OK);
+	assert_int_equal(d.effect, TG_DENY);
+	assert_true(d.by_error);
+	snprintf(full, sizeof full, "'args.%s' is absent", key);
+	size_t keep = sizeof d.errors[0].message - 1;
+	assert_true(strlen(full) > keep);
+	assert_int_equal(strlen(d.errors[0].message), keep);
+	assert_memory_equal(d.errors[0].message, full, keep);
+	tg_policy_free(p);
+}
+
 /* n allow rules that all fail on an absent attribute. */
 static char *erring_rules(int n)
 {
@@ -422,6 +445,26 @@ static void invalid_requests(void **state)
 	r.target = S("file:///srv/%2e%2E/etc");
 	expect_invalid(p, &r,
 		       "invalid request: resource URI has a percent-encoded '/', '\\', '.' or '%'");
+	r = base_request();
+	r.flags = TG_REQUEST_VALIDATED | 0x2;
+	expect_invalid(p, &r, "invalid request: tg_request.flags has unknown flags");
+	/* The whole `args` tree: members it counts but does not have, one
+	 * member too many. */
+	static tg_node members[TG_MAX_LIST_ITEMS + 1];
+	for (size_t i = 0; i < TG_MAX_LIST_ITEMS + 1; i++) {
+		members[i].key = S("k");
+		members[i].value.type = TG_VALUE_INT;
+	}
+	r = base_request();
+	r.args.type = TG_VALUE_OBJECT;
+	r.args.u.tree.n = 1;
+	expect_invalid(p, &r, "invalid request: a nested value has no nodes");
+	r.args.u.tree.nodes = members;
+	r.args.u.tree.n = TG_MAX_LIST_ITEMS + 1;
+	expect_invalid(p, &r, "invalid request: a list has more than 4096 elements");
+	r.args.u.tree.n = TG_MAX_LIST_ITEMS;	/* at the limit: fine */
+	assert_int_equal(tg_eval(p, &r, &d), TG_OK);
+	assert_int_equal(d.effect, TG_ALLOW);
 	tg_policy_free(p);
 }
 
@@ -873,6 +916,7 @@ int main(void)
 		cmocka_unit_test(overflow_and_paths),
 		cmocka_unit_test(too_many_errors),
 		cmocka_unit_test(quoted_argument_names),
+		cmocka_unit_test(long_message),
 		cmocka_unit_test(invalid_requests),
 		cmocka_unit_test(null_arguments),
 		cmocka_unit_test(unreadable_json),
