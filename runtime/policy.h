@@ -162,9 +162,15 @@ typedef struct tg_rule_view {
 	bool quick_vis;		/* the quick program has its UNKNOWN edges (vm.h) */
 	uint32_t same_code;
 	uint32_t quick;		/* first tg_qinsn of the condition (quick.c), or TG_BC_NONE */
-	uint64_t role_mask;
-	uint64_t subj_lens;	/* scope, principal, client: bit (len % 64) of each string */
+	union {	/* what a subject needs, by its kind: */
+		uint64_t role_mask;	/* role (with role_word) */
+		uint64_t subj_lens;	/* scope, principal, client: bit (len % 64) of each string */
+	};
 } tg_rule_view;
+
+/* One cache line: a candidate's subject, action and program are read
+ * from one miss (rules_decode.c aligns the records). */
+_Static_assert(sizeof(tg_rule_view) == 64, "a rule view is 64 bytes");
 
 static inline tg_str tg_pol_str(const tg_layout *l, uint32_t i)
 {
@@ -212,8 +218,7 @@ static inline tg_rule_view tg_pol_rule(const tg_layout *l, uint32_t i)
 	v.quick_vis = false;
 	v.quick = TG_BC_NONE;
 	v.vis = 0;
-	v.role_mask = 0;
-	v.subj_lens = ~(uint64_t)0;
+	v.subj_lens = ~(uint64_t)0;	/* role_word is NONE: no role_mask */
 	return v;
 }
 

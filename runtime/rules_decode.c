@@ -81,7 +81,7 @@ static tg_status share_code(tg_policy *p)
 tg_status tg_rules_decode(tg_policy *p)
 {
 	tg_layout *l = &p->l;
-	p->rv = malloc((l->nrules ? l->nrules : 1) * sizeof *p->rv);
+	p->rv = aligned_alloc(64, (l->nrules ? l->nrules : 1) * sizeof *p->rv);
 	if (!p->rv)
 		return TG_ENOMEM;
 	for (uint32_t i = 0; i < l->nrules; i++) {
