@@ -34,6 +34,7 @@ static const char policy_src[] =
 	"rule \"no-rm\": deny anyone to call tool \"rm\" because \"never\";\n"
 	"rule \"docs\": allow anyone to read resource \"file:///docs/**\";\n"
 	"rule \"greet\": allow anyone to get prompt \"greet\";\n"
+	"rule \"no-secret\": deny anyone to get prompt \"secret\";\n"
 	"rule \"late\": deny anyone to call any tool when context.time > 2000000000"
 	" because \"too late\";\n";
 
@@ -566,6 +567,8 @@ static void test_invalid_requests(void **state)
 	expect_error(&f->px.to_client, 3, TG_RPC_INVALID_PARAMS, NULL);
 	client(f, "{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"completion/complete\","
 		  "\"params\":{\"ref\":{\"type\":\"ref/other\"}}}");
+	expect_error(&f->px.to_client, 4, TG_RPC_INVALID_PARAMS, NULL);
+	client(f, "{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"prompts/get\",\"params\":{\"name\":7}}");
 	expect_error(&f->px.to_client, 4, TG_RPC_INVALID_PARAMS, NULL);
 	/* Framing errors with an id are answered too. */
 	client(f, "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"tools/call\","
@@ -1198,6 +1201,17 @@ static void test_denials_say_why(void **state)
 	assert_string_equal(json_string_value(json_object_get(json_object_get(v, "error"),
 							      "message")),
 			    "toolgate: denied: no rule allows logging/setLevel");
+	json_decref(v);
+
+	/* A rule without a reason: named, with what it denies. */
+	client(f, "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"prompts/get\",\"params\":{\"name\":\"secret\"}}");
+	v = take_json(&f->px.to_client);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(v, "error"),
+							      "message")),
+			    "toolgate: denied: rule 'no-secret' denies prompts/get secret");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(json_object_get(
+				    v, "error"), "data"), "rule")),
+			    "no-secret");
 	json_decref(v);
 
 	/* The default shape for tools/call: a tool result the model reads. */
