@@ -282,6 +282,10 @@ static void hostile_headers(void **state)
 	refused(&a, NULL, strdup("eyJhbGciOiJub25lIn0.eyJzdWIiOiJhIn0.AAAA"), "algorithm");
 	refused(&a, NULL, strdup("a.b.c.d"), "not a signed JWT");
 	refused(&a, NULL, strdup("eyJhbGciOiJSUzI1NiIsImFsZyI6Im5vbmUifQ.e30.AAAA"), "header");
+	/* {"typ":"JWT"}: no alg; {"alg":"RS256","kid":5}: a kid not a string. */
+	refused(&a, NULL, strdup("eyJ0eXAiOiJKV1QifQ.eyJzdWIiOiJhIn0.AAAA"), "names no algorithm");
+	refused(&a, NULL, strdup("eyJhbGciOiJSUzI1NiIsImtpZCI6NX0.eyJzdWIiOiJhIn0.AAAA"),
+		"kid is not a string");
 }
 
 static bool any_key(const json_t *k, void *ud)
@@ -415,8 +419,34 @@ static void claims_mapping(void **state)
 	json_object_del(c, "email");
 	tg_mcp_identity_init(&id);
 	assert_int_equal(tg_gw_claims_identity(&a, c, NULL, &id, why, sizeof why), -1);
+	assert_non_null(strstr(why, "names no subject"));
 	tg_mcp_identity_clear(&id);
 	json_decref(a.claims);
+	/* The subject and the client id of the default mapping, of the
+	 * wrong type or empty: refused with what is wrong. */
+	a.claims = NULL;
+	static const struct {
+		const char *claim, *why;
+	} bad[] = { { "sub", "subject is not a usable string" },
+		    { "azp", "client id is not a string" } };
+	for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+		json_t *values[] = { json_integer(7), json_string(""), json_pack("[s]", "x") };
+		for (size_t v = 0; v < 3; v++) {
+			json_t *c2 = base_claims();
+			if (k == 1 && v == 1) {	/* "" is a string: a client id may be empty */
+				json_decref(values[v]);
+				json_decref(c2);
+				continue;
+			}
+			json_object_set_new(c2, bad[k].claim, values[v]);
+			tg_mcp_identity_init(&id);
+			assert_int_equal(tg_gw_claims_identity(&a, c2, NULL, &id, why, sizeof why), -1);
+			if (!strstr(why, bad[k].why))
+				fail_msg("%s #%zu: '%s', want '%s'", bad[k].claim, v, why, bad[k].why);
+			tg_mcp_identity_clear(&id);
+			json_decref(c2);
+		}
+	}
 	json_decref(c);
 }
 
