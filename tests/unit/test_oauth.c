@@ -450,6 +450,43 @@ static void claims_mapping(void **state)
 	json_decref(c);
 }
 
+/* A key set file the gateway cannot use stops it at start, saying why:
+ * not JSON, no "keys", or only keys it must not verify with (an HMAC
+ * secret published in a set, an encryption key). */
+static void bad_key_sets(void **state)
+{
+	static const struct {
+		const char *text, *why;
+	} cases[] = {
+		{ "{\"keys\":[", "jwks_file '" },
+		{ "{}", "no \"keys\" array" },
+		{ "{\"keys\":{}}", "no \"keys\" array" },
+		{ "{\"keys\":[{\"kty\":\"oct\",\"k\":\"c2VjcmV0\"}]}", "no usable signing key" },
+		{ "{\"keys\":[{\"kty\":\"RSA\",\"use\":\"enc\",\"n\":\"AQAB\",\"e\":\"AQAB\"}]}",
+		  "no usable signing key" },
+		{ "{\"keys\":[7,{\"use\":\"sig\"}]}", "no usable signing key" },
+	};
+	char path[] = "/tmp/tg-jwks-XXXXXX", err[256];
+	tg_gw_auth_conf a = conf();
+
+	(void)state;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		int fd = mkstemp(path);
+		assert_true(fd >= 0);
+		assert_int_equal(write(fd, cases[i].text, strlen(cases[i].text)),
+				 (ssize_t)strlen(cases[i].text));
+		close(fd);
+		a.jwks_file = path;
+		err[0] = 0;
+		tg_gw_jwks *j = tg_gw_jwks_create(&a, err, sizeof err);
+		unlink(path);
+		memcpy(path + sizeof path - 7, "XXXXXX", 6);
+		if (j || !strstr(err, cases[i].why))
+			fail_msg("'%s': %s '%s', want '%s'", cases[i].text, j ? "accepted" : "refused",
+				 err, cases[i].why);
+	}
+}
+
 /* The cache of validated tokens on its own: an entry serves the same
  * token at the same resource, under the same key set generation, until
  * `until`; one slot holds one token. */
@@ -564,6 +601,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(good_algorithms), cmocka_unit_test(hostile_claims),
 		cmocka_unit_test(hostile_headers), cmocka_unit_test(claims_mapping),
+		cmocka_unit_test(bad_key_sets),
 		cmocka_unit_test(metadata_urls), cmocka_unit_test(cached_keys),
 		cmocka_unit_test(remembered_tokens), cmocka_unit_test(oauth_remembers),
 	};
