@@ -8,7 +8,10 @@
 # idle kept-alive connection costs the idle gateway no CPU, and the next
 # call goes out on a new connection; an upstream's own credentials from the
 # configuration (headers, bearer_token_file) on every request to it, the
-# gateway's tool-list fetch included, and never the client's.
+# gateway's tool-list fetch included, and never the client's; a tool's
+# annotations changed upstream and announced in a call's SSE stream
+# (notifications/tools/list_changed) decide the next call; the gateway's
+# own tools/list fetch answered as an SSE stream.
 . "$(dirname "$0")/data/lib.sh"
 . "$(dirname "$0")/data/gateway_lib.sh"
 
@@ -21,11 +24,15 @@ RECORDER_KEEPALIVE_MS=200 node "$TG_SOURCE_DIR/tests/gateway/recorder.mjs" "$TMP
 shortpid=$!
 node "$TG_SOURCE_DIR/tests/gateway/recorder.mjs" "$TMP/cred.log" "$TMP/cred.port" &
 credpid=$!
+RECORDER_SSE_LIST=1 node "$TG_SOURCE_DIR/tests/gateway/recorder.mjs" "$TMP/ssel.log" \
+	"$TMP/ssel.port" &
+sselpid=$!
 gwpid=
-trap 'kill $recpid $shortpid $credpid $gwpid 2>/dev/null; rm -rf "$TMP"' EXIT
+trap 'kill $recpid $shortpid $credpid $sselpid $gwpid 2>/dev/null; rm -rf "$TMP"' EXIT
 wait_for "$TMP/rec.port" .
 wait_for "$TMP/short.port" .
 wait_for "$TMP/cred.port" .
+wait_for "$TMP/ssel.port" .
 printf 'up-token-abc.DEF~+/==\n' >"$TMP/up.token"
 chmod 600 "$TMP/up.token"
 RPORT=$(cat "$TMP/rec.port")
@@ -36,6 +43,7 @@ role reader;
 default deny;
 allow anyone to list tools;
 rule "ro": allow role reader to call tool "echo", "sleep", "flood";
+rule "flip": allow role reader to call tool "flip" unless tool.destructive;
 P
 cat >"$TMP/gw.yaml" <<Y
 listen: 127.0.0.1:0
@@ -54,6 +62,9 @@ upstreams:
     url: http://127.0.0.1:$(cat "$TMP/cred.port")/mcp
     headers: {X-Api-Key: k-123, X-Tenant: acme}
     bearer_token_file: up.token
+  - name: ssel
+    path: /ssel/mcp
+    url: http://127.0.0.1:$(cat "$TMP/ssel.port")/mcp
 limits:
   max_response: 1048576
   response_timeout_ms: 5000
@@ -173,6 +184,31 @@ PY
 has "$TMP/cred.check" '^fetch_and_call True$'
 has "$TMP/cred.check" '^all_credentialed True$'
 lacks "$TMP/cred.log" 'client-secret'
+
+# ---- a tool's annotations changed upstream ----------------------------------------
+# flip is read-only, not destructive, until it is called; its answer's stream
+# announces notifications/tools/list_changed, which the client sees and
+# which makes the gateway fetch the list again before the next decision.
+req flip1 200 -H "$JSON" -H "$ACC" -d "$(call 61 flip)" "$U"
+has "$TMP/flip1.body" 'notifications/tools/list_changed'
+has "$TMP/flip1.body" '"text":"flipped"'
+req flip2 200 -H "$JSON" -H "$ACC" -d "$(call 62 flip)" "$U"
+has "$TMP/flip2.body" 'toolgate: denied'
+lists=$(grep -c 'tools/list' "$TMP/rec.log")
+[ "$lists" -eq 2 ] || fail "the tool list was fetched $lists times, want 2 (once more after the change)"
+[ "$(grep -c '\\"name\\":\\"flip\\"' "$TMP/rec.log")" -eq 1 ] ||
+	fail "a call of flip reached the upstream after it became destructive"
+
+# ---- the gateway's own tools/list fetch answered as a stream ----------------------
+# (a progress notification first): flip is allowed only when its annotations
+# were read from the stream, and denied once the refetched list says
+# destructive.
+E="http://127.0.0.1:$PORT/ssel/mcp"
+req ssel1 200 -H "$JSON" -H "$ACC" -d "$(call 63 flip)" "$E"
+has "$TMP/ssel1.body" '"text":"flipped"'
+req ssel2 200 -H "$JSON" -H "$ACC" -d "$(call 64 flip)" "$E"
+has "$TMP/ssel2.body" 'toolgate: denied'
+[ "$(grep -c 'tools/list' "$TMP/ssel.log")" -eq 2 ] || fail "ssel: want two tool-list fetches"
 
 # ---- SIGTERM with a call in flight: answered, then a clean exit ------------------
 curl -s -o "$TMP/last.body" --max-time 10 -H "$JSON" -H "$ACC" \
