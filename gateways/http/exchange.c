@@ -115,11 +115,17 @@ static void answer_json(tg_gw_answer *a, unsigned status, const json_t *msg)
 		a->status = 500;
 }
 
+/* A JSON-RPC error response to id (NULL: null), or NULL. */
+static json_t *rpc_error(json_t *id, int code, const char *message)
+{
+	return json_pack("{s:s,s:O,s:{s:i,s:s}}", "jsonrpc", "2.0", "id", id ? id : json_null(),
+			 "error", "code", code, "message", message);
+}
+
 void tg_gw_answer_error(tg_gw_answer *a, unsigned status, json_t *id, int code,
 			const char *message, json_t *data)
 {
-	json_t *msg = json_pack("{s:s,s:O,s:{s:i,s:s}}", "jsonrpc", "2.0", "id",
-				id ? id : json_null(), "error", "code", code, "message", message);
+	json_t *msg = rpc_error(id, code, message);
 
 	if (msg && data)
 		json_object_set_new(json_object_get(msg, "error"), "data", data);
@@ -378,6 +384,7 @@ typedef struct filter {
 	tg_gw_upstream *up;
 	tg_mcp_identity id;
 	char *idkey;		/* the answer to filter; NULL: any list-shaped answer */
+	bool answered;		/* the response with idkey has passed */
 	list_kind kind;
 	int64_t now;
 	bool stateless;		/* filtered lists are marked cacheScope "private" */
@@ -484,6 +491,8 @@ static char *filter_message(filter *f, const char *text, size_t len, bool *drop)
 		}
 		goto done;
 	}
+	if (m.kind == TG_RPC_RESPONSE && f->idkey && strcmp(f->idkey, m.idkey) == 0)
+		f->answered = true;
 	if (m.kind != TG_RPC_RESPONSE || !json_object_get(m.root, "result"))
 		goto done;
 	if (f->idkey && strcmp(f->idkey, m.idkey) != 0)
@@ -537,6 +546,7 @@ struct stream {
 	tg_px_buf out;
 	filter f;
 	bool ended, failed, whole;	/* whole: a GET stream, no idle limit */
+	json_t *id;		/* the request's id, when the stream is its answer */
 	unsigned idle_ms;
 	int64_t last_ms;
 	/* a stdio GET stream */
@@ -585,10 +595,26 @@ static void upstream_error(tg_gw *gw, const tg_gw_upstream *up, const char *why)
 	tg_gw_metrics_upstream_error(&gw->metrics, up->name);
 }
 
+/* The upstream's stream cannot go on. When it is the answer to a request
+ * that has had no response yet, the client gets one, the error a JSON
+ * answer would have been, as the stream's last event; else it is cut. */
 static void stream_failed(stream *s, const char *why)
 {
+	char msg[320], *text = NULL;
+	json_t *err;
+
 	upstream_error(s->f.gw, s->f.up, why);
-	s->failed = true;
+	if (s->id && !s->f.answered) {
+		snprintf(msg, sizeof msg, "toolgate: the upstream failed: %s", why);
+		err = rpc_error(s->id, TG_RPC_UNAVAILABLE, msg);
+		text = err ? json_dumps(err, JSON_COMPACT) : NULL;
+		json_decref(err);
+	}
+	if (text && tg_gw_sse_data_event(&s->out, text, strlen(text), NULL) == 0)
+		s->ended = true;
+	else
+		s->failed = true;
+	free(text);
 }
 
 /* A worker's stream blocks until something comes; a loop's returns 0 when
@@ -610,9 +636,10 @@ static ssize_t http_stream_read(void *st, char *buf, size_t max)
 		if (n > 0) {
 			if (tg_gw_sse_feed(&s->sse, tg_px_buf_head(&s->call.in), n, on_event,
 					   s) != 0) {
-				tg_drv_error("gateway: an upstream SSE event passed max_response "
-					     "or memory ran out; ending the stream");
-				s->failed = true;
+				tg_px_buf_drop(&s->call.in, n);
+				stream_failed(s, "an SSE event passed max_response, or memory ran "
+						 "out; ending the stream");
+				continue;
 			}
 			tg_px_buf_drop(&s->call.in, n);
 			tg_gw_http_drained(&s->call);
@@ -674,6 +701,7 @@ static void stream_free(void *st)
 	tg_gw_sse_free(&s->sse);
 	tg_px_buf_free(&s->out);
 	filter_free(&s->f);
+	json_decref(s->id);
 	tg_gw_child_release(s->child);
 	free(s->body);
 	free(s);
@@ -811,6 +839,7 @@ static bool forward_headers(ctx *x, tg_gw_answer *a, int waited)
 	s->last_ms = tg_proxy_now_ms();
 	s->body = x->fwd_body;	/* curl may still be sending it */
 	x->fwd_body = NULL;
+	s->id = json_incref(x->fw_id);	/* NULL for a GET stream */
 	a->read = http_stream_read;
 	a->free = stream_free;
 	a->st = s;

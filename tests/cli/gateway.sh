@@ -5,7 +5,8 @@
 # sessions, oversized headers, ...) none of which may reach the upstream;
 # then allowed traffic (sealed sessions, no Authorization forwarded,
 # filtered lists, a denial, an SSE answer relayed), an upstream that hangs
-# and one that is gone (an error, never a hang), /healthz and /metrics,
+# or goes quiet in the middle of an SSE answer (ended with the request's
+# error) and one that is gone (an error, never a hang), /healthz and /metrics,
 # reloads that keep the old policy when the new one is broken, --check, and
 # a graceful stop.
 . "$(dirname "$0")/data/lib.sh"
@@ -185,6 +186,19 @@ start=$(date +%s)
 req hang 504 -H "$JSON" -H "$S" -d '{"jsonrpc":"2.0","id":6,"method":"tools/call","params":{"name":"hang","arguments":{}}}' "$U"
 has "$TMP/hang.body" '"code":-32004'
 [ $(($(date +%s) - start)) -le 5 ] || fail "hang: took more than 5 s"
+# A stream that goes quiet for response_timeout_ms is ended, upstream too;
+# the request still gets its answer, the error a JSON answer would carry.
+start=$(date +%s)
+req pause 200 -H "$JSON" -H "$ACC" -H "$S" -d '{"jsonrpc":"2.0","id":8,"method":"tools/call","params":{"name":"pause","arguments":{}}}' "$U"
+has "$TMP/pause.body" '^id: p1'
+has "$TMP/pause.body" '^data: {"jsonrpc":"2.0","id":8,"error":{"code":-32004,"message":"toolgate: the upstream failed: sent nothing for 1500 ms; ending the stream"}}$'
+[ $(($(date +%s) - start)) -le 5 ] || fail "pause: the quiet stream took more than 5 s to end"
+has "$TMP/gw.err" 'sent nothing for 1500 ms; ending the stream'
+wait_for "$TMP/rec.log" '"closed":8' || fail "pause: the upstream's stream was left open"
+# An upstream connection broken in the middle of an SSE answer: the same.
+req drop 200 -H "$JSON" -H "$ACC" -H "$S" -d '{"jsonrpc":"2.0","id":9,"method":"tools/call","params":{"name":"drop","arguments":{}}}' "$U"
+has "$TMP/drop.body" '^id: d1'
+has "$TMP/drop.body" '^data: {"jsonrpc":"2.0","id":9,"error":{"code":-32004,"message":"toolgate: the upstream failed: '
 kill $recpid
 wait $recpid 2>/dev/null
 req gone 502 -H "$JSON" -H "$S" -d '{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"echo","arguments":{}}}' "$U"

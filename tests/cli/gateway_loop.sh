@@ -3,7 +3,8 @@
 # calls in flight side by side on the one loop thread, a fast call answered
 # while slow ones wait; an SSE answer several times larger than max_response
 # relayed whole, in order, to a client that reads slowly (the transfer is
-# paused, not buffered: the gateway's memory stays flat); a call in flight
+# paused, not buffered: the gateway's memory stays flat), and one event
+# past it ending the stream with the request's error; a call in flight
 # at SIGTERM finished before the gateway exits; an upstream that closes its
 # idle kept-alive connection costs the idle gateway no CPU, and the next
 # call goes out on a new connection; an upstream's own credentials from the
@@ -137,6 +138,11 @@ growth=$(sed -n 's/^growth_kib //p' "$TMP/flood.out")
 # (AddressSanitizer keeps freed memory in quarantine: no RSS figure there.)
 grep -qa __asan_init "$TOOLGATE" || [ "${growth:-99999}" -lt 2048 ] ||
 	fail "the gateway grew by $growth KiB relaying a slow stream"
+
+# One event past max_response ends the stream; the request gets its error.
+req huge 200 -H "$JSON" -H "$ACC" -d "$(call 65 flood '{"n":1,"size":1100000}')" "$U"
+has "$TMP/huge.body" '"id":65,"error":{"code":-32004,"message":"toolgate: the upstream failed: an SSE event passed max_response'
+lacks "$TMP/huge.body" 'flooded'
 
 # ---- an idle upstream connection closed by the upstream --------------------------
 # Between calls the connection's socket stays in the loop's epoll set; the

@@ -16,7 +16,9 @@
 // backpressure (the gateway's to apply), then the result. "flip" is
 // annotated read-only until it is called; its answer is an SSE stream that
 // announces notifications/tools/list_changed before the result, after
-// which tools/list marks it destructive.
+// which tools/list marks it destructive. "pause" starts an SSE stream with a
+// progress event and then sends nothing (logging {"closed":ID} when the
+// gateway hangs up); "drop" does the same and then breaks the connection.
 // RECORDER_KEEPALIVE_MS: how long an idle keep-alive connection stays open
 // (node's default otherwise). RECORDER_SSE_LIST: tools/list is answered as
 // an SSE stream, a progress notification before the list.
@@ -31,6 +33,8 @@ const tools = [
 	{ name: "sleep", inputSchema: { type: "object" }, annotations: { readOnlyHint: true } },
 	{ name: "stream", inputSchema: { type: "object" }, annotations: { readOnlyHint: true } },
 	{ name: "flood", inputSchema: { type: "object" }, annotations: { readOnlyHint: true } },
+	{ name: "pause", inputSchema: { type: "object" }, annotations: { readOnlyHint: true } },
+	{ name: "drop", inputSchema: { type: "object" }, annotations: { readOnlyHint: true } },
 	{ name: "secret", inputSchema: { type: "object" }, annotations: { readOnlyHint: false } },
 ];
 let flipped = false;
@@ -56,6 +60,14 @@ const server = http.createServer((req, res) => {
 		} else if (msg.method === "tools/list") {
 			res.writeHead(200, { "Content-Type": "application/json" });
 			res.end(JSON.stringify(reply({ tools: listed() })));
+		} else if (msg.method === "tools/call" && msg.params?.name === "pause") {
+			res.writeHead(200, { "Content-Type": "text/event-stream" });
+			res.write(`id: p1\ndata: ${JSON.stringify({ jsonrpc: "2.0", method: "notifications/progress", params: { progressToken: 1, progress: 1 } })}\n\n`);
+			res.on("close", () => fs.appendFileSync(log, JSON.stringify({ closed: msg.id }) + "\n"));
+		} else if (msg.method === "tools/call" && msg.params?.name === "drop") {
+			res.writeHead(200, { "Content-Type": "text/event-stream" });
+			res.write(`id: d1\ndata: ${JSON.stringify({ jsonrpc: "2.0", method: "notifications/progress", params: { progressToken: 1, progress: 1 } })}\n\n`);
+			setTimeout(() => res.socket.destroy(), 100);
 		} else if (msg.method === "tools/call" && msg.params?.name === "flip") {
 			flipped = true;
 			res.writeHead(200, { "Content-Type": "text/event-stream" });
