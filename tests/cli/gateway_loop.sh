@@ -11,8 +11,9 @@
 # configuration (headers, bearer_token_file) on every request to it, the
 # gateway's tool-list fetch included, and never the client's; a tool's
 # annotations changed upstream and announced in a call's SSE stream
-# (notifications/tools/list_changed) decide the next call; the gateway's
-# own tools/list fetch answered as an SSE stream.
+# (notifications/tools/list_changed), or by a stdio upstream on its stdout,
+# decide the next call; the gateway's own tools/list fetch answered as an
+# SSE stream.
 . "$(dirname "$0")/data/lib.sh"
 . "$(dirname "$0")/data/gateway_lib.sh"
 
@@ -66,6 +67,9 @@ upstreams:
   - name: ssel
     path: /ssel/mcp
     url: http://127.0.0.1:$(cat "$TMP/ssel.port")/mcp
+  - name: sio
+    path: /sio/mcp
+    command: [node, $TG_SOURCE_DIR/tests/gateway/stdio_server.mjs, $TMP/sio.log]
 limits:
   max_response: 1048576
   response_timeout_ms: 5000
@@ -215,6 +219,21 @@ has "$TMP/ssel1.body" '"text":"flipped"'
 req ssel2 200 -H "$JSON" -H "$ACC" -d "$(call 64 flip)" "$E"
 has "$TMP/ssel2.body" 'toolgate: denied'
 [ "$(grep -c 'tools/list' "$TMP/ssel.log")" -eq 2 ] || fail "ssel: want two tool-list fetches"
+
+# ---- the same from a stdio upstream, its notification on its stdout ------------
+I="http://127.0.0.1:$PORT/sio/mcp"
+req sio_init 200 -H "$JSON" -H "$ACC" \
+	-d '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}' "$I"
+SID=$(sed -n 's/^[Mm]cp-[Ss]ession-[Ii]d: *\([^\r]*\).*/\1/p' "$TMP/sio_init.h")
+[ -n "$SID" ] || fail "sio: no Mcp-Session-Id"
+req sio1 200 -H "$JSON" -H "$ACC" -H "Mcp-Session-Id: $SID" -d "$(call 66 flip)" "$I"
+has "$TMP/sio1.body" '"text":"flipped"'
+req sio2 200 -H "$JSON" -H "$ACC" -H "Mcp-Session-Id: $SID" -d "$(call 67 flip)" "$I"
+has "$TMP/sio2.body" 'toolgate: denied'
+[ "$(grep -c '"tools/list"' "$TMP/sio.log")" -eq 2 ] ||
+	fail "sio: the tool list was fetched $(grep -c '"tools/list"' "$TMP/sio.log") times, want 2"
+[ "$(grep -c '"name":"flip"' "$TMP/sio.log")" -eq 1 ] ||
+	fail "sio: a call of flip reached the server after it became destructive"
 
 # ---- SIGTERM with a call in flight: answered, then a clean exit ------------------
 curl -s -o "$TMP/last.body" --max-time 10 -H "$JSON" -H "$ACC" \
