@@ -46,7 +46,7 @@ static char *slurp(const char *path, size_t *len)
 
 static const char *const goldens[] = {
 	"unknown_keys", "missing_and_types", "auth_invalid", "identity_not_loopback",
-	"yaml_syntax", "duplicates",
+	"yaml_syntax", "duplicates", "values_invalid", "listen_forms", "not_a_mapping",
 };
 
 static void config_goldens(void **state)
