@@ -134,41 +134,31 @@ static tg_status judge(const tg_layout *l, tg_request *q, tg_vm *vm, memo *m,
 	unsigned ctx = 1 + (((((unsigned)entry->kind * 3 + q->read_only) * 3 + q->destructive) * 3 +
 			      q->idempotent) * 3 + q->open_world);
 
-	if (l->pool) {
-		uint32_t n;
-		const uint32_t *list = tg_cands_list(l, cls, q->target.ptr, q->target.len, &n);
-		for (uint32_t i = 0; i < n; i++) {
-			uint32_t ri = list[i] & TG_CAND_RULE;
-			const tg_rule_view *r = &l->rv[ri];
-			if (some_allow && r->effect != TG_BC_DENY)
-				continue;	/* only a deny can change the verdict now */
-			int subj = tg_subject_quick(vm, r);
-			if (subj == TG_SUBJ_NO || (subj == TG_SUBJ_NO_CLIENT && r->effect != TG_BC_DENY))
-				continue;
-			if (!(list[i] & TG_CAND_KNOWN) && !tg_action_match(vm, r))
-				continue;
-			if ((v = verdict(vm, m, r, subj, ctx)) < 0)
-				return TG_EINTERNAL;
-			if (v == 1)
-				return TG_OK;
-			some_allow |= v == 2;
-		}
-	} else {
-		tg_cands cands;
-		uint32_t ri;
-		tg_cands_init(&cands, l, cls, q->target.ptr, q->target.len);
-		while (tg_cands_next(&cands, &ri)) {
-			const tg_rule_view *r = &l->rv[ri];
-			int subj = tg_subject_match(vm, r);
-			if (subj == TG_SUBJ_NO || (subj == TG_SUBJ_NO_CLIENT && r->effect != TG_BC_DENY) ||
-			    !tg_action_match(vm, r))
-				continue;
-			if ((v = verdict(vm, m, r, subj, ctx)) < 0)
-				return TG_EINTERNAL;
-			if (v == 1)
-				return TG_OK;
-			some_allow |= v == 2;
-		}
+	/* The load-time list (TG_CAND_KNOWN on the entries whose action is
+	 * known to match), or past its budget the index postings merged here. */
+	const uint32_t *list = NULL;
+	uint32_t n = 0, e = 0;
+	tg_cands merge;
+	if (l->pool)
+		list = tg_cands_list(l, cls, q->target.ptr, q->target.len, &n);
+	else
+		tg_cands_init(&merge, l, cls, q->target.ptr, q->target.len);
+	for (uint32_t i = 0; list ? i < n : tg_cands_next(&merge, &e); i++) {
+		if (list)
+			e = list[i];
+		const tg_rule_view *r = &l->rv[e & TG_CAND_RULE];
+		if (some_allow && r->effect != TG_BC_DENY)
+			continue;	/* only a deny can change the verdict now */
+		int subj = tg_subject_quick(vm, r);
+		if (subj == TG_SUBJ_NO || (subj == TG_SUBJ_NO_CLIENT && r->effect != TG_BC_DENY))
+			continue;
+		if (!(e & TG_CAND_KNOWN) && !tg_action_match(vm, r))
+			continue;
+		if ((v = verdict(vm, m, r, subj, ctx)) < 0)
+			return TG_EINTERNAL;
+		if (v == 1)
+			return TG_OK;
+		some_allow |= v == 2;
 	}
 	*visible = some_allow;
 	return TG_OK;
