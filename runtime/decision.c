@@ -11,11 +11,11 @@
  *     before it (all matched allow rules for a default decision); one per
  *     rule, in source order.
  *
- * Candidates arrive in source order - from the loader's lists (cands.c,
- * walked by tg_vm_listed in vm.c), or merged at run time (match.c) for a
- * trace or a policy past the lists' budget - so evaluation stops at the
- * first applying deny: nothing after it can change the decision or its
- * error list. Errors are written straight into the caller's decision as
+ * Candidates arrive in source order - from the loader's lists (cands.c),
+ * or merged at run time (match.c) for a policy past the lists' budget,
+ * both walked by vm.c's tg_vm_listed and tg_vm_merged, or for a trace by
+ * eval below - so evaluation stops at the first applying deny: nothing
+ * after it can change the decision or its error list. Errors are written straight into the caller's decision as
  * they occur; when an allow decides, the count is cut back to the errors
  * recorded before it, which are exactly the ones rule 4 lists.
  *
@@ -94,8 +94,9 @@ static TG_ALWAYS_INLINE tg_status start(const tg_policy *p, const tg_request *re
 	return TG_OK;
 }
 
-/* After start: the candidates merged at run time, for a trace (fn) or a
- * policy without load-time lists. */
+/* After start, for tg_eval_trace: the candidates merged at run time, each
+ * reported to fn (when given) with how far it matched, conditions run in
+ * the interpreter. */
 static tg_status eval(const tg_policy *p, const tg_request *req, tg_bc_class cls, tg_decision *d,
 		      tg_trace_fn fn, void *ud)
 {
@@ -175,7 +176,7 @@ tg_status tg_eval(const tg_policy *p, const tg_request *req, tg_decision *out)
 	tg_status st = start(p, req, out, &cls);
 	if (st != TG_OK)
 		return st;
-	return p->l.pool ? tg_vm_listed(&p->l, req, cls, out) : eval(p, req, cls, out, NULL, NULL);
+	return p->l.pool ? tg_vm_listed(&p->l, req, cls, out) : tg_vm_merged(&p->l, req, cls, out);
 }
 
 tg_status tg_eval_trace(const tg_policy *p, const tg_request *req, tg_decision *out,

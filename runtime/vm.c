@@ -1342,20 +1342,35 @@ tg_cond_result tg_vm_cond(tg_vm *vm, const tg_rule_view *r)
 	return tg_vm_run(vm, r->code_off, r->code_len);
 }
 
-/* decision.c's rules over a load-time candidate list (cands.c, source
- * order, most entries' actions known to match); here so that quick
- * programs run in line in the loop. */
-tg_status tg_vm_listed(const tg_layout *l, const tg_request *req, tg_bc_class cls, tg_decision *d)
+/* decision.c's rules over the candidates in source order: a load-time
+ * list (cands.c; most entries' actions known to match) when listed, else
+ * the index postings merged at run time (a policy past the lists' budget,
+ * every action matched here). Here so that quick programs run in line in
+ * the loop; each caller gets its own copy, so the list's loop carries
+ * nothing of the merge. */
+static TG_ALWAYS_INLINE tg_status walk(const tg_layout *l, const tg_request *req, tg_bc_class cls,
+				       tg_decision *d, bool listed)
 {
 	tg_vm v, *vm = &v;
-	uint32_t n;
+	uint32_t n = 0, merged = 0;
+	tg_cands cands;
+	const uint32_t *e = NULL, *end = NULL;
 	vm_init(vm, l, req, cls, false);
-	const uint32_t *e = tg_cands_list(l, cls, req->target.ptr, req->target.len, &n), *end = e + n;
+	if (listed) {
+		e = tg_cands_list(l, cls, req->target.ptr, req->target.len, &n);
+		end = e + n;
+	} else {
+		tg_cands_init(&cands, l, cls, req->target.ptr, req->target.len);
+	}
 	const tg_rule_view *rv = l->rv;
 	int64_t allow_rule = -1;
 	size_t allow_nerrors = 0;
 
-	for (; e < end; e++) {
+	for (;; e++) {
+		if (listed ? e == end : !tg_cands_next(&cands, &merged))
+			break;
+		if (!listed)
+			e = &merged;	/* an index, no flags */
 		if (allow_rule >= 0 && (*e & TG_CAND_NO_DENY))
 			break;
 		const tg_rule_view *r = &rv[*e & TG_CAND_RULE];
@@ -1395,4 +1410,14 @@ tg_status tg_vm_listed(const tg_layout *l, const tg_request *req, tg_bc_class cl
 	}
 	tg_decision_decide(d, l, allow_rule, false, allow_nerrors, vm->insns);
 	return TG_OK;
+}
+
+tg_status tg_vm_listed(const tg_layout *l, const tg_request *req, tg_bc_class cls, tg_decision *d)
+{
+	return walk(l, req, cls, d, true);
+}
+
+tg_status tg_vm_merged(const tg_layout *l, const tg_request *req, tg_bc_class cls, tg_decision *d)
+{
+	return walk(l, req, cls, d, false);
 }

@@ -91,8 +91,9 @@ void tg_decision_decide(tg_decision *d, const tg_layout *l, int64_t decider, boo
 			size_t allow_nerrors, uint32_t insns);
 
 /* tg_eval of a valid request of class cls over the load-time candidates
- * (l->pool set). */
+ * (l->pool set), or over the index postings merged at run time. */
 tg_status tg_vm_listed(const tg_layout *l, const tg_request *req, tg_bc_class cls, tg_decision *d);
+tg_status tg_vm_merged(const tg_layout *l, const tg_request *req, tg_bc_class cls, tg_decision *d);
 
 /* ---- quick.c: conditions as decision graphs -------------------------------- */
 

@@ -457,6 +457,35 @@ static void test_cands_over_budget(void **state)
 	assert_int_equal(tg_visible(p, &q, &e, &vis), TG_OK);
 	assert_false(vis);
 	v[0].u.i = 1000;
+	/* Past the budget tg_eval walks the merged postings with quick
+	 * programs; tg_eval_trace merges and interprets: the same decisions. */
+	{
+		static const char *const names[] = { "t0", "t7", "t399", "v1", "v/x", "w1", "" };
+		char t[8];
+		tg_str rl[] = { { "viewer", 6 }, { "blocked", 7 } };
+		q.roles = rl;
+		for (int x = -1; x <= N; x += 37)
+			for (size_t k = 0; k < sizeof names / sizeof names[0] + 3; k++)
+				for (size_t nr = 0; nr <= 2; nr++) {
+					tg_decision a, b;
+					if (k < sizeof names / sizeof names[0])
+						snprintf(t, sizeof t, "%s", names[k]);
+					else
+						snprintf(t, sizeof t, "t%d", (x + (int)k) % N < 0 ? 0 : (x + (int)k) % N);
+					q.target = (tg_str){ t, strlen(t) };
+					q.nroles = nr;
+					v[0].u.i = x;
+					assert_int_equal(tg_eval(p, &q, &a), TG_OK);
+					assert_int_equal(tg_eval_trace(p, &q, &b, NULL, NULL), TG_OK);
+					if (a.effect != b.effect || a.rule_index != b.rule_index ||
+					    a.nerrors != b.nerrors || a.by_error != b.by_error)
+						fail_msg("x %d target '%s' roles %zu: tg_eval %d/%u, trace %d/%u", x,
+							 t, nr, a.effect, a.rule_index, b.effect, b.rule_index);
+				}
+		q.target = (tg_str){ "t7", 2 };
+		q.nroles = 0;
+		v[0].u.i = 1000;
+	}
 	static const char *const targets[] = { "v1", "t9", "w1" };
 	enum { NT = sizeof targets / sizeof targets[0] };
 	static const bool want[3][NT] = {	/* by the number of roles held */
