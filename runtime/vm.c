@@ -1343,11 +1343,9 @@ tg_cond_result tg_vm_cond(tg_vm *vm, const tg_rule_view *r)
 }
 
 /* decision.c's rules over the candidates in source order: a load-time
- * list (cands.c; most entries' actions known to match) when listed, else
- * the index postings merged at run time (a policy past the lists' budget,
- * every action matched here). Here so that quick programs run in line in
- * the loop; each caller gets its own copy, so the list's loop carries
- * nothing of the merge. */
+ * list (cands.c) when listed, else the index postings merged at run time
+ * (past the lists' budget). Here so that quick programs run in line; each
+ * caller has its own copy, the list's loop nothing of the merge. */
 static TG_ALWAYS_INLINE tg_status walk(const tg_layout *l, const tg_request *req, tg_bc_class cls,
 				       tg_decision *d, bool listed)
 {
@@ -1356,19 +1354,15 @@ static TG_ALWAYS_INLINE tg_status walk(const tg_layout *l, const tg_request *req
 	tg_cands cands;
 	const uint32_t *e = NULL, *end = NULL;
 	vm_init(vm, l, req, cls, false);
-	if (listed) {
-		e = tg_cands_list(l, cls, req->target.ptr, req->target.len, &n);
-		end = e + n;
-	} else {
+	if (listed)
+		end = (e = tg_cands_list(l, cls, req->target.ptr, req->target.len, &n)) + n;
+	else
 		tg_cands_init(&cands, l, cls, req->target.ptr, req->target.len);
-	}
 	const tg_rule_view *rv = l->rv;
 	int64_t allow_rule = -1;
 	size_t allow_nerrors = 0;
 
-	for (;; e++) {
-		if (listed ? e == end : !tg_cands_next(&cands, &merged))
-			break;
+	for (; listed ? e != end : tg_cands_next(&cands, &merged); e++) {
 		if (!listed)
 			e = &merged;	/* an index, no flags */
 		if (allow_rule >= 0 && (*e & TG_CAND_NO_DENY))
