@@ -13,7 +13,7 @@
 # annotations changed upstream and announced in a call's SSE stream
 # (notifications/tools/list_changed), or by a stdio upstream on its stdout,
 # decide the next call; the gateway's own tools/list fetch answered as an
-# SSE stream.
+# SSE stream; stdio_sessions refusing a session past it until one ends.
 . "$(dirname "$0")/data/lib.sh"
 . "$(dirname "$0")/data/gateway_lib.sh"
 
@@ -73,6 +73,7 @@ upstreams:
 limits:
   max_response: 1048576
   response_timeout_ms: 5000
+  stdio_sessions: 1
 identity:
   principal: {id: alice, roles: [reader]}
 Y
@@ -234,6 +235,13 @@ has "$TMP/sio2.body" 'toolgate: denied'
 	fail "sio: the tool list was fetched $(grep -c '"tools/list"' "$TMP/sio.log") times, want 2"
 [ "$(grep -c '"name":"flip"' "$TMP/sio.log")" -eq 1 ] ||
 	fail "sio: a call of flip reached the server after it became destructive"
+# stdio_sessions: 1 - a second session waits for the first to end.
+INIT='{"jsonrpc":"2.0","id":2,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}'
+req sio_full 503 -H "$JSON" -H "$ACC" -d "$INIT" "$I"
+has "$TMP/sio_full.body" '"code":-32005'
+has "$TMP/sio_full.body" 'sessions of this stdio upstream are open already'
+req sio_end 200 -X DELETE -H "Mcp-Session-Id: $SID" "$I"
+req sio_again 200 -H "$JSON" -H "$ACC" -d "$INIT" "$I"
 
 # ---- SIGTERM with a call in flight: answered, then a clean exit ------------------
 curl -s -o "$TMP/last.body" --max-time 10 -H "$JSON" -H "$ACC" \
