@@ -17,6 +17,7 @@
  * Values may come Base64-wrapped (`=?base64?...?=`); they are decoded
  * before the comparison, and encoded the same way going upstream.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -253,15 +254,33 @@ static int value_text(const json_t *v, char *out, size_t outlen)
 	return -1;
 }
 
-/* Integers compare numerically ("42.0" is 42), as the specification
- * suggests; everything else byte for byte. */
+/* A double holds every integer of at most this magnitude exactly. */
+#define EXACT_IN_DOUBLE ((json_int_t)1 << 53)
+
+/* Numbers compare numerically ("42.0" is 42), as the specification
+ * suggests; everything else byte for byte. An integer header is compared
+ * as an integer: through a double, 2^53 + 1 would equal 2^53, so a header
+ * naming another value than the body's would pass. */
 static bool same_value(const json_t *v, const char *text, const char *header)
 {
-	if (json_is_number(v)) {
-		char *end;
+	char *end;
+
+	if (json_is_integer(v)) {
+		json_int_t k = json_integer_value(v);
+		long long h;
+
+		errno = 0;
+		h = strtoll(header, &end, 10);
+		if (*header && *end == '\0')
+			return errno == 0 && h == k;
+		double d = strtod(header, &end);
+		return *header && *end == '\0' && k >= -EXACT_IN_DOUBLE && k <= EXACT_IN_DOUBLE &&
+		       d == (double)k;
+	}
+	if (json_is_real(v)) {
 		double d = strtod(header, &end);
 
-		return *header && *end == '\0' && d == json_number_value(v);
+		return *header && *end == '\0' && d == json_real_value(v);
 	}
 	return strcmp(text, header) == 0;
 }

@@ -109,6 +109,11 @@ has "$TMP/m_param.body" 'Mcp-Param-Region header does not match'
 req m_param_missing 400 "$A" "$(call 11 region '{"region":"eu-west1"}')" -H "$V" -H 'Mcp-Method: tools/call' -H 'Mcp-Name: region'
 req m_param_extra 400 "$A" "$(call 12 region '{"q":"x"}')" -H "$V" -H 'Mcp-Method: tools/call' -H 'Mcp-Name: region' -H 'Mcp-Param-Region: us-east1'
 req m_param_twice 400 "$A" "$(call 13 region '{"region":"a"}')" -H "$V" -H 'Mcp-Method: tools/call' -H 'Mcp-Name: region' -H 'Mcp-Param-Region: a' -H 'mcp-param-region: a'
+# an integer argument is compared as an integer, exactly: 2^53 + 1 is not 2^53
+req m_shard 400 "$A" "$(call 15 shard '{"shard":9007199254740993}')" -H "$V" -H 'Mcp-Method: tools/call' -H 'Mcp-Name: shard' -H 'Mcp-Param-Shard: 9007199254740992'
+has "$TMP/m_shard.body" "Mcp-Param-Shard header does not match the body value '9007199254740993'"
+req m_shard_near 400 "$A" "$(call 16 shard '{"shard":42}')" -H "$V" -H 'Mcp-Method: tools/call' -H 'Mcp-Name: shard' -H 'Mcp-Param-Shard: 42.5'
+req m_shard_text 400 "$A" "$(call 17 shard '{"shard":42}')" -H "$V" -H 'Mcp-Method: tools/call' -H 'Mcp-Name: shard' -H 'Mcp-Param-Shard: 42x'
 req m_session 400 "$A" "$(call 14 echo '{}')" -H "$V" -H 'Mcp-Method: tools/call' -H 'Mcp-Name: echo' -H 'Mcp-Session-Id: x'
 _got=$(curl -s -o /dev/null -w '%{http_code}' -H "$V" -H 'Accept: text/event-stream' "http://127.0.0.1:$A/up/mcp")
 [ "$_got" = 405 ] || fail "GET with 2026-07-28: HTTP $_got, want 405"
@@ -121,6 +126,10 @@ has "$TMP/up.log" '"mcp-method":"tools/call","mcp-name":"echo"'
 req b64 200 "$A" "$(call 21 echo '{}')" -H "$V" -H 'Mcp-Method: tools/call' -H 'Mcp-Name: =?base64?ZWNobw==?='
 req param 200 "$A" "$(call 22 region '{"region":"Zürich ","q":"x"}')" -H "$V" -H 'Mcp-Method: tools/call' -H 'Mcp-Name: region' -H 'Mcp-Param-Region: =?base64?WsO8cmljaCA=?='
 has "$TMP/up.log" '"mcp-param-region":"=?base64?WsO8cmljaCA=?="'
+req shard 200 "$A" "$(call 24 shard '{"shard":42}')" -H "$V" -H 'Mcp-Method: tools/call' -H 'Mcp-Name: shard' -H 'Mcp-Param-Shard: 42.0'
+has "$TMP/up.log" '"mcp-param-shard":"42"'
+req shard_big 200 "$A" "$(call 25 shard '{"shard":9007199254740993}')" -H "$V" -H 'Mcp-Method: tools/call' -H 'Mcp-Name: shard' -H 'Mcp-Param-Shard: 9007199254740993'
+has "$TMP/up.log" '"mcp-param-shard":"9007199254740993"'
 req denied 200 "$A" "$(call 23 secret '{}')" -H "$V" -H 'Mcp-Method: tools/call' -H 'Mcp-Name: secret'
 has "$TMP/denied.body" '"isError":true'
 has "$TMP/denied.body" '"code":-32003'

@@ -7,7 +7,8 @@
 //   node upstream.mjs PORTFILE [LOG] [--legacy]
 //
 // Tools: echo (read-only), secret (not read-only), region (argument
-// `region` mirrored as Mcp-Param-Region), slow (answers with a task).
+// `region` mirrored as Mcp-Param-Region), shard (an integer argument
+// mirrored as Mcp-Param-Shard), slow (answers with a task).
 // tasks/get answers for any task id it made, and says which id it was
 // asked for. GET /count gives {"calls": {tool: n}, "tasks_get": {id: n}}.
 // --legacy answers like a 2025-only SDK server: every request without a
@@ -24,6 +25,8 @@ const tools = [
 	{ name: "region", annotations: { readOnlyHint: true },
 	  inputSchema: { type: "object", properties: { region: { type: "string", "x-mcp-header": "Region" }, q: { type: "string" } } } },
 	{ name: "slow", inputSchema: { type: "object" }, annotations: { readOnlyHint: true } },
+	{ name: "shard", annotations: { readOnlyHint: true },
+	  inputSchema: { type: "object", properties: { shard: { type: "integer", "x-mcp-header": "Shard" } } } },
 ];
 const calls = {}, tasksGet = {};
 let tasks = 0;
