@@ -1,7 +1,7 @@
 # check_formats.sh - `toolgate check` with lints: the text format's lint ids,
 # --strict, the JSON output against its golden, SARIF output validated
 # against the SARIF 2.1.0 schema (tests/sarif), and exit codes in every
-# format.
+# format; a file name that is not UTF-8 in JSON and SARIF.
 . "$TG_SOURCE_DIR/tests/cli/data/lib.sh"
 OUT="$TG_SOURCE_DIR/tests/golden/lint/output"
 SARIF="$TG_SOURCE_DIR/tests/sarif/validate.sh"
@@ -75,6 +75,17 @@ for id in shadowed-rule overridden-allow over-broad-grant default-allow unused-r
 	unused-suppression compile-error; do
 	has "$TMP/clean.sarif" "\"id\": \"$id\","
 done
+
+# A file name with a space and a byte that is not UTF-8: JSON carries it with
+# U+FFFD in its place, SARIF percent-encodes both in the artifact URI.
+odd="$TMP/$(printf 'my \377policy.tg')"
+printf 'allow anyone to list tools when 1;\n' >"$odd"
+(cd "$TMP" && "$TOOLGATE" check --format json "$(basename "$odd")" >"$TMP/odd.json" 2>"$TMP/err")
+python3 -c 'import json, sys; d = json.load(open(sys.argv[1], encoding="utf-8")); f = d["files"][0]
+assert f["path"] == "my \ufffdpolicy.tg" and f["errors"] == 1, f' "$TMP/odd.json" ||
+	fail "check --format json: the odd file name is not carried as valid JSON"
+(cd "$TMP" && "$TOOLGATE" check --format sarif "$(basename "$odd")" >"$TMP/odd.sarif" 2>"$TMP/err")
+has "$TMP/odd.sarif" '"uri": "my%20%FFpolicy.tg"'
 
 run 2 check --format xml "$OUT/warnings.tg"
 has "$TMP/err" "unknown format 'xml'"
