@@ -15,9 +15,10 @@
  * or merged at run time (match.c) for a policy past the lists' budget,
  * both walked by vm.c's tg_vm_listed and tg_vm_merged, or for a trace by
  * eval below - so evaluation stops at the first applying deny: nothing
- * after it can change the decision or its error list. Errors are written straight into the caller's decision as
- * they occur; when an allow decides, the count is cut back to the errors
- * recorded before it, which are exactly the ones rule 4 lists.
+ * after it can change the decision or its error list. Errors are written
+ * straight into the caller's decision as they occur; when an allow
+ * decides, the count is cut back to the errors recorded before it, which
+ * are exactly the ones rule 4 lists.
  *
  * The whole evaluation state is one tg_vm on this function's stack.
  */

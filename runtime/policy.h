@@ -78,11 +78,12 @@ typedef struct tg_layout {
 	uint8_t cls_prefix_lens[TG_CLASS_OTHER + 1];
 	/* Load-time rule records and candidate lists (rules_decode.c,
 	 * cands.c). rv: every rule decoded (every loaded policy has them;
-	 * evaluation reads rules only here). pool: when non-NULL, the candidate lists;
-	 * keytab (keytab.h; keys_mask + 1 buckets; every loaded policy has its
-	 * pattern matchers, even past the lists' budget) finds a target's or prefix's list, and
-	 * a request without a key gets its class's cls_first/cls_n. quick:
-	 * the conditions translated by quick.c (rule view `quick`), or NULL. */
+	 * evaluation reads rules only here). pool: when non-NULL, the
+	 * candidate lists; keytab (keytab.h; keys_mask + 1 buckets) finds a
+	 * target's or prefix's list, and a request without a key gets its
+	 * class's cls_first/cls_n; every loaded policy has keytab's pattern
+	 * matchers, even past the lists' budget. quick: the conditions
+	 * translated by quick.c (rule view `quick`), or NULL. */
 	const struct tg_rule_view *rv;
 	const struct tg_qinsn *quick;
 	const uint32_t *pool;
