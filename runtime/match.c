@@ -137,9 +137,7 @@ int tg_subject_match(const tg_vm *vm, const tg_rule_view *r)
 	switch (r->subject) {
 	case TG_BC_SUBJ_ANYONE:
 		return TG_SUBJ_YES;
-	case TG_BC_SUBJ_ROLE:
-		if (r->role_word != TG_BC_NONE)
-			return (vm->held[r->role_word] & r->role_mask) != 0;
+	case TG_BC_SUBJ_ROLE:	/* one word's roles: tg_subject_quick decides */
 		for (uint32_t i = 0; i < r->subj_n; i++) {
 			uint32_t role = tg_pol_ref(l, r->subj_first + i);
 			if ((vm->held[role / 64] >> (role % 64)) & 1)
