@@ -543,7 +543,7 @@ static json_t *string_map(reader *r, const tg_yn *v, const char *what)
 	return o;
 }
 
-static void auth_free(tg_gw_auth_conf *a)
+void tg_gw_auth_free(tg_gw_auth_conf *a)
 {
 	size_t i;
 
@@ -916,7 +916,8 @@ void tg_gw_conf_free(tg_gw_conf *c)
 	}
 	free(c->upstreams);
 	json_decref(c->identity);
-	auth_free(c->auth);
+	if (!c->auth_borrowed)
+		tg_gw_auth_free(c->auth);
 	free(c);
 }
 

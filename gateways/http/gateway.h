@@ -137,6 +137,7 @@ typedef struct tg_gw_conf {
 	size_t nupstreams;
 	bool has_auth;
 	tg_gw_auth_conf *auth;		/* or NULL */
+	bool auth_borrowed;		/* auth is the start configuration's (a reload) */
 	json_t *identity;		/* {"principal":{...},"token":{...},"context":{...}} or NULL */
 	tg_gw_limits limits;
 	char *tls_cert_file;		/* HTTPS: PEM certificate (chain), or NULL */
@@ -155,6 +156,8 @@ typedef struct tg_gw_conf {
 tg_gw_conf *tg_gw_conf_load(const char *path, FILE *err);
 tg_gw_conf *tg_gw_conf_parse(const char *path, const char *text, size_t len, FILE *err);
 void tg_gw_conf_free(tg_gw_conf *c);
+/* An auth section alone (a configuration frees its own unless borrowed). */
+void tg_gw_auth_free(tg_gw_auth_conf *a);
 /* The upstream serving an exact request path, or NULL. */
 const tg_gw_upstream_conf *tg_gw_conf_route(const tg_gw_conf *c, const char *path);
 

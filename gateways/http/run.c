@@ -75,6 +75,32 @@ static bool same_str(const char *a, const char *b)
 	return (!a && !b) || (a && b && strcmp(a, b) == 0);
 }
 
+static bool same_json(const json_t *a, const json_t *b)
+{
+	return (!a && !b) || (a && b && json_equal(a, b));
+}
+
+/* Whether two auth sections are the same OAuth resource server. */
+static bool same_auth(const tg_gw_auth_conf *a, const tg_gw_auth_conf *b)
+{
+	size_t i;
+
+	if (!a || !b)
+		return a == b;
+	if (!same_str(a->issuer, b->issuer) || !same_str(a->jwks_file, b->jwks_file) ||
+	    !same_str(a->jwks_uri, b->jwks_uri) || !same_str(a->hs_secret_file, b->hs_secret_file) ||
+	    !same_str(a->roles_prefix, b->roles_prefix) || !same_json(a->claims, b->claims) ||
+	    !same_json(a->headers, b->headers) || !same_json(a->step_up, b->step_up) ||
+	    a->require_at_jwt != b->require_at_jwt || a->clock_skew_s != b->clock_skew_s ||
+	    a->jwks_min_refresh_s != b->jwks_min_refresh_s || a->jwks_wait_ms != b->jwks_wait_ms ||
+	    a->jwks_max_age_s != b->jwks_max_age_s || a->nscopes != b->nscopes)
+		return false;
+	for (i = 0; i < a->nscopes; i++)
+		if (strcmp(a->scopes[i], b->scopes[i]) != 0)
+			return false;
+	return true;
+}
+
 /* Reads the configuration again; a broken one changes nothing. */
 static void reload_config(tg_gw *gw, tg_reloader *pol, tg_reloader *sh)
 {
@@ -98,17 +124,24 @@ static void reload_config(tg_gw *gw, tg_reloader *pol, tg_reloader *sh)
 	    (n->shadow_policy != NULL) != (o->shadow_policy != NULL) ||
 	    !same_str(n->tls_cert_file, o->tls_cert_file) ||
 	    !same_str(n->tls_key_file, o->tls_key_file) || n->nproxies != o->nproxies ||
-	    (n->nproxies && memcmp(n->proxies, o->proxies, n->nproxies * sizeof *n->proxies) != 0))
-		tg_drv_error("gateway: listen, tls, behind_proxy, identity, audit, session_key_file, "
-			     "the presence of shadow_policy and "
+	    (n->nproxies && memcmp(n->proxies, o->proxies, n->nproxies * sizeof *n->proxies) != 0) ||
+	    !same_auth(n->auth, o->auth))
+		tg_drv_error("gateway: listen, tls, behind_proxy, identity, auth, audit, "
+			     "session_key_file, the presence of shadow_policy and "
 			     "limits.max_connections/max_header/idle_timeout_s take effect at the "
 			     "next start");
 	free(a);
 	free(b);
-	/* Keep what cannot change live as it was. */
+	/* Keep what cannot change live as it was. The token validator holds
+	 * the start configuration's auth (which lives until exit), so the new
+	 * configuration borrows that one: its metadata document and step-up
+	 * then say what is enforced. */
 	n->limits.max_connections = o->limits.max_connections;
 	n->limits.max_header = o->limits.max_header;
 	n->limits.idle_timeout_s = o->limits.idle_timeout_s;
+	tg_gw_auth_free(n->auth);
+	n->auth = o->auth;
+	n->auth_borrowed = true;
 	pthread_mutex_lock(&gw->lock);
 	r = realloc(gw->retired, (gw->nretired + 1) * sizeof *r);
 	if (!r) {

@@ -164,6 +164,18 @@ has "$TMP/stepup.body" '"rule":"secret-needs-write"'
 req stepped 200 -H "$JSON" -H "$ACC" -H "Authorization: Bearer $(tok good "$AUD" 'tools:read files:write')" -d "$secret" "$U"
 has "$TMP/stepped.body" '"text":"ok"'
 
+# ---- a reload that changes auth: the running gateway keeps the one it enforces -----
+# (the issuer and scopes it advertises are those its tokens are checked against)
+sed -i "s|^  issuer: .*|  issuer: http://127.0.0.1:9999|; s|^  scopes: .*|  scopes: [other:scope]|" \
+	"$TMP/gw.yaml"
+kill -HUP "$gwpid"
+wait_for "$TMP/gw.err" "reloaded configuration" || fail "auth reload: no reload"
+has "$TMP/gw.err" 'identity, auth, audit, .* take effect at the next start'
+req prm_reloaded 200 "$BASE/.well-known/oauth-protected-resource/rec/mcp"
+has "$TMP/prm_reloaded.body" "\"authorization_servers\":\[\"$ISS\"\]"
+has "$TMP/prm_reloaded.body" '"scopes_supported":\["tools:read","files:write"\]'
+req after_reload 200 -H "$JSON" -H "$ACC" -H "Authorization: Bearer $(tok good)" -d "$call" "$U"
+
 # ---- key rotation and a key server that goes down ---------------------------------
 node -e '
 const fs = require("fs"); const [src, pub] = process.argv.slice(1);
