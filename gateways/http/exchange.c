@@ -43,6 +43,7 @@ typedef struct tg_gw_pending {
 	const tg_gw_conf *conf;
 	const tg_gw_upstream_conf *uc;
 	tg_gw_upstream *up;
+	unsigned long gen;		/* up->generation when the exchange began */
 	const tg_gw_http_in *in;
 	tg_mcp_identity id;
 	json_t *auth;			/* the token's audit members, or NULL */
@@ -185,8 +186,51 @@ static void on_notice(void *ud, const tg_rpc_msg *m)
 	}
 }
 
-tg_gw_upstream *tg_gw_upstream_of(tg_gw *gw, const char *name)
+/* The url, or the command line, an upstream's tools come from. */
+static char *source_of(const tg_gw_upstream_conf *uc)
 {
+	size_t n = 1, i;
+	char *s;
+
+	if (uc->url)
+		return strdup(uc->url);
+	for (i = 0; uc->command && uc->command[i]; i++)
+		n += strlen(uc->command[i]) + 1;
+	s = malloc(n);
+	if (!s)
+		return NULL;
+	s[0] = '\0';
+	for (i = 0; uc->command && uc->command[i]; i++) {
+		strcat(s, uc->command[i]);
+		strcat(s, "\n");
+	}
+	return s;
+}
+
+/* Forgets what an upstream taught when it now comes from elsewhere (up->lock). */
+static bool same_source(tg_gw_upstream *up, const tg_gw_upstream_conf *uc)
+{
+	char *now = source_of(uc);
+
+	if (!now)
+		return false;
+	if (up->source && strcmp(up->source, now) == 0) {
+		free(now);
+		return true;
+	}
+	if (up->source) {
+		tg_mcp_tools_clear(&up->tools);
+		json_object_clear(up->xheaders);
+		up->generation++;
+	}
+	free(up->source);
+	up->source = now;
+	return true;
+}
+
+tg_gw_upstream *tg_gw_upstream_of(tg_gw *gw, const tg_gw_upstream_conf *uc, unsigned long *gen)
+{
+	const char *name = uc->name;
 	tg_gw_upstream *up = NULL;
 	size_t i;
 
@@ -212,6 +256,15 @@ tg_gw_upstream *tg_gw_upstream_of(tg_gw *gw, const char *name)
 			up = NULL;
 		} else {
 			gw->nups++;
+		}
+	}
+	if (up) {
+		pthread_mutex_lock(&up->lock);
+		if (!same_source(up, uc))
+			up = (pthread_mutex_unlock(&up->lock), NULL);
+		else {
+			*gen = up->generation;
+			pthread_mutex_unlock(&up->lock);
 		}
 	}
 	pthread_mutex_unlock(&gw->lock);
@@ -260,6 +313,11 @@ static void fetch_tools(ctx *x, const char *tool, size_t toollen)
 		if (!resp)
 			return;
 		pthread_mutex_lock(&x->up->lock);
+		if (x->up->generation != x->gen) {	/* the upstream is elsewhere now */
+			pthread_mutex_unlock(&x->up->lock);
+			json_decref(resp);
+			break;
+		}
 		n = tg_mcp_tools_learn(&x->up->tools, resp);
 		tg_gw_xheaders_learn(x->up->xheaders, resp);
 		found = tg_mcp_tools_get(&x->up->tools, tool, toollen) != NULL;
@@ -382,6 +440,7 @@ static list_kind kind_of(const char *method)
 typedef struct filter {
 	tg_gw *gw;
 	tg_gw_upstream *up;
+	unsigned long gen;	/* the exchange's up->generation */
 	tg_mcp_identity id;
 	char *idkey;		/* the answer to filter; NULL: any list-shaped answer */
 	bool answered;		/* the response with idkey has passed */
@@ -396,6 +455,7 @@ static void filter_init(filter *f, const ctx *x, const char *idkey, list_kind ki
 	memset(f, 0, sizeof *f);
 	f->gw = x->gw;
 	f->up = x->up;
+	f->gen = x->gen;
 	f->id.principal = json_incref(x->id.principal);
 	f->id.token = json_incref(x->id.token);
 	f->id.context = json_incref(x->id.context);
@@ -506,17 +566,24 @@ static char *filter_message(filter *f, const char *text, size_t len, bool *drop)
 	}
 	{
 		const tg_policy *p = tg_holder_acquire(f->gw->holder);
+		tg_mcp_tools scratch = {0};
 		long removed;
 
 		pthread_mutex_lock(&f->up->lock);
-		if (kind == LIST_TOOLS)
+		/* An answer from where the upstream was before a reload is
+		 * filtered, but the cache learns nothing from it. */
+		bool current = f->up->generation == f->gen;
+		scratch.pins = f->up->tools.pins;
+		scratch.overrides = f->up->tools.overrides;
+		if (kind == LIST_TOOLS && current)
 			tg_gw_xheaders_learn(f->up->xheaders, m.root);
-		removed = tg_mcp_filter(p, &f->id, &f->up->tools,
+		removed = tg_mcp_filter(p, &f->id, current ? &f->up->tools : &scratch,
 					kind == LIST_RESOURCES ? TG_ENTRY_RESOURCE
 					: kind == LIST_PROMPTS ? TG_ENTRY_PROMPT
 							       : TG_ENTRY_TOOL,
 					m.root, f->now);
 		pthread_mutex_unlock(&f->up->lock);
+		tg_mcp_tools_dispose(&scratch);
 		tg_holder_release(f->gw->holder, p);
 		if (removed >= 0) {
 			json_t *r = json_object_get(m.root, "result");
@@ -1539,7 +1606,7 @@ static void exchange(ctx *x, tg_gw_answer *a)
 
 	memset(a, 0, sizeof *a);
 	x->now = now_s(gw);
-	x->up = tg_gw_upstream_of(gw, uc->name);
+	x->up = tg_gw_upstream_of(gw, uc, &x->gen);
 	tg_mcp_identity_init(&x->id);
 	if (!x->up) {
 		tg_gw_answer_error(a, 500, NULL, TG_RPC_UNAVAILABLE, "toolgate: out of memory", NULL);

@@ -594,6 +594,11 @@ typedef struct tg_gw_upstream {
 	json_t *xheaders;		/* tool -> x-mcp-header declarations (stateless.c) */
 	tg_gw_stdio_pool *stdio;	/* created on first use */
 	unsigned long own_ids;
+	/* What tools and xheaders were learnt from: the url or command line.
+	 * A reload that points the name elsewhere forgets them and bumps
+	 * generation; requests begun before learn nothing more (lock). */
+	char *source;
+	unsigned long generation;
 } tg_gw_upstream;
 
 typedef struct tg_gw {
@@ -684,7 +689,7 @@ int tg_gw_params_check(const json_t *decls, const tg_gw_http_in *in, const json_
 		       char **lines, size_t *nlines, size_t maxlines, char *why, size_t whylen);
 
 /* The upstream state for a configured upstream (created on first use). */
-tg_gw_upstream *tg_gw_upstream_of(tg_gw *gw, const char *name);
+tg_gw_upstream *tg_gw_upstream_of(tg_gw *gw, const tg_gw_upstream_conf *uc, unsigned long *gen);
 /* Handles one request at an upstream's path; fills *a. May block (a
  * relay.c worker's). */
 void tg_gw_exchange(tg_gw *gw, const tg_gw_conf *conf, const tg_gw_upstream_conf *uc,

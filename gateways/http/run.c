@@ -222,6 +222,7 @@ static void teardown(tg_gw *gw)
 		tg_mcp_tools_dispose(&gw->ups[i].tools);
 		json_decref(gw->ups[i].name_json);
 		json_decref(gw->ups[i].xheaders);
+		free(gw->ups[i].source);
 		pthread_mutex_destroy(&gw->ups[i].lock);
 	}
 	tg_gw_identity_destroy(&gw->identity);

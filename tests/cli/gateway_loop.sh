@@ -13,7 +13,9 @@
 # annotations changed upstream and announced in a call's SSE stream
 # (notifications/tools/list_changed), or by a stdio upstream on its stdout,
 # decide the next call; the gateway's own tools/list fetch answered as an
-# SSE stream; stdio_sessions refusing a session past it until one ends.
+# SSE stream; stdio_sessions refusing a session past it until one ends; a
+# reload that points an upstream's name at another server (its cached
+# annotations are forgotten).
 . "$(dirname "$0")/data/lib.sh"
 . "$(dirname "$0")/data/gateway_lib.sh"
 
@@ -67,6 +69,9 @@ upstreams:
   - name: ssel
     path: /ssel/mcp
     url: http://127.0.0.1:$(cat "$TMP/ssel.port")/mcp
+  - name: moving
+    path: /moving/mcp
+    url: http://127.0.0.1:$(cat "$TMP/short.port")/mcp
   - name: sio
     path: /sio/mcp
     command: [node, $TG_SOURCE_DIR/tests/gateway/stdio_server.mjs, $TMP/sio.log]
@@ -241,7 +246,29 @@ req sio_full 503 -H "$JSON" -H "$ACC" -d "$INIT" "$I"
 has "$TMP/sio_full.body" '"code":-32005'
 has "$TMP/sio_full.body" 'sessions of this stdio upstream are open already'
 req sio_end 200 -X DELETE -H "Mcp-Session-Id: $SID" "$I"
-req sio_again 200 -H "$JSON" -H "$ACC" -d "$INIT" "$I"
+# The slot is free once the ended session's child has exited (SIGTERM).
+i=0
+while [ "$(curl -s -o "$TMP/sio_again.body" -w '%{http_code}' --max-time 5 -H "$JSON" -H "$ACC" \
+	-d "$INIT" "$I")" != 200 ] && [ $i -lt 50 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+[ $i -lt 50 ] || fail "sio: no new session within 5 s of DELETE"
+
+# ---- a reload that points an upstream's name at another server ------------------
+# The first call caches the old server's list, where flip is read-only; at
+# rec (flipped above) it is destructive. The gateway must ask the new one.
+M="http://127.0.0.1:$PORT/moving/mcp"
+req mv1 200 -H "$JSON" -H "$ACC" -d "$(call 70 echo)" "$M"
+has "$TMP/mv1.body" '"text":"ok"'
+before=$(grep -c '"name\\":\\"flip\\"' "$TMP/rec.log")
+sed -i "/name: moving/,/url:/s|url: .*|url: http://127.0.0.1:$RPORT/mcp|" "$TMP/gw.yaml"
+kill -HUP $gwpid
+wait_for "$TMP/gw.err" "reloaded configuration" || fail "moving: no reload"
+req mv2 200 -H "$JSON" -H "$ACC" -d "$(call 71 flip)" "$M"
+has "$TMP/mv2.body" 'toolgate: denied'
+[ "$(grep -c '"name\\":\\"flip\\"' "$TMP/rec.log")" -eq "$before" ] ||
+	fail "moving: flip reached its new server on the old server's annotations"
 
 # ---- SIGTERM with a call in flight: answered, then a clean exit ------------------
 curl -s -o "$TMP/last.body" --max-time 10 -H "$JSON" -H "$ACC" \
