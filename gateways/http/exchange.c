@@ -207,7 +207,9 @@ static char *source_of(const tg_gw_upstream_conf *uc)
 	return s;
 }
 
-/* Forgets what an upstream taught when it now comes from elsewhere (up->lock). */
+/* Forgets what an upstream taught when it now comes from elsewhere, and a
+ * stdio upstream's sessions, whose children run the old command (up->lock).
+ * False when out of memory. */
 static bool same_source(tg_gw_upstream *up, const tg_gw_upstream_conf *uc)
 {
 	char *now = source_of(uc);
@@ -221,6 +223,7 @@ static bool same_source(tg_gw_upstream *up, const tg_gw_upstream_conf *uc)
 	if (up->source) {
 		tg_mcp_tools_clear(&up->tools);
 		json_object_clear(up->xheaders);
+		tg_gw_stdio_close_all(up->stdio);
 		up->generation++;
 	}
 	free(up->source);
@@ -1489,6 +1492,20 @@ static void post(ctx *x, tg_gw_answer *a)
 		refuse(x, a, 400, TG_GW_REF_INVALID, NULL, TG_RPC_INVALID_REQUEST,
 		       "toolgate: a notification outside notifications/ is not forwarded");
 		return;
+	}
+	/* A stdio session that has ended (DELETE, its child gone, a reload
+	 * that changed the command) is 404 before anything is decided: the
+	 * client starts another, where a decision would need a tool list the
+	 * ended session cannot give. */
+	if (!x->uc->url && x->has_session && m->kind == TG_RPC_REQUEST) {
+		tg_gw_child *c = session_child(x);
+
+		if (!c) {
+			refuse(x, a, 404, TG_GW_REF_SESSION, m->id, TG_RPC_INVALID_REQUEST,
+			       "toolgate: no such session");
+			return;
+		}
+		tg_gw_child_release(c);
 	}
 	if (m->kind == TG_RPC_REQUEST) {
 		decide(x, m, &out);

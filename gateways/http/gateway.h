@@ -567,6 +567,8 @@ tg_gw_child *tg_gw_stdio_find(tg_gw_stdio_pool *p, const char *key);
 void tg_gw_child_release(tg_gw_child *c);
 /* Ends a session's child. True when there was one. */
 bool tg_gw_stdio_close(tg_gw_stdio_pool *p, const char *key);
+/* Ends every session (children get SIGTERM; their reader threads reap). */
+void tg_gw_stdio_close_all(tg_gw_stdio_pool *p);
 /* Writes one message line. With `idkey`, registers interest in the answer
  * with that id first. 0, or -1 when the child is gone. */
 int tg_gw_child_send(tg_gw_child *c, const char *line, size_t len, const char *idkey);

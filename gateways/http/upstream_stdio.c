@@ -360,6 +360,16 @@ bool tg_gw_stdio_close(tg_gw_stdio_pool *p, const char *key)
 	return true;
 }
 
+void tg_gw_stdio_close_all(tg_gw_stdio_pool *p)
+{
+	tg_gw_child *c;
+
+	pthread_mutex_lock(&p->lock);
+	for (c = p->children; c; c = c->next)
+		terminate(c);
+	pthread_mutex_unlock(&p->lock);
+}
+
 size_t tg_gw_stdio_count(tg_gw_stdio_pool *p)
 {
 	size_t n;
@@ -372,15 +382,11 @@ size_t tg_gw_stdio_count(tg_gw_stdio_pool *p)
 
 void tg_gw_stdio_pool_free(tg_gw_stdio_pool *p)
 {
-	tg_gw_child *c;
 	int64_t start = tg_proxy_now_ms();
 
 	if (!p)
 		return;
-	pthread_mutex_lock(&p->lock);
-	for (c = p->children; c; c = c->next)
-		terminate(c);
-	pthread_mutex_unlock(&p->lock);
+	tg_gw_stdio_close_all(p);
 	/* The reader threads unlink their children as they are reaped. */
 	while (tg_gw_stdio_count(p) > 0 && tg_proxy_now_ms() - start < 2 * KILL_AFTER_MS + 1000)
 		poll(NULL, 0, 20);

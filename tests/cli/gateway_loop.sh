@@ -248,8 +248,8 @@ has "$TMP/sio_full.body" 'sessions of this stdio upstream are open already'
 req sio_end 200 -X DELETE -H "Mcp-Session-Id: $SID" "$I"
 # The slot is free once the ended session's child has exited (SIGTERM).
 i=0
-while [ "$(curl -s -o "$TMP/sio_again.body" -w '%{http_code}' --max-time 5 -H "$JSON" -H "$ACC" \
-	-d "$INIT" "$I")" != 200 ] && [ $i -lt 50 ]; do
+while [ "$(curl -s -o "$TMP/sio_again.body" -D "$TMP/sio_again.h" -w '%{http_code}' --max-time 5 \
+	-H "$JSON" -H "$ACC" -d "$INIT" "$I")" != 200 ] && [ $i -lt 50 ]; do
 	sleep 0.1
 	i=$((i + 1))
 done
@@ -262,13 +262,30 @@ M="http://127.0.0.1:$PORT/moving/mcp"
 req mv1 200 -H "$JSON" -H "$ACC" -d "$(call 70 echo)" "$M"
 has "$TMP/mv1.body" '"text":"ok"'
 before=$(grep -c '"name\\":\\"flip\\"' "$TMP/rec.log")
-sed -i "/name: moving/,/url:/s|url: .*|url: http://127.0.0.1:$RPORT/mcp|" "$TMP/gw.yaml"
+# The same reload gives the stdio upstream another command line: its
+# sessions, whose children run the old one, end.
+SID2=$(sed -n 's/^[Mm]cp-[Ss]ession-[Ii]d: *\([^\r]*\).*/\1/p' "$TMP/sio_again.h")
+sed -i "/name: moving/,/url:/s|url: .*|url: http://127.0.0.1:$RPORT/mcp|; s|sio\.log\]|sio2.log]|" \
+	"$TMP/gw.yaml"
 kill -HUP $gwpid
 wait_for "$TMP/gw.err" "reloaded configuration" || fail "moving: no reload"
 req mv2 200 -H "$JSON" -H "$ACC" -d "$(call 71 flip)" "$M"
 has "$TMP/mv2.body" 'toolgate: denied'
 [ "$(grep -c '"name\\":\\"flip\\"' "$TMP/rec.log")" -eq "$before" ] ||
 	fail "moving: flip reached its new server on the old server's annotations"
+req sio_old 404 -H "$JSON" -H "$ACC" -H "Mcp-Session-Id: $SID2" \
+	-d '{"jsonrpc":"2.0","id":72,"method":"tools/list"}' "$I"
+has "$TMP/sio_old.body" 'no such session'
+req sio_old_call 404 -H "$JSON" -H "$ACC" -H "Mcp-Session-Id: $SID2" -d "$(call 73 echo)" "$I"
+has "$TMP/sio_old_call.body" 'no such session'
+
+i=0
+while [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 -H "$JSON" -H "$ACC" -d "$INIT" "$I")" \
+	!= 200 ] && [ $i -lt 50 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+has "$TMP/sio2.log" '"method":"initialize"'
 
 # ---- SIGTERM with a call in flight: answered, then a clean exit ------------------
 curl -s -o "$TMP/last.body" --max-time 10 -H "$JSON" -H "$ACC" \
