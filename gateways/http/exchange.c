@@ -30,6 +30,9 @@
 #include "gateway.h"
 
 #define FETCH_PAGES 64
+/* What a client is told when its upstream fails, as an answer or as a
+ * stream's last event. */
+#define UPSTREAM_FAILED "toolgate: the upstream failed: %s"
 #define STDIO_PREFIX "stdio:"
 
 typedef enum list_kind { LIST_NONE, LIST_TOOLS, LIST_RESOURCES, LIST_PROMPTS, LIST_ANY } list_kind;
@@ -209,13 +212,17 @@ static char *source_of(const tg_gw_upstream_conf *uc)
 
 /* Forgets what an upstream taught when it now comes from elsewhere, and a
  * stdio upstream's sessions, whose children run the old command (up->lock).
- * False when out of memory. */
+ * Configurations live until exit, so an entry seen before needs no second
+ * look: the source is rebuilt only after a reload. False when out of memory. */
 static bool same_source(tg_gw_upstream *up, const tg_gw_upstream_conf *uc)
 {
-	char *now = source_of(uc);
+	char *now;
 
-	if (!now)
+	if (up->checked == uc)
+		return true;
+	if (!(now = source_of(uc)))
 		return false;
+	up->checked = uc;
 	if (up->source && strcmp(up->source, now) == 0) {
 		free(now);
 		return true;
@@ -675,7 +682,7 @@ static void stream_failed(stream *s, const char *why)
 
 	upstream_error(s->f.gw, s->f.up, why);
 	if (s->id && !s->f.answered) {
-		snprintf(msg, sizeof msg, "toolgate: the upstream failed: %s", why);
+		snprintf(msg, sizeof msg, UPSTREAM_FAILED, why);
 		err = rpc_error(s->id, TG_RPC_UNAVAILABLE, msg);
 		text = err ? json_dumps(err, JSON_COMPACT) : NULL;
 		json_decref(err);
@@ -784,7 +791,7 @@ static void upstream_failed(ctx *x, tg_gw_answer *a, json_t *id, bool timeout, c
 	char msg[320];
 
 	upstream_error(x->gw, x->up, why);
-	snprintf(msg, sizeof msg, "toolgate: the upstream failed: %s", why);
+	snprintf(msg, sizeof msg, UPSTREAM_FAILED, why);
 	tg_gw_answer_error(a, timeout ? 504 : 502, id, TG_RPC_UNAVAILABLE, msg, NULL);
 }
 

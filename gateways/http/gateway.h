@@ -600,6 +600,7 @@ typedef struct tg_gw_upstream {
 	 * A reload that points the name elsewhere forgets them and bumps
 	 * generation; requests begun before learn nothing more (lock). */
 	char *source;
+	const struct tg_gw_upstream_conf *checked;	/* the entry last found to name source */
 	unsigned long generation;
 } tg_gw_upstream;
 
