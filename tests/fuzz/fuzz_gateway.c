@@ -21,6 +21,7 @@
  *        path could name a FIFO. So are inputs with a backslash, with which
  *        a double-quoted key could spell it otherwise.
  */
+#define _GNU_SOURCE	/* memmem */
 #include "fuzz.h"
 
 #include <stdlib.h>
@@ -222,22 +223,12 @@ static void sse(const unsigned char *p, size_t n)
 	tg_px_buf_free(&pieces.log);
 }
 
-static bool contains(const char *s, size_t n, const char *word)
-{
-	size_t k = strlen(word);
-
-	for (size_t i = 0; i + k <= n; i++)
-		if (memcmp(s + i, word, k) == 0)
-			return true;
-	return false;
-}
-
 static void config(const char *text, size_t n)
 {
 	static FILE *devnull;
 	tg_gw_conf *c;
 
-	if (contains(text, n, "bearer_token_file") || contains(text, n, "\\"))
+	if (memmem(text, n, "bearer_token_file", 17) || memchr(text, '\\', n))
 		return;
 	if (!devnull && !(devnull = fopen("/dev/null", "w")))
 		return;
