@@ -228,9 +228,23 @@ has "$TMP/ssel2.body" 'toolgate: denied'
 
 # ---- the same from a stdio upstream, its notification on its stdout ------------
 I="http://127.0.0.1:$PORT/sio/mcp"
-req sio_init 200 -H "$JSON" -H "$ACC" \
-	-d '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}' "$I"
-SID=$(sed -n 's/^[Mm]cp-[Ss]ession-[Ii]d: *\([^\r]*\).*/\1/p' "$TMP/sio_init.h")
+INIT='{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}'
+# session_id HEADERS: the Mcp-Session-Id an answer gave.
+session_id() { sed -n 's/^[Mm]cp-[Ss]ession-[Ii]d: *\([^\r]*\).*/\1/p' "$1"; }
+# new_session NAME: initialize at $I until a stdio_sessions slot is free (an
+# ended session's is once its child has exited on SIGTERM), 5 s at most;
+# the answer's headers in $TMP/NAME.h.
+new_session() {
+	_i=0
+	while [ "$(curl -s -o "$TMP/$1.body" -D "$TMP/$1.h" -w '%{http_code}' --max-time 5 \
+		-H "$JSON" -H "$ACC" -d "$INIT" "$I")" != 200 ]; do
+		_i=$((_i + 1))
+		[ $_i -lt 50 ] || { fail "$1: no new session within 5 s"; return; }
+		sleep 0.1
+	done
+}
+req sio_init 200 -H "$JSON" -H "$ACC" -d "$INIT" "$I"
+SID=$(session_id "$TMP/sio_init.h")
 [ -n "$SID" ] || fail "sio: no Mcp-Session-Id"
 req sio1 200 -H "$JSON" -H "$ACC" -H "Mcp-Session-Id: $SID" -d "$(call 66 flip)" "$I"
 has "$TMP/sio1.body" '"text":"flipped"'
@@ -241,19 +255,11 @@ has "$TMP/sio2.body" 'toolgate: denied'
 [ "$(grep -c '"name":"flip"' "$TMP/sio.log")" -eq 1 ] ||
 	fail "sio: a call of flip reached the server after it became destructive"
 # stdio_sessions: 1 - a second session waits for the first to end.
-INIT='{"jsonrpc":"2.0","id":2,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}'
 req sio_full 503 -H "$JSON" -H "$ACC" -d "$INIT" "$I"
 has "$TMP/sio_full.body" '"code":-32005'
 has "$TMP/sio_full.body" 'sessions of this stdio upstream are open already'
 req sio_end 200 -X DELETE -H "Mcp-Session-Id: $SID" "$I"
-# The slot is free once the ended session's child has exited (SIGTERM).
-i=0
-while [ "$(curl -s -o "$TMP/sio_again.body" -D "$TMP/sio_again.h" -w '%{http_code}' --max-time 5 \
-	-H "$JSON" -H "$ACC" -d "$INIT" "$I")" != 200 ] && [ $i -lt 50 ]; do
-	sleep 0.1
-	i=$((i + 1))
-done
-[ $i -lt 50 ] || fail "sio: no new session within 5 s of DELETE"
+new_session sio_again
 
 # ---- a reload that points an upstream's name at another server ------------------
 # The first call caches the old server's list, where flip is read-only; at
@@ -264,7 +270,7 @@ has "$TMP/mv1.body" '"text":"ok"'
 before=$(grep -c '"name\\":\\"flip\\"' "$TMP/rec.log")
 # The same reload gives the stdio upstream another command line: its
 # sessions, whose children run the old one, end.
-SID2=$(sed -n 's/^[Mm]cp-[Ss]ession-[Ii]d: *\([^\r]*\).*/\1/p' "$TMP/sio_again.h")
+SID2=$(session_id "$TMP/sio_again.h")
 sed -i "/name: moving/,/url:/s|url: .*|url: http://127.0.0.1:$RPORT/mcp|; s|sio\.log\]|sio2.log]|" \
 	"$TMP/gw.yaml"
 kill -HUP $gwpid
@@ -278,13 +284,7 @@ req sio_old 404 -H "$JSON" -H "$ACC" -H "Mcp-Session-Id: $SID2" \
 has "$TMP/sio_old.body" 'no such session'
 req sio_old_call 404 -H "$JSON" -H "$ACC" -H "Mcp-Session-Id: $SID2" -d "$(call 73 echo)" "$I"
 has "$TMP/sio_old_call.body" 'no such session'
-
-i=0
-while [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 -H "$JSON" -H "$ACC" -d "$INIT" "$I")" \
-	!= 200 ] && [ $i -lt 50 ]; do
-	sleep 0.1
-	i=$((i + 1))
-done
+new_session sio_new
 has "$TMP/sio2.log" '"method":"initialize"'
 
 # ---- SIGTERM with a call in flight: answered, then a clean exit ------------------
