@@ -107,12 +107,11 @@ U="$BASE/rec/mcp"
 
 
 # ---- the refused corpus: none of it may reach the upstream ----------------
-init='{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}'
-req notfound 404 -H "$JSON" -d "$init" "$BASE/other/mcp"
-req notfound2 404 -H "$JSON" -d "$init" "$U/"
-req origin 403 -H "$JSON" -H 'Origin: http://evil.example' -d "$init" "$U"
+req notfound 404 -H "$JSON" -d "$INIT" "$BASE/other/mcp"
+req notfound2 404 -H "$JSON" -d "$INIT" "$U/"
+req origin 403 -H "$JSON" -H 'Origin: http://evil.example' -d "$INIT" "$U"
 req origin_get 403 -H 'Origin: null' "$U"
-req two_origins 400 -H "$JSON" -H 'Origin: http://localhost' -H 'Origin: http://evil.example' -d "$init" "$U"
+req two_origins 400 -H "$JSON" -H 'Origin: http://localhost' -H 'Origin: http://evil.example' -d "$INIT" "$U"
 head -c 1025 /dev/zero | tr '\0' ' ' >"$TMP/big"
 req big 413 -H "$JSON" --data-binary @"$TMP/big" "$U"
 req big_chunked 413 -H "$JSON" -H 'Transfer-Encoding: chunked' --data-binary @"$TMP/big" "$U"
@@ -120,18 +119,18 @@ req parse 400 -H "$JSON" -d '{"jsonrpc":"2.0","id":1,' "$U"
 has "$TMP/parse.body" '"code":-32700'
 req utf8 400 -H "$JSON" --data-binary "$(printf '{"jsonrpc":"2.0","id":1,"method":"ping","x":"\377"}')" "$U"
 req empty 400 -H "$JSON" -d '' "$U"
-req batch 400 -H "$JSON" -d "[$init]" "$U"
+req batch 400 -H "$JSON" -d "[$INIT]" "$U"
 has "$TMP/batch.body" '"code":-32600'
 req dupkey 400 -H "$JSON" -d '{"jsonrpc":"2.0","id":1,"id":2,"method":"ping"}' "$U"
 req nojsonrpc 400 -H "$JSON" -d '{"id":1,"method":"ping"}' "$U"
 req badid 400 -H "$JSON" -d '{"jsonrpc":"2.0","id":1.5,"method":"ping"}' "$U"
 req notif 400 -H "$JSON" -d '{"jsonrpc":"2.0","method":"tools/call","params":{"name":"echo"}}' "$U"
-req ctype 415 -H 'Content-Type: text/plain' -d "$init" "$U"
-req noctype 415 --data-binary "$init" -H 'Content-Type:' "$U"
-req form 415 -d "$init" "$U"
-req accept 406 -H "$JSON" -H 'Accept: text/html' -d "$init" "$U"
-req version 400 -H "$JSON" -H 'MCP-Protocol-Version: 1999-01-01' -d "$init" "$U"
-req method 405 -X PUT -H "$JSON" -d "$init" "$U"
+req ctype 415 -H 'Content-Type: text/plain' -d "$INIT" "$U"
+req noctype 415 --data-binary "$INIT" -H 'Content-Type:' "$U"
+req form 415 -d "$INIT" "$U"
+req accept 406 -H "$JSON" -H 'Accept: text/html' -d "$INIT" "$U"
+req version 400 -H "$JSON" -H 'MCP-Protocol-Version: 1999-01-01' -d "$INIT" "$U"
+req method 405 -X PUT -H "$JSON" -d "$INIT" "$U"
 req forged 404 -H "$JSON" -H 'Mcp-Session-Id: up-1' -d '{"jsonrpc":"2.0","id":2,"method":"tools/list"}' "$U"
 req forged_get 404 -H 'Mcp-Session-Id: AQAAAAAAAAfQ' "$U"
 req delete_nosession 400 -X DELETE "$U"
@@ -140,13 +139,13 @@ has "$TMP/denied.body" '"code":-32003'
 req invalid 200 -H "$JSON" -d '{"jsonrpc":"2.0","id":9,"method":"resources/read","params":{}}' "$U"
 has "$TMP/invalid.body" '"code":-32602'
 long=$(head -c 5000 /dev/zero | tr '\0' a)
-req header 431 -H "$JSON" -H "X-Long: $long" -d "$init" "$U"
+req header 431 -H "$JSON" -H "X-Long: $long" -d "$INIT" "$U"
 [ -s "$TMP/rec.log" ] && { fail "refused requests reached the upstream"; sed 's/^/    /' "$TMP/rec.log" >&2; }
 req healthz 200 "$BASE/healthz"
 
 # ---- allowed traffic ---------------------------------------------------------
 curl -s -D "$TMP/init.h" -o "$TMP/init.body" -H "$JSON" -H "$ACC" \
-	-H 'Authorization: Bearer client-secret' -H 'Origin: http://localhost' -d "$init" "$U"
+	-H 'Authorization: Bearer client-secret' -H 'Origin: http://localhost' -d "$INIT" "$U"
 has "$TMP/init.body" '"serverInfo"'
 SID=$(sed -n 's/^[Mm]cp-[Ss]ession-[Ii]d: \([^[:space:]]*\).*/\1/p' "$TMP/init.h")
 [ -n "$SID" ] && [ "$SID" != up-1 ] || fail "initialize: want a sealed session id, got '$SID'"

@@ -228,7 +228,6 @@ has "$TMP/ssel2.body" 'toolgate: denied'
 
 # ---- the same from a stdio upstream, its notification on its stdout ------------
 I="http://127.0.0.1:$PORT/sio/mcp"
-INIT='{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}'
 # session_id HEADERS: the Mcp-Session-Id an answer gave.
 session_id() { sed -n 's/^[Mm]cp-[Ss]ession-[Ii]d: *\([^\r]*\).*/\1/p' "$1"; }
 # new_session NAME: initialize at $I until a stdio_sessions slot is free (an

@@ -145,7 +145,7 @@ lacks "$TMP/audit.jsonl.1" 'rot\|"id":3,'
 # Not the audit log, the client or upstream sockets, nor libcurl's or
 # libmicrohttpd's descriptors: the gateway has all of these open by now.
 curl -s -o /dev/null --max-time 3 -H "$JSON" -H "$ACC" \
-	-d '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}' \
+	-d "$INIT" \
 	"http://127.0.0.1:$PORT/fds/mcp" &
 fdcurl=$!
 std_fds_only "the stdio child" "$(child_of "$pid_main" sleep)"
@@ -153,7 +153,7 @@ wait $fdcurl
 
 # ---- a stdio upstream's env: added to the gateway's environment, over it --------
 curl -s -o /dev/null --max-time 3 -H "$JSON" -H "$ACC" \
-	-d '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}' \
+	-d "$INIT" \
 	"http://127.0.0.1:$PORT/envs/mcp" &
 envcurl=$!
 wait_for "$TMP/env.main" '|' || fail "the stdio child did not write its environment"

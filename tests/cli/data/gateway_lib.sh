@@ -3,6 +3,8 @@
 
 JSON='Content-Type: application/json'
 ACC='Accept: application/json, text/event-stream'
+# A 2025-06-18 initialize request.
+INIT='{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}'
 
 # wait_listening ERRFILE WHAT: waits for the gateway writing to ERRFILE to
 # say where it listens; sets PORT, or fails and finishes.
