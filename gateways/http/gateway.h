@@ -48,6 +48,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include <jansson.h>
@@ -803,6 +804,34 @@ int tg_gw_loop_add(tg_gw_loop *l, tg_gw_http_call *c);
 void tg_gw_loop_remove(tg_gw_loop *l, tg_gw_http_call *c, bool reuse);
 void tg_gw_loop_news(tg_gw_loop *l, tg_gw_http_call *c);
 
+/* tls.c: the HTTPS certificate and key, replaceable while serving. */
+typedef struct tg_gw_tls tg_gw_tls;
+struct MHD_OptionItem;
+/* Reads both PEM files (the paths are borrowed) and checks that GnuTLS can
+ * serve them together: NULL with msg saying why not; else msg describes
+ * the certificate (subject, expiry). Warns of a key file open to others
+ * (here and for each new pair tg_gw_tls_check takes). */
+tg_gw_tls *tg_gw_tls_new(const char *cert_file, const char *key_file, char *msg, size_t msglen);
+/* Reads the files again when either changed since the last look (always
+ * with force): 1 when a new pair now serves (msg describes it), 0 when
+ * nothing changed, -1 when the files do not make a pair GnuTLS can serve
+ * (msg says why; the current pair keeps serving). Main thread only. */
+int tg_gw_tls_check(tg_gw_tls *t, bool force, char *msg, size_t msglen);
+/* Fills *opt with the option that has libmicrohttpd ask t for its pair
+ * at each handshake. One per process: -1 (msg set) when another serves. */
+int tg_gw_tls_serve(tg_gw_tls *t, struct MHD_OptionItem *opt, char *msg, size_t msglen);
+/* After the daemon has stopped. */
+void tg_gw_tls_free(tg_gw_tls *t);
+
+/* run.c: whether the file at path changed (identity, size or mtime) since
+ * the stamp was taken; takes the new stamp. A first look says changed; a
+ * file that cannot be stat'ed has not. */
+typedef struct tg_gw_file_stamp {
+	bool known;
+	struct stat st;
+} tg_gw_file_stamp;
+bool tg_gw_file_changed(tg_gw_file_stamp *f, const char *path);
+
 /* server.c: the HTTP daemon. */
 typedef struct tg_gw_server tg_gw_server;
 tg_gw_server *tg_gw_server_start(tg_gw *gw, char *err, size_t errlen);
@@ -811,6 +840,8 @@ void tg_gw_server_quiesce(tg_gw_server *s);
 void tg_gw_server_stop(tg_gw_server *s);
 /* The port actually bound (listen port 0 picks one). */
 unsigned short tg_gw_server_port(tg_gw_server *s);
+/* Its certificate and key (NULL in plain HTTP). */
+tg_gw_tls *tg_gw_server_tls(tg_gw_server *s);
 
 /* run.c: `toolgate gateway`. Returns the exit status. */
 int tg_gw_run(const char *config_path);

@@ -130,7 +130,7 @@ char *tg_gw_metrics_text(tg_gw_metrics *m, size_t *len)
 		m->latency_count);
 	fprintf(o, "toolgate_gateway_upstream_latency_seconds_sum %.6f\n", m->latency_sum);
 	fprintf(o, "toolgate_gateway_upstream_latency_seconds_count %lu\n", m->latency_count);
-	fputs("# HELP toolgate_gateway_reloads_total Policy and configuration reloads.\n"
+	fputs("# HELP toolgate_gateway_reloads_total Policy, configuration and TLS certificate reloads.\n"
 	      "# TYPE toolgate_gateway_reloads_total counter\n", o);
 	fprintf(o, "toolgate_gateway_reloads_total{result=\"ok\"} %lu\n", m->reloads);
 	fprintf(o, "toolgate_gateway_reloads_total{result=\"failed\"} %lu\n", m->reload_failures);

@@ -8,7 +8,8 @@
  * configuration file is read again and, when it checks, replaces the
  * current one for new requests (requests in flight keep theirs, which is
  * freed only at exit); settings that need a new socket or a new identity
- * say so and keep their old values. A broken file changes nothing. SIGUSR1
+ * say so and keep their old values. A broken file changes nothing. The
+ * TLS certificate and key files are watched too (tls.c). SIGUSR1
  * reopens the audit log. SIGTERM or SIGINT stop accepting
  * (MHD_quiesce_daemon), let requests in flight finish for up to 10 s, then
  * stop.
@@ -50,12 +51,7 @@ const tg_gw_conf *tg_gw_current(tg_gw *gw)
 	return c;
 }
 
-typedef struct file_stamp {
-	bool known;
-	struct stat st;
-} file_stamp;
-
-static bool changed(file_stamp *f, const char *path)
+bool tg_gw_file_changed(tg_gw_file_stamp *f, const char *path)
 {
 	struct stat st;
 	bool diff;
@@ -165,6 +161,24 @@ static void reload_config(tg_gw *gw, tg_reloader *pol, tg_reloader *sh)
 	}
 }
 
+/* The certificate and key read again when they changed (or on SIGHUP),
+ * as the configuration named them at start. */
+static void reload_tls(tg_gw *gw, tg_gw_server *srv, const tg_gw_conf *started, bool force)
+{
+	tg_gw_tls *t = tg_gw_server_tls(srv);
+	char msg[512];
+	int rc = t ? tg_gw_tls_check(t, force, msg, sizeof msg) : 0;
+
+	if (rc > 0)
+		tg_drv_error("gateway: reloaded the TLS certificate '%s': %s", started->tls_cert_file,
+			     msg);
+	else if (rc < 0)
+		tg_drv_error("gateway: reload of the TLS certificate failed; keeping the current "
+			     "one: %s", msg);
+	if (rc != 0)
+		tg_gw_metrics_reload(&gw->metrics, rc > 0);
+}
+
 static int setup(tg_gw *gw, tg_gw_conf *c, tg_reloader *pol, tg_reloader *sh)
 {
 	char err[512];
@@ -242,7 +256,7 @@ int tg_gw_run(const char *config_path)
 {
 	tg_gw_conf *c = tg_gw_conf_load(config_path, stderr);
 	tg_reloader pol, sh;
-	file_stamp conf_stamp = {0};
+	tg_gw_file_stamp conf_stamp = {0};
 	tg_gw_server *srv = NULL;
 	struct sigaction sa;
 	tg_gw *gw;
@@ -281,7 +295,7 @@ int tg_gw_run(const char *config_path)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGUSR1, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	changed(&conf_stamp, config_path);
+	tg_gw_file_changed(&conf_stamp, config_path);
 	srv = tg_gw_server_start(gw, err, sizeof err);
 	if (!srv) {
 		tg_drv_error("gateway: %s", err);
@@ -321,6 +335,7 @@ int tg_gw_run(const char *config_path)
 						tg_drv_error("gateway: cannot reopen the audit log");
 				} else if (sigs[i] == 'H' && !stopping) {
 					reload_config(gw, &pol, &sh);
+					reload_tls(gw, srv, c, true);
 					tg_gw_metrics_reload(&gw->metrics,
 							     tg_reload_check(&pol, gw->holder, true));
 					if (gw->shadow)
@@ -330,8 +345,9 @@ int tg_gw_run(const char *config_path)
 		}
 		if (stopping)
 			continue;
-		if (changed(&conf_stamp, config_path))
+		if (tg_gw_file_changed(&conf_stamp, config_path))
 			reload_config(gw, &pol, &sh);
+		reload_tls(gw, srv, c, false);
 		if (tg_reload_check(&pol, gw->holder, false))
 			tg_gw_metrics_reload(&gw->metrics, true);
 		if (gw->shadow)

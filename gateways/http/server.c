@@ -25,7 +25,6 @@
  * /.well-known/oauth-protected-resource are the gateway's own: no
  * identity, never forwarded.
  */
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -35,9 +34,6 @@
 
 #include "driver.h"
 #include "gateway.h"
-#include "stages.h"	/* tg_read_file */
-
-#define MAX_PEM_BYTES (1u << 20)
 
 typedef struct req req;
 
@@ -48,7 +44,7 @@ typedef struct tg_gw_server {
 	tg_gw_loop *loop;
 	req *waiting;		/* requests with a pending exchange or a loop's stream */
 	const tg_gw_conf *started;	/* the configuration at start: tls, behind_proxy */
-	char *tls_cert, *tls_key;	/* PEM, kept while libmicrohttpd runs */
+	tg_gw_tls *tls;			/* HTTPS: the certificate and key served */
 } server;
 
 struct req {
@@ -543,20 +539,6 @@ static enum MHD_Result accept_from(void *cls, const struct sockaddr *addr, sockl
 	return MHD_NO;
 }
 
-/* A PEM file whole, NUL-terminated (GnuTLS reads it at start), or NULL
- * with err set. */
-static char *read_pem(const char *path, bool secret, char *err, size_t errlen)
-{
-	size_t len;
-	char *pem = tg_read_file(path, MAX_PEM_BYTES, &len);
-
-	if (!pem)
-		snprintf(err, errlen, "cannot read '%s': %s", path, strerror(errno));
-	else if (secret)
-		tg_gw_secret_mode(path);
-	return pem;
-}
-
 tg_gw_server *tg_gw_server_start(tg_gw *gw, char *err, size_t errlen)
 {
 	const tg_gw_conf *c = tg_gw_current(gw);
@@ -574,20 +556,24 @@ tg_gw_server *tg_gw_server_start(tg_gw *gw, char *err, size_t errlen)
 		flags |= MHD_USE_IPv6;
 	s->gw = gw;
 	s->started = c;
+	struct MHD_OptionItem tls[] = {
+		{MHD_OPTION_END, 0, NULL},
+		{MHD_OPTION_END, 0, NULL},
+	};
 	if (c->tls_cert_file) {
+		char about[512];
+
 		flags |= MHD_USE_TLS;
-		if (!(s->tls_cert = read_pem(c->tls_cert_file, false, err, errlen)) ||
-		    !(s->tls_key = read_pem(c->tls_key_file, true, err, errlen))) {
-			free(s->tls_cert);
+		s->tls = tg_gw_tls_new(c->tls_cert_file, c->tls_key_file, about, sizeof about);
+		if (!s->tls)
+			snprintf(err, errlen, "%s", about);
+		if (!s->tls || tg_gw_tls_serve(s->tls, &tls[0], err, errlen) != 0) {
+			tg_gw_tls_free(s->tls);
 			free(s);
 			return NULL;
 		}
+		tg_drv_error("gateway: TLS certificate '%s': %s", c->tls_cert_file, about);
 	}
-	struct MHD_OptionItem tls[] = {
-		{MHD_OPTION_HTTPS_MEM_CERT, 0, s->tls_cert},
-		{MHD_OPTION_HTTPS_MEM_KEY, 0, s->tls_key},
-		{MHD_OPTION_END, 0, NULL},
-	};
 	/* The connection's memory pool holds the request line and headers
 	 * plus libmicrohttpd's own buffers and parsed header entries, so it
 	 * is 4 KiB larger than max_header (checked exactly in first_call); a
@@ -596,18 +582,16 @@ tg_gw_server *tg_gw_server_start(tg_gw *gw, char *err, size_t errlen)
 	s->d = MHD_start_daemon(
 		flags, c->listen_port, c->nproxies ? accept_from : NULL, s, handler, s,
 		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_ARRAY,
-		c->tls_cert_file ? tls : tls + 2, MHD_OPTION_SOCK_ADDR, &ss,
+		tls, MHD_OPTION_SOCK_ADDR, &ss,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned)c->limits.max_connections,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)c->limits.max_header + 4096,
 		MHD_OPTION_URI_LOG_CALLBACK, uri_log, NULL,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)c->limits.idle_timeout_s,
 		MHD_OPTION_NOTIFY_COMPLETED, completed, s, MHD_OPTION_END);
 	if (!s->d) {
-		snprintf(err, errlen, "cannot listen on %s:%u%s", c->listen_host,
-			 (unsigned)c->listen_port,
-			 c->tls_cert_file ? " with that TLS certificate and key" : "");
-		free(s->tls_cert);
-		free(s->tls_key);
+		snprintf(err, errlen, "cannot listen on %s:%u", c->listen_host,
+			 (unsigned)c->listen_port);
+		tg_gw_tls_free(s->tls);
 		free(s);
 		return NULL;
 	}
@@ -622,8 +606,7 @@ tg_gw_server *tg_gw_server_start(tg_gw *gw, char *err, size_t errlen)
 	tg_gw_relay_free(s->relay);
 	tg_gw_loop_free(s->loop);
 	MHD_stop_daemon(s->d);
-	free(s->tls_cert);
-	free(s->tls_key);
+	tg_gw_tls_free(s->tls);
 	free(s);
 	return NULL;
 }
@@ -633,6 +616,11 @@ unsigned short tg_gw_server_port(tg_gw_server *s)
 	const union MHD_DaemonInfo *i = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
 
 	return i ? i->port : 0;
+}
+
+tg_gw_tls *tg_gw_server_tls(tg_gw_server *s)
+{
+	return s->tls;
 }
 
 void tg_gw_server_quiesce(tg_gw_server *s)
@@ -657,7 +645,6 @@ void tg_gw_server_stop(tg_gw_server *s)
 	MHD_stop_daemon(s->d);
 	tg_gw_loop_free(s->loop);
 	tg_gw_relay_free(s->relay);
-	free(s->tls_cert);
-	free(s->tls_key);
+	tg_gw_tls_free(s->tls);
 	free(s);
 }

@@ -4,7 +4,9 @@
 # plain HTTP on a non-loopback address refused unless the gateway has TLS or
 # sits behind a TLS-terminating proxy; behind_proxy accepting connections
 # from the proxies' addresses only; a key file open to others warned about;
-# a certificate GnuTLS cannot use stops the start.
+# a certificate GnuTLS cannot use stops the start; a certificate and key
+# replaced on disk served from the next handshake on, a pair that does not
+# match refused while the current one keeps serving.
 . "$(dirname "$0")/data/lib.sh"
 . "$(dirname "$0")/data/gateway_lib.sh"
 
@@ -52,6 +54,7 @@ tls: {cert_file: cert.pem, key_file: key.pem}"
 gwpid=$!
 wait_listening "$TMP/tls.err" tls
 has "$TMP/tls.err" 'listening on 127.0.0.1:[0-9]* (HTTPS)'
+has "$TMP/tls.err" "gateway: TLS certificate '$TMP/cert.pem': CN=127.0.0.1; expires 20[0-9-]* [0-9:]* UTC$"
 lacks "$TMP/tls.err" 'open to other users'
 req tls_health 200 --cacert "$TMP/cert.pem" "https://127.0.0.1:$PORT/healthz"
 req tls_call 200 --cacert "$TMP/cert.pem" -H "$JSON" -H "$ACC" -d "$call" \
@@ -77,8 +80,71 @@ echo 'not a certificate' >"$TMP/bad.pem"
 conf badcert 127.0.0.1:0 "$ID
 tls: {cert_file: bad.pem, key_file: key.pem}"
 run 2 gateway --config "$TMP/badcert.yaml"
-has "$TMP/err" 'GnuTLS failed to setup x509 certificate/key'
-has "$TMP/err" 'cannot listen on 127.0.0.1:0 with that TLS certificate and key'
+has "$TMP/err" "gateway: GnuTLS cannot use the certificate '$TMP/bad.pem' with the key '$TMP/key.pem': Base64 decoding error.$"
+
+# ---- a certificate and key replaced while serving -----------------------------------
+# live.pem and live.key start as cert.pem and key.pem. The rotation writes
+# the new certificate first: with the old key it is refused and the old
+# pair keeps serving; once the new key is there too, new handshakes get the
+# new certificate. An expired certificate is served, and said to be.
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$TMP/new.key" -out "$TMP/new.pem" \
+	-days 2 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 >/dev/null 2>&1 ||
+	fail "openssl could not make the second certificate"
+mkdir "$TMP/ca" && : >"$TMP/ca/index.txt" && echo 01 >"$TMP/ca/serial"
+cat >"$TMP/ca.cnf" <<CNF
+[ca]
+default_ca = d
+[d]
+database = $TMP/ca/index.txt
+new_certs_dir = $TMP/ca
+serial = $TMP/ca/serial
+default_md = sha256
+policy = p
+[p]
+commonName = supplied
+CNF
+{ openssl req -new -newkey rsa:2048 -nodes -keyout "$TMP/old.key" -out "$TMP/old.csr" \
+	-subj /CN=127.0.0.1 &&
+	openssl ca -batch -notext -config "$TMP/ca.cnf" -selfsign -keyfile "$TMP/old.key" \
+		-in "$TMP/old.csr" -out "$TMP/old.pem" -startdate 20200101000000Z \
+		-enddate 20200102000000Z; } >/dev/null 2>&1 ||
+	fail "openssl could not make the expired certificate"
+chmod 600 "$TMP/new.key" "$TMP/old.key"
+cp "$TMP/cert.pem" "$TMP/live.pem"
+cp -p "$TMP/key.pem" "$TMP/live.key"
+conf rotate 127.0.0.1:0 "$ID
+tls: {cert_file: live.pem, key_file: live.key}"
+"$TOOLGATE" gateway --config "$TMP/rotate.yaml" 2>"$TMP/rotate.err" &
+gwpid=$!
+wait_listening "$TMP/rotate.err" rotate
+req rot_old 200 --cacert "$TMP/cert.pem" "https://127.0.0.1:$PORT/healthz"
+cp "$TMP/new.pem" "$TMP/live.pem"
+wait_for "$TMP/rotate.err" 'reload of the TLS certificate failed' ||
+	fail "a certificate without its key was not reported"
+has "$TMP/rotate.err" "gateway: reload of the TLS certificate failed; keeping the current one: GnuTLS cannot use the certificate '$TMP/live.pem' with the key '$TMP/live.key': The certificate and the given key do not match.$"
+req rot_kept 200 --cacert "$TMP/cert.pem" "https://127.0.0.1:$PORT/healthz"
+cp "$TMP/new.key" "$TMP/live.key"
+wait_for "$TMP/rotate.err" 'reloaded the TLS certificate' ||
+	fail "the new certificate and key were not taken"
+has "$TMP/rotate.err" "gateway: reloaded the TLS certificate '$TMP/live.pem': CN=127.0.0.1; expires 20[0-9-]* [0-9:]* UTC$"
+req rot_new 200 --cacert "$TMP/new.pem" -H "$JSON" -H "$ACC" -d "$call" \
+	"https://127.0.0.1:$PORT/rec/mcp"
+has "$TMP/rot_new.body" '"result"'
+req rot_gone 000 --cacert "$TMP/cert.pem" "https://127.0.0.1:$PORT/healthz"
+# SIGHUP reads the files again; the same bytes replace nothing.
+kill -HUP $gwpid
+wait_for "$TMP/rotate.err" "reloaded configuration" || fail "no reload after SIGHUP"
+n=$(grep -c 'reloaded the TLS certificate' "$TMP/rotate.err")
+[ "$n" -eq 1 ] || fail "the TLS certificate was reloaded $n times, want 1"
+cp "$TMP/old.pem" "$TMP/live.pem"
+cp "$TMP/old.key" "$TMP/live.key"
+wait_for "$TMP/rotate.err" 'EXPIRED' || fail "the expired certificate was not taken"
+has "$TMP/rotate.err" "gateway: reloaded the TLS certificate '$TMP/live.pem': CN=127.0.0.1; EXPIRED on 2020-01-02 00:00:00 UTC$"
+req rot_metrics 200 -k "https://127.0.0.1:$PORT/metrics"
+has "$TMP/rot_metrics.body" 'toolgate_gateway_reloads_total{result="failed"} [1-9]'
+kill -TERM $gwpid
+stopped $gwpid "$TMP/rotate.err"
+gwpid=
 
 # ---- plain HTTP only on loopback, or behind a proxy --------------------------------
 AUTH="auth: {issuer: http://127.0.0.1:9100, jwks_file: $TG_SOURCE_DIR/tests/gateway/keys/jwks.json}"
