@@ -12,7 +12,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { check, children, failed, freePort, waitFor } from "./harness.mjs";
+import { check, children, failed, freePort, sseEvents, waitFor } from "./harness.mjs";
 
 const [toolgate, work] = process.argv.slice(2);
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -135,6 +135,40 @@ const C = await gateway("alice2", "alice");
 	// own refusal of a terminated session is relayed.
 	check(after.status >= 400 && after.status < 500, "after DELETE the upstream refuses the session", after.status);
 	await client.close();
+}
+
+// ---- SSE resumption: Last-Event-ID replays through the same filter ------------
+// server-everything stores every event of a session and replays those after
+// the Last-Event-ID a GET names. Replayed from the session's first event, a
+// tools/list result comes back as filtered as it was the first time, and a
+// call's progress and result arrive with the upstream's event ids.
+{
+	const url = `${A.url}/everything/mcp`;
+	const H = { "Content-Type": "application/json", Accept: "application/json, text/event-stream",
+		"MCP-Protocol-Version": "2025-06-18" };
+	const post = (msg) => fetch(url, { method: "POST", headers: H, body: JSON.stringify({ jsonrpc: "2.0", ...msg }) });
+	const init = await post({ id: 1, method: "initialize", params: { protocolVersion: "2025-06-18",
+		capabilities: {}, clientInfo: { name: "toolgate-gateway-e2e", version: "1.0.0" } } });
+	H["Mcp-Session-Id"] = init.headers.get("mcp-session-id");
+	const first = await sseEvents(init, (e) => e.some((x) => x.msg?.id === 1));
+	await (await post({ method: "notifications/initialized" })).text();
+	const names = (e) => e.msg?.result?.tools?.map((t) => t.name);
+	const listed = await sseEvents(await post({ id: 2, method: "tools/list" }), (e) => e.some(names));
+	const call = await sseEvents(await post({ id: 3, method: "tools/call", params: {
+		name: "trigger-long-running-operation", arguments: { duration: 1, steps: 2 }, _meta: { progressToken: "r" } } }),
+		(e) => e.some((x) => x.msg?.id === 3));
+	check(first[0]?.id && listed.every((e) => e.id) && call.every((e) => e.id),
+		"SSE events through the gateway carry the upstream's event ids", { first, listed, call });
+	const replay = await sseEvents(await fetch(url, { method: "GET", headers: { ...H, "Last-Event-ID": first[0]?.id } }),
+		(e) => e.some((x) => x.msg?.id === 3));
+	const relisted = replay.map(names).find(Boolean);
+	check(relisted && relisted.includes("echo") && !relisted.includes("get-env") &&
+		relisted.join() === names(listed.find(names)).join(),
+		"a tools/list result replayed after Last-Event-ID is filtered as it was (get-env hidden)", relisted);
+	check(replay.some((e) => e.msg?.id === 3 && /completed/.test(e.msg.result?.content?.[0]?.text ?? "")) &&
+		replay.filter((e) => e.msg?.method === "notifications/progress").length === 2,
+		"the call's progress and result are replayed", replay.map((e) => e.msg?.method ?? e.msg?.id));
+	await fetch(url, { method: "DELETE", headers: H });
 }
 
 // ---- server-filesystem as a stdio upstream ------------------------------------

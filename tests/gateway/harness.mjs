@@ -36,3 +36,27 @@ export async function waitFor(pred, ms = 15000) {
 	}
 	return false;
 }
+
+/** The SSE events of a fetch response, [{id, msg}], read until enough(events)
+ * holds, the stream ends or ms pass; the stream is then cancelled. */
+export async function sseEvents(res, enough, ms = 10000) {
+	const out = [], reader = res.body.getReader(), dec = new TextDecoder();
+	const end = Date.now() + ms;
+	let buf = "";
+	while (!enough(out) && Date.now() < end) {
+		const r = await Promise.race([reader.read(),
+			new Promise((ok) => setTimeout(() => ok({ done: true }), end - Date.now()))]);
+		if (r.done) break;
+		buf += dec.decode(r.value, { stream: true });
+		for (let i; (i = buf.indexOf("\n\n")) >= 0; buf = buf.slice(i + 2)) {
+			const ev = {};
+			for (const line of buf.slice(0, i).split("\n")) {
+				if (line.startsWith("id:")) ev.id = line.slice(3).trim();
+				if (line.startsWith("data:")) ev.msg = JSON.parse(line.slice(5));
+			}
+			out.push(ev);
+		}
+	}
+	reader.cancel().catch(() => {});
+	return out;
+}
