@@ -68,12 +68,51 @@ static bool hex64(const char *s)
 	return s && strlen(s) == 64 && strspn(s, "0123456789abcdef") == 64;
 }
 
+/* Whether member `name` of a pins (pins) or annotations file is usable;
+ * why says why not. An annotations override names hints only: a
+ * misspelt one would override nothing and say nothing, while the operator
+ * believes the tool is, say, destructive now. */
+static bool member_ok(bool pins, const char *name, json_t *v, char *why, size_t whylen)
+{
+	const char *key;
+	json_t *h;
+
+	if (pins) {
+		if (hex64(json_string_value(v)))
+			return true;
+		snprintf(why, whylen, "tool '%.64s' is not 64 lowercase hex digits", name);
+		return false;
+	}
+	if (!json_is_object(v) || json_object_size(v) == 0) {
+		snprintf(why, whylen, "tool '%.64s' %s", name,
+			 json_is_object(v) ? "overrides nothing" : "is not an object of annotations");
+		return false;
+	}
+	json_object_foreach(v, key, h) {
+		size_t i = 0;
+
+		while (i < 4 && strcmp(key, hint_names[i]) != 0)
+			i++;
+		if (i == 4) {
+			snprintf(why, whylen, "tool '%.64s' has '%.64s', which is not readOnlyHint, "
+				 "destructiveHint, idempotentHint or openWorldHint", name, key);
+			return false;
+		}
+		if (!json_is_boolean(h)) {
+			snprintf(why, whylen, "tool '%.64s' has a hint that is not true or false", name);
+			return false;
+		}
+	}
+	return true;
+}
+
 /* The "tools" object of a pins or annotations file, each member checked. */
 static json_t *load_tools(const char *path, bool pins, char *err, size_t errlen)
 {
 	json_error_t jerr;
 	json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr), *tools;
 	const char *name;
+	char why[256];
 	json_t *v;
 
 	if (!root) {
@@ -87,22 +126,8 @@ static json_t *load_tools(const char *path, bool pins, char *err, size_t errlen)
 		return NULL;
 	}
 	json_object_foreach(tools, name, v) {
-		const char *why = NULL;
-
-		if (pins && !hex64(json_string_value(v)))
-			why = "is not 64 lowercase hex digits";
-		if (!pins && !json_is_object(v))
-			why = "is not an object of annotations";
-		for (size_t i = 0; !pins && !why && i < 4; i++) {
-			json_t *h = json_object_get(v, hint_names[i]);
-
-			if (h && !json_is_boolean(h))
-				why = "has a hint that is not true or false";
-		}
-		if (!pins && !why && json_object_size(v) == 0)
-			why = "overrides nothing";
-		if (why) {
-			snprintf(err, errlen, "%s: tool '%.64s' %s", path, name, why);
+		if (!member_ok(pins, name, v, why, sizeof why)) {
+			snprintf(err, errlen, "%s: %s", path, why);
 			json_decref(root);
 			return NULL;
 		}

@@ -86,6 +86,22 @@ has "$TMP/err" "tool 'echo' is not 64 lowercase hex digits"
 printf '{"tools":{"echo":{"readOnlyHint":"yes"}}}' >"$TMP/bad.json"
 run 2 proxy --policy "$TMP/p.tgb" --principal a --annotations "$TMP/bad.json" -- cat
 has "$TMP/err" "tool 'echo' has a hint that is not true or false"
+# A misspelt hint is refused: it would override nothing, silently.
+printf '{"tools":{"echo":{"destructivehint":true}}}' >"$TMP/bad.json"
+run 2 proxy --policy "$TMP/p.tgb" --principal a --annotations "$TMP/bad.json" -- cat
+has "$TMP/err" "bad.json: tool 'echo' has 'destructivehint', which is not readOnlyHint, destructiveHint, idempotentHint or openWorldHint"
+printf '{"tools":{"echo":{}}}' >"$TMP/bad.json"
+run 2 proxy --policy "$TMP/p.tgb" --principal a --annotations "$TMP/bad.json" -- cat
+has "$TMP/err" "tool 'echo' overrides nothing"
+printf '{"tools":{"echo":true}}' >"$TMP/bad.json"
+run 2 proxy --policy "$TMP/p.tgb" --principal a --annotations "$TMP/bad.json" -- cat
+has "$TMP/err" "tool 'echo' is not an object of annotations"
+printf '{"tools":[]}' >"$TMP/bad.json"
+run 2 proxy --policy "$TMP/p.tgb" --principal a --pin "$TMP/bad.json" -- cat
+has "$TMP/err" 'bad.json: want {"tools":{...}}'
+printf '{"tools":{"echo":\n  nope}}' >"$TMP/bad.json"
+run 2 proxy --policy "$TMP/p.tgb" --principal a --pin "$TMP/bad.json" -- cat
+has "$TMP/err" "bad.json:2:[0-9]*: "
 run 0 proxy --help
 has "$TMP/out" '--write-pins FILE'
 
