@@ -55,6 +55,11 @@ run 0 eval "$TMP/basic.tg" --request "$TMP/req.json" --explain
 same "$TMP/out" "$TMP/want"
 has "$TMP/err" "allow rule 'eng-sql' (line 17): condition true, applies"
 has "$TMP/err" "=> allow by rule 'eng-sql'"
+# A method no rule covers: nothing to list but the default.
+printf '{"principal":{"id":"erin"},"method":"prompts/get","target":"intro"}' >"$TMP/prompt.json"
+run 0 eval "$TMP/basic.tg" --request "$TMP/prompt.json" --explain
+has "$TMP/err" '^  no rule is a candidate for this method and target$'
+has "$TMP/err" "^  => deny by default (no rule applied; the policy's default is deny)$"
 run 0 eval "$TMP/basic.tg" --request "$TMP/req.json" --audit
 same "$TMP/out" "$TMP/want"
 has "$TMP/err" '"principal":"erin"'
