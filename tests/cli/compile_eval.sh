@@ -81,6 +81,12 @@ run 2 eval "$TMP/missing.tgb" --request "$TMP/req.json"
 run 2 eval "$TMP/basic.tgb" --request "$TMP/missing.json"
 run 2 compile "$TMP/basic.tg" -o "$TMP/no/such/dir/x.tgb"
 
+# A source past the 16 MiB limit is a wrong policy, said like a diagnostic.
+head -c 16777217 /dev/zero | tr '\0' ' ' >"$TMP/huge.tg"
+run 1 check "$TMP/huge.tg"
+has "$TMP/err" "^$TMP/huge.tg: error: policy source is larger than 16777216 bytes$"
+rm -f "$TMP/huge.tg"
+
 # Bytecode that fails verification is a wrong policy (1) with a reason.
 head -c 20 "$TMP/basic.tgb" >"$TMP/short.tgb"
 run 1 eval "$TMP/short.tgb" --request "$TMP/req.json"
