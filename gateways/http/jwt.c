@@ -20,7 +20,8 @@
  *   - a key whose key_ops omit "verify" verifies nothing (as in libjose);
  *   - claims: iss equals the issuer; aud (string or list) contains the
  *     resource the request is for; exp is required, nbf and iat are checked
- *     when present, all with auth.clock_skew_s of tolerance.
+ *     when present, all with auth.clock_skew_s of tolerance; a token bound
+ *     to a key (`cnf`: DPoP or mTLS) is refused, as no proof comes with it.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -300,6 +301,15 @@ static int check_claims(const json_t *c, const tg_gw_auth_conf *a, const char *r
 	}
 	if (has_iat && iat > now + skew) {
 		snprintf(why, whylen, "the token was issued in the future");
+		return -1;
+	}
+	/* A sender-constrained token (DPoP, RFC 9449; mTLS, RFC 8705) is
+	 * only good with the proof of its key, which a bearer request does not
+	 * carry and the gateway does not check: taken as a bearer token, a
+	 * stolen one would be as good as its owner's. */
+	if (json_object_get(c, "cnf")) {
+		snprintf(why, whylen, "the token is bound to a key (cnf), and the gateway takes "
+			 "bearer tokens only");
 		return -1;
 	}
 	return 0;

@@ -205,6 +205,9 @@ static void hostile_claims(void **state)
 	json_object_set_new(c, "aud", json_pack("[s,s]", "http://127.0.0.1:8080", AUD "x"));
 	refused(&a, NULL, rs(c), "audience");
 	c = base_claims();
+	json_object_set_new(c, "cnf", json_pack("{s:s}", "jkt", "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"));
+	refused(&a, NULL, rs(c), "bound to a key (cnf)");
+	c = base_claims();
 	json_object_set_new(c, "aud", json_pack("[s,s]", "http://elsewhere", AUD));
 	c = accepted(&a, rs(c));
 	assert_non_null(c);	/* a list containing the resource */
