@@ -43,8 +43,10 @@ static const char *const own_headers[] = {
 static const char *const auth_keys[] = {
 	"issuer", "jwks_file", "jwks_uri", "claims", "scopes", "hs_secret_file", "headers",
 	"step_up", "roles_prefix", "require_at_jwt", "clock_skew_s", "jwks_min_refresh_s",
-	"jwks_wait_ms", "jwks_max_age_s",
+	"jwks_wait_ms", "jwks_max_age_s", "introspection_endpoint", "introspection_client_id",
+	"introspection_client_secret_file", "introspection_cache_s",
 };
+#define MAX_SECRET_BYTES 1024
 static const char *const identity_keys[] = {"principal", "token", "context"};
 static const char *const limit_keys[] = {
 	"max_body", "max_header", "max_connections", "max_response", "connect_timeout_ms",
@@ -561,6 +563,11 @@ void tg_gw_auth_free(tg_gw_auth_conf *a)
 	free(a->scopes);
 	free(a->scope_hint);
 	free(a->roles_prefix);
+	free(a->introspection_endpoint);
+	free(a->introspection_client_id);
+	if (a->introspection_secret)
+		memset(a->introspection_secret, 0, strlen(a->introspection_secret));
+	free(a->introspection_secret);
 	free(a);
 }
 
@@ -571,6 +578,72 @@ static unsigned auth_number(reader *r, const tg_yn *v, const char *key, unsigned
 	unsigned long long n;
 
 	return f && number(r, f, key, lo, hi, &n) ? (unsigned)n : dflt;
+}
+
+/* The client secret in the file at path (at: where it is named): one line
+ * of printable ASCII. NULL when not (reported). */
+static char *client_secret(reader *r, const tg_yn *at, const char *path)
+{
+	size_t n, i;
+	char *buf = tg_read_file(path, MAX_SECRET_BYTES + 2, &n);
+
+	if (!buf) {
+		tg_ys_error(&r->y, at, "cannot read '%s': %s", path,
+			    errno == EFBIG ? "longer than a client secret may be" : strerror(errno));
+		return NULL;
+	}
+	tg_gw_secret_mode(path);
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+		n--;
+	buf[n] = '\0';
+	for (i = 0; i < n && buf[i] >= 0x20 && buf[i] < 0x7f; i++)
+		;
+	if (n == 0 || n > MAX_SECRET_BYTES || i != n) {
+		tg_ys_error(&r->y, at,
+			    "'%s' does not hold one client secret (printable ASCII on one line, at "
+			    "most %d bytes)", path, MAX_SECRET_BYTES);
+		memset(buf, 0, n);
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+/* auth's introspection_* keys (RFC 7662). */
+static void introspection_keys(reader *r, const tg_yn *v, tg_gw_auth_conf *a)
+{
+	const tg_yn *f = tg_ys_get(v, "introspection_endpoint");
+	const char *s;
+
+	a->introspection_cache_s = auth_number(r, v, "introspection_cache_s", 1, 3600,
+					       TG_GW_DEFAULT_INTROSPECTION_CACHE_S);
+	if (!f) {
+		static const char *const needs[] = {"introspection_client_id",
+						    "introspection_client_secret_file",
+						    "introspection_cache_s"};
+
+		for (size_t i = 0; i < TG_NKEYS(needs); i++)
+			if (tg_ys_get(v, needs[i]))
+				tg_ys_error(&r->y, tg_ys_get(v, needs[i]),
+					    "'%s' goes with 'introspection_endpoint'", needs[i]);
+		return;
+	}
+	if ((s = nonempty(r, f, "introspection_endpoint"))) {
+		if (strncmp(s, "http://", 7) != 0 && strncmp(s, "https://", 8) != 0)
+			tg_ys_error(&r->y, f,
+				    "'introspection_endpoint' must be an http:// or https:// URI");
+		a->introspection_endpoint = dup_str(r, s);
+	}
+	if ((f = tg_ys_require(&r->y, v, "introspection_client_id", "auth")) &&
+	    (s = nonempty(r, f, "introspection_client_id")))
+		a->introspection_client_id = dup_str(r, s);
+	if ((f = tg_ys_require(&r->y, v, "introspection_client_secret_file", "auth")) &&
+	    (s = nonempty(r, f, "introspection_client_secret_file"))) {
+		char *path = resolve(r, s);
+
+		a->introspection_secret = path ? client_secret(r, f, path) : NULL;
+		free(path);
+	}
 }
 
 /* `auth` (docs/gateway.md, "Authorization"). */
@@ -595,8 +668,10 @@ static void auth_key(reader *r, const tg_yn *v)
 	if (tg_ys_get(v, "jwks_file") && tg_ys_get(v, "jwks_uri"))
 		tg_ys_error(&r->y, tg_ys_get(v, "jwks_uri"),
 			    "auth has either 'jwks_file' or 'jwks_uri', not both");
-	else if (!tg_ys_get(v, "jwks_file") && !tg_ys_get(v, "jwks_uri"))
-		tg_ys_error(&r->y, v, "auth needs 'jwks_file' or 'jwks_uri'");
+	else if (!tg_ys_get(v, "jwks_file") && !tg_ys_get(v, "jwks_uri") &&
+		 !tg_ys_get(v, "introspection_endpoint"))
+		tg_ys_error(&r->y, v,
+			    "auth needs 'jwks_file', 'jwks_uri' or 'introspection_endpoint'");
 	if ((f = tg_ys_get(v, "jwks_file")) && (s = nonempty(r, f, "jwks_file")))
 		a->jwks_file = resolve(r, s);
 	if ((f = tg_ys_get(v, "jwks_uri")) && (s = nonempty(r, f, "jwks_uri"))) {
@@ -617,6 +692,7 @@ static void auth_key(reader *r, const tg_yn *v)
 	a->jwks_wait_ms = auth_number(r, v, "jwks_wait_ms", 0, 30000, TG_GW_DEFAULT_JWKS_WAIT_MS);
 	a->jwks_max_age_s =
 		auth_number(r, v, "jwks_max_age_s", 1, 86400, TG_GW_DEFAULT_JWKS_MAX_AGE_S);
+	introspection_keys(r, v, a);
 	if ((f = tg_ys_get(v, "scopes")) && tg_ys_want(&r->y, f, TG_YT_LIST, "", "scopes")) {
 		a->scopes = calloc(f->n + 1, sizeof *a->scopes);
 		if (!a->scopes)

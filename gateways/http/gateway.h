@@ -100,6 +100,7 @@ typedef struct tg_gw_limits {
 #define TG_GW_DEFAULT_JWKS_MIN_REFRESH_S 30u
 #define TG_GW_DEFAULT_JWKS_WAIT_MS	2000u
 #define TG_GW_DEFAULT_JWKS_MAX_AGE_S	300u
+#define TG_GW_DEFAULT_INTROSPECTION_CACHE_S 60u
 
 /* `auth`: the gateway as an OAuth 2.1 resource server (docs/gateway.md,
  * "Authorization"). */
@@ -120,6 +121,12 @@ typedef struct tg_gw_auth_conf {
 	unsigned jwks_min_refresh_s;	/* at most one key set fetch per this */
 	unsigned jwks_wait_ms;		/* a request waits this long for a refresh */
 	unsigned jwks_max_age_s;	/* a key set's lifetime without Cache-Control */
+	/* RFC 7662: tokens that are not JWTs (or all of them, without a key
+	 * set) are asked about at this endpoint, as this client */
+	char *introspection_endpoint;	/* or NULL */
+	char *introspection_client_id;
+	char *introspection_secret;	/* read from introspection_client_secret_file */
+	unsigned introspection_cache_s;	/* an active answer is trusted this long */
 } tg_gw_auth_conf;
 
 typedef struct tg_gw_conf {
@@ -348,6 +355,22 @@ bool tg_gw_jws_verify(EVP_PKEY *pk, const char *alg, const char *input, size_t i
 json_t *tg_gw_jwt_verify(const tg_gw_auth_conf *a, tg_gw_jwks *keys, const tg_gw_key *hs,
 			 const char *token, const char *resource, int64_t now, char *why,
 			 size_t whylen, bool *would_wait);
+
+/* The checks every token's claims pass, a JWT's or an introspection
+ * answer's: iss, aud containing resource, exp (required), nbf, iat, no
+ * cnf. 0, or -1 with why. */
+int tg_gw_token_claims_check(const json_t *c, const tg_gw_auth_conf *a, const char *resource,
+			     int64_t now, char *why, size_t whylen);
+/* How deeply v nests (a scalar is 0), counted up to a little past
+ * TG_GW_JWT_MAX_DEPTH. */
+size_t tg_gw_json_depth(const json_t *v);
+
+/* introspect.c: asks the authorization server about a token (RFC 7662,
+ * a->introspection_endpoint, as its client). The answer's members, to be
+ * checked as claims, when it says the token is active; else NULL with why.
+ * Blocks for up to 7 s (connect and answer timeouts). */
+json_t *tg_gw_introspect(const tg_gw_auth_conf *a, const char *token, size_t len, char *why,
+			 size_t whylen);
 
 /* Fills id's principal, token and context from validated claims and
  * peer's headers (peer may be NULL). 0, or -1 with why. */

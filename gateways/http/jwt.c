@@ -48,7 +48,7 @@ static bool b64url_chars(const char *s, size_t n)
 	return true;
 }
 
-static size_t depth_of(const json_t *v)
+size_t tg_gw_json_depth(const json_t *v)
 {
 	size_t d = 0, i;
 	const char *k;
@@ -56,7 +56,7 @@ static size_t depth_of(const json_t *v)
 
 	if (json_is_object(v)) {
 		json_object_foreach((json_t *)v, k, c) {
-			size_t e = depth_of(c);
+			size_t e = tg_gw_json_depth(c);
 
 			if (e > d)
 				d = e;
@@ -67,7 +67,7 @@ static size_t depth_of(const json_t *v)
 	}
 	if (json_is_array(v)) {
 		json_array_foreach(v, i, c) {
-			size_t e = depth_of(c);
+			size_t e = tg_gw_json_depth(c);
 
 			if (e > d)
 				d = e;
@@ -94,7 +94,7 @@ static json_t *part_json(const char *p, size_t n)
 	if (jose_b64_dec_buf(p, n, buf, len) == len)
 		v = json_loadb(buf, len, JSON_REJECT_DUPLICATES, NULL);
 	free(buf);
-	if (v && (!json_is_object(v) || depth_of(v) > TG_GW_JWT_MAX_DEPTH)) {
+	if (v && (!json_is_object(v) || tg_gw_json_depth(v) > TG_GW_JWT_MAX_DEPTH)) {
 		json_decref(v);
 		v = NULL;
 	}
@@ -263,8 +263,8 @@ static bool int_claim(const json_t *c, const char *name, json_int_t *out, bool *
 	return true;
 }
 
-static int check_claims(const json_t *c, const tg_gw_auth_conf *a, const char *resource,
-			int64_t now, char *why, size_t whylen)
+int tg_gw_token_claims_check(const json_t *c, const tg_gw_auth_conf *a, const char *resource,
+			     int64_t now, char *why, size_t whylen)
 {
 	const json_t *aud = json_object_get(c, "aud"), *v;
 	const char *iss = json_string_value(json_object_get(c, "iss"));
@@ -384,7 +384,7 @@ json_t *tg_gw_jwt_verify(const tg_gw_auth_conf *a, tg_gw_jwks *keys, const tg_gw
 		snprintf(why, whylen, "the token's claims are not a JSON object");
 		goto fail;
 	}
-	if (check_claims(claims, a, resource, now, why, whylen) != 0) {
+	if (tg_gw_token_claims_check(claims, a, resource, now, why, whylen) != 0) {
 		json_decref(claims);
 		claims = NULL;
 	}

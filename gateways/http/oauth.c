@@ -1,8 +1,12 @@
 /*
  * oauth.c - the OAuth 2.1 resource server as an identity step
  * (tg_gw_identity_step): the bearer token of the Authorization header,
- * validated for the resource the request is for (jwt.c, keys from jwks.c),
- * becomes the identity (claims.c).
+ * validated for the resource the request is for (jwt.c, keys from jwks.c;
+ * or, for a token that is not a JWT or without a key set, by asking the
+ * authorization server, introspect.c), becomes the identity (claims.c).
+ * Validated tokens are remembered (jwtcache.c): a JWT until it expires, an
+ * introspected token for at most introspection_cache_s, so a revocation
+ * takes effect within that time.
  *
  * Only the Authorization header carries a token (bearer_methods_supported
  * ["header"]): a token in the query string or a form body is never looked
@@ -83,6 +87,37 @@ static json_t *audit_of(const json_t *claims, const char *token, size_t len)
 	return a;
 }
 
+/* Three dot-separated parts: a JWT for the key set to check. */
+static bool jws_shaped(const char *t, size_t len)
+{
+	const char *end = t + len, *d1 = memchr(t, '.', len);
+	const char *d2 = d1 ? memchr(d1 + 1, '.', (size_t)(end - d1 - 1)) : NULL;
+
+	return d2 && !memchr(d2 + 1, '.', (size_t)(end - d2 - 1));
+}
+
+/* The authorization server's answer for an opaque token, its claims
+ * checked and remembered; NULL with why. */
+static json_t *introspected(oauth *o, const char *resource, const char *tok, size_t len,
+			    int64_t now, unsigned long gen, char *why, size_t whylen)
+{
+	const tg_gw_auth_conf *a = o->auth;
+	json_t *claims = tg_gw_introspect(a, tok, len, why, whylen);
+	int64_t until;
+
+	if (claims && tg_gw_token_claims_check(claims, a, resource, now, why, whylen) != 0) {
+		json_decref(claims);
+		return NULL;
+	}
+	if (claims) {
+		until = json_integer_value(json_object_get(claims, "exp")) + (int64_t)a->clock_skew_s;
+		if (until > now + (int64_t)a->introspection_cache_s)
+			until = now + (int64_t)a->introspection_cache_s;
+		tg_gw_jwt_cache_put(o->seen, resource, tok, len, claims, until, gen);
+	}
+	return claims;
+}
+
 static int oauth_identify(void *self, const tg_gw_peer *peer, tg_mcp_identity *out,
 			  tg_gw_who *who)
 {
@@ -107,9 +142,13 @@ static int oauth_identify(void *self, const tg_gw_peer *peer, tg_mcp_identity *o
 		return 401;
 	}
 	len = strcspn(tok, " ");
-	gen = tg_gw_jwks_generation(o->keys);
+	gen = o->keys ? tg_gw_jwks_generation(o->keys) : 0;
 	claims = tg_gw_jwt_cache_get(o->seen, peer->resource, tok, len, now, gen);
-	if (!claims) {
+	if (!claims && a->introspection_endpoint && !(o->keys && jws_shaped(tok, len))) {
+		if (peer->no_wait)
+			return TG_GW_WOULD_WAIT;	/* a worker asks, blocking */
+		claims = introspected(o, peer->resource, tok, len, now, gen, why, sizeof why);
+	} else if (!claims) {
 		char *t = strndup(tok, len);
 
 		claims = t ? tg_gw_jwt_verify(a, o->keys, o->has_hs ? &o->hs : NULL, t,
@@ -172,11 +211,13 @@ int tg_gw_identity_oauth(const tg_gw_auth_conf *a, int64_t fixed_time, tg_gw_ide
 		}
 		o->has_hs = true;
 	}
-	o->keys = tg_gw_jwks_create(a, err, errlen);
-	o->seen = o->keys ? tg_gw_jwt_cache_new(JWT_CACHE_SLOTS) : NULL;
-	if (!o->seen) {
-		if (o->keys)
-			snprintf(err, errlen, "out of memory");
+	/* Without a key set, every token is introspected. */
+	if ((a->jwks_file || a->jwks_uri) && !(o->keys = tg_gw_jwks_create(a, err, errlen))) {
+		free(o);
+		return -1;
+	}
+	if (!(o->seen = tg_gw_jwt_cache_new(JWT_CACHE_SLOTS))) {
+		snprintf(err, errlen, "out of memory");
 		tg_gw_jwks_free(o->keys);
 		free(o);
 		return -1;

@@ -89,7 +89,11 @@ static bool same_auth(const tg_gw_auth_conf *a, const tg_gw_auth_conf *b)
 	    !same_json(a->headers, b->headers) || !same_json(a->step_up, b->step_up) ||
 	    a->require_at_jwt != b->require_at_jwt || a->clock_skew_s != b->clock_skew_s ||
 	    a->jwks_min_refresh_s != b->jwks_min_refresh_s || a->jwks_wait_ms != b->jwks_wait_ms ||
-	    a->jwks_max_age_s != b->jwks_max_age_s || a->nscopes != b->nscopes)
+	    a->jwks_max_age_s != b->jwks_max_age_s || a->nscopes != b->nscopes ||
+	    !same_str(a->introspection_endpoint, b->introspection_endpoint) ||
+	    !same_str(a->introspection_client_id, b->introspection_client_id) ||
+	    !same_str(a->introspection_secret, b->introspection_secret) ||
+	    a->introspection_cache_s != b->introspection_cache_s)
 		return false;
 	for (i = 0; i < a->nscopes; i++)
 		if (strcmp(a->scopes[i], b->scopes[i]) != 0)

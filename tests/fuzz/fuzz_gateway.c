@@ -16,10 +16,11 @@
  *        input's prefix in order, none past the limit.
  *   'c'  a configuration file (what `gateway --check` reads): refused with
  *        its errors, or read whole, with every upstream named, routed and
- *        either a url or a command. Inputs naming bearer_token_file are
- *        left out: it is the one key read as it is parsed, and a fuzzer's
- *        path could name a FIFO. So are inputs with a backslash, with which
- *        a double-quoted key could spell it otherwise.
+ *        either a url or a command. Inputs naming bearer_token_file or
+ *        introspection_client_secret_file are left out: they are the keys
+ *        read as they are parsed, and a fuzzer's path could name a FIFO. So
+ *        are inputs with a backslash, with which a double-quoted key could
+ *        spell them otherwise.
  */
 #define _GNU_SOURCE	/* memmem */
 #include "fuzz.h"
@@ -228,7 +229,8 @@ static void config(const char *text, size_t n)
 	static FILE *devnull;
 	tg_gw_conf *c;
 
-	if (memmem(text, n, "bearer_token_file", 17) || memchr(text, '\\', n))
+	if (memmem(text, n, "bearer_token_file", 17) ||
+	    memmem(text, n, "client_secret_file", 18) || memchr(text, '\\', n))
 		return;
 	if (!devnull && !(devnull = fopen("/dev/null", "w")))
 		return;

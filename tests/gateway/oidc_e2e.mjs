@@ -38,8 +38,15 @@ const upstreamCalls = () => (fs.existsSync(recLog) ? fs.readFileSync(recLog, "ut
 	.map((l) => JSON.parse(l)).filter((r) => r.body).map((r) => ({ ...r, msg: JSON.parse(r.body) }));
 const reached = (tool) => upstreamCalls().some((r) => r.msg.method === "tools/call" && r.msg.params?.name === tool);
 
-// ---- the gateway's ports, so the resource URI is known up front -------------------
+// ---- the gateways' ports, so the resource URIs are known up front -------------------
+// The second gateway takes opaque tokens, asking oidc-provider about each
+// (RFC 7662 introspection) as its own client.
 const gwPort = await freePort();
+const gw2Port = await freePort();
+const RES2 = `http://127.0.0.1:${gw2Port}`;
+const AUD2 = `${RES2}/rec/mcp`;
+const GWCLIENT = { id: "toolgate-gateway", secret: crypto.randomBytes(24).toString("base64url") };
+const ELSEWHERE = "http://127.0.0.1:1/other/mcp";	// a resource no gateway serves
 const asPort = await freePort();
 const ISS = `http://127.0.0.1:${asPort}`;
 const RES = `http://127.0.0.1:${gwPort}`;
@@ -54,17 +61,25 @@ const oidc = new Provider(ISS, {
 	clients: [{
 		client_id: CLIENT.id, client_secret: CLIENT.secret, grant_types: ["client_credentials"],
 		redirect_uris: [], response_types: [], token_endpoint_auth_method: "client_secret_basic", scope: SCOPES,
+	}, {
+		client_id: GWCLIENT.id, client_secret: GWCLIENT.secret, grant_types: [],
+		redirect_uris: [], response_types: [], token_endpoint_auth_method: "client_secret_basic",
 	}],
 	jwks: { keys: [signingKey] },
 	scopes: SCOPES.split(" "),
 	features: {
 		devInteractions: { enabled: false },
 		clientCredentials: { enabled: true },
+		introspection: { enabled: true },
+		revocation: { enabled: true },
 		resourceIndicators: {
 			enabled: true,
 			defaultResource: () => undefined,
-			// Only the gateway upstream is a resource server here; its tokens are JWTs.
+			// The two gateway upstreams are the resource servers here: the
+			// first's tokens are JWTs, the second's opaque.
 			getResourceServerInfo: (ctx, resource) => {
+				if (resource === AUD2 || resource === ELSEWHERE)
+					return { scope: SCOPES, audience: resource, accessTokenTTL: 300, accessTokenFormat: "opaque" };
 				if (resource !== AUD) throw new errors.InvalidTarget(`unknown resource ${resource}`);
 				return { scope: SCOPES, audience: AUD, accessTokenTTL: 300, accessTokenFormat: "jwt", jwt: { sign: { alg: "RS256" } } };
 			},
@@ -77,6 +92,8 @@ oidc.on("grant.success", (ctx) => grants.push({ asked: ctx.oidc.params.scope ?? 
 oidc.on("grant.error", (ctx, err) => grants.push({ error: err.message, asked: ctx.oidc.params?.scope ?? null }));
 oidc.on("server_error", (ctx, err) => console.error("oidc-provider:", err));
 const asServer = oidc.listen(asPort, "127.0.0.1");
+const introspections = [];
+asServer.on("request", (req) => { if (req.url === "/token/introspection") introspections.push(req.headers.authorization ?? null); });
 await new Promise((r) => asServer.once("listening", r));
 
 // ---- the gateway ---------------------------------------------------------------------
@@ -125,9 +142,9 @@ function recordingFetch(log, onResponse) {
 		return r;
 	};
 }
-async function connect(provider, onResponse) {
+async function connect(provider, onResponse, url = AUD) {
 	const http = [];
-	const transport = new StreamableHTTPClientTransport(new URL(AUD), { authProvider: provider, fetch: recordingFetch(http, onResponse) });
+	const transport = new StreamableHTTPClientTransport(new URL(url), { authProvider: provider, fetch: recordingFetch(http, onResponse) });
 	const client = new Client({ name: "toolgate-oidc-e2e", version: "1.0.0" });
 	await client.connect(transport);
 	return { client, transport, http };
@@ -207,6 +224,94 @@ async function call(client, name) {
 		"and retries: the step-up call reaches the upstream with the wider token", { secret, last });
 	await client.close();
 }
+
+// ---- 3. opaque tokens, introspected --------------------------------------------------
+fs.writeFileSync(path.join(work, "gw-client-secret"), GWCLIENT.secret + "\n", { mode: 0o600 });
+fs.writeFileSync(path.join(work, "gw2.yaml"), `
+listen: 127.0.0.1:${gw2Port}
+resource: ${RES2}
+policy: policy.tg
+audit: audit2.jsonl
+upstreams:
+  - name: rec
+    path: /rec/mcp
+    url: http://127.0.0.1:${fs.readFileSync(recPort, "utf8").trim()}/mcp
+auth:
+  issuer: ${ISS}
+  introspection_endpoint: ${ISS}/token/introspection
+  introspection_client_id: ${GWCLIENT.id}
+  introspection_client_secret_file: gw-client-secret
+  introspection_cache_s: 2
+  claims: {principal.id: client_id}
+  scopes: [${SCOPES.split(" ").join(", ")}]
+`);
+const gw2 = spawn(toolgate, ["gateway", "--config", path.join(work, "gw2.yaml")], { stdio: ["ignore", "ignore", "pipe"] });
+children.push(gw2);
+let gw2Err = "";
+gw2.stderr.on("data", (d) => { gw2Err += d; });
+check(await waitFor(() => gw2Err.includes("listening")), "the introspecting gateway started", gw2Err);
+{
+	const provider = new ClientCredentialsProvider({ clientId: CLIENT.id, clientSecret: CLIENT.secret, expectedIssuer: ISS, scope: "tools:read" });
+	const { client, http } = await connect(provider, undefined, AUD2);
+	const tok = provider.tokens()?.access_token ?? "";
+	check(tok.length > 20 && !tok.includes("."), "oidc-provider issues an opaque token for the second upstream", tok.length);
+	const asked = introspections.length;
+	const basic = `Basic ${Buffer.from(`${GWCLIENT.id}:${GWCLIENT.secret}`).toString("base64")}`;
+	check(asked >= 1 && introspections.every((h) => h === basic),
+		"the gateway introspects it at oidc-provider, as its own client (HTTP Basic)", introspections);
+	const echo = await call(client, "echo");
+	const hang = await call(client, "hang");
+	check(echo.result?.content?.[0]?.text === "ok" && hang.result?._meta?.["toolgate/denial"]?.rule === "no-hang",
+		"the introspected identity is decided by the policy: echo allowed, hang denied", { echo, hang });
+	check(introspections.length === asked, "within introspection_cache_s the answer is remembered (no new introspection)",
+		introspections.length - asked);
+
+	// Revoked at the authorization server: refused once the remembered
+	// answer is older than introspection_cache_s; the SDK then gets a new token.
+	const rv = await fetch(`${ISS}/token/revocation`, { method: "POST",
+		headers: { "Content-Type": "application/x-www-form-urlencoded",
+			Authorization: `Basic ${Buffer.from(`${CLIENT.id}:${CLIENT.secret}`).toString("base64")}` },
+		body: new URLSearchParams({ token: tok, token_type_hint: "access_token" }) });
+	check(rv.status === 200, "the token is revoked at oidc-provider", rv.status);
+	await new Promise((r) => setTimeout(r, 2500));
+	const before = http.length;
+	const again = await call(client, "echo");
+	const refused = http.slice(before).find((x) => x.status === 401);
+	check(refused?.bearer === tok && refused.www?.includes('error="invalid_token"') &&
+		refused.www.includes("not active") && again.result?.content?.[0]?.text === "ok" && provider.tokens()?.access_token !== tok,
+		"after introspection_cache_s a revoked token is refused (invalid_token, not active), and the SDK's new one is served",
+		{ refused, again });
+
+	// A token for another resource, and a token the server never issued.
+	const raw = (token) => fetch(AUD2, { method: "POST", headers: { Authorization: `Bearer ${token}`,
+		"Content-Type": "application/json", Accept: "application/json, text/event-stream" },
+		body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list" }) });
+	const grant = await fetch(`${ISS}/token`, { method: "POST",
+		headers: { "Content-Type": "application/x-www-form-urlencoded",
+			Authorization: `Basic ${Buffer.from(`${CLIENT.id}:${CLIENT.secret}`).toString("base64")}` },
+		body: new URLSearchParams({ grant_type: "client_credentials", scope: "tools:read", resource: ELSEWHERE }) });
+	const foreign = await raw((await grant.json()).access_token);
+	check(foreign.status === 401 && /audience does not include/.test(foreign.headers.get("www-authenticate") ?? ""),
+		"an active token for another resource is refused (the aud of the introspection answer)", foreign.headers.get("www-authenticate"));
+	// Without a key set every token is introspected, JWTs too; oidc-provider
+	// will not introspect its JWTs (400), so the first upstream's is refused.
+	const jwt = new ClientCredentialsProvider({ clientId: CLIENT.id, clientSecret: CLIENT.secret, expectedIssuer: ISS, scope: "tools:read" });
+	const j = await connect(jwt);
+	const viaJwt = await raw(jwt.tokens().access_token);
+	check(viaJwt.status === 401 && /introspection endpoint answered HTTP 400/.test(viaJwt.headers.get("www-authenticate") ?? ""),
+		"a JWT at the introspecting gateway is introspected, and refused when the server will not say it is active",
+		viaJwt.headers.get("www-authenticate"));
+	await j.client.close();
+	const made = await raw(crypto.randomBytes(32).toString("base64url"));
+	check(made.status === 401 && /not active/.test(made.headers.get("www-authenticate") ?? ""),
+		"a token the server never issued is refused (not active)", made.headers.get("www-authenticate"));
+	await client.close();
+	const audit2 = fs.readFileSync(path.join(work, "audit2.jsonl"), "utf8");
+	check(new RegExp(`"auth":\\{"client_id":"${CLIENT.id}","iss":"${ISS}","token_sha256":"[0-9a-f]{64}"\\}`).test(audit2) &&
+		!audit2.includes(tok), "the audit names the issuer and client, and a digest of the token, never the token", audit2.split("\n")[0]);
+}
+gw2.kill("SIGTERM");
+check(await waitFor(() => gw2.exitCode !== null, 12000) && gw2.exitCode === 0, "SIGTERM stops the introspecting gateway cleanly", gw2.exitCode);
 
 const audit = fs.readFileSync(path.join(work, "audit.jsonl"), "utf8");
 check(new RegExp(`"auth":\\{"client_id":"${CLIENT.id}","iss":"${ISS}","jti":"[^"]+"\\}`).test(audit),

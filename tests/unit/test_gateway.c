@@ -47,6 +47,7 @@ static char *slurp(const char *path, size_t *len)
 static const char *const goldens[] = {
 	"unknown_keys", "missing_and_types", "auth_invalid", "identity_not_loopback",
 	"yaml_syntax", "duplicates", "values_invalid", "listen_forms", "not_a_mapping",
+	"introspection_invalid", "introspection_orphans",
 };
 
 static void config_goldens(void **state)
