@@ -15,6 +15,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sys/socket.h>
+
 #include <jose/b64.h>
 #include <jose/jws.h>
 
@@ -599,6 +604,115 @@ static void metadata_urls(void **state)
 				 "oauth-protected-resource/base/files/mcp\", error_description=\"say hi\"");
 }
 
+/* ---- introspection (RFC 7662) against a canned HTTP responder ---------------- */
+
+typedef struct responder {
+	int fd;
+	const char *answer;	/* the whole HTTP response */
+	char request[4096];	/* the request as received */
+} responder;
+
+static void *respond_once(void *arg)
+{
+	responder *r = arg;
+	int c = accept(r->fd, NULL, NULL);
+	size_t n = 0;
+
+	if (c < 0)
+		return NULL;
+	/* Headers, then the body of Content-Length bytes. */
+	for (;;) {
+		ssize_t k = recv(c, r->request + n, sizeof r->request - 1 - n, 0);
+		const char *end, *cl;
+
+		if (k <= 0)
+			break;
+		n += (size_t)k;
+		r->request[n] = '\0';
+		end = strstr(r->request, "\r\n\r\n");
+		cl = strstr(r->request, "Content-Length:");
+		if (end && cl && n >= (size_t)(end + 4 - r->request) + strtoul(cl + 15, NULL, 10))
+			break;
+	}
+	if (send(c, r->answer, strlen(r->answer), 0) < 0)
+		r->request[0] = '\0';
+	close(c);
+	return NULL;
+}
+
+/* Introspects token at a responder giving answer; the claims or NULL with
+ * why, the request it saw in r. */
+static json_t *introspect_at(responder *r, const char *answer, const char *token, char *why)
+{
+	struct sockaddr_in sa = {0};
+	socklen_t sl = sizeof sa;
+	pthread_t t;
+	char url[64];
+	tg_gw_auth_conf a = conf();
+	json_t *c;
+
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	r->fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(r->fd >= 0);
+	assert_int_equal(bind(r->fd, (struct sockaddr *)&sa, sizeof sa), 0);
+	assert_int_equal(listen(r->fd, 1), 0);
+	assert_int_equal(getsockname(r->fd, (struct sockaddr *)&sa, &sl), 0);
+	snprintf(url, sizeof url, "http://127.0.0.1:%u/introspect", ntohs(sa.sin_port));
+	r->answer = answer;
+	r->request[0] = '\0';
+	assert_int_equal(pthread_create(&t, NULL, respond_once, r), 0);
+	a.introspection_endpoint = url;
+	a.introspection_client_id = (char *)"gw:1";
+	a.introspection_secret = (char *)"s&cret";
+	c = tg_gw_introspect(&a, token, strlen(token), why, 256);
+	pthread_join(t, NULL);
+	close(r->fd);
+	return c;
+}
+
+#define OK_HEAD "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n"
+
+static void introspection(void **state)
+{
+	static const char *const refusals[][2] = {
+		{OK_HEAD "{\"active\":false}", "not active"},
+		{OK_HEAD "{\"active\":\"true\"}", "not active"},
+		{OK_HEAD "{}", "not active"},
+		{OK_HEAD "{\"active\":true,\"token_type\":\"DPoP\"}", "not a bearer token (token_type DPoP)"},
+		{OK_HEAD "{\"active\":true,\"token_type\":7}", "not a bearer token"},
+		{OK_HEAD "{\"active\":true,\"active\":true}", "not a JSON object"},
+		{OK_HEAD "[true]", "not a JSON object"},
+		{OK_HEAD "{\"active\":true,\"x\":[[[[[[[[[[1]]]]]]]]]]}", "not a JSON object"},
+		{"HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+		 "answered HTTP 401"},
+	};
+	responder r;
+	char why[256];
+	json_t *c;
+
+	(void)state;
+	c = introspect_at(&r, OK_HEAD "{\"active\":true,\"token_type\":\"bearer\",\"sub\":\"alice\"}",
+			  "op+aque/tok=", why);
+	if (!c)
+		fail_msg("refused: %s", why);
+	assert_string_equal(json_string_value(json_object_get(c, "sub")), "alice");
+	json_decref(c);
+	/* A form-encoded token, the hint, and Basic credentials of the
+	 * form-encoded id and secret ("gw%3A1:s%26cret"). */
+	assert_non_null(strstr(r.request, "POST /introspect HTTP/1.1\r\n"));
+	assert_non_null(strstr(r.request, "\r\n\r\ntoken=op%2Baque%2Ftok%3D&token_type_hint=access_token"));
+	assert_non_null(strstr(r.request, "Authorization: Basic Z3clM0ExOnMlMjZjcmV0\r\n"));
+	assert_non_null(strstr(r.request, "Accept: application/json\r\n"));
+	for (size_t i = 0; i < sizeof refusals / sizeof refusals[0]; i++) {
+		why[0] = '\0';
+		c = introspect_at(&r, refusals[i][0], "t", why);
+		if (c || !strstr(why, refusals[i][1]))
+			fail_msg("answer %zu: %s, want refusal '%s'", i, c ? "accepted" : why,
+				 refusals[i][1]);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -607,6 +721,7 @@ int main(void)
 		cmocka_unit_test(bad_key_sets),
 		cmocka_unit_test(metadata_urls), cmocka_unit_test(cached_keys),
 		cmocka_unit_test(remembered_tokens), cmocka_unit_test(oauth_remembers),
+		cmocka_unit_test(introspection),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
