@@ -43,6 +43,8 @@ allow anyone to list prompts;
 rule "read-only": allow role reader to call any tool when tool.read_only;
 rule "echo": allow role reader to call tool "echo", "trigger-long-running-operation";
 rule "no-env": deny anyone to call tool "get-env" because "the environment is secret";
+rule "features-doc": allow role reader to read resource "demo://resource/static/document/features.md";
+rule "simple-prompt": allow role reader to get prompt "simple-prompt";
 `);
 fs.writeFileSync(path.join(work, "key"), "0123456789abcdef0123456789abcdef-e2e");
 
@@ -115,6 +117,17 @@ const C = await gateway("alice2", "alice");
 		undefined, { onprogress: (p) => progress.push(p.progress) });
 	check(progress.length >= 3 && /completed/.test(long.content?.[0]?.text ?? ""),
 		"a streamed SSE answer is relayed as it streams (progress, then the result)", { progress, long });
+
+	// resources/list and prompts/list keep what the identity may read or
+	// get: one document of seven, one prompt of four.
+	const resources = (await client.listResources()).resources.map((r) => r.uri);
+	check(resources.length === 1 && resources[0] === "demo://resource/static/document/features.md",
+		"resources/list is filtered to the resource the policy lets the identity read", resources);
+	const prompts = (await client.listPrompts()).prompts.map((p) => p.name);
+	check(prompts.length === 1 && prompts[0] === "simple-prompt",
+		"prompts/list is filtered to the prompt the policy lets the identity get", prompts);
+	const read = await client.readResource({ uri: "demo://resource/static/document/features.md" });
+	check(read.contents?.length === 1, "the listed resource is read through the gateway", read.contents?.length);
 
 	// The session is the principal's: another principal presenting it is
 	// refused (404); the same principal at another gateway process with the
