@@ -13,7 +13,8 @@
 # annotations changed upstream and announced in a call's SSE stream
 # (notifications/tools/list_changed), or by a stdio upstream on its stdout,
 # decide the next call; the gateway's own tools/list fetch answered as an
-# SSE stream; stdio_sessions refusing a session past it until one ends; a
+# SSE stream, and its fetch of a paginated list (nextCursor followed);
+# stdio_sessions refusing a session past it until one ends; a
 # reload that points an upstream's name at another server (its cached
 # annotations are forgotten).
 . "$(dirname "$0")/data/lib.sh"
@@ -31,12 +32,16 @@ credpid=$!
 RECORDER_SSE_LIST=1 node "$TG_SOURCE_DIR/tests/gateway/recorder.mjs" "$TMP/ssel.log" \
 	"$TMP/ssel.port" &
 sselpid=$!
+RECORDER_PAGE_SIZE=3 node "$TG_SOURCE_DIR/tests/gateway/recorder.mjs" "$TMP/paged.log" \
+	"$TMP/paged.port" &
+pagedpid=$!
 gwpid=
-trap 'kill $recpid $shortpid $credpid $sselpid $gwpid 2>/dev/null; rm -rf "$TMP"' EXIT
+trap 'kill $recpid $shortpid $credpid $sselpid $pagedpid $gwpid 2>/dev/null; rm -rf "$TMP"' EXIT
 wait_for "$TMP/rec.port" .
 wait_for "$TMP/short.port" .
 wait_for "$TMP/cred.port" .
 wait_for "$TMP/ssel.port" .
+wait_for "$TMP/paged.port" .
 printf 'up-token-abc.DEF~+/==\n' >"$TMP/up.token"
 chmod 600 "$TMP/up.token"
 RPORT=$(cat "$TMP/rec.port")
@@ -69,6 +74,9 @@ upstreams:
   - name: ssel
     path: /ssel/mcp
     url: http://127.0.0.1:$(cat "$TMP/ssel.port")/mcp
+  - name: paged
+    path: /paged/mcp
+    url: http://127.0.0.1:$(cat "$TMP/paged.port")/mcp
   - name: moving
     path: /moving/mcp
     url: http://127.0.0.1:$(cat "$TMP/short.port")/mcp
@@ -225,6 +233,20 @@ has "$TMP/ssel1.body" '"text":"flipped"'
 req ssel2 200 -H "$JSON" -H "$ACC" -d "$(call 64 flip)" "$E"
 has "$TMP/ssel2.body" 'toolgate: denied'
 [ "$(grep -c 'tools/list' "$TMP/ssel.log")" -eq 2 ] || fail "ssel: want two tool-list fetches"
+
+# ---- the gateway's own tools/list fetch follows nextCursor -----------------------
+# Pages of three: flip, the last of ten tools, is on the fourth page. The
+# client's own listing passes one page at a time, its cursor with it.
+P="http://127.0.0.1:$PORT/paged/mcp"
+req paged1 200 -H "$JSON" -H "$ACC" -d "$(call 65 flip)" "$P"
+has "$TMP/paged1.body" '"text":"flipped"'
+cursors=$(sed -n 's/.*"method\\":\\"tools\/list\\".*"cursor\\":\\"\([0-9]*\)\\".*/\1/p' "$TMP/paged.log" | tr '\n' ' ')
+[ "$cursors" = "3 6 9 " ] || fail "paged: the fetch asked for cursors '$cursors', want '3 6 9 '"
+req paged2 200 -H "$JSON" -H "$ACC" -d '{"jsonrpc":"2.0","id":66,"method":"tools/list"}' "$P"
+has "$TMP/paged2.body" '^{"jsonrpc":"2.0","id":66,"result":{"tools":\[{"name":"echo",[^]]*}\],"nextCursor":"3"}}$'
+req paged3 200 -H "$JSON" -H "$ACC" \
+	-d '{"jsonrpc":"2.0","id":67,"method":"tools/list","params":{"cursor":"3"}}' "$P"
+has "$TMP/paged3.body" '^{"jsonrpc":"2.0","id":67,"result":{"tools":\[{"name":"sleep",[^]]*},{"name":"flood",[^]]*}\],"nextCursor":"6"}}$'
 
 # ---- the same from a stdio upstream, its notification on its stdout ------------
 I="http://127.0.0.1:$PORT/sio/mcp"

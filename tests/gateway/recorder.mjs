@@ -22,6 +22,8 @@
 // RECORDER_KEEPALIVE_MS: how long an idle keep-alive connection stays open
 // (node's default otherwise). RECORDER_SSE_LIST: tools/list is answered as
 // an SSE stream, a progress notification before the list.
+// RECORDER_PAGE_SIZE: tools/list answers pages of that many tools, the
+// cursor being the index of the next one.
 import http from "node:http";
 import fs from "node:fs";
 
@@ -58,8 +60,11 @@ const server = http.createServer((req, res) => {
 			res.write(`data: ${JSON.stringify({ jsonrpc: "2.0", method: "notifications/progress", params: { progressToken: 1, progress: 1 } })}\n\n`);
 			res.end(`id: l1\ndata: ${JSON.stringify(reply({ tools: listed() }))}\n\n`);
 		} else if (msg.method === "tools/list") {
+			const all = listed(), size = Number(process.env.RECORDER_PAGE_SIZE) || all.length;
+			const from = Number(msg.params?.cursor ?? 0), next = from + size;
 			res.writeHead(200, { "Content-Type": "application/json" });
-			res.end(JSON.stringify(reply({ tools: listed() })));
+			res.end(JSON.stringify(reply(next < all.length ? { tools: all.slice(from, next), nextCursor: String(next) }
+				: { tools: all.slice(from) })));
 		} else if (msg.method === "tools/call" && msg.params?.name === "pause") {
 			res.writeHead(200, { "Content-Type": "text/event-stream" });
 			res.write(`id: p1\ndata: ${JSON.stringify({ jsonrpc: "2.0", method: "notifications/progress", params: { progressToken: 1, progress: 1 } })}\n\n`);
