@@ -87,13 +87,15 @@ static json_t *audit_of(const json_t *claims, const char *token, size_t len)
 	return a;
 }
 
-/* Three dot-separated parts: a JWT for the key set to check. */
+/* A JWT for the key set to check: three dot-separated parts, the first a
+ * JSON object ("eyJ" is how base64url spells '{"'). Other tokens with dots,
+ * such as PASETO's "v4.public.*", are opaque to the gateway. */
 static bool jws_shaped(const char *t, size_t len)
 {
 	const char *end = t + len, *d1 = memchr(t, '.', len);
 	const char *d2 = d1 ? memchr(d1 + 1, '.', (size_t)(end - d1 - 1)) : NULL;
 
-	return d2 && !memchr(d2 + 1, '.', (size_t)(end - d2 - 1));
+	return len > 3 && memcmp(t, "eyJ", 3) == 0 && d2 && !memchr(d2 + 1, '.', (size_t)(end - d2 - 1));
 }
 
 /* The authorization server's answer for an opaque token, its claims

@@ -640,16 +640,13 @@ static void *respond_once(void *arg)
 	return NULL;
 }
 
-/* Introspects token at a responder giving answer; the claims or NULL with
- * why, the request it saw in r. */
-static json_t *introspect_at(responder *r, const char *answer, const char *token, char *why)
+/* Starts a responder that answers one request with answer; url gets its
+ * address. */
+static void responder_start(responder *r, pthread_t *t, const char *answer, char *url,
+			    size_t urllen)
 {
 	struct sockaddr_in sa = {0};
 	socklen_t sl = sizeof sa;
-	pthread_t t;
-	char url[64];
-	tg_gw_auth_conf a = conf();
-	json_t *c;
 
 	sa.sin_family = AF_INET;
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -658,16 +655,33 @@ static json_t *introspect_at(responder *r, const char *answer, const char *token
 	assert_int_equal(bind(r->fd, (struct sockaddr *)&sa, sizeof sa), 0);
 	assert_int_equal(listen(r->fd, 1), 0);
 	assert_int_equal(getsockname(r->fd, (struct sockaddr *)&sa, &sl), 0);
-	snprintf(url, sizeof url, "http://127.0.0.1:%u/introspect", ntohs(sa.sin_port));
+	snprintf(url, urllen, "http://127.0.0.1:%u/introspect", ntohs(sa.sin_port));
 	r->answer = answer;
 	r->request[0] = '\0';
-	assert_int_equal(pthread_create(&t, NULL, respond_once, r), 0);
+	assert_int_equal(pthread_create(t, NULL, respond_once, r), 0);
+}
+
+static void responder_stop(responder *r, pthread_t t)
+{
+	pthread_join(t, NULL);
+	close(r->fd);
+}
+
+/* Introspects token at a responder giving answer; the claims or NULL with
+ * why, the request it saw in r. */
+static json_t *introspect_at(responder *r, const char *answer, const char *token, char *why)
+{
+	pthread_t t;
+	char url[64];
+	tg_gw_auth_conf a = conf();
+	json_t *c;
+
+	responder_start(r, &t, answer, url, sizeof url);
 	a.introspection_endpoint = url;
 	a.introspection_client_id = (char *)"gw:1";
 	a.introspection_secret = (char *)"s&cret";
 	c = tg_gw_introspect(&a, token, strlen(token), why, 256);
-	pthread_join(t, NULL);
-	close(r->fd);
+	responder_stop(r, t);
 	return c;
 }
 
@@ -713,6 +727,79 @@ static void introspection(void **state)
 	}
 }
 
+/* With a key set and an introspection endpoint both, a JWT is checked
+ * with the keys and anything else introspected, its answer remembered. */
+static void oauth_routes_tokens(void **state)
+{
+	static const char answer[] =
+		OK_HEAD "{\"active\":true,\"token_type\":\"Bearer\",\"iss\":\"" ISS "\",\"aud\":\"" AUD
+		"\",\"sub\":\"bob\",\"exp\":1800000300,\"scope\":\"tools:read\"}";
+	static const char *const opaque[] = {"opaque-tok_1", "v4.public.eyJzdWIiOiJ4In0"};
+	tg_gw_auth_conf a = conf();
+	tg_gw_upstream_conf u = {.name = (char *)"rec", .path = (char *)"/rec/mcp"};
+	tg_gw_identity_step step;
+	tg_gw_conf gc;
+	tg_gw_peer peer;
+	responder r;
+	pthread_t t;
+	char err[256], header[4096], url[64], *jwt = rs(base_claims());
+
+	(void)state;
+	memset(&gc, 0, sizeof gc);
+	gc.resource = (char *)"http://127.0.0.1:8080";
+	memset(&peer, 0, sizeof peer);
+	peer.conf = &gc;
+	peer.uc = &u;
+	peer.resource = AUD;
+	peer.authorization = header;
+	a.introspection_client_id = (char *)"gw";
+	a.introspection_secret = (char *)"s";
+	a.introspection_cache_s = 60;
+	for (size_t i = 0; i < 2; i++) {
+		tg_mcp_identity id;
+		tg_gw_who who;
+
+		responder_start(&r, &t, answer, url, sizeof url);
+		a.introspection_endpoint = url;
+		assert_int_equal(tg_gw_identity_oauth(&a, NOW, &step, err, sizeof err), 0);
+		/* The JWT needs no endpoint: the responder sees nothing. */
+		snprintf(header, sizeof header, "Bearer %s", jwt);
+		memset(&who, 0, sizeof who);
+		tg_mcp_identity_init(&id);
+		assert_int_equal(step.identify(step.self, &peer, &id, &who), 0);
+		assert_string_equal(json_string_value(json_object_get(id.principal, "id")), "alice");
+		json_decref(who.audit);
+		tg_mcp_identity_clear(&id);
+		/* An opaque token: on the event loop it would wait; on a worker it
+		 * is introspected. */
+		snprintf(header, sizeof header, "Bearer %s", opaque[i]);
+		peer.no_wait = true;
+		memset(&who, 0, sizeof who);
+		assert_int_equal(step.identify(step.self, &peer, &id, &who), TG_GW_WOULD_WAIT);
+		peer.no_wait = false;
+		tg_mcp_identity_init(&id);
+		assert_int_equal(step.identify(step.self, &peer, &id, &who), 0);
+		assert_string_equal(json_string_value(json_object_get(id.principal, "id")), "bob");
+		assert_non_null(json_object_get(who.audit, "token_sha256"));
+		json_decref(who.audit);
+		tg_mcp_identity_clear(&id);
+		responder_stop(&r, t);
+		assert_non_null(strstr(r.request, "token_type_hint=access_token"));
+		/* Remembered: the responder is gone, the answer still serves, now
+		 * on the event loop too. */
+		peer.no_wait = true;
+		memset(&who, 0, sizeof who);
+		tg_mcp_identity_init(&id);
+		assert_int_equal(step.identify(step.self, &peer, &id, &who), 0);
+		assert_string_equal(json_string_value(json_object_get(id.principal, "id")), "bob");
+		json_decref(who.audit);
+		tg_mcp_identity_clear(&id);
+		peer.no_wait = false;
+		tg_gw_identity_destroy(&step);
+	}
+	free(jwt);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -721,7 +808,7 @@ int main(void)
 		cmocka_unit_test(bad_key_sets),
 		cmocka_unit_test(metadata_urls), cmocka_unit_test(cached_keys),
 		cmocka_unit_test(remembered_tokens), cmocka_unit_test(oauth_remembers),
-		cmocka_unit_test(introspection),
+		cmocka_unit_test(introspection), cmocka_unit_test(oauth_routes_tokens),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
