@@ -85,7 +85,8 @@ static bool member_ok(bool pins, const char *name, json_t *v, char *why, size_t 
 	}
 	if (!json_is_object(v) || json_object_size(v) == 0) {
 		snprintf(why, whylen, "tool '%.64s' %s", name,
-			 json_is_object(v) ? "overrides nothing" : "is not an object of annotations");
+			 json_is_object(v) ? "overrides nothing"
+					   : "is not an object of annotations");
 		return false;
 	}
 	json_object_foreach(v, key, h) {
@@ -94,12 +95,14 @@ static bool member_ok(bool pins, const char *name, json_t *v, char *why, size_t 
 		while (i < 4 && strcmp(key, hint_names[i]) != 0)
 			i++;
 		if (i == 4) {
-			snprintf(why, whylen, "tool '%.64s' has '%.64s', which is not readOnlyHint, "
+			snprintf(why, whylen,
+				 "tool '%.64s' has '%.64s', which is not readOnlyHint, "
 				 "destructiveHint, idempotentHint or openWorldHint", name, key);
 			return false;
 		}
 		if (!json_is_boolean(h)) {
-			snprintf(why, whylen, "tool '%.64s' has a hint that is not true or false", name);
+			snprintf(why, whylen, "tool '%.64s' has a hint that is not true or false",
+				 name);
 			return false;
 		}
 	}

@@ -95,7 +95,8 @@ static bool jws_shaped(const char *t, size_t len)
 	const char *end = t + len, *d1 = memchr(t, '.', len);
 	const char *d2 = d1 ? memchr(d1 + 1, '.', (size_t)(end - d1 - 1)) : NULL;
 
-	return len > 3 && memcmp(t, "eyJ", 3) == 0 && d2 && !memchr(d2 + 1, '.', (size_t)(end - d2 - 1));
+	return len > 3 && memcmp(t, "eyJ", 3) == 0 && d2 &&
+	       !memchr(d2 + 1, '.', (size_t)(end - d2 - 1));
 }
 
 /* The authorization server's answer for an opaque token, its claims
@@ -105,14 +106,14 @@ static json_t *introspected(oauth *o, const char *resource, const char *tok, siz
 {
 	const tg_gw_auth_conf *a = o->auth;
 	json_t *claims = tg_gw_introspect(a, tok, len, why, whylen);
-	int64_t until;
+	int64_t until, skew = (int64_t)a->clock_skew_s;
 
 	if (claims && tg_gw_token_claims_check(claims, a, resource, now, why, whylen) != 0) {
 		json_decref(claims);
 		return NULL;
 	}
 	if (claims) {
-		until = json_integer_value(json_object_get(claims, "exp")) + (int64_t)a->clock_skew_s;
+		until = json_integer_value(json_object_get(claims, "exp")) + skew;
 		if (until > now + (int64_t)a->introspection_cache_s)
 			until = now + (int64_t)a->introspection_cache_s;
 		tg_gw_jwt_cache_put(o->seen, resource, tok, len, claims, until, gen);

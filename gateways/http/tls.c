@@ -180,15 +180,16 @@ static int read_pair(tg_gw_tls *t, char *msg, size_t msglen)
 		free(cert);
 		return -1;
 	}
-	if (cur && cl == cur->cert_len && kl == cur->key_len && memcmp(cert, cur->cert_pem, cl) == 0 &&
-	    memcmp(key, cur->key_pem, kl) == 0) {
+	if (cur && cl == cur->cert_len && kl == cur->key_len &&
+	    memcmp(cert, cur->cert_pem, cl) == 0 && memcmp(key, cur->key_pem, kl) == 0) {
 		free(cert);
 		free_secret(key, kl);
 		return 0;
 	}
 	char why[256];
 	if (!(p = pair_read(cert, cl, key, kl, why, sizeof why))) {
-		snprintf(msg, msglen, "GnuTLS cannot use the certificate '%s' with the key '%s': %s",
+		snprintf(msg, msglen,
+			 "GnuTLS cannot use the certificate '%s' with the key '%s': %s",
 			 t->cert_file, t->key_file, why);
 		return -1;
 	}
