@@ -367,10 +367,11 @@ size_t tg_gw_json_depth(const json_t *v);
 
 /* introspect.c: asks the authorization server about a token (RFC 7662,
  * a->introspection_endpoint, as its client). The answer's members, to be
- * checked as claims, when it says the token is active; else NULL with why.
- * Blocks for up to 7 s (connect and answer timeouts). */
+ * checked as claims, when it says the token is active; else NULL with why,
+ * and *inactive set when the server answered that it is not (rather than
+ * failing to answer). Blocks for up to 7 s (connect and answer timeouts). */
 json_t *tg_gw_introspect(const tg_gw_auth_conf *a, const char *token, size_t len, char *why,
-			 size_t whylen);
+			 size_t whylen, bool *inactive);
 
 /* Fills id's principal, token and context from validated claims and
  * peer's headers (peer may be NULL). 0, or -1 with why. */

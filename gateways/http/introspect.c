@@ -65,8 +65,9 @@ static char *basic_credentials(CURL *e, const tg_gw_auth_conf *a)
 	return out;
 }
 
-/* The answer's object when it says active, else NULL with why. */
-static json_t *verdict(const answer *b, long status, char *why, size_t whylen)
+/* The answer's object when it says active, else NULL with why (and
+ * *inactive when the server said so in a readable answer). */
+static json_t *verdict(const answer *b, long status, char *why, size_t whylen, bool *inactive)
 {
 	json_error_t je;
 	json_t *o, *type;
@@ -82,6 +83,7 @@ static json_t *verdict(const answer *b, long status, char *why, size_t whylen)
 		return NULL;
 	}
 	if (!json_is_true(json_object_get(o, "active"))) {
+		*inactive = true;
 		snprintf(why, whylen, "the authorization server says the token is not active");
 		json_decref(o);
 		return NULL;
@@ -97,7 +99,7 @@ static json_t *verdict(const answer *b, long status, char *why, size_t whylen)
 }
 
 json_t *tg_gw_introspect(const tg_gw_auth_conf *a, const char *token, size_t len, char *why,
-			 size_t whylen)
+			 size_t whylen, bool *inactive)
 {
 	CURL *e = curl_easy_init();
 	char *tok = e ? curl_easy_escape(e, token, (int)len) : NULL, *form = NULL, *cred = NULL;
@@ -107,6 +109,7 @@ json_t *tg_gw_introspect(const tg_gw_auth_conf *a, const char *token, size_t len
 	json_t *out = NULL;
 	CURLcode rc;
 
+	*inactive = false;
 	if (tok && (form = malloc(strlen(tok) + 40)))
 		snprintf(form, strlen(tok) + 40, "token=%s&token_type_hint=access_token", tok);
 	cred = form ? basic_credentials(e, a) : NULL;
@@ -134,7 +137,7 @@ json_t *tg_gw_introspect(const tg_gw_auth_conf *a, const char *token, size_t len
 		snprintf(why, whylen, "the introspection endpoint: %s",
 			 b.overflow ? "its answer is too large" : curl_easy_strerror(rc));
 	else
-		out = verdict(&b, status, why, whylen);
+		out = verdict(&b, status, why, whylen, inactive);
 out:
 	curl_slist_free_all(h);
 	if (form)

@@ -27,11 +27,13 @@
 #include "gateway.h"
 
 #define JWT_CACHE_SLOTS 1024
+#define INACTIVE_CACHE_SLOTS 256
 
 typedef struct oauth {
 	const tg_gw_auth_conf *auth;	/* the start configuration's (kept until exit) */
 	tg_gw_jwks *keys;
 	tg_gw_jwt_cache *seen;		/* validated tokens, until they expire */
+	tg_gw_jwt_cache *inactive;	/* tokens the server said are not active */
 	tg_gw_key hs;
 	bool has_hs;
 	int64_t fixed_time;		/* > 0: the clock (tests) */
@@ -100,13 +102,26 @@ static bool jws_shaped(const char *t, size_t len)
 }
 
 /* The authorization server's answer for an opaque token, its claims
- * checked and remembered; NULL with why. */
+ * checked and remembered; NULL with why. A "not active" is remembered
+ * apart, as long as an active answer would be, so a client retrying with a
+ * revoked token costs the server one question per introspection_cache_s. */
 static json_t *introspected(oauth *o, const char *resource, const char *tok, size_t len,
 			    int64_t now, unsigned long gen, char *why, size_t whylen)
 {
 	const tg_gw_auth_conf *a = o->auth;
-	json_t *claims = tg_gw_introspect(a, tok, len, why, whylen);
+	bool inactive;
+	json_t *claims = tg_gw_introspect(a, tok, len, why, whylen, &inactive);
 	int64_t until, skew = (int64_t)a->clock_skew_s;
+
+	if (inactive) {
+		json_t *mark = json_pack("{s:b}", "active", 0);
+
+		if (mark)
+			tg_gw_jwt_cache_put(o->inactive, resource, tok, len, mark,
+					    now + (int64_t)a->introspection_cache_s, 0);
+		json_decref(mark);
+		return NULL;
+	}
 
 	if (claims && tg_gw_token_claims_check(claims, a, resource, now, why, whylen) != 0) {
 		json_decref(claims);
@@ -148,9 +163,16 @@ static int oauth_identify(void *self, const tg_gw_peer *peer, tg_mcp_identity *o
 	gen = o->keys ? tg_gw_jwks_generation(o->keys) : 0;
 	claims = tg_gw_jwt_cache_get(o->seen, peer->resource, tok, len, now, gen);
 	if (!claims && a->introspection_endpoint && !(o->keys && jws_shaped(tok, len))) {
-		if (peer->no_wait)
+		json_t *refused = tg_gw_jwt_cache_get(o->inactive, peer->resource, tok, len, now, 0);
+
+		if (refused)
+			snprintf(why, sizeof why, "the authorization server says the token is not "
+				 "active (asked at most %us ago)", a->introspection_cache_s);
+		else if (peer->no_wait)
 			return TG_GW_WOULD_WAIT;	/* a worker asks, blocking */
-		claims = introspected(o, peer->resource, tok, len, now, gen, why, sizeof why);
+		else
+			claims = introspected(o, peer->resource, tok, len, now, gen, why, sizeof why);
+		json_decref(refused);
 	} else if (!claims) {
 		char *t = strndup(tok, len);
 
@@ -192,6 +214,7 @@ static void oauth_destroy(void *self)
 
 	tg_gw_jwks_free(o->keys);
 	tg_gw_jwt_cache_free(o->seen);
+	tg_gw_jwt_cache_free(o->inactive);
 	free(o);
 }
 
@@ -219,8 +242,12 @@ int tg_gw_identity_oauth(const tg_gw_auth_conf *a, int64_t fixed_time, tg_gw_ide
 		free(o);
 		return -1;
 	}
-	if (!(o->seen = tg_gw_jwt_cache_new(JWT_CACHE_SLOTS))) {
+	o->seen = tg_gw_jwt_cache_new(JWT_CACHE_SLOTS);
+	o->inactive = tg_gw_jwt_cache_new(INACTIVE_CACHE_SLOTS);
+	if (!o->seen || !o->inactive) {
 		snprintf(err, errlen, "out of memory");
+		tg_gw_jwt_cache_free(o->seen);
+		tg_gw_jwt_cache_free(o->inactive);
 		tg_gw_jwks_free(o->keys);
 		free(o);
 		return -1;

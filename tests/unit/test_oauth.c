@@ -674,13 +674,17 @@ static json_t *introspect_at(responder *r, const char *answer, const char *token
 	pthread_t t;
 	char url[64];
 	tg_gw_auth_conf a = conf();
+	bool inactive;
 	json_t *c;
 
 	responder_start(r, &t, answer, url, sizeof url);
 	a.introspection_endpoint = url;
 	a.introspection_client_id = (char *)"gw:1";
 	a.introspection_secret = (char *)"s&cret";
-	c = tg_gw_introspect(&a, token, strlen(token), why, 256);
+	c = tg_gw_introspect(&a, token, strlen(token), why, 256, &inactive);
+	/* "not active" exactly when the server said so */
+	if (!c && inactive != (strstr(why, "not active") != NULL))
+		fail_msg("inactive %d for '%s'", inactive, why);
 	responder_stop(r, t);
 	return c;
 }
@@ -797,6 +801,28 @@ static void oauth_routes_tokens(void **state)
 		peer.no_wait = false;
 		tg_gw_identity_destroy(&step);
 	}
+	/* "Not active" is remembered too: asked once, then refused at once,
+	 * on the event loop, with the responder gone. */
+	responder_start(&r, &t, OK_HEAD "{\"active\":false}", url, sizeof url);
+	a.introspection_endpoint = url;
+	assert_int_equal(tg_gw_identity_oauth(&a, NOW, &step, err, sizeof err), 0);
+	snprintf(header, sizeof header, "Bearer revoked-tok");
+	for (int round = 0; round < 2; round++) {
+		tg_mcp_identity id;
+		tg_gw_who who;
+
+		memset(&who, 0, sizeof who);
+		tg_mcp_identity_init(&id);
+		assert_int_equal(step.identify(step.self, &peer, &id, &who), 401);
+		assert_non_null(strstr(who.why, round ? "not active (asked at most 60s ago)"
+						      : "says the token is not active"));
+		tg_mcp_identity_clear(&id);
+		if (round == 0)
+			responder_stop(&r, t);
+		peer.no_wait = true;
+	}
+	peer.no_wait = false;
+	tg_gw_identity_destroy(&step);
 	free(jwt);
 }
 
