@@ -25,8 +25,9 @@ static const char gateway_help[] =
 	"reopens the audit log; SIGTERM finishes requests in flight and stops.\n"
 	"\n"
 	"  --config FILE   the YAML configuration (docs/gateway.md)\n"
-	"  --check         check the configuration, the policies and the session\n"
-	"                  key, then exit\n"
+	"  --check         check the configuration, the policies, the session key,\n"
+	"                  the TLS certificate and key and auth's key files, then\n"
+	"                  exit\n"
 	"\n"
 	"exit status: 0 stopped by a signal, or --check found nothing wrong;\n"
 	"1 the configuration or a policy is wrong; 2 usage or I/O error\n";
@@ -59,7 +60,31 @@ static int check(const char *path)
 	if (c->shadow_policy && tg_drv_load_policy(c->shadow_policy, &p) != TG_EXIT_OK)
 		rc = TG_EXIT_FAIL;
 	tg_policy_free(p);
-	if (c->session_key_file && tg_gw_key_load(&key, c->session_key_file, err, sizeof err) != 0) {
+	if (c->session_key_file && tg_gw_key_load(&key, "session key", c->session_key_file, err, sizeof err) != 0) {
+		tg_drv_error("gateway: %s", err);
+		rc = TG_EXIT_FAIL;
+	}
+	if (c->tls_cert_file) {
+		tg_gw_tls *t = tg_gw_tls_new(c->tls_cert_file, c->tls_key_file, err, sizeof err);
+
+		if (!t) {
+			tg_drv_error("gateway: %s", err);
+			rc = TG_EXIT_FAIL;
+		}
+		tg_gw_tls_free(t);
+	}
+	/* The files of auth; a jwks_uri is fetched only by a start. */
+	if (c->auth && c->auth->jwks_file) {
+		tg_gw_jwks *j = tg_gw_jwks_create(c->auth, err, sizeof err);
+
+		if (!j) {
+			tg_drv_error("gateway: %s", err);
+			rc = TG_EXIT_FAIL;
+		}
+		tg_gw_jwks_free(j);
+	}
+	if (c->auth && c->auth->hs_secret_file &&
+	    tg_gw_key_load(&key, "HMAC secret", c->auth->hs_secret_file, err, sizeof err) != 0) {
 		tg_drv_error("gateway: %s", err);
 		rc = TG_EXIT_FAIL;
 	}

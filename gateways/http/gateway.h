@@ -180,8 +180,9 @@ typedef struct tg_gw_key {
 } tg_gw_key;
 
 /* Reads a key file (raw bytes, at least TG_GW_KEY_MIN, surrounding
- * whitespace kept as key material). 0, or -1 with a message. */
-int tg_gw_key_load(tg_gw_key *k, const char *path, char *err, size_t errlen);
+ * whitespace kept as key material). 0, or -1 with a message naming it as
+ * `what` ("session key"). */
+int tg_gw_key_load(tg_gw_key *k, const char *what, const char *path, char *err, size_t errlen);
 /* Says so (a warning on stderr) when the secret file at path is open to
  * other users. */
 void tg_gw_secret_mode(const char *path);

@@ -231,7 +231,7 @@ int tg_gw_identity_oauth(const tg_gw_auth_conf *a, int64_t fixed_time, tg_gw_ide
 	o->auth = a;
 	o->fixed_time = fixed_time;
 	if (a->hs_secret_file) {
-		if (tg_gw_key_load(&o->hs, a->hs_secret_file, err, errlen) != 0) {
+		if (tg_gw_key_load(&o->hs, "HMAC secret", a->hs_secret_file, err, errlen) != 0) {
 			free(o);
 			return -1;
 		}

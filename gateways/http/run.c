@@ -193,7 +193,7 @@ static int setup(tg_gw *gw, tg_gw_conf *c, tg_reloader *pol, tg_reloader *sh)
 	tg_gw_metrics_init(&gw->metrics);
 	gw->conf = c;
 	if (c->session_key_file) {
-		if (tg_gw_key_load(&gw->key, c->session_key_file, err, sizeof err) != 0) {
+		if (tg_gw_key_load(&gw->key, "session key", c->session_key_file, err, sizeof err) != 0) {
 			tg_drv_error("gateway: %s", err);
 			return TG_EXIT_USAGE;
 		}

@@ -44,18 +44,18 @@ void tg_gw_secret_mode(const char *path)
 			     path, (unsigned)(st.st_mode & 07777));
 }
 
-int tg_gw_key_load(tg_gw_key *k, const char *path, char *err, size_t errlen)
+int tg_gw_key_load(tg_gw_key *k, const char *what, const char *path, char *err, size_t errlen)
 {
 	FILE *f = fopen(path, "rb");
 	size_t n;
 
 	if (!f) {
-		snprintf(err, errlen, "cannot read session key '%s': %s", path, strerror(errno));
+		snprintf(err, errlen, "cannot read %s '%s': %s", what, path, strerror(errno));
 		return -1;
 	}
 	n = fread(k->bytes, 1, sizeof k->bytes, f);
 	if (ferror(f) || !feof(f) || fgetc(f) != EOF) {
-		snprintf(err, errlen, "session key '%s': unreadable or longer than %zu bytes", path,
+		snprintf(err, errlen, "%s '%s': unreadable or longer than %zu bytes", what, path,
 			 sizeof k->bytes);
 		fclose(f);
 		return -1;
@@ -64,9 +64,9 @@ int tg_gw_key_load(tg_gw_key *k, const char *path, char *err, size_t errlen)
 	tg_gw_secret_mode(path);
 	if (n < TG_GW_KEY_MIN) {
 		snprintf(err, errlen,
-			 "session key '%s' has %zu bytes; it needs at least %d (for example "
+			 "%s '%s' has %zu bytes; it needs at least %d (for example "
 			 "`head -c 32 /dev/urandom | base64 > FILE`)",
-			 path, n, TG_GW_KEY_MIN);
+			 what, path, n, TG_GW_KEY_MIN);
 		return -1;
 	}
 	k->len = n;

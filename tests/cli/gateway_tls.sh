@@ -4,7 +4,8 @@
 # plain HTTP on a non-loopback address refused unless the gateway has TLS or
 # sits behind a TLS-terminating proxy; behind_proxy accepting connections
 # from the proxies' addresses only; a key file open to others warned about;
-# a certificate GnuTLS cannot use stops the start; a certificate and key
+# a certificate GnuTLS cannot use stops the start (and fails --check, as
+# unusable auth key files do); a certificate and key
 # replaced on disk served from the next handshake on, a pair that does not
 # match refused while the current one keeps serving.
 . "$(dirname "$0")/data/lib.sh"
@@ -157,6 +158,17 @@ run 0 gateway --config "$TMP/open_tls.yaml" --check
 conf open_proxy 0.0.0.0:0 "$AUTH
 behind_proxy: [10.0.0.5, '::1']"
 run 0 gateway --config "$TMP/open_proxy.yaml" --check
+# --check reads what a start reads: the certificate and key, auth's files.
+run 1 gateway --config "$TMP/badcert.yaml" --check
+has "$TMP/err" "gateway: GnuTLS cannot use the certificate '$TMP/bad.pem' with the key '$TMP/key.pem': Base64 decoding error.$"
+lacks "$TMP/err" 'configuration OK'
+printf '{"keys":[]}' >"$TMP/empty-jwks.json"
+printf 'short' >"$TMP/short.key"
+conf bad_auth 127.0.0.1:0 "auth: {issuer: http://127.0.0.1:9100, jwks_file: empty-jwks.json, hs_secret_file: short.key}"
+run 1 gateway --config "$TMP/bad_auth.yaml" --check
+has "$TMP/err" "gateway: jwks_file '$TMP/empty-jwks.json': "
+has "$TMP/err" "gateway: HMAC secret '$TMP/short.key' has 5 bytes; it needs at least 32"
+lacks "$TMP/err" 'configuration OK'
 conf bad_proxy 0.0.0.0:0 "$AUTH
 behind_proxy: [proxy.example:443]"
 run 1 gateway --config "$TMP/bad_proxy.yaml" --check

@@ -241,14 +241,16 @@ static void session_key_file(void **state)
 	(void)state;
 	assert_true(fd >= 0);
 	assert_int_equal(write(fd, "short", 5), 5);
-	assert_int_equal(tg_gw_key_load(&k, path, err, sizeof err), -1);
+	assert_int_equal(tg_gw_key_load(&k, "session key", path, err, sizeof err), -1);
 	assert_non_null(strstr(err, "at least 32"));
+	assert_non_null(strstr(err, "session key '"));
 	assert_int_equal(write(fd, "0123456789012345678901234567", 27), 27);
-	assert_int_equal(tg_gw_key_load(&k, path, err, sizeof err), 0);
+	assert_int_equal(tg_gw_key_load(&k, "session key", path, err, sizeof err), 0);
 	assert_int_equal(k.len, 32);
 	close(fd);
 	unlink(path);
-	assert_int_equal(tg_gw_key_load(&k, path, err, sizeof err), -1);
+	assert_int_equal(tg_gw_key_load(&k, "HMAC secret", path, err, sizeof err), -1);
+	assert_non_null(strstr(err, "cannot read HMAC secret '"));
 }
 
 /* ---- header checks ------------------------------------------------------ */
