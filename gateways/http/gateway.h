@@ -366,6 +366,16 @@ int tg_gw_token_claims_check(const json_t *c, const tg_gw_auth_conf *a, const ch
  * TG_GW_JWT_MAX_DEPTH. */
 size_t tg_gw_json_depth(const json_t *v);
 
+/* body.c: an answer's body, NUL-terminated, as libcurl's write callback
+ * (CURLOPT_WRITEFUNCTION) collects it; past max bytes the transfer ends
+ * with overflow set. */
+typedef struct tg_gw_body {
+	char *data;		/* malloc'd, or NULL while empty */
+	size_t len, max;
+	bool overflow;
+} tg_gw_body;
+size_t tg_gw_body_collect(char *p, size_t size, size_t n, void *ud);
+
 /* introspect.c: asks the authorization server about a token (RFC 7662,
  * a->introspection_endpoint, as its client). The answer's members, to be
  * checked as claims, when it says the token is active; else NULL with why,

@@ -22,32 +22,6 @@
 
 #define ANSWER_MAX_BYTES (64u * 1024)
 
-typedef struct answer {
-	char *data;
-	size_t len;
-	bool overflow;
-} answer;
-
-static size_t on_data(char *p, size_t size, size_t n, void *ud)
-{
-	answer *b = ud;
-	size_t k = size * n;
-	char *d;
-
-	if (b->len + k > ANSWER_MAX_BYTES) {
-		b->overflow = true;
-		return 0;
-	}
-	d = realloc(b->data, b->len + k + 1);
-	if (!d)
-		return 0;
-	memcpy(d + b->len, p, k);
-	b->data = d;
-	b->len += k;
-	d[b->len] = '\0';
-	return k;
-}
-
 /* "ID:SECRET", each form-encoded (NULL when out of memory). */
 static char *basic_credentials(CURL *e, const tg_gw_auth_conf *a)
 {
@@ -67,7 +41,8 @@ static char *basic_credentials(CURL *e, const tg_gw_auth_conf *a)
 
 /* The answer's object when it says active, else NULL with why (and
  * *inactive when the server said so in a readable answer). */
-static json_t *verdict(const answer *b, long status, char *why, size_t whylen, bool *inactive)
+static json_t *verdict(const tg_gw_body *b, long status, char *why, size_t whylen,
+		       bool *inactive)
 {
 	json_error_t je;
 	json_t *o, *type;
@@ -104,7 +79,7 @@ json_t *tg_gw_introspect(const tg_gw_auth_conf *a, const char *token, size_t len
 	CURL *e = curl_easy_init();
 	char *tok = e ? curl_easy_escape(e, token, (int)len) : NULL, *form = NULL, *cred = NULL;
 	struct curl_slist *h = NULL, *h2;
-	answer b = {0};
+	tg_gw_body b = {NULL, 0, ANSWER_MAX_BYTES, false};
 	long status = 0;
 	json_t *out = NULL;
 	CURLcode rc;
@@ -129,7 +104,7 @@ json_t *tg_gw_introspect(const tg_gw_auth_conf *a, const char *token, size_t len
 	curl_easy_setopt(e, CURLOPT_USERPWD, cred);
 	curl_easy_setopt(e, CURLOPT_POSTFIELDS, form);
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, tg_gw_body_collect);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, &b);
 	rc = curl_easy_perform(e);
 	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);

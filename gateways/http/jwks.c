@@ -173,32 +173,6 @@ static json_t *parse_set(const char *text, size_t len, char *err, size_t errlen)
 	return set;
 }
 
-typedef struct fetch_buf {
-	char *data;
-	size_t len;
-	bool overflow;
-} fetch_buf;
-
-static size_t on_data(char *p, size_t size, size_t n, void *ud)
-{
-	fetch_buf *b = ud;
-	size_t k = size * n;
-	char *d;
-
-	if (b->len + k > JWKS_MAX_BYTES) {
-		b->overflow = true;
-		return 0;
-	}
-	d = realloc(b->data, b->len + k + 1);
-	if (!d)
-		return 0;
-	memcpy(d + b->len, p, k);
-	b->data = d;
-	b->len += k;
-	d[b->len] = '\0';
-	return k;
-}
-
 /* Cache-Control: max-age=N, if the answer says so (bounded below by the
  * refresh interval, above by a day), else the configured default. */
 static unsigned max_age_of(const char *cc, unsigned dflt)
@@ -237,7 +211,7 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
 static json_t *fetch(const char *uri, unsigned *max_age, unsigned dflt, char *err, size_t errlen)
 {
 	CURL *e = curl_easy_init();
-	fetch_buf b = {0};
+	tg_gw_body b = {NULL, 0, JWKS_MAX_BYTES, false};
 	header_buf h = {{0}};
 	json_t *set = NULL;
 	long status = 0;
@@ -253,7 +227,7 @@ static json_t *fetch(const char *uri, unsigned *max_age, unsigned dflt, char *er
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 2000L);
 	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, 5000L);
 	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, tg_gw_body_collect);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, &b);
 	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(e, CURLOPT_HEADERDATA, &h);

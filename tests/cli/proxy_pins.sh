@@ -80,28 +80,23 @@ has "$TMP/out" '"id":1,"result":{"tools":\[{"name":"secret"'
 has "$TMP/out" '"id":3,"result":{"content":\[{"type":"text","text":"toolgate: denied: no rule allows tools/call echo"'
 
 # Files that do not read are usage errors.
-printf '{"tools":{"echo":"abc"}}' >"$TMP/bad.json"
-run 2 proxy --policy "$TMP/p.tgb" --principal a --pin "$TMP/bad.json" -- cat
-has "$TMP/err" "tool 'echo' is not 64 lowercase hex digits"
-printf '{"tools":{"echo":{"readOnlyHint":"yes"}}}' >"$TMP/bad.json"
-run 2 proxy --policy "$TMP/p.tgb" --principal a --annotations "$TMP/bad.json" -- cat
-has "$TMP/err" "tool 'echo' has a hint that is not true or false"
+# unusable OPTION TEXT WANT: the proxy refuses to start with OPTION naming a
+# file of TEXT (printf format), saying WANT.
+unusable() {
+	printf "$2" >"$TMP/bad.json"
+	run 2 proxy --policy "$TMP/p.tgb" --principal a "$1" "$TMP/bad.json" -- cat
+	has "$TMP/err" "$3"
+}
+unusable --pin '{"tools":{"echo":"abc"}}' "tool 'echo' is not 64 lowercase hex digits"
+unusable --annotations '{"tools":{"echo":{"readOnlyHint":"yes"}}}' \
+	"tool 'echo' has a hint that is not true or false"
 # A misspelt hint is refused: it would override nothing, silently.
-printf '{"tools":{"echo":{"destructivehint":true}}}' >"$TMP/bad.json"
-run 2 proxy --policy "$TMP/p.tgb" --principal a --annotations "$TMP/bad.json" -- cat
-has "$TMP/err" "bad.json: tool 'echo' has 'destructivehint', which is not readOnlyHint, destructiveHint, idempotentHint or openWorldHint"
-printf '{"tools":{"echo":{}}}' >"$TMP/bad.json"
-run 2 proxy --policy "$TMP/p.tgb" --principal a --annotations "$TMP/bad.json" -- cat
-has "$TMP/err" "tool 'echo' overrides nothing"
-printf '{"tools":{"echo":true}}' >"$TMP/bad.json"
-run 2 proxy --policy "$TMP/p.tgb" --principal a --annotations "$TMP/bad.json" -- cat
-has "$TMP/err" "tool 'echo' is not an object of annotations"
-printf '{"tools":[]}' >"$TMP/bad.json"
-run 2 proxy --policy "$TMP/p.tgb" --principal a --pin "$TMP/bad.json" -- cat
-has "$TMP/err" 'bad.json: want {"tools":{...}}'
-printf '{"tools":{"echo":\n  nope}}' >"$TMP/bad.json"
-run 2 proxy --policy "$TMP/p.tgb" --principal a --pin "$TMP/bad.json" -- cat
-has "$TMP/err" "bad.json:2:[0-9]*: "
+unusable --annotations '{"tools":{"echo":{"destructivehint":true}}}' \
+	"bad.json: tool 'echo' has 'destructivehint', which is not readOnlyHint, destructiveHint, idempotentHint or openWorldHint"
+unusable --annotations '{"tools":{"echo":{}}}' "tool 'echo' overrides nothing"
+unusable --annotations '{"tools":{"echo":true}}' "tool 'echo' is not an object of annotations"
+unusable --pin '{"tools":[]}' 'bad.json: want {"tools":{...}}'
+unusable --pin '{"tools":{"echo":\n  nope}}' "bad.json:2:[0-9]*: "
 run 0 proxy --help
 has "$TMP/out" '--write-pins FILE'
 

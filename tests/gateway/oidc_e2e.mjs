@@ -108,28 +108,34 @@ rule "secret-needs-write":
   because "writing needs files:write";
 rule "secret": allow anyone to call tool "secret";
 `);
-fs.writeFileSync(path.join(work, "gw.yaml"), `
-listen: 127.0.0.1:${gwPort}
-resource: ${RES}
+/* A gateway at port with this audit file and auth section, in front of
+ * the recording upstream at /rec/mcp; resolves once it listens. */
+async function startGateway(name, port, auth) {
+	fs.writeFileSync(path.join(work, `${name}.yaml`), `
+listen: 127.0.0.1:${port}
+resource: http://127.0.0.1:${port}
 policy: policy.tg
-audit: audit.jsonl
+audit: ${name}.audit.jsonl
 upstreams:
   - name: rec
     path: /rec/mcp
     url: http://127.0.0.1:${fs.readFileSync(recPort, "utf8").trim()}/mcp
 auth:
   issuer: ${ISS}
-  jwks_uri: ${ISS}/jwks
   scopes: [${SCOPES.split(" ").join(", ")}]
+${auth}`);
+	const proc = spawn(toolgate, ["gateway", "--config", path.join(work, `${name}.yaml`)], { stdio: ["ignore", "ignore", "pipe"] });
+	children.push(proc);
+	let err = "";
+	proc.stderr.on("data", (d) => { err += d; });
+	check(await waitFor(() => err.includes("listening")), `gateway ${name} started`, err);
+	return proc;
+}
+const gw = await startGateway("gw", gwPort, `  jwks_uri: ${ISS}/jwks
   require_at_jwt: true
   step_up:
     secret-needs-write: [files:write]
 `);
-const gw = spawn(toolgate, ["gateway", "--config", path.join(work, "gw.yaml")], { stdio: ["ignore", "ignore", "pipe"] });
-children.push(gw);
-let gwErr = "";
-gw.stderr.on("data", (d) => { gwErr += d; });
-check(await waitFor(() => gwErr.includes("listening")), "gateway started", gwErr);
 
 // A client that records every HTTP exchange the transport makes.
 function recordingFetch(log, onResponse) {
@@ -227,29 +233,12 @@ async function call(client, name) {
 
 // ---- 3. opaque tokens, introspected --------------------------------------------------
 fs.writeFileSync(path.join(work, "gw-client-secret"), GWCLIENT.secret + "\n", { mode: 0o600 });
-fs.writeFileSync(path.join(work, "gw2.yaml"), `
-listen: 127.0.0.1:${gw2Port}
-resource: ${RES2}
-policy: policy.tg
-audit: audit2.jsonl
-upstreams:
-  - name: rec
-    path: /rec/mcp
-    url: http://127.0.0.1:${fs.readFileSync(recPort, "utf8").trim()}/mcp
-auth:
-  issuer: ${ISS}
-  introspection_endpoint: ${ISS}/token/introspection
+const gw2 = await startGateway("gw2", gw2Port, `  introspection_endpoint: ${ISS}/token/introspection
   introspection_client_id: ${GWCLIENT.id}
   introspection_client_secret_file: gw-client-secret
   introspection_cache_s: 2
   claims: {principal.id: client_id}
-  scopes: [${SCOPES.split(" ").join(", ")}]
 `);
-const gw2 = spawn(toolgate, ["gateway", "--config", path.join(work, "gw2.yaml")], { stdio: ["ignore", "ignore", "pipe"] });
-children.push(gw2);
-let gw2Err = "";
-gw2.stderr.on("data", (d) => { gw2Err += d; });
-check(await waitFor(() => gw2Err.includes("listening")), "the introspecting gateway started", gw2Err);
 {
 	const provider = new ClientCredentialsProvider({ clientId: CLIENT.id, clientSecret: CLIENT.secret, expectedIssuer: ISS, scope: "tools:read" });
 	const { client, http } = await connect(provider, undefined, AUD2);
@@ -306,14 +295,14 @@ check(await waitFor(() => gw2Err.includes("listening")), "the introspecting gate
 	check(made.status === 401 && /not active/.test(made.headers.get("www-authenticate") ?? ""),
 		"a token the server never issued is refused (not active)", made.headers.get("www-authenticate"));
 	await client.close();
-	const audit2 = fs.readFileSync(path.join(work, "audit2.jsonl"), "utf8");
+	const audit2 = fs.readFileSync(path.join(work, "gw2.audit.jsonl"), "utf8");
 	check(new RegExp(`"auth":\\{"client_id":"${CLIENT.id}","iss":"${ISS}","token_sha256":"[0-9a-f]{64}"\\}`).test(audit2) &&
 		!audit2.includes(tok), "the audit names the issuer and client, and a digest of the token, never the token", audit2.split("\n")[0]);
 }
 gw2.kill("SIGTERM");
 check(await waitFor(() => gw2.exitCode !== null, 12000) && gw2.exitCode === 0, "SIGTERM stops the introspecting gateway cleanly", gw2.exitCode);
 
-const audit = fs.readFileSync(path.join(work, "audit.jsonl"), "utf8");
+const audit = fs.readFileSync(path.join(work, "gw.audit.jsonl"), "utf8");
 check(new RegExp(`"auth":\\{"client_id":"${CLIENT.id}","iss":"${ISS}","jti":"[^"]+"\\}`).test(audit),
 	"the audit names the issuer, client and jti", audit.split("\n")[0]);
 check(!audit.includes(".ey") && !/Bearer/.test(audit), "the audit never holds a token");
