@@ -1,11 +1,28 @@
 /*
- * body.c - an answer's body collected by libcurl up to a bound, for the
- * gateway's own blocking requests (jwks.c, introspect.c).
+ * body.c - the gateway's own blocking requests to the authorization server
+ * (jwks.c, introspect.c): the same limits on each, and the answer's body
+ * collected up to a bound.
  */
 #include <stdlib.h>
 #include <string.h>
 
+#include <curl/curl.h>
+
 #include "gateway.h"
+
+void tg_gw_own_request(void *easy, const char *url, tg_gw_body *b)
+{
+	CURL *e = easy;
+
+	curl_easy_setopt(e, CURLOPT_URL, url);
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 2000L);
+	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, 5000L);
+	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, tg_gw_body_collect);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, b);
+}
 
 size_t tg_gw_body_collect(char *p, size_t size, size_t n, void *ud)
 {

@@ -375,6 +375,10 @@ typedef struct tg_gw_body {
 	bool overflow;
 } tg_gw_body;
 size_t tg_gw_body_collect(char *p, size_t size, size_t n, void *ud);
+/* Sets up easy (a CURL *) for one of the gateway's own requests to url:
+ * http or https only, no redirects, 2 s to connect, 5 s in all, the body
+ * into b. */
+void tg_gw_own_request(void *easy, const char *url, tg_gw_body *b);
 
 /* introspect.c: asks the authorization server about a token (RFC 7662,
  * a->introspection_endpoint, as its client). The answer's members, to be

@@ -94,18 +94,11 @@ json_t *tg_gw_introspect(const tg_gw_auth_conf *a, const char *token, size_t len
 		snprintf(why, whylen, "out of memory");
 		goto out;
 	}
-	curl_easy_setopt(e, CURLOPT_URL, a->introspection_endpoint);
-	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 2000L);
-	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, 5000L);
-	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+	tg_gw_own_request(e, a->introspection_endpoint, &b);
 	curl_easy_setopt(e, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
 	curl_easy_setopt(e, CURLOPT_USERPWD, cred);
 	curl_easy_setopt(e, CURLOPT_POSTFIELDS, form);
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, tg_gw_body_collect);
-	curl_easy_setopt(e, CURLOPT_WRITEDATA, &b);
 	rc = curl_easy_perform(e);
 	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
 	if (rc != CURLE_OK)

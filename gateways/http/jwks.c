@@ -221,14 +221,7 @@ static json_t *fetch(const char *uri, unsigned *max_age, unsigned dflt, char *er
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	curl_easy_setopt(e, CURLOPT_URL, uri);
-	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 2000L);
-	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, 5000L);
-	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, tg_gw_body_collect);
-	curl_easy_setopt(e, CURLOPT_WRITEDATA, &b);
+	tg_gw_own_request(e, uri, &b);
 	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(e, CURLOPT_HEADERDATA, &h);
 	rc = curl_easy_perform(e);
