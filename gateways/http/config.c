@@ -679,6 +679,10 @@ static void auth_key(reader *r, const tg_yn *v)
 			tg_ys_error(&r->y, f, "'jwks_uri' must be an http:// or https:// URI");
 		a->jwks_uri = dup_str(r, s);
 	}
+	if ((f = tg_ys_get(v, "hs_secret_file")) && !tg_ys_get(v, "jwks_file") &&
+	    !tg_ys_get(v, "jwks_uri"))
+		tg_ys_error(&r->y, f, "'hs_secret_file' goes with 'jwks_file' or 'jwks_uri' (without "
+			    "a key set every token is introspected)");
 	if ((f = tg_ys_get(v, "hs_secret_file")) && (s = nonempty(r, f, "hs_secret_file")))
 		a->hs_secret_file = resolve(r, s);
 	if ((f = tg_ys_get(v, "roles_prefix")) && (s = nonempty(r, f, "roles_prefix")))
