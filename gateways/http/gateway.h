@@ -852,10 +852,13 @@ struct MHD_OptionItem;
  * (here and for each new pair tg_gw_tls_check takes). */
 tg_gw_tls *tg_gw_tls_new(const char *cert_file, const char *key_file, char *msg, size_t msglen);
 /* Reads the files again when either changed since the last look (always
- * with force): 1 when a new pair now serves (msg describes it), 0 when
- * nothing changed, -1 when the files do not make a pair GnuTLS can serve
- * (msg says why; the current pair keeps serving). Main thread only. */
-int tg_gw_tls_check(tg_gw_tls *t, bool force, char *msg, size_t msglen);
+ * with force, or when the configuration names other files: the paths are
+ * borrowed, and adopted once they make a pair): 1 when a new pair now
+ * serves (msg describes it), 0 when nothing changed, -1 when the files do
+ * not make a pair GnuTLS can serve (msg says why; the current pair keeps
+ * serving). Main thread only. */
+int tg_gw_tls_check(tg_gw_tls *t, const char *cert_file, const char *key_file, bool force,
+		    char *msg, size_t msglen);
 /* Fills *opt with the option that has libmicrohttpd ask t for its pair
  * at each handshake. One per process: -1 (msg set) when another serves. */
 int tg_gw_tls_serve(tg_gw_tls *t, struct MHD_OptionItem *opt, char *msg, size_t msglen);

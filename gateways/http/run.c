@@ -122,12 +122,11 @@ static void reload_config(tg_gw *gw, tg_reloader *pol, tg_reloader *sh)
 	    n->limits.idle_timeout_s != o->limits.idle_timeout_s || !same_str(a, b) ||
 	    !same_str(n->audit, o->audit) || !same_str(n->session_key_file, o->session_key_file) ||
 	    (n->shadow_policy != NULL) != (o->shadow_policy != NULL) ||
-	    !same_str(n->tls_cert_file, o->tls_cert_file) ||
-	    !same_str(n->tls_key_file, o->tls_key_file) || n->nproxies != o->nproxies ||
+	    !n->tls_cert_file != !o->tls_cert_file || n->nproxies != o->nproxies ||
 	    (n->nproxies && memcmp(n->proxies, o->proxies, n->nproxies * sizeof *n->proxies) != 0) ||
 	    !same_auth(n->auth, o->auth))
-		tg_drv_error("gateway: listen, tls, behind_proxy, identity, auth, audit, "
-			     "session_key_file, the presence of shadow_policy and "
+		tg_drv_error("gateway: listen, adding or removing tls, behind_proxy, identity, auth, "
+			     "audit, session_key_file, the presence of shadow_policy and "
 			     "limits.max_connections/max_header/idle_timeout_s take effect at the "
 			     "next start");
 	free(a);
@@ -165,17 +164,20 @@ static void reload_config(tg_gw *gw, tg_reloader *pol, tg_reloader *sh)
 	}
 }
 
-/* The certificate and key read again when they changed (or on SIGHUP),
- * as the configuration named them at start. */
-static void reload_tls(tg_gw *gw, tg_gw_server *srv, const tg_gw_conf *started, bool force)
+/* The certificate and key the configuration names read again when they
+ * changed, or are other files (or on SIGHUP). A configuration without tls
+ * leaves the one serving as it is (HTTPS is chosen at start). */
+static void reload_tls(tg_gw *gw, tg_gw_server *srv, bool force)
 {
+	const tg_gw_conf *c = tg_gw_current(gw);
 	tg_gw_tls *t = tg_gw_server_tls(srv);
 	char msg[512];
-	int rc = t ? tg_gw_tls_check(t, force, msg, sizeof msg) : 0;
+	int rc = t && c->tls_cert_file
+			 ? tg_gw_tls_check(t, c->tls_cert_file, c->tls_key_file, force, msg, sizeof msg)
+			 : 0;
 
 	if (rc > 0)
-		tg_drv_error("gateway: reloaded the TLS certificate '%s': %s", started->tls_cert_file,
-			     msg);
+		tg_drv_error("gateway: reloaded the TLS certificate '%s': %s", c->tls_cert_file, msg);
 	else if (rc < 0)
 		tg_drv_error("gateway: reload of the TLS certificate failed; keeping the current "
 			     "one: %s", msg);
@@ -339,7 +341,7 @@ int tg_gw_run(const char *config_path)
 						tg_drv_error("gateway: cannot reopen the audit log");
 				} else if (sigs[i] == 'H' && !stopping) {
 					reload_config(gw, &pol, &sh);
-					reload_tls(gw, srv, c, true);
+					reload_tls(gw, srv, true);
 					tg_gw_metrics_reload(&gw->metrics,
 							     tg_reload_check(&pol, gw->holder, true));
 					if (gw->shadow)
@@ -351,7 +353,7 @@ int tg_gw_run(const char *config_path)
 			continue;
 		if (tg_gw_file_changed(&conf_stamp, config_path))
 			reload_config(gw, &pol, &sh);
-		reload_tls(gw, srv, c, false);
+		reload_tls(gw, srv, false);
 		if (tg_reload_check(&pol, gw->holder, false))
 			tg_gw_metrics_reload(&gw->metrics, true);
 		if (gw->shadow)

@@ -143,6 +143,20 @@ wait_for "$TMP/rotate.err" 'EXPIRED' || fail "the expired certificate was not ta
 has "$TMP/rotate.err" "gateway: reloaded the TLS certificate '$TMP/live.pem': CN=127.0.0.1; EXPIRED on 2020-01-02 00:00:00 UTC$"
 req rot_metrics 200 -k "https://127.0.0.1:$PORT/metrics"
 has "$TMP/rot_metrics.body" 'toolgate_gateway_reloads_total{result="failed"} [1-9]'
+# A reloaded configuration that names other files: they serve once they
+# make a pair; a pair that does not is reported once, not at every look.
+sed -i 's/live.pem/new.pem/; s/live.key/new.key/' "$TMP/rotate.yaml"
+wait_for "$TMP/rotate.err" "reloaded the TLS certificate '$TMP/new.pem'" ||
+	fail "the configuration's new certificate files were not taken"
+req rot_renamed 200 --cacert "$TMP/new.pem" "https://127.0.0.1:$PORT/healthz"
+sed -i 's/new.pem/cert.pem/' "$TMP/rotate.yaml"
+wait_for "$TMP/rotate.err" "certificate '$TMP/cert.pem' with the key '$TMP/new.key'" ||
+	fail "a configuration naming a certificate and a key that do not match was not reported"
+sleep 1
+n=$(grep -c "certificate '$TMP/cert.pem' with the key" "$TMP/rotate.err")
+[ "$n" -eq 1 ] || fail "the mismatched files were reported $n times, want once"
+req rot_kept2 200 --cacert "$TMP/new.pem" "https://127.0.0.1:$PORT/healthz"
+lacks "$TMP/rotate.err" 'take effect at the next start'
 kill -TERM $gwpid
 stopped $gwpid "$TMP/rotate.err"
 gwpid=
