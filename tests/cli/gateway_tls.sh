@@ -120,9 +120,10 @@ gwpid=$!
 wait_listening "$TMP/rotate.err" rotate
 req rot_old 200 --cacert "$TMP/cert.pem" "https://127.0.0.1:$PORT/healthz"
 cp "$TMP/new.pem" "$TMP/live.pem"
-wait_for "$TMP/rotate.err" 'reload of the TLS certificate failed' ||
+# (a look between cp's truncation and its write may report an empty file
+# first; the mismatch is reported once the certificate is whole)
+wait_for "$TMP/rotate.err" "gateway: reload of the TLS certificate failed; keeping the current one: GnuTLS cannot use the certificate '$TMP/live.pem' with the key '$TMP/live.key': The certificate and the given key do not match.$" ||
 	fail "a certificate without its key was not reported"
-has "$TMP/rotate.err" "gateway: reload of the TLS certificate failed; keeping the current one: GnuTLS cannot use the certificate '$TMP/live.pem' with the key '$TMP/live.key': The certificate and the given key do not match.$"
 req rot_kept 200 --cacert "$TMP/cert.pem" "https://127.0.0.1:$PORT/healthz"
 cp "$TMP/new.key" "$TMP/live.key"
 wait_for "$TMP/rotate.err" 'reloaded the TLS certificate' ||
