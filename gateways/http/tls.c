@@ -41,12 +41,10 @@ typedef struct pair {
 } pair;
 
 struct tg_gw_tls {
+	/* the files the configuration names, which serve once they make a
+	 * pair (until then the current pair goes on), and their stamps */
 	const char *cert_file, *key_file;
 	tg_gw_file_stamp cert_seen, key_seen;
-	/* other files a reloaded configuration named that did not make a
-	 * pair: tried again when they change */
-	const char *failed_cert, *failed_key;
-	tg_gw_file_stamp failed_cert_seen, failed_key_seen;
 	pair *current;			/* read by the callback (atomic) */
 };
 
@@ -226,46 +224,19 @@ tg_gw_tls *tg_gw_tls_new(const char *cert_file, const char *key_file, char *msg,
 int tg_gw_tls_check(tg_gw_tls *t, const char *cert_file, const char *key_file, bool force,
 		    char *msg, size_t msglen)
 {
-	tg_gw_file_stamp cs = {0}, ks = {0};
-	const char *oc = t->cert_file, *ok = t->key_file;
-	int rc;
-
-	if (strcmp(cert_file, t->cert_file) == 0 && strcmp(key_file, t->key_file) == 0) {
-		/* Both stamps are taken every time, so one changed file is read
-		 * once. */
-		bool c = tg_gw_file_changed(&t->cert_seen, t->cert_file);
-		bool k = tg_gw_file_changed(&t->key_seen, t->key_file);
-
-		return force || c || k ? read_pair(t, msg, msglen) : 0;
+	/* Other files are read at once (a missing one said so), then watched
+	 * like any others: a failure is said again only when they change. */
+	if (strcmp(cert_file, t->cert_file) != 0 || strcmp(key_file, t->key_file) != 0) {
+		t->cert_file = cert_file;
+		t->key_file = key_file;
+		t->cert_seen.known = t->key_seen.known = false;
+		force = true;
 	}
-	/* Other files: they serve when they make a pair; else the current
-	 * pair goes on serving, and these are tried again when they change. */
-	if (t->failed_cert && strcmp(cert_file, t->failed_cert) == 0 &&
-	    strcmp(key_file, t->failed_key) == 0) {
-		bool c = tg_gw_file_changed(&t->failed_cert_seen, cert_file);
-		bool k = tg_gw_file_changed(&t->failed_key_seen, key_file);
+	/* Both stamps are taken every time, so one changed file is read once. */
+	bool c = tg_gw_file_changed(&t->cert_seen, t->cert_file);
+	bool k = tg_gw_file_changed(&t->key_seen, t->key_file);
 
-		if (!force && !c && !k)
-			return 0;
-	}
-	tg_gw_file_changed(&cs, cert_file);
-	tg_gw_file_changed(&ks, key_file);
-	t->cert_file = cert_file;
-	t->key_file = key_file;
-	rc = read_pair(t, msg, msglen);
-	if (rc < 0) {
-		t->cert_file = oc;
-		t->key_file = ok;
-		t->failed_cert = cert_file;
-		t->failed_key = key_file;
-		t->failed_cert_seen = cs;
-		t->failed_key_seen = ks;
-		return rc;
-	}
-	t->cert_seen = cs;
-	t->key_seen = ks;
-	t->failed_cert = t->failed_key = NULL;
-	return rc;	/* 0: the same bytes under other names */
+	return force || c || k ? read_pair(t, msg, msglen) : 0;
 }
 
 /* gnutls_certificate_retrieve_function2: the current pair, for every
