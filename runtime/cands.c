@@ -177,10 +177,12 @@ tg_status tg_cands_build(tg_policy *p)
 	while (nb < 2 * (uint64_t)ne)
 		nb *= 2;
 	/* header, nb buckets, then the pattern matchers (keytab.h) */
-	struct tg_keytab *kt = calloc(1, sizeof *kt + (size_t)nb * sizeof(struct tg_key) +
-					     (size_t)l->npats * sizeof(struct tg_pat_fast));
+	size_t size = sizeof(struct tg_keytab) + (size_t)nb * sizeof(struct tg_key) +
+		      (size_t)l->npats * sizeof(struct tg_pat_fast);
+	struct tg_keytab *kt = aligned_alloc(64, (size + 63) & ~(size_t)63);
 	if (!kt)
 		return TG_ENOMEM;
+	memset(kt, 0, size);
 	struct tg_key *ents = kt->ents;
 	struct tg_pat_fast *pats = (struct tg_pat_fast *)(void *)(ents + nb);
 	for (uint32_t i = 0; i < l->npats; i++)
@@ -212,12 +214,13 @@ tg_status tg_cands_build(tg_policy *p)
 			kt->pfx_lens[cls][(unsigned char)key.ptr[0]] |= (uint8_t)(1u << key.len);
 		/* Crafted bytecode may hold a key twice: both build the same
 		 * list (tg_cands looks keys up as the index does), one is kept. */
-		struct tg_key nk = { tg_key_hash(cls, kind, key.ptr, key.len), key.ptr,
-				     (uint32_t)key.len, (uint32_t)at, (uint32_t)(a.n - at), 0 };
+		struct tg_key nk = { .h = tg_key_hash(cls, kind, key.ptr, key.len), .key = key.ptr,
+				     .len = (uint32_t)key.len, .first = (uint32_t)at,
+				     .n = (uint32_t)(a.n - at) };
 		for (uint64_t i = nk.h;; i++) {
 			struct tg_key *k = &ents[i & (nb - 1)];
 			if (k->h == 0) {
-				*k = nk;
+				tg_key_put(k, nk);
 				nkeys++;
 				break;
 			}

@@ -11,6 +11,7 @@
 #include "vm.h"
 
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Lookups and the common glob shapes are a few dozen instructions: left
@@ -57,12 +58,37 @@ static TG_ALWAYS_INLINE uint64_t tg_key_hash(unsigned cls, unsigned kind, const 
 
 /* An entry of the tables: an EXACT target or a PREFIX key of a class,
  * with its candidate list pool[first .. first + n); a role name with its
- * index in first; for rules_decode.c, a rule's condition code. */
+ * index in first. An entry
+ * is one cache line: a key that fits is copied into it (tg_key_put), so
+ * the probe that finds it compares it without a second miss. */
 struct tg_key {
 	uint64_t h;		/* tg_key_hash; 0 marks an empty bucket */
-	const char *key;
+	const char *key;	/* own, or where the key lies in the policy */
 	uint32_t len, first, n, pad;
+	char own[32];
 };
+
+_Static_assert(sizeof(struct tg_key) == 64, "a table entry is one cache line");
+
+/* Fills bucket k with nk, the key copied into the entry when it fits. */
+static inline void tg_key_put(struct tg_key *k, struct tg_key nk)
+{
+	*k = nk;
+	if (nk.len <= sizeof k->own) {
+		memcpy(k->own, nk.key, nk.len);
+		k->key = k->own;
+	}
+}
+
+/* A zeroed table of nb entries aligned to the cache line, or NULL. */
+static inline struct tg_key *tg_key_table(size_t nb)
+{
+	size_t size = nb * sizeof(struct tg_key);
+	struct tg_key *t = aligned_alloc(64, size);
+	if (t)
+		memset(t, 0, size);
+	return t;
+}
 
 /* The entry for (cls, kind, t[0..n)) in a table of mask + 1 buckets, or NULL. */
 static TG_ALWAYS_INLINE const struct tg_key *tg_key_find(const struct tg_key *keys, uint32_t mask,
@@ -158,7 +184,7 @@ static TG_ALWAYS_INLINE bool tg_pat_fast_match(const struct tg_pat_fast *f, cons
 struct tg_keytab {
 	const struct tg_pat_fast *pats;
 	uint8_t pfx_lens[TG_CLASS_PROMPT + 1][256];
-	struct tg_key ents[];
+	_Alignas(64) struct tg_key ents[];	/* two to a cache line, none across two */
 };
 
 /* The load-time candidate list for a request of class cls on target t

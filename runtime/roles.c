@@ -17,7 +17,7 @@ tg_status tg_roles_build(tg_policy *p)
 	uint32_t nb = 16;
 	while (nb < 2 * (uint64_t)l->nroles)
 		nb *= 2;
-	struct tg_key *keys = calloc(nb, sizeof *keys);
+	struct tg_key *keys = tg_key_table(nb);
 	if (!keys)
 		return TG_ENOMEM;
 	for (uint32_t r = 0; r < l->nroles; r++) {
@@ -28,7 +28,8 @@ tg_status tg_roles_build(tg_policy *p)
 		uint64_t i = h;
 		while (keys[i & (nb - 1)].h != 0)
 			i++;
-		keys[i & (nb - 1)] = (struct tg_key){ h, name.ptr, (uint32_t)name.len, r, 0, 0 };
+		tg_key_put(&keys[i & (nb - 1)], (struct tg_key){ .h = h, .key = name.ptr,
+							       .len = (uint32_t)name.len, .first = r });
 	}
 	p->role_keys = keys;
 	l->role_keys = keys;

@@ -52,7 +52,11 @@ static tg_status share_code(tg_policy *p)
 	uint32_t nb = 16;
 	while (nb < 2 * (uint64_t)l->nrules)
 		nb *= 2;
-	struct tg_key *seen = calloc(nb, sizeof *seen);
+	struct code_key {
+		uint64_t h;	/* 0: empty */
+		const char *code;
+		uint32_t len, rule;
+	} *seen = calloc(nb, sizeof *seen);
 	if (!seen)
 		return TG_ENOMEM;
 	for (uint32_t i = 0; i < l->nrules; i++) {
@@ -62,14 +66,14 @@ static tg_status share_code(tg_policy *p)
 		const char *code = (const char *)l->code + r->code_off;
 		uint64_t h = tg_key_hash(0, 0, code, r->code_len);
 		for (uint64_t k = h;; k++) {
-			struct tg_key *e = &seen[k & (nb - 1)];
+			struct code_key *e = &seen[k & (nb - 1)];
 			if (e->h == 0) {
-				*e = (struct tg_key){ h, code, r->code_len, i, 0, 0 };
+				*e = (struct code_key){ h, code, r->code_len, i };
 				break;
 			}
 			if (e->h == h && e->len == r->code_len &&
-			    tg_bytes_eq(e->key, code, r->code_len)) {
-				r->same_code = e->first;
+			    tg_bytes_eq(e->code, code, r->code_len)) {
+				r->same_code = e->rule;
 				break;
 			}
 		}
