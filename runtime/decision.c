@@ -33,7 +33,7 @@ void tg_decision_error_add(tg_decision *d, const tg_layout *l, uint32_t rule, co
 {
 	if (d->nerrors < TG_DECISION_MAX_ERRORS) {
 		tg_rule_error *e = &d->errors[d->nerrors];
-		e->rule_id = tg_pol_cstr(l, l->rv[rule].id);
+		e->rule_id = tg_pol_at(l, l->rv[rule].id_at);
 		e->rule_index = rule;
 		size_t n = strlen(msg);
 		if (n >= sizeof e->message)
@@ -64,8 +64,8 @@ void tg_decision_decide(tg_decision *d, const tg_layout *l, int64_t decider, boo
 	if (decider >= 0) {
 		const tg_rule_view *r = &l->rv[decider];
 		d->effect = by_deny ? TG_DENY : TG_ALLOW;
-		d->rule_id = tg_pol_cstr(l, r->id);
-		d->reason = tg_pol_cstr(l, r->reason);
+		d->rule_id = tg_pol_at(l, r->id_at);
+		d->reason = tg_pol_at(l, r->reason_at);
 		d->rule_index = (uint32_t)decider;
 		if (!by_deny)
 			d->nerrors = allow_nerrors;
@@ -119,9 +119,9 @@ static tg_status eval(const tg_policy *p, const tg_request *req, tg_bc_class cls
 			/* Only a trace reads the event's identity fields. */
 			memset(&ev, 0, sizeof ev);
 			ev.rule_index = ri;
-			ev.rule_id = tg_pol_cstr(l, r.id);
+			ev.rule_id = tg_pol_at(l, l->rv[ri].id_at);
 			ev.effect = deny ? TG_DENY : TG_ALLOW;
-			ev.line = r.line;
+			ev.line = tg_pol_rule_line(l, ri);
 		}
 		ev.condition = TG_COND_NOT_EVALUATED;
 		ev.message = NULL;

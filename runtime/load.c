@@ -318,14 +318,14 @@ const char *tg_policy_rule_id(const tg_policy *p, uint32_t rule)
 {
 	if (!p || rule >= p->l.nrules)
 		return NULL;
-	return tg_pol_cstr(&p->l, tg_pol_rule(&p->l, rule).id);
+	return tg_pol_at(&p->l, p->l.rv[rule].id_at);
 }
 
 uint32_t tg_policy_rule_line(const tg_policy *p, uint32_t rule)
 {
 	if (!p || rule >= p->l.nrules)
 		return 0;
-	return tg_pol_rule(&p->l, rule).line;
+	return tg_pol_rule_line(&p->l, rule);
 }
 
 uint32_t tg_policy_max_stack(const tg_policy *p)

@@ -141,7 +141,9 @@ struct tg_policy {
 };
 
 /* A decoded rule record. Set at load (rules_decode.c, quick.c), else
- * TG_BC_NONE, false and 0: role_word/role_mask, when a ROLE subject's roles
+ * TG_BC_NONE, false and 0: id_at and reason_at, where the id and the
+ * reason start in str_data (a decision reads them from the view's line,
+ * not through the string table); role_word/role_mask, when a ROLE subject's roles
  * all lie in one 64-bit word of the held-role bitset (it matches when
  * held[role_word] & role_mask); always, when the code is TRUE; RET (no
  * condition); quick, the condition's quick program, and quick_vis when it
@@ -153,7 +155,7 @@ struct tg_policy {
  * the same value for one requester and one class and set of hints), else
  * TG_BC_NONE; hint_code, when that code reads hints. */
 typedef struct tg_rule_view {
-	uint32_t id, reason, line;
+	uint32_t id_at, reason_at;
 	uint8_t effect, subject, action, flags;
 	uint32_t subj_first, subj_n, pat_first, pat_n, code_off, code_len;
 	uint32_t role_word;
@@ -162,7 +164,10 @@ typedef struct tg_rule_view {
 	bool hint_code;
 	bool quick_vis;		/* the quick program has its UNKNOWN edges (vm.h) */
 	uint32_t same_code;
-	uint32_t quick;		/* first tg_qinsn of the condition (quick.c), or TG_BC_NONE */
+	uint32_t quick;		/* the condition's program (quick.c), or TG_BC_NONE */
+	uint16_t quick_first;	/* its entry: the first node, or TG_Q_FALSE/TRUE */
+	uint8_t quick_cnt;	/* the instructions before that node */
+	uint8_t spare;
 	union {	/* what a subject needs, by its kind: */
 		uint64_t role_mask;	/* role (with role_word) */
 		uint64_t subj_lens;	/* scope, principal, client: bit (len % 64) of each string */
@@ -195,13 +200,33 @@ static inline int64_t tg_pol_int(const tg_layout *l, uint32_t i)
 	return (int64_t)tg_rd64(l->ints + (size_t)i * 8);
 }
 
+/* The string indices of rule i's id and reason (TG_BC_NONE: none). */
+static inline uint32_t tg_pol_rule_id(const tg_layout *l, uint32_t i)
+{
+	return tg_rd32(l->rules + (size_t)i * TG_BC_RULE_SIZE);
+}
+
+static inline uint32_t tg_pol_rule_reason(const tg_layout *l, uint32_t i)
+{
+	return tg_rd32(l->rules + (size_t)i * TG_BC_RULE_SIZE + 4);
+}
+
+static inline uint32_t tg_pol_rule_line(const tg_layout *l, uint32_t i)
+{
+	return tg_rd32(l->rules + (size_t)i * TG_BC_RULE_SIZE + 8);
+}
+
+/* The string that starts at str_data[at] (a view's id_at, reason_at). */
+static inline const char *tg_pol_at(const tg_layout *l, uint32_t at)
+{
+	return at == TG_BC_NONE ? NULL : (const char *)l->str_data + at;
+}
+
 static inline tg_rule_view tg_pol_rule(const tg_layout *l, uint32_t i)
 {
 	const unsigned char *r = l->rules + (size_t)i * TG_BC_RULE_SIZE;
 	tg_rule_view v;
-	v.id = tg_rd32(r);
-	v.reason = tg_rd32(r + 4);
-	v.line = tg_rd32(r + 8);
+	v.id_at = v.reason_at = TG_BC_NONE;
 	v.effect = r[12];
 	v.subject = r[13];
 	v.action = r[14];
@@ -218,6 +243,8 @@ static inline tg_rule_view tg_pol_rule(const tg_layout *l, uint32_t i)
 	v.hint_code = false;
 	v.quick_vis = false;
 	v.quick = TG_BC_NONE;
+	v.quick_first = 0;
+	v.quick_cnt = v.spare = 0;
 	v.vis = 0;
 	v.subj_lens = ~(uint64_t)0;	/* role_word is NONE: no role_mask */
 	return v;

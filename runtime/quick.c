@@ -453,7 +453,10 @@ tg_status tg_quick_build(tg_policy *p)
 {
 	tg_layout *l = &p->l;
 	tg_qinsn lin[MAX_INSNS], prog[TG_Q_MAX_NODES];
-	size_t used = 0, cap = 0;
+	/* A program's entry goes into its rule view, its other nodes here:
+	 * node k of the program at r->quick is all[r->quick + k], k >= 1,
+	 * and all[0] stands for the first program's entry. */
+	size_t used = 1, cap = 0;
 	tg_qinsn *all = NULL;
 
 	for (uint32_t ri = 0; ri < l->nrules; ri++) {
@@ -476,14 +479,18 @@ tg_status tg_quick_build(tg_policy *p)
 				free(all);
 				return TG_ENOMEM;
 			}
+			if (!cap)
+				memset(na, 0, sizeof *na);
 			all = na;
 			cap = ncap;
 		}
-		memcpy(all + used, prog, nq * sizeof *prog);
-		r->quick = (uint32_t)used;
+		memcpy(all + used, prog + 1, (nq - 1) * sizeof *prog);
+		r->quick = (uint32_t)(used - 1);
+		r->quick_first = prog[0].next[TG_Q_EDGE_TRUE];
+		r->quick_cnt = prog[0].cnt[TG_Q_EDGE_TRUE];
 		r->quick_vis = vis;
 		r->vis = vis ? vis_value(prog) : 0;
-		used += nq;
+		used += nq - 1;
 	}
 	p->quick = all;
 	l->quick = all;

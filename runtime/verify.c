@@ -363,7 +363,8 @@ static tg_status check_rules(vctx *v)
 	for (uint32_t i = 0; i < n; i++) {
 		tg_rule_view r = tg_pol_rule(l, i);
 		size_t here = at + (size_t)i * TG_BC_RULE_SIZE;
-		if (!str_ok(v, r.id) || (r.reason != TG_BC_NONE && !str_ok(v, r.reason)))
+		uint32_t id = tg_pol_rule_id(l, i), reason = tg_pol_rule_reason(l, i);
+		if (!str_ok(v, id) || (reason != TG_BC_NONE && !str_ok(v, reason)))
 			return fail(v, TG_EMALFORMED, here, -1, "rule %u id or reason is not a string",
 				    (unsigned)i);
 		if (r.effect > 1 || r.subject > TG_BC_SUBJ_LAST || r.action > TG_BC_ACT_LAST ||

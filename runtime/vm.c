@@ -1164,9 +1164,9 @@ static TG_ALWAYS_INLINE bool quick_subject(tg_vm *vm, const tg_qinsn *q, tg_vm_v
  * constant at each call, so the normal mode's loop has no trace of it). */
 static TG_ALWAYS_INLINE int quick_run(tg_vm *vm, const tg_rule_view *rule, bool vis)
 {
+	unsigned k = rule->quick_first;
+	uint32_t insns = vm->insns + rule->quick_cnt;
 	const tg_qinsn *prog = vm->l->quick + rule->quick;
-	uint32_t insns = vm->insns + prog->cnt[TG_Q_EDGE_TRUE];
-	unsigned k = prog->next[TG_Q_EDGE_TRUE];
 	tg_vm_val a, b;
 	int r;
 

@@ -193,8 +193,8 @@ typedef struct tg_qinsn {
 /* Runs rule r's quick program (r->quick must not be TG_BC_NONE, and in
  * visibility mode r->quick_vis must be set): TG_COND_TRUE, _FALSE, _UNKNOWN
  * (visibility mode), _ERROR (an unclean path: vm->msg and vm->insns as
- * tg_vm_run leaves them), or -1 when the interpreter must run the rule. A program's first node is its
- * entry: only its true edge is used, for what runs before the first test. */
+ * tg_vm_run leaves them), or -1 when the interpreter must run the rule. A program starts in
+ * its rule view (quick_first, quick_cnt: the first test and what runs before it). */
 int tg_vm_quick(tg_vm *vm, const tg_rule_view *r);
 
 /* Rule r's condition: its quick program when it has one and it runs to

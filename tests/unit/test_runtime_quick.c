@@ -199,7 +199,7 @@ static void compare_rules(const tg_policy *p, const tg_request *q, bool visibili
 		if ((tg_cond_result)c != want || a.insns != b.insns ||
 		    (want == TG_COND_ERROR && strcmp(a.msg, b.msg) != 0))
 			fail_msg("rule %u (line %u): quick %d after %u instructions (%s), interpreter "
-				 "%d after %u (%s)", ri, r->line, c, a.insns, a.msg, (int)want, b.insns,
+				 "%d after %u (%s)", ri, tg_pol_rule_line(l, ri), c, a.insns, a.msg, (int)want, b.insns,
 				 b.msg);
 		/* And through the entry point evaluation uses. */
 		tg_vm_init(&a, l, q, cls, visibility);
@@ -220,8 +220,8 @@ static void run_policy(tg_policy *p, size_t nrequests, tally *t)
 		const tg_qinsn *prog = l->quick + r->quick;
 		uint16_t todo[TG_Q_MAX_NODES * TG_Q_EDGES], n = 0;
 		bool seen[TG_Q_MAX_NODES] = { false };
-		if (prog->next[TG_Q_EDGE_TRUE] < TG_Q_UNKNOWN)
-			todo[n++] = prog->next[TG_Q_EDGE_TRUE];
+		if (r->quick_first < TG_Q_UNKNOWN)
+			todo[n++] = r->quick_first;
 		while (n) {
 			uint16_t k = todo[--n];
 			if (seen[k])
