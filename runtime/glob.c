@@ -650,7 +650,7 @@ int tg_under(const char *x, size_t xlen, const char *dir, size_t dlen)
 	size_t dl = dlen > 1 && dir[dlen - 1] == '/' ? dlen - 1 : dlen;
 	if (dl == 1 && dir[0] == '/')
 		return 1;
-	if (end < dl || memcmp(x, dir, dl) != 0)
+	if (end < dl || !tg_bytes_eq(x, dir, dl))
 		return 0;
 	return end == dl || x[dl] == '/';
 }
