@@ -143,9 +143,9 @@ struct tg_policy {
 /* A decoded rule record. Set at load (rules_decode.c, quick.c), else
  * TG_BC_NONE, false and 0: id_at and reason_at, where the id and the
  * reason start in str_data (a decision reads them from the view's line,
- * not through the string table); role_word/role_mask, when a ROLE subject's roles
- * all lie in one 64-bit word of the held-role bitset (it matches when
- * held[role_word] & role_mask); always, when the code is TRUE; RET (no
+ * not through the string table); role_word/role_mask, when a ROLE
+ * subject's roles all lie in one 64-bit word of the held-role bitset (it
+ * matches when held[role_word] & role_mask); always, when the code is TRUE; RET (no
  * condition); quick, the condition's quick program, and quick_vis when it
  * runs in visibility mode too; vis, the tg_cond_result that program gives
  * in visibility mode when it gets there through `args` tests alone (an
@@ -167,7 +167,7 @@ typedef struct tg_rule_view {
 	uint32_t quick;		/* the condition's program (quick.c), or TG_BC_NONE */
 	uint16_t quick_first;	/* its entry: the first node, or TG_Q_FALSE/TRUE */
 	uint8_t quick_cnt;	/* the instructions before that node */
-	uint8_t spare;
+	uint8_t pad;
 	union {	/* what a subject needs, by its kind: */
 		uint64_t role_mask;	/* role (with role_word) */
 		uint64_t subj_lens;	/* scope, principal, client: bit (len % 64) of each string */
@@ -244,7 +244,7 @@ static inline tg_rule_view tg_pol_rule(const tg_layout *l, uint32_t i)
 	v.quick_vis = false;
 	v.quick = TG_BC_NONE;
 	v.quick_first = 0;
-	v.quick_cnt = v.spare = 0;
+	v.quick_cnt = v.pad = 0;
 	v.vis = 0;
 	v.subj_lens = ~(uint64_t)0;	/* role_word is NONE: no role_mask */
 	return v;
