@@ -14,7 +14,8 @@
  *   - the loader's per-pattern matchers (keytab.h) against
  *     tg_pattern_match, the word-at-a-time pair set against one built pair
  *     by pair, the key and role tables against the verifier's role table
- *     and against clustering of keys that differ in their last bytes.
+ *     and against clustering of keys that differ in their last bytes, and
+ *     keys held in their table entry or not.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -664,6 +665,44 @@ static void test_key_spread(void **state)
 	tg_policy_free(p);
 }
 
+/* Exact tool names of every length from 1 to 48, around the 32 bytes an
+ * entry holds itself: each is found with its own list, from a cache line
+ * of its own when it fits there; a name with its last byte changed is
+ * not found. */
+static void test_key_lengths(void **state)
+{
+	(void)state;
+	char src[8192], name[64];
+	size_t n = 0;
+	for (int len = 1; len <= 48; len++) {
+		for (int k = 0; k < len; k++)
+			name[k] = (char)('a' + (k * 5 + len) % 26);
+		name[len] = 0;
+		n += (size_t)snprintf(src + n, sizeof src - n, "allow anyone to call tool \"%s\";\n",
+				      name);
+	}
+	tg_policy *p = load_src(src);
+	const tg_layout *l = &p->l;
+	assert_non_null(l->pool);
+	assert_int_equal((uintptr_t)l->keytab->ents % 64, 0);
+	for (int len = 1; len <= 48; len++) {
+		for (int k = 0; k < len; k++)
+			name[k] = (char)('a' + (k * 5 + len) % 26);
+		const struct tg_key *k = tg_key_find(l->keytab->ents, l->keys_mask, TG_CLASS_TOOL,
+						     TG_INDEX_EXACT, name, (size_t)len);
+		assert_non_null(k);
+		assert_true((k->key == k->own) == (len <= (int)sizeof k->own));
+		uint32_t cn;
+		const uint32_t *list = tg_cands_list(l, TG_CLASS_TOOL, name, (size_t)len, &cn);
+		assert_int_equal(cn, 1);
+		assert_int_equal(list[0] & TG_CAND_RULE, (uint32_t)(len - 1));
+		name[len - 1] ^= 1;
+		assert_null(tg_key_find(l->keytab->ents, l->keys_mask, TG_CLASS_TOOL, TG_INDEX_EXACT,
+					name, (size_t)len));
+	}
+	tg_policy_free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -678,6 +717,7 @@ int main(void)
 		cmocka_unit_test(test_pattern_shapes),
 		cmocka_unit_test(test_role_lookup),
 		cmocka_unit_test(test_key_spread),
+		cmocka_unit_test(test_key_lengths),
 		cmocka_unit_test(test_sha256_vectors),
 		cmocka_unit_test(test_crc_sliced),
 	};
