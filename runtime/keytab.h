@@ -58,9 +58,9 @@ static TG_ALWAYS_INLINE uint64_t tg_key_hash(unsigned cls, unsigned kind, const 
 
 /* An entry of the tables: an EXACT target or a PREFIX key of a class,
  * with its candidate list pool[first .. first + n); a role name with its
- * index in first. An entry
- * is one cache line: a key that fits is copied into it (tg_key_put), so
- * the probe that finds it compares it without a second miss. */
+ * index in first. An entry is one cache line, and a key that fits is
+ * copied into it (tg_key_put): the probe that finds a key compares it
+ * without a second miss. */
 struct tg_key {
 	uint64_t h;		/* tg_key_hash; 0 marks an empty bucket */
 	const char *key;	/* own, or where the key lies in the policy */
@@ -184,7 +184,7 @@ static TG_ALWAYS_INLINE bool tg_pat_fast_match(const struct tg_pat_fast *f, cons
 struct tg_keytab {
 	const struct tg_pat_fast *pats;
 	uint8_t pfx_lens[TG_CLASS_PROMPT + 1][256];
-	_Alignas(64) struct tg_key ents[];	/* two to a cache line, none across two */
+	_Alignas(64) struct tg_key ents[];	/* each on a cache line of its own */
 };
 
 /* The load-time candidate list for a request of class cls on target t

@@ -141,19 +141,23 @@ struct tg_policy {
 };
 
 /* A decoded rule record. Set at load (rules_decode.c, quick.c), else
- * TG_BC_NONE, false and 0: id_at and reason_at, where the id and the
- * reason start in str_data (a decision reads them from the view's line,
- * not through the string table); role_word/role_mask, when a ROLE
- * subject's roles all lie in one 64-bit word of the held-role bitset (it
- * matches when held[role_word] & role_mask); always, when the code is TRUE; RET (no
- * condition); quick, the condition's quick program, and quick_vis when it
- * runs in visibility mode too; vis, the tg_cond_result that program gives
- * in visibility mode when it gets there through `args` tests alone (an
- * `args.limit <= 60` is UNKNOWN for every list entry); same_code, when the condition reads nothing
- * a list entry changes (tool.*, resource.uri, prompt.name, request.method)
- * but tool annotation hints: the first rule with byte-identical code (so
- * the same value for one requester and one class and set of hints), else
- * TG_BC_NONE; hint_code, when that code reads hints. */
+ * TG_BC_NONE, false and 0:
+ * - id_at and reason_at, where the id and the reason start in str_data (a
+ *   decision reads them from the view's line, not through the string table);
+ * - role_word/role_mask, when a ROLE subject's roles all lie in one 64-bit
+ *   word of the held-role bitset (it matches when held[role_word] & role_mask);
+ * - always, when the code is TRUE; RET (no condition);
+ * - quick, the condition's quick program, with its entry in quick_first and
+ *   quick_cnt (a program starts at its first test, one miss fewer), and
+ *   quick_vis when it runs in visibility mode too;
+ * - vis, the tg_cond_result that program gives in visibility mode when it
+ *   gets there through `args` tests alone (an `args.limit <= 60` is UNKNOWN
+ *   for every list entry);
+ * - same_code, when the condition reads nothing a list entry changes
+ *   (tool.*, resource.uri, prompt.name, request.method) but tool annotation
+ *   hints: the first rule with byte-identical code (so the same value for one
+ *   requester and one class and set of hints); hint_code, when that code
+ *   reads hints. */
 typedef struct tg_rule_view {
 	uint32_t id_at, reason_at;
 	uint8_t effect, subject, action, flags;

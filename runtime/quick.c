@@ -454,8 +454,8 @@ tg_status tg_quick_build(tg_policy *p)
 	tg_layout *l = &p->l;
 	tg_qinsn lin[MAX_INSNS], prog[TG_Q_MAX_NODES];
 	/* A program's entry goes into its rule view, its other nodes here:
-	 * node k of the program at r->quick is all[r->quick + k], k >= 1,
-	 * and all[0] stands for the first program's entry. */
+	 * node k of the program at r->quick is all[r->quick + k], k >= 1
+	 * (all[0] is never read: the first program's entry would be there). */
 	size_t used = 1, cap = 0;
 	tg_qinsn *all = NULL;
 
