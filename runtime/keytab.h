@@ -11,7 +11,6 @@
 #include "vm.h"
 
 #include <stddef.h>
-#include <stdlib.h>
 #include <string.h>
 
 /* Lookups and the common glob shapes are a few dozen instructions: left
@@ -78,16 +77,6 @@ static inline void tg_key_put(struct tg_key *k, struct tg_key nk)
 		memcpy(k->own, nk.key, nk.len);
 		k->key = k->own;
 	}
-}
-
-/* A zeroed table of nb entries aligned to the cache line, or NULL. */
-static inline struct tg_key *tg_key_table(size_t nb)
-{
-	size_t size = nb * sizeof(struct tg_key);
-	struct tg_key *t = aligned_alloc(64, size);
-	if (t)
-		memset(t, 0, size);
-	return t;
 }
 
 /* The entry for (cls, kind, t[0..n)) in a table of mask + 1 buckets, or NULL. */

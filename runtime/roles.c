@@ -17,9 +17,10 @@ tg_status tg_roles_build(tg_policy *p)
 	uint32_t nb = 16;
 	while (nb < 2 * (uint64_t)l->nroles)
 		nb *= 2;
-	struct tg_key *keys = tg_key_table(nb);
+	struct tg_key *keys = aligned_alloc(64, nb * sizeof *keys);
 	if (!keys)
 		return TG_ENOMEM;
+	memset(keys, 0, nb * sizeof *keys);
 	for (uint32_t r = 0; r < l->nroles; r++) {
 		/* names are distinct: the verifier found each through its own
 		 * hash table */
