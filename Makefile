@@ -8,6 +8,10 @@ CMAKE_ARGS ?=
 
 MAKEFLAGS  += --no-print-directory
 
+# Node.js 20 and npm 10 for the tests where the system's node is older
+# (scripts/install-deps puts them there; absent, this changes nothing).
+export PATH := $(CURDIR)/.deps/node/bin:$(PATH)
+
 .PHONY: all deps build test demo install asan valgrind fuzz clean bench bench-peers bench-gateway bench-gateway-load
 
 all: build

@@ -14,7 +14,10 @@
 set -eu
 : "${TG_SOURCE_DIR:?}" "${TG_BINARY_DIR:?}"
 SRC=$TG_SOURCE_DIR/bindings/node
-export npm_config_nodedir=${npm_config_nodedir:-/usr}	# node-gyp: headers of the installed node, never a download
+# node-gyp: the headers of the node that runs the tests (/usr/bin/node's in
+# /usr/include/node, .deps/node's beside it), never a download
+node_prefix=$(dirname "$(dirname "$(command -v node)")")
+export npm_config_nodedir=${npm_config_nodedir:-$node_prefix}
 export npm_config_audit=false npm_config_fund=false npm_config_update_notifier=false
 
 fail() {
