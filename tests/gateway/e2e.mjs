@@ -12,7 +12,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { check, children, failed, freePort, sseEvents, waitFor } from "./harness.mjs";
+import { check, children, failed, freePort, sseEvents, startGateway, waitFor } from "./harness.mjs";
 
 const [toolgate, work] = process.argv.slice(2);
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -75,12 +75,7 @@ upstreams:
 identity:
   principal: {id: ${principal}, roles: [reader]}
 `);
-	const gw = spawn(toolgate, ["gateway", "--config", conf], { stdio: ["ignore", "ignore", "pipe"] });
-	children.push(gw);
-	let err = "";
-	gw.stderr.on("data", (d) => { err += d; });
-	check(await waitFor(() => err.includes("listening")), `gateway ${name} started`, err);
-	return { url: `http://127.0.0.1:${port}`, proc: gw, stderr: () => err };
+	return { url: `http://127.0.0.1:${port}`, ...(await startGateway(toolgate, conf, name)) };
 }
 
 async function connect(url) {

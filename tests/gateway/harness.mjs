@@ -1,5 +1,7 @@
 // harness.mjs - what the gateway's node-driven tests share (not a test):
-// counted checks, children killed at exit, a free loopback port, polling.
+// counted checks, children killed at exit, a free loopback port, polling, a
+// gateway started.
+import { spawn } from "node:child_process";
 import net from "node:net";
 
 let failures = 0;
@@ -35,6 +37,17 @@ export async function waitFor(pred, ms = 15000) {
 		await new Promise((r) => setTimeout(r, 100));
 	}
 	return false;
+}
+
+/** Runs `toolgate gateway --config conf` as a child killed at exit and checks
+ * that it comes to listen; {proc, stderr()} (its standard error so far). */
+export async function startGateway(toolgate, conf, name) {
+	const proc = spawn(toolgate, ["gateway", "--config", conf], { stdio: ["ignore", "ignore", "pipe"] });
+	children.push(proc);
+	let err = "";
+	proc.stderr.on("data", (d) => { err += d; });
+	check(await waitFor(() => err.includes("listening on")), `gateway ${name} started`, err);
+	return { proc, stderr: () => err };
 }
 
 /** The SSE events of a fetch response, [{id, msg}], read until enough(events)

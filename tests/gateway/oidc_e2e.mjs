@@ -18,7 +18,7 @@ import Provider, { errors } from "oidc-provider";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { ClientCredentialsProvider } from "@modelcontextprotocol/sdk/client/auth-extensions.js";
-import { check, children, failed, freePort, waitFor } from "./harness.mjs";
+import { check, children, failed, freePort, startGateway, waitFor } from "./harness.mjs";
 
 const [toolgate, work] = process.argv.slice(2);
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -110,7 +110,7 @@ rule "secret": allow anyone to call tool "secret";
 `);
 /* A gateway at port with this audit file and auth section, in front of
  * the recording upstream at /rec/mcp; resolves once it listens. */
-async function startGateway(name, port, auth) {
+async function oauthGateway(name, port, auth) {
 	fs.writeFileSync(path.join(work, `${name}.yaml`), `
 listen: 127.0.0.1:${port}
 resource: http://127.0.0.1:${port}
@@ -124,14 +124,9 @@ auth:
   issuer: ${ISS}
   scopes: [${SCOPES.split(" ").join(", ")}]
 ${auth}`);
-	const proc = spawn(toolgate, ["gateway", "--config", path.join(work, `${name}.yaml`)], { stdio: ["ignore", "ignore", "pipe"] });
-	children.push(proc);
-	let err = "";
-	proc.stderr.on("data", (d) => { err += d; });
-	check(await waitFor(() => err.includes("listening")), `gateway ${name} started`, err);
-	return proc;
+	return (await startGateway(toolgate, path.join(work, `${name}.yaml`), name)).proc;
 }
-const gw = await startGateway("gw", gwPort, `  jwks_uri: ${ISS}/jwks
+const gw = await oauthGateway("gw", gwPort, `  jwks_uri: ${ISS}/jwks
   require_at_jwt: true
   step_up:
     secret-needs-write: [files:write]
@@ -233,7 +228,7 @@ async function call(client, name) {
 
 // ---- 3. opaque tokens, introspected --------------------------------------------------
 fs.writeFileSync(path.join(work, "gw-client-secret"), GWCLIENT.secret + "\n", { mode: 0o600 });
-const gw2 = await startGateway("gw2", gw2Port, `  introspection_endpoint: ${ISS}/token/introspection
+const gw2 = await oauthGateway("gw2", gw2Port, `  introspection_endpoint: ${ISS}/token/introspection
   introspection_client_id: ${GWCLIENT.id}
   introspection_client_secret_file: gw-client-secret
   introspection_cache_s: 2

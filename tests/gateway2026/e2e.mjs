@@ -34,7 +34,7 @@ import { McpServer as McpServerV1 } from "@modelcontextprotocol/sdk/server/mcp.j
 import { StreamableHTTPServerTransport as ServerTransportV1 } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import { Client as ClientV1 } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport as TransportV1 } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { check, children, failed, freePort, waitFor } from "../gateway/harness.mjs";
+import { check, children, failed, freePort, startGateway, waitFor } from "../gateway/harness.mjs";
 
 const [toolgate, work] = process.argv.slice(2);
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -121,11 +121,7 @@ upstreams:
   - {name: v1, path: /v1/mcp, url: "${v1url}"}
   - {name: rec, path: /rec/mcp, url: "http://127.0.0.1:${recPort}/mcp"}
 ${who}`);
-	const g = spawn(toolgate, ["gateway", "--config", path.join(work, `${name}.yaml`)], { stdio: ["ignore", "ignore", "pipe"] });
-	children.push(g);
-	let err = "";
-	g.stderr.on("data", (d) => { err += d; });
-	check(await waitFor(() => err.includes("listening on")), `gateway ${name} started`, err);
+	await startGateway(toolgate, path.join(work, `${name}.yaml`), name);
 	return port;
 }
 const alice = await gateway("alice", "alice");
