@@ -532,6 +532,37 @@ static void remembered_tokens(void **state)
  * gives the same identity, and what the cache must not change holds: the
  * same token at another resource (another audience) and a token one
  * signature byte away are validated, and refused. */
+/* The step accepts peer's token as principal `want`: what it put in the
+ * audit record, the caller's to release. */
+static json_t *identifies_as(const tg_gw_identity_step *step, const tg_gw_peer *peer,
+			     const char *want)
+{
+	tg_mcp_identity id;
+	tg_gw_who who;
+
+	memset(&who, 0, sizeof who);
+	tg_mcp_identity_init(&id);
+	assert_int_equal(step->identify(step->self, peer, &id, &who), 0);
+	assert_string_equal(json_string_value(json_object_get(id.principal, "id")), want);
+	tg_mcp_identity_clear(&id);
+	return who.audit;
+}
+
+/* The step refuses peer's token (401), saying why. */
+static void identify_refuses(const tg_gw_identity_step *step, const tg_gw_peer *peer,
+			     const char *why)
+{
+	tg_mcp_identity id;
+	tg_gw_who who;
+
+	memset(&who, 0, sizeof who);
+	tg_mcp_identity_init(&id);
+	assert_int_equal(step->identify(step->self, peer, &id, &who), 401);
+	if (!strstr(who.why, why))
+		fail_msg("refused for '%s', not '%s'", who.why, why);
+	tg_mcp_identity_clear(&id);
+}
+
 static void oauth_remembers(void **state)
 {
 	tg_gw_auth_conf a = conf();
@@ -553,36 +584,17 @@ static void oauth_remembers(void **state)
 	peer.authorization = header;
 	snprintf(header, sizeof header, "Bearer %s", t);
 	for (round = 0; round < 2; round++) {
-		tg_mcp_identity id;
-		tg_gw_who who;
+		json_t *audit = identifies_as(&step, &peer, "alice");
 
-		memset(&who, 0, sizeof who);
-		tg_mcp_identity_init(&id);
-		assert_int_equal(step.identify(step.self, &peer, &id, &who), 0);
-		assert_string_equal(json_string_value(json_object_get(id.principal, "id")), "alice");
-		assert_string_equal(json_string_value(json_object_get(who.audit, "jti")), "j-1");
-		json_decref(who.audit);
-		tg_mcp_identity_clear(&id);
+		assert_string_equal(json_string_value(json_object_get(audit, "jti")), "j-1");
+		json_decref(audit);
 	}
-	{
-		tg_mcp_identity id;
-		tg_gw_who who;
-		size_t n = strlen(header);
-
-		memset(&who, 0, sizeof who);
-		tg_mcp_identity_init(&id);
-		peer.resource = "http://127.0.0.1:8080/other/mcp";
-		assert_int_equal(step.identify(step.self, &peer, &id, &who), 401);
-		assert_non_null(strstr(who.why, "audience"));
-		tg_mcp_identity_clear(&id);
-		peer.resource = AUD;
-		header[n - 2] = header[n - 2] == 'A' ? 'B' : 'A';
-		memset(&who, 0, sizeof who);
-		tg_mcp_identity_init(&id);
-		assert_int_equal(step.identify(step.self, &peer, &id, &who), 401);
-		assert_non_null(strstr(who.why, "signature"));
-		tg_mcp_identity_clear(&id);
-	}
+	peer.resource = "http://127.0.0.1:8080/other/mcp";
+	identify_refuses(&step, &peer, "audience");
+	peer.resource = AUD;
+	size_t n = strlen(header);
+	header[n - 2] = header[n - 2] == 'A' ? 'B' : 'A';
+	identify_refuses(&step, &peer, "signature");
 	tg_gw_identity_destroy(&step);
 	free(t);
 }
@@ -762,42 +774,32 @@ static void oauth_routes_tokens(void **state)
 	for (size_t i = 0; i < 2; i++) {
 		tg_mcp_identity id;
 		tg_gw_who who;
+		json_t *audit;
 
 		responder_start(&r, &t, answer, url, sizeof url);
 		a.introspection_endpoint = url;
 		assert_int_equal(tg_gw_identity_oauth(&a, NOW, &step, err, sizeof err), 0);
 		/* The JWT needs no endpoint: the responder sees nothing. */
 		snprintf(header, sizeof header, "Bearer %s", jwt);
-		memset(&who, 0, sizeof who);
-		tg_mcp_identity_init(&id);
-		assert_int_equal(step.identify(step.self, &peer, &id, &who), 0);
-		assert_string_equal(json_string_value(json_object_get(id.principal, "id")), "alice");
-		json_decref(who.audit);
-		tg_mcp_identity_clear(&id);
+		json_decref(identifies_as(&step, &peer, "alice"));
 		/* An opaque token: on the event loop it would wait; on a worker it
 		 * is introspected. */
 		snprintf(header, sizeof header, "Bearer %s", opaque[i]);
 		peer.no_wait = true;
+		tg_mcp_identity_init(&id);
 		memset(&who, 0, sizeof who);
 		assert_int_equal(step.identify(step.self, &peer, &id, &who), TG_GW_WOULD_WAIT);
-		peer.no_wait = false;
-		tg_mcp_identity_init(&id);
-		assert_int_equal(step.identify(step.self, &peer, &id, &who), 0);
-		assert_string_equal(json_string_value(json_object_get(id.principal, "id")), "bob");
-		assert_non_null(json_object_get(who.audit, "token_sha256"));
-		json_decref(who.audit);
 		tg_mcp_identity_clear(&id);
+		peer.no_wait = false;
+		audit = identifies_as(&step, &peer, "bob");
+		assert_non_null(json_object_get(audit, "token_sha256"));
+		json_decref(audit);
 		responder_stop(&r, t);
 		assert_non_null(strstr(r.request, "token_type_hint=access_token"));
 		/* Remembered: the responder is gone, the answer still serves, now
 		 * on the event loop too. */
 		peer.no_wait = true;
-		memset(&who, 0, sizeof who);
-		tg_mcp_identity_init(&id);
-		assert_int_equal(step.identify(step.self, &peer, &id, &who), 0);
-		assert_string_equal(json_string_value(json_object_get(id.principal, "id")), "bob");
-		json_decref(who.audit);
-		tg_mcp_identity_clear(&id);
+		json_decref(identifies_as(&step, &peer, "bob"));
 		peer.no_wait = false;
 		tg_gw_identity_destroy(&step);
 	}
@@ -808,15 +810,8 @@ static void oauth_routes_tokens(void **state)
 	assert_int_equal(tg_gw_identity_oauth(&a, NOW, &step, err, sizeof err), 0);
 	snprintf(header, sizeof header, "Bearer revoked-tok");
 	for (int round = 0; round < 2; round++) {
-		tg_mcp_identity id;
-		tg_gw_who who;
-
-		memset(&who, 0, sizeof who);
-		tg_mcp_identity_init(&id);
-		assert_int_equal(step.identify(step.self, &peer, &id, &who), 401);
-		assert_non_null(strstr(who.why, round ? "not active (asked at most 60s ago)"
-						      : "says the token is not active"));
-		tg_mcp_identity_clear(&id);
+		identify_refuses(&step, &peer, round ? "not active (asked at most 60s ago)"
+						     : "says the token is not active");
 		if (round == 0)
 			responder_stop(&r, t);
 		peer.no_wait = true;
