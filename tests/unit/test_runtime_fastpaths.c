@@ -593,6 +593,15 @@ static void test_pattern_shapes(void **state)
 	tg_policy_free(p);
 }
 
+/* A name of len letters, NUL-terminated, that differs from the names of
+ * other lengths (and, by step, from another test's). */
+static void letters(char *name, int len, int step)
+{
+	for (int k = 0; k < len; k++)
+		name[k] = (char)('a' + (k * step + len) % 26);
+	name[len] = 0;
+}
+
 /* The role table against the verifier's, on declared names of every
  * length from 1 to 40 and on near misses (last byte changed, one byte
  * short, one byte more). */
@@ -602,9 +611,7 @@ static void test_role_lookup(void **state)
 	char src[8192], name[48];
 	size_t n = 0;
 	for (int len = 1; len <= 40; len++) {
-		for (int k = 0; k < len; k++)
-			name[k] = (char)('a' + (k * 7 + len) % 26);
-		name[len] = 0;
+		letters(name, len, 7);
 		n += (size_t)snprintf(src + n, sizeof src - n, "role %s;\n", name);
 	}
 	n += (size_t)snprintf(src + n, sizeof src - n, "allow anyone to list tools;\n");
@@ -675,9 +682,7 @@ static void test_key_lengths(void **state)
 	char src[8192], name[64];
 	size_t n = 0;
 	for (int len = 1; len <= 48; len++) {
-		for (int k = 0; k < len; k++)
-			name[k] = (char)('a' + (k * 5 + len) % 26);
-		name[len] = 0;
+		letters(name, len, 5);
 		n += (size_t)snprintf(src + n, sizeof src - n, "allow anyone to call tool \"%s\";\n",
 				      name);
 	}
@@ -686,8 +691,7 @@ static void test_key_lengths(void **state)
 	assert_non_null(l->pool);
 	assert_int_equal((uintptr_t)l->keytab->ents % 64, 0);
 	for (int len = 1; len <= 48; len++) {
-		for (int k = 0; k < len; k++)
-			name[k] = (char)('a' + (k * 5 + len) % 26);
+		letters(name, len, 5);
 		const struct tg_key *k = tg_key_find(l->keytab->ents, l->keys_mask, TG_CLASS_TOOL,
 						     TG_INDEX_EXACT, name, (size_t)len);
 		assert_non_null(k);
