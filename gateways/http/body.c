@@ -10,21 +10,8 @@
 
 #include "gateway.h"
 
-void tg_gw_own_request(void *easy, const char *url, tg_gw_body *b)
-{
-	CURL *e = easy;
-
-	curl_easy_setopt(e, CURLOPT_URL, url);
-	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 2000L);
-	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, 5000L);
-	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, tg_gw_body_collect);
-	curl_easy_setopt(e, CURLOPT_WRITEDATA, b);
-}
-
-size_t tg_gw_body_collect(char *p, size_t size, size_t n, void *ud)
+/* libcurl's write callback (CURLOPT_WRITEFUNCTION) into a tg_gw_body. */
+static size_t collect(char *p, size_t size, size_t n, void *ud)
 {
 	tg_gw_body *b = ud;
 	size_t k = size * n;
@@ -42,4 +29,18 @@ size_t tg_gw_body_collect(char *p, size_t size, size_t n, void *ud)
 	b->len += k;
 	d[b->len] = '\0';
 	return k;
+}
+
+void tg_gw_own_request(void *easy, const char *url, tg_gw_body *b)
+{
+	CURL *e = easy;
+
+	curl_easy_setopt(e, CURLOPT_URL, url);
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 2000L);
+	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, 5000L);
+	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, collect);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, b);
 }

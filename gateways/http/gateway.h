@@ -366,15 +366,13 @@ int tg_gw_token_claims_check(const json_t *c, const tg_gw_auth_conf *a, const ch
  * TG_GW_JWT_MAX_DEPTH. */
 size_t tg_gw_json_depth(const json_t *v);
 
-/* body.c: an answer's body, NUL-terminated, as libcurl's write callback
- * (CURLOPT_WRITEFUNCTION) collects it; past max bytes the transfer ends
- * with overflow set. */
+/* body.c: an answer's body, NUL-terminated, as tg_gw_own_request collects
+ * it; past max bytes the transfer ends with overflow set. */
 typedef struct tg_gw_body {
 	char *data;		/* malloc'd, or NULL while empty */
 	size_t len, max;
 	bool overflow;
 } tg_gw_body;
-size_t tg_gw_body_collect(char *p, size_t size, size_t n, void *ud);
 /* Sets up easy (a CURL *) for one of the gateway's own requests to url:
  * http or https only, no redirects, 2 s to connect, 5 s in all, the body
  * into b. */
