@@ -566,7 +566,7 @@ void tg_gw_auth_free(tg_gw_auth_conf *a)
 	free(a->introspection_endpoint);
 	free(a->introspection_client_id);
 	if (a->introspection_secret)
-		memset(a->introspection_secret, 0, strlen(a->introspection_secret));
+		tg_gw_wipe(a->introspection_secret, strlen(a->introspection_secret));
 	free(a->introspection_secret);
 	free(a);
 }
@@ -602,7 +602,7 @@ static char *client_secret(reader *r, const tg_yn *at, const char *path)
 		tg_ys_error(&r->y, at,
 			    "'%s' does not hold one client secret (printable ASCII on one line, at "
 			    "most %d bytes)", path, MAX_SECRET_BYTES);
-		memset(buf, 0, n);
+		tg_gw_wipe(buf, n);
 		free(buf);
 		return NULL;
 	}

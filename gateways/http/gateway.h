@@ -186,6 +186,9 @@ int tg_gw_key_load(tg_gw_key *k, const char *what, const char *path, char *err, 
 /* Says so (a warning on stderr) when the secret file at path is open to
  * other users. */
 void tg_gw_secret_mode(const char *path);
+/* Overwrites len bytes at p (a secret's last use) in a way the compiler
+ * keeps even when the memory is freed next; p may be NULL. */
+void tg_gw_wipe(void *p, size_t len);
 /* A random key for a gateway without session_key_file. 0 or -1. */
 int tg_gw_key_random(tg_gw_key *k);
 

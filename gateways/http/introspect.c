@@ -34,7 +34,7 @@ static char *basic_credentials(CURL *e, const tg_gw_auth_conf *a)
 		snprintf(out, n, "%s:%s", id, secret);
 	curl_free(id);
 	if (secret)
-		memset(secret, 0, strlen(secret));
+		tg_gw_wipe(secret, strlen(secret));
 	curl_free(secret);
 	return out;
 }
@@ -109,10 +109,10 @@ json_t *tg_gw_introspect(const tg_gw_auth_conf *a, const char *token, size_t len
 out:
 	curl_slist_free_all(h);
 	if (form)
-		memset(form, 0, strlen(form));
+		tg_gw_wipe(form, strlen(form));
 	free(form);
 	if (cred)
-		memset(cred, 0, strlen(cred));
+		tg_gw_wipe(cred, strlen(cred));
 	free(cred);
 	curl_free(tok);
 	if (e)

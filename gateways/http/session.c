@@ -44,6 +44,12 @@ void tg_gw_secret_mode(const char *path)
 			     path, (unsigned)(st.st_mode & 07777));
 }
 
+void tg_gw_wipe(void *p, size_t len)
+{
+	if (p)
+		OPENSSL_cleanse(p, len);
+}
+
 int tg_gw_key_load(tg_gw_key *k, const char *what, const char *path, char *err, size_t errlen)
 {
 	FILE *f = fopen(path, "rb");

@@ -53,8 +53,7 @@ static tg_gw_tls *serving;	/* the one the callback answers for (atomic) */
 /* Key bytes are wiped before their memory goes back. */
 static void free_secret(char *s, size_t len)
 {
-	if (s)
-		gnutls_memset(s, 0, len);
+	tg_gw_wipe(s, len);
 	free(s);
 }
 
