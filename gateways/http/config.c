@@ -98,6 +98,19 @@ static const char *nonempty(reader *r, const tg_yn *v, const char *key)
 	return s;
 }
 
+/* A non-empty http:// or https:// string (noun: "URI" or "URL" in the
+ * message), or NULL (reported). */
+static const char *http_uri(reader *r, const tg_yn *v, const char *key, const char *noun)
+{
+	const char *s = nonempty(r, v, key);
+
+	if (s && strncmp(s, "http://", 7) != 0 && strncmp(s, "https://", 8) != 0) {
+		tg_ys_error(&r->y, v, "'%s' must be an http:// or https:// %s", key, noun);
+		return NULL;
+	}
+	return s;
+}
+
 /* An unsigned integer in [lo, hi]. */
 static bool number(reader *r, const tg_yn *v, const char *key, unsigned long long lo,
 		   unsigned long long hi, unsigned long long *out)
@@ -219,15 +232,11 @@ static void listen_key(reader *r, const tg_yn *v)
 
 static void resource_key(reader *r, const tg_yn *v)
 {
-	const char *s = nonempty(r, v, "resource");
+	const char *s = http_uri(r, v, "resource", "URI");
 	size_t n;
 
 	if (!s)
 		return;
-	if (strncmp(s, "http://", 7) != 0 && strncmp(s, "https://", 8) != 0) {
-		tg_ys_error(&r->y, v, "'resource' must be an http:// or https:// URI");
-		return;
-	}
 	if (strchr(s, '#') || strchr(s, '?')) {
 		tg_ys_error(&r->y, v, "'resource' must not have a query or a fragment");
 		return;
@@ -473,12 +482,8 @@ static void upstream(reader *r, tg_gw_upstream_conf *u, const tg_yn *m)
 				      "(stdio)");
 		return;
 	}
-	if (url && (s = nonempty(r, url, "url"))) {
-		if (strncmp(s, "http://", 7) != 0 && strncmp(s, "https://", 8) != 0)
-			tg_ys_error(&r->y, url, "'url' must be an http:// or https:// URL");
-		else
-			u->url = dup_str(r, s);
-	}
+	if (url && (s = http_uri(r, url, "url", "URL")))
+		u->url = dup_str(r, s);
 	if (cmd)
 		command_key(r, u, cmd);
 	hdrs = tg_ys_get(m, "headers");
@@ -628,12 +633,8 @@ static void introspection_keys(reader *r, const tg_yn *v, tg_gw_auth_conf *a)
 					    "'%s' goes with 'introspection_endpoint'", needs[i]);
 		return;
 	}
-	if ((s = nonempty(r, f, "introspection_endpoint"))) {
-		if (strncmp(s, "http://", 7) != 0 && strncmp(s, "https://", 8) != 0)
-			tg_ys_error(&r->y, f,
-				    "'introspection_endpoint' must be an http:// or https:// URI");
+	if ((s = http_uri(r, f, "introspection_endpoint", "URI")))
 		a->introspection_endpoint = dup_str(r, s);
-	}
 	if ((f = tg_ys_require(&r->y, v, "introspection_client_id", "auth")) &&
 	    (s = nonempty(r, f, "introspection_client_id")))
 		a->introspection_client_id = dup_str(r, s);
@@ -674,11 +675,8 @@ static void auth_key(reader *r, const tg_yn *v)
 			    "auth needs 'jwks_file', 'jwks_uri' or 'introspection_endpoint'");
 	if ((f = tg_ys_get(v, "jwks_file")) && (s = nonempty(r, f, "jwks_file")))
 		a->jwks_file = resolve(r, s);
-	if ((f = tg_ys_get(v, "jwks_uri")) && (s = nonempty(r, f, "jwks_uri"))) {
-		if (strncmp(s, "http://", 7) != 0 && strncmp(s, "https://", 8) != 0)
-			tg_ys_error(&r->y, f, "'jwks_uri' must be an http:// or https:// URI");
+	if ((f = tg_ys_get(v, "jwks_uri")) && (s = http_uri(r, f, "jwks_uri", "URI")))
 		a->jwks_uri = dup_str(r, s);
-	}
 	if ((f = tg_ys_get(v, "hs_secret_file")) && !tg_ys_get(v, "jwks_file") &&
 	    !tg_ys_get(v, "jwks_uri"))
 		tg_ys_error(&r->y, f, "'hs_secret_file' goes with 'jwks_file' or 'jwks_uri' (without "
