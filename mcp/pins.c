@@ -35,6 +35,7 @@ static const char *const pinned_members[] = {"name", "description", "inputSchema
 					     "annotations"};
 static const char *const hint_names[] = {"readOnlyHint", "destructiveHint", "idempotentHint",
 					 "openWorldHint"};
+#define NHINTS (sizeof hint_names / sizeof hint_names[0])
 
 int tg_mcp_tool_digest(const json_t *tool, char hex[65])
 {
@@ -92,9 +93,9 @@ static bool member_ok(bool pins, const char *name, json_t *v, char *why, size_t 
 	json_object_foreach(v, key, h) {
 		size_t i = 0;
 
-		while (i < 4 && strcmp(key, hint_names[i]) != 0)
+		while (i < NHINTS && strcmp(key, hint_names[i]) != 0)
 			i++;
-		if (i == 4) {
+		if (i == NHINTS) {
 			snprintf(why, whylen,
 				 "tool '%.64s' has '%.64s', which is not readOnlyHint, "
 				 "destructiveHint, idempotentHint or openWorldHint", name, key);
@@ -180,11 +181,11 @@ bool tg_mcp_override_hints(const json_t *overrides, const char *name, size_t len
 			   tg_mcp_hints *h)
 {
 	json_t *o = overrides ? json_object_getn(overrides, name, len) : NULL;
-	tg_hint *slots[4] = {&h->read_only, &h->destructive, &h->idempotent, &h->open_world};
+	tg_hint *slots[NHINTS] = {&h->read_only, &h->destructive, &h->idempotent, &h->open_world};
 
 	if (!json_is_object(o))
 		return false;
-	for (size_t i = 0; i < 4; i++) {
+	for (size_t i = 0; i < NHINTS; i++) {
 		json_t *v = json_object_get(o, hint_names[i]);
 
 		if (json_is_boolean(v))
