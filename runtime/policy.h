@@ -189,9 +189,10 @@ static inline tg_str tg_pol_str(const tg_layout *l, uint32_t i)
 	return s;
 }
 
-static inline const char *tg_pol_cstr(const tg_layout *l, uint32_t i)
+/* Where string i starts in str_data (TG_BC_NONE for none). */
+static inline uint32_t tg_pol_str_at(const tg_layout *l, uint32_t i)
 {
-	return i == TG_BC_NONE ? NULL : (const char *)l->str_data + tg_rd32(l->str_tab + (size_t)i * 8);
+	return i == TG_BC_NONE ? TG_BC_NONE : tg_rd32(l->str_tab + (size_t)i * 8);
 }
 
 static inline uint32_t tg_pol_ref(const tg_layout *l, uint32_t i)
@@ -224,6 +225,12 @@ static inline uint32_t tg_pol_rule_line(const tg_layout *l, uint32_t i)
 static inline const char *tg_pol_at(const tg_layout *l, uint32_t at)
 {
 	return at == TG_BC_NONE ? NULL : (const char *)l->str_data + at;
+}
+
+/* String i, NUL-terminated, or NULL for TG_BC_NONE. */
+static inline const char *tg_pol_cstr(const tg_layout *l, uint32_t i)
+{
+	return tg_pol_at(l, tg_pol_str_at(l, i));
 }
 
 static inline tg_rule_view tg_pol_rule(const tg_layout *l, uint32_t i)

@@ -91,10 +91,8 @@ tg_status tg_rules_decode(tg_policy *p)
 	for (uint32_t i = 0; i < l->nrules; i++) {
 		tg_rule_view *r = &p->rv[i];
 		*r = tg_pol_rule(l, i);
-		uint32_t reason = tg_pol_rule_reason(l, i);
-		r->id_at = tg_rd32(l->str_tab + (size_t)tg_pol_rule_id(l, i) * 8);
-		r->reason_at = reason == TG_BC_NONE ? TG_BC_NONE
-						    : tg_rd32(l->str_tab + (size_t)reason * 8);
+		r->id_at = tg_pol_str_at(l, tg_pol_rule_id(l, i));
+		r->reason_at = tg_pol_str_at(l, tg_pol_rule_reason(l, i));
 		r->always = r->code_len == 2 && l->code[r->code_off] == TG_OP_TRUE &&
 			    l->code[r->code_off + 1] == TG_OP_RET;
 		int ef = entry_free(l, r);
