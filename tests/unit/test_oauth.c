@@ -528,10 +528,6 @@ static void remembered_tokens(void **state)
 	json_decref(claims);
 }
 
-/* Through the OAuth step: a token served the second time from the cache
- * gives the same identity, and what the cache must not change holds: the
- * same token at another resource (another audience) and a token one
- * signature byte away are validated, and refused. */
 /* The step accepts peer's token as principal `want`: what it put in the
  * audit record, the caller's to release. */
 static json_t *identifies_as(const tg_gw_identity_step *step, const tg_gw_peer *peer,
@@ -563,6 +559,10 @@ static void identify_refuses(const tg_gw_identity_step *step, const tg_gw_peer *
 	tg_mcp_identity_clear(&id);
 }
 
+/* Through the OAuth step: a token served the second time from the cache
+ * gives the same identity, and what the cache must not change holds: the
+ * same token at another resource (another audience) and a token one
+ * signature byte away are validated, and refused. */
 static void oauth_remembers(void **state)
 {
 	tg_gw_auth_conf a = conf();
