@@ -215,6 +215,7 @@ static void oauth_destroy(void *self)
 	tg_gw_jwks_free(o->keys);
 	tg_gw_jwt_cache_free(o->seen);
 	tg_gw_jwt_cache_free(o->inactive);
+	tg_gw_wipe(&o->hs, sizeof o->hs);
 	free(o);
 }
 
@@ -239,6 +240,7 @@ int tg_gw_identity_oauth(const tg_gw_auth_conf *a, int64_t fixed_time, tg_gw_ide
 	}
 	/* Without a key set, every token is introspected. */
 	if ((a->jwks_file || a->jwks_uri) && !(o->keys = tg_gw_jwks_create(a, err, errlen))) {
+		tg_gw_wipe(&o->hs, sizeof o->hs);
 		free(o);
 		return -1;
 	}
@@ -249,6 +251,7 @@ int tg_gw_identity_oauth(const tg_gw_auth_conf *a, int64_t fixed_time, tg_gw_ide
 		tg_gw_jwt_cache_free(o->seen);
 		tg_gw_jwt_cache_free(o->inactive);
 		tg_gw_jwks_free(o->keys);
+		tg_gw_wipe(&o->hs, sizeof o->hs);
 		free(o);
 		return -1;
 	}

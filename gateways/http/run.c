@@ -256,6 +256,7 @@ static void teardown(tg_gw *gw)
 	tg_gw_conf_free(gw->conf);
 	tg_gw_metrics_destroy(&gw->metrics);
 	pthread_mutex_destroy(&gw->lock);
+	tg_gw_wipe(&gw->key, sizeof gw->key);
 }
 
 int tg_gw_run(const char *config_path)

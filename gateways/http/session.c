@@ -64,6 +64,7 @@ int tg_gw_key_load(tg_gw_key *k, const char *what, const char *path, char *err, 
 		snprintf(err, errlen, "%s '%s': unreadable or longer than %zu bytes", what, path,
 			 sizeof k->bytes);
 		fclose(f);
+		tg_gw_wipe(k->bytes, sizeof k->bytes);
 		return -1;
 	}
 	fclose(f);
@@ -73,6 +74,7 @@ int tg_gw_key_load(tg_gw_key *k, const char *what, const char *path, char *err, 
 			 "%s '%s' has %zu bytes; it needs at least %d (for example "
 			 "`head -c 32 /dev/urandom | base64 > FILE`)",
 			 what, path, n, TG_GW_KEY_MIN);
+		tg_gw_wipe(k->bytes, n);
 		return -1;
 	}
 	k->len = n;
