@@ -287,38 +287,47 @@ static tg_decision *new_decision(void)
 }
 
 /* Writes one audit line; `extra` (JSON object members, or NULL) goes after
- * the runtime's members. */
-static void audit_line(FILE *audit, const tg_policy *p, const tg_request *req, const tg_decision *d,
+ * the runtime's members. The line is one write of the whole text and a
+ * flush: true when it reached the stream (or there is no stream), false
+ * when it did not, the stream's error then cleared so that the next line
+ * is tried afresh. */
+static bool audit_line(FILE *audit, const tg_policy *p, const tg_request *req, const tg_decision *d,
 		       int64_t now, const char *extra)
 {
 	char small[2048], *buf = small;
-	size_t need;
+	size_t need, more = extra ? strlen(extra) + 1 : 0, len;
+	bool ok;
 
 	if (!audit || !p)
-		return;
+		return true;
 	need = tg_audit_format(p, req, d, now, small, sizeof small);
-	if (need >= sizeof small) {
-		buf = malloc(need + 1);
+	if (need + more + 1 >= sizeof small) {
+		buf = malloc(need + more + 2);
 		if (!buf)
-			return;
+			return false;
 		tg_audit_format(p, req, d, now, buf, need + 1);
 	}
+	len = need;
 	if (extra && need > 0 && buf[need - 1] == '}') {
-		fwrite(buf, 1, need - 1, audit);
-		fprintf(audit, ",%s}\n", extra);
-	} else {
-		fwrite(buf, 1, need, audit);
-		fputc('\n', audit);
+		buf[need - 1] = ',';
+		memcpy(buf + need, extra, more - 1);
+		buf[need + more - 1] = '}';
+		len = need + more;
 	}
-	fflush(audit);
+	buf[len++] = '\n';
+	ok = fwrite(buf, 1, len, audit) == len;
+	ok = fflush(audit) == 0 && ok;
+	if (!ok)
+		clearerr(audit);
 	if (buf != small)
 		free(buf);
+	return ok;
 }
 
-void tg_mcp_audit(FILE *audit, const tg_policy *p, const tg_request *req,
+bool tg_mcp_audit(FILE *audit, const tg_policy *p, const tg_request *req,
 		    const tg_decision *d, int64_t now)
 {
-	audit_line(audit, p, req, d, now, NULL);
+	return audit_line(audit, p, req, d, now, NULL);
 }
 
 /* The members of a JSON object as text, its braces dropped; malloc'd. */
@@ -336,7 +345,7 @@ static char *members_of(json_t *obj)
 	return s;
 }
 
-void tg_mcp_audit_refusal(FILE *audit, const tg_policy *p, const tg_mcp_identity *id,
+bool tg_mcp_audit_refusal(FILE *audit, const tg_policy *p, const tg_mcp_identity *id,
 			  const tg_mcp_refusal *r, int64_t now)
 {
 	const char *method = json_string_value(json_object_get(r->seen, "method"));
@@ -349,16 +358,33 @@ void tg_mcp_audit_refusal(FILE *audit, const tg_policy *p, const tg_mcp_identity
 	char reason[320];
 	tg_request req;
 	tg_decision *d = new_decision();
+	bool ok = !audit || !p;
 
 	json_decref(x);
 	snprintf(reason, sizeof reason, "refused: %s", r->reason);
 	bare_request(&req, id, method, target, target ? strlen(target) : 0);
 	if (d) {
 		tg_decision_set_invalid(d, reason);
-		audit_line(audit, p, &req, d, now, extra);
+		ok = audit_line(audit, p, &req, d, now, extra);
 		tg_decision_free(d);
 	}
 	free(extra);
+	return ok;
+}
+
+/* A decision whose audit line could not be written is not acted on: an
+ * allow becomes a deny that says why. */
+static void unaudited(tg_mcp_authz *out)
+{
+	out->unaudited = true;
+	if (out->verdict != TG_MCP_ALLOW)
+		return;
+	out->verdict = TG_MCP_DENY;
+	out->has_rule = out->by_error = false;
+	out->rule[0] = '\0';
+	out->has_reason = true;
+	copy_str(out->reason, sizeof out->reason, "the audit log cannot be written");
+	snprintf(out->message, sizeof out->message, "toolgate: denied: %s", out->reason);
 }
 
 /* An invalid request: answered, and audited with what is known. */
@@ -376,8 +402,11 @@ static void invalid(const tg_policy *p, const tg_mcp_identity *id, const char *m
 	bare_request(&req, id, method, target, target ? strlen(target) : 0);
 	if (d) {
 		tg_decision_set_invalid(d, out->reason);
-		audit_line(audit, p, &req, d, now, extra);
+		if (!audit_line(audit, p, &req, d, now, extra))
+			unaudited(out);
 		tg_decision_free(d);
+	} else if (audit && p) {
+		unaudited(out);
 	}
 }
 
@@ -396,8 +425,11 @@ void tg_mcp_deny(const tg_policy *p, const tg_mcp_identity *id, const tg_rpc_msg
 	bare_request(&req, id, m->method, out->tool, out->tool_len);
 	if (d) {
 		tg_decision_set_denied(d, out->reason);
-		tg_mcp_audit(audit, p, &req, d, now);
+		if (!audit_line(audit, p, &req, d, now, NULL))
+			unaudited(out);
 		tg_decision_free(d);
+	} else if (audit && p) {
+		unaudited(out);
 	}
 }
 
@@ -449,6 +481,7 @@ static void judge(const tg_policy *p, const tg_json_request *jr, int64_t now, FI
 {
 	tg_decision *d = new_decision();
 	tg_status st;
+	bool written;
 
 	if (!d) {
 		/* Out of memory: refused, as an evaluation error would be. */
@@ -456,12 +489,15 @@ static void judge(const tg_policy *p, const tg_json_request *jr, int64_t now, FI
 		out->has_reason = true;
 		copy_str(out->reason, sizeof out->reason, tg_strerror(TG_ENOMEM));
 		snprintf(out->message, sizeof out->message, "toolgate: denied: %s", out->reason);
+		out->unaudited = audit && p;
 		return;
 	}
 	st = tg_eval(p, &jr->req, d);
-	audit_line(audit, p, &jr->req, d, now, extra);
+	written = audit_line(audit, p, &jr->req, d, now, extra);
 	verdict_of(&jr->req, d, st, out);
 	tg_decision_free(d);
+	if (!written)
+		unaudited(out);
 }
 
 /* Builds the request for method and params, evaluates and audits it. */

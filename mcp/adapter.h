@@ -302,6 +302,10 @@ typedef struct tg_mcp_authz {
 				 * was an error (tg_decision_by_error) */
 	const char *tool;	/* NEED_TOOLS: the tool name (borrowed from the message) */
 	size_t tool_len;
+	/* The decision's audit line could not be written (the stream failed,
+	 * or memory ran out): never ALLOW then, an allow became a DENY with
+	 * the reason "the audit log cannot be written". */
+	bool unaudited;
 } tg_mcp_authz;
 
 /* How a denied tools/call is answered. */
@@ -336,7 +340,8 @@ int tg_mcp_request_build(const tg_policy *p, const tg_mcp_identity *id, const ch
 /*
  * Authorizes one client request against policy p (NULL: no policy loaded,
  * everything but lifecycle is denied). Writes one audit line to `audit`
- * (may be NULL) for every decision, lifecycle excluded.
+ * (may be NULL) for every decision, lifecycle excluded; a decision whose
+ * line cannot be written is not an allow (out->unaudited).
  */
 void tg_mcp_decide(const tg_policy *p, const tg_mcp_identity *id, const tg_mcp_tools *tools,
 		     const tg_rpc_msg *m, int64_t now, FILE *audit, tg_mcp_authz *out);
@@ -387,9 +392,10 @@ const char *tg_mcp_tool_name(const tg_rpc_msg *m, size_t *len);
  * completion/complete: its ref's), borrowed; or NULL. */
 const char *tg_mcp_readable_target(const char *method, const json_t *params);
 
-/* Writes the audit line for a decision, newline and flush included. */
-void tg_mcp_audit(FILE *audit, const tg_policy *p, const tg_request *req,
-		    const tg_decision *d, int64_t now);
+/* Writes the audit line for a decision, newline and flush included: false
+ * when it could not be written. */
+bool tg_mcp_audit(FILE *audit, const tg_policy *p, const tg_request *req,
+		  const tg_decision *d, int64_t now);
 
 /* A message refused before any decision: bad framing, past a limit, an
  * answer to nothing asked, a request the forwarder cannot take. */
@@ -407,8 +413,9 @@ typedef struct tg_mcp_refusal {
  * deny whose reason is "refused: REASON", method and target as far as they
  * could be read, and one more member:
  *   "refusal":{"kind":KIND,"from":"client"|"server","code":CODE|null,"ids":[...]}
+ * False when the line could not be written.
  */
-void tg_mcp_audit_refusal(FILE *audit, const tg_policy *p, const tg_mcp_identity *id,
+bool tg_mcp_audit_refusal(FILE *audit, const tg_policy *p, const tg_mcp_identity *id,
 			  const tg_mcp_refusal *r, int64_t now);
 
 /* ---- filter.c ------------------------------------------------------ */

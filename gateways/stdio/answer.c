@@ -83,7 +83,8 @@ void tg_px_refuse(tg_proxy *px, const tg_mcp_refusal *r)
 
 	tg_drv_error("proxy: %s a %s message: %s", r->from_server ? "dropped" : "refused",
 		     r->from_server ? "server" : "client", r->reason);
-	tg_mcp_audit_refusal(px->audit, p, px->identity, r, tg_px_now_s(px));
+	if (!tg_mcp_audit_refusal(px->audit, p, px->identity, r, tg_px_now_s(px)))
+		tg_drv_error("proxy: cannot write the audit log: the refusal is not audited");
 	tg_holder_release(px->holder, p);
 	if (!r->from_server)
 		px->stats.rejected++;

@@ -148,6 +148,8 @@ void tg_px_handle_request(tg_proxy *px, tg_rpc_msg *m, const char *line, size_t 
 			    tg_px_now_s(px), px->audit, &out);
 	if (px->measure)
 		px->stats.decide_cpu += tg_px_cpu_seconds() - t0;
+	if (out.unaudited)
+		tg_drv_error("proxy: cannot write the audit log; denying");
 	switch (out.verdict) {
 	case TG_MCP_PASS:
 		px->stats.passed++;

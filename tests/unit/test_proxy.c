@@ -1320,6 +1320,54 @@ static char *roots_given(tg_px_buf *b, const char *server_id)
 	return uris;
 }
 
+/* A decision whose audit line cannot be written is not acted on: every
+ * call is denied while the log fails (here /dev/full: ENOSPC), roots the
+ * server would be given are withheld, lifecycle passes, and the calls go
+ * through again once the log takes lines. */
+static void test_unaudited_denied(void **state)
+{
+	fixture *f = *state;
+	FILE *full = fopen("/dev/full", "w");
+	const char *call = "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"tools/call\","
+			   "\"params\":{\"name\":\"echo\",\"arguments\":{}}}";
+	const char *ping = "{\"jsonrpc\":\"2.0\",\"id\":6,\"method\":\"ping\"}";
+	char line[256], *got;
+	json_t *v;
+
+	assert_non_null(full);
+	list_tools(f);
+	f->px.audit = full;
+	client(f, call);
+	expect_empty(&f->px.to_server);
+	v = take_json(&f->px.to_client);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(v, "error"), "code")),
+			 TG_RPC_DENIED);
+	assert_string_equal(json_string_value(json_object_get(
+				    json_object_get(json_object_get(v, "error"), "data"), "reason")),
+			    "the audit log cannot be written");
+	assert_true(json_is_null(json_object_get(
+		json_object_get(json_object_get(v, "error"), "data"), "rule")));
+	json_decref(v);
+	client(f, "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"resources/read\","
+		  "\"params\":{\"uri\":\"file:///docs/a.md\"}}");
+	expect_empty(&f->px.to_server);
+	expect_error(&f->px.to_client, 7, TG_RPC_DENIED, NULL);
+	client(f, ping);
+	expect_forwarded(&f->px.to_server, ping);
+	server(f, "{\"jsonrpc\":\"2.0\",\"id\":\"r1\",\"method\":\"roots/list\"}");
+	snprintf(line, sizeof line, "{\"jsonrpc\":\"2.0\",\"id\":%lld,\"result\":{\"roots\":["
+		 "{\"uri\":\"file:///docs\"}]}}", (long long)next_id(&f->px.to_client));
+	client(f, line);
+	got = roots_given(&f->px.to_server, "r1");
+	assert_string_equal(got, "");
+	free(got);
+	assert_int_equal(f->px.stats.denied, 2);
+	f->px.audit = f->audit;
+	client(f, call);
+	expect_forwarded(&f->px.to_server, call);
+	fclose(full);
+}
+
 static void test_roots_filtered(void **state)
 {
 	fixture *f = *state;
@@ -1777,6 +1825,7 @@ int main(void)
 		cmocka_unit_test(test_identity_values),
 		cmocka_unit_test_setup_teardown(test_allowed_forwarded_unchanged, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_denied_never_forwarded, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unaudited_denied, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_clock, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_invalid_requests, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_resources_prompts_completion, setup, teardown),
