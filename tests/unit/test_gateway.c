@@ -215,7 +215,9 @@ static void session_tampering(void **state)
 	bad[n - 1] = '\0';
 	assert_int_equal(tg_gw_session_open(&k, bad, "e", "alice", 1000, &got),
 			 TG_GW_SESSION_MALFORMED);
-	snprintf(bad, sizeof bad, "%sAA", id);
+	assert_true(n + 3 <= sizeof bad);
+	strcpy(bad, id);
+	memcpy(bad + n, "AA", 3);
 	assert_int_equal(tg_gw_session_open(&k, bad, "e", "alice", 1000, &got),
 			 TG_GW_SESSION_MALFORMED);
 	for (i = 0; i < sizeof junk / sizeof junk[0]; i++)
