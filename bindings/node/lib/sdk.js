@@ -123,11 +123,11 @@ class GuardedTransport {
     try {
       identity = this._identityOf(m, extra);
     } catch (e) {
-      return this._refuse(m, { decision: 'deny', rule: null, reason: `toolgate: identity: ${e.message}`, invalid: false });
+      return this._refuse(m, { decision: 'deny', rule: null, reason: `identity: ${e.message}`, invalid: false });
     }
     if (identity === null) {
       if (!isRequest(m)) return this.onmessage?.(m, extra);
-      return this._refuse(m, { decision: 'deny', rule: null, reason: 'toolgate: no identity for this request', invalid: false });
+      return this._refuse(m, { decision: 'deny', rule: null, reason: 'no identity for this request', invalid: false });
     }
     if (m.method === 'tools/call' && !this._listed) {
       return this._listTools(identity, extra).then(() => this._decide(m, extra, identity), (e) => {
@@ -138,9 +138,21 @@ class GuardedTransport {
     return this._decide(m, extra, identity);
   }
 
+  // A decision that cannot be made, or that onDecision (the audit hook)
+  // cannot record, is a refusal: never a pass, and never a request left
+  // without an answer.
   _decide(m, extra, identity) {
-    const result = this._policy.authorize(m, identity, { tools: this._tools, audit: this._audit });
-    this._onDecision?.(result, m, extra);
+    let result;
+    try {
+      result = this._policy.authorize(m, identity, { tools: this._tools, audit: this._audit });
+    } catch (e) {
+      return this._refuse(m, { decision: 'deny', rule: null, reason: `the decision could not be made: ${e.reason ?? e.message}`, invalid: false });
+    }
+    try {
+      this._onDecision?.(result, m, extra);
+    } catch (e) {
+      return this._refuse(m, { decision: 'deny', rule: null, reason: `the decision could not be recorded: ${e.message}`, invalid: false });
+    }
     if (result.decision !== 'allow') return this._refuse(m, result);
     if (isRequest(m) && LISTS.has(m.method)) this._lists.set(m.id, { method: m.method, identity });
     this.onmessage?.(m, extra);

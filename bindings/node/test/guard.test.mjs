@@ -100,7 +100,52 @@ test('resources and a prompts/get argument rule', async () => {
 
 test('no identity: every request is refused', async () => {
   // initialize itself is a request with no identity to decide it: refused.
-  await assert.rejects(connect(null), (e) => e.code === -32003 && /no identity/.test(e.message));
+  await assert.rejects(connect(null), (e) => refusedFor(e, 'no identity for this request'));
+});
+
+// The guard's own refusal: code -32003, the reason in data and once, after
+// "toolgate: ", in the message (the SDK's McpError puts its prefix first).
+function refusedFor(e, reason) {
+  return e.code === -32003 && e.data.reason === reason && e.data.rule === null &&
+    e.message.endsWith(` toolgate: ${reason}`) && !e.message.includes('toolgate: toolgate:');
+}
+
+// A guarded server and a connected client with the given guard options.
+async function connectWith(opts) {
+  const calls = [];
+  const server = guard(makeServer(calls), { identity: () => writer, ...opts });
+  const [ct, st] = InMemoryTransport.createLinkedPair();
+  await server.connect(st);
+  const client = new Client({ name: 'c', version: '1' });
+  await client.connect(ct);
+  return { client, calls };
+}
+
+test('a decision onDecision cannot record is refused, never served', async () => {
+  let failing = true;
+  const { client, calls } = await connectWith({
+    policy,
+    onDecision: (d, m) => { if (failing && m.method === 'tools/call') throw new Error('the log is full'); },
+  });
+  await assert.rejects(client.callTool({ name: 'get_weather', arguments: {} }),
+    (e) => refusedFor(e, 'the decision could not be recorded: the log is full'));
+  assert.deepEqual(calls, []);
+  failing = false;
+  await client.callTool({ name: 'get_weather', arguments: {} });
+  assert.deepEqual(calls, ['get_weather']);
+});
+
+test('a decision that cannot be made is refused, never served', async () => {
+  // A policy object whose authorize throws once initialize went through.
+  let n = 0;
+  const flaky = {
+    authorize: (m, id, o) => { if (n++ > 1) throw new Error('boom'); return policy.authorize(m, id, o); },
+    filterList: (...a) => policy.filterList(...a),
+  };
+  const { client, calls } = await connectWith({ policy: flaky });
+  await assert.rejects(client.callTool({ name: 'get_weather', arguments: {} }),
+    (e) => refusedFor(e, 'the decision could not be made: boom'));
+  assert.deepEqual(calls, []);
 });
 
 test('the identity comes from authInfo when no function is given', async () => {
