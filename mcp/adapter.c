@@ -324,12 +324,6 @@ static bool audit_line(FILE *audit, const tg_policy *p, const tg_request *req, c
 	return ok;
 }
 
-bool tg_mcp_audit(FILE *audit, const tg_policy *p, const tg_request *req,
-		    const tg_decision *d, int64_t now)
-{
-	return audit_line(audit, p, req, d, now, NULL);
-}
-
 /* The members of a JSON object as text, its braces dropped; malloc'd. */
 static char *members_of(json_t *obj)
 {

@@ -392,11 +392,6 @@ const char *tg_mcp_tool_name(const tg_rpc_msg *m, size_t *len);
  * completion/complete: its ref's), borrowed; or NULL. */
 const char *tg_mcp_readable_target(const char *method, const json_t *params);
 
-/* Writes the audit line for a decision, newline and flush included: false
- * when it could not be written. */
-bool tg_mcp_audit(FILE *audit, const tg_policy *p, const tg_request *req,
-		  const tg_decision *d, int64_t now);
-
 /* A message refused before any decision: bad framing, past a limit, an
  * answer to nothing asked, a request the forwarder cannot take. */
 typedef struct tg_mcp_refusal {
