@@ -43,7 +43,7 @@ static const char proxy_help[] =
 	"\n"
 	"  --policy FILE     the policy: bytecode (.tgb), or source compiled in memory\n"
 	"  --audit FILE      append one JSON audit line per decision to FILE\n"
-	"                    (default: stderr)\n"
+	"                    (default: stderr); SIGUSR1 opens FILE again\n"
 	"  --max-line BYTES  longest message accepted either way (default 8 MiB)\n"
 	"  --request-timeout MS\n"
 	"                    answer a request with an error (and cancel it) when\n"
@@ -174,6 +174,29 @@ static void reload_tool_files(void *ud)
 	tg_drv_error("proxy: re-read the pins and annotations");
 }
 
+/* --audit's file and the proxy that writes to it. */
+typedef struct audit_file {
+	const char *path;
+	tg_proxy *px;
+} audit_file;
+
+/* SIGUSR1: the audit log opened again, for log rotation; a file that
+ * cannot be opened leaves the current one in use. */
+static void reopen_audit(void *ud)
+{
+	audit_file *a = ud;
+	FILE *f = fopen(a->path, "a");
+
+	if (!f) {
+		tg_drv_error("proxy: cannot reopen the audit log '%s': %s; keeping the current one",
+			     a->path, strerror(errno));
+		return;
+	}
+	fclose(a->px->audit);
+	a->px->audit = f;
+	tg_drv_error("proxy: reopened the audit log '%s'", a->path);
+}
+
 int tg_cmd_proxy(int argc, char **argv)
 {
 	const char *policy_path = NULL, *audit_path = NULL;
@@ -182,6 +205,7 @@ int tg_cmd_proxy(int argc, char **argv)
 	tg_relay_opts opts;
 	tg_holder *holder = NULL;
 	tg_proxy px;
+	audit_file reopen = { NULL, &px };
 	FILE *audit = stderr;
 	json_t *pid;
 	const char *value = NULL;	/* the last option's value */
@@ -326,7 +350,13 @@ int tg_cmd_proxy(int argc, char **argv)
 	tools.px = &px;
 	opts.on_hup = reload_tool_files;
 	opts.hup_ud = &tools;
+	if (audit_path) {
+		reopen.path = audit_path;
+		opts.on_usr1 = reopen_audit;
+		opts.usr1_ud = &reopen;
+	}
 	rc = tg_relay_run(&px, &opts);
+	audit = px.audit;	/* the file SIGUSR1 last opened */
 	tg_proxy_free(&px);
 out:
 	if (audit && audit != stderr)

@@ -245,6 +245,8 @@ typedef struct tg_relay_opts {
 	tg_reloader *reloader;
 	void (*on_hup)(void *ud);	/* also on SIGHUP, or NULL */
 	void *hup_ud;
+	void (*on_usr1)(void *ud);	/* on SIGUSR1, or NULL (then it is ignored) */
+	void *usr1_ud;
 } tg_relay_opts;
 
 /* Starts argv with close-on-exec pipes on its stdin and stdout (stderr is

@@ -44,7 +44,7 @@ static int signal_pipe[2] = {-1, -1};
 static void on_signal(int sig)
 {
 	int saved = errno;
-	char c = sig == SIGHUP ? 'H' : 'T';
+	char c = sig == SIGHUP ? 'H' : sig == SIGUSR1 ? 'U' : 'T';
 
 	if (write(signal_pipe[1], &c, 1) < 0) {
 		/* The pipe is full: a wake-up is already pending. */
@@ -190,6 +190,7 @@ pid_t tg_px_spawn(char **argv, char *const *env, int *to_child, int *from_child)
 	if (pid == 0) {
 		signal(SIGPIPE, SIG_DFL);
 		signal(SIGHUP, SIG_DFL);
+		signal(SIGUSR1, SIG_DFL);
 		signal(SIGINT, SIG_DFL);
 		signal(SIGTERM, SIG_DFL);
 		if (dup2(in[0], 0) < 0 || dup2(out[1], 1) < 0) {
@@ -315,6 +316,7 @@ int tg_relay_run(tg_proxy *px, const tg_relay_opts *o)
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
@@ -422,6 +424,8 @@ int tg_relay_run(tg_proxy *px, const tg_relay_opts *o)
 						tg_reload_check(o->reloader, px->holder, true);
 					if (sigs[i] == 'H' && o->on_hup)
 						o->on_hup(o->hup_ud);
+					else if (sigs[i] == 'U' && o->on_usr1)
+						o->on_usr1(o->usr1_ud);
 					else if (sigs[i] == 'T' && !stop) {
 						stop = true;
 						kill(pid, SIGTERM);

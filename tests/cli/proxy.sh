@@ -137,6 +137,28 @@ wait_for "$TMP/err" "reloaded policy 'proxy-cli' version 1" || fail "no reload a
 exec 3>&-
 wait "$pid" || fail "proxy after SIGHUP: exit status $?"
 
+# SIGUSR1 opens the audit log again (log rotation): a decision before the
+# rename lands in the renamed file, one after it in a new file of the name.
+mkfifo "$TMP/usr1.in"
+: >"$TMP/log"
+"$TOOLGATE" proxy --policy "$TMP/p.tgb" --principal alice --role reader --context tier=2 \
+	--audit "$TMP/rot.audit" -- sh "$TMP/list_server.sh" "$TMP/log" \
+	<"$TMP/usr1.in" >"$TMP/out" 2>"$TMP/err" &
+pid=$!
+exec 3>"$TMP/usr1.in"
+printf '%s\n' "$LIST" >&3
+wait_for "$TMP/rot.audit" '"method":"tools/list"' || fail "no audit line before the rotation"
+mv "$TMP/rot.audit" "$TMP/rot.audit.1"
+kill -USR1 "$pid"
+wait_for "$TMP/err" "reopened the audit log" || fail "no reopen after SIGUSR1"
+printf '%s\n' "$ECHO" >&3
+wait_for "$TMP/out" '"id":2,' || fail "no answer after the rotation"
+exec 3>&-
+wait "$pid" || fail "proxy after SIGUSR1: exit status $?"
+has "$TMP/rot.audit" '"target":"echo","decision":"allow"'
+lacks "$TMP/rot.audit" '"method":"tools/list"'
+lacks "$TMP/rot.audit.1" '"target":"echo"'
+
 # The server holds its stdin, stdout and stderr and nothing else of the
 # proxy's: not the audit log, nor what the proxy itself inherited.
 mkfifo "$TMP/fd.in"
