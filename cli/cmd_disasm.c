@@ -62,7 +62,7 @@ int tg_cmd_disasm(int argc, char **argv)
 		return TG_EXIT_USAGE;
 	}
 	rc = TG_EXIT_OK;
-	if (tg_disasm(code, len, stdout) != 0 || fflush(stdout) != 0) {
+	if (tg_disasm(code, len, stdout) != 0 || fflush(stdout) != 0 || ferror(stdout)) {
 		tg_drv_error("%s: cannot write the listing", path);
 		rc = TG_EXIT_USAGE;
 	}

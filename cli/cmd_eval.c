@@ -269,7 +269,8 @@ int tg_cmd_eval(int argc, char **argv)
 		eval_file(&ctx, request_path);
 	else
 		eval_stdin(&ctx);
-	if (fflush(stdout) != 0) {
+	/* ferror: a flush between lines (--explain, --audit) may have failed */
+	if (fflush(stdout) != 0 || ferror(stdout)) {
 		tg_drv_error("cannot write to stdout: %s", strerror(errno));
 		raise_rc(&ctx, TG_EXIT_USAGE);
 	}

@@ -148,7 +148,7 @@ int tg_cmd_fmt(int argc, char **argv)
 		if (r > rc)
 			rc = r;
 	}
-	if (mode == FMT_PRINT && fflush(stdout) != 0) {
+	if (mode == FMT_PRINT && (fflush(stdout) != 0 || ferror(stdout))) {
 		tg_drv_error("cannot write to stdout: %s", strerror(errno));
 		rc = TG_EXIT_USAGE;
 	}

@@ -229,10 +229,16 @@ int tg_cmd_test(int argc, char **argv)
 	if (failed && status == TG_EXIT_OK)
 		status = TG_EXIT_FAIL;
 done:
-	if (out != stdout && fclose(out) != 0) {
-		tg_drv_error("cannot write '%s': %s", o.output, strerror(errno));
-		status = TG_EXIT_USAGE;
-	} else if (out == stdout && fflush(stdout) != 0) {
+	/* ferror too: a write that failed before the last flush is not
+	 * reported by fclose or fflush */
+	if (out != stdout) {
+		bool unwritten = ferror(out) != 0;
+
+		if (fclose(out) != 0 || unwritten) {
+			tg_drv_error("cannot write '%s': %s", o.output, strerror(errno));
+			status = TG_EXIT_USAGE;
+		}
+	} else if (fflush(stdout) != 0 || ferror(stdout)) {
 		status = TG_EXIT_USAGE;
 	}
 	for (i = 0; results && suites && i < o.nsuites; i++) {

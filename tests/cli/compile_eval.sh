@@ -96,4 +96,17 @@ printf 'not bytecode at all' >"$TMP/junk.tgb"
 run 1 eval "$TMP/junk.tgb" --request "$TMP/req.json"
 has "$TMP/err" 'junk.tgb: error: bytecode rejected: '
 
+# Output that cannot be written is an I/O error (2), also when --explain
+# and --audit flush each line before the end.
+if [ -w /dev/full ]; then
+	for opt in "" --explain --audit; do
+		"$TOOLGATE" eval "$TMP/basic.tgb" --request "$TMP/req.json" $opt >/dev/full 2>"$TMP/err"
+		got=$?
+		[ "$got" -eq 2 ] || fail "eval $opt into /dev/full: exit status $got, want 2"
+		has "$TMP/err" 'cannot write to stdout'
+	done
+else
+	echo "note: /dev/full is not writable here; the output-failure checks are skipped" >&2
+fi
+
 finish
