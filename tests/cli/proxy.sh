@@ -88,12 +88,16 @@ lacks "$TMP/log" '"tools/call"'
 
 # An audit log that cannot be written (/dev/full: ENOSPC) denies every
 # decision, says so on stderr, and the server sees no call.
-: >"$TMP/log"
-run_in "$TMP/in" 0 proxy --policy "$TMP/p.tgb" --principal alice --role reader \
-	--context tier=2 --deny-as error --audit /dev/full -- sh "$TMP/list_server.sh" "$TMP/log"
-has "$TMP/out" '^{"jsonrpc":"2.0","id":2,"error":{"code":-32003,"message":"toolgate: denied: the audit log cannot be written","data":{"rule":null,"reason":"the audit log cannot be written"}}}$'
-has "$TMP/err" 'proxy: cannot write the audit log; denying'
-lacks "$TMP/log" '"tools/call"'
+if [ -w /dev/full ]; then
+	: >"$TMP/log"
+	run_in "$TMP/in" 0 proxy --policy "$TMP/p.tgb" --principal alice --role reader \
+		--context tier=2 --deny-as error --audit /dev/full -- sh "$TMP/list_server.sh" "$TMP/log"
+	has "$TMP/out" '^{"jsonrpc":"2.0","id":2,"error":{"code":-32003,"message":"toolgate: denied: the audit log cannot be written","data":{"rule":null,"reason":"the audit log cannot be written"}}}$'
+	has "$TMP/err" 'proxy: cannot write the audit log; denying'
+	lacks "$TMP/log" '"tools/call"'
+else
+	echo "note: /dev/full is not writable here; the audit-failure check is skipped" >&2
+fi
 
 # An --identity file gives the same identity.
 printf '{"principal":{"id":"alice","roles":["reader"]},"context":{"tier":2}}' >"$TMP/id.json"

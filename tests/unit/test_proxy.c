@@ -1334,7 +1334,8 @@ static void test_unaudited_denied(void **state)
 	char line[256], *got;
 	json_t *v;
 
-	assert_non_null(full);
+	if (!full)
+		skip();	/* no /dev/full here */
 	list_tools(f);
 	f->px.audit = full;
 	client(f, call);
