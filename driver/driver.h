@@ -64,9 +64,11 @@ int tg_drv_load_policy(const char *path, tg_policy **out);
 
 /*
  * Writes buf[0..len) to `path` atomically: a temporary file in the same
- * directory, fsync'd, then renamed over the target. `mode_from`, when not
- * NULL, names an existing file whose permission bits the new file takes.
- * Returns 0, or -1 with a message printed.
+ * directory, fsync'd, then renamed over the target (over the existing
+ * file a symbolic link names, the link kept). A path that is not a regular file
+ * (/dev/stdout, /dev/null, a FIFO) is written as it is, never replaced.
+ * `mode_from`, when not NULL, names an existing file whose permission bits
+ * the new file takes. Returns 0, or -1 with a message printed.
  */
 int tg_drv_write_atomic(const char *path, const void *buf, size_t len, const char *mode_from);
 

@@ -4,6 +4,7 @@
  * at the end, loading bytecode through the runtime's verifier, and writing
  * outputs atomically so an interrupted command never leaves half a file.
  */
+#define _XOPEN_SOURCE 700	/* realpath */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -164,29 +165,72 @@ int tg_drv_load_policy(const char *path, tg_policy **out)
 	return rc;
 }
 
+/* All of p[0..len) to fd: 0, or -1 with errno set. */
+static int write_all(int fd, const unsigned char *p, size_t len)
+{
+	while (len > 0) {
+		ssize_t w = write(fd, p, len);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+/* A target that is not a regular file (/dev/stdout, /dev/null, a FIFO) is
+ * written as it is: a rename over it would replace the device itself. */
+static int write_in_place(const char *path, const void *buf, size_t len)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC), err;
+
+	if (fd >= 0 && write_all(fd, buf, len) != 0) {
+		err = errno;
+		close(fd);
+		errno = err;
+	} else if (fd >= 0 && close(fd) == 0) {
+		return 0;
+	}
+	tg_drv_error("cannot write '%s': %s", path, strerror(errno));
+	return -1;
+}
+
 int tg_drv_write_atomic(const char *path, const void *buf, size_t len, const char *mode_from)
 {
-	const char *slash = strrchr(path, '/');
-	size_t dirlen = slash ? (size_t)(slash - path) + 1 : 0;
-	const unsigned char *p = buf;
+	const char *target = path, *slash;
+	char *real = NULL, *tmp;
+	size_t dirlen;
 	struct stat st;
 	mode_t mask;
-	char *tmp;
 	int fd;
 
-	tmp = malloc(strlen(path) + sizeof ".XXXXXX" + 1);
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
+		return write_in_place(path, buf, len);
+	/* Through a symbolic link the file it names is replaced, and the link
+	 * stays. */
+	if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode) && (real = realpath(path, NULL)))
+		target = real;
+	slash = strrchr(target, '/');
+	dirlen = slash ? (size_t)(slash - target) + 1 : 0;
+	tmp = malloc(strlen(target) + sizeof ".XXXXXX" + 1);
 	if (!tmp) {
 		tg_drv_error("%s: out of memory", path);
+		free(real);
 		return -1;
 	}
 	/* dir/.base.XXXXXX: same directory, so rename(2) is atomic. */
-	memcpy(tmp, path, dirlen);
-	sprintf(tmp + dirlen, ".%s.XXXXXX", path + dirlen);
+	memcpy(tmp, target, dirlen);
+	sprintf(tmp + dirlen, ".%s.XXXXXX", target + dirlen);
 	fd = mkstemp(tmp);
 	if (fd < 0) {
 		tg_drv_error("cannot create a temporary file beside '%s': %s", path,
 			     strerror(errno));
 		free(tmp);
+		free(real);
 		return -1;
 	}
 	if (mode_from && stat(mode_from, &st) == 0) {
@@ -196,27 +240,17 @@ int tg_drv_write_atomic(const char *path, const void *buf, size_t len, const cha
 		umask(mask);
 		(void)fchmod(fd, 0666 & ~mask);
 	}
-	while (len > 0) {
-		ssize_t w = write(fd, p, len);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			goto fail;
-		}
-		p += w;
-		len -= (size_t)w;
-	}
-	if (fsync(fd) != 0)
+	if (write_all(fd, buf, len) != 0 || fsync(fd) != 0)
 		goto fail;
 	if (close(fd) != 0) {
 		fd = -1;
 		goto fail;
 	}
 	fd = -1;
-	if (rename(tmp, path) != 0)
+	if (rename(tmp, target) != 0)
 		goto fail;
 	free(tmp);
+	free(real);
 	return 0;
 fail:
 	tg_drv_error("cannot write '%s': %s", path, strerror(errno));
@@ -224,5 +258,6 @@ fail:
 		close(fd);
 	unlink(tmp);
 	free(tmp);
+	free(real);
 	return -1;
 }

@@ -96,6 +96,25 @@ printf 'not bytecode at all' >"$TMP/junk.tgb"
 run 1 eval "$TMP/junk.tgb" --request "$TMP/req.json"
 has "$TMP/err" 'junk.tgb: error: bytecode rejected: '
 
+# -o through a symbolic link writes the file it names, and the link stays;
+# -o a FIFO (like /dev/stdout in a pipe) writes into it, never replaces it.
+: >"$TMP/basic-copy.tgb"
+ln -s basic-copy.tgb "$TMP/link.tgb"
+run 0 compile "$TMP/basic.tg" -o "$TMP/link.tgb"
+[ -L "$TMP/link.tgb" ] || fail "compile -o replaced the symbolic link"
+same "$TMP/basic-copy.tgb" "$TMP/basic.tgb"
+mkfifo "$TMP/fifo.tgb"
+cat "$TMP/fifo.tgb" >"$TMP/from-fifo.tgb" &
+reader=$!
+run 0 compile "$TMP/basic.tg" -o "$TMP/fifo.tgb"
+if [ -p "$TMP/fifo.tgb" ]; then
+	wait "$reader"
+	same "$TMP/from-fifo.tgb" "$TMP/basic.tgb"
+else
+	fail "compile -o replaced the FIFO"
+	kill "$reader"
+fi
+
 # Output that cannot be written is an I/O error (2), also when --explain
 # and --audit flush each line before the end.
 if [ -w /dev/full ]; then

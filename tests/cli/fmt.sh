@@ -44,6 +44,14 @@ case $(ls -l "$TMP/ugly.tg") in
 esac
 ls -a "$TMP" | grep -q '^\.ugly' && fail "fmt -w left a temporary file"
 
+# Through a symbolic link -w rewrites the file it names; the link stays.
+mkdir "$TMP/src"
+cp "$TMP/ugly.orig" "$TMP/src/linked.tg"
+ln -s src/linked.tg "$TMP/link.tg"
+run 0 fmt -w "$TMP/link.tg"
+[ -L "$TMP/link.tg" ] || fail "fmt -w replaced the symbolic link"
+same "$TMP/src/linked.tg" "$TMP/ugly.tg"
+
 # -w leaves a formatted file alone (not even rewritten).
 touch -t 200001010000 "$TMP/canon.tg"
 run 0 fmt -w "$TMP/canon.tg"
