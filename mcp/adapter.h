@@ -236,9 +236,9 @@ int tg_mcp_tool_digest(const json_t *tool, char hex[65]);
 /* Reads a pins file {"tools":{"NAME":"<64 hex>",...}}: the "tools" object
  * (new reference), or NULL with a message in err. */
 json_t *tg_mcp_pins_load(const char *path, char *err, size_t errlen);
-/* Writes {"tools":digests} to path through a temporary file and a rename.
- * 0, or -1 with a message in err. */
-int tg_mcp_pins_write(const char *path, const json_t *digests, char *err, size_t errlen);
+/* The text of a pins file for digests, {"tools":digests} and a newline
+ * (malloc'd), or NULL when out of memory. */
+char *tg_mcp_pins_text(const json_t *digests);
 /* Reads an annotations file {"tools":{"NAME":{"readOnlyHint":true,...}}}:
  * the "tools" object (new reference), or NULL with a message in err. */
 json_t *tg_mcp_annotations_load(const char *path, char *err, size_t errlen);

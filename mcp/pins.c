@@ -22,11 +22,9 @@
  *   pins         {"tools":{"NAME":"<64 hex digits>",...}}
  *   annotations  {"tools":{"NAME":{"readOnlyHint":true,...},...}}
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "adapter.h"
 #include "sha256.h"
@@ -151,30 +149,19 @@ json_t *tg_mcp_annotations_load(const char *path, char *err, size_t errlen)
 	return load_tools(path, false, err, errlen);
 }
 
-int tg_mcp_pins_write(const char *path, const json_t *digests, char *err, size_t errlen)
+char *tg_mcp_pins_text(const json_t *digests)
 {
-	size_t n = strlen(path);
-	char *tmp = malloc(n + 16);
 	json_t *root = json_pack("{s:O}", "tools", digests);
-	int rc = -1;
+	char *text = root ? json_dumps(root, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
+	char *line = text ? realloc(text, strlen(text) + 2) : NULL;
 
-	if (!tmp || !root) {
-		snprintf(err, errlen, "out of memory");
-		goto out;
-	}
-	/* A new file renamed over the old: a reader never sees half of it. */
-	snprintf(tmp, n + 16, "%s.tmp%ld", path, (long)getpid());
-	if (json_dump_file(root, tmp, JSON_INDENT(2) | JSON_SORT_KEYS) != 0 ||
-	    rename(tmp, path) != 0) {
-		snprintf(err, errlen, "cannot write '%s': %s", path, strerror(errno));
-		unlink(tmp);
-		goto out;
-	}
-	rc = 0;
-out:
 	json_decref(root);
-	free(tmp);
-	return rc;
+	if (!line) {
+		free(text);
+		return NULL;
+	}
+	strcat(line, "\n");
+	return line;
 }
 
 bool tg_mcp_override_hints(const json_t *overrides, const char *name, size_t len,

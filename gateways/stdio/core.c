@@ -278,16 +278,19 @@ void tg_proxy_client_oversized(tg_proxy *px, const char *head, size_t len)
 
 void tg_px_listed(tg_proxy *px)
 {
-	char err[256];
+	char *text;
 
 	if (!px->write_pins || !px->tools.digests_changed || !px->tools.digests)
 		return;
 	px->tools.digests_changed = false;
-	if (tg_mcp_pins_write(px->write_pins, px->tools.digests, err, sizeof err) != 0)
-		tg_drv_error("proxy: %s", err);
-	else
+	/* through a temporary file and a rename: a reader never sees half */
+	text = tg_mcp_pins_text(px->tools.digests);
+	if (!text)
+		tg_drv_error("proxy: out of memory writing the pins");
+	else if (tg_drv_write_atomic(px->write_pins, text, strlen(text), NULL) == 0)
 		tg_drv_error("proxy: wrote the pins of %zu tools to '%s'",
 			     json_object_size(px->tools.digests), px->write_pins);
+	free(text);
 }
 
 bool tg_proxy_accepts_client(const tg_proxy *px)

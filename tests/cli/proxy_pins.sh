@@ -25,6 +25,15 @@ has "$TMP/err" "wrote the pins of 2 tools to '$TMP/pins.json'"
 has "$TMP/pins.json" '"echo": "[0-9a-f]\{64\}"'
 has "$TMP/pins.json" '"secret": "[0-9a-f]\{64\}"'
 
+# Written as `compile -o` writes (a temporary file beside it, then a
+# rename): through a symbolic link, the file it names; the link stays.
+: >"$TMP/pins-target.json"
+ln -s pins-target.json "$TMP/pins-link.json"
+run_in "$TMP/in" 0 proxy --policy "$TMP/p.tgb" --principal alice --audit /dev/null \
+	--write-pins "$TMP/pins-link.json" -- python3 "$FAKE" rugpull "$TMP/log"
+[ -L "$TMP/pins-link.json" ] || fail "--write-pins replaced the symbolic link"
+same "$TMP/pins-target.json" "$TMP/pins.json"
+
 # The second listing changes echo's description: from then on echo is
 # hidden and its call denied, the audit saying why; the other tool stays.
 printf '%s\n' "$LIST" "$LIST2" "$CALL" >"$TMP/in"
