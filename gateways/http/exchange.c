@@ -1383,12 +1383,85 @@ static void mismatch(ctx *x, tg_gw_answer *a, json_t *id, const char *why)
  * x-mcp-header declarations first. *fwd may become x->in with another
  * body (*body owns it). 0, or -1 when it answered.
  */
+/*
+ * The roots a client's message would give the server, as the policy lets
+ * the identity have them (mcp/roots.c, as the stdio proxy checks them):
+ * those of an answer whose result has "roots" (its shape decides: another
+ * process may have relayed the server's roots/list) and those inside a
+ * 2026-07-28 retry's inputResponses. Each root is a decision, audited.
+ * *checked gets the text to forward instead (malloc'd), or stays NULL when
+ * the message gives no roots; -1 with why when they cannot be checked or
+ * audited, and then nothing of them may reach the server.
+ */
+static int check_roots(ctx *x, const json_t *root, char **checked, char *why, size_t whylen)
+{
+	bool answer = !json_object_get(root, "method");
+	json_t *copy, *at;
+	const tg_policy *p;
+	char *lines = NULL;
+	size_t n = 0;
+	FILE *audit;
+	long k;
+
+	*checked = NULL;
+	at = json_object_get(root, answer ? "result" : "params");
+	if (!json_object_get(at, answer ? "roots" : "inputResponses"))
+		return 0;
+	if (x->m.lossy || !(copy = json_deep_copy(root))) {
+		snprintf(why, whylen, x->m.lossy ? "a number in the message cannot be rewritten"
+						 : "out of memory");
+		return -1;
+	}
+	at = json_object_get(copy, answer ? "result" : "params");
+	p = tg_holder_acquire(x->gw->holder);
+	audit = open_memstream(&lines, &n);
+	if (!audit) {
+		k = -1;
+		snprintf(why, whylen, "the audit line cannot be made");
+	} else if (answer && (k = tg_mcp_filter_roots(p, &x->id, NULL, at, x->now, audit)) < 0) {
+		snprintf(why, whylen, "the client's roots are not a list of roots");
+	} else if (!answer) {
+		k = tg_mcp_input_roots(p, &x->id, NULL, at, x->now, audit, why, whylen);
+	}
+	if (audit)
+		fclose(audit);
+	tg_holder_release(x->gw->holder, p);
+	if (k >= 0 && n &&
+	    tg_gw_audit_write(&x->gw->audit, lines, n, x->up->name, false, x->auth) != 0 &&
+	    x->conf->audit_required) {
+		tg_drv_error("gateway: cannot write the audit log; withholding the roots");
+		tg_gw_metrics_refusal(&x->gw->metrics, TG_GW_REF_AUDIT);
+		snprintf(why, whylen, "the audit log cannot be written");
+		k = -1;
+	}
+	free(lines);
+	/* k: roots removed from an answer, or retry answers checked */
+	if (k > 0 && !(*checked = json_dumps(copy, JSON_COMPACT))) {
+		snprintf(why, whylen, "out of memory");
+		k = -1;
+	}
+	json_decref(copy);
+	return k < 0 ? -1 : 0;
+}
+
+/* Forwards `body` (malloc'd, taken) instead of the client's bytes. */
+static void forward_instead(ctx *x, char *body)
+{
+	free(x->fwd_body);
+	x->fwd_body = body;
+	if (x->in != &x->fwd)
+		x->fwd = *x->in;
+	x->fwd.body = body;
+	x->fwd.body_len = strlen(body);
+	x->in = &x->fwd;
+}
+
 static int prepare_forward(ctx *x, tg_gw_answer *a, const tg_rpc_msg *m, tg_gw_http_in *fwd,
 			   char **body)
 {
 	json_t *root = m->root, *copy = NULL, *params;
 	const char *field, *name;
-	char why[512];
+	char why[512], *checked;
 	int rc = -1;
 
 	if (tg_gw_is_task_method(m->method) || mentions_tasks(x->in->body, x->in->body_len)) {
@@ -1415,6 +1488,15 @@ static int prepare_forward(ctx *x, tg_gw_answer *a, const tg_rpc_msg *m, tg_gw_h
 			root = copy;
 		}
 	}
+	if (check_roots(x, root, &checked, why, sizeof why) != 0) {
+		char text[600];
+
+		snprintf(text, sizeof text, "toolgate: %s", why);
+		tg_gw_answer_error(a, 200, m->id, TG_RPC_INVALID_PARAMS, text, NULL);
+		goto out;
+	}
+	if (checked)
+		forward_instead(x, checked);
 	if (!x->stateless) {
 		rc = 0;
 		goto out;
@@ -1540,6 +1622,26 @@ static void post(ctx *x, tg_gw_answer *a)
 		kind = kind_of(m->method);
 		if (prepare_forward(x, a, m, &x->fwd, &x->fwd_body) != 0)
 			return;
+	} else if (m->kind == TG_RPC_RESPONSE) {
+		char *checked;
+
+		/* The server is told its roots/list failed rather than given
+		 * roots nobody checked. */
+		if (check_roots(x, m->root, &checked, why, sizeof why) != 0) {
+			json_t *e = rpc_error(m->id, TG_RPC_UNAVAILABLE,
+					      "toolgate: the client's roots could not be checked");
+
+			checked = e ? json_dumps(e, JSON_COMPACT) : NULL;
+			json_decref(e);
+			tg_drv_error("gateway: %s; the server gets an error instead", why);
+			if (!checked) {
+				tg_gw_answer_error(a, 500, NULL, TG_RPC_UNAVAILABLE,
+						   "toolgate: out of memory", NULL);
+				return;
+			}
+		}
+		if (checked)
+			forward_instead(x, checked);
 	}
 	if (x->uc->url)
 		http_forward(x, a, m->id, m->kind == TG_RPC_REQUEST ? m->idkey : NULL, kind);

@@ -30,6 +30,7 @@ role reader;
 default deny;
 allow anyone to list tools;
 rule "ro": allow role reader to call any tool when tool.read_only;
+rule "docs": allow role reader to read resource "file:///docs/**";
 P
 head -c 48 /dev/urandom >"$TMP/key"
 cat >"$TMP/gw.yaml" <<Y
@@ -178,6 +179,21 @@ has "$TMP/sse.body" '^id: e1'
 has "$TMP/sse.body" 'notifications/progress'
 has "$TMP/sse.body" '"text":"streamed"'
 has "$TMP/audit.jsonl" '"target":"echo","decision":"allow".*"upstream":"rec"'
+# The client's answer to a server's roots/list reaches the server with the
+# roots the identity may read, each root a decision in the audit; roots
+# that are not a list reach it as an error instead.
+: >"$TMP/rec.log"
+req roots 200 -H "$JSON" -H "$ACC" -H "$S" -H "$V" \
+	-d '{"jsonrpc":"2.0","id":"r1","result":{"roots":[{"uri":"file:///"},{"uri":"file:///docs"},{"uri":"file:///etc"}]}}' "$U"
+has "$TMP/rec.log" 'file:///docs'
+lacks "$TMP/rec.log" 'file:///\\"'
+lacks "$TMP/rec.log" 'file:///etc'
+has "$TMP/audit.jsonl" '"target":"file:///etc/","decision":"deny".*"for":"roots/list".*"upstream":"rec"'
+: >"$TMP/rec.log"
+req badroots 200 -H "$JSON" -H "$ACC" -H "$S" -H "$V" \
+	-d '{"jsonrpc":"2.0","id":"r2","result":{"roots":"file:///"}}' "$U"
+has "$TMP/rec.log" 'the client'"'"'s roots could not be checked'
+lacks "$TMP/rec.log" '"roots'
 has "$TMP/audit.jsonl" '"target":"secret","decision":"deny".*"upstream":"rec"'
 
 # ---- the upstream hangs, then is gone: an error, never a hang ----------------

@@ -134,6 +134,13 @@ req denied 200 "$A" "$(call 23 secret '{}')" -H "$V" -H 'Mcp-Method: tools/call'
 has "$TMP/denied.body" '"isError":true'
 has "$TMP/denied.body" '"code":-32003'
 count | grep -q '"secret"' && fail "a denied call reached the upstream"
+# roots the client answers inside a retry (inputResponses) reach the server
+# as the identity may read them: file:///pub, not the whole disk
+: >"$TMP/up.log"
+req roots 200 "$A" "{\"jsonrpc\":\"2.0\",\"id\":26,\"method\":\"tools/call\",\"params\":{\"name\":\"echo\",\"arguments\":{},\"inputResponses\":{\"r\":{\"roots\":[{\"uri\":\"file:///pub\"},{\"uri\":\"file:///\"}]}},$META}}" -H "$V" -H 'Mcp-Method: tools/call' -H 'Mcp-Name: echo'
+has "$TMP/up.log" 'file:///pub'
+lacks "$TMP/up.log" '"file:///"'
+has "$TMP/alice.audit.jsonl" '"target":"file:///","decision":"deny".*"for":"roots/list"'
 # a subscription is decided per resource, as the reads it amounts to: one
 # the principal may not read refuses the whole request, nothing forwarded
 sub_body() { echo "{\"jsonrpc\":\"2.0\",\"id\":$1,\"method\":\"subscriptions/listen\",\"params\":{\"notifications\":{\"resourceSubscriptions\":[$2]},$META}}"; }
