@@ -1426,13 +1426,19 @@ static int check_roots(ctx *x, const json_t *root, char **checked, char *why, si
 	if (audit)
 		fclose(audit);
 	tg_holder_release(x->gw->holder, p);
+	if (k < 0 && audit)	/* roots that are not roots */
+		tg_gw_metrics_refusal(&x->gw->metrics, TG_GW_REF_INVALID);
 	if (k >= 0 && n &&
-	    tg_gw_audit_write(&x->gw->audit, lines, n, x->up->name, false, x->auth) != 0 &&
-	    x->conf->audit_required) {
-		tg_drv_error("gateway: cannot write the audit log; withholding the roots");
-		tg_gw_metrics_refusal(&x->gw->metrics, TG_GW_REF_AUDIT);
-		snprintf(why, whylen, "the audit log cannot be written");
-		k = -1;
+	    tg_gw_audit_write(&x->gw->audit, lines, n, x->up->name, false, x->auth) != 0) {
+		if (x->conf->audit_required) {
+			tg_drv_error("gateway: cannot write the audit log; withholding the roots");
+			tg_gw_metrics_refusal(&x->gw->metrics, TG_GW_REF_AUDIT);
+			snprintf(why, whylen, "the audit log cannot be written");
+			k = -1;
+		} else {
+			tg_drv_error("gateway: cannot write the audit log; serving anyway "
+				     "(audit_required: false)");
+		}
 	}
 	free(lines);
 	/* k: roots removed from an answer, or retry answers checked */
