@@ -254,6 +254,46 @@ tg_status tg_mcp_filter_list(const tg_policy *p, const tg_mcp_identity *id, tg_m
 	return TG_OK;
 }
 
+tg_status tg_mcp_check_roots(const tg_policy *p, const tg_mcp_identity *id, const char *message,
+			     size_t len, int64_t now, char **out, size_t *out_len)
+{
+	json_error_t jerr;
+	json_t *root, *at;
+	char err[256], *text;
+	bool answer;
+	long n;
+
+	if (!p || !id || !out || (!message && len > 0))
+		return TG_EINVAL;
+	*out = NULL;
+	root = json_loadb(message ? message : "", len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!json_is_object(root)) {
+		json_decref(root);
+		return TG_EINVALID_REQUEST;
+	}
+	answer = !json_object_get(root, "method");
+	at = json_object_get(root, answer ? "result" : "params");
+	if (!json_object_get(at, answer ? "roots" : "inputResponses")) {
+		json_decref(root);
+		return TG_OK;
+	}
+	/* answer: roots removed; a retry: answers with roots checked */
+	n = answer ? tg_mcp_filter_roots(p, id, NULL, at, now, NULL)
+		   : tg_mcp_input_roots(p, id, NULL, at, now, NULL, err, sizeof err);
+	if (n < 0 || (!answer && n == 0)) {
+		json_decref(root);
+		return n < 0 ? TG_EINVALID_REQUEST : TG_OK;
+	}
+	text = json_dumps(root, JSON_COMPACT);
+	json_decref(root);
+	if (!text)
+		return TG_ENOMEM;
+	*out = text;
+	if (out_len)
+		*out_len = strlen(text);
+	return TG_OK;
+}
+
 void tg_mcp_free(void *p)
 {
 	free(p);

@@ -156,8 +156,26 @@ TG_API tg_status tg_mcp_filter_list(const tg_policy *p, const tg_mcp_identity *i
 				    size_t len, int64_t now, char **out, size_t *out_len,
 				    size_t *removed);
 
-/* Frees what this library allocated for the caller (tg_mcp_filter_list's
- * text). NULL is ignored. */
+/*
+ * The roots a client's message gives a server, as the identity may have
+ * them (docs/proxy.md, "roots"): those of an answer whose result has
+ * "roots" (to the server's roots/list) and those inside a request's
+ * params.inputResponses (a 2026-07-28 retry). A root stays only when the
+ * identity may read everything under it: each is decided as a
+ * resources/read of its URI in directory form (one trailing '/'). Returns
+ * TG_OK with *out a new NUL-terminated JSON text of the message holding only
+ * those roots (its length in *out_len, may be NULL; free with tg_mcp_free),
+ * or *out NULL when the message gives no roots (pass it on as it is);
+ * TG_EINVALID_REQUEST when the message is not a JSON object or its roots
+ * are not a list of roots (pass none of them on); TG_EINVAL for NULL
+ * arguments; TG_ENOMEM.
+ */
+TG_API tg_status tg_mcp_check_roots(const tg_policy *p, const tg_mcp_identity *id,
+				    const char *message, size_t len, int64_t now, char **out,
+				    size_t *out_len);
+
+/* Frees what this library allocated for the caller (the texts of
+ * tg_mcp_filter_list and tg_mcp_check_roots). NULL is ignored. */
 TG_API void tg_mcp_free(void *p);
 
 #ifdef __cplusplus

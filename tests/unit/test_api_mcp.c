@@ -3,7 +3,8 @@
  * used only through the public headers: JSON requests, JSON text to a
  * decision in one call, MCP messages to requests for each kind of method
  * (prompts/get arguments included), lifecycle and malformed messages, list
- * filtering with the tool annotations it records, and decision JSON.
+ * filtering with the tool annotations it records, roots checked, and
+ * decision JSON.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -269,6 +270,66 @@ static void test_filter_list_records_annotations(void **state)
 	tg_mcp_tools_free(tools);
 }
 
+/* tg_mcp_check_roots on `message`: its text, "" when nothing is to change,
+ * "invalid" when refused. Caller frees. */
+static char *roots_of(const char *message)
+{
+	char *out = NULL;
+	size_t len = 0;
+	tg_status st = tg_mcp_check_roots(policy, engineer, message, strlen(message), 1700000000,
+					  &out, &len);
+
+	if (st == TG_EINVALID_REQUEST)
+		return strdup("invalid");
+	assert_int_equal(st, TG_OK);
+	if (!out)
+		return strdup("");
+	assert_int_equal(len, strlen(out));
+	char *copy = strdup(out);
+	tg_mcp_free(out);
+	return copy;
+}
+
+/* Roots stay only where the identity may read everything below them:
+ * file:///srv and below (rule "files"), not file:/// nor file:///etc. */
+static void test_check_roots(void **state)
+{
+	static const struct {
+		const char *message, *want;
+	} cases[] = {
+		{ "{\"jsonrpc\":\"2.0\",\"id\":\"r\",\"result\":{\"roots\":[{\"uri\":\"file:///\"},"
+		  "{\"uri\":\"file:///srv\",\"name\":\"s\"},{\"uri\":\"file:///etc\"}]}}",
+		  "{\"jsonrpc\":\"2.0\",\"id\":\"r\",\"result\":{\"roots\":[{\"uri\":\"file:///srv\","
+		  "\"name\":\"s\"}]}}" },
+		{ "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"fs.x\","
+		  "\"inputResponses\":{\"k\":{\"roots\":[{\"uri\":\"file:///srv/a/\"},"
+		  "{\"uri\":\"file:///home\"}]}}}}",
+		  "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"fs.x\","
+		  "\"inputResponses\":{\"k\":{\"roots\":[{\"uri\":\"file:///srv/a/\"}]}}}}" },
+		/* no roots: nothing to change */
+		{ "{\"jsonrpc\":\"2.0\",\"id\":2,\"result\":{\"content\":[]}}", "" },
+		{ "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"tools/call\",\"params\":{\"name\":\"x\"}}", "" },
+		{ "{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"tools/call\",\"params\":{\"name\":\"x\","
+		  "\"inputResponses\":{\"k\":{\"action\":\"accept\"}}}}", "" },
+		/* roots that are not a list of roots; not JSON */
+		{ "{\"jsonrpc\":\"2.0\",\"id\":5,\"result\":{\"roots\":\"file:///\"}}", "invalid" },
+		{ "{\"jsonrpc\":\"2.0\",\"id\":6,\"method\":\"tools/call\",\"params\":{\"name\":\"x\","
+		  "\"inputResponses\":{\"k\":{\"roots\":{}}}}}", "invalid" },
+		{ "{\"roots\":", "invalid" },
+	};
+	char *out = NULL;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char *got = roots_of(cases[i].message);
+
+		assert_string_equal(got, cases[i].want);
+		free(got);
+	}
+	assert_int_equal(tg_mcp_check_roots(NULL, engineer, "{}", 2, 0, &out, NULL), TG_EINVAL);
+	assert_int_equal(tg_mcp_check_roots(policy, engineer, NULL, 1, 0, &out, NULL), TG_EINVAL);
+}
+
 static void test_identity_errors(void **state)
 {
 	static const char *const bad[] = {
@@ -297,6 +358,7 @@ int main(void)
 		cmocka_unit_test(test_value_quantifier),
 		cmocka_unit_test(test_refused_messages),
 		cmocka_unit_test(test_filter_list_records_annotations),
+		cmocka_unit_test(test_check_roots),
 		cmocka_unit_test(test_identity_errors),
 	};
 

@@ -70,6 +70,11 @@ declare abstract class Decider {
   filterList<T extends JsonInput>(method: 'tools/list' | 'resources/list' | 'prompts/list', response: T,
     identity: Identity | IdentityObject | string,
     opts?: { tools?: Tools; now?: number | Date; onRemoved?: (removed: number) => void }): T extends object ? any : string;
+  /** The message with only the roots the identity may read everything under (a client's answer to
+   * roots/list, or a retry's inputResponses; tg_mcp_check_roots), the same type as given, or null
+   * when it gives no roots. Throws when its roots are not a list of roots. */
+  checkRoots<T extends JsonInput>(message: T, identity: Identity | IdentityObject | string,
+    opts?: { now?: number | Date }): (T extends object ? any : string) | null;
   readonly info: PolicyInfo;
 }
 

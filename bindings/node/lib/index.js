@@ -89,6 +89,17 @@ class Decider {
     return typeof response === 'string' || response instanceof Uint8Array ? filtered : JSON.parse(filtered);
   }
 
+  /** The message with only the roots the identity may read everything
+   * under (a client's answer to roots/list, or a retry's inputResponses):
+   * the same type as given, or null when it gives no roots. Throws a
+   * ToolgateError when its roots are not a list of roots. */
+  checkRoots(message, identity, opts = {}) {
+    const checked = native.checkRoots(this._h, identityHandle(identity), text(message),
+      seconds(opts.now));
+    if (checked === null) return null;
+    return typeof message === 'string' || message instanceof Uint8Array ? checked : JSON.parse(checked);
+  }
+
   get info() {
     return native.policyInfo(this._h);
   }

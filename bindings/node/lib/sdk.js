@@ -16,6 +16,7 @@ const { Tools, Identity } = require('./index.js');
 
 const DENIED = -32003; // the codes `toolgate proxy` answers with (docs/proxy.md)
 const INVALID_PARAMS = -32602;
+const UNAVAILABLE = -32004;
 const LISTS = new Set(['tools/list', 'resources/list', 'prompts/list']);
 const MAX_PAGES = 64;
 
@@ -118,7 +119,7 @@ class GuardedTransport {
   // Returns a promise only when a tools/call must wait for the guard's own
   // listing (so that it is judged with the annotations the server lists).
   _handle(m, extra) {
-    if (!m || typeof m.method !== 'string') return this.onmessage?.(m, extra); // responses
+    if (!m || typeof m.method !== 'string') return this._answer(m, extra); // responses
     let identity;
     try {
       identity = this._identityOf(m, extra);
@@ -155,7 +156,36 @@ class GuardedTransport {
     }
     if (result.decision !== 'allow') return this._refuse(m, result);
     if (isRequest(m) && LISTS.has(m.method)) this._lists.set(m.id, { method: m.method, identity });
+    if (m.params?.inputResponses !== undefined) {
+      // a 2026-07-28 retry: the roots answered inside it, as the identity may have them
+      try {
+        m = this._policy.checkRoots(m, identity) ?? m;
+      } catch (e) {
+        return this._refuse(m, { decision: 'deny', rule: null, reason: `the roots answered cannot be checked: ${e.reason ?? e.message}`, invalid: true });
+      }
+    }
     this.onmessage?.(m, extra);
+  }
+
+  // A client's answer. One to the server's roots/list (by its shape: a
+  // result with roots) gives the server only the roots the identity may
+  // read everything under, as `toolgate proxy` does; roots that cannot be
+  // checked reach the server as an error instead.
+  _answer(m, extra) {
+    if (!m || m.result === null || typeof m.result !== 'object' || m.result.roots === undefined) {
+      return this.onmessage?.(m, extra);
+    }
+    let checked = null;
+    try {
+      const identity = this._identityOf(m, extra);
+      if (identity !== null) checked = this._policy.checkRoots(m, identity);
+    } catch (e) {
+      this.onerror?.(e);
+    }
+    if (checked === null) {
+      checked = { jsonrpc: '2.0', id: m.id, error: { code: UNAVAILABLE, message: "toolgate: the client's roots could not be checked" } };
+    }
+    return this.onmessage?.(checked, extra);
   }
 
   _refuse(m, result) {

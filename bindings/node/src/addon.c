@@ -800,6 +800,48 @@ static napi_value js_filter_list(napi_env env, napi_callback_info info)
 	return result;
 }
 
+/* checkRoots(policy|holder, identity|json, message, now) -> text, or null
+ * when the message gives no roots */
+static napi_value js_check_roots(napi_env env, napi_callback_info info)
+{
+	ARGS(4);
+	const char *msg;
+	size_t mlen, out_len = 0;
+	int64_t now;
+	tg_mcp_identity *tmp;
+	char *out = NULL;
+	hbox *from;
+	napi_value result = NULL;
+
+	if (!get_int64(env, argv[3], &now))
+		return NULL;
+	const tg_mcp_identity *id = get_identity(env, argv[1], &tmp);
+	if (!id)
+		return NULL;
+	if (!read_text(env, argv[2], 0, &msg, &mlen)) {
+		tg_mcp_identity_free(tmp);
+		return NULL;
+	}
+	const tg_policy *p = get_policy(env, argv[0], &from);
+	if (p) {
+		tg_status st = tg_mcp_check_roots(p, id, msg, mlen, now, &out, &out_len);
+		if (st != TG_OK)
+			throw_tg(env, st,
+				 st == TG_EINVALID_REQUEST
+					 ? "the message is not JSON or its roots are not a list of roots"
+					 : NULL,
+				 NULL);
+		else if (!out)
+			napi_get_null(env, &result);
+		else
+			napi_create_string_utf8(env, out, out_len, &result);
+		tg_mcp_free(out);
+		put_policy(from, p);
+	}
+	tg_mcp_identity_free(tmp);
+	return result;
+}
+
 static void holder_finalize(napi_env env, void *data, void *hint)
 {
 	(void)env, (void)hint;
@@ -963,6 +1005,7 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */)
 		{ "authorize", js_authorize },
 		{ "evalJson", js_eval_json },
 		{ "filterList", js_filter_list },
+		{ "checkRoots", js_check_roots },
 		{ "holderCreate", js_holder_create },
 		{ "holderSwap", js_holder_swap },
 		{ "holderCurrent", js_holder_current },

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import { ListRootsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import tg from '../lib/index.js';
 import { guard } from '../lib/sdk.js';
@@ -146,6 +147,35 @@ test('a decision that cannot be made is refused, never served', async () => {
   await assert.rejects(client.callTool({ name: 'get_weather', arguments: {} }),
     (e) => refusedFor(e, 'the decision could not be made: boom'));
   assert.deepEqual(calls, []);
+});
+
+test('the server gets only the roots the identity may read', async () => {
+  // roots are file:// URIs (the SDK's schema): a policy that grants a tree
+  const files = tg.Policy.compile(`${SOURCE}rule "srv": allow role reader to read resource "file:///srv/**";\n`,
+    { path: 'files.tg' });
+  const mcp = makeServer([]);
+  const server = guard(mcp, { policy: files, identity: () => writer });
+  const [ct, st] = InMemoryTransport.createLinkedPair();
+  await server.connect(st);
+  const client = new Client({ name: 'c', version: '1' }, { capabilities: { roots: {} } });
+  client.setRequestHandler(ListRootsRequestSchema, async () => ({
+    roots: [{ uri: 'file:///srv/repo', name: 'repo' }, { uri: 'file:///' }, { uri: 'file:///etc' }],
+  }));
+  await client.connect(ct);
+  const { roots } = await mcp.server.listRoots();
+  assert.deepEqual(roots, [{ uri: 'file:///srv/repo', name: 'repo' }]);
+});
+
+test('checkRoots: an answer, a retry, and roots that are not roots', () => {
+  const answer = { jsonrpc: '2.0', id: 7, result: { roots: [{ uri: 'docs://a' }, { uri: 'file:///etc' }] } };
+  assert.deepEqual(policy.checkRoots(answer, writer).result.roots, [{ uri: 'docs://a' }]);
+  const retry = { jsonrpc: '2.0', id: 8, method: 'tools/call',
+    params: { name: 'get_weather', inputResponses: { r: { roots: [{ uri: 'file:///' }] } } } };
+  assert.deepEqual(policy.checkRoots(retry, writer).params.inputResponses.r.roots, []);
+  assert.equal(policy.checkRoots({ jsonrpc: '2.0', id: 9, result: {} }, writer), null);
+  assert.equal(typeof policy.checkRoots(JSON.stringify(answer), writer), 'string');
+  assert.throws(() => policy.checkRoots({ jsonrpc: '2.0', id: 10, result: { roots: 'file:///' } }, writer),
+    (e) => e instanceof tg.ToolgateError);
 });
 
 test('the identity comes from authInfo when no function is given', async () => {
