@@ -176,6 +176,20 @@ def test_filter_resources_and_prompts(policy):
     assert f.removed == 3 - len(visible)
 
 
+def test_check_roots(policy):
+    answer = {"jsonrpc": "2.0", "id": "r", "result": {"roots": [
+        {"uri": "file:///docs", "name": "d"}, {"uri": "file:///"}, {"uri": "file:///secret"}]}}
+    kept = json.loads(policy.check_roots(answer, ENGINEER))
+    assert kept["result"]["roots"] == [{"uri": "file:///docs", "name": "d"}]
+    retry = rpc("tools/call", {"name": "db.query", "inputResponses": {
+        "k": {"roots": [{"uri": "file:///"}]}}})
+    assert json.loads(policy.check_roots(retry, ENGINEER))["params"]["inputResponses"] == {
+        "k": {"roots": []}}
+    assert policy.check_roots(rpc("tools/call", {"name": "db.query"}), ENGINEER) is None
+    with pytest.raises(toolgate.InvalidRequestError):
+        policy.check_roots({"jsonrpc": "2.0", "id": 1, "result": {"roots": "file:///"}}, ENGINEER)
+
+
 def test_filter_errors(policy):
     with pytest.raises(toolgate.InvalidRequestError) as e:
         policy.filter_list("tools/list", "not json", ENGINEER)

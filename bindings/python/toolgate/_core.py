@@ -612,6 +612,29 @@ class Policy:
             _M.tg_mcp_free(out)
         return Filtered(body, removed.value)
 
+    def check_roots(self, message: Union[Text, Mapping[str, Any]],
+                    identity: Union[Identity, Text, Mapping[str, Any]],
+                    now: Optional[int] = None) -> Optional[str]:
+        """The message with only the roots `identity` may read everything
+        under (a client's answer to roots/list, or a retry's
+        inputResponses), as JSON text; None when it gives no roots. Raises
+        InvalidRequestError when its roots are not a list of roots."""
+        ref = self._p()
+        idref, _tmp = _identity(identity)
+        text = _text(message)
+        out = ctypes.c_void_p()
+        out_len = ctypes.c_size_t()
+        st = _M.tg_mcp_check_roots(ref.ptr, idref.ptr, text, len(text), _now(now),
+                                   ctypes.byref(out), ctypes.byref(out_len))
+        if st:
+            _raise(st)
+        if not out.value:
+            return None
+        try:
+            return ctypes.string_at(out.value, out_len.value).decode("utf-8", "replace")
+        finally:
+            _M.tg_mcp_free(out)
+
 
 Source = Union[Policy, bytes, bytearray, memoryview, PathLike, None]
 
@@ -713,6 +736,12 @@ class Holder:
                     tools: Optional[Tools] = None, now: Optional[int] = None) -> Filtered:
         with self.current() as p:
             return p.filter_list(method, response, identity, tools=tools, now=now)
+
+    def check_roots(self, message: Union[Text, Mapping[str, Any]],
+                    identity: Union[Identity, Text, Mapping[str, Any]],
+                    now: Optional[int] = None) -> Optional[str]:
+        with self.current() as p:
+            return p.check_roots(message, identity, now=now)
 
     def close(self) -> None:
         """Drop the holder; policies acquired from it stay valid until

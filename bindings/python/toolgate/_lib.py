@@ -121,6 +121,10 @@ _MCP = {
         _int,
         [c_policy, c_identity, c_tools, _str, _str, _size, _i64, _P(_void), _P(_size), _P(_size)],
     ),
+    "tg_mcp_check_roots": (
+        _int,
+        [c_policy, c_identity, _str, _size, _i64, _P(_void), _P(_size)],
+    ),
     "tg_mcp_free": (None, [_void]),
 }
 
