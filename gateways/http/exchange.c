@@ -1375,15 +1375,6 @@ static void mismatch(ctx *x, tg_gw_answer *a, json_t *id, const char *why)
 }
 
 /*
- * What goes upstream for an allowed request, decided after the policy:
- * sealed task ids opened back into the upstream's (a task id that is not
- * this principal's is refused like an unknown one, so it tells nothing);
- * on 2026-07-28 the Mcp-Method, Mcp-Name and Mcp-Param-* headers rebuilt
- * from that body, the Mcp-Param-* ones checked against the tool's
- * x-mcp-header declarations first. *fwd may become x->in with another
- * body (*body owns it). 0, or -1 when it answered.
- */
-/*
  * The roots a client's message would give the server, as the policy lets
  * the identity have them (mcp/roots.c, as the stdio proxy checks them):
  * those of an answer whose result has "roots" (its shape decides: another
@@ -1462,6 +1453,16 @@ static void forward_instead(ctx *x, char *body)
 	x->in = &x->fwd;
 }
 
+/*
+ * What goes upstream for an allowed request, decided after the policy:
+ * sealed task ids opened back into the upstream's (a task id that is not
+ * this principal's is refused like an unknown one, so it tells nothing);
+ * the roots answered inside it checked (check_roots);
+ * on 2026-07-28 the Mcp-Method, Mcp-Name and Mcp-Param-* headers rebuilt
+ * from that body, the Mcp-Param-* ones checked against the tool's
+ * x-mcp-header declarations first. *fwd may become x->in with another
+ * body (*body owns it). 0, or -1 when it answered.
+ */
 static int prepare_forward(ctx *x, tg_gw_answer *a, const tg_rpc_msg *m, tg_gw_http_in *fwd,
 			   char **body)
 {
