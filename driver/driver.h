@@ -72,4 +72,8 @@ int tg_drv_load_policy(const char *path, tg_policy **out);
  */
 int tg_drv_write_atomic(const char *path, const void *buf, size_t len, const char *mode_from);
 
+/* All of buf[0..len) to fd, a write interrupted by a signal retried: 0, or
+ * -1 with errno set. */
+int tg_drv_write_all(int fd, const void *buf, size_t len);
+
 #endif

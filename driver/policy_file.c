@@ -165,15 +165,18 @@ int tg_drv_load_policy(const char *path, tg_policy **out)
 	return rc;
 }
 
-/* All of p[0..len) to fd: 0, or -1 with errno set. */
-static int write_all(int fd, const unsigned char *p, size_t len)
+int tg_drv_write_all(int fd, const void *buf, size_t len)
 {
+	const unsigned char *p = buf;
+
 	while (len > 0) {
 		ssize_t w = write(fd, p, len);
 
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			if (w == 0)
+				errno = EIO;
 			return -1;
 		}
 		p += w;
@@ -188,7 +191,7 @@ static int write_in_place(const char *path, const void *buf, size_t len)
 {
 	int fd = open(path, O_WRONLY | O_CLOEXEC), err;
 
-	if (fd >= 0 && write_all(fd, buf, len) != 0) {
+	if (fd >= 0 && tg_drv_write_all(fd, buf, len) != 0) {
 		err = errno;
 		close(fd);
 		errno = err;
@@ -240,7 +243,7 @@ int tg_drv_write_atomic(const char *path, const void *buf, size_t len, const cha
 		umask(mask);
 		(void)fchmod(fd, 0666 & ~mask);
 	}
-	if (write_all(fd, buf, len) != 0 || fsync(fd) != 0)
+	if (tg_drv_write_all(fd, buf, len) != 0 || fsync(fd) != 0)
 		goto fail;
 	if (close(fd) != 0) {
 		fd = -1;

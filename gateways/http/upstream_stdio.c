@@ -394,21 +394,6 @@ void tg_gw_stdio_pool_free(tg_gw_stdio_pool *p)
 	free(p);
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 int tg_gw_child_send(tg_gw_child *c, const char *line, size_t len, const char *idkey)
 {
 	int rc = 0;
@@ -431,7 +416,8 @@ int tg_gw_child_send(tg_gw_child *c, const char *line, size_t len, const char *i
 	}
 	/* Blocking writes under the lock keep lines whole; the child reads
 	 * its stdin or the request times out on the answer side. */
-	if (write_all(c->to_child, line, len) != 0 || write_all(c->to_child, "\n", 1) != 0)
+	if (tg_drv_write_all(c->to_child, line, len) != 0 ||
+	    tg_drv_write_all(c->to_child, "\n", 1) != 0)
 		rc = -1;
 	pthread_mutex_unlock(&c->lock);
 	return rc;
