@@ -444,6 +444,18 @@ long tg_mcp_tools_learn(tg_mcp_tools *tools, const json_t *response);
 long tg_mcp_filter_roots(const tg_policy *p, const tg_mcp_identity *id, const json_t *pinned,
 			 json_t *result, int64_t now, FILE *audit);
 
+/*
+ * The roots a client's message gives a server, checked in place: those of
+ * an answer whose result has "roots" (tg_mcp_filter_roots; its shape
+ * decides, the answered request is not looked up) or inside a request's
+ * params.inputResponses (tg_mcp_input_roots). Returns 1 when the message
+ * gives roots, *changed then set when it was rewritten (an answer lost
+ * roots, or a retry had answers with roots); 0 when it gives none; -1 with
+ * a message in err when they cannot be checked: then none may pass.
+ */
+int tg_mcp_message_roots(const tg_policy *p, const tg_mcp_identity *id, json_t *msg, int64_t now,
+			 FILE *audit, bool *changed, char *err, size_t errlen);
+
 /* [{"uri":URI},...] for n URIs; NULL when out of memory or one is not
  * UTF-8. */
 json_t *tg_mcp_roots_from_uris(char *const *uris, size_t n);

@@ -258,10 +258,10 @@ tg_status tg_mcp_check_roots(const tg_policy *p, const tg_mcp_identity *id, cons
 			     size_t len, int64_t now, char **out, size_t *out_len)
 {
 	json_error_t jerr;
-	json_t *root, *at;
+	json_t *root;
 	char err[256], *text;
-	bool answer;
-	long n;
+	bool changed;
+	int gives;
 
 	if (!p || !id || !out || (!message && len > 0))
 		return TG_EINVAL;
@@ -271,18 +271,10 @@ tg_status tg_mcp_check_roots(const tg_policy *p, const tg_mcp_identity *id, cons
 		json_decref(root);
 		return TG_EINVALID_REQUEST;
 	}
-	answer = !json_object_get(root, "method");
-	at = json_object_get(root, answer ? "result" : "params");
-	if (!json_object_get(at, answer ? "roots" : "inputResponses")) {
+	gives = tg_mcp_message_roots(p, id, root, now, NULL, &changed, err, sizeof err);
+	if (gives <= 0) {
 		json_decref(root);
-		return TG_OK;
-	}
-	/* answer: roots removed; a retry: answers with roots checked */
-	n = answer ? tg_mcp_filter_roots(p, id, NULL, at, now, NULL)
-		   : tg_mcp_input_roots(p, id, NULL, at, now, NULL, err, sizeof err);
-	if (n < 0 || (!answer && n == 0)) {
-		json_decref(root);
-		return n < 0 ? TG_EINVALID_REQUEST : TG_OK;
+		return gives < 0 ? TG_EINVALID_REQUEST : TG_OK;
 	}
 	text = json_dumps(root, JSON_COMPACT);
 	json_decref(root);

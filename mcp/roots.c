@@ -83,6 +83,28 @@ long tg_mcp_filter_roots(const tg_policy *p, const tg_mcp_identity *id, const js
 	return removed;
 }
 
+int tg_mcp_message_roots(const tg_policy *p, const tg_mcp_identity *id, json_t *msg, int64_t now,
+			 FILE *audit, bool *changed, char *err, size_t errlen)
+{
+	bool answer = !json_object_get(msg, "method");
+	json_t *at = json_object_get(msg, answer ? "result" : "params");
+	long k;
+
+	*changed = false;
+	if (!json_object_get(at, answer ? "roots" : "inputResponses"))
+		return 0;
+	if (!answer) {
+		k = tg_mcp_input_roots(p, id, NULL, at, now, audit, err, errlen);
+	} else if ((k = tg_mcp_filter_roots(p, id, NULL, at, now, audit)) < 0) {
+		snprintf(err, errlen, "the client's roots are not a list of roots");
+	}
+	if (k < 0)
+		return -1;
+	*changed = k > 0;
+	/* a retry whose answers hold no roots gives none */
+	return answer || k > 0;
+}
+
 json_t *tg_mcp_roots_from_uris(char *const *uris, size_t n)
 {
 	json_t *roots = json_array();

@@ -1386,33 +1386,31 @@ static void mismatch(ctx *x, tg_gw_answer *a, json_t *id, const char *why)
  */
 static int check_roots(ctx *x, const json_t *root, char **checked, char *why, size_t whylen)
 {
-	bool answer = !json_object_get(root, "method");
-	json_t *copy, *at;
+	bool answer = !json_object_get(root, "method"), changed = false;
+	json_t *copy;
 	const tg_policy *p;
 	char *lines = NULL;
 	size_t n = 0;
 	FILE *audit;
-	long k;
+	int k;
 
 	*checked = NULL;
-	at = json_object_get(root, answer ? "result" : "params");
-	if (!json_object_get(at, answer ? "roots" : "inputResponses"))
+	/* the cheap test first: most messages give no roots */
+	if (!json_object_get(json_object_get(root, answer ? "result" : "params"),
+			     answer ? "roots" : "inputResponses"))
 		return 0;
 	if (x->m.lossy || !(copy = json_deep_copy(root))) {
 		snprintf(why, whylen, x->m.lossy ? "a number in the message cannot be rewritten"
 						 : "out of memory");
 		return -1;
 	}
-	at = json_object_get(copy, answer ? "result" : "params");
 	p = tg_holder_acquire(x->gw->holder);
 	audit = open_memstream(&lines, &n);
 	if (!audit) {
 		k = -1;
 		snprintf(why, whylen, "the audit line cannot be made");
-	} else if (answer && (k = tg_mcp_filter_roots(p, &x->id, NULL, at, x->now, audit)) < 0) {
-		snprintf(why, whylen, "the client's roots are not a list of roots");
-	} else if (!answer) {
-		k = tg_mcp_input_roots(p, &x->id, NULL, at, x->now, audit, why, whylen);
+	} else {
+		k = tg_mcp_message_roots(p, &x->id, copy, x->now, audit, &changed, why, whylen);
 	}
 	if (audit)
 		fclose(audit);
@@ -1432,8 +1430,7 @@ static int check_roots(ctx *x, const json_t *root, char **checked, char *why, si
 		}
 	}
 	free(lines);
-	/* k: roots removed from an answer, or retry answers checked */
-	if (k > 0 && !(*checked = json_dumps(copy, JSON_COMPACT))) {
+	if (k >= 0 && changed && !(*checked = json_dumps(copy, JSON_COMPACT))) {
 		snprintf(why, whylen, "out of memory");
 		k = -1;
 	}
