@@ -32,6 +32,9 @@ function identityFromAuthInfo(authInfo) {
   return { principal: { id: sub }, token };
 }
 
+// A deny the guard itself decides (no rule): what _refuse answers.
+const guardDenial = (reason, invalid = false) => ({ decision: 'deny', rule: null, reason, invalid });
+
 const isRequest = (m) => m && typeof m.method === 'string' && m.id !== undefined && m.id !== null;
 
 class GuardedTransport {
@@ -124,11 +127,11 @@ class GuardedTransport {
     try {
       identity = this._identityOf(m, extra);
     } catch (e) {
-      return this._refuse(m, { decision: 'deny', rule: null, reason: `identity: ${e.message}`, invalid: false });
+      return this._refuse(m, guardDenial(`identity: ${e.message}`));
     }
     if (identity === null) {
       if (!isRequest(m)) return this.onmessage?.(m, extra);
-      return this._refuse(m, { decision: 'deny', rule: null, reason: 'no identity for this request', invalid: false });
+      return this._refuse(m, guardDenial('no identity for this request'));
     }
     if (m.method === 'tools/call' && !this._listed) {
       return this._listTools(identity, extra).then(() => this._decide(m, extra, identity), (e) => {
@@ -147,12 +150,12 @@ class GuardedTransport {
     try {
       result = this._policy.authorize(m, identity, { tools: this._tools, audit: this._audit });
     } catch (e) {
-      return this._refuse(m, { decision: 'deny', rule: null, reason: `the decision could not be made: ${e.reason ?? e.message}`, invalid: false });
+      return this._refuse(m, guardDenial(`the decision could not be made: ${e.reason ?? e.message}`));
     }
     try {
       this._onDecision?.(result, m, extra);
     } catch (e) {
-      return this._refuse(m, { decision: 'deny', rule: null, reason: `the decision could not be recorded: ${e.message}`, invalid: false });
+      return this._refuse(m, guardDenial(`the decision could not be recorded: ${e.message}`));
     }
     if (result.decision !== 'allow') return this._refuse(m, result);
     if (isRequest(m) && LISTS.has(m.method)) this._lists.set(m.id, { method: m.method, identity });
@@ -161,7 +164,7 @@ class GuardedTransport {
       try {
         m = this._policy.checkRoots(m, identity) ?? m;
       } catch (e) {
-        return this._refuse(m, { decision: 'deny', rule: null, reason: `the roots answered cannot be checked: ${e.reason ?? e.message}`, invalid: true });
+        return this._refuse(m, guardDenial(`the roots answered cannot be checked: ${e.reason ?? e.message}`, true));
       }
     }
     this.onmessage?.(m, extra);
